@@ -1,0 +1,123 @@
+"""`ytcs`: the command-line tool (CONTRACT.md "Starting it")."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from services.common import config
+
+
+def migrate_all(verbose: bool = False) -> None:
+    """Apply every service's migrations and load the reference data (idempotent)."""
+    from services.common.db import make_engine, transaction
+    from services.common.migrate import DB_SERVICES, upgrade
+
+    for service in DB_SERVICES:
+        upgrade(service)
+    from sqlalchemy.orm import sessionmaker
+
+    from services.finance.catalog_loader import sync_catalog
+    from services.investment.register_loader import sync_register
+
+    for service, loader in (("finance", sync_catalog), ("investment", sync_register)):
+        engine = make_engine(config.db_url(service))
+        with transaction(sessionmaker(engine)) as s:
+            n = loader(s)
+        engine.dispose()
+        if verbose:
+            print(f"ytcs: {service}: reference data loaded ({n} rows)", flush=True)
+
+
+def _gateway_session():  # noqa: ANN202
+    from sqlalchemy.orm import sessionmaker
+
+    from services.common.db import make_engine
+    from services.common.migrate import upgrade
+
+    upgrade("gateway")
+    return sessionmaker(make_engine(config.db_url("gateway")))()
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from services.gateway import accounts
+
+    with _gateway_session() as s:
+        token = accounts.create_token(s, args.name, args.role, args.unit)
+        s.commit()
+    print(f"API token for {args.name} (role {args.role}{', unit ' + args.unit if args.unit else ''}):")
+    print(token)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from services.gateway import accounts
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Mật khẩu: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _gateway_session() as s:
+        accounts.create_user(s, args.username, password, args.role, args.unit)
+        s.commit()
+    print(f"user {args.username} created (role {args.role}{', unit ' + args.unit if args.unit else ''})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["claims", "generate"]:
+        from services.claims.generator import main as generate
+
+        return generate(argv[2:])
+    parser = argparse.ArgumentParser(prog="ytcs", description="YTCS Finance")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start everything and supervise it (make run)")
+    sub.add_parser("migrate", help="apply migrations and load reference data")
+    serve = sub.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("service", choices=config.SERVICES)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    tc = token.add_parser("create")
+    tc.add_argument("--name", required=True)
+    tc.add_argument("--role", required=True)
+    tc.add_argument("--unit")
+
+    user = sub.add_parser("user", help="logins for the web pages").add_subparsers(dest="action", required=True)
+    uc = user.add_parser("create")
+    uc.add_argument("--username", required=True)
+    uc.add_argument("--role", required=True)
+    uc.add_argument("--unit")
+
+    sub.add_parser("claims", help="claims tools: `ytcs claims generate --help`")
+
+    args = parser.parse_args(argv)
+    from services.common.errors import DomainError
+
+    try:
+        if args.command == "run":
+            from services.supervisor import run
+
+            return run()
+        if args.command == "migrate":
+            migrate_all(verbose=True)
+            return 0
+        if args.command == "serve":
+            import os
+
+            # eventlet must patch the standard library before anything imports it: a fresh interpreter.
+            os.execv(sys.executable, [sys.executable, "-m", "services.common.runner", args.service])  # noqa: S606
+        if args.command == "token":
+            return cmd_token_create(args)
+        if args.command == "user":
+            return cmd_user_create(args)
+        parser.print_help()
+        return 2
+    except DomainError as exc:
+        print(f"ytcs: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

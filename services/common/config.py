@@ -1,0 +1,72 @@
+"""Settings from the environment (CONTRACT.md "Starting it"). Secrets come only from here, never from code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("finance", "claims", "investment")
+DEFAULT_METRICS_PORTS = {"finance": 9101, "claims": 9102, "investment": 9103}
+
+
+def var_dir() -> Path:
+    path = Path(os.environ.get("YTCS_VAR", "var")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def db_url(service: str) -> str:
+    """`FINANCE_DB_URL` etc.; a SQLite file under `YTCS_VAR` by default."""
+    url = os.environ.get(f"{service.upper()}_DB_URL")
+    if url:
+        return url
+    return f"sqlite:///{var_dir() / (service + '.db')}"
+
+
+def metrics_port(service: str) -> int:
+    return int(os.environ.get(f"{service.upper()}_METRICS_PORT", DEFAULT_METRICS_PORTS[service]))
+
+
+def http_port() -> int:
+    return int(os.environ.get("YTCS_PORT", "8000"))
+
+
+def blob_dir() -> Path:
+    """Where uploaded claim files are stored before processing (a shared volume when spread over machines)."""
+    path = Path(os.environ.get("YTCS_BLOB_DIR", str(var_dir() / "blobs")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class MessagingOptions:
+    """How queues are declared: quorum queues for a RabbitMQ cluster, a dead-letter exchange always."""
+
+    quorum: bool
+    delivery_limit: int
+    rpc_timeout: float
+
+    @classmethod
+    def from_env(cls) -> MessagingOptions:
+        return cls(
+            quorum=os.environ.get("YTCS_QUORUM_QUEUES", "1") not in ("0", "false", "no"),
+            delivery_limit=int(os.environ.get("YTCS_DELIVERY_LIMIT", "5")),
+            rpc_timeout=float(os.environ.get("YTCS_RPC_TIMEOUT", "10")),
+        )
+
+
+def nameko_config(service: str) -> dict:
+    """The config dict a nameko container of `service` runs with."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "DB_URL": db_url(service),
+        "SERVICE_NAME": service,
+        "max_workers": int(os.environ.get("YTCS_MAX_WORKERS", "10")),
+        "serializer": "json",
+        "HEARTBEAT": 30,
+    }

@@ -1,0 +1,225 @@
+"""Nameko plumbing shared by the services: the database dependency, the outbox relay, reliable event
+handlers (dead-lettering instead of dropping, quorum queues for a cluster) and named errors over RPC.
+
+This is transport code: domain modules never import it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.exceptions import deserialize_to_instance
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common import metrics, outbox
+from services.common.config import MessagingOptions
+from services.common.db import make_engine, transaction
+from services.common.errors import DomainError, NotFound
+
+log = logging.getLogger(__name__)
+
+# Named refusals cross RPC as themselves, so the gateway can answer 4xx with their codes.
+deserialize_to_instance(DomainError)
+deserialize_to_instance(NotFound)
+
+DLX_NAME = "ytcs.dlx"
+DLQ_NAME = "ytcs.dead-letters"
+
+
+def dead_letter_exchange() -> Exchange:
+    return Exchange(DLX_NAME, type="fanout", durable=True)
+
+
+def dead_letter_queue() -> Queue:
+    return Queue(DLQ_NAME, exchange=dead_letter_exchange(), durable=True, queue_arguments=_queue_args(dlx=False))
+
+
+def _queue_args(dlx: bool = True) -> dict[str, Any]:
+    opts = MessagingOptions.from_env()
+    args: dict[str, Any] = {}
+    if opts.quorum:
+        # Quorum queues replicate across a RabbitMQ cluster and count deliveries: a message that keeps
+        # crashing its consumer is dead-lettered after `delivery_limit` tries instead of looping forever.
+        args["x-queue-type"] = "quorum"
+        if dlx:
+            args["x-delivery-limit"] = opts.delivery_limit
+    if dlx:
+        args["x-dead-letter-exchange"] = DLX_NAME
+    return args
+
+
+# --- database -------------------------------------------------------------------------------------
+
+
+class Database(DependencyProvider):
+    """Gives each worker the service's session factory; `with db.transaction() as s:` is a unit of work."""
+
+    engine: Engine
+    factory: sessionmaker[Session]
+
+    def setup(self) -> None:
+        self.engine = make_engine(self.container.config["DB_URL"])
+        self.factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self) -> None:
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> DatabaseAccess:
+        return DatabaseAccess(self.factory, worker_ctx.data.get("correlation_id"))
+
+
+class DatabaseAccess:
+    def __init__(self, factory: sessionmaker[Session], correlation_id: str | None) -> None:
+        self.factory = factory
+        self.correlation_id = correlation_id
+
+    def transaction(self):  # noqa: ANN201 - a context manager of Session
+        return transaction(self.factory)
+
+    def session(self) -> Session:
+        return self.factory()
+
+
+# --- outbox relay ---------------------------------------------------------------------------------
+
+
+class OutboxRelay(DependencyProvider):
+    """Publishes the service's outbox rows with publisher confirms, then marks them sent.
+
+    Runs as a managed green thread in every replica; on PostgreSQL `FOR UPDATE SKIP LOCKED` keeps two
+    replicas from publishing the same row at once, and a row published twice (crash between confirm and
+    commit) is absorbed by the consumers' inbox.
+    """
+
+    def __init__(self, outbox_model: type, interval: float = 0.2, batch: int = 500) -> None:
+        self.outbox_model = outbox_model
+        self.interval = interval
+        self.batch = batch
+        self._wake = eventlet.event.Event()
+        self._running = False
+
+    def setup(self) -> None:
+        cfg = self.container.config
+        self.service = self.container.service_name
+        self.exchange = get_event_exchange(self.service, cfg)
+        self.publisher = Publisher(cfg["AMQP_URI"], declare=[self.exchange], use_confirms=True)
+        self.engine = make_engine(cfg["DB_URL"])
+        self.factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def start(self) -> None:
+        self._running = True
+        self.container.spawn_managed_thread(self._loop)
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], None]:
+        return self.wake
+
+    def wake(self) -> None:
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def _loop(self) -> None:
+        while self._running:
+            with eventlet.Timeout(self.interval, False):
+                self._wake.wait()
+            self._wake = eventlet.event.Event()
+            try:
+                while self._running and self.flush() == self.batch:
+                    pass
+            except Exception:  # broker or database away: keep the rows, try again next tick
+                log.exception("outbox relay of %s failed; will retry", self.service)
+                metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                eventlet.sleep(1.0)
+
+    def flush(self) -> int:
+        with transaction(self.factory) as session:
+            rows = outbox.pending(session, self.outbox_model, self.batch)
+            for row in rows:
+                headers = {"nameko.correlation_id": row.correlation_id} if row.correlation_id else {}
+                self.publisher.publish(
+                    outbox.envelope(row, self.service),
+                    exchange=self.exchange,
+                    routing_key=row.event_type,
+                    message_id=row.event_id,
+                    extra_headers=headers,
+                )
+                metrics.EVENTS_PUBLISHED.labels(self.service, row.event_type).inc()
+            outbox.mark_sent(session, self.outbox_model, [r.id for r in rows])
+            count, age = outbox.backlog(session, self.outbox_model)
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+        return len(rows)
+
+
+# --- reliable event handlers ----------------------------------------------------------------------
+
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+
+
+class ReliableEventHandler(EventHandler):
+    """A nameko event handler that never silently drops a message.
+
+    - success: ack;
+    - a transient failure (database or broker away): requeue, to be tried again;
+    - any other failure: reject without requeue, so the broker dead-letters it to `ytcs.dead-letters`
+      where `ytcs dlq list/replay` finds it (nameko's own handler acks and loses it).
+    Its queue is durable, a quorum queue when `YTCS_QUORUM_QUEUES` is on (the default), with the DLX.
+    """
+
+    def setup(self) -> None:
+        super().setup()
+        self.queue = Queue(
+            self.queue.name,
+            exchange=self.queue.exchange,
+            routing_key=self.queue.routing_key,
+            durable=True,
+            auto_delete=False,
+            exclusive=False,
+            queue_arguments=_queue_args(),
+        )
+        self._declare_dead_letters()
+
+    def _declare_dead_letters(self) -> None:
+        from kombu import Connection
+
+        with Connection(self.container.config["AMQP_URI"]) as conn:
+            channel = conn.channel()
+            dead_letter_queue().bind(channel).declare()
+            # Declare our own queue now, so events published before we consume are kept (TECH-NOTES).
+            self.queue.bind(channel).declare()
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:
+        service = self.container.service_name
+        event_type = self.event_type
+        if exc_info is None:
+            metrics.EVENTS_CONSUMED.labels(service, event_type, "ok").inc()
+            self.queue_consumer.ack_message(message)
+        elif isinstance(exc_info[1], TRANSIENT) or (
+            isinstance(exc_info[1], DBAPIError) and exc_info[1].connection_invalidated
+        ):
+            metrics.EVENTS_CONSUMED.labels(service, event_type, "retry").inc()
+            time.sleep(0.5)  # eventlet-patched: yields; a short pause before the broker redelivers
+            self.queue_consumer.requeue_message(message)
+        else:
+            metrics.EVENTS_CONSUMED.labels(service, event_type, "dead_lettered").inc()
+            log.error("event %s dead-lettered: %r", event_type, exc_info[1])
+            if message.channel.connection:
+                message.reject(requeue=False)
+        return result, exc_info
+
+
+reliable_event_handler = ReliableEventHandler.decorator

@@ -1,0 +1,54 @@
+"""Run one nameko service in this process: `ytcs serve finance`.
+
+Eventlet must patch the standard library before anything else imports it, and psycopg2 must be made
+cooperative, or one slow query would freeze every green thread of the service.
+"""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from psycogreen.eventlet import patch_psycopg  # noqa: E402
+
+patch_psycopg()
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from services.common import config, logs, metrics  # noqa: E402
+
+log = logging.getLogger("ytcs.runner")
+
+
+def serve(service: str) -> int:
+    logs.configure(service)
+    service_cls = importlib.import_module(f"services.{service}.service").Service
+    runner = ServiceRunner(config.nameko_config(service))
+    runner.add_service(service_cls)
+
+    def shutdown(signum: int, _frame: object) -> None:
+        log.info("stopping %s (signal %s)", service, signum)
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    metrics.serve(config.metrics_port(service))
+    runner.start()
+    log.info("%s started, metrics on :%s", service, config.metrics_port(service))
+    try:
+        runner.wait()
+    except Exception:
+        log.exception("%s crashed", service)
+        runner.kill()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1]))

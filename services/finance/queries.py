@@ -1,0 +1,56 @@
+"""Read side of finance: plain queries answering the gateway (no domain objects needed to read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.errors import NotFound
+from services.finance.models import Plan, PlanItem
+
+
+def plan_dict(p: Plan) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "number": p.number,
+        "date": p.date.isoformat(),
+        "title": p.title,
+        "issuer": p.issuer,
+        "level": p.level,
+        "unit": p.unit,
+        "parent_id": p.parent_id,
+        "period": {"from": p.period_from, "to": p.period_to},
+    }
+
+
+def list_plans(session: Session) -> list[dict[str, Any]]:
+    return [plan_dict(p) for p in session.scalars(select(Plan).order_by(Plan.id))]
+
+
+def get_plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(
+            [{"field": "plan_id", "code": "unknown_plan", "message": f"Không có kế hoạch số hiệu {plan_id}."}]
+        )
+    return plan
+
+
+def plan_items(session: Session, plan_id: int) -> list[dict[str, Any]]:
+    get_plan(session, plan_id)
+    rows = session.scalars(select(PlanItem).where(PlanItem.plan_id == plan_id).order_by(PlanItem.position))
+    return [
+        {
+            "code": i.code,
+            "title": i.title,
+            "parent_code": i.parent_code,
+            "kind": i.kind,
+            "text": i.text,
+            "lead_agency": i.lead_agency,
+            "co_agencies": i.co_agencies,
+            "targets": i.targets,
+        }
+        for i in rows
+    ]

@@ -1,0 +1,154 @@
+"""Real infrastructure for tests: PostgreSQL databases, RabbitMQ vhosts, the running stack."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+PG_ADMIN = os.environ.get("YTCS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+RABBIT_HOST = os.environ.get("YTCS_TEST_RABBIT_HOST", "127.0.0.1:5672")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg2
+
+        psycopg2.connect(PG_ADMIN, connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def pg_database(prefix: str = "ytcs_test") -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(PG_ADMIN)
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with contextlib.suppress(Exception):
+            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@contextlib.contextmanager
+def rabbit_vhost() -> Iterator[str]:
+    """An AMQP URI on a vhost of its own, so tests never meet a running `make run`'s queues."""
+    vhost = f"ytcs-test-{uuid.uuid4().hex[:8]}"
+    ctl = shutil.which("rabbitmqctl")
+    made = False
+    if ctl:
+        made = subprocess.run([ctl, "add_vhost", vhost], capture_output=True).returncode == 0
+        if made:
+            subprocess.run(
+                [ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], capture_output=True, check=True
+            )
+    try:
+        yield f"amqp://guest:guest@{RABBIT_HOST}/{vhost}" if made else f"amqp://guest:guest@{RABBIT_HOST}/"
+    finally:
+        if made:
+            subprocess.run([ctl, "delete_vhost", vhost], capture_output=True)
+
+
+class Stack:
+    """`ytcs run` in a temporary data folder, on free ports, on its own vhost."""
+
+    def __init__(self, var: Path, amqp_uri: str, db_urls: dict[str, str] | None = None) -> None:
+        self.var = var
+        self.port = free_port()
+        self.env = dict(os.environ)
+        self.env.update(
+            YTCS_VAR=str(var),
+            YTCS_PORT=str(self.port),
+            AMQP_URI=amqp_uri,
+            FINANCE_METRICS_PORT=str(free_port()),
+            CLAIMS_METRICS_PORT=str(free_port()),
+            INVESTMENT_METRICS_PORT=str(free_port()),
+            YTCS_WEB_WORKERS="2",
+            YTCS_RPC_TIMEOUT="10",
+            PYTHONUNBUFFERED="1",
+        )
+        for service, url in (db_urls or {}).items():
+            self.env[f"{service.upper()}_DB_URL"] = url
+        self.proc: subprocess.Popen | None = None
+        self.log = var / "stack.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ytcs(self, *args: str, stdin: str | None = None) -> str:
+        out = subprocess.run(
+            [str(ROOT / ".venv/bin/ytcs"), *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"ytcs {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
+
+    def token(self, role: str, unit: str | None = None) -> str:
+        args = ["token", "create", "--name", f"test-{role}-{unit or 'all'}", "--role", role]
+        if unit:
+            args += ["--unit", unit]
+        return self.ytcs(*args).strip().splitlines()[-1]
+
+    def start(self, timeout: float = 90) -> None:
+        self.var.mkdir(parents=True, exist_ok=True)
+        logf = open(self.log, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run"], env=self.env, stdout=logf, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 90) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"stack exited: {self.log.read_text()[-3000:]}")
+            try:
+                r = requests.get(self.url + "/healthz", timeout=5)
+                last = r.text
+                if r.status_code == 200:
+                    return r.json()
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(0.5)
+        raise RuntimeError(f"stack not healthy after {timeout}s: {last}\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
