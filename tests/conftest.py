@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,21 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_ok: bool
         pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (see README)")
     with pg_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url_factory(request: pytest.FixtureRequest, tmp_path: Path, postgres_ok: bool) -> Iterator[Callable[[str], str]]:
+    """Fresh databases on demand (one per service, as in production), on SQLite and on PostgreSQL."""
+    if request.param == "postgres" and not postgres_ok:
+        pytest.fail("PostgreSQL at 127.0.0.1:5432 is required (see README)")
+    with contextlib.ExitStack() as stack:
+
+        def make(name: str) -> str:
+            if request.param == "sqlite":
+                return f"sqlite:///{tmp_path / (name + '.db')}"
+            return stack.enter_context(pg_database(f"ytcs_{name}"))
+
+        yield make
 
 
 @pytest.fixture(scope="session")

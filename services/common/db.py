@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def normalise_url(url: str) -> str:
+    """`postgresql://…` means psycopg2 here (eventlet is made cooperative with it by psycogreen);
+    SQLAlchemy 2.1 would otherwise pick psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
