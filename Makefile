@@ -22,10 +22,10 @@ migrate: $(STAMP)
 	$(VENV)/bin/ytcs migrate
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff check .
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

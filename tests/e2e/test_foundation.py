@@ -150,3 +150,15 @@ def test_the_system_runs_on_postgresql(pg_stack):
     assert len(get(pg_stack, "/api/v1/plans", token).json()["items"]) == 2
     assert len(get(pg_stack, "/api/v1/plans/2/items", token).json()["items"]) == len(DISTRICT_CODES)
     assert len(get(pg_stack, "/api/v1/stations", token).json()["items"]) == 145
+
+
+def test_run_says_in_one_line_when_rabbitmq_is_unreachable(tmp_path):
+    from tests.support.infra import free_port
+
+    env = dict(os.environ, YTCS_VAR=str(tmp_path), AMQP_URI=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/ytcs"), "run"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "RabbitMQ is not reachable" in lines[0] and "rabbitmq-server -detached" in lines[0]
