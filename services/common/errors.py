@@ -6,6 +6,7 @@ The gateway turns a `DomainError` into HTTP 4xx `{"errors": [...]}`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -16,10 +17,14 @@ def error(code: str, message: str, field: str | None = None, **extra: Any) -> di
 class DomainError(Exception):
     """A refusal by a business rule. `status` is the HTTP status the gateway answers with."""
 
-    def __init__(self, errors: list[dict[str, Any]], status: int = 422) -> None:
-        super().__init__(errors, status)
-        self.errors = errors
-        self.status = status
+    def __init__(self, errors: list[dict[str, Any]] | str, status: int | str = 422) -> None:
+        # Over RPC nameko stringifies every leaf of an exception's args (None -> "None", 5 -> "5"), so the
+        # errors travel as one JSON string and are read back here, exactly as they were raised.
+        if isinstance(errors, str):
+            errors = json.loads(errors)
+        self.errors: list[dict[str, Any]] = errors
+        self.status = int(status)
+        super().__init__(json.dumps(errors, ensure_ascii=False, default=str), self.status)
 
     @classmethod
     def one(cls, code: str, message: str, field: str | None = None, status: int = 422) -> DomainError:
@@ -30,7 +35,7 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    def __init__(self, errors: list[dict[str, Any]] | str, status: int = 404) -> None:
-        if isinstance(errors, str):
+    def __init__(self, errors: list[dict[str, Any]] | str, status: int | str = 404) -> None:
+        if isinstance(errors, str) and not errors.lstrip().startswith("["):
             errors = [error("not_found", errors)]
         super().__init__(errors, status)

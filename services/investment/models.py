@@ -1,13 +1,19 @@
-"""Investment's own tables: the station register (effective-dated) and, later, projects and capital."""
+"""Investment's own tables: the station register (effective-dated), the stations' criteria history, and
+the investment projects with their money (estimates, capital, disbursements, settlement).
+
+Money columns are BIGINT whole đồng. Money rows (estimates, capital, disbursements, completions) and the
+history rows (station status, project status changes) are append-only: a correction is a new row.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.outbox import InboxMixin, OutboxMixin
+from services.common.db import BigId
+from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
 
 class InvestmentBase(DeclarativeBase):
@@ -34,6 +40,135 @@ class Station(InvestmentBase):
     valid_to: Mapped[date | None] = mapped_column(Date)
     successor: Mapped[str | None] = mapped_column(String(10))
     legal_basis: Mapped[str | None] = mapped_column(Text)
+
+
+class StationStatus(InvestmentBase):
+    """One recorded fact about a station version: criteria reached (tiêu chí quốc gia về y tế, NTM),
+    BHYT eligibility, building condition… The current value is the latest by (year, id); never updated."""
+
+    __tablename__ = "station_status"
+    __table_args__ = (Index("ix_station_status_station_attr", "station_id", "attribute", "year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    station_code: Mapped[str] = mapped_column(String(10), index=True)
+    attribute: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(20))  # "true"/"false", a condition code, or a year
+    year: Mapped[int] = mapped_column(Integer)
+    decision_no: Mapped[str | None] = mapped_column(String(80))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Project(InvestmentBase):
+    """An investment project at a station (dự án đầu tư trạm y tế), booked under one plan item.
+
+    `station_code`/`station_id` never change: a merged station's project stays where it was, and roll-ups
+    after the merger date resolve it to the successor. `status` is the latest of `project_status_changes`.
+    """
+
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_plan_item", "plan_id", "item_code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    station_code: Mapped[str] = mapped_column(String(10), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # new_build | renovation | upgrade | equipment
+    title: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    start_year: Mapped[int | None] = mapped_column(Integer)
+    end_year: Mapped[int | None] = mapped_column(Integer)
+    decision_no: Mapped[str | None] = mapped_column(String(80))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectStatusChange(InvestmentBase):
+    """proposed → approved → under_construction → completed → settled, each step with its date."""
+
+    __tablename__ = "project_status_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    effective_date: Mapped[date] = mapped_column(Date)
+    decision_no: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectEstimate(InvestmentBase):
+    """Tổng mức đầu tư / dự toán: the first at registration, each revision a new row with its decision.
+    The latest row is the cap on the project's capital."""
+
+    __tablename__ = "project_estimates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    decision_no: Mapped[str | None] = mapped_column(String(80))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectCapital(InvestmentBase):
+    """Giao vốn: capital assigned to a project from one source for one fiscal year, by a decision.
+    A reduction is a negative row with its own decision."""
+
+    __tablename__ = "project_capital"
+    __table_args__ = (Index("ix_project_capital_project_source", "project_id", "source"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    decision_no: Mapped[str] = mapped_column(String(80))
+    decision_date: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectDisbursement(InvestmentBase):
+    """Giải ngân: money paid out by the treasury against the project's capital from one source.
+    A negative row reverses an earlier one. `year` is the calendar (= fiscal) year of `date`."""
+
+    __tablename__ = "project_disbursements"
+    __table_args__ = (Index("ix_project_disbursements_project_source", "project_id", "source"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[date] = mapped_column(Date)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectCompletion(InvestmentBase):
+    """Quyết toán dự án hoàn thành: the final settled cost, once per project."""
+
+    __tablename__ = "project_completions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
+    settled_cost: Mapped[int] = mapped_column(BigInteger)
+    completed_on: Mapped[date] = mapped_column(Date)
+    decision_no: Mapped[str] = mapped_column(String(80))
+    decision_date: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Outbox(OutboxMixin, InvestmentBase):

@@ -1,10 +1,60 @@
-"""Investment service messages: station projects, their capital (giao vốn) and disbursement."""
+"""Investment service messages: station projects, their capital (giao vốn), disbursement and settlement,
+the stations' criteria, and the RPC shapes the gateway relies on (commands in, funding answers out).
+
+Events are versioned (`EVENTS`); a breaking change is a new version. Command schemas are loaded twice:
+by the gateway from the HTTP body and by the service from the RPC payload (the gateway sends
+`schema.dump(loaded)`, JSON-safe: dates as ISO strings).
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from typing import Any
+
+from marshmallow import Schema, fields, validate
 
 from services.common.contracts.fields import VND
+
+# --------------------------------------------------------------------------- field helpers (Vietnamese)
+
+NULL = "Trường này không được để trống (null)."
+
+
+def _str(max_len: int, required: bool = False, **kw: Any) -> fields.String:
+    if not required:
+        kw.setdefault("load_default", None)
+        kw.setdefault("allow_none", True)
+    return fields.String(
+        required=required,
+        validate=validate.Length(min=1, max=max_len, error=f"Độ dài từ 1 đến {max_len} ký tự."),
+        error_messages={"invalid": "Phải là chuỗi ký tự.", "null": NULL},
+        **kw,
+    )
+
+
+def _int(required: bool = False, **kw: Any) -> fields.Integer:
+    if not required:
+        kw.setdefault("load_default", None)
+        kw.setdefault("allow_none", True)
+    return fields.Integer(
+        required=required, strict=True, error_messages={"invalid": "Phải là số nguyên.", "null": NULL}, **kw
+    )
+
+
+def _date(required: bool = False, **kw: Any) -> fields.Date:
+    if not required:
+        kw.setdefault("load_default", None)
+        kw.setdefault("allow_none", True)
+    return fields.Date(
+        required=required, error_messages={"invalid": "Ngày phải có dạng YYYY-MM-DD.", "null": NULL}, **kw
+    )
+
+
+def _vnd(**kw: Any) -> VND:
+    """A whole-đồng amount in a command (the VND field refuses floats and fractions)."""
+    return VND(required=True, error_messages={"null": NULL}, **kw)
+
+
+# --------------------------------------------------------------------------- events
 
 
 class ProjectRegisteredV1(Schema):
@@ -21,14 +71,14 @@ class CapitalAssignedV1(Schema):
     project_id = fields.Integer(required=True)
     source = fields.String(required=True)
     fiscal_year = fields.Integer(required=True)
-    amount = VND(required=True)
+    amount = VND(required=True)  # negative for a reduction
 
 
 class ProjectDisbursedV1(Schema):
     disbursement_id = fields.Integer(required=True)
     project_id = fields.Integer(required=True)
     source = fields.String(required=True)
-    amount = VND(required=True)
+    amount = VND(required=True)  # negative for a reversal
     date = fields.Date(required=True)
 
 
@@ -40,8 +90,22 @@ class ProjectCompletedV1(Schema):
 
 class StationCriteriaReachedV1(Schema):
     station_code = fields.String(required=True)
-    criterion = fields.String(required=True)
+    criterion = fields.String(required=True)  # national_health_criteria | nrd_standard
     year = fields.Integer(required=True)
+
+
+class ProjectEstimateRevisedV1(Schema):
+    estimate_id = fields.Integer(required=True)
+    project_id = fields.Integer(required=True)
+    amount = VND(required=True)
+    decision_no = fields.String(required=True)
+
+
+class ProjectStatusChangedV1(Schema):
+    project_id = fields.Integer(required=True)
+    from_status = fields.String(required=True)
+    to_status = fields.String(required=True)
+    effective_date = fields.Date(required=True)
 
 
 EVENTS = {
@@ -50,4 +114,209 @@ EVENTS = {
     "project_disbursed": (1, ProjectDisbursedV1),
     "project_completed": (1, ProjectCompletedV1),
     "station_criteria_reached": (1, StationCriteriaReachedV1),
+    "project_estimate_revised": (1, ProjectEstimateRevisedV1),
+    "project_status_changed": (1, ProjectStatusChangedV1),
 }
+
+# --------------------------------------------------------------------------- commands (HTTP body = RPC payload)
+
+
+class ProjectIn(Schema):
+    """Register a project (dự án đầu tư) at a commune health station under a plan item."""
+
+    station_code = _str(10, required=True, metadata={"description": "Mã xã (GSO) của trạm y tế"})
+    kind = _str(20, required=True, metadata={"enum": ["new_build", "renovation", "upgrade", "equipment"]})
+    title = _str(500, required=True)
+    estimated_cost = _vnd(metadata={"description": "Tổng mức đầu tư, đồng"})
+    plan_id = _int(required=True)
+    item_code = _str(20, required=True, metadata={"description": "Mục của kế hoạch, thường II.5"})
+    start_year = _int()
+    end_year = _int()
+    status = fields.String(load_default="proposed", metadata={"enum": ["proposed", "approved", "under_construction"]})
+    decision_no = _str(80, metadata={"description": "Quyết định phê duyệt chủ trương / dự án"})
+    decision_date = _date()
+
+
+class CapitalIn(Schema):
+    """Giao vốn: capital for a project from one source for one fiscal year (negative to reduce it)."""
+
+    source = _str(40, required=True)
+    fiscal_year = _int(required=True)
+    amount = _vnd()
+    decision_no = _str(80, required=True)
+    decision_date = _date(required=True)
+
+
+class DisbursementIn(Schema):
+    """Giải ngân from one source of the project's capital (negative to reverse)."""
+
+    source = _str(40, required=True)
+    amount = _vnd()
+    date = _date(required=True)
+    reference = _str(120, metadata={"description": "Chứng từ kho bạc"})
+
+
+class EstimateIn(Schema):
+    """A revised estimate (điều chỉnh tổng mức đầu tư / dự toán), with its decision."""
+
+    amount = _vnd()
+    decision_no = _str(80, required=True)
+    decision_date = _date(required=True)
+    note = _str(1000)
+
+
+class StatusIn(Schema):
+    status = _str(20, required=True, metadata={"enum": ["approved", "under_construction", "completed"]})
+    effective_date = _date(metadata={"description": "Ngày có hiệu lực; mặc định hôm nay"})
+    decision_no = _str(80)
+    note = _str(1000)
+
+
+class CompletionIn(Schema):
+    """Quyết toán dự án hoàn thành."""
+
+    settled_cost = _vnd()
+    completed_on = _date(required=True)
+    decision_no = _str(80, required=True)
+    decision_date = _date(required=True)
+
+
+class StationStatusIn(Schema):
+    """A recorded fact about a station: criteria reached (and in which year), BHYT eligibility, building…"""
+
+    attribute = _str(
+        40,
+        required=True,
+        metadata={
+            "enum": [
+                "national_health_criteria",
+                "nrd_standard",
+                "bhyt_eligible",
+                "building_condition",
+                "nrd_target_year",
+                "difficult_commune",
+            ]
+        },
+    )
+    value = fields.Raw(
+        required=True,
+        error_messages={"null": NULL},
+        metadata={"description": "true/false; good|fair|poor|none; or a year"},
+    )
+    year = _int(required=True)
+    decision_no = _str(80)
+    decision_date = _date()
+    note = _str(1000)
+    station_valid_from = _date(
+        metadata={"description": "Which version of a reused commune code (default: the one of that year)"}
+    )
+
+
+# --------------------------------------------------------------------------- answers (the gateway sums these)
+
+
+class Figure(Schema):
+    allocated = VND(required=True)
+    disbursed = VND(required=True)
+
+
+class FundingFigures(Schema):
+    """allocated = capital assigned (by fiscal year), disbursed = disbursements (by year of payment)."""
+
+    code = fields.String(required=True)
+    year = fields.Integer(allow_none=True, required=True)
+    unit = fields.String(allow_none=True, required=True)
+    allocated = VND(required=True)
+    disbursed = VND(required=True)
+    execution_rate = fields.String(allow_none=True, required=True)  # "0.4523", None when allocated is 0
+    by_source = fields.Dict(keys=fields.String(), values=fields.Nested(Figure), required=True)
+    by_year = fields.Dict(keys=fields.String(), values=fields.Nested(Figure), required=True)
+
+
+class FundingStatus(FundingFigures):
+    """`funding_status(plan_id, item_code, year=None, unit=None)`: the same shape as finance's answer."""
+
+    plan_id = fields.Integer(required=True)
+
+
+class FundingTree(Schema):
+    """`funding_tree(plan_id, year=None, unit=None)`: every item of the plan."""
+
+    plan_id = fields.Integer(required=True)
+    year = fields.Integer(allow_none=True, required=True)
+    unit = fields.String(allow_none=True, required=True)
+    items = fields.Dict(keys=fields.String(), values=fields.Nested(FundingFigures), required=True)
+
+
+class TargetActual(Schema):
+    """`targets(plan_id, year, unit=None)`: one plan target next to what the register says."""
+
+    key = fields.String(required=True)
+    item_code = fields.String(required=True)
+    indicator = fields.String(required=True)
+    target_value = fields.Raw(allow_none=True, required=True)
+    target_unit = fields.String(required=True)
+    target_year = fields.Integer(allow_none=True, required=True)
+    comparison = fields.String(required=True)
+    actual_value = fields.String(allow_none=True, required=True)  # percent, 2 decimals
+    numerator = fields.Integer(required=True)
+    denominator = fields.Integer(required=True)
+    as_of = fields.Date(required=True)
+    met = fields.Boolean(allow_none=True, required=True)
+    basis = fields.String(required=True)
+
+
+class Targets(Schema):
+    plan_id = fields.Integer(required=True)
+    year = fields.Integer(required=True)
+    unit = fields.String(required=True)
+    as_of = fields.Date(required=True)
+    items = fields.List(fields.Nested(TargetActual), required=True)
+
+
+class ProjectTotals(Schema):
+    """A project's money as it stands: the cap is the settled cost once settled, else the latest estimate."""
+
+    estimated_cost = VND(required=True)
+    settled_cost = VND(allow_none=True, required=True)
+    capital = VND(required=True)
+    disbursed = VND(required=True)
+    remaining_to_finance = VND(required=True)
+    undisbursed_capital = VND(required=True)
+    execution_rate = fields.String(allow_none=True, required=True)
+
+
+class ProjectOut(ProjectTotals):
+    """A project as listed (`GET /investment/projects`); the detail adds its records and breakdowns."""
+
+    id = fields.Integer(required=True)
+    station_code = fields.String(required=True)
+    station_name = fields.String(required=True)
+    current_station_code = fields.String(required=True, metadata={"description": "After a merger: the successor"})
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    plan_id = fields.Integer(required=True)
+    item_code = fields.String(required=True)
+    status = fields.String(required=True)
+    start_year = fields.Integer(allow_none=True)
+    end_year = fields.Integer(allow_none=True)
+    decision_no = fields.String(allow_none=True)
+    decision_date = fields.Date(allow_none=True)
+    created_by = fields.String(allow_none=True)
+
+
+class MoneyRecordOut(Schema):
+    """The answer to a capital, disbursement or estimate command: the new record and the project's totals."""
+
+    id = fields.Integer(required=True)
+    project_id = fields.Integer(required=True)
+    amount = VND(required=True)
+    source = fields.String()
+    fiscal_year = fields.Integer()
+    date = fields.Date()
+    decision_no = fields.String(allow_none=True)
+    decision_date = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    recorded_by = fields.String(allow_none=True)
+    project = fields.Nested(ProjectTotals, required=True)
