@@ -6,10 +6,19 @@ import json
 import logging
 import os
 import sys
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+def bind(cid: str | None) -> Token[str | None]:
+    """Make `cid` the correlation id of this thread/green thread's log lines (and of the events it records)."""
+    return correlation_id.set(cid)
+
+
+def unbind(token: Token[str | None]) -> None:
+    correlation_id.reset(token)
 
 
 class JsonFormatter(logging.Formatter):

@@ -6,6 +6,7 @@ This is transport code: domain modules never import it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common import metrics, outbox
+from services.common import logs, metrics, outbox
 from services.common.config import MessagingOptions
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError, NotFound
@@ -71,9 +72,21 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         self.engine = make_engine(self.container.config["DB_URL"])
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._log_tokens: dict[Any, Any] = {}
 
     def stop(self) -> None:
         self.engine.dispose()
+
+    # Every worker of every service declares Database, so this is where the request's correlation id
+    # (RPC context from the gateway, or the `nameko.correlation_id` header of an event) joins the logs.
+    def worker_setup(self, worker_ctx: Any) -> None:
+        self._log_tokens[worker_ctx] = logs.bind(worker_ctx.data.get("correlation_id"))
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        token = self._log_tokens.pop(worker_ctx, None)
+        if token is not None:
+            with contextlib.suppress(ValueError):  # set in another context: nothing of ours to undo
+                logs.unbind(token)
 
     def get_dependency(self, worker_ctx: Any) -> DatabaseAccess:
         return DatabaseAccess(self.factory, worker_ctx.data.get("correlation_id"))
@@ -191,6 +204,9 @@ class ReliableEventHandler(EventHandler):
             exclusive=False,
             queue_arguments=_queue_args(),
         )
+        for outcome in ("ok", "duplicate", "retry", "dead_lettered"):
+            # Series exist at 0 from the start, so the first dead letter shows in increase() and alerts.
+            metrics.EVENTS_CONSUMED.labels(self.container.service_name, self.event_type, outcome)
         self._declare_dead_letters()
 
     def _declare_dead_letters(self) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from services.common import contracts
+from services.common import contracts, logs
 from services.common.db import BigId
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def record_event(
             event_type=event_type,
             version=version,
             payload=clean,
-            correlation_id=correlation_id,
+            # The request's id travels on with the event unless the caller names another one.
+            correlation_id=correlation_id or logs.correlation_id.get(),
             created_at=utcnow(),
         )
     )

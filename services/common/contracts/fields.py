@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+VND_LIMIT = 10**15
+
 
 class VND(fields.Integer):
     """Whole đồng. Refuses floats and fractional strings instead of rounding them silently."""
@@ -19,6 +21,8 @@ class VND(fields.Integer):
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("Số tiền phải là số nguyên đồng (VND), không dùng số thập phân.")
+        if abs(value) >= VND_LIMIT:  # far above any budget, far below BIGINT: sums of many rows still fit
+            raise ValidationError("Số tiền quá lớn (tối đa 999 nghìn tỷ đồng).")
         return value
 
 
@@ -37,6 +41,10 @@ class Money2(fields.Field):
             d = Decimal(str(value))
         except (InvalidOperation, ValueError) as exc:
             raise ValidationError("Số tiền không hợp lệ.") from exc
-        if not d.is_finite() or d != d.quantize(Decimal("0.01")):
+        if not d.is_finite():
+            raise ValidationError("Số tiền không hợp lệ.")
+        if d.adjusted() >= 16:  # Numeric(18, 2): at most 16 digits before the point
+            raise ValidationError("Số tiền quá lớn.")
+        if d != d.quantize(Decimal("0.01")):
             raise ValidationError("Số tiền có tối đa 2 chữ số thập phân.")
         return d.quantize(Decimal("0.01"))
