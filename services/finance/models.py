@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.common.outbox import InboxMixin, OutboxMixin
+from services.common.db import BigId
+from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
 
 class FinanceBase(DeclarativeBase):
@@ -48,6 +65,164 @@ class PlanItem(FinanceBase):
     co_agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
     targets: Mapped[list[dict]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer)
+
+
+class AppendOnly:
+    """A money row: written once, never updated or deleted (corrections are new rows).
+
+    Enforced twice: by the ORM guard below, and by database triggers (migration 0002)."""
+
+
+class Allocation(AppendOnly, FinanceBase):
+    """Phân bổ / dự toán giao: money of one source and fiscal year given to a recipient unit for a plan item.
+
+    A sub-allocation (`parent_id`) passes part of its parent's money one level down (province → district
+    → commune): the same money, counted once in every roll-up (docs/finance.md)."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_allocations_amount_positive"),
+        Index("ix_allocations_plan_item", "plan_id", "item_code", "fiscal_year"),
+        Index("ix_allocations_recipient", "recipient_unit", "fiscal_year"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    item_code: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(40))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    fund_year: Mapped[int | None] = mapped_column(Integer)  # the BHYT fund year of a 20% surplus allocation
+    recipient_unit: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))  # budget | package_payment
+    amount: Mapped[int] = mapped_column(BigInteger)
+    decision_no: Mapped[str] = mapped_column(String(80))
+    decision_date: Mapped[date] = mapped_column(Date)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Adjustment(AppendOnly, FinanceBase):
+    """Điều chỉnh: a signed change of an allocation by a later decision."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (CheckConstraint("amount <> 0", name="ck_adjustments_amount_nonzero"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    decision_no: Mapped[str] = mapped_column(String(80))
+    decision_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Disbursement(AppendOnly, FinanceBase):
+    """Giải ngân against an allocation; a reversal is a negative row naming the original (`reverses_id`)."""
+
+    __tablename__ = "disbursements"
+    __table_args__ = (
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
+            name="ck_disbursements_sign",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationFundRecord(AppendOnly, FinanceBase):
+    """Quỹ định suất of a facility-quarter with the inputs it came from; a later record supersedes it."""
+
+    __tablename__ = "capitation_funds"
+    __table_args__ = (Index("ix_capitation_funds_facility_period", "facility_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-Qn
+    cards: Mapped[int] = mapped_column(BigInteger)
+    coefficient: Mapped[str] = mapped_column(String(30))  # the exact decimal as given
+    fund: Mapped[int] = mapped_column(BigInteger)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_funds.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationAdvance(AppendOnly, FinanceBase):
+    """Tạm ứng of BHYT money to a facility for a quarter."""
+
+    __tablename__ = "capitation_advances"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_capitation_advances_amount_positive"),
+        Index("ix_capitation_advances_facility_period", "facility_code", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    suggested: Mapped[int | None] = mapped_column(BigInteger)  # the 80% suggestion at the time, for audit
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationSpendReport(AppendOnly, FinanceBase):
+    """The capitation spend of a facility-quarter as the claims service reported it (a level, kept in
+    full history; the latest by `occurred_at` is the one in force)."""
+
+    __tablename__ = "capitation_spend_reports"
+    __table_args__ = (Index("ix_capitation_spend_facility_period", "facility_code", "period", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))
+    spend: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    claims: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationSettlement(AppendOnly, FinanceBase):
+    """Quyết toán quý định suất: fund vs reported spend, surplus or deficit, the stations' share."""
+
+    __tablename__ = "capitation_settlements"
+    __table_args__ = (Index("ix_capitation_settlements_facility_period", "facility_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))
+    fund_id: Mapped[int] = mapped_column(ForeignKey("capitation_funds.id"))
+    spend_report_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_spend_reports.id"))
+    fund: Mapped[int] = mapped_column(BigInteger)
+    spend: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    spend_vnd: Mapped[int] = mapped_column(BigInteger)
+    advanced: Mapped[int] = mapped_column(BigInteger)
+    balance: Mapped[int] = mapped_column(BigInteger)
+    station_share_rate: Mapped[str] = mapped_column(String(30))
+    station_share: Mapped[int] = mapped_column(BigInteger)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_settlements.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+APPEND_ONLY_TABLES = tuple(
+    sorted(m.__tablename__ for m in FinanceBase.__subclasses__() if issubclass(m, AppendOnly))  # type: ignore[attr-defined]
+)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_money_edits(session: Session, _ctx: Any, _instances: Any) -> None:
+    """No UPDATE or DELETE of a money row from the ORM (the triggers catch anything else)."""
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AppendOnly) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuntimeError(f"{type(obj).__name__} rows are append-only: write a correcting record instead")
 
 
 class Outbox(OutboxMixin, FinanceBase):

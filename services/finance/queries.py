@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.orm import Session, aliased
 
-from services.common.errors import NotFound
-from services.finance.models import Plan, PlanItem
+from services.common import units
+from services.common.errors import DomainError, NotFound, error
+from services.finance import domain
+from services.finance.models import (
+    Adjustment,
+    Allocation,
+    CapitationAdvance,
+    CapitationFundRecord,
+    CapitationSettlement,
+    CapitationSpendReport,
+    Disbursement,
+    Plan,
+    PlanItem,
+)
 
 
 def plan_dict(p: Plan) -> dict[str, Any]:
@@ -54,3 +67,484 @@ def plan_items(session: Session, plan_id: int) -> list[dict[str, Any]]:
         }
         for i in rows
     ]
+
+
+# --------------------------------------------------------------------------- funding roll-ups
+#
+# Each đồng counted once (docs/finance.md, "Roll-up"). A scope is a set of allocations closed downwards
+# (if an allocation is in it, so are its sub-allocations: they keep source and year, go to a plan applying
+# the parent's plan, to the same item or a sub-item, to a unit below). The money of a scope is then
+#   allocated = Σ (amount + adjustments) over the allocations of the scope whose parent is NOT in it
+#               (money entering the scope; a sub-allocation inside is the same money again);
+#   disbursed = Σ disbursements (reversals netted) over every allocation of the scope.
+# `by_unit` says where that money sits now: each allocation keeps what it did not pass down (`kept`), and
+# Σ kept over a downward-closed scope is again its allocated money, so the units' shares add up to the total.
+
+_SCOPED = """
+scoped AS (
+    SELECT a.id, a.parent_id, a.item_code, a.source, a.fiscal_year, a.recipient_unit, a.amount
+    FROM allocations a
+    WHERE a.plan_id IN :plans {filters}
+),
+adj AS (
+    SELECT j.allocation_id, SUM(j.amount) AS amount
+    FROM adjustments j JOIN scoped s ON s.id = j.allocation_id
+    GROUP BY j.allocation_id
+),
+disb AS (
+    SELECT d.allocation_id, SUM(d.amount) AS amount
+    FROM disbursements d JOIN scoped s ON s.id = d.allocation_id
+    GROUP BY d.allocation_id
+),
+passed AS (
+    SELECT c.parent_id AS id, SUM(c.amount + COALESCE(adj.amount, 0)) AS amount
+    FROM scoped c LEFT JOIN adj ON adj.allocation_id = c.id
+    WHERE c.parent_id IS NOT NULL
+    GROUP BY c.parent_id
+),
+grouped AS (
+    -- parent_item is NULL when the parent is not in `scoped` (a root, or money from another plan/unit/year)
+    SELECT s.item_code, p.item_code AS parent_item, s.source, s.fiscal_year,
+           {bucket} AS bucket,
+           SUM(s.amount + COALESCE(adj.amount, 0)) AS allocated,
+           SUM(s.amount + COALESCE(adj.amount, 0) - COALESCE(passed.amount, 0)) AS kept,
+           SUM(COALESCE(disb.amount, 0)) AS disbursed
+    FROM scoped s
+    LEFT JOIN scoped p ON p.id = s.parent_id
+    LEFT JOIN adj ON adj.allocation_id = s.id
+    LEFT JOIN disb ON disb.allocation_id = s.id
+    LEFT JOIN passed ON passed.id = s.id
+    GROUP BY s.item_code, p.item_code, s.source, s.fiscal_year, {bucket}
+)
+"""
+
+# Item X's scope: allocations booked to X or a sub-item of X, in the plan or a plan applying it. An
+# allocation whose parent is in X's scope too is the parent's money: it adds nothing to "allocated".
+_ROLLUP = (
+    "WITH"
+    + _SCOPED
+    + """
+SELECT i.code, g.source, g.fiscal_year, g.bucket,
+       SUM(CASE WHEN g.parent_item IS NOT NULL
+                 AND (g.parent_item = i.code OR g.parent_item LIKE i.code || '.%')
+                THEN 0 ELSE g.allocated END) AS allocated,
+       SUM(g.kept) AS kept,
+       SUM(g.disbursed) AS disbursed
+FROM plan_items i
+JOIN grouped g ON (g.item_code = i.code OR g.item_code LIKE i.code || '.%')
+WHERE i.plan_id = :plan_id {item_filter}
+GROUP BY i.code, g.source, g.fiscal_year, g.bucket
+"""
+)
+
+
+def _figures(allocated: int, disbursed: int) -> dict[str, int]:
+    return {"allocated": allocated, "disbursed": disbursed}
+
+
+def _add(into: dict[str, dict[str, int]], key: str, allocated: int, disbursed: int) -> None:
+    slot = into.setdefault(key, _figures(0, 0))
+    slot["allocated"] += allocated
+    slot["disbursed"] += disbursed
+
+
+def _funding_shape(code: str | None, year: int | None, unit: str | None, rows: list[Any]) -> dict:
+    """rows: (source, fiscal_year, bucket, allocated, kept, disbursed), already summed by the database."""
+    by_source: dict[str, dict[str, int]] = {}
+    by_year: dict[str, dict[str, int]] = {}
+    by_unit: dict[str, dict[str, int]] = {}
+    allocated = disbursed = 0
+    for source, fiscal_year, bucket, a, kept, d in rows:
+        a, kept, d = int(a), int(kept), int(d)
+        allocated, disbursed = allocated + a, disbursed + d
+        _add(by_source, source, a, d)
+        _add(by_year, str(fiscal_year), a, d)
+        _add(by_unit, bucket, kept, d)
+    return {
+        "code": code,
+        "year": year,
+        "unit": unit,
+        "allocated": allocated,
+        "disbursed": disbursed,
+        "execution_rate": domain.execution_rate(allocated, disbursed),
+        "by_source": dict(sorted(by_source.items())),
+        "by_year": dict(sorted(by_year.items())),
+        "by_unit": dict(sorted(by_unit.items())),
+    }
+
+
+def unit_buckets(scope: str) -> dict[str, str]:
+    """Each unit within `scope` -> the unit one level below `scope` that holds it (`scope` itself for itself):
+    for the province, its districts; for a district, its communes."""
+    out = {}
+    for code in units.units_within(scope):
+        node = code
+        while node != scope and units.parent_of(node) not in (scope, None):
+            node = units.parent_of(node)  # type: ignore[assignment]
+        out[code] = node
+    return out
+
+
+def _bucket_sql(mapping: dict[str, str], params: dict[str, Any]) -> str:
+    """The recipient's bucket as a CASE over IN-lists (both databases index constant IN-lists); a unit that
+    is its own bucket (a commune under a district, the scope itself) falls to ELSE."""
+    members: dict[str, list[str]] = {}
+    for code, bucket in mapping.items():
+        if code != bucket:
+            members.setdefault(bucket, []).append(code)
+    branches = []
+    for i, (bucket, codes) in enumerate(sorted(members.items())):
+        names = []
+        for j, code in enumerate(sorted(codes)):
+            params[f"b{i}_{j}"] = code
+            names.append(f":b{i}_{j}")
+        params[f"b{i}"] = bucket
+        branches.append(f"WHEN s.recipient_unit IN ({', '.join(names)}) THEN :b{i}")
+    return f"CASE {' '.join(branches)} ELSE s.recipient_unit END" if branches else "s.recipient_unit"
+
+
+def _scope_params(session: Session, plan: Plan, year: int | None, unit: str | None) -> tuple[str, dict[str, Any], list]:
+    from services.finance.ledger import plans_below
+
+    filters, params = "", {"plans": [plan.id, *plans_below(session, plan.id)], "plan_id": plan.id}
+    if year is not None:
+        filters += " AND a.fiscal_year = :year"
+        params["year"] = year
+    if unit is not None and unit != units.PROVINCE_CODE:
+        filters += " AND a.recipient_unit IN :units"
+        params["units"] = sorted(units.units_within(unit))
+    binds = [bindparam("plans", expanding=True)]
+    if "units" in params:
+        binds.append(bindparam("units", expanding=True))
+    scope = unit or plan.unit
+    params["_bucket"] = _bucket_sql(unit_buckets(scope) if units.is_known_unit(scope) else {}, params)
+    return filters, params, binds
+
+
+def _no_jit(session: Session) -> None:
+    """PostgreSQL's planner overestimates these grouped CTE joins by orders of magnitude and then spends
+    ~1 s JIT-compiling a query that runs in milliseconds: no JIT for this transaction's roll-ups."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def _check_unit(unit: str | None) -> None:
+    if unit is not None and not units.is_known_unit(unit):
+        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {unit}.", "unit")
+
+
+def _rollup_rows(session: Session, plan: Plan, year: int | None, unit: str | None, code: str | None) -> list:
+    filters, params, binds = _scope_params(session, plan, year, unit)
+    item_filter = ""
+    if code is not None:
+        filters += " AND (a.item_code = :code OR a.item_code LIKE :prefix)"
+        params |= {"code": code, "prefix": code + ".%"}
+        item_filter = "AND i.code = :code"
+    bucket = params.pop("_bucket")
+    sql = text(_ROLLUP.format(filters=filters, item_filter=item_filter, bucket=bucket)).bindparams(*binds)
+    _no_jit(session)
+    return list(session.execute(sql, params))
+
+
+def funding_status(
+    session: Session, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
+) -> dict[str, Any]:
+    """Allocated and disbursed of one item (its sub-items and the same item of lower plans included)."""
+    plan = get_plan(session, plan_id)
+    _check_unit(unit)
+    if session.scalar(select(PlanItem.id).where(PlanItem.plan_id == plan_id, PlanItem.code == item_code)) is None:
+        raise NotFound([error("unknown_item", f"Kế hoạch {plan_id} không có mục {item_code}.", "code")])
+    rows = _rollup_rows(session, plan, year, unit, item_code)
+    shaped = [(r.source, r.fiscal_year, r.bucket, r.allocated, r.kept, r.disbursed) for r in rows]
+    return {"plan_id": plan_id} | _funding_shape(item_code, year, unit, shaped)
+
+
+def funding_tree(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
+    """Every item of the plan, each rolled up as in funding_status, in one query."""
+    plan = get_plan(session, plan_id)
+    _check_unit(unit)
+    per_item: dict[str, list[Any]] = {}
+    for r in _rollup_rows(session, plan, year, unit, None):
+        per_item.setdefault(r.code, []).append((r.source, r.fiscal_year, r.bucket, r.allocated, r.kept, r.disbursed))
+    codes = session.scalars(select(PlanItem.code).where(PlanItem.plan_id == plan_id).order_by(PlanItem.position))
+    return {
+        "plan_id": plan_id,
+        "year": year,
+        "unit": unit,
+        "items": {c: _funding_shape(c, year, unit, per_item.get(c, [])) for c in codes},
+    }
+
+
+# A unit's money: allocations whose recipient lies within the unit. The money entering it is counted at
+# the top-most allocation inside it (`entry`); what its sub-allocations and their payments do is
+# attributed to that entry, so every row of `by_item` has disbursed ≤ allocated and rows add up.
+_BY_UNIT = """
+WITH RECURSIVE inside AS (
+    SELECT a.id, a.parent_id, a.plan_id, a.item_code, a.source, a.fiscal_year, a.amount
+    FROM allocations a
+    WHERE a.recipient_unit IN :units {filters}
+),
+entry (id, entry_id) AS (
+    SELECT i.id, i.id FROM inside i LEFT JOIN inside p ON p.id = i.parent_id WHERE p.id IS NULL
+    UNION ALL
+    SELECT c.id, e.entry_id FROM inside c JOIN entry e ON c.parent_id = e.id
+),
+adj AS (
+    SELECT j.allocation_id, SUM(j.amount) AS amount
+    FROM adjustments j JOIN inside s ON s.id = j.allocation_id
+    GROUP BY j.allocation_id
+),
+disb AS (
+    SELECT d.allocation_id, SUM(d.amount) AS amount
+    FROM disbursements d JOIN inside s ON s.id = d.allocation_id
+    GROUP BY d.allocation_id
+)
+SELECT ea.plan_id, ea.item_code, ea.source, ea.fiscal_year,
+       SUM(CASE WHEN e.id = e.entry_id THEN i.amount + COALESCE(adj.amount, 0) ELSE 0 END) AS allocated,
+       SUM(COALESCE(disb.amount, 0)) AS disbursed,
+       COUNT(*) AS allocations
+FROM entry e
+JOIN inside i ON i.id = e.id
+JOIN inside ea ON ea.id = e.entry_id
+LEFT JOIN adj ON adj.allocation_id = i.id
+LEFT JOIN disb ON disb.allocation_id = i.id
+GROUP BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
+ORDER BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
+"""
+
+
+def funding_by_unit(session: Session, unit: str, year: int | None = None) -> dict[str, Any]:
+    """What a unit (province, district or commune station) has received, from which sources, for which items."""
+    _check_unit(unit)
+    filters, params = "", {"units": sorted(units.units_within(unit))}
+    if year is not None:
+        filters, params["year"] = " AND a.fiscal_year = :year", year
+    sql = text(_BY_UNIT.format(filters=filters)).bindparams(bindparam("units", expanding=True))
+    _no_jit(session)
+    rows = list(session.execute(sql, params))
+    shape = _funding_shape(
+        None, year, unit, [(r.source, r.fiscal_year, unit, r.allocated, r.allocated, r.disbursed) for r in rows]
+    )
+    del shape["code"], shape["by_unit"]
+    shape["by_item"] = [
+        {
+            "plan_id": r.plan_id,
+            "item_code": r.item_code,
+            "source": r.source,
+            "fiscal_year": r.fiscal_year,
+            "allocated": int(r.allocated),
+            "disbursed": int(r.disbursed),
+            "allocations": int(r.allocations),
+        }
+        for r in rows
+    ]
+    return shape
+
+
+# --------------------------------------------------------------------------- allocation listings
+
+
+def _money_columns() -> list[Any]:
+    adj = select(func.coalesce(func.sum(Adjustment.amount), 0)).where(Adjustment.allocation_id == Allocation.id)
+    child = aliased(Allocation)
+    child_amount = select(func.coalesce(func.sum(child.amount), 0)).where(child.parent_id == Allocation.id)
+    child_adj = (
+        select(func.coalesce(func.sum(Adjustment.amount), 0))
+        .join(child, child.id == Adjustment.allocation_id)
+        .where(child.parent_id == Allocation.id)
+    )
+    disb = select(func.coalesce(func.sum(Disbursement.amount), 0)).where(Disbursement.allocation_id == Allocation.id)
+    return [
+        adj.scalar_subquery().label("adjusted"),
+        (child_amount.scalar_subquery() + child_adj.scalar_subquery()).label("sub_allocated"),
+        disb.scalar_subquery().label("disbursed"),
+    ]
+
+
+def _row_view(a: Allocation, adjusted: int, sub_allocated: int, disbursed: int) -> dict[str, Any]:
+    allocated = int(a.amount) + int(adjusted)
+    return {
+        "id": a.id,
+        "plan_id": a.plan_id,
+        "item_code": a.item_code,
+        "source": a.source,
+        "fiscal_year": a.fiscal_year,
+        "fund_year": a.fund_year,
+        "recipient_unit": a.recipient_unit,
+        "kind": a.kind,
+        "amount": int(a.amount),
+        "decision_no": a.decision_no,
+        "decision_date": a.decision_date.isoformat(),
+        "parent_allocation_id": a.parent_id,
+        "note": a.note,
+        "adjusted": int(adjusted),
+        "allocated": allocated,
+        "sub_allocated": int(sub_allocated),
+        "disbursed": int(disbursed),
+        "remaining": allocated - int(sub_allocated) - int(disbursed),
+    }
+
+
+def list_allocations(
+    session: Session,
+    plan_id: int | None = None,
+    item_code: str | None = None,
+    year: int | None = None,
+    unit: str | None = None,
+    source: str | None = None,
+    kind: str | None = None,
+    parent_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
+    """Allocations matching the filters (an item includes its sub-items; a unit what lies below it), each with
+    its money so far, oldest first, one page at a time."""
+    _check_unit(unit)
+    conds = []
+    if plan_id is not None:
+        conds.append(Allocation.plan_id == plan_id)
+    if item_code is not None:
+        conds.append((Allocation.item_code == item_code) | Allocation.item_code.like(item_code + ".%"))
+    if year is not None:
+        conds.append(Allocation.fiscal_year == year)
+    if unit is not None and unit != units.PROVINCE_CODE:
+        conds.append(Allocation.recipient_unit.in_(sorted(units.units_within(unit))))
+    if source is not None:
+        conds.append(Allocation.source == source)
+    if kind is not None:
+        conds.append(Allocation.kind == kind)
+    if parent_id is not None:
+        conds.append(Allocation.parent_id == parent_id)
+    total = session.scalar(select(func.count()).select_from(Allocation).where(*conds))
+    stmt = (
+        select(Allocation, *_money_columns())
+        .where(*conds)
+        .order_by(Allocation.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    items = [_row_view(r[0], r.adjusted, r.sub_allocated, r.disbursed) for r in session.execute(stmt)]
+    return {"items": items, "page": page, "per_page": per_page, "total": int(total or 0)}
+
+
+def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:
+    """One allocation with its whole history: adjustments, disbursements (reversals too), sub-allocations."""
+    row = session.execute(select(Allocation, *_money_columns()).where(Allocation.id == allocation_id)).first()
+    if row is None:
+        raise NotFound([error("unknown_allocation", f"Không có phân bổ số {allocation_id}.", "id")])
+    view = _row_view(row[0], row.adjusted, row.sub_allocated, row.disbursed)
+    children = session.execute(
+        select(Allocation, *_money_columns()).where(Allocation.parent_id == allocation_id).order_by(Allocation.id)
+    )
+    view["sub_allocations"] = [_row_view(r[0], r.adjusted, r.sub_allocated, r.disbursed) for r in children]
+    view["adjustments"] = [
+        {
+            "id": j.id,
+            "amount": int(j.amount),
+            "decision_no": j.decision_no,
+            "decision_date": j.decision_date.isoformat(),
+            "note": j.note,
+            "created_at": j.created_at.isoformat(),
+        }
+        for j in session.scalars(
+            select(Adjustment).where(Adjustment.allocation_id == allocation_id).order_by(Adjustment.id)
+        )
+    ]
+    view["disbursements"] = [
+        {
+            "id": d.id,
+            "amount": int(d.amount),
+            "date": d.date.isoformat(),
+            "reference": d.reference,
+            "reverses_id": d.reverses_id,
+            "created_at": d.created_at.isoformat(),
+        }
+        for d in session.scalars(
+            select(Disbursement).where(Disbursement.allocation_id == allocation_id).order_by(Disbursement.id)
+        )
+    ]
+    return view
+
+
+def list_sources() -> list[dict[str, Any]]:
+    ref = domain.reference()
+    return [
+        {"code": s.code, "name": s.name, "last_fund_year": s.last_fund_year, "legal_basis": s.legal_basis}
+        for s in ref.sources.values()
+    ]
+
+
+# --------------------------------------------------------------------------- capitation
+
+
+def capitation_status(session: Session, facility_code: str, period: str) -> dict[str, Any]:
+    """A facility-quarter at a glance: fund (and its history), advances, reported spend, settlement."""
+    from services.finance import ledger
+
+    facility = domain.parse_facility(facility_code, "facility")
+    quarter = str(domain.parse_quarter(period))
+    funds = list(
+        session.scalars(
+            select(CapitationFundRecord)
+            .where(CapitationFundRecord.facility_code == facility, CapitationFundRecord.period == quarter)
+            .order_by(CapitationFundRecord.id.desc())
+        )
+    )
+    advances = list(
+        session.scalars(
+            select(CapitationAdvance)
+            .where(CapitationAdvance.facility_code == facility, CapitationAdvance.period == quarter)
+            .order_by(CapitationAdvance.id)
+        )
+    )
+    report = ledger.latest_spend(session, facility, quarter)
+    settlement = session.scalar(
+        select(CapitationSettlement)
+        .where(CapitationSettlement.facility_code == facility, CapitationSettlement.period == quarter)
+        .order_by(CapitationSettlement.id.desc())
+        .limit(1)
+    )
+    fund = int(funds[0].fund) if funds else None
+    spend = ledger.domain_money(report.spend) if report else None
+    balance = None
+    if fund is not None:
+        balance = ledger.domain_money(Decimal(fund) - (Decimal(report.spend) if report else Decimal(0)))
+    return {
+        "facility_code": facility,
+        "period": quarter,
+        "fund": fund,
+        "fund_record": ledger.fund_view(funds[0]) if funds else None,
+        "fund_history": [ledger.fund_view(f) for f in funds[1:]],
+        "advances": [ledger.advance_view(a) for a in advances],
+        "advanced": sum(int(a.amount) for a in advances),
+        "spend": spend,
+        "spend_claims": report.claims if report else None,
+        "spend_reported_at": report.occurred_at.isoformat() if report else None,
+        "spend_reports": session.scalar(
+            select(func.count())
+            .select_from(CapitationSpendReport)
+            .where(CapitationSpendReport.facility_code == facility, CapitationSpendReport.period == quarter)
+        ),
+        "balance": balance,
+        "settlement": ledger.settlement_view(settlement) if settlement else None,
+    }
+
+
+def disbursement_detail(session: Session, disbursement_id: int) -> dict[str, Any]:
+    d = session.get(Disbursement, disbursement_id)
+    if d is None:
+        raise NotFound([error("unknown_disbursement", f"Không có lần giải ngân số {disbursement_id}.", "id")])
+    alloc = session.get(Allocation, d.allocation_id)
+    reversed_ = session.scalar(
+        select(func.coalesce(func.sum(Disbursement.amount), 0)).where(Disbursement.reverses_id == d.id)
+    )
+    return {
+        "id": d.id,
+        "allocation_id": d.allocation_id,
+        "recipient_unit": alloc.recipient_unit if alloc else None,
+        "amount": int(d.amount),
+        "date": d.date.isoformat(),
+        "reference": d.reference,
+        "reverses_id": d.reverses_id,
+        "reversed": -int(reversed_),
+    }

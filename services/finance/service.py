@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nameko.rpc import rpc
 
-from services.common.messaging import Database, OutboxRelay
+from services.common.messaging import Database, OutboxRelay, reliable_event_handler
 from services.common.metrics import EntrypointMetrics
-from services.finance import queries
+from services.finance import ledger, queries
 from services.finance.models import Outbox
+
+log = logging.getLogger(__name__)
 
 
 class Service:
     name = "finance"
 
     db = Database()
-    relay = OutboxRelay(Outbox)
+    relay = OutboxRelay(Outbox)  # in a worker: a function that wakes the relay to publish at once
     metrics = EntrypointMetrics()
+
+    # --- plans -------------------------------------------------------------------------------------
 
     @rpc
     def health(self) -> dict[str, Any]:
@@ -39,3 +44,96 @@ class Service:
     def plan_items(self, plan_id: int) -> list[dict[str, Any]]:
         with self.db.transaction() as s:
             return queries.plan_items(s, plan_id)
+
+    @rpc
+    def list_sources(self) -> list[dict[str, Any]]:
+        return queries.list_sources()
+
+    # --- the ledger (writes) ------------------------------------------------------------------------
+
+    def _write(self, command: Any, *args: Any) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            result = command(s, *args, correlation_id=self.db.correlation_id)
+        self.relay()
+        return result
+
+    @rpc
+    def create_allocation(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.make_allocation, data)
+
+    @rpc
+    def disburse(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.disburse, allocation_id, data)
+
+    @rpc
+    def reverse_disbursement(self, disbursement_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.reverse_disbursement, disbursement_id, data)
+
+    @rpc
+    def adjust(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.adjust, allocation_id, data)
+
+    # --- the ledger (reads) -------------------------------------------------------------------------
+
+    @rpc
+    def get_allocation(self, allocation_id: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.allocation_detail(s, allocation_id)
+
+    @rpc
+    def get_disbursement(self, disbursement_id: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.disbursement_detail(s, disbursement_id)
+
+    @rpc
+    def list_allocations(self, filters: dict[str, Any] | None = None, page: int = 1, per_page: int = 50) -> dict:
+        with self.db.transaction() as s:
+            return queries.list_allocations(s, **(filters or {}), page=page, per_page=per_page)
+
+    @rpc
+    def funding_status(
+        self, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
+    ) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.funding_status(s, plan_id, item_code, year, unit)
+
+    @rpc
+    def funding_tree(self, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.funding_tree(s, plan_id, year, unit)
+
+    @rpc
+    def funding_by_unit(self, unit: str, year: int | None = None) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.funding_by_unit(s, unit, year)
+
+    # --- capitation (định suất) ---------------------------------------------------------------------
+
+    @rpc
+    def set_capitation_fund(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.set_capitation_fund, data)
+
+    @rpc
+    def pay_advance(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.pay_advance, data)
+
+    @rpc
+    def settle_capitation(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.settle_capitation, data)
+
+    @rpc
+    def advance_suggestion(self, facility_code: str, period: str) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return ledger.advance_suggestion(s, facility_code, period)
+
+    @rpc
+    def capitation_status(self, facility_code: str, period: str) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.capitation_status(s, facility_code, period)
+
+    @reliable_event_handler("claims", "capitation_spend_changed")
+    def on_capitation_spend_changed(self, envelope: dict[str, Any]) -> None:
+        with self.db.transaction() as s:
+            fresh = ledger.record_capitation_spend(s, envelope)
+        if not fresh:
+            log.info("capitation_spend_changed %s already handled", envelope.get("event_id"))

@@ -1,10 +1,44 @@
-"""Finance service messages: allocations, disbursements, adjustments, capitation (định suất)."""
+"""Finance service messages: allocations, disbursements, adjustments, capitation (định suất).
+
+Events (version 1; fields added later are optional, so a V1 consumer keeps working) and the RPC
+commands the gateway sends (the gateway loads request bodies with the same schemas).
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from services.common.contracts.fields import VND
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.contracts.fields import VND, Money2
+
+REQUIRED = "Thiếu trường bắt buộc."
+
+
+class DecimalString(fields.Field):
+    """An exact decimal: a string ("1.05") or an integer on the wire, `Decimal` in Python; never a float."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, (float, bool)):
+            raise ValidationError('Số thập phân phải gửi dạng chuỗi, ví dụ "1.05" (không dùng số thực).')
+        try:
+            d = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError) as exc:
+            raise ValidationError("Không phải số thập phân hợp lệ.") from exc
+        if not d.is_finite():
+            raise ValidationError("Không phải số thập phân hợp lệ.")
+        return d
+
+
+def _int(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, **kwargs)
+
+
+# --------------------------------------------------------------------------- events
 
 
 class _Event(Schema):
@@ -22,6 +56,9 @@ class AllocationMadeV1(_Event):
     recipient_unit = fields.String(required=True)
     kind = fields.String(required=True)
     amount = VND(required=True)
+    fund_year = fields.Integer(allow_none=True, load_default=None)
+    decision_no = fields.String(allow_none=True, load_default=None)
+    decision_date = fields.Date(allow_none=True, load_default=None)
 
 
 class DisbursedV1(_Event):
@@ -29,19 +66,28 @@ class DisbursedV1(_Event):
     allocation_id = fields.Integer(required=True)
     amount = VND(required=True)  # negative for a reversal
     date = fields.Date(required=True)
+    reverses_id = fields.Integer(allow_none=True, load_default=None)
+    reference = fields.String(allow_none=True, load_default=None)
 
 
 class AdjustedV1(_Event):
     adjustment_id = fields.Integer(required=True)
     allocation_id = fields.Integer(required=True)
     amount = VND(required=True)
+    decision_no = fields.String(allow_none=True, load_default=None)
+    decision_date = fields.Date(allow_none=True, load_default=None)
 
 
 class CapitationFundSetV1(_Event):
+    """The fund in force for a facility-quarter; a later one (higher fund_id) supersedes it."""
+
     fund_id = fields.Integer(required=True)
     facility_code = fields.String(required=True)
     period = fields.String(required=True)
     fund = VND(required=True)
+    cards = fields.Integer(allow_none=True, load_default=None)
+    coefficient = fields.String(allow_none=True, load_default=None)
+    supersedes_id = fields.Integer(allow_none=True, load_default=None)
 
 
 class AdvancePaidV1(_Event):
@@ -49,6 +95,7 @@ class AdvancePaidV1(_Event):
     facility_code = fields.String(required=True)
     period = fields.String(required=True)
     amount = VND(required=True)
+    date = fields.Date(allow_none=True, load_default=None)
 
 
 class SettlementMadeV1(_Event):
@@ -56,8 +103,12 @@ class SettlementMadeV1(_Event):
     facility_code = fields.String(required=True)
     period = fields.String(required=True)
     fund = VND(required=True)
-    spend = VND(required=True)
-    balance = VND(required=True)
+    spend = VND(required=True)  # the reported spend rounded half up to the đồng
+    balance = VND(required=True)  # fund − spend: > 0 surplus (kết dư), < 0 deficit (vượt quỹ)
+    spend_exact = Money2(allow_none=True, load_default=None)
+    advanced = VND(allow_none=True, load_default=None)
+    station_share = VND(allow_none=True, load_default=None)
+    supersedes_id = fields.Integer(allow_none=True, load_default=None)
 
 
 EVENTS = {
@@ -69,3 +120,146 @@ EVENTS = {
     "advance_paid": (1, AdvancePaidV1),
     "settlement_made": (1, SettlementMadeV1),
 }
+
+
+# --------------------------------------------------------------------------- RPC commands
+
+
+class AllocationCommandV1(Schema):
+    """POST /api/v1/allocations. On a sub-allocation plan, item, source and year default to the parent's."""
+
+    plan_id = _int(load_default=None, allow_none=True)
+    item_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    source = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    fiscal_year = _int(load_default=None, allow_none=True)
+    recipient_unit = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    amount = VND(required=True)
+    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    decision_date = fields.Date(load_default=None, allow_none=True)
+    parent_allocation_id = _int(load_default=None, allow_none=True)
+    kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "budget (default) | package_payment (khoán/đặt hàng, TT 39/2017 Phụ lục III)"},
+    )
+    fund_year = _int(
+        load_default=None, allow_none=True, metadata={"description": "BHYT fund year of a 20% surplus allocation"}
+    )
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _root_needs_its_keys(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("parent_allocation_id") is None:
+            missing = [k for k in ("plan_id", "item_code", "source", "fiscal_year") if data.get(k) is None]
+            if missing:
+                raise ValidationError({k: [REQUIRED] for k in missing})
+
+
+class DisbursementCommandV1(Schema):
+    amount = VND(required=True)
+    date = fields.Date(required=True)
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+
+
+class ReversalCommandV1(Schema):
+    """Hủy (một phần) một lần giải ngân: `amount` is the positive size; absent = all that is left."""
+
+    amount = VND(load_default=None, allow_none=True)
+    date = fields.Date(required=True)
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+
+
+class AdjustmentCommandV1(Schema):
+    amount = VND(required=True)  # signed
+    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    decision_date = fields.Date(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class CardGroupV1(Schema):
+    group = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    cards = _int(required=True)
+    rate_per_card = VND(required=True)
+
+
+class CapitationFundCommandV1(Schema):
+    """fund = round(cards × rate_per_card × coefficient), or Σ over `groups` × coefficient (half up)."""
+
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True, metadata={"description": "YYYY-Qn"})
+    cards = _int(load_default=None, allow_none=True)
+    rate_per_card = VND(load_default=None, allow_none=True)
+    coefficient = DecimalString(load_default=None, allow_none=True, metadata={"description": 'e.g. "1.05"'})
+    groups = fields.List(fields.Nested(CardGroupV1), load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class AdvanceCommandV1(Schema):
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True)
+    amount = VND(required=True)
+    date = fields.Date(required=True)
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+
+
+class SettlementCommandV1(Schema):
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True)
+    station_share_rate = DecimalString(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "share of the surplus passed to commune stations; default from reference data"},
+    )
+
+
+# --------------------------------------------------------------------------- RPC answers (for the docs)
+
+
+class SourceFiguresV1(Schema):
+    allocated = fields.Integer()
+    disbursed = fields.Integer()
+
+
+class FundingStatusV1(Schema):
+    """funding_status(plan_id, item_code, year=None, unit=None); funding_tree's items have the same shape."""
+
+    plan_id = fields.Integer()
+    code = fields.String()
+    year = fields.Integer(allow_none=True)
+    unit = fields.String(allow_none=True)
+    allocated = fields.Integer()
+    disbursed = fields.Integer()
+    execution_rate = fields.String(allow_none=True, metadata={"description": '"0.4523" or null'})
+    by_source = fields.Dict(keys=fields.String(), values=fields.Nested(SourceFiguresV1))
+    by_year = fields.Dict(keys=fields.String(), values=fields.Nested(SourceFiguresV1))
+
+
+class UnitFundingV1(Schema):
+    unit = fields.String()
+    year = fields.Integer(allow_none=True)
+    allocated = fields.Integer()
+    disbursed = fields.Integer()
+    execution_rate = fields.String(allow_none=True)
+    by_source = fields.Dict(keys=fields.String(), values=fields.Nested(SourceFiguresV1))
+    by_year = fields.Dict(keys=fields.String(), values=fields.Nested(SourceFiguresV1))
+    by_item = fields.List(fields.Dict())
+
+
+class AllocationViewV1(Schema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    item_code = fields.String()
+    source = fields.String()
+    fiscal_year = fields.Integer()
+    fund_year = fields.Integer(allow_none=True)
+    recipient_unit = fields.String()
+    kind = fields.String()
+    amount = fields.Integer()
+    decision_no = fields.String()
+    decision_date = fields.Date()
+    parent_allocation_id = fields.Integer(allow_none=True)
+    adjusted = fields.Integer()
+    allocated = fields.Integer()
+    sub_allocated = fields.Integer()
+    disbursed = fields.Integer()
+    remaining = fields.Integer()

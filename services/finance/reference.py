@@ -1,0 +1,110 @@
+"""Finance reference data (`reference.yaml`): funding sources, allocation kinds, capitation settings.
+
+Pure Python (PyYAML, standard library): domain rules read it, nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from services.common.catalog import FUNDING_SOURCE_CODES
+
+
+@dataclass(frozen=True)
+class Source:
+    code: str
+    name: str
+    last_fund_year: int | None = None
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True)
+class AllocationKind:
+    code: str
+    name: str
+    sources: frozenset[str] | None  # None: every source
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True)
+class CapitationYear:
+    rate_per_card: int | None
+    coefficient: Decimal | None
+
+
+@dataclass(frozen=True)
+class CapitationSettings:
+    advance_share: Decimal
+    advance_legal_basis: str
+    station_surplus_share: Decimal
+    years: dict[int, CapitationYear] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FinanceReference:
+    sources: dict[str, Source]
+    kinds: dict[str, AllocationKind]
+    capitation: CapitationSettings
+
+
+def _decimal(value: Any, where: str) -> Decimal:
+    if isinstance(value, float | bool):
+        raise ValueError(f"{where}: write decimals as quoted strings, got {value!r}")
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"{where}: not a decimal: {value!r}") from exc
+    if not d.is_finite() or d < 0:
+        raise ValueError(f"{where}: must be a finite non-negative decimal, got {value!r}")
+    return d
+
+
+def parse_reference(data: dict[str, Any]) -> FinanceReference:
+    """Build and check the reference data; raises ValueError on any inconsistency."""
+    sources: dict[str, Source] = {}
+    for raw in data["sources"]:
+        src = Source(raw["code"], raw["name"], raw.get("last_fund_year"), raw.get("legal_basis"))
+        if src.code in sources:
+            raise ValueError(f"source {src.code} listed twice")
+        sources[src.code] = src
+    if set(sources) != FUNDING_SOURCE_CODES:
+        raise ValueError(f"sources must be exactly DOMAIN.md §2's codes, got {sorted(sources)}")
+    kinds: dict[str, AllocationKind] = {}
+    for code, raw in data["allocation_kinds"].items():
+        allowed = raw.get("sources")
+        if allowed is not None and not set(allowed) <= set(sources):
+            raise ValueError(f"kind {code}: unknown sources {set(allowed) - set(sources)}")
+        kinds[code] = AllocationKind(
+            code, raw["name"], frozenset(allowed) if allowed is not None else None, raw.get("legal_basis")
+        )
+    if "budget" not in kinds:
+        raise ValueError("allocation kind 'budget' (the default) is missing")
+    cap = data["capitation"]
+    years = {
+        int(y): CapitationYear(
+            rate_per_card=int(v["rate_per_card"]) if v.get("rate_per_card") is not None else None,
+            coefficient=_decimal(v["coefficient"], f"capitation.years.{y}") if v.get("coefficient") else None,
+        )
+        for y, v in (cap.get("years") or {}).items()
+    }
+    share = _decimal(cap["advance_share"], "capitation.advance_share")
+    station = _decimal(cap["station_surplus_share"], "capitation.station_surplus_share")
+    if share > 1 or station > 1:
+        raise ValueError("capitation shares are fractions between 0 and 1")
+    return FinanceReference(
+        sources=sources,
+        kinds=kinds,
+        capitation=CapitationSettings(share, cap["advance_legal_basis"], station, years),
+    )
+
+
+@cache
+def reference() -> FinanceReference:
+    text = resources.files("services.finance").joinpath("reference.yaml").read_text(encoding="utf-8")
+    return parse_reference(yaml.safe_load(text))
