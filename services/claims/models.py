@@ -1,14 +1,256 @@
-"""Claims' own tables (files, claims, lines, assessments come with the claims issue)."""
+"""Claims' own tables: stored files, claims (XML1) with their lines (XML2/XML3) and other tables,
+validation issues, assessments (giám định) and the projection of finance's capitation funds and advances.
+
+Money columns are `Numeric(18, 2)` (đồng with 2 places, as in QĐ 130) except the projections of finance's
+figures, which are whole đồng like finance's own. Claims, lines, assessments and projections are never
+updated or deleted: an assessment supersedes an earlier one by being newer. Only the file row (status,
+counters, lease) changes while the file is processed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
+from decimal import Decimal
 
-from services.common.outbox import InboxMixin, OutboxMixin
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import BigId
+from services.common.outbox import InboxMixin, OutboxMixin, utcnow
+
+Money = Numeric(18, 2)
+Quantity = Numeric(18, 3)  # SO_LUONG and unit prices carry up to 3 decimals in QĐ 130
+Percent = Numeric(18, 2)
 
 
 class ClaimsBase(DeclarativeBase):
     """Every table of the claims database (its own metadata: each service owns its data)."""
+
+
+class ClaimFile(ClaimsBase):
+    """One uploaded file (its bytes live in the blob store under `blob_name`), deduplicated by SHA-256.
+
+    `next_index` is the position of the first record not yet committed: a restarted worker resumes there.
+    `lease_owner`/`lease_until` keep two replicas from processing the same file at once.
+    """
+
+    __tablename__ = "claim_files"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob_name: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(140))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="processing", index=True)  # processing|done|failed
+    phase: Mapped[str] = mapped_column(String(20), default="queued")  # queued|checking|loading|finished
+    facility_code: Mapped[str | None] = mapped_column(String(10), index=True)  # envelope MACSKCB
+    ngay_lap: Mapped[str | None] = mapped_column(String(20))
+    declared_records: Mapped[int | None] = mapped_column(Integer)  # SOLUONGHOSO
+    total: Mapped[int | None] = mapped_column(Integer)  # HOSO counted by the check pass
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class Claim(ClaimsBase):
+    """One HOSO of a file (XML1, TONG_HOP), accepted or rejected. Personal fields are NĐ 13/2023 data."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("file_id", "record_index"),
+        # A MA_LK is accepted once per facility, whatever file it came in (duplicate_claim).
+        Index(
+            "uq_claims_accepted_facility_ma_lk",
+            "facility_code",
+            "ma_lk",
+            unique=True,
+            sqlite_where=text("status = 'accepted'"),
+            postgresql_where=text("status = 'accepted'"),
+        ),
+        Index("ix_claims_facility_period", "facility_code", "period_year", "period_month"),
+        Index("ix_claims_facility_quarter", "facility_code", "period_year", "period_quarter", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("claim_files.id"))  # indexed by (file_id, record_index)
+    record_index: Mapped[int] = mapped_column(Integer)
+    standard: Mapped[str | None] = mapped_column(String(8))  # 130 | 4210
+    status: Mapped[str] = mapped_column(String(10), index=True)  # accepted | rejected
+    facility_code: Mapped[str] = mapped_column(String(10))  # MA_CSKCB, else the envelope's MACSKCB
+    ma_lk: Mapped[str | None] = mapped_column(String(100))
+    period_year: Mapped[int | None] = mapped_column(SmallInteger)  # NAM_QT
+    period_month: Mapped[int | None] = mapped_column(SmallInteger)  # THANG_QT
+    period_quarter: Mapped[int | None] = mapped_column(SmallInteger)
+    ma_bn: Mapped[str | None] = mapped_column(String(100))
+    ho_ten: Mapped[str | None] = mapped_column(String(255))
+    so_cccd: Mapped[str | None] = mapped_column(String(20))
+    ngay_sinh: Mapped[date | None] = mapped_column(Date)
+    gioi_tinh: Mapped[int | None] = mapped_column(SmallInteger)
+    dia_chi: Mapped[str | None] = mapped_column(String(1024))
+    dien_thoai: Mapped[str | None] = mapped_column(String(20))
+    ma_the_bhyt: Mapped[str | None] = mapped_column(String(255), index=True)
+    ma_dkbd: Mapped[str | None] = mapped_column(String(255))
+    gt_the_tu: Mapped[str | None] = mapped_column(String(255))
+    gt_the_den: Mapped[str | None] = mapped_column(String(255))
+    ma_benh_chinh: Mapped[str | None] = mapped_column(String(10), index=True)
+    ma_benh_kt: Mapped[str | None] = mapped_column(String(200))  # codes joined by ';'
+    ma_loai_kcb: Mapped[str | None] = mapped_column(String(2))
+    ngay_vao: Mapped[datetime | None] = mapped_column(DateTime)
+    ngay_ra: Mapped[datetime | None] = mapped_column(DateTime)
+    t_tongchi_bv: Mapped[Decimal | None] = mapped_column(Money)
+    t_tongchi_bh: Mapped[Decimal | None] = mapped_column(Money)
+    t_bntt: Mapped[Decimal | None] = mapped_column(Money)
+    t_bncct: Mapped[Decimal | None] = mapped_column(Money)
+    t_bhtt: Mapped[Decimal | None] = mapped_column(Money)
+    t_nguonkhac: Mapped[Decimal | None] = mapped_column(Money)
+    t_bhtt_gdv: Mapped[Decimal | None] = mapped_column(Money)
+    critical_issues: Mapped[int] = mapped_column(Integer, default=0)
+    warning_issues: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ClaimLine(ClaimsBase):
+    """One line of XML2 (drugs) or XML3 (services and supplies)."""
+
+    __tablename__ = "claim_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(5))  # XML2 | XML3
+    line_index: Mapped[int] = mapped_column(Integer)
+    stt: Mapped[int | None] = mapped_column(Integer)
+    item_code: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(1024))
+    ma_nhom: Mapped[str | None] = mapped_column(String(4))
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal | None] = mapped_column(Quantity)
+    tyle_tt_bh: Mapped[Decimal | None] = mapped_column(Percent)
+    thanh_tien_bv: Mapped[Decimal | None] = mapped_column(Money)
+    thanh_tien_bh: Mapped[Decimal | None] = mapped_column(Money)
+    muc_huong: Mapped[Decimal | None] = mapped_column(Percent)
+    t_nguonkhac: Mapped[Decimal | None] = mapped_column(Money)
+    t_bntt: Mapped[Decimal | None] = mapped_column(Money)
+    t_bncct: Mapped[Decimal | None] = mapped_column(Money)
+    t_bhtt: Mapped[Decimal | None] = mapped_column(Money)
+    ma_pttt: Mapped[str | None] = mapped_column(String(2))  # 1 fee for service, 2 capitation, 3 DRG
+    ngay_yl: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ClaimTable(ClaimsBase):
+    """XML4…XML15 of a claim, kept verbatim (decoded from base64) and linked by MA_LK."""
+
+    __tablename__ = "claim_tables"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    ma_lk: Mapped[str | None] = mapped_column(String(100))
+    table_name: Mapped[str] = mapped_column(String(5))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClaimIssue(ClaimsBase):
+    """What validation found: `record_index` is None for whole-file issues. Never holds a personal value."""
+
+    __tablename__ = "claim_issues"
+    __table_args__ = (
+        Index("ix_claim_issues_file_code", "file_id", "code"),
+        Index("ix_claim_issues_file_id_id", "file_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("claim_files.id"))
+    record_index: Mapped[int | None] = mapped_column(Integer)
+    ma_lk: Mapped[str | None] = mapped_column(String(100))
+    table_name: Mapped[str | None] = mapped_column(String(20))
+    field: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class AssessmentBatch(ClaimsBase):
+    """One POST of BHXH results (giám định) for one facility."""
+
+    __tablename__ = "assessment_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(10), index=True)
+    assessed_by: Mapped[str] = mapped_column(String(140))
+    items: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Assessment(ClaimsBase):
+    """BHXH's result for one claim. Append-only: the newest row of a claim is its current result."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_claim_id_id", "claim_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("assessment_batches.id"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    facility_code: Mapped[str] = mapped_column(String(10))
+    ma_lk: Mapped[str] = mapped_column(String(100))
+    requested: Mapped[Decimal] = mapped_column(Money)  # T_BHTT when assessed
+    approved_amount: Mapped[Decimal] = mapped_column(Money)
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationFund(ClaimsBase):
+    """Projection of finance's `capitation_fund_set`: the newest `fund_id` of a facility-period counts."""
+
+    __tablename__ = "capitation_funds"
+    __table_args__ = (Index("ix_capitation_funds_facility_period", "facility_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fund_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    facility_code: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(10))  # YYYY-Qn
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    fund: Mapped[int] = mapped_column(BigInteger)  # whole đồng, as finance keeps it
+    event_id: Mapped[str] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationAdvance(ClaimsBase):
+    """Projection of finance's `advance_paid` (tạm ứng): advances of a facility-period add up."""
+
+    __tablename__ = "capitation_advances"
+    __table_args__ = (Index("ix_capitation_advances_facility_period", "facility_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    advance_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    facility_code: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[str] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Outbox(OutboxMixin, ClaimsBase):

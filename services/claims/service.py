@@ -1,15 +1,35 @@
-"""Claims service entrypoints (nameko)."""
+"""Claims service entrypoints (nameko). Thin: open a unit of work, call ledger/queries/intake, return dicts.
+
+Processing is a work queue: `register_file` queues the event `file_received` through the outbox, and this
+service consumes its own event to process the file; several replicas compete on the queue, the file
+row's lease keeps two of them off the same file, and a timer resumes files whose worker died.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import eventlet
 from nameko.rpc import rpc
+from nameko.timer import timer
 from sqlalchemy import text
 
+from services.claims import assessment, ledger, queries
+from services.claims import metrics as claim_metrics
+from services.claims.intake import Intake
 from services.claims.models import Outbox
-from services.common.messaging import Database, OutboxRelay
+from services.claims.storage import default_store
+from services.common.contracts import claims as contract
+from services.common.messaging import Database, OutboxRelay, reliable_event_handler
 from services.common.metrics import EntrypointMetrics
+
+log = logging.getLogger(__name__)
+
+
+def _pause() -> None:
+    # Processing is CPU-bound: let the hub answer RPCs and broker heartbeats between records.
+    eventlet.sleep(0)
 
 
 class Service:
@@ -19,8 +39,119 @@ class Service:
     relay = OutboxRelay(Outbox)
     metrics = EntrypointMetrics()
 
+    def _intake(self) -> Intake:
+        return Intake(self.db.factory, default_store(), pause=_pause)
+
     @rpc
     def health(self) -> dict[str, Any]:
         with self.db.transaction() as s:
             s.execute(text("SELECT 1"))
         return {"status": "ok"}
+
+    # --- files ------------------------------------------------------------------------------------
+
+    @rpc
+    def register_file(
+        self, sha256: str, size: int, blob_name: str, uploaded_by: str, facility_code: str | None = None
+    ) -> dict[str, Any]:
+        args = contract.RegisterFileV1().load(
+            {
+                "sha256": sha256,
+                "size": size,
+                "blob_name": blob_name,
+                "uploaded_by": uploaded_by,
+                "facility_code": facility_code,
+            }
+        )
+        with self.db.transaction() as s:
+            out = ledger.register_file(s, **args)
+        claim_metrics.FILES.labels("duplicate" if out["duplicate"] else "received").inc()
+        self.relay()  # publish file_received now rather than at the relay's next tick
+        return out
+
+    @reliable_event_handler("claims", "file_received")
+    def on_file_received(self, body: dict[str, Any]) -> None:
+        data = contract.FileReceivedV1().load(body["data"])
+        outcome = self._intake().process(data["file_id"])
+        self.relay()
+        log.info("claims file %s: %s", data["file_id"], outcome)
+
+    @timer(interval=20)
+    def resume_stalled(self) -> None:
+        """Files whose worker died (lease expired) or whose event was lost are taken up again."""
+        intake = self._intake()
+        for file_id in intake.stalled():
+            outcome = intake.process(file_id)
+            self.relay()
+            log.info("claims file %s resumed: %s", file_id, outcome)
+
+    @rpc
+    def file_status(
+        self, file_id: int, limit: int = 100, offset: int = 0, code: str | None = None, severity: str | None = None
+    ) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.file_status(s, file_id, limit, offset, code, severity)
+
+    @rpc
+    def file_issues(self, file_id: int, after_id: int = 0, limit: int = 1000) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.file_issues_after(s, file_id, after_id, min(max(1, limit), 5000))
+
+    @rpc
+    def list_files(
+        self, page: int = 1, per_page: int = 50, facilities: list[str] | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.list_files(s, page, per_page, facilities, status)
+
+    # --- claims -----------------------------------------------------------------------------------
+
+    @rpc
+    def list_claims(self, personal: bool, facilities: list[str] | None = None, **filters: Any) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.list_claims(s, personal=personal, facilities=facilities, **filters)
+
+    @rpc
+    def get_claim(
+        self, facility: str, ma_lk: str, personal: bool, facilities: list[str] | None = None
+    ) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.get_claim(s, facility, ma_lk, personal=personal, facilities=facilities)
+
+    # --- assessments (giám định) ------------------------------------------------------------------
+
+    @rpc
+    def record_assessments(self, facility_code: str, items: list[dict[str, Any]], assessed_by: str) -> dict[str, Any]:
+        req = contract.AssessmentRequestV1().load({"facility_code": facility_code, "items": items})
+        with self.db.transaction() as s:
+            out = ledger.record_assessments(s, req["facility_code"], req["items"], assessed_by)
+        self.relay()
+        return out
+
+    @rpc
+    def reasons(self) -> list[dict[str, Any]]:
+        return [r.as_dict() for r in assessment.reasons().values()]
+
+    # --- reconciliation ---------------------------------------------------------------------------
+
+    @rpc
+    def reconciliation(self, facility: str | None, period: str, facilities: list[str] | None = None) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return queries.reconciliation(s, facility, period, facilities)
+
+    @rpc
+    def capitation_summary(self, facilities: list[str] | None = None, year: int | None = None) -> dict[str, str]:
+        with self.db.transaction() as s:
+            return queries.capitation_summary(s, facilities, year)
+
+    # --- finance's capitation figures (projection) ------------------------------------------------
+
+    @reliable_event_handler("finance", "capitation_fund_set")
+    def on_capitation_fund_set(self, body: dict[str, Any]) -> None:
+        with self.db.transaction() as s:
+            ledger.record_fund(s, body)
+
+    @reliable_event_handler("finance", "advance_paid")
+    def on_advance_paid(self, body: dict[str, Any]) -> None:
+        with self.db.transaction() as s:
+            ledger.record_advance(s, body)

@@ -1,10 +1,13 @@
-"""Claims service messages: files received, records accepted, assessments, capitation spend."""
+"""Claims service messages: files received, records accepted, assessments, capitation spend; and the
+shapes of its RPC arguments and answers (the gateway loads requests with the same schemas)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from services.common.contracts.fields import Money2
+
+# --- events ---------------------------------------------------------------------------------------
 
 
 class FileReceivedV1(Schema):
@@ -47,3 +50,130 @@ EVENTS = {
     "claims_assessed": (1, ClaimsAssessedV1),
     "capitation_spend_changed": (1, CapitationSpendChangedV1),
 }
+
+# --- RPC ------------------------------------------------------------------------------------------
+
+FACILITY = validate.Regexp(r"^[0-9A-Za-z]{5}$", error="Mã cơ sở KCB (MA_CSKCB) gồm 5 ký tự chữ hoặc số.")
+
+
+class RegisterFileV1(Schema):
+    """`register_file`: the bytes are already in the blob store under `blob_name`."""
+
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    size = fields.Integer(required=True, validate=validate.Range(min=1))
+    blob_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    uploaded_by = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    facility_code = fields.String(
+        load_default=None, allow_none=True, validate=FACILITY, metadata={"description": "MACSKCB seen at the top"}
+    )
+
+
+class FileRegisteredV1(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    duplicate = fields.Boolean(required=True, metadata={"description": "the same bytes were sent before"})
+
+
+class FileIssueV1(Schema):
+    ma_lk = fields.String(allow_none=True)
+    record_index = fields.Integer(allow_none=True, metadata={"description": "position of the HOSO, from 0"})
+    table = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    code = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(["critical", "warning"]))
+    message = fields.String(required=True)
+
+
+class FileRecordsV1(Schema):
+    total = fields.Integer(allow_none=True)
+    accepted = fields.Integer()
+    rejected = fields.Integer()
+    processed = fields.Integer()
+    warnings = fields.Integer()
+
+
+class FileStatusV1(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["processing", "done", "failed"]))
+    phase = fields.String()
+    sha256 = fields.String(required=True)
+    size = fields.Integer()
+    bytes_processed = fields.Integer()
+    facility_code = fields.String(allow_none=True)
+    uploaded_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    records = fields.Nested(FileRecordsV1, required=True)
+    errors = fields.List(fields.Nested(FileIssueV1), required=True)
+    errors_total = fields.Integer()
+    errors_by_code = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class AssessmentItemV1(Schema):
+    ma_lk = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    approved_amount = Money2(required=True)
+    reason_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class AssessmentRequestV1(Schema):
+    """BHXH's results (giám định) for claims of one facility; bulk."""
+
+    facility_code = fields.String(required=True, validate=FACILITY)
+    items = fields.List(fields.Nested(AssessmentItemV1), required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class AssessedItemV1(Schema):
+    ma_lk = fields.String()
+    requested = Money2()
+    approved_amount = Money2()
+    rejected = Money2()
+    reason_code = fields.String(allow_none=True)
+    outcome = fields.String(validate=validate.OneOf(["approved", "partial", "refused"]))
+
+
+class AssessmentBatchV1(Schema):
+    id = fields.Integer(required=True)
+    facility_code = fields.String(required=True)
+    assessed = fields.Integer(required=True)
+    requested = Money2(required=True)
+    approved = Money2(required=True)
+    items = fields.List(fields.Nested(AssessedItemV1))
+
+
+class ReconciliationClaimsV1(Schema):
+    count = fields.Integer()
+    assessed = fields.Integer()
+    requested = Money2()
+    approved = Money2()
+    rejected = Money2()
+    pending = Money2()
+
+
+class ReconciliationCapitationV1(Schema):
+    fund = Money2()
+    fund_set = fields.Boolean()
+    spend = Money2()
+    balance = Money2()
+
+
+class ReconciliationPaymentsV1(Schema):
+    advanced = Money2()
+
+
+class ReconciliationV1(Schema):
+    """CONTRACT.md: requested = approved + rejected + pending; balance = fund − spend."""
+
+    facility_code = fields.String(allow_none=True)
+    period = fields.String()
+    claims = fields.Nested(ReconciliationClaimsV1)
+    capitation = fields.Nested(ReconciliationCapitationV1)
+    payments = fields.Nested(ReconciliationPaymentsV1)
+
+
+class CapitationSummaryV1(Schema):
+    fund = Money2()
+    advanced = Money2()
+    spend = Money2()
+    requested = Money2()
+    approved = Money2()

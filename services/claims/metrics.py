@@ -1,0 +1,25 @@
+"""The claims service's own metrics, served on its metrics port (`CLAIMS_METRICS_PORT`, default 9102).
+
+Labels stay bounded: outcomes, issue codes from the catalog and severities; never a facility, a file or a card.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECORDS = Counter(
+    "ytcs_claims_records_total", "Claim records (HOSO) processed, by outcome (accepted, rejected)", ["outcome"]
+)
+ISSUES = Counter("ytcs_claims_issues_total", "Validation issues found in claim records", ["code", "severity"])
+FILES = Counter(
+    "ytcs_claims_files_total",
+    "Claim files by outcome (received, duplicate, done, failed)",
+    ["outcome"],
+)
+FILE_SECONDS = Histogram(
+    "ytcs_claims_file_processing_seconds",
+    "Time from the start of processing to the end of a claim file",
+    buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600),
+)
+BYTES = Counter("ytcs_claims_bytes_processed_total", "Bytes of claim files read by the intake")
+FILES_IN_PROGRESS = Gauge("ytcs_claims_files_in_progress", "Claim files this process is working on now")

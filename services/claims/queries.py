@@ -1,0 +1,524 @@
+"""Read side of claims: file status, claims list, reconciliation. Figures are aggregated in the database.
+
+Sums of money are taken in whole cents (`SUM(CAST(ROUND(x * 100) AS BIGINT))`): exact on PostgreSQL's
+NUMERIC and on SQLite, which stores NUMERIC as binary floating point.
+Personal data (NĐ 13/2023/NĐ-CP) leaves this module only through `present_claim`, masked unless the
+caller may see it: that function is the one place where masking is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from services.claims.models import (
+    Assessment,
+    CapitationAdvance,
+    CapitationFund,
+    Claim,
+    ClaimFile,
+    ClaimIssue,
+    ClaimLine,
+    ClaimTable,
+)
+from services.common.errors import DomainError, NotFound
+from services.common.money import decimal_str
+from services.common.periods import PeriodError, Quarter
+
+CENT = Decimal("0.01")
+PERSONAL = ("ho_ten", "so_cccd", "ma_the_bhyt", "ma_bn", "ngay_sinh", "dia_chi", "dien_thoai")
+MAX_PER_PAGE = 500
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def cents(column: Any) -> ColumnElement[Any]:
+    """Σ of a money column in whole cents, 0 over no rows."""
+    return func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0)
+
+
+def money(cents_value: int | None) -> str:
+    return decimal_str(Decimal(int(cents_value or 0)) * CENT)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return decimal_str(value) if value is not None else None
+
+
+def latest_assessments() -> Any:
+    """claim_id -> id of its newest assessment (the one that counts)."""
+    return (
+        select(Assessment.claim_id.label("claim_id"), func.max(Assessment.id).label("assessment_id"))
+        .group_by(Assessment.claim_id)
+        .subquery("latest")
+    )
+
+
+def parse_quarter(text: str, field: str = "period") -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except PeriodError as exc:
+        raise DomainError.one("invalid_period", str(exc), field) from exc
+
+
+def period_months(text: str) -> tuple[int, list[int]]:
+    """`2024` / `2024-Q3` / `2024-07` -> (year, months)."""
+    t = (text or "").strip()
+    try:
+        if len(t) == 4 and t.isdigit():
+            return int(t), list(range(1, 13))
+        if "-Q" in t:
+            q = Quarter.parse(t)
+            return q.year, list(q.months)
+        if len(t) == 7 and t[4] == "-" and t[:4].isdigit() and t[5:].isdigit() and 1 <= int(t[5:]) <= 12:
+            return int(t[:4]), [int(t[5:])]
+    except PeriodError:
+        pass
+    raise DomainError.one("invalid_period", "Kỳ phải có dạng YYYY, YYYY-Qn hoặc YYYY-MM.", "period")
+
+
+def _in_scope(column: Any, facilities: list[str] | None) -> ColumnElement[bool] | None:
+    """None: no restriction; a list: only those facilities (an empty list sees nothing)."""
+    if facilities is None:
+        return None
+    return column.in_(facilities) if facilities else false()
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+def get_file(session: Session, file_id: int) -> ClaimFile:
+    row = session.get(ClaimFile, file_id)
+    if row is None:
+        raise NotFound([{"field": "id", "code": "unknown_file", "message": f"Không có tệp hồ sơ số {file_id}."}])
+    return row
+
+
+def issue_dict(i: ClaimIssue) -> dict[str, Any]:
+    return {
+        "ma_lk": i.ma_lk,
+        "record_index": i.record_index,
+        "table": i.table_name,
+        "field": i.field,
+        "code": i.code,
+        "severity": i.severity,
+        "message": i.message,
+    }
+
+
+def file_summary(f: ClaimFile) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "status": f.status,
+        "phase": f.phase,
+        "sha256": f.sha256,
+        "size": f.size,
+        "bytes_processed": f.bytes_processed,
+        "facility_code": f.facility_code,
+        "uploaded_at": _iso(f.uploaded_at),
+        "finished_at": _iso(f.finished_at),
+        "records": {
+            "total": f.total,
+            "accepted": f.accepted,
+            "rejected": f.rejected,
+            "processed": f.accepted + f.rejected,
+            "warnings": f.warnings,
+        },
+    }
+
+
+def file_status(
+    session: Session,
+    file_id: int,
+    limit: int = 100,
+    offset: int = 0,
+    code: str | None = None,
+    severity: str | None = None,
+) -> dict[str, Any]:
+    """The contract's file status, with a page of its issues (whole-file ones first) and counts by code."""
+    f = get_file(session, file_id)
+    out = file_summary(f)
+    where = [ClaimIssue.file_id == file_id]
+    if code:
+        where.append(ClaimIssue.code == code)
+    if severity:
+        where.append(ClaimIssue.severity == severity)
+    rows = session.scalars(
+        select(ClaimIssue).where(*where).order_by(ClaimIssue.id).offset(max(0, offset)).limit(max(0, limit))
+    )
+    out["errors"] = [issue_dict(i) for i in rows]
+    counts = session.execute(
+        select(ClaimIssue.code, func.count()).where(ClaimIssue.file_id == file_id).group_by(ClaimIssue.code)
+    ).all()
+    out["errors_by_code"] = {c: int(n) for c, n in sorted(counts)}
+    out["errors_total"] = int(session.scalar(select(func.count()).select_from(ClaimIssue).where(*where)) or 0)
+    return out
+
+
+def file_issues_after(session: Session, file_id: int, after_id: int, limit: int) -> dict[str, Any]:
+    """A page of a file's issues by id (keyset): the gateway streams the CSV from these pages."""
+    get_file(session, file_id)
+    rows = list(
+        session.scalars(
+            select(ClaimIssue)
+            .where(ClaimIssue.file_id == file_id, ClaimIssue.id > after_id)
+            .order_by(ClaimIssue.id)
+            .limit(limit)
+        )
+    )
+    return {"items": [issue_dict(i) for i in rows], "last_id": rows[-1].id if rows else None}
+
+
+def list_files(
+    session: Session, page: int, per_page: int, facilities: list[str] | None, status: str | None = None
+) -> dict[str, Any]:
+    where = []
+    scope = _in_scope(ClaimFile.facility_code, facilities)
+    if scope is not None:
+        where.append(scope)
+    if status:
+        where.append(ClaimFile.status == status)
+    total = session.scalar(select(func.count()).select_from(ClaimFile).where(*where)) or 0
+    rows = session.scalars(
+        select(ClaimFile).where(*where).order_by(ClaimFile.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    )
+    return {"items": [file_summary(f) for f in rows], "page": page, "per_page": per_page, "total": int(total)}
+
+
+# --- claims ---------------------------------------------------------------------------------------
+
+
+MASK = "***"  # the same mask the gateway's response filter applies (services/gateway/access.py)
+
+
+def mask(value: Any) -> Any:
+    """How a personal value looks to a role that may not see it (None stays None: nothing to hide)."""
+    return None if value is None else MASK
+
+
+def present_claim(row: dict[str, Any], personal: bool) -> dict[str, Any]:
+    """The only place where a claim's personal fields are shown or masked."""
+    if not personal:
+        for name in PERSONAL:
+            if name in row:
+                row[name] = mask(row[name])
+    return row
+
+
+def _claim_dict(c: Claim, a: Assessment | None) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "ma_lk": c.ma_lk,
+        "facility_code": c.facility_code,
+        "status": c.status,
+        "period": f"{c.period_year}-{c.period_month:02d}" if c.period_year and c.period_month else None,
+        "standard": c.standard,
+        "ho_ten": c.ho_ten,
+        "ngay_sinh": _iso(c.ngay_sinh),
+        "gioi_tinh": c.gioi_tinh,
+        "so_cccd": c.so_cccd,
+        "ma_bn": c.ma_bn,
+        "dia_chi": c.dia_chi,
+        "dien_thoai": c.dien_thoai,
+        "ma_the_bhyt": c.ma_the_bhyt,
+        "ma_benh_chinh": c.ma_benh_chinh,
+        "ma_benh_kt": c.ma_benh_kt.split(";") if c.ma_benh_kt else [],
+        "ma_loai_kcb": c.ma_loai_kcb,
+        "ngay_vao": _iso(c.ngay_vao),
+        "ngay_ra": _iso(c.ngay_ra),
+        "t_tongchi_bv": _amount(c.t_tongchi_bv),
+        "t_tongchi_bh": _amount(c.t_tongchi_bh),
+        "t_bntt": _amount(c.t_bntt),
+        "t_bncct": _amount(c.t_bncct),
+        "t_bhtt": _amount(c.t_bhtt),
+        "t_bhtt_gdv": _amount(c.t_bhtt_gdv),
+        "assessment": _assessment_dict(c, a),
+        "file_id": c.file_id,
+        "record_index": c.record_index,
+    }
+
+
+def _assessment_dict(c: Claim, a: Assessment | None) -> dict[str, Any] | None:
+    if c.status != "accepted":
+        return None
+    if a is None:
+        return {"status": "pending"}
+    from services.claims.assessment import outcome
+
+    return {
+        "status": outcome(a.requested, a.approved_amount),
+        "approved_amount": decimal_str(a.approved_amount),
+        "rejected_amount": decimal_str(a.requested - a.approved_amount),
+        "reason_code": a.reason_code,
+        "assessed_at": _iso(a.created_at),
+    }
+
+
+def list_claims(
+    session: Session,
+    *,
+    personal: bool,
+    facilities: list[str] | None = None,
+    facility: str | None = None,
+    period: str | None = None,
+    status: str | None = None,
+    card: str | None = None,
+    diagnosis: str | None = None,
+    file_id: int | None = None,
+    ma_lk: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
+    latest = latest_assessments()
+    where: list[Any] = []
+    scope = _in_scope(Claim.facility_code, facilities)
+    if scope is not None:
+        where.append(scope)
+    if facility:
+        where.append(Claim.facility_code == facility)
+    if period:
+        year, months = period_months(period)
+        where.append(Claim.period_year == year)
+        if len(months) < 12:
+            where.append(Claim.period_month.in_(months))
+    if status in ("accepted", "rejected"):
+        where.append(Claim.status == status)
+    elif status == "pending":
+        where += [Claim.status == "accepted", latest.c.assessment_id.is_(None)]
+    elif status == "assessed":
+        where += [Claim.status == "accepted", latest.c.assessment_id.is_not(None)]
+    elif status:
+        raise DomainError.one(
+            "invalid_status", "Trạng thái phải là accepted, rejected, pending hoặc assessed.", "status"
+        )
+    if card:
+        where.append(Claim.ma_the_bhyt == card.strip().upper())
+    if diagnosis:
+        code = diagnosis.strip().strip("*").upper().replace(".", "")
+        code = code[:3] + "." + code[3:] if len(code) > 3 else code
+        where.append(or_(Claim.ma_benh_chinh == code, Claim.ma_benh_chinh.like(code + "%")))
+    if file_id is not None:
+        where.append(Claim.file_id == file_id)
+    if ma_lk:
+        where.append(Claim.ma_lk == ma_lk)
+    base = select(Claim, Assessment).outerjoin(latest, latest.c.claim_id == Claim.id)
+    base = base.outerjoin(Assessment, Assessment.id == latest.c.assessment_id).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    rows = session.execute(base.order_by(Claim.id).offset((page - 1) * per_page).limit(per_page)).all()
+    items = [present_claim(_claim_dict(c, a), personal) for c, a in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": int(total)}
+
+
+def get_claim(
+    session: Session, facility: str, ma_lk: str, *, personal: bool, facilities: list[str] | None = None
+) -> dict[str, Any]:
+    """The accepted claim of a facility (else the latest rejected record) with its lines and assessment history."""
+    if facilities is not None and facility not in facilities:
+        raise NotFound([{"field": "ma_lk", "code": "unknown_claim", "message": f"Không có hồ sơ MA_LK {ma_lk}."}])
+    c = session.scalar(
+        select(Claim)
+        .where(Claim.facility_code == facility, Claim.ma_lk == ma_lk)
+        .order_by((Claim.status == "accepted").desc(), Claim.id.desc())
+        .limit(1)
+    )
+    if c is None:
+        raise NotFound([{"field": "ma_lk", "code": "unknown_claim", "message": f"Không có hồ sơ MA_LK {ma_lk}."}])
+    history = list(session.scalars(select(Assessment).where(Assessment.claim_id == c.id).order_by(Assessment.id)))
+    out = _claim_dict(c, history[-1] if history else None)
+    out["lines"] = [
+        {
+            "table": ln.table_name,
+            "stt": ln.stt,
+            "item_code": ln.item_code,
+            "name": ln.name,
+            "ma_nhom": ln.ma_nhom,
+            "quantity": str(ln.quantity) if ln.quantity is not None else None,
+            "unit_price": str(ln.unit_price) if ln.unit_price is not None else None,
+            "thanh_tien_bv": _amount(ln.thanh_tien_bv),
+            "thanh_tien_bh": _amount(ln.thanh_tien_bh),
+            "t_bhtt": _amount(ln.t_bhtt),
+            "ma_pttt": ln.ma_pttt,
+        }
+        for ln in session.scalars(select(ClaimLine).where(ClaimLine.claim_id == c.id).order_by(ClaimLine.id))
+    ]
+    out["other_tables"] = sorted(
+        session.scalars(select(ClaimTable.table_name).where(ClaimTable.claim_id == c.id)).all()
+    )
+    out["issues"] = [
+        issue_dict(i)
+        for i in session.scalars(
+            select(ClaimIssue)
+            .where(ClaimIssue.file_id == c.file_id, ClaimIssue.record_index == c.record_index)
+            .order_by(ClaimIssue.id)
+        )
+    ]
+    out["assessments"] = [
+        {
+            "id": a.id,
+            "approved_amount": decimal_str(a.approved_amount),
+            "reason_code": a.reason_code,
+            "note": a.note,
+            "assessed_at": _iso(a.created_at),
+        }
+        for a in history
+    ]
+    return present_claim(out, personal)
+
+
+# --- reconciliation -------------------------------------------------------------------------------
+
+
+def claim_totals(session: Session, where: Iterable[Any]) -> dict[str, int]:
+    """Counts and cent sums over accepted claims matching `where`, with their current assessment."""
+    latest = latest_assessments()
+    assessed = latest.c.assessment_id.is_not(None)
+    row = session.execute(
+        select(
+            func.count(Claim.id),
+            func.count(latest.c.assessment_id),
+            cents(Claim.t_bhtt),
+            cents(case((assessed, Claim.t_bhtt), else_=0)),
+            cents(Assessment.approved_amount),
+            cents(func.coalesce(Claim.t_bhtt_gdv, 0)),
+        )
+        .select_from(Claim)
+        .outerjoin(latest, latest.c.claim_id == Claim.id)
+        .outerjoin(Assessment, Assessment.id == latest.c.assessment_id)
+        .where(Claim.status == "accepted", *where)
+    ).one()
+    count, n_assessed, requested, requested_assessed, approved, gdv = (int(v or 0) for v in row)
+    return {
+        "count": count,
+        "assessed": n_assessed,
+        "requested": requested,
+        "approved": approved,
+        "rejected": requested_assessed - approved,
+        "pending": requested - requested_assessed,
+        "spend": requested - gdv,
+    }
+
+
+def _fund_cents(session: Session, where: list[Any]) -> tuple[int, bool]:
+    """Σ over facility-periods of the newest fund (a later `capitation_fund_set` supersedes), in cents."""
+    newest = (
+        select(func.max(CapitationFund.fund_id).label("fund_id"))
+        .where(*where)
+        .group_by(CapitationFund.facility_code, CapitationFund.period)
+        .subquery()
+    )
+    total, n = session.execute(
+        select(func.coalesce(func.sum(CapitationFund.fund), 0), func.count(CapitationFund.id)).where(
+            CapitationFund.fund_id.in_(select(newest.c.fund_id))
+        )
+    ).one()
+    return int(total) * 100, int(n) > 0
+
+
+def _advances_cents(session: Session, where: list[Any]) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(CapitationAdvance.amount), 0)).where(*where)) or 0) * 100
+
+
+def reconciliation(
+    session: Session, facility: str | None, period: str, facilities: list[str] | None = None
+) -> dict[str, Any]:
+    """CONTRACT.md's reconciliation of a facility (or every facility in scope) for one quarter."""
+    q = parse_quarter(period)
+    claim_where: list[Any] = [Claim.period_year == q.year, Claim.period_quarter == q.quarter]
+    fund_where: list[Any] = [CapitationFund.period == str(q)]
+    adv_where: list[Any] = [CapitationAdvance.period == str(q)]
+    if facility:
+        claim_where.append(Claim.facility_code == facility)
+        fund_where.append(CapitationFund.facility_code == facility)
+        adv_where.append(CapitationAdvance.facility_code == facility)
+    for column, bucket in (
+        (Claim.facility_code, claim_where),
+        (CapitationFund.facility_code, fund_where),
+        (CapitationAdvance.facility_code, adv_where),
+    ):
+        scope = _in_scope(column, facilities)
+        if scope is not None:
+            bucket.append(scope)
+    t = claim_totals(session, claim_where)
+    fund, fund_set = _fund_cents(session, fund_where)
+    advanced = _advances_cents(session, adv_where)
+    return {
+        "facility_code": facility,
+        "period": str(q),
+        "claims": {
+            "count": t["count"],
+            "assessed": t["assessed"],
+            "requested": money(t["requested"]),
+            "approved": money(t["approved"]),
+            "rejected": money(t["rejected"]),
+            "pending": money(t["pending"]),
+        },
+        "capitation": {
+            "fund": money(fund),
+            "fund_set": fund_set,
+            "spend": money(t["spend"]),
+            "balance": money(fund - t["spend"]),
+        },
+        "payments": {"advanced": money(advanced)},
+    }
+
+
+def capitation_summary(session: Session, facilities: list[str] | None, year: int | None) -> dict[str, str]:
+    """Fund, advances, spend, requested and approved over facilities (None: all) and a year (None: all)."""
+    claim_where: list[Any] = []
+    fund_where: list[Any] = []
+    adv_where: list[Any] = []
+    if year is not None:
+        claim_where.append(Claim.period_year == year)
+        fund_where.append(CapitationFund.year == year)
+        adv_where.append(CapitationAdvance.year == year)
+    for column, bucket in (
+        (Claim.facility_code, claim_where),
+        (CapitationFund.facility_code, fund_where),
+        (CapitationAdvance.facility_code, adv_where),
+    ):
+        scope = _in_scope(column, facilities)
+        if scope is not None:
+            bucket.append(scope)
+    t = claim_totals(session, claim_where)
+    fund, _ = _fund_cents(session, fund_where)
+    return {
+        "fund": money(fund),
+        "advanced": money(_advances_cents(session, adv_where)),
+        "spend": money(t["spend"]),
+        "requested": money(t["requested"]),
+        "approved": money(t["approved"]),
+    }
+
+
+def spend_level(session: Session, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:
+    """The capitation spend of one facility-quarter as it stands: (Σ (T_BHTT − T_BHTT_GDV), claims)."""
+    t = claim_totals(
+        session, [Claim.facility_code == facility, Claim.period_year == year, Claim.period_quarter == quarter]
+    )
+    return Decimal(t["spend"]) * CENT, t["count"]
+
+
+def accepted_requested(session: Session, facility: str, ma_lks: list[str]) -> dict[str, tuple[int, Decimal, int, int]]:
+    """MA_LK -> (claim id, T_BHTT, NAM_QT, quarter) of the accepted claims of a facility among `ma_lks`."""
+    out: dict[str, tuple[int, Decimal, int, int]] = {}
+    for start in range(0, len(ma_lks), 500):
+        chunk = ma_lks[start : start + 500]
+        rows = session.execute(
+            select(Claim.ma_lk, Claim.id, Claim.t_bhtt, Claim.period_year, Claim.period_quarter).where(
+                and_(Claim.status == "accepted", Claim.facility_code == facility, Claim.ma_lk.in_(chunk))
+            )
+        )
+        for ma_lk, cid, t_bhtt, year, quarter in rows:
+            out[ma_lk] = (cid, (t_bhtt or Decimal(0)).quantize(CENT), year, quarter)
+    return out

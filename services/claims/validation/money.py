@@ -1,0 +1,256 @@
+"""Money identities of QĐ 130 (as amended by QĐ 4750), tolerance 1 đồng.
+
+Line (XML2/XML3):
+  THANH_TIEN_BV = SO_LUONG × DON_GIA[_BV] (× TYLE_TT_DV/100 for XML3, QĐ 4750)
+  THANH_TIEN_BH = SO_LUONG × DON_GIA[_BH] × TYLE_TT_BH/100
+  without other sources: T_BHTT = THANH_TIEN_BH × MUC_HUONG/100, T_BNCCT = THANH_TIEN_BH − T_BHTT,
+  T_BNTT = THANH_TIEN_BV − THANH_TIEN_BH; with T_NGUONKHAC > 0 the other source comes off T_BNTT,
+  then T_BNCCT, then T_BHTT, so each part is at most its value without it, and the four add up
+  to THANH_TIEN_BV.
+Summary (XML1): T_TONGCHI_BV, T_TONGCHI_BH, T_BNTT, T_BNCCT, T_BHTT, T_NGUONKHAC are the sums of the
+  lines; T_BHTT_GDV = Σ T_BHTT of lines with MA_PTTT = 1; T_BHTT = T_TONGCHI_BH − T_BNCCT − (the
+  other-source share of the insured part, between 0 and T_NGUONKHAC).
+QĐ 4210 files: THANH_TIEN against SO_LUONG × DON_GIA (with or without TYLE_TT) and the sums.
+
+Each identity is checked on the values as written, so one wrong figure gives one issue where
+it sits, not a cascade; identities with an unreadable operand are skipped (value_invalid says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+from services.claims.records import Claim, ClaimLine, Issue, field_name
+from services.claims.validation.catalog import make_issue
+from services.claims.validation.context import ValidationContext
+from services.common.money import CENT, format_vnd
+
+ONE = Decimal(1)  # tolerance: 1 đồng
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+def _r2(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _off(actual: Decimal, expected: Decimal) -> bool:
+    """Off by more than 1 đồng."""
+    return not -ONE <= actual - expected <= ONE
+
+
+def _mismatch(
+    claim: Claim, table: str, name: str, actual: Decimal, expected: Decimal, rule: str,
+    line: ClaimLine | None = None,
+) -> Issue:
+    return make_issue(
+        "amount_mismatch", table=table, field=name, ma_lk=claim.ma_lk, value=format_vnd(actual),
+        line=line.index if line else None, stt=line.stt if line else None,
+        rule=rule, expected=format_vnd(expected), diff=format_vnd(abs(actual - expected)),
+    )
+
+
+# Products of 15-digit amounts exceed the default 28 digits, and quantize() would then fail.
+_WIDE = Context(prec=64)
+
+
+def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
+    with localcontext(_WIDE):
+        clean = True
+        for line in claim.lines:
+            clean &= _line(claim, line, out)
+        _summary(claim, out, clean)
+
+
+# (ClaimLine attribute, QĐ 130 name) of line amounts that may not be negative
+_LINE_NONNEG = (
+    ("quantity", "SO_LUONG"), ("unit_price", "DON_GIA"), ("unit_price_bh", "DON_GIA_BH"),
+    ("thanh_tien_bv", "THANH_TIEN_BV"), ("thanh_tien_bh", "THANH_TIEN_BH"), ("t_nguonkhac", "T_NGUONKHAC"),
+    ("t_bntt", "T_BNTT"), ("t_bncct", "T_BNCCT"), ("t_bhtt", "T_BHTT"),
+)
+_PERCENTS = (("tyle_tt_bh", "TYLE_TT_BH"), ("tyle_tt_dv", "TYLE_TT_DV"), ("muc_huong", "MUC_HUONG"))
+
+
+def _file_names(standard: str, table: str, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """(attribute, the field's name in this standard and table), computed once per kind of line."""
+    out = []
+    for attr, name in pairs:
+        if name == "DON_GIA" and table == "XML3":
+            name = "DON_GIA_BV"
+        elif name == "DON_GIA_BH" and table == "XML2":
+            name = "DON_GIA"
+        out.append((attr, field_name(standard, name)))
+    return tuple(out)
+
+
+_NAMES = {
+    (std, table): (_file_names(std, table, _LINE_NONNEG), _file_names(std, table, _PERCENTS))
+    for std in ("130", "4210") for table in ("XML2", "XML3")
+}
+
+
+def _line(claim: Claim, line: ClaimLine, out: list[Issue]) -> bool:
+    """Check one line; False when its amounts are negative or out of range (no identities then)."""
+    ok = True
+    reported: set[str] = set()
+    nonneg, percents = _NAMES[claim.standard, line.table]
+    for attr, fname in nonneg:
+        value = getattr(line, attr)
+        if value is not None and value < 0 and fname not in reported:
+            reported.add(fname)
+            ok = False
+            out.append(make_issue(
+                "amount_negative", table=line.table, field=fname, ma_lk=claim.ma_lk,
+                line=line.index, stt=line.stt, value=value,
+            ))
+    for attr, fname in percents:
+        value = getattr(line, attr)
+        if value is not None and not ZERO <= value <= HUNDRED:
+            ok = False
+            out.append(make_issue(
+                "value_invalid", table=line.table, field=fname, ma_lk=claim.ma_lk,
+                line=line.index, stt=line.stt, value=value, detail="tỷ lệ phải từ 0 đến 100 (%)",
+            ))
+    if not ok:
+        return False
+    q, price, bv, bh = line.quantity, line.unit_price, line.thanh_tien_bv, line.thanh_tien_bh
+    tyle, dv = line.tyle_tt_bh, line.tyle_tt_dv
+    t = line.table
+    # The usual reading first; an accepted alternative is computed only when it is needed.
+    if claim.standard == "4210":
+        if q is not None and price is not None and bv is not None:
+            full = _r2(q * price)
+            if _off(bv, full) and (tyle is None or _off(bv, _r2(full * tyle / HUNDRED))):
+                out.append(_mismatch(claim, t, "THANH_TIEN", bv, full, "SO_LUONG × DON_GIA", line))
+        return True
+    if q is not None and price is not None and bv is not None:
+        full = _r2(q * price)
+        if _off(bv, full):
+            expected = _r2(q * price * dv / HUNDRED) if dv is not None else full
+            if _off(bv, expected):
+                rule = "SO_LUONG × " + ("DON_GIA_BV × TYLE_TT_DV/100" if t == "XML3" else "DON_GIA")
+                out.append(_mismatch(claim, t, "THANH_TIEN_BV", bv, expected, rule, line))
+    price_bh = line.unit_price_bh
+    if q is not None and price_bh is not None and bh is not None and tyle is not None:
+        expected = _r2(q * price_bh * tyle / HUNDRED)
+        if _off(bh, expected) and (dv is None or _off(bh, _r2(q * price_bh * tyle * dv / HUNDRED / HUNDRED))):
+            rule = "SO_LUONG × " + ("DON_GIA_BH" if t == "XML3" else "DON_GIA") + " × TYLE_TT_BH/100"
+            out.append(_mismatch(claim, t, "THANH_TIEN_BH", bh, expected, rule, line))
+    _line_parts(claim, line, out)
+    return True
+
+
+def _line_parts(claim: Claim, line: ClaimLine, out: list[Issue]) -> None:
+    bv, bh, mh = line.thanh_tien_bv, line.thanh_tien_bh, line.muc_huong
+    bhtt, bncct, bntt, other = line.t_bhtt, line.t_bncct, line.t_bntt, line.t_nguonkhac
+    if bv is None or bh is None or mh is None or other is None:
+        return
+    t = line.table
+    bhtt0 = _r2(bh * mh / HUNDRED)  # before any other source
+    if other == 0:
+        if bhtt is not None and _off(bhtt, bhtt0):
+            out.append(_mismatch(claim, t, "T_BHTT", bhtt, bhtt0, "THANH_TIEN_BH × MUC_HUONG/100", line))
+        if bncct is not None and _off(bncct, bh - bhtt0):
+            out.append(_mismatch(claim, t, "T_BNCCT", bncct, bh - bhtt0, "THANH_TIEN_BH − T_BHTT", line))
+        if bntt is not None and _off(bntt, bv - bh):
+            out.append(_mismatch(claim, t, "T_BNTT", bntt, bv - bh, "THANH_TIEN_BV − THANH_TIEN_BH", line))
+        return
+    if bhtt is None or bncct is None or bntt is None:
+        return
+    total = bntt + bncct + bhtt + other
+    if _off(total, bv):
+        out.append(_mismatch(
+            claim, t, "T_NGUONKHAC", other, bv - bntt - bncct - bhtt,
+            "T_BNTT + T_BNCCT + T_BHTT + T_NGUONKHAC = THANH_TIEN_BV", line,
+        ))
+    for name, part, ceiling, rule in (
+        ("T_BHTT", bhtt, bhtt0, "tối đa THANH_TIEN_BH × MUC_HUONG/100"),
+        ("T_BNCCT", bncct, bh - bhtt0, "tối đa THANH_TIEN_BH − THANH_TIEN_BH × MUC_HUONG/100"),
+        ("T_BNTT", bntt, bv - bh, "tối đa THANH_TIEN_BV − THANH_TIEN_BH"),
+    ):
+        if part > ceiling + ONE:
+            out.append(_mismatch(claim, t, name, part, ceiling, rule, line))
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
+    total = ZERO
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+_SUMMARY_NONNEG = (
+    ("t_tongchi_bv", "T_TONGCHI_BV"), ("t_tongchi_bh", "T_TONGCHI_BH"), ("t_bntt", "T_BNTT"),
+    ("t_bncct", "T_BNCCT"), ("t_bhtt", "T_BHTT"), ("t_nguonkhac", "T_NGUONKHAC"),
+    ("t_bhtt_gdv", "T_BHTT_GDV"), ("t_thuoc", "T_THUOC"), ("t_vtyt", "T_VTYT"),
+)
+
+
+def _summary(claim: Claim, out: list[Issue], lines_clean: bool) -> None:
+    negative = False
+    reported: set[str] = set()
+    for attr, name in _SUMMARY_NONNEG:
+        value = getattr(claim, attr)
+        fname = field_name(claim.standard, name)
+        if value is not None and value < 0 and fname not in reported:
+            reported.add(fname)
+            negative = True
+            out.append(make_issue("amount_negative", table="XML1", field=fname, ma_lk=claim.ma_lk, value=value))
+    if negative or not lines_clean:
+        return
+    lines = claim.lines
+    sums = [
+        ("t_tongchi_bv", "T_TONGCHI_BV", "thanh_tien_bv"),
+        ("t_tongchi_bh", "T_TONGCHI_BH", "thanh_tien_bh"),
+        ("t_bncct", "T_BNCCT", "t_bncct"),
+        ("t_bhtt", "T_BHTT", "t_bhtt"),
+        ("t_nguonkhac", "T_NGUONKHAC", "t_nguonkhac"),
+    ]
+    if claim.standard == "130":
+        sums.append(("t_bntt", "T_BNTT", "t_bntt"))
+    else:
+        sums.pop(1)  # one T_TONGCHI in QĐ 4210
+    for attr, name, line_attr in sums:
+        actual = getattr(claim, attr)
+        expected = _sum(getattr(ln, line_attr) for ln in lines)
+        if actual is not None and expected is not None and _off(actual, expected):
+            fname = field_name(claim.standard, name)
+            out.append(_mismatch(claim, "XML1", fname, actual, expected, f"Σ {line_attr.upper()} của XML2, XML3"))
+    bhtt, gdv = claim.t_bhtt, claim.t_bhtt_gdv
+    if claim.standard == "130" and gdv is not None:
+        if all(ln.ma_pttt is not None for ln in lines):
+            expected = _sum(ln.t_bhtt for ln in lines if ln.ma_pttt == "1")
+            if expected is not None and _off(gdv, expected):
+                out.append(_mismatch(
+                    claim, "XML1", "T_BHTT_GDV", gdv, expected, "Σ T_BHTT của các dòng có MA_PTTT = 1",
+                ))
+        if bhtt is not None and gdv > bhtt + ONE:
+            out.append(_mismatch(claim, "XML1", "T_BHTT_GDV", gdv, bhtt, "T_BHTT_GDV không vượt T_BHTT"))
+    bh, bncct, other = claim.t_tongchi_bh, claim.t_bncct, claim.t_nguonkhac
+    if claim.standard == "130" and None not in (bhtt, bh, bncct, other):
+        assert bhtt is not None and bh is not None and bncct is not None and other is not None
+        share = bh - bncct - bhtt  # what other sources took off the insured part
+        if share < -ONE or share > other + ONE:
+            out.append(_mismatch(
+                claim, "XML1", "T_BHTT", bhtt, bh - bncct - min(max(share, ZERO), other),
+                "T_TONGCHI_BH − T_BNCCT − phần nguồn khác",
+            ))
+    _subtotals(claim, out)
+
+
+def _subtotals(claim: Claim, out: list[Issue]) -> None:
+    """T_THUOC / T_VTYT against their lines: a warning, the payment does not depend on them."""
+    drugs = _sum(ln.thanh_tien_bv for ln in claim.lines if ln.table == "XML2")
+    supplies = _sum(ln.thanh_tien_bv for ln in claim.lines if ln.table == "XML3" and ln.ma_vat_tu)
+    for name, actual, expected, rule in (
+        ("T_THUOC", claim.t_thuoc, drugs, "Σ THANH_TIEN_BV của XML2"),
+        ("T_VTYT", claim.t_vtyt, supplies, "Σ THANH_TIEN_BV của vật tư ở XML3"),
+    ):
+        if actual is not None and expected is not None and _off(actual, expected):
+            out.append(make_issue(
+                "subtotal_mismatch", table="XML1", field=name, ma_lk=claim.ma_lk, value=format_vnd(actual),
+                rule=rule, expected=format_vnd(expected),
+            ))

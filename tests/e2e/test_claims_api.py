@@ -1,0 +1,349 @@
+"""Claims through the running system (gateway → blob store → claims service over RabbitMQ): every contract
+error code proved on a generated file, nothing counted twice, masking, assessments and reconciliation.
+
+The stack is shared by every e2e test: each test uses facility codes of its own."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+import requests
+
+from services.claims import generator
+
+CONTRACT_RECORD_CODES = (
+    "record_unreadable",
+    "missing_field",
+    "card_format",
+    "card_not_valid_on_date",
+    "date_order",
+    "icd10_invalid",
+    "amount_mismatch",
+    "amount_negative",
+    "value_invalid",
+    "facility_mismatch",
+    "duplicate_claim",
+)
+
+
+@pytest.fixture(scope="module")
+def tokens(stack):
+    return {role: stack.token(role) for role in ("admin", "finance", "bhxh", "viewer")}
+
+
+def auth(token, **headers):
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
+def make_file(facility, records=20, **kwargs):
+    buf = io.BytesIO()
+    kwargs.setdefault("year", 2023)
+    kwargs.setdefault("months", [10, 11, 12])
+    kwargs.setdefault("seed", 5)
+    summary = generator.generate(buf, facility=facility, records=records, **kwargs)
+    return buf.getvalue(), summary
+
+
+def upload(stack, token, data, content_type="application/xml", **headers):
+    return requests.post(
+        stack.url + "/api/v1/claims/files",
+        data=data,
+        headers=auth(token, **{"Content-Type": content_type}, **headers),
+        timeout=60,
+    )
+
+
+def wait_done(stack, token, file_id, timeout=90, **params):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = requests.get(
+            stack.url + f"/api/v1/claims/files/{file_id}",
+            headers=auth(token),
+            params={"errors_limit": 1000, **params},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if body["status"] != "processing":
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.3)
+
+
+def send(stack, token, data):
+    r = upload(stack, token, data)
+    assert r.status_code == 202, r.text
+    return wait_done(stack, token, r.json()["id"])
+
+
+def reconciliation(stack, token, facility, period):
+    r = requests.get(
+        stack.url + "/api/v1/reconciliation",
+        headers=auth(token),
+        params={"facility": facility, "period": period},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_upload_needs_xml_a_token_and_a_writing_role(stack, tokens):
+    data, _ = make_file("91E00", records=3)
+    assert upload(stack, tokens["bhxh"], data, "application/json").status_code == 415
+    assert requests.post(stack.url + "/api/v1/claims/files", data=data, timeout=30).status_code == 401
+    for role in ("viewer", "finance"):
+        r = upload(stack, tokens[role], data)
+        assert r.status_code == 403 and r.json()["errors"][0]["code"] == "forbidden"
+    r = upload(stack, tokens["bhxh"], b"")
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "empty_file"
+
+
+@pytest.mark.parametrize("code", CONTRACT_RECORD_CODES)
+def test_each_record_error_code_on_a_generated_file(stack, tokens, code):
+    facility = f"91R{CONTRACT_RECORD_CODES.index(code):02d}"
+    data, summary = make_file(facility, records=12, faults={code: 2}, sloppy=True)
+    st = send(stack, tokens["bhxh"], data)
+    assert st["status"] == "done"
+    assert st["records"]["total"] == 12
+    assert st["records"]["accepted"] == summary.accepted == 10
+    assert st["records"]["rejected"] == 2
+    planted = {ma_lk for ma_lk, c in summary.faults if c == code}
+    found = [e for e in st["errors"] if e["code"] == code]
+    assert found and all(e["severity"] == "critical" and e["message"] for e in found)
+    assert {e["ma_lk"] for e in found} >= planted - {None}
+    assert set(found[0]) >= {"ma_lk", "table", "field", "code", "severity", "message"}
+    assert st["errors_by_code"][code] == len(found)
+
+
+@pytest.mark.parametrize(
+    ("name", "mangle", "code"),
+    [
+        ("truncated", lambda d: d[: len(d) * 2 // 3], "xml_malformed"),
+        (
+            "entity_expansion",
+            lambda d: (
+                b'<?xml version="1.0"?><!DOCTYPE GIAMDINHHS [<!ENTITY a "aaaaaaaaaa">'
+                b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+                + d[d.index(b"<GIAMDINHHS") :].replace(b"<NGAYLAP>", b"<NGAYLAP>&c;", 1)
+            ),
+            "xml_malformed",
+        ),
+        (
+            "external_entity",
+            lambda d: (
+                b'<?xml version="1.0"?><!DOCTYPE GIAMDINHHS [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                + d[d.index(b"<GIAMDINHHS") :].replace(b"<NGAYLAP>", b"<NGAYLAP>&x;", 1)
+            ),
+            "xml_malformed",
+        ),
+        ("other_root", lambda d: d.replace(b"GIAMDINHHS", b"HOSO_KHAC"), "envelope_invalid"),
+        ("no_facility", lambda d: d.replace(b"<MACSKCB>91W04</MACSKCB>", b""), "envelope_invalid"),
+    ],
+)
+def test_each_whole_file_error_code(stack, tokens, name, mangle, code):
+    facility = f"91W{['truncated', 'entity_expansion', 'external_entity', 'other_root', 'no_facility'].index(name):02d}"
+    data, _ = make_file(facility, records=8)
+    st = send(stack, tokens["bhxh"], mangle(data))
+    assert st["status"] == "failed"
+    assert [(e["code"], e["severity"]) for e in st["errors"]] == [(code, "critical")]
+    assert st["records"]["accepted"] == 0
+    listed = requests.get(
+        stack.url + "/api/v1/claims", headers=auth(tokens["bhxh"]), params={"file_id": st["id"]}, timeout=30
+    ).json()
+    assert listed["total"] == 0
+
+
+def test_sending_again_never_counts_twice(stack, tokens):
+    facility = "91D01"
+    data, summary = make_file(facility, records=30, faults={"date_order": 1})
+    first = upload(stack, tokens["bhxh"], data)
+    assert first.status_code == 202 and first.json()["duplicate"] is False
+    st = wait_done(stack, tokens["bhxh"], first.json()["id"])
+    before = reconciliation(stack, tokens["viewer"], facility, "2023-Q4")
+    assert before["claims"]["count"] == summary.accepted == 29
+
+    again = upload(stack, tokens["admin"], data)
+    assert again.status_code == 202
+    assert again.json() == {"id": st["id"], "status": "done", "sha256": st["sha256"], "duplicate": True}
+
+    # The same records in other bytes: a new file whose every record is a duplicate.
+    other = send(stack, tokens["bhxh"], data.replace(b"</GIAMDINHHS>", b"</GIAMDINHHS>\n<!-- lan 2 -->"))
+    assert other["id"] != st["id"]
+    assert other["records"]["accepted"] == 0
+    assert sum(1 for e in other["errors"] if e["code"] == "duplicate_claim") == 29
+    assert reconciliation(stack, tokens["viewer"], facility, "2023-Q4") == before
+
+    # Idempotency-Key on an upload replays the first answer
+    key = str(uuid.uuid4())
+    data2, _ = make_file(facility, records=2, seed=99)
+    r1 = upload(stack, tokens["bhxh"], data2, **{"Idempotency-Key": key})
+    r2 = upload(stack, tokens["bhxh"], data2, **{"Idempotency-Key": key})
+    assert r1.status_code == r2.status_code == 202 and r1.json() == r2.json()
+    assert r2.headers.get("Idempotent-Replay") == "true"
+
+
+def test_personal_fields_only_for_admin_and_bhxh(stack, tokens):
+    facility = "91P01"
+    data, _ = make_file(facility, records=5)
+    send(stack, tokens["bhxh"], data)
+    seen = {}
+    for role, token in tokens.items():
+        r = requests.get(stack.url + "/api/v1/claims", headers=auth(token), params={"facility": facility}, timeout=30)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["total"] == 5 and len(body["items"]) == 5
+        seen[role] = body["items"][0]
+    for role in ("admin", "bhxh"):
+        assert len(seen[role]["ma_the_bhyt"]) >= 15 and "***" not in seen[role]["ho_ten"]
+    for role in ("finance", "viewer"):
+        item = seen[role]
+        assert item["ho_ten"] == "***"
+        assert item["ma_the_bhyt"] == "***" and item["ngay_sinh"] in ("***", None)
+        assert item["t_bhtt"] == seen["admin"]["t_bhtt"]
+    one = requests.get(
+        stack.url + f"/api/v1/claims/records/{facility}/{seen['admin']['ma_lk']}", headers=auth(tokens["viewer"])
+    ).json()
+    assert one["ma_the_bhyt"] == "***" and one["lines"]
+
+
+def test_errors_as_csv(stack, tokens):
+    data, _ = make_file("91C01", records=15, faults={"amount_negative": 2, "icd10_invalid": 1})
+    st = send(stack, tokens["bhxh"], data)
+    r = requests.get(stack.url + f"/api/v1/claims/files/{st['id']}/errors.csv", headers=auth(tokens["viewer"]))
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == st["errors_total"] and {r["code"] for r in rows} >= {"amount_negative", "icd10_invalid"}
+
+
+def test_assessments_and_reconciliation_through_the_gateway(stack, tokens):
+    facility = "91907"  # finance wants all digits
+    data, summary = make_file(facility, records=40, months=[1, 2, 3], year=2023, faults={"card_format": 2})
+    send(stack, tokens["bhxh"], data)
+    totals = summary.totals[(facility, "2023-Q1")]
+    listed = requests.get(
+        stack.url + "/api/v1/claims",
+        headers=auth(tokens["bhxh"]),
+        params={"facility": facility, "status": "accepted", "per_page": 100},
+        timeout=30,
+    ).json()["items"]
+    assert len(listed) == totals.count
+    a, b, c = listed[0], listed[1], listed[2]
+    post = lambda body, token=tokens["bhxh"]: requests.post(  # noqa: E731
+        stack.url + "/api/v1/claims/assessments", json=body, headers=auth(token), timeout=30
+    )
+    refused = post(
+        {
+            "facility_code": facility,
+            "items": [
+                {"ma_lk": a["ma_lk"], "approved_amount": str(Decimal(a["t_bhtt"]) + 1)},
+                {"ma_lk": b["ma_lk"], "approved_amount": "0"},
+                {"ma_lk": "NOPE", "approved_amount": "1"},
+            ],
+        }
+    )
+    assert refused.status_code == 422
+    assert [(e["code"], e["field"]) for e in refused.json()["errors"]] == [
+        ("approved_exceeds_requested", "items.0.approved_amount"),
+        ("reason_required", "items.1.reason_code"),
+        ("unknown_claim", "items.2.ma_lk"),
+    ]
+    assert (
+        post(
+            {"facility_code": facility, "items": [{"ma_lk": a["ma_lk"], "approved_amount": "1"}]}, tokens["viewer"]
+        ).status_code
+        == 403
+    )
+    partial = Decimal(b["t_bhtt"]) - Decimal("5000.25")
+    ok = post(
+        {
+            "facility_code": facility,
+            "items": [
+                {"ma_lk": a["ma_lk"], "approved_amount": a["t_bhtt"]},
+                {"ma_lk": b["ma_lk"], "approved_amount": str(partial), "reason_code": "so_luong_vuot"},
+                {"ma_lk": c["ma_lk"], "approved_amount": "0", "reason_code": "the_khong_gia_tri"},
+            ],
+        }
+    )
+    assert ok.status_code == 201, ok.text
+    assert [i["outcome"] for i in ok.json()["items"]] == ["approved", "partial", "refused"]
+
+    # finance's fund and an advance reach the claims service as events
+    fund = requests.post(
+        stack.url + "/api/v1/capitation/funds",
+        json={"facility_code": facility, "period": "2023-Q1", "cards": 1000, "rate_per_card": 30000, "coefficient": 1},
+        headers=auth(tokens["finance"]),
+        timeout=30,
+    )
+    assert fund.status_code == 201, fund.text
+    adv = requests.post(
+        stack.url + "/api/v1/capitation/advances",
+        json={"facility_code": facility, "period": "2023-Q1", "amount": 4_000_000, "date": "2023-01-15"},
+        headers=auth(tokens["bhxh"]),
+        timeout=30,
+    )
+    assert adv.status_code == 201, adv.text
+    deadline = time.monotonic() + 30
+    while True:
+        rec = reconciliation(stack, tokens["viewer"], facility, "2023-Q1")
+        if rec["capitation"]["fund_set"] and rec["payments"]["advanced"] != "0.00":
+            break
+        assert time.monotonic() < deadline, rec
+        time.sleep(0.3)
+
+    assessed_requested = Decimal(a["t_bhtt"]) + Decimal(b["t_bhtt"]) + Decimal(c["t_bhtt"])
+    approved = Decimal(a["t_bhtt"]) + partial
+    spend = totals.t_bhtt - totals.t_bhtt_gdv
+    fund_value = Decimal(fund.json()["fund"])
+    assert rec["claims"] == {
+        "count": totals.count,
+        "assessed": 3,
+        "requested": str(totals.t_bhtt),
+        "approved": str(approved),
+        "rejected": str(assessed_requested - approved),
+        "pending": str(totals.t_bhtt - assessed_requested),
+    }
+    assert rec["capitation"] == {
+        "fund": str(fund_value.quantize(Decimal("0.01"))),
+        "fund_set": True,
+        "spend": str(spend),
+        "balance": str((fund_value - spend).quantize(Decimal("0.01"))),
+    }
+    assert rec["payments"] == {"advanced": "4000000.00"}
+    bad = requests.get(
+        stack.url + "/api/v1/reconciliation", headers=auth(tokens["viewer"]), params={"period": "2023-13"}
+    )
+    assert bad.status_code == 422
+
+
+def test_claims_metrics_on_the_service_port(stack, tokens):
+    data, _ = make_file("91M01", records=4, faults={"date_order": 1})
+    send(stack, tokens["bhxh"], data)
+    text = requests.get(f"http://127.0.0.1:{stack.env['CLAIMS_METRICS_PORT']}/metrics", timeout=10).text
+    for needle in (
+        'ytcs_claims_records_total{outcome="accepted"}',
+        'ytcs_claims_records_total{outcome="rejected"}',
+        'ytcs_claims_issues_total{code="date_order",severity="critical"}',
+        'ytcs_claims_files_total{outcome="done"}',
+        "ytcs_claims_file_processing_seconds_count",
+        "ytcs_claims_bytes_processed_total",
+    ):
+        assert needle in text, needle
+
+
+def test_on_postgresql(pg_stack):
+    token = pg_stack.token("bhxh")
+    data, summary = make_file("91G01", records=60, faults={"amount_mismatch": 2, "duplicate_claim": 1})
+    st = send(pg_stack, token, data)
+    assert st["records"]["accepted"] == summary.accepted == 57
+    assert {"amount_mismatch", "duplicate_claim"} <= set(st["errors_by_code"])
+    assert send(pg_stack, token, data + b" ")["records"]["accepted"] == 0
+    totals = summary.totals[("91G01", "2023-Q4")]
+    rec = reconciliation(pg_stack, token, "91G01", "2023-Q4")
+    assert rec["claims"]["count"] == totals.count
+    assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
+    assert Decimal(rec["capitation"]["spend"]) == totals.t_bhtt - totals.t_bhtt_gdv
