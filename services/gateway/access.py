@@ -1,7 +1,13 @@
-"""One mechanism for who may call what: every view declares its policy with `@allow(...)`, and a single
-`before_request` hook enforces it. A view without a declared policy is refused for everybody, so a new
-endpoint cannot be exposed by forgetting a check. The route table (for docs and the role matrix test)
-comes from the same declarations.
+"""One mechanism for who may call what: every view declares its policy with `@allow(...)` (or `@public`),
+and a single `before_request` hook enforces it. A view without a declared policy is refused for
+everybody, so a new endpoint cannot be exposed by forgetting a check. The route table (for the docs,
+the OpenAPI document and the role × endpoint test) comes from the same declarations.
+
+Unit scoping (`--unit`): a principal bound to a district or commune sees and writes only inside it.
+Views call `scoped_unit()` / `require_unit()` for units a request names and `require_facility()` for
+facilities (MA_CSKCB, mapped to units by the gateway's facility register).
+Personal data in claims is masked for roles that may not see it by one response filter (`mask_personal`,
+applied to every JSON answer in hooks.py), so a view cannot leak it by forgetting.
 """
 
 from __future__ import annotations
@@ -11,11 +17,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, request
+from flask import session as web_session
 
+from services.common import units
 from services.common.errors import DomainError
-from services.gateway import accounts
+from services.gateway import accounts, facilities
 
 READ_ROLES = ("admin", "finance", "bhxh", "viewer")
+# CONTRACT.md "Access": shown only to admin and bhxh, masked for the others (NĐ 13/2023 on personal data).
+PERSONAL_FIELDS = frozenset(
+    name
+    for field in ("HO_TEN", "SO_CCCD", "MA_THE_BHYT", "MA_BN", "NGAY_SINH", "DIA_CHI", "DIEN_THOAI")
+    for name in (field, field.lower())
+)
+MASK = "***"
 
 
 @dataclass(frozen=True)
@@ -53,45 +68,50 @@ def policy_of(app: Flask, endpoint: str | None) -> Policy | None:
 
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     return None
 
 
-def authenticate(session_factory: Callable[[], Any]) -> accounts.Principal | None:
-    """A bearer token for the API; the web session cookie for the pages (set by /login)."""
-    from flask import session as web_session
-
-    token = _bearer()
-    if token:
-        with session_factory() as s:
+def authenticate() -> accounts.Principal | None:
+    """A bearer token for the API; the web session cookie for the pages (set by POST /login)."""
+    ytcs = current_app.extensions["ytcs"]
+    if "Authorization" in request.headers:
+        token = _bearer()
+        if not token:
+            return None  # a header of another scheme is not a fallback to the cookie
+        with ytcs.session() as s:
             return accounts.verify_token(s, token)
     # The pages' session cookie also reads the API (downloads, progress polling), but API writes need a
     # bearer token: a cookie alone would make them forgeable from another site.
     if request.path.startswith("/api/") and request.method not in ("GET", "HEAD"):
         return None
-    user = web_session.get("principal")
-    if user:
-        return accounts.Principal(user["name"], user["role"], user.get("unit"), "user")
+    user_id = web_session.get("uid")
+    if isinstance(user_id, int):
+        with ytcs.session() as s:
+            return accounts.principal_of_user(s, user_id)
     return None
 
 
 def enforce() -> None:
     """The before_request hook: 401 without a valid identity, 403 for a role that may not."""
+    g.principal = None
     if request.endpoint in (None, "static"):
         return
     policy = policy_of(current_app, request.endpoint)
     if policy is None:
         raise DomainError.one("no_policy", "Điểm truy cập này chưa được khai báo quyền.", None, 403)
     if policy.public:
-        g.principal = None
         return
-    principal = authenticate(current_app.extensions["ytcs"].session)
+    principal = authenticate()
     if principal is None:
         raise DomainError.one("unauthorized", "Cần đăng nhập hoặc mã truy cập (Bearer token) hợp lệ.", None, 401)
     g.principal = principal
     if principal.role not in policy.roles:
         raise DomainError.one("forbidden", "Vai trò của bạn không được phép thực hiện thao tác này.", None, 403)
+
+
+# --------------------------------------------------------------------------- unit scoping
 
 
 def require_unit(code: str, field: str = "unit") -> None:
@@ -101,6 +121,69 @@ def require_unit(code: str, field: str = "unit") -> None:
         raise DomainError.one(
             "unit_forbidden", f"Đơn vị {code} nằm ngoài phạm vi được giao ({principal.unit}).", field, 403
         )
+
+
+def scoped_unit(requested: str | None, field: str = "unit") -> str | None:
+    """The unit a read is narrowed to: the one asked for (known, and inside the caller's scope), else the
+    caller's own unit; None for an unscoped caller who asked for none (everything)."""
+    if requested is not None:
+        if not units.is_known_unit(requested):
+            raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {requested}.", field, 422)
+        require_unit(requested, field)
+        return requested
+    principal: accounts.Principal = g.principal
+    return principal.unit if principal.scoped else None
+
+
+def require_facility(code: str, field: str = "facility_code") -> None:
+    """A scoped principal may touch a facility only if it is registered to a unit within their scope;
+    unscoped (province or no unit) principals may touch any facility."""
+    principal: accounts.Principal = g.principal
+    if not principal.scoped:
+        return
+    unit = facilities.unit_of(code)
+    if unit is None or not principal.sees_unit(unit):
+        raise DomainError.one(
+            "facility_forbidden",
+            f"Cơ sở KCB {code} không thuộc phạm vi được giao ({principal.unit}) hoặc chưa được đăng ký.",
+            field,
+            403,
+        )
+
+
+def scoped_facilities() -> list[str] | None:
+    """The facility codes a scoped principal may see (for list filters); None means all of them."""
+    principal: accounts.Principal = g.principal
+    if not principal.scoped:
+        return None
+    return facilities.codes_within(principal.unit)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- personal data
+
+
+def mask_personal(value: Any) -> tuple[Any, bool]:
+    """`value` with every personal field masked (None stays None), and whether anything was masked."""
+    if isinstance(value, dict):
+        changed = False
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in PERSONAL_FIELDS and item is not None and item != MASK:
+                out[key] = MASK
+                changed = True
+            else:
+                out[key], sub = mask_personal(item)
+                changed = changed or sub
+        return out, changed
+    if isinstance(value, list):
+        changed = False
+        items = []
+        for item in value:
+            masked, sub = mask_personal(item)
+            items.append(masked)
+            changed = changed or sub
+        return items, changed
+    return value, False
 
 
 def route_table(app: Flask) -> list[dict[str, Any]]:
@@ -115,6 +198,7 @@ def route_table(app: Flask) -> list[dict[str, Any]]:
                 "rule": rule.rule,
                 "endpoint": rule.endpoint,
                 "methods": sorted(m for m in rule.methods or () if m not in ("HEAD", "OPTIONS")),
+                "arguments": sorted(rule.arguments),
                 "public": bool(policy and policy.public),
                 "roles": list(policy.roles) if policy else None,
             }

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from services.common import config
 from services.common.db import make_engine
@@ -27,19 +29,31 @@ class Ytcs:
         self.clients = clients
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` path parts within a 64-bit id: a bigger number is simply not found (404), instead of
+    overflowing a database column behind the gateway."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     secret = os.environ.get("YTCS_SECRET_KEY")
     app.config.update(
         SECRET_KEY=secret or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        SESSION_COOKIE_SECURE=os.environ.get("YTCS_SECURE_COOKIES", "0") in ("1", "true", "yes"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=int(os.environ.get("YTCS_SESSION_HOURS", "8"))),
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # Vietnamese as it is written
     app.json.sort_keys = False
+    app.url_map.converters["int"] = IdConverter
     if overrides:
         app.config.update(overrides)
     app.extensions["ytcs"] = Ytcs(
@@ -52,4 +66,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from services.gateway.api import register_api
 
     register_api(app)
+    proxies = int(os.environ.get("YTCS_TRUSTED_PROXIES", "0"))
+    if proxies:
+        # Behind a reverse proxy, the client's address (audit, login limits) is in X-Forwarded-For; it is
+        # believed only for the configured number of hops, never by default (it is trivially forged).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     return app

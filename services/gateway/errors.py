@@ -1,12 +1,12 @@
 """Every failure answers JSON `{"errors": [{"field", "code", "message"}]}` with a Vietnamese message;
-bad input is a 4xx, never a 500."""
+bad input is a 4xx, never a 500 (a 500 means a bug, logged with its request id)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -18,15 +18,56 @@ log = logging.getLogger(__name__)
 REQUIRED = "Thiếu trường bắt buộc."
 HTTP_MESSAGES = {
     400: ("bad_request", "Yêu cầu không hợp lệ."),
+    401: ("unauthorized", "Cần đăng nhập hoặc mã truy cập (Bearer token) hợp lệ."),
+    403: ("forbidden", "Không được phép."),
     404: ("not_found", "Không tìm thấy địa chỉ này."),
     405: ("method_not_allowed", "Phương thức không được hỗ trợ ở địa chỉ này."),
+    406: ("not_acceptable", "Không có dạng trả lời phù hợp với yêu cầu."),
+    408: ("request_timeout", "Gửi yêu cầu quá lâu."),
+    411: ("length_required", "Cần khai báo độ dài nội dung (Content-Length)."),
     413: ("payload_too_large", "Nội dung gửi lên quá lớn."),
+    414: ("uri_too_long", "Địa chỉ quá dài."),
     415: ("unsupported_media_type", "Kiểu nội dung không được hỗ trợ."),
+    429: ("too_many_requests", "Quá nhiều yêu cầu; vui lòng thử lại sau."),
+    431: ("headers_too_large", "Phần đầu yêu cầu quá lớn."),
+}
+# marshmallow's English messages for the errors people meet most, in Vietnamese.
+MARSHMALLOW_MESSAGES = {
+    "Not a valid integer.": "Phải là số nguyên.",
+    "Not a valid number.": "Phải là số.",
+    "Not a valid string.": "Phải là chuỗi ký tự.",
+    "Not a valid boolean.": "Phải là true hoặc false.",
+    "Not a valid date.": "Ngày không hợp lệ (dạng YYYY-MM-DD).",
+    "Not a valid datetime.": "Thời điểm không hợp lệ (ISO 8601).",
+    "Not a valid list.": "Phải là một danh sách.",
+    "Not a valid mapping type.": "Phải là một đối tượng JSON.",
+    "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
+    "Field may not be null.": "Trường này không được để trống (null).",
+    "Invalid value.": "Giá trị không hợp lệ.",
 }
 
 
 def body(errors: list[dict[str, Any]], status: int) -> tuple[Any, int]:
     return jsonify({"errors": errors}), status
+
+
+def _vietnamese(text: str) -> tuple[str, str]:
+    """(code, message) for one marshmallow message; our own fields already speak Vietnamese."""
+    if text in (REQUIRED, "Missing data for required field."):
+        return "required", REQUIRED
+    if text == "Unknown field.":
+        return "unknown_field", "Trường không được hỗ trợ."
+    if text in MARSHMALLOW_MESSAGES:
+        return "invalid_type", MARSHMALLOW_MESSAGES[text]
+    if text.startswith("Must be one of:"):
+        return "invalid_choice", "Giá trị phải là một trong: " + text.removeprefix("Must be one of:").strip()
+    if text.startswith(("Must be greater", "Must be less", "Must be at least", "Must be at most")):
+        return "out_of_range", "Giá trị nằm ngoài khoảng cho phép (" + text + ")"
+    if text.startswith(("Length must be", "Shorter than", "Longer than")):
+        return "invalid_length", "Độ dài không hợp lệ (" + text + ")"
+    if text.startswith("String does not match expected pattern"):
+        return "invalid_format", "Sai định dạng."
+    return "invalid", text
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -41,24 +82,26 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
                 if isinstance(m, (dict, list)):
                     walk(m, prefix)
                     continue
-                text = str(m)
-                if text == REQUIRED or text == "Missing data for required field.":
-                    out.append({"field": prefix or None, "code": "required", "message": REQUIRED})
-                elif text == "Unknown field.":
-                    out.append(
-                        {"field": prefix or None, "code": "unknown_field", "message": "Trường không được hỗ trợ."}
-                    )
-                else:
-                    out.append({"field": prefix or None, "code": "invalid", "message": text})
+                code, message = _vietnamese(str(m))
+                out.append({"field": prefix or None, "code": code, "message": message})
+        else:
+            code, message = _vietnamese(str(messages))
+            out.append({"field": prefix or None, "code": code, "message": message})
 
     walk(exc.messages, "")
-    return out
+    return out or [{"field": None, "code": "invalid", "message": "Dữ liệu không hợp lệ."}]
 
 
 def install(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain(exc: DomainError) -> Any:
-        return body(exc.errors, exc.status)
+        response, status = body(exc.errors, exc.status)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ytcs"'
+        retry = getattr(exc, "retry_after", None)
+        if retry:
+            response.headers["Retry-After"] = str(retry)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def invalid(exc: ValidationError) -> Any:
@@ -67,11 +110,15 @@ def install(app: Flask) -> None:
     @app.errorhandler(Unavailable)
     def unavailable(exc: Unavailable) -> Any:
         msg = f"Dịch vụ {exc.service} tạm thời không phản hồi ({exc.reason}). Vui lòng thử lại sau."
-        return body([{"field": None, "code": "service_unavailable", "message": msg, "service": exc.service}], 503)
+        response, status = body(
+            [{"field": None, "code": "service_unavailable", "message": msg, "service": exc.service}], 503
+        )
+        response.headers["Retry-After"] = "5"
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http(exc: HTTPException) -> Any:
-        code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or ""))
+        code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", "Lỗi HTTP."))
         if not request.path.startswith("/api/") and exc.code == 404:
             return exc
         return body([{"field": None, "code": code, "message": message}], exc.code or 500)
@@ -79,4 +126,8 @@ def install(app: Flask) -> None:
     @app.errorhandler(Exception)
     def crash(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return body([{"field": None, "code": "internal_error", "message": "Lỗi hệ thống; đã ghi nhận để xử lý."}], 500)
+        rid = g.get("request_id", "")
+        return body(
+            [{"field": None, "code": "internal_error", "message": f"Lỗi hệ thống; đã ghi nhận để xử lý (mã {rid})."}],
+            500,
+        )

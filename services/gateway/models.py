@@ -83,3 +83,17 @@ class LoginFailure(GatewayBase):
     username: Mapped[str] = mapped_column(String(80), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Facility(GatewayBase):
+    """The facility register (cơ sở KCB): a claim's MA_CSKCB mapped to the administrative unit it serves,
+    so that unit scoping also holds for claims and capitation, which name facilities and not units."""
+
+    __tablename__ = "facilities"
+
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)  # MA_CSKCB, 5 characters, province first
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(10), index=True)  # GSO code of the commune or district served
+    kind: Mapped[str] = mapped_column(String(20))  # station | district_centre | other
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(140))

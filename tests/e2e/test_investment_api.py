@@ -119,6 +119,11 @@ def test_contract_flow_project_capital_disbursements_and_guards(clients: dict[st
     after = funding(c, year=2019)
     assert after["allocated"] - before["allocated"] == 1_500_000_000
     assert after["disbursed"] - before["disbursed"] == 300_000_000
+    tree = c.ok("/investment/funding/tree", plan_id=1, year=2019)
+    assert tree["items"]["II.5"]["allocated"] == after["allocated"]
+    assert tree["items"]["II.5"]["disbursed"] == after["disbursed"]
+    r = c.get("/investment/funding", plan_id=1)
+    assert r.status_code == 422 and error_codes(r) == ["required"]  # an item, or ask for the tree
     assert [p["id"] for p in c.ok("/investment/projects", station="30760")["items"]].count(pid) == 1
 
     r = c.post("/investment/projects", project_body(kind="demolition"))

@@ -6,7 +6,33 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from services.gateway.api import plans, stations, system
+    from services.gateway.api import (
+        audit,
+        auth,
+        capitation,
+        claims,
+        facilities,
+        finance,
+        funding,
+        investment,
+        plans,
+        reconciliation,
+        stations,
+        system,
+    )
 
-    for module in (system, plans, stations):
+    for module in (
+        system,
+        auth,
+        plans,
+        funding,
+        stations,
+        facilities,
+        audit,
+        finance,
+        capitation,
+        investment,
+        claims,
+        reconciliation,
+    ):
         app.register_blueprint(module.bp)

@@ -54,7 +54,13 @@ class PriorityQuery(Schema):
 
 class FundingQuery(Schema):
     plan_id = fields.Integer(required=True, error_messages={"invalid": "Phải là số nguyên."})
-    item_code = fields.String(validate=validate.Length(min=1, max=20), metadata={"description": "Bỏ trống: cả cây"})
+    item_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    year = _year_field()
+    unit = _unit_field()
+
+
+class FundingTreeQuery(Schema):
+    plan_id = fields.Integer(required=True, error_messages={"invalid": "Phải là số nguyên."})
     year = _year_field()
     unit = _unit_field()
 
@@ -230,9 +236,16 @@ def funding() -> Any:
     """The investment part of a plan item's funding (capital = allocated, disbursements = disbursed)."""
     q = load_args(FundingQuery())
     unit = scope_unit(q.get("unit"))
-    if q.get("item_code"):
-        return jsonify(rpc("investment", "funding_status", q["plan_id"], q["item_code"], q.get("year"), unit))
-    return jsonify(rpc("investment", "funding_tree", q["plan_id"], q.get("year"), unit))
+    return jsonify(rpc("investment", "funding_status", q["plan_id"], q["item_code"], q.get("year"), unit))
+
+
+@bp.get("/funding/tree")
+@allow(*READ_ROLES)
+@doc(query=FundingTreeQuery, response=contract.FundingTree)
+def funding_tree() -> Any:
+    """The investment part of every item of a plan, in one answer."""
+    q = load_args(FundingTreeQuery())
+    return jsonify(rpc("investment", "funding_tree", q["plan_id"], q.get("year"), scope_unit(q.get("unit"))))
 
 
 @bp.get("/targets")

@@ -6,21 +6,36 @@ import os
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from marshmallow import Schema, fields, validate
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from services.gateway.access import public
 from services.gateway.api.common import ytcs
 from services.gateway.clients import Unavailable
+from services.gateway.openapi import doc
 
 bp = Blueprint("system", __name__)
 SERVICES = ("finance", "claims", "investment")
+HEALTH_TIMEOUT = float(os.environ.get("YTCS_HEALTH_TIMEOUT", "5"))
+_STATE = fields.String(validate=validate.OneOf(["ok", "unavailable", "error"]))
+
+
+class Health(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "degraded"]), metadata={"example": "ok"})
+    services = fields.Dict(
+        keys=fields.String(),
+        values=_STATE,
+        required=True,
+        metadata={"example": {"finance": "ok", "claims": "ok", "investment": "ok"}},
+    )
 
 
 @bp.get("/healthz")
 @public
+@doc(response=Health, responses={503: ("Một dịch vụ không trả lời (được đánh dấu trong services)", Health)})
 def healthz() -> Any:
     """200 when every service answers its health RPC in time, else 503 naming the failing ones."""
-    results = ytcs().clients.fan_out({s: (s, "health", (), {}) for s in SERVICES})
+    results = ytcs().clients.fan_out({s: (s, "health", (), {}) for s in SERVICES}, timeout=HEALTH_TIMEOUT)
     services = {
         s: (
             "ok"
@@ -35,7 +50,9 @@ def healthz() -> Any:
 
 @bp.get("/metrics")
 @public
+@doc(response_content_type="text/plain")
 def metrics() -> Response:
+    """Prometheus metrics of the gateway (text format), summed over the gunicorn workers."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # figures add up across gunicorn workers
@@ -46,7 +63,9 @@ def metrics() -> Response:
 
 @bp.get("/api/v1/openapi.json")
 @public
+@doc(response={"type": "object", "required": ["openapi", "paths"]}, example={"openapi": "3.1.0", "paths": {}})
 def openapi() -> Any:
+    """This document: OpenAPI 3.1 of the whole API, generated from the route table and its schemas."""
     from services.gateway.openapi import spec
 
     return jsonify(spec())

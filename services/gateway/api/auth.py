@@ -1,0 +1,171 @@
+"""Logins for people (the web pages' session cookie) and "who am I" for any caller.
+
+`POST /login` takes the pages' form (`username`, `password`) and sets the session cookie; the page that shows
+the form belongs to the web pages. Failed logins are limited per username and per client address
+(accounts.login_retry_after): past the limit the answer is 429 `too_many_attempts` until the window passes,
+whatever the password, so guessing cannot go on. API writes never accept the cookie (access.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, g, jsonify, redirect, request, session
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from services.common.errors import DomainError
+from services.gateway import accounts
+from services.gateway.access import READ_ROLES, allow, public
+from services.gateway.api.common import load_json, ytcs
+from services.gateway.openapi import doc
+
+bp = Blueprint("auth", __name__)
+
+
+class Credentials(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "ketoan"})
+    password = fields.String(
+        required=True, validate=validate.Length(min=1, max=accounts.MAX_PASSWORD), metadata={"example": "mật-khẩu-dài"}
+    )
+
+
+class LoginForm(Credentials):
+    """The pages' form may carry more (a CSRF token, where to go next): extra fields are ignored."""
+
+    next = fields.String(validate=validate.Length(max=500), metadata={"example": "/"})
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Me(Schema):
+    name = fields.String(required=True, metadata={"example": "user:ketoan.vinhthuan"})
+    role = fields.String(required=True, validate=validate.OneOf(accounts.ROLES), metadata={"example": "finance"})
+    unit = fields.String(allow_none=True, required=True, metadata={"example": "910"})
+    kind = fields.String(required=True, validate=validate.OneOf(["token", "user"]), metadata={"example": "user"})
+    sees_personal_data = fields.Boolean(required=True, metadata={"example": False})
+
+
+class SessionOut(Schema):
+    user = fields.Nested(Me, required=True)
+
+
+def _me(principal: accounts.Principal) -> dict[str, Any]:
+    return {
+        "name": principal.name,
+        "role": principal.role,
+        "unit": principal.unit,
+        "kind": principal.kind,
+        "sees_personal_data": principal.sees_personal_data,
+    }
+
+
+def _login(username: str, password: str) -> accounts.Principal:
+    """Check the limit, then the password; a failure is counted, a success clears the username's failures."""
+    g.audit_actor = f"login:{username[:80]}"
+    addr = request.remote_addr
+    with ytcs().session() as s:
+        retry = accounts.login_retry_after(s, username, addr)
+        if retry is not None:
+            err = DomainError.one(
+                "too_many_attempts",
+                f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {max(1, retry // 60)} phút.",
+                None,
+                429,
+            )
+            err.retry_after = retry  # type: ignore[attr-defined]
+            raise err
+        principal = accounts.verify_password(s, username, password)
+        if principal is None:
+            accounts.record_login_failure(s, username, addr)
+            s.commit()
+            raise DomainError.one("invalid_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.", None, 401)
+        accounts.clear_login_failures(s, username)
+        s.commit()
+    session.clear()
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+    session["uid"] = principal.user_id
+    g.audit_actor = principal.name
+    return principal
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no open redirect to another host)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _wants_json() -> bool:
+    """A browser submitting the form names text/html in Accept; any other client gets JSON."""
+    return request.is_json or "text/html" not in request.headers.get("Accept", "")
+
+
+@bp.post("/login")
+@public
+@doc(
+    body=LoginForm,
+    content_type="application/x-www-form-urlencoded",
+    status=303,
+    responses={
+        200: ("Đăng nhập thành công (khi yêu cầu JSON)", SessionOut),
+        401: "Sai tên đăng nhập hoặc mật khẩu",
+        429: "Đăng nhập sai quá nhiều lần",
+    },
+)
+def login() -> Any:
+    """Log a person in from the pages' form: sets the session cookie, then redirects (303) to `next`.
+
+    A browser is sent back to `/login?error=<code>` on failure; a client asking for JSON gets 200 / 401 / 429.
+    """
+    raw = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(raw, dict):
+        raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)
+    form = LoginForm().load(raw)
+    try:
+        principal = _login(form["username"], form["password"])
+    except DomainError as exc:
+        if _wants_json():
+            raise
+        g.audit_details = {"outcome": exc.errors[0]["code"]}
+        query = {"error": exc.errors[0]["code"], "next": _safe_next(form.get("next"))}
+        return redirect("/login?" + urlencode(query), 303)
+    if _wants_json():
+        return jsonify({"user": _me(principal)})
+    return redirect(_safe_next(form.get("next")), 303)
+
+
+@bp.post("/api/v1/auth/session")
+@public
+@doc(
+    body=Credentials,
+    response=SessionOut,
+    responses={401: "Sai tên đăng nhập hoặc mật khẩu", 429: "Đăng nhập sai quá nhiều lần"},
+)
+def create_session() -> Any:
+    """Log a person in with JSON credentials (for scripts driving the pages): sets the session cookie.
+
+    Programs should rather use an API token (`ytcs token create`): API writes need `Authorization: Bearer`.
+    """
+    data = load_json(Credentials())
+    return jsonify({"user": _me(_login(data["username"], data["password"]))})
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@public
+@doc(status=303, responses={200: ("Đã đăng xuất (khi yêu cầu JSON)", {"type": "object"})})
+def logout() -> Any:
+    """End the person's session (clears the cookie) and go back to the login page."""
+    session.clear()
+    if _wants_json():
+        return jsonify({"status": "ok"})
+    return redirect("/login", 303)
+
+
+@bp.get("/api/v1/auth/me")
+@allow(*READ_ROLES)
+@doc(response=Me)
+def me() -> Any:
+    """Who is calling: name, role, unit scope, and whether personal data in claims is shown to them."""
+    return jsonify(_me(g.principal))

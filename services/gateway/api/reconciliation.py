@@ -1,0 +1,37 @@
+"""Reconciliation per facility and quarter (đối soát): claims requested, approved, rejected, pending;
+the capitation fund against its spend; advances (CONTRACT.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from marshmallow import Schema, fields, validate
+
+from services.common.contracts import claims as contract
+from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
+from services.gateway.api.common import load_args, rpc
+from services.gateway.openapi import doc
+
+bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/reconciliation")
+
+
+class ReconciliationQuery(Schema):
+    facility = fields.String(
+        validate=contract.FACILITY, metadata={"description": "MA_CSKCB; every facility in scope when absent"}
+    )
+    period = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="Kỳ phải có dạng YYYY-Qn, ví dụ 2024-Q3.")
+    )
+
+
+@bp.get("")
+@allow(*READ_ROLES)
+@doc(query=ReconciliationQuery, response=contract.ReconciliationV1)
+def reconciliation() -> Any:
+    """Requested = approved + rejected + pending over accepted claims; balance = fund − spend; advances."""
+    q = load_args(ReconciliationQuery())
+    facility = q.get("facility")
+    if facility:
+        require_facility(facility, "facility")
+    return jsonify(rpc("claims", "reconciliation", facility, q["period"], scoped_facilities()))
