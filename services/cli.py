@@ -65,6 +65,45 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_list(_args: argparse.Namespace) -> int:
+    from services.gateway import accounts
+
+    with _gateway_session() as s:
+        for t in accounts.list_tokens(s):
+            state = "active" if t.active else "revoked"
+            print(f"{t.prefix}…\t{t.name}\t{t.role}\t{t.unit or '-'}\t{state}\t{t.created_at:%Y-%m-%d}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from services.gateway import accounts
+
+    with _gateway_session() as s:
+        n = accounts.revoke_token(s, args.prefix)
+        s.commit()
+    print(f"revoked {n} token(s) starting with {args.prefix[:12]}")
+    return 0 if n else 1
+
+
+def cmd_facility(args: argparse.Namespace) -> int:
+    """The facility register (MA_CSKCB -> unit) that unit scoping of claims and capitation relies on."""
+    from services.gateway import facilities
+
+    with _gateway_session() as s:
+        if args.action == "add":
+            f = facilities.register(s, args.code, args.name, args.unit, args.kind, "cli")
+            s.commit()
+            print(f"facility {f.code} ({f.name}) registered to unit {f.unit} as {f.kind}")
+            return 0
+        from sqlalchemy import select
+
+        from services.gateway.models import Facility
+
+        for f in s.scalars(select(Facility).order_by(Facility.code)):
+            print(f"{f.code}\t{f.unit}\t{f.kind}\t{f.name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["claims", "generate"]:
@@ -83,12 +122,25 @@ def main(argv: list[str] | None = None) -> int:
     tc.add_argument("--name", required=True)
     tc.add_argument("--role", required=True)
     tc.add_argument("--unit")
+    token.add_parser("list", help="tokens by prefix, name, role, unit, state (never the token itself)")
+    tr = token.add_parser("revoke", help="deactivate a token by the prefix `token list` shows")
+    tr.add_argument("--prefix", required=True)
 
     user = sub.add_parser("user", help="logins for the web pages").add_subparsers(dest="action", required=True)
     uc = user.add_parser("create")
     uc.add_argument("--username", required=True)
     uc.add_argument("--role", required=True)
     uc.add_argument("--unit")
+
+    facility = sub.add_parser("facility", help="the facility register (MA_CSKCB -> unit)").add_subparsers(
+        dest="action", required=True
+    )
+    fa = facility.add_parser("add")
+    fa.add_argument("--code", required=True, help="MA_CSKCB, 5 characters")
+    fa.add_argument("--name", required=True)
+    fa.add_argument("--unit", required=True, help="GSO code of the commune or district it serves")
+    fa.add_argument("--kind", default="station", choices=("station", "district_centre", "other"))
+    facility.add_parser("list")
 
     sub.add_parser("claims", help="claims tools: `ytcs claims generate --help`")
 
@@ -109,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             # eventlet must patch the standard library before anything imports it: a fresh interpreter.
             os.execv(sys.executable, [sys.executable, "-m", "services.common.runner", args.service])  # noqa: S606
         if args.command == "token":
-            return cmd_token_create(args)
+            return {"create": cmd_token_create, "list": cmd_token_list, "revoke": cmd_token_revoke}[args.action](args)
+        if args.command == "facility":
+            return cmd_facility(args)
         if args.command == "user":
             return cmd_user_create(args)
         parser.print_help()

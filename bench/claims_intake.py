@@ -1,0 +1,196 @@
+"""Claims intake benchmark: time and peak memory (RSS) of processing generated QĐ 130 files.
+
+    .venv/bin/python -m bench.claims_intake                          # 10,000 and 100,000 records, in-process
+    .venv/bin/python -m bench.claims_intake --sizes 100000 --mode stack   # through `ytcs run` (needs RabbitMQ)
+    .venv/bin/python -m bench.claims_intake --postgres               # on a fresh PostgreSQL database
+
+`inprocess`: each file is processed by the intake pipeline in a fresh child process (the code the claims
+service runs for `file_received`), on a fresh database; the child reports its peak RSS (`ru_maxrss`).
+`stack`: the whole system is started in a temporary folder, the file is uploaded through the gateway
+(streamed) and the claims service process's own peak RSS (`VmHWM` in /proc) is read when it is done.
+Constant memory shows as the same peak for 10× more records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FAULTS = {"amount_mismatch": 20, "duplicate_claim": 10, "card_format": 10, "icd10_invalid": 10}
+
+
+def generate(path: Path, records: int, seed: int) -> dict:
+    from services.claims import generator
+
+    started = time.perf_counter()
+    with open(path, "wb") as fh:
+        summary = generator.generate(
+            fh, facility="91060", records=records, year=2024, months=[1, 2, 3], seed=seed, faults=FAULTS
+        )
+    return {
+        "records": records,
+        "accepted": summary.accepted,
+        "t_bhtt": str(summary.t_bhtt),
+        "bytes": path.stat().st_size,
+        "generate_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def child(path: str, db_url: str | None, workdir: str) -> None:
+    """Runs in its own process: migrate, store, register, process; print one JSON line."""
+    from sqlalchemy.orm import sessionmaker
+
+    from services.claims import ledger, queries
+    from services.claims.intake import Intake
+    from services.claims.storage import BlobStore
+    from services.common.db import make_engine, transaction
+    from services.common.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workdir}/claims.db"
+    upgrade("claims", url)
+    engine = make_engine(url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    store = BlobStore(Path(workdir) / "blobs")
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with open(path, "rb") as fh:
+        blob = store.put(fh)
+    stored = time.perf_counter() - started
+    with transaction(factory) as s:
+        reg = ledger.register_file(s, blob.sha256, blob.size, blob.name, "bench")
+    started = time.perf_counter()
+    outcome = Intake(factory, store).process(reg["id"])
+    seconds = time.perf_counter() - started
+    with transaction(factory) as s:
+        status = queries.file_status(s, reg["id"], limit=0)
+    engine.dispose()
+    print(
+        json.dumps(
+            {
+                "outcome": outcome,
+                "store_s": round(stored, 1),
+                "process_s": round(seconds, 1),
+                "records_per_s": round(status["records"]["processed"] / seconds),
+                "accepted": status["records"]["accepted"],
+                "rejected": status["records"]["rejected"],
+                "rss_after_imports_mb": round(baseline / 1024, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
+
+
+def inprocess(path: Path, db_url: str | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ytcs-bench-") as work:
+        cmd = [sys.executable, "-m", "bench.claims_intake", "--child", str(path), "--workdir", work]
+        if db_url:
+            cmd += ["--child-db", db_url]
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def fresh_pg():
+    """A fresh database on the PostgreSQL server of the tests (`YTCS_TEST_PG`), dropped afterwards."""
+    from tests.support.infra import pg_database
+
+    with pg_database("ytcs_bench") as url:
+        yield url
+
+
+def _status_kb(pid: int, key: str) -> int:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"^{key}:\s+(\d+) kB", text, re.M).group(1))
+
+
+def through_stack(path: Path) -> dict:
+    import requests
+
+    from tests.support.infra import Stack, rabbit_vhost
+
+    with tempfile.TemporaryDirectory(prefix="ytcs-bench-stack-") as work, rabbit_vhost() as amqp:
+        stack = Stack(Path(work), amqp)
+        stack.start()
+        try:
+            pid = int(re.findall(r"started claims \(pid (\d+)\)", stack.log.read_text())[-1])
+            token = stack.token("bhxh")
+            rss_idle = _status_kb(pid, "VmRSS")
+            started = time.perf_counter()
+            with open(path, "rb") as fh:
+                r = requests.post(
+                    stack.url + "/api/v1/claims/files",
+                    data=fh,
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+                    timeout=600,
+                )
+            r.raise_for_status()
+            uploaded = time.perf_counter() - started
+            file_id = r.json()["id"]
+            samples = []
+            while True:
+                st = requests.get(
+                    stack.url + f"/api/v1/claims/files/{file_id}",
+                    headers={"Authorization": f"Bearer {token}"},
+                    params={"errors_limit": 0},
+                    timeout=60,
+                ).json()
+                samples.append((st["records"]["processed"], _status_kb(pid, "VmRSS")))
+                if st["status"] != "processing":
+                    break
+                time.sleep(2)
+            total = time.perf_counter() - started
+            return {
+                "outcome": st["status"],
+                "upload_s": round(uploaded, 1),
+                "upload_to_done_s": round(total, 1),
+                "accepted": st["records"]["accepted"],
+                "rejected": st["records"]["rejected"],
+                "claims_rss_idle_mb": round(rss_idle / 1024, 1),
+                "claims_peak_rss_mb": round(_status_kb(pid, "VmHWM") / 1024, 1),
+                "rss_mb_at_processed": [(n, round(kb / 1024)) for n, kb in samples[:: max(1, len(samples) // 8)]],
+            }
+        finally:
+            stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.claims_intake", description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="10000,100000", help="record counts, comma-separated")
+    p.add_argument("--mode", choices=("inprocess", "stack", "both"), default="inprocess")
+    p.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database per run (default: SQLite)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--child-db", help=argparse.SUPPRESS)
+    p.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        child(args.child, args.child_db, args.workdir)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="ytcs-bench-files-") as files:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = Path(files) / f"claims-{size}.xml"
+            row: dict = {"file": generate(path, size, args.seed)}
+            if args.mode in ("inprocess", "both"):
+                if args.postgres:
+                    with fresh_pg() as url:
+                        row["inprocess"] = inprocess(path, url)
+                else:
+                    row["inprocess"] = inprocess(path, None)
+            if args.mode in ("stack", "both"):
+                row["stack"] = through_stack(path)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            path.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
