@@ -38,7 +38,18 @@ def serve(service: str) -> int:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    metrics.serve(config.metrics_port(service))
+    port = config.metrics_port(service)
+    try:
+        metrics.serve(port)
+    except OSError as exc:  # most often another copy still holds the port: one line, not a traceback
+        log.error(
+            "%s: cannot serve metrics on port %s (%s); set %s_METRICS_PORT",
+            service,
+            port,
+            exc.strerror,
+            service.upper(),
+        )
+        return 1
     runner.start()
     log.info("%s started, metrics on :%s", service, config.metrics_port(service))
     try:

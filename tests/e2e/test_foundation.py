@@ -162,3 +162,20 @@ def test_run_says_in_one_line_when_rabbitmq_is_unreachable(tmp_path):
     assert out.returncode == 2
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "RabbitMQ is not reachable" in lines[0] and "rabbitmq-server -detached" in lines[0]
+
+
+def test_a_service_whose_metrics_port_is_taken_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("0.0.0.0", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        env = dict(os.environ, YTCS_VAR=str(tmp_path), FINANCE_METRICS_PORT=str(port))
+        out = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "-m", "services.common.runner", "finance"],
+            env=env, capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert f"cannot serve metrics on port {port}" in out.stderr and "FINANCE_METRICS_PORT" in out.stderr
