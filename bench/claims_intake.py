@@ -112,13 +112,17 @@ def _status_kb(pid: int, key: str) -> int:
     return int(re.search(rf"^{key}:\s+(\d+) kB", text, re.M).group(1))
 
 
-def through_stack(path: Path) -> dict:
+def through_stack(path: Path, postgres: bool = False) -> dict:
     import requests
 
     from tests.support.infra import Stack, rabbit_vhost
 
-    with tempfile.TemporaryDirectory(prefix="ytcs-bench-stack-") as work, rabbit_vhost() as amqp:
-        stack = Stack(Path(work), amqp)
+    with contextlib.ExitStack() as es:
+        work = es.enter_context(tempfile.TemporaryDirectory(prefix="ytcs-bench-stack-"))
+        amqp = es.enter_context(rabbit_vhost())
+        # Only the claims database matters here; the others stay SQLite.
+        dbs = {"claims": es.enter_context(fresh_pg())} if postgres else None
+        stack = Stack(Path(work), amqp, dbs)
         stack.start()
         try:
             pid = int(re.findall(r"started claims \(pid (\d+)\)", stack.log.read_text())[-1])

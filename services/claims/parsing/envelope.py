@@ -94,9 +94,11 @@ def _b64(text: str | None) -> bytes | None:
         return None
 
 
-def open_claim_file(fp: BinaryIO) -> ClaimFileReader:
+def open_claim_file(fp: BinaryIO, *, decode: bool = True) -> ClaimFileReader:
     """Check the prolog (any DTD is refused unread), then read up to the first record so that
-    ``header`` is known. Raises FileRejected for whole-file problems found so far."""
+    ``header`` is known. Raises FileRejected for whole-file problems found so far.
+    ``decode=False`` (the intake's check pass, which only counts) skips the base64 decoding: records then
+    carry no tables, and whole-file verdicts are the same, since base64 faults are per record."""
     head = b""
     verdict: bool | None = None
     while verdict is None:
@@ -111,14 +113,15 @@ def open_claim_file(fp: BinaryIO) -> ClaimFileReader:
         raise FileRejected("xml_malformed", "tệp có khai báo DOCTYPE/DTD hoặc thực thể, không được phép")
     if not head.strip():
         raise FileRejected("xml_malformed", "tệp rỗng")
-    return ClaimFileReader(_Replay(head, fp))
+    return ClaimFileReader(_Replay(head, fp), decode=decode)
 
 
 class ClaimFileReader:
     """Iterate to get one ``RawRecord`` per HOSO. Use ``open_claim_file`` to make one."""
 
-    def __init__(self, source: _Replay) -> None:
+    def __init__(self, source: _Replay, *, decode: bool = True) -> None:
         self._events = etree.iterparse(source, events=("end",), **SAFE_OPTIONS)
+        self._decode = decode
         self._facility: str | None = None
         self._ngay_lap: str | None = None
         self._so_luong: int | None = None
@@ -247,6 +250,8 @@ class ClaimFileReader:
             if kind in tables or kind in errors:
                 tables.pop(kind, None)
                 errors[kind] = "bảng xuất hiện nhiều lần trong một HOSO"
+                continue
+            if not self._decode:
                 continue
             data = _b64(content)
             if data is None:
