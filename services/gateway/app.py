@@ -66,6 +66,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from services.gateway.api import register_api
 
     register_api(app)
+    from services.gateway.web import register_web
+
+    register_web(app)  # the pages for people (docs/web.md)
     proxies = int(os.environ.get("YTCS_TRUSTED_PROXIES", "0"))
     if proxies:
         # Behind a reverse proxy, the client's address (audit, login limits) is in X-Forwarded-For; it is

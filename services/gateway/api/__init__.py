@@ -17,6 +17,7 @@ def register_api(app: Flask) -> None:
         investment,
         plans,
         reconciliation,
+        reports,
         stations,
         system,
     )
@@ -34,5 +35,6 @@ def register_api(app: Flask) -> None:
         investment,
         claims,
         reconciliation,
+        reports,
     ):
         app.register_blueprint(module.bp)

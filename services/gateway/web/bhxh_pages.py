@@ -1,0 +1,274 @@
+"""Pages for BHXH officers (and readers of their figures): claim files uploaded with their progress, counts
+and errors (filterable, downloadable as CSV and Excel), assessment results (giám định) entered per claim, and
+the reconciliation (đối soát) of a facility and quarter with its capitation fund against its spend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import flash, g, redirect, request, url_for
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from services.claims.storage import TooLarge, max_upload_bytes
+from services.common import units
+from services.common.contracts import claims as contract
+from services.common.errors import DomainError
+from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
+from services.gateway.api import claims as claims_api
+from services.gateway.api.common import rpc, streamed, ytcs
+from services.gateway.api.reports import facility_name
+from services.gateway.models import Facility
+from services.gateway.web import charts
+from services.gateway.web.common import (
+    BHXH_WRITERS,
+    WRITE_ERRORS,
+    audit_form,
+    bp,
+    form_errors,
+    page,
+    page_args,
+    render,
+    visible,
+)
+
+SEVERITIES = {"critical": "Nghiêm trọng", "warning": "Cảnh báo"}
+ERRORS_PER_PAGE = 100
+PERIOD = validate.Regexp(r"^\d{4}-Q[1-4]$", error="Kỳ phải có dạng YYYY-Qn, ví dụ 2024-Q3.")
+
+
+class FilesQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class FilePageQuery(Schema):
+    code = fields.String(validate=validate.Length(max=40))
+    severity = fields.String(validate=validate.OneOf(list(SEVERITIES)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class UploadForm(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class RecordsQuery(Schema):
+    facility = fields.String(validate=contract.FACILITY, metadata={"example": "91060"})
+    period = fields.String(validate=PERIOD, metadata={"example": "2024-Q3"})
+    status = fields.String(validate=validate.OneOf(["accepted", "rejected", "pending", "assessed"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class AssessmentForm(Schema):
+    """The assessment page's form: facility, where to go back, and per claim `approved__<MA_LK>` and
+    `reason__<MA_LK>` (loaded into contract.AssessmentRequestV1)."""
+
+    facility_code = fields.String(required=True, validate=contract.FACILITY)
+    period = fields.String(validate=PERIOD)
+
+
+class ReconciliationPageQuery(Schema):
+    facility = fields.String(validate=contract.FACILITY, metadata={"example": "91060"})
+    period = fields.String(validate=PERIOD, metadata={"example": "2024-Q3"})
+
+
+def _facilities() -> list[dict[str, str]]:
+    """Registered facilities the person may see, for the pages' pickers."""
+    scope = scoped_facilities()
+    with ytcs().session() as s:
+        rows = s.scalars(select(Facility).order_by(Facility.code)).all()
+        return [{"code": f.code, "name": f.name, "unit": f.unit} for f in rows if scope is None or f.code in scope]
+
+
+# --------------------------------------------------------------------------- claim files
+
+
+@bp.get("/claims")
+@allow(*READ_ROLES)
+@page(query=FilesQuery)
+def claim_files() -> Any:
+    """Claim files received (newest first) with their status and counts; BHXH officers upload new ones here."""
+    q = page_args(FilesQuery())
+    answer = rpc("claims", "list_files", q["page"], 30, scoped_facilities(), None)
+    return render("claims.html", answer=answer, page_no=q["page"], limit_mb=max_upload_bytes() // (1024 * 1024))
+
+
+@bp.post("/claims/files")
+@allow(*BHXH_WRITERS)
+@streamed
+@page(body=UploadForm)
+def upload_claim_file() -> Any:
+    """Upload a claim file (GIAMDINHHS XML) from the form: stored first, processed in the background."""
+    upload = request.files.get("file")
+    audit_form()
+    try:
+        if upload is None or not upload.filename:
+            raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
+        limit = max_upload_bytes()
+        try:
+            blob = claims_api.store().put(upload.stream, limit=limit)
+        except TooLarge:
+            raise DomainError.one(
+                "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", "file", 413
+            ) from None
+        if blob.size == 0:
+            raise DomainError.one("empty_file", "Tệp hồ sơ rỗng.", "file", 422)
+        facility = claims_api._envelope_facility(blob.name)
+        if g.principal.scoped:
+            require_facility(facility or "-----", "MACSKCB")
+        out = rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, facility)
+    except WRITE_ERRORS as exc:
+        answer = rpc("claims", "list_files", 1, 30, scoped_facilities(), None)
+        return render(
+            "claims.html",
+            422,
+            answer=answer,
+            page_no=1,
+            errors=form_errors(exc),
+            limit_mb=max_upload_bytes() // (1024 * 1024),
+        )
+    g.audit_details.update(
+        file_id=out["id"],
+        sha256=blob.sha256,
+        size=blob.size,
+        duplicate=out["duplicate"],
+        filename=upload.filename[:200],
+        result_id=out["id"],
+    )
+    if out["duplicate"]:
+        flash(f"Tệp này đã được gửi trước đây (tệp số {out['id']}); không tính lại hồ sơ nào.", "warn")
+    else:
+        flash(f"Đã nhận tệp {upload.filename}; đang xử lý.", "ok")
+    return redirect(url_for("web.claim_file", file_id=out["id"]), 303)
+
+
+@bp.get("/claims/files/<int:file_id>")
+@allow(*READ_ROLES)
+@page(query=FilePageQuery)
+def claim_file(file_id: int) -> Any:
+    """One claim file: progress while it runs, its counts, and its errors (by code and severity)."""
+    q = page_args(FilePageQuery())
+    offset = (q["page"] - 1) * ERRORS_PER_PAGE
+    status = rpc("claims", "file_status", file_id, ERRORS_PER_PAGE, offset, q.get("code"), q.get("severity"))
+    claims_api._visible_file(status)
+    shown = status.get("errors_total", 0) if not (q.get("code") or q.get("severity")) else None
+    return render(
+        "claim_file.html", f=visible(status), q=q, severities=SEVERITIES, per_page=ERRORS_PER_PAGE, shown_total=shown
+    )
+
+
+# --------------------------------------------------------------------------- claims and assessments
+
+
+@bp.get("/claims/records")
+@allow(*READ_ROLES)
+@page(query=RecordsQuery)
+def claim_records() -> Any:
+    """Claims of a facility and quarter; BHXH officers enter the assessment results (approved amount, reason)."""
+    q = page_args(RecordsQuery())
+    return _records_page(q)
+
+
+def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, Any]] | None = None) -> Any:
+    answer = None
+    if q.get("facility") and q.get("period"):
+        require_facility(q["facility"], "facility")
+        filters = {"facility": q["facility"], "period": q["period"], "page": q.get("page", 1), "per_page": 100}
+        if q.get("status"):
+            filters["status"] = q["status"]
+        answer = visible(rpc("claims", "list_claims", g.principal.sees_personal_data, scoped_facilities(), **filters))
+    reasons = rpc("claims", "reasons")
+    return render(
+        "records.html",
+        status,
+        answer=answer,
+        q=q,
+        facilities=_facilities(),
+        reasons=reasons,
+        errors=errors or [],
+        can_assess=g.principal.role in BHXH_WRITERS,
+    )
+
+
+@bp.post("/claims/assessments")
+@allow(*BHXH_WRITERS)
+@page(body=AssessmentForm)
+def assess() -> Any:
+    """Record the assessment results entered on the claims page (the same checks as the API's assessments)."""
+    form = request.form
+    audit_form()
+    q = {"facility": form.get("facility_code", ""), "period": form.get("period") or None}
+    try:
+        head = AssessmentForm().load({k: form[k] for k in ("facility_code", "period") if form.get(k)})
+        items = []
+        for key, value in form.items():
+            if not key.startswith("approved__") or not value.strip():
+                continue
+            ma_lk = key.removeprefix("approved__")
+            item: dict[str, Any] = {"ma_lk": ma_lk, "approved_amount": value.strip().replace(".", "").replace(",", ".")}
+            if form.get(f"reason__{ma_lk}"):
+                item["reason_code"] = form[f"reason__{ma_lk}"]
+            items.append(item)
+        if not items:
+            raise DomainError.one("required", "Chưa nhập số tiền được duyệt cho hồ sơ nào.", "items", 422)
+        schema = contract.AssessmentRequestV1()
+        req = schema.dump(schema.load({"facility_code": head["facility_code"], "items": items}))
+        require_facility(req["facility_code"], "facility_code")
+        out = rpc("claims", "record_assessments", req["facility_code"], req["items"], g.principal.name)
+    except WRITE_ERRORS as exc:
+        if not (q["facility"] and q["period"]):
+            q = {}
+        try:
+            return _records_page(q, 422, form_errors(exc))
+        except (DomainError, ValidationError):
+            return _records_page({}, 422, form_errors(exc))
+    g.audit_details.update(
+        batch_id=out["id"], facility_code=out["facility_code"], assessed=out["assessed"], result_id=out["id"]
+    )
+    flash(f"Đã ghi kết quả giám định {out['assessed']} hồ sơ (đợt số {out['id']}).", "ok")
+    target = {"facility": out["facility_code"], **({"period": q["period"]} if q.get("period") else {})}
+    return redirect(url_for("web.claim_records", **target), 303)
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def _quarters(period: str) -> list[str]:
+    year = period.split("-Q")[0]
+    return [f"{year}-Q{n}" for n in range(1, 5)]
+
+
+@bp.get("/reconciliation")
+@allow(*READ_ROLES)
+@page(query=ReconciliationPageQuery)
+def reconciliation() -> Any:
+    """A facility and quarter reconciled: claims requested = approved + rejected + pending, capitation fund
+    against spend, advances; and the year's quarters side by side in a chart."""
+    q = page_args(ReconciliationPageQuery())
+    data, chart = None, None
+    facility, period = q.get("facility"), q.get("period")
+    if facility and period:
+        require_facility(facility, "facility")
+        scope = scoped_facilities()
+        data = rpc("claims", "reconciliation", facility, period, scope)
+        quarters = []
+        for p in _quarters(period):
+            row = data if p == period else rpc("claims", "reconciliation", facility, p, scope)
+            cap = row.get("capitation") or {}
+            quarters.append((f"Quý {p[-1]}", cap.get("fund") or "0", cap.get("spend") or "0"))
+        chart = charts.fund_vs_spend(quarters, f"Quỹ định suất và chi phí theo quý năm {period[:4]}")
+    checks = None
+    if data:
+        c = data["claims"]
+        total = Decimal(c["approved"]) + Decimal(c["rejected"]) + Decimal(c["pending"])
+        checks = total == Decimal(c["requested"])
+    return render(
+        "reconciliation.html",
+        q=q,
+        data=data,
+        chart=chart,
+        facilities=_facilities(),
+        checks=checks,
+        facility_label=facility_name(facility),
+        unit_names={c.code: c.name for c in units.communes()},
+    )

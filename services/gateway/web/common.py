@@ -1,0 +1,171 @@
+"""What every page shares: the blueprint, CSRF on every POST, rendering, form decoding, errors for people.
+
+A browser (Accept: text/html) gets HTML: the login page when it is not logged in (or its session expired), a
+page saying why when its role may not, the form again with the service's Vietnamese message next to it when
+a write is refused. Any other client (scripts, the API test suites) gets the API's JSON error shapes, so
+the role × endpoint matrix and the OpenAPI checks hold for pages as for the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, g, redirect, render_template, request
+from flask_wtf.csrf import CSRFError
+from marshmallow import Schema, ValidationError, fields
+
+from services.common.errors import DomainError
+from services.gateway import access, errors
+from services.gateway.clients import Unavailable
+from services.gateway.openapi import doc
+from services.gateway.web import csrf
+
+bp = Blueprint("web", __name__)
+HTML = "text/html"
+FINANCE_WRITERS = ("admin", "finance")
+BHXH_WRITERS = ("admin", "bhxh")
+
+
+def page(query: type[Schema] | None = None, body: type[Schema] | None = None) -> Callable[..., Any]:
+    """OpenAPI description of a page (every route is in the document): HTML answers, form bodies."""
+    if body is not None:
+        return doc(
+            body=body,
+            content_type="application/x-www-form-urlencoded",
+            status=303,
+            response_content_type=HTML,
+            responses={200: "Trang (biểu mẫu kèm lỗi)"},
+        )
+    return doc(query=query, response_content_type=HTML)
+
+
+def wants_html() -> bool:
+    return HTML in request.headers.get("Accept", "")
+
+
+@bp.before_request
+def check_csrf() -> None:
+    """Every form post carries the session's CSRF token (field `csrf_token` or header X-CSRFToken). Runs after
+    access.enforce (app-level hooks first), so a stranger still gets 401 and a wrong role 403."""
+    if request.method == "POST":
+        csrf.protect()
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, principal=g.get("principal"), **context), status
+
+
+def visible(data: Any) -> Any:
+    """Claim data as the person may see it: personal fields masked (access.mask_personal) unless the role is
+    admin or bhxh, whatever the service answered. The same rule as the API's response filter (hooks.py)."""
+    principal = g.get("principal")
+    if principal is not None and principal.sees_personal_data:
+        return data
+    return access.mask_personal(data)[0]
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def page_args(schema: Schema) -> dict[str, Any]:
+    """Query parameters of a page's filter form: an input left empty ("?code=") means no filter."""
+    repeated = [k for k in request.args if len(request.args.getlist(k)) > 1]
+    if repeated:
+        raise DomainError.one("repeated_parameter", f"Tham số {repeated[0]} chỉ được ghi một lần.", repeated[0], 422)
+    return schema.load({k: v for k, v in request.args.items() if v.strip() != ""})
+
+
+def form_data(schema: Schema, form: dict[str, str] | None = None) -> dict[str, Any]:
+    """An HTML form decoded for a contract schema: empty inputs are absent, integer fields (money included)
+    read as people type them ("1.200.000.000", "1 200 000 000"). Validation stays the schema's."""
+    raw = dict(form if form is not None else request.form.to_dict())
+    raw.pop("csrf_token", None)
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        value = value.strip()
+        if value == "" or key not in schema.fields:
+            continue
+        if isinstance(schema.fields[key], fields.Integer):
+            digits = value.replace(".", "").replace(" ", "").replace("\u00a0", "")
+            if digits.lstrip("-").isdigit():
+                out[key] = int(digits)
+                continue
+        out[key] = value
+    return out
+
+
+def form_errors(exc: Exception) -> list[dict[str, Any]]:
+    """The Vietnamese messages of a refused write, in the API's error shape, for the page to show."""
+    if isinstance(exc, ValidationError):
+        return errors.validation_errors(exc)
+    if isinstance(exc, DomainError):
+        return exc.errors
+    if isinstance(exc, Unavailable):
+        return [
+            {
+                "field": None,
+                "code": "service_unavailable",
+                "message": f"Dịch vụ {exc.service} tạm thời không phản hồi. Vui lòng thử lại sau.",
+            }
+        ]
+    raise exc
+
+
+WRITE_ERRORS = (ValidationError, DomainError, Unavailable)
+
+
+def audit_form(**details: Any) -> None:
+    """What the person entered, for the audit entry hooks.py writes for this POST (forms are not JSON)."""
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    g.audit_details = {"form": form, **details}
+
+
+# --------------------------------------------------------------------------- errors for people
+
+
+def _login_redirect() -> Response:
+    target = request.full_path if request.query_string else request.path
+    return redirect("/login?" + urlencode({"next": target}), 303)
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError) -> Any:
+    if not wants_html():
+        return errors.body(exc.errors, exc.status)
+    if exc.status == 401:
+        return _login_redirect()  # not logged in, or the session expired
+    return render("error.html", exc.status, errors=exc.errors)
+
+
+@bp.errorhandler(ValidationError)
+def invalid(exc: ValidationError) -> Any:
+    errs = errors.validation_errors(exc)
+    if not wants_html():
+        return errors.body(errs, 422)
+    return render("error.html", 422, errors=errs)
+
+
+@bp.errorhandler(Unavailable)
+def unavailable(exc: Unavailable) -> Any:
+    errs = form_errors(exc)
+    if not wants_html():
+        response, status = errors.body(errs, 503)
+        response.headers["Retry-After"] = "5"
+        return response, status
+    return render("error.html", 503, errors=errs)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(exc: CSRFError) -> Any:
+    errs = [
+        {
+            "field": "csrf_token",
+            "code": "csrf_invalid",
+            "message": "Biểu mẫu đã hết hạn hoặc không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang và gửi lại.",
+        }
+    ]
+    if not wants_html():
+        return errors.body(errs, 400)
+    return render("error.html", 400, errors=errs)

@@ -1,0 +1,375 @@
+"""Pages for everyone who reads the money, and for finance officers who record it (Sở Tài chính, Sở Y tế,
+Phòng TC-KH): the plans' roll-up with drill-down province → district → station, allocations (phân bổ),
+sub-allocations, disbursements (giải ngân), adjustments (điều chỉnh), a station's history, investment projects
+and next year's priority list. Figures come from the same aggregation as the API (reports.plan_figures)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import flash, g, redirect, request, url_for
+from marshmallow import Schema, fields, validate
+
+from services.common import units
+from services.common.contracts.finance import AdjustmentCommandV1, AllocationCommandV1, DisbursementCommandV1
+from services.common.errors import NotFound
+from services.gateway.access import READ_ROLES, allow, public, require_unit, scoped_unit
+from services.gateway.api import finance as finance_api
+from services.gateway.api import investment as investment_api
+from services.gateway.api.common import rpc
+from services.gateway.api.reports import plan_figures, source_names, unit_name
+from services.gateway.web import charts
+from services.gateway.web.common import (
+    FINANCE_WRITERS,
+    WRITE_ERRORS,
+    audit_form,
+    bp,
+    form_data,
+    form_errors,
+    page,
+    page_args,
+    render,
+)
+
+LOGIN_ERRORS = {
+    "invalid_credentials": "Tên đăng nhập hoặc mật khẩu không đúng.",
+    "too_many_attempts": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.",
+    "required": "Vui lòng nhập tên đăng nhập và mật khẩu.",
+}
+KINDS_VN = {
+    "new_build": "Xây mới",
+    "renovation": "Cải tạo, sửa chữa",
+    "upgrade": "Nâng cấp",
+    "equipment": "Trang thiết bị",
+}
+STATUS_VN = {
+    "proposed": "Đề xuất",
+    "approved": "Đã phê duyệt",
+    "under_construction": "Đang thi công",
+    "completed": "Hoàn thành",
+    "settled": "Đã quyết toán",
+}
+
+
+class LoginPageQuery(Schema):
+    next = fields.String(validate=validate.Length(max=500))
+    error = fields.String(validate=validate.Length(max=40))
+
+
+class HomeQuery(Schema):
+    plan = fields.Integer(validate=validate.Range(min=1, max=2**31), metadata={"example": 1})
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100), metadata={"example": 2024})
+    unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"), metadata={"example": "910"})
+
+
+class AllocationListQuery(Schema):
+    plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class NewAllocationQuery(Schema):
+    parent = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
+    item = fields.String(validate=validate.Length(max=20))
+
+
+class ProjectPageQuery(Schema):
+    unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
+    status = fields.String(validate=validate.OneOf(investment_api.STATUSES))
+
+
+class PriorityPageQuery(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
+
+
+# --------------------------------------------------------------------------- login
+
+
+@bp.get("/login")
+@public
+@page(query=LoginPageQuery)
+def login_page() -> Any:
+    """The login form (it posts to POST /login, which sets the session cookie)."""
+    q = page_args(LoginPageQuery())
+    message = LOGIN_ERRORS.get(q.get("error", ""), "Đăng nhập không thành công.") if q.get("error") else None
+    return render("login.html", next=q.get("next") or "/", message=message)
+
+
+# --------------------------------------------------------------------------- home: the roll-up
+
+
+def _plans() -> list[dict[str, Any]]:
+    return rpc("finance", "list_plans")
+
+
+def _default_plan(plans: list[dict[str, Any]]) -> int:
+    """The plan of the person's own level: a district officer starts on the district plan."""
+    unit = g.principal.unit
+    for p in plans:
+        if unit is not None and p["unit"] == unit:
+            return int(p["id"])
+    return int(plans[0]["id"])
+
+
+def _children(unit: str | None) -> dict[str, str]:
+    """Names of the units one level below (district → its communes; province → districts)."""
+    if unit is None or unit == units.PROVINCE_CODE:
+        return {c: d.name for c, d in units.districts().items()}
+    if unit in units.districts():
+        return {c.code: c.name for c in units.communes() if c.district == unit}
+    return {}
+
+
+def _by_year_and_source(plan_id: int, years: list[int], unit: str | None) -> dict[str, dict[str, dict[str, int]]]:
+    """{year: {source: figures}} for the chart: one aggregation per year that has money."""
+    out = {}
+    for year in years:
+        data = plan_figures(plan_id, year, unit, "web.home")
+        if not data["partial"]:
+            out[str(year)] = data["total"]["by_source"]
+    return out
+
+
+@bp.get("/")
+@allow(*READ_ROLES)
+@page(query=HomeQuery)
+def home() -> Any:
+    """The plans' funding roll-up: per item allocated, disbursed and execution rate, by source, year and unit."""
+    q = page_args(HomeQuery())
+    plans = _plans()
+    plan_id = q.get("plan") or _default_plan(plans)
+    plan = next((p for p in plans if int(p["id"]) == plan_id), None)
+    if plan is None:
+        raise NotFound([{"field": "plan", "code": "unknown_plan", "message": f"Không có kế hoạch số hiệu {plan_id}."}])
+    unit = scoped_unit(q.get("unit"))
+    year = q.get("year")
+    data = plan_figures(plan_id, year, unit, "web.home")
+    names = source_names()
+    all_years = data if year is None else plan_figures(plan_id, None, unit, "web.home")
+    years_with_money = sorted(int(y) for y in all_years["total"]["by_year"])
+    chart = charts.funding_by_source_over_years(
+        _by_year_and_source(plan_id, years_with_money, unit), names, "Kinh phí phân bổ theo nguồn qua các năm"
+    )
+    children = _children(unit)
+    by_unit = [
+        {"code": code, "name": children.get(code) or unit_name(code), "own": code == unit, **figs}
+        for code, figs in data["total"]["by_unit"].items()
+    ]
+    by_unit.sort(key=lambda r: (not r["own"], r["code"]))
+    first, last = plan["period"]["from"], plan["period"]["to"]
+    return render(
+        "home.html",
+        plans=plans,
+        plan=plan,
+        year=year,
+        unit=unit,
+        unit_label=unit_name(unit),
+        parent_unit=units.parent_of(unit) if unit else None,
+        data=data,
+        names=names,
+        by_unit=by_unit,
+        chart=chart,
+        years=list(range(first, max(last, date.today().year) + 1)),
+        level=units.level_of(unit) if unit else "province",
+    )
+
+
+# --------------------------------------------------------------------------- allocations
+
+
+@bp.get("/allocations")
+@allow(*READ_ROLES)
+@page(query=AllocationListQuery)
+def allocations() -> Any:
+    """Allocations (phân bổ) with what is left of each, newest first, by plan, year and unit."""
+    q = page_args(AllocationListQuery())
+    filters: dict[str, Any] = {}
+    if q.get("plan"):
+        filters["plan_id"] = q["plan"]
+    if q.get("year"):
+        filters["year"] = q["year"]
+    unit = scoped_unit(q.get("unit"))
+    if unit is not None:
+        filters["unit"] = unit
+    answer = rpc("finance", "list_allocations", filters, q["page"], 50)
+    return render("allocations.html", answer=answer, q=q, unit=unit, names=source_names(), plans=_plans())
+
+
+def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = None, **kw: Any) -> Any:
+    parent = None
+    parent_id = kw.pop("parent_id", None)
+    if parent_id:
+        parent = rpc("finance", "get_allocation", parent_id)
+        require_unit(parent["recipient_unit"], "parent_allocation_id")
+    plans = _plans()
+    items = {int(p["id"]): rpc("finance", "plan_items", int(p["id"])) for p in plans}
+    scope = g.principal.unit
+    recipients = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if scope in (None, units.PROVINCE_CODE) else []
+    for code, d in units.districts().items():
+        if units.within(scope, code):
+            recipients.append((code, d.name))
+    for c in units.base_communes():
+        if units.within(scope, c.code):
+            recipients.append((c.code, f"{c.name} ({c.district_name})"))
+    return render(
+        "allocation_form.html",
+        status,
+        parent=parent,
+        plans=plans,
+        items=items,
+        names=source_names(),
+        recipients=recipients,
+        errors=errors or [],
+        form=kw.pop("form", {}),
+        **kw,
+    )
+
+
+@bp.get("/allocations/new")
+@allow(*FINANCE_WRITERS)
+@page(query=NewAllocationQuery)
+def new_allocation() -> Any:
+    """The form for an allocation, or (with `parent`) a sub-allocation passing part of it down a level."""
+    q = page_args(NewAllocationQuery())
+    form = {"plan_id": str(q.get("plan") or ""), "item_code": q.get("item") or ""}
+    return _allocation_form(parent_id=q.get("parent"), form=form)
+
+
+@bp.post("/allocations/new")
+@allow(*FINANCE_WRITERS)
+@page(body=AllocationCommandV1)
+def create_allocation() -> Any:
+    """Record an allocation or a sub-allocation from the form (the same checks as POST /api/v1/allocations)."""
+    schema = AllocationCommandV1()
+    audit_form()
+    try:
+        cmd = schema.load(form_data(schema))
+        finance_api._known_unit(cmd["recipient_unit"], "recipient_unit")
+        require_unit(cmd["recipient_unit"], "recipient_unit")
+        if cmd["parent_allocation_id"] is not None:
+            parent = rpc("finance", "get_allocation", cmd["parent_allocation_id"])
+            require_unit(parent["recipient_unit"], "parent_allocation_id")
+        out = rpc("finance", "create_allocation", schema.dump(cmd))
+    except WRITE_ERRORS as exc:
+        parent_id = request.form.get("parent_allocation_id") or None
+        try:
+            return _allocation_form(
+                422, form_errors(exc), parent_id=int(parent_id) if parent_id else None, form=request.form.to_dict()
+            )
+        except WRITE_ERRORS:
+            return _allocation_form(422, form_errors(exc), form=request.form.to_dict())
+    g.audit_details["result_id"] = out["id"]
+    kind = "Phân bổ xuống cấp dưới" if out.get("parent_allocation_id") else "Phân bổ"
+    flash(f"Đã ghi {kind.lower()} số {out['id']}.", "ok")
+    return redirect(url_for("web.allocation", allocation_id=out["id"]), 303)
+
+
+def _allocation_page(
+    allocation_id: int, status: int = 200, errors: list[dict[str, Any]] | None = None, which: str | None = None
+) -> Any:
+    alloc = rpc("finance", "get_allocation", allocation_id)
+    require_unit(alloc["recipient_unit"], "id")
+    return render(
+        "allocation.html",
+        status,
+        a=alloc,
+        names=source_names(),
+        unit_label=unit_name(alloc["recipient_unit"]),
+        errors=errors or [],
+        which=which,
+        form=request.form.to_dict() if errors else {},
+        today=date.today().isoformat(),
+    )
+
+
+@bp.get("/allocations/<int:allocation_id>")
+@allow(*READ_ROLES)
+@page()
+def allocation(allocation_id: int) -> Any:
+    """One allocation with its history (adjustments, disbursements, reversals, sub-allocations) and forms."""
+    return _allocation_page(allocation_id)
+
+
+def _write_on_allocation(allocation_id: int, schema: Schema, method: str, which: str, done: str) -> Any:
+    audit_form(allocation_id=allocation_id)
+    try:
+        cmd = schema.load(form_data(schema))
+        finance_api._require_allocation_unit(allocation_id, "id")
+        out = rpc("finance", method, allocation_id, schema.dump(cmd))
+    except WRITE_ERRORS as exc:
+        return _allocation_page(allocation_id, 422, form_errors(exc), which)
+    g.audit_details["result_id"] = out.get("id")
+    flash(done, "ok")
+    return redirect(url_for("web.allocation", allocation_id=allocation_id), 303)
+
+
+@bp.post("/allocations/<int:allocation_id>/disbursements")
+@allow(*FINANCE_WRITERS)
+@page(body=DisbursementCommandV1)
+def disburse(allocation_id: int) -> Any:
+    """Record a disbursement (giải ngân) against an allocation from the form."""
+    return _write_on_allocation(allocation_id, DisbursementCommandV1(), "disburse", "disbursement", "Đã ghi giải ngân.")
+
+
+@bp.post("/allocations/<int:allocation_id>/adjustments")
+@allow(*FINANCE_WRITERS)
+@page(body=AdjustmentCommandV1)
+def adjust(allocation_id: int) -> Any:
+    """Record an adjustment (điều chỉnh, up or down) of an allocation from the form."""
+    return _write_on_allocation(allocation_id, AdjustmentCommandV1(), "adjust", "adjustment", "Đã ghi điều chỉnh.")
+
+
+# --------------------------------------------------------------------------- stations and investment
+
+
+@bp.get("/stations/<code>")
+@allow(*READ_ROLES)
+@page()
+def station(code: str) -> Any:
+    """A commune health station: what it received (allocations by item and source), its projects and capital,
+    its criteria history, and its versions through mergers."""
+    investment_api.require_station(code, "code")
+    info = rpc("investment", "get_station", code, None)
+    budget = rpc("finance", "funding_by_unit", code, None) if units.is_known_unit(code) else None
+    allocs = rpc("finance", "list_allocations", {"unit": code}, 1, 200) if units.is_known_unit(code) else None
+    return render(
+        "station.html", s=info, budget=budget, allocs=allocs, names=source_names(), kinds=KINDS_VN, statuses=STATUS_VN
+    )
+
+
+@bp.get("/investment")
+@allow(*READ_ROLES)
+@page(query=ProjectPageQuery)
+def projects() -> Any:
+    """Investment projects at stations (mục II.5) with estimate, capital and disbursement by source."""
+    q = page_args(ProjectPageQuery())
+    unit = investment_api.scope_unit(q.get("unit"))
+    items = rpc("investment", "list_projects", unit, None, q.get("status"), None, None)
+    details = [rpc("investment", "get_project", p["id"]) for p in items[:100]]
+    return render(
+        "projects.html",
+        projects=details,
+        more=max(0, len(items) - 100),
+        unit=unit,
+        unit_label=unit_name(unit),
+        names=source_names(),
+        kinds=KINDS_VN,
+        statuses=STATUS_VN,
+        q=q,
+    )
+
+
+@bp.get("/investment/priorities")
+@allow(*READ_ROLES)
+@page(query=PriorityPageQuery)
+def priorities() -> Any:
+    """The stations ranked for next year's investment list, each with the reasons for its score."""
+    q = page_args(PriorityPageQuery())
+    year = q.get("year") or date.today().year + 1
+    unit = investment_api.scope_unit(q.get("unit"))
+    answer = rpc("investment", "priorities", year, unit)
+    return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=unit_name(unit))

@@ -1,0 +1,59 @@
+// YTCS pages: small enhancements only; every page works without script.
+"use strict";
+(function () {
+  // Upload a claim file with a progress bar (the form still posts normally without script).
+  var form = document.querySelector("form[data-upload]");
+  if (form && window.XMLHttpRequest && window.FormData) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var bar = document.getElementById("upload-progress");
+      var status = document.getElementById("upload-status");
+      var button = document.getElementById("upload-button");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "text/html");
+      bar.hidden = false;
+      button.disabled = true;
+      status.textContent = "Đang gửi tệp…";
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) { bar.value = Math.round((e.loaded / e.total) * 100); }
+      };
+      xhr.onload = function () {
+        if (xhr.status < 400 && xhr.responseURL) { window.location.href = xhr.responseURL; return; }
+        document.open(); document.write(xhr.responseText); document.close();  // the page with the error shown
+      };
+      xhr.onerror = function () { status.textContent = "Mất kết nối khi gửi tệp; vui lòng thử lại."; button.disabled = false; };
+      xhr.send(new FormData(form));
+    });
+  }
+
+  // A claim file being processed: poll its status (GET /api/v1/claims/files/{id}, read with the session cookie).
+  var box = document.getElementById("file-status");
+  if (box && box.dataset.status === "processing") {
+    var id = box.dataset.fileId;
+    var fmt = function (n) { return String(n || 0).replace(/\B(?=(\d{3})+(?!\d))/g, "."); };
+    var tick = function () {
+      fetch("/api/v1/claims/files/" + id + "?errors_limit=0", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (s) {
+          var rec = s.records || {};
+          document.getElementById("file-progress").value = s.bytes_processed || 0;
+          document.getElementById("count-total").textContent = fmt(rec.total);
+          document.getElementById("count-accepted").textContent = fmt(rec.accepted);
+          document.getElementById("count-rejected").textContent = fmt(rec.rejected);
+          document.getElementById("count-warnings").textContent = fmt(rec.warnings);
+          if (s.status !== "processing") { window.location.reload(); } else { setTimeout(tick, 1000); }
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    };
+    setTimeout(tick, 700);
+  }
+
+  // Money inputs: show the amount with Vietnamese grouping as it is typed (the server reads both forms).
+  document.querySelectorAll("input[data-money]").forEach(function (input) {
+    input.addEventListener("blur", function () {
+      var raw = input.value.replace(/[.\s]/g, "");
+      if (/^-?\d+$/.test(raw)) { input.value = raw.replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
+    });
+  });
+})();
