@@ -112,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         return generate(argv[2:])
     parser = argparse.ArgumentParser(prog="ytcs", description="YTCS Finance")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start everything and supervise it (make run)")
+    run_p = sub.add_parser("run", help="start everything and supervise it (make run)")
+    run_p.add_argument(
+        "--replicas", type=int, help="claims service processes (competing consumers); YTCS_CLAIMS_REPLICAS, default 1"
+    )
     sub.add_parser("migrate", help="apply migrations and load reference data")
     serve = sub.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("service", choices=config.SERVICES)
@@ -151,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from services.supervisor import run
 
+            if args.replicas is not None:
+                import os
+
+                os.environ["YTCS_CLAIMS_REPLICAS"] = str(args.replicas)
             return run()
         if args.command == "migrate":
             migrate_all(verbose=True)

@@ -23,13 +23,14 @@ from services.common import config
 class Child:
     name: str
     argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # on top of the shared environment (a replica's port)
     proc: subprocess.Popen | None = None
     restarts: int = 0
     started_at: float = 0.0
     next_start: float = field(default=0.0)
 
     def start(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(self.argv, env=env)  # noqa: S603 - our own fixed argv
+        self.proc = subprocess.Popen(self.argv, env={**env, **self.env})  # noqa: S603 - our own fixed argv
         self.started_at = time.monotonic()
         print(f"ytcs: started {self.name} (pid {self.proc.pid})", flush=True)
 
@@ -46,9 +47,23 @@ def broker_reachable(uri: str, timeout: float = 3.0) -> str | None:
         return str(exc) or exc.__class__.__name__
 
 
-def children() -> list[Child]:
+def claims_replicas() -> int:
+    """`YTCS_CLAIMS_REPLICAS` (default 1): claims processes consuming the same queues. Files are shared out
+    by the broker (one `file_received` per file) and each file is leased to one process (intake.py)."""
+    raw = os.environ.get("YTCS_CLAIMS_REPLICAS", "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise SystemExit(f"ytcs: YTCS_CLAIMS_REPLICAS must be a whole number from 1 to 16, not {raw!r}")
+    return int(raw)
+
+
+def children(replicas: int | None = None) -> list[Child]:
     py = sys.executable
     out = [Child(s, [py, "-m", "services.common.runner", s]) for s in config.SERVICES]
+    # Replica k (from 2) serves its metrics on CLAIMS_METRICS_PORT + 100·(k−1): 9202, 9302… by default.
+    base = config.metrics_port("claims")
+    for k in range(2, (replicas if replicas is not None else claims_replicas()) + 1):
+        port = str(base + 100 * (k - 1))
+        out.append(Child(f"claims#{k}", [py, "-m", "services.common.runner", "claims"], {"CLAIMS_METRICS_PORT": port}))
     out.append(
         Child("gateway", [py, "-m", "gunicorn", "-c", str(Path(__file__).parent / "gateway" / "gunicorn_conf.py")])
     )

@@ -1,0 +1,104 @@
+"""`make bench`: every benchmark of docs/benchmarks.md, in order, each line of output JSON, kept in bench/out/.
+
+    .venv/bin/python -m bench                 # everything (about 30 minutes on 2 cores)
+    .venv/bin/python -m bench intake latency  # some of them
+    .venv/bin/python -m bench --list
+
+Each suite is also a module of its own (`python -m bench.intake --help` …) with the exact commands the
+document quotes. Output goes to the terminal and to bench/out/<suite>-<UTC time>.jsonl with `uptime` and
+`nproc`/`free -h` first, since the numbers only mean something next to the machine's load at the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+PY = sys.executable
+PROVINCE = OUT / "province"
+
+# name -> (what it measures, argv lists run in turn)
+SUITES: dict[str, tuple[str, list[list[str]]]] = {
+    "intake": (
+        "claims/s of the intake next to the floor, SQLite and PostgreSQL, 10k and 100k records",
+        [
+            [PY, "-m", "bench.intake", "--sizes", "10000,100000"],
+            [PY, "-m", "bench.intake", "--sizes", "10000,100000", "--postgres"],
+        ],
+    ),
+    "intake-stack": (
+        "the same through POST /api/v1/claims/files of a running system (100k records, SQLite and PostgreSQL)",
+        [
+            [PY, "-m", "bench.intake", "--sizes", "100000", "--mode", "stack"],
+            [PY, "-m", "bench.intake", "--sizes", "100000", "--mode", "stack", "--postgres"],
+        ],
+    ),
+    "memory": (
+        "peak RSS from 10,000 to 1,000,000 records (in-process, SQLite)",
+        [[PY, "-m", "bench.intake", "--sizes", "10000,1000000", "--no-floor"]],
+    ),
+    "latency": (
+        "p50/p99 of item funding, plan tree and reconciliation on a loaded province, 1 and 4 gunicorn workers",
+        [
+            [PY, "-m", "bench.province", "--var", str(PROVINCE)],
+            [PY, "-m", "bench.latency", "--var", str(PROVINCE), "--workers", "1,4", "--concurrency", "1"],
+            [PY, "-m", "bench.latency", "--var", str(PROVINCE), "--workers", "1,4", "--concurrency", "4"],
+        ],
+    ),
+    "scaleout": (
+        "1, 2 and 4 claims replicas as competing consumers on 4 files of 10,000 records",
+        [[PY, "-m", "bench.scaleout", "--replicas", "1,2,4", "--files", "4", "--records", "10000"]],
+    ),
+}
+
+
+def _machine() -> str:
+    def sh(*cmd: str) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()  # noqa: S603
+
+    return f"nproc={sh('nproc')}\n{sh('free', '-h')}\n{sh('uptime')}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if "--list" in args:
+        for name, (what, _) in SUITES.items():
+            print(f"{name:14s} {what}")
+        return 0
+    chosen = args or list(SUITES)
+    unknown = [a for a in chosen if a not in SUITES]
+    if unknown:
+        print(f"unknown suite(s) {unknown}; --list shows them", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for name in chosen:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = OUT / f"{name}-{stamp}.jsonl"
+        with open(out, "w") as fh:
+            fh.write("# " + _machine().replace("\n", "\n# ") + "\n")
+            for cmd in SUITES[name][1]:
+                if name == "latency" and cmd[2] == "bench.province" and (PROVINCE / "loaded.json").exists():
+                    continue  # the province is built once; delete bench/out/province to rebuild it
+                fh.write("# " + " ".join(Path(c).name if c == PY else c for c in cmd) + "\n")
+                fh.flush()
+                print("$", " ".join(cmd), flush=True)
+                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    sys.stdout.write(line)
+                    fh.write(line)
+                if proc.wait() != 0:
+                    print(f"{name}: {cmd} failed with {proc.returncode}", file=sys.stderr)
+                    return proc.returncode
+        print(f"{name}: written to {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
