@@ -33,7 +33,7 @@ test: $(STAMP) deps-system
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf var .pytest_cache
