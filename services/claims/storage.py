@@ -23,6 +23,10 @@ class TooLarge(Exception):
     """The stream went past the store's size limit; nothing was kept."""
 
 
+class Incomplete(Exception):
+    """The stream ended before the size it announced (a client cut mid-upload); nothing was kept."""
+
+
 class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
@@ -47,8 +51,12 @@ class BlobStore:
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
 
-    def put(self, stream: Readable, limit: int | None = None) -> StoredBlob:
-        """Copy `stream` to the store in chunks (memory stays at one chunk) and return its digest and size."""
+    def put(self, stream: Readable, limit: int | None = None, expected_size: int | None = None) -> StoredBlob:
+        """Copy `stream` to the store in chunks (memory stays at one chunk) and return its digest and size.
+
+        `expected_size` (the request's Content-Length) is checked before the blob is named: under gunicorn the
+        WSGI input of a cut connection simply ends early, so a truncated upload would otherwise be stored and
+        registered as if it were the whole file (found by tests/faults)."""
         digest = hashlib.sha256()
         size = 0
         tmp = self.tmp / f"{uuid.uuid4().hex}.part"
@@ -63,6 +71,8 @@ class BlobStore:
                         raise TooLarge(size)
                     digest.update(chunk)
                     out.write(chunk)
+                if expected_size is not None and size != expected_size:
+                    raise Incomplete(size)
                 out.flush()
                 os.fsync(out.fileno())
             name = digest.hexdigest()

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
 from marshmallow import Schema, fields, validate
 
-from services.claims.storage import BlobStore, TooLarge, default_store, max_upload_bytes
+from services.claims.storage import BlobStore, Incomplete, TooLarge, default_store, max_upload_bytes
 from services.common.contracts import claims as contract
 from services.common.errors import DomainError, NotFound
 from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
@@ -74,7 +74,12 @@ def upload_file() -> Any:
     limit = max_upload_bytes()
     request.max_content_length = limit  # this view only: every other body keeps the app's 1 MiB limit
     try:
-        blob = store().put(request.stream, limit=limit)
+        blob = store().put(request.stream, limit=limit, expected_size=request.content_length)
+    except Incomplete:
+        # The connection was cut before the announced length arrived: nothing is registered, the client resends.
+        raise DomainError.one(
+            "upload_incomplete", "Tệp hồ sơ gửi chưa hết (kết nối bị ngắt); hãy gửi lại.", None, 400
+        ) from None
     except TooLarge:
         raise DomainError.one(
             "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", None, 413
