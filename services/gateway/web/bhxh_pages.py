@@ -4,6 +4,7 @@ the reconciliation (đối soát) of a facility and quarter with its capitation 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,7 @@ from services.gateway.web.common import (
     audit_form,
     bp,
     form_errors,
+    form_status,
     page,
     page_args,
     render,
@@ -80,6 +82,16 @@ def _facilities() -> list[dict[str, str]]:
         return [{"code": f.code, "name": f.name, "unit": f.unit} for f in rows if scope is None or f.code in scope]
 
 
+def decimal_input(text: str) -> str:
+    """A claim amount as people type it, for the Money2 field: "42.900,50" (Vietnamese), "42900.50", "42.900"."""
+    text = text.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in text:
+        return text.replace(".", "").replace(",", ".")
+    if re.fullmatch(r"-?\d+\.\d{1,2}", text):
+        return text
+    return text.replace(".", "")
+
+
 # --------------------------------------------------------------------------- claim files
 
 
@@ -121,7 +133,7 @@ def upload_claim_file() -> Any:
         answer = rpc("claims", "list_files", 1, 30, scoped_facilities(), None)
         return render(
             "claims.html",
-            422,
+            form_status(exc),
             answer=answer,
             page_no=1,
             errors=form_errors(exc),
@@ -205,7 +217,7 @@ def assess() -> Any:
             if not key.startswith("approved__") or not value.strip():
                 continue
             ma_lk = key.removeprefix("approved__")
-            item: dict[str, Any] = {"ma_lk": ma_lk, "approved_amount": value.strip().replace(".", "").replace(",", ".")}
+            item: dict[str, Any] = {"ma_lk": ma_lk, "approved_amount": decimal_input(value)}
             if form.get(f"reason__{ma_lk}"):
                 item["reason_code"] = form[f"reason__{ma_lk}"]
             items.append(item)
@@ -219,9 +231,9 @@ def assess() -> Any:
         if not (q["facility"] and q["period"]):
             q = {}
         try:
-            return _records_page(q, 422, form_errors(exc))
+            return _records_page(q, form_status(exc), form_errors(exc))
         except (DomainError, ValidationError):
-            return _records_page({}, 422, form_errors(exc))
+            return _records_page({}, form_status(exc), form_errors(exc))
     g.audit_details.update(
         batch_id=out["id"], facility_code=out["facility_code"], assessed=out["assessed"], result_id=out["id"]
     )

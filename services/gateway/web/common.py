@@ -113,6 +113,13 @@ def form_errors(exc: Exception) -> list[dict[str, Any]]:
     raise exc
 
 
+def form_status(exc: Exception) -> int:
+    """The status of a page showing a refused form: the service's own (403 outside one's unit, 422 a rule)."""
+    if isinstance(exc, DomainError):
+        return exc.status
+    return 503 if isinstance(exc, Unavailable) else 422
+
+
 WRITE_ERRORS = (ValidationError, DomainError, Unavailable)
 
 

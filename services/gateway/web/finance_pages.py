@@ -27,6 +27,7 @@ from services.gateway.web.common import (
     bp,
     form_data,
     form_errors,
+    form_status,
     page,
     page_args,
     render,
@@ -255,13 +256,16 @@ def create_allocation() -> Any:
             require_unit(parent["recipient_unit"], "parent_allocation_id")
         out = rpc("finance", "create_allocation", schema.dump(cmd))
     except WRITE_ERRORS as exc:
-        parent_id = request.form.get("parent_allocation_id") or None
+        parent_id = request.form.get("parent_allocation_id", "")
         try:
             return _allocation_form(
-                422, form_errors(exc), parent_id=int(parent_id) if parent_id else None, form=request.form.to_dict()
+                form_status(exc),
+                form_errors(exc),
+                parent_id=int(parent_id) if parent_id.isdigit() else None,
+                form=request.form.to_dict(),
             )
         except WRITE_ERRORS:
-            return _allocation_form(422, form_errors(exc), form=request.form.to_dict())
+            return _allocation_form(form_status(exc), form_errors(exc), form=request.form.to_dict())
     g.audit_details["result_id"] = out["id"]
     kind = "Phân bổ xuống cấp dưới" if out.get("parent_allocation_id") else "Phân bổ"
     flash(f"Đã ghi {kind.lower()} số {out['id']}.", "ok")
@@ -301,7 +305,7 @@ def _write_on_allocation(allocation_id: int, schema: Schema, method: str, which:
         finance_api._require_allocation_unit(allocation_id, "id")
         out = rpc("finance", method, allocation_id, schema.dump(cmd))
     except WRITE_ERRORS as exc:
-        return _allocation_page(allocation_id, 422, form_errors(exc), which)
+        return _allocation_page(allocation_id, form_status(exc), form_errors(exc), which)
     g.audit_details["result_id"] = out.get("id")
     flash(done, "ok")
     return redirect(url_for("web.allocation", allocation_id=allocation_id), 303)
