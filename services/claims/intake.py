@@ -21,6 +21,7 @@ This module knows nothing of nameko: `pause` lets an eventlet host yield between
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -33,7 +34,7 @@ from operator import itemgetter
 from typing import Any, BinaryIO
 
 from sqlalchemy import Table, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.claims import ledger
@@ -463,24 +464,23 @@ _INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Callable[[Any],
 
 
 def _bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """`INSERT … VALUES` of many rows at the driver, with the column types' own bind conversions.
+    """Many rows in one go at the driver: SQLite `executemany`, PostgreSQL `execute_values` (1,000 a statement).
 
-    The same rows as `s.execute(insert(table), rows)` stores, at a third of its cost: SQLAlchemy's
-    per-row parameter building was a fifth of the intake's time (py-spy, docs/benchmarks.md). Every row
-    has the keys of the first (as Core's executemany requires too)."""
+    The same rows and values as `s.execute(insert(table), rows)` stores (the column types' own bind
+    conversions are applied), for less: SQLAlchemy's per-row parameter building was a fifth of the intake's
+    time on SQLite (docs/benchmarks.md). Not COPY: psycopg2 refuses it under psycogreen's wait callback, which
+    the service runs with. Every row has the keys of the first, as Core requires too. Driver errors are
+    raised as SQLAlchemy's own (IntegrityError: `_commit` retries on it), as before."""
     conn = s.connection()
     dialect = conn.dialect
     keys = tuple(rows[0])
     cached = _INSERTS.get((dialect.name, table.name, keys))
     if cached is None:
         procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
         columns = ", ".join(keys)
-        values = "%s" if dialect.name == "postgresql" else "(" + ", ".join([mark] * len(keys)) + ")"
-        cached = _INSERTS[(dialect.name, table.name, keys)] = (
-            f"INSERT INTO {table.name} ({columns}) VALUES {values}",  # noqa: S608 - our own table and columns
-            procs,
-        )
+        values = "%s" if dialect.name == "postgresql" else "(" + ", ".join(["?"] * len(keys)) + ")"
+        sql = f"INSERT INTO {table.name} ({columns}) VALUES {values}"  # noqa: S608 - our own table and columns
+        cached = _INSERTS[(dialect.name, table.name, keys)] = (sql, procs)
     sql, procs = cached
     get = itemgetter(*keys)  # several keys: a tuple, built in C
     converted = [(i, p) for i, p in enumerate(procs) if p is not None]
@@ -496,13 +496,20 @@ def _bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         if dialect.name == "postgresql":
             from psycopg2.extras import execute_values
 
-            # One statement per 1,000 rows, as SQLAlchemy's insertmanyvalues does: executemany would be
-            # one round trip per row on psycopg2.
+            # executemany would be one round trip per row on psycopg2.
             execute_values(cursor, sql, params, page_size=1000)
         else:
             cursor.executemany(sql, params)
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy itself would raise it: IntegrityError for `_commit`'s retry, OperationalError for the
+        # event handler's transient-failure path, a dropped connection marked invalidated.
+        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
     finally:
-        cursor.close()
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 def _clip(value: str | None, size: int) -> str | None:

@@ -8,6 +8,7 @@ caller may see it: that function is the one place where masking is decided.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.claims.models import (
     Assessment,
+    AssessmentBatch,
     CapitationAdvance,
     CapitationFund,
     Claim,
@@ -499,6 +501,47 @@ def capitation_summary(session: Session, facilities: list[str] | None, year: int
         "requested": money(t["requested"]),
         "approved": money(t["approved"]),
     }
+
+
+# Per engine (one database), (facilities, year) -> (data version, answer); bounded. Each process (replica)
+# keeps its own: the version is read from the database, so they never disagree for long.
+_SummaryCache = dict[tuple[tuple[str, ...] | None, int | None], tuple[tuple[int, ...], dict[str, str]]]
+_SUMMARY_CACHES: weakref.WeakKeyDictionary[Any, _SummaryCache] = weakref.WeakKeyDictionary()
+_SUMMARY_CACHE_SIZE = 256
+
+
+def data_version(session: Session) -> tuple[int, ...]:
+    """A stamp that changes with every committed write that can change a claims total, read from small tables.
+
+    Claims, assessments, funds and advances are only ever inserted (never updated nor deleted), and every
+    intake batch advances its file's `next_index` in the transaction that inserts its claims; every
+    assessment POST inserts one `assessment_batches` row. So (files, Σ next_index, assessment batches, funds,
+    advances) grows with each such commit, whatever order concurrent transactions commit their ids in."""
+    files = select(func.count(ClaimFile.id)).scalar_subquery()
+    loaded = select(func.coalesce(func.sum(ClaimFile.next_index), 0)).scalar_subquery()
+    batches = select(func.count(AssessmentBatch.id)).scalar_subquery()
+    funds = select(func.count(CapitationFund.id)).scalar_subquery()
+    advances = select(func.count(CapitationAdvance.id)).scalar_subquery()
+    return tuple(int(v or 0) for v in session.execute(select(files, loaded, batches, funds, advances)).one())
+
+
+def capitation_summary_cached(session: Session, facilities: list[str] | None, year: int | None) -> dict[str, str]:
+    """`capitation_summary`, answered from memory while `data_version` is unchanged.
+
+    The summary scans a year of claims (the plan tree asks it on every call: 60 ms for 80,000 claims, linear in
+    them); the version costs a few index lookups. The version is read *before* the summary, so a write that
+    commits in between can only make the cached answer newer than its key, never older."""
+    version = data_version(session)
+    cache = _SUMMARY_CACHES.setdefault(session.get_bind(), {})
+    key = (tuple(sorted(facilities)) if facilities is not None else None, year)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == version:
+        return dict(hit[1])
+    answer = capitation_summary(session, facilities, year)
+    if len(cache) >= _SUMMARY_CACHE_SIZE:
+        cache.clear()
+    cache[key] = (version, answer)
+    return dict(answer)
 
 
 def spend_level(session: Session, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:

@@ -142,7 +142,7 @@ class Service:
     @rpc
     def capitation_summary(self, facilities: list[str] | None = None, year: int | None = None) -> dict[str, str]:
         with self.db.transaction() as s:
-            return queries.capitation_summary(s, facilities, year)
+            return queries.capitation_summary_cached(s, facilities, year)
 
     # --- finance's capitation figures (projection) ------------------------------------------------
 
