@@ -31,6 +31,7 @@ from services.gateway.web.common import (
     form_status,
     page,
     page_args,
+    record_id,
     render,
     visible,
 )
@@ -108,7 +109,7 @@ def claim_files() -> Any:
 @bp.post("/claims/files")
 @allow(*BHXH_WRITERS)
 @streamed
-@page(body=UploadForm)
+@page(body=UploadForm, content_type="multipart/form-data")
 def upload_claim_file() -> Any:
     """Upload a claim file (GIAMDINHHS XML) from the form: stored first, processed in the background."""
     upload = request.files.get("file")
@@ -154,14 +155,15 @@ def upload_claim_file() -> Any:
     return redirect(url_for("web.claim_file", file_id=out["id"]), 303)
 
 
-@bp.get("/claims/files/<int:file_id>")
+@bp.get("/claims/files/<file_id>")
 @allow(*READ_ROLES)
 @page(query=FilePageQuery)
-def claim_file(file_id: int) -> Any:
+def claim_file(file_id: str) -> Any:
     """One claim file: progress while it runs, its counts, and its errors (by code and severity)."""
+    number = record_id(file_id)
     q = page_args(FilePageQuery())
     offset = (q["page"] - 1) * ERRORS_PER_PAGE
-    status = rpc("claims", "file_status", file_id, ERRORS_PER_PAGE, offset, q.get("code"), q.get("severity"))
+    status = rpc("claims", "file_status", number, ERRORS_PER_PAGE, offset, q.get("code"), q.get("severity"))
     claims_api._visible_file(status)
     shown = status.get("errors_total", 0) if not (q.get("code") or q.get("severity")) else None
     return render(

@@ -42,9 +42,10 @@ def _short(value: Decimal) -> str:
 
 def _axis(top: Decimal, out: list[str]) -> None:
     plot_h = H - PAD_B - PAD_T
-    for i in range(5):
-        v = top * i / 4
-        y = H - PAD_B - plot_h * i / 4
+    steps = 4 if str(top)[0] == "2" else 5  # round ticks: 0, 5, 10 … of 2 × 10^k split in 4, else in 5
+    for i in range(steps + 1):
+        v = top * i / steps
+        y = H - PAD_B - plot_h * i / steps
         out.append(f'<line x1="{PAD_L}" x2="{W - 10}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         out.append(f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(_short(v))}</text>')
 

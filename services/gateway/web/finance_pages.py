@@ -30,6 +30,7 @@ from services.gateway.web.common import (
     form_status,
     page,
     page_args,
+    record_id,
     render,
 )
 
@@ -290,15 +291,16 @@ def _allocation_page(
     )
 
 
-@bp.get("/allocations/<int:allocation_id>")
+@bp.get("/allocations/<allocation_id>")
 @allow(*READ_ROLES)
 @page()
-def allocation(allocation_id: int) -> Any:
+def allocation(allocation_id: str) -> Any:
     """One allocation with its history (adjustments, disbursements, reversals, sub-allocations) and forms."""
-    return _allocation_page(allocation_id)
+    return _allocation_page(record_id(allocation_id))
 
 
-def _write_on_allocation(allocation_id: int, schema: Schema, method: str, which: str, done: str) -> Any:
+def _write_on_allocation(text_id: str, schema: Schema, method: str, which: str, done: str) -> Any:
+    allocation_id = record_id(text_id)
     audit_form(allocation_id=allocation_id)
     try:
         cmd = schema.load(form_data(schema))
@@ -311,18 +313,18 @@ def _write_on_allocation(allocation_id: int, schema: Schema, method: str, which:
     return redirect(url_for("web.allocation", allocation_id=allocation_id), 303)
 
 
-@bp.post("/allocations/<int:allocation_id>/disbursements")
+@bp.post("/allocations/<allocation_id>/disbursements")
 @allow(*FINANCE_WRITERS)
 @page(body=DisbursementCommandV1)
-def disburse(allocation_id: int) -> Any:
+def disburse(allocation_id: str) -> Any:
     """Record a disbursement (giải ngân) against an allocation from the form."""
     return _write_on_allocation(allocation_id, DisbursementCommandV1(), "disburse", "disbursement", "Đã ghi giải ngân.")
 
 
-@bp.post("/allocations/<int:allocation_id>/adjustments")
+@bp.post("/allocations/<allocation_id>/adjustments")
 @allow(*FINANCE_WRITERS)
 @page(body=AdjustmentCommandV1)
-def adjust(allocation_id: int) -> Any:
+def adjust(allocation_id: str) -> Any:
     """Record an adjustment (điều chỉnh, up or down) of an allocation from the form."""
     return _write_on_allocation(allocation_id, AdjustmentCommandV1(), "adjust", "adjustment", "Đã ghi điều chỉnh.")
 

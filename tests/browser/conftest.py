@@ -1,0 +1,69 @@
+"""Headless Chromium (Debian's `chromium` and `chromium-driver`, installed by `make deps-system`) driven by
+Selenium through its own chromedriver: nothing is downloaded. Screenshots of the main pages go to
+docs/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from tests.support.infra import ROOT
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def chrome(downloads: Path) -> Iterator[webdriver.Chrome]:
+    if not Path(CHROMEDRIVER).exists() or not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.fail("Debian's chromium and chromium-driver are needed: `make deps-system` installs them")
+    options = webdriver.ChromeOptions()
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--lang=vi-VN",
+        "--window-size=1366,900",
+    ):
+        options.add_argument(arg)
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "intl.accept_languages": "vi-VN,vi",
+        },
+    )
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver: webdriver.Chrome, name: str, width: int = 1366) -> Path:
+    """A full-page screenshot (the window stretched to the page's height) into docs/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.set_window_size(width, 900)
+    for _ in range(3):  # the window's outer height includes what is not page: grow until the page fits
+        inner = driver.execute_script("return window.innerHeight")
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        if height <= inner or inner >= 4000:
+            break
+        size = driver.get_window_size()
+        driver.set_window_size(width, min(size["height"] + height - inner + 10, 4000))
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1366, 900)
+    return path

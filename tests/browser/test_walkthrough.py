@@ -1,0 +1,199 @@
+"""A finance officer's and a BHXH officer's day in a real browser (headless Chromium) against the running
+system: log in through the form, enter an allocation and a disbursement, see them in the roll-up and drill
+down province → district → station, download the Excel report and open it (openpyxl) with the figures
+computed here; upload a generated claim file, watch its progress and see its errors, look at claims and the
+reconciliation. Screenshots of the main pages are kept in docs/screenshots/.
+
+The stack is shared: this module's money goes to Huyện Giang Thành (914) in 2021 and its claims to 91914."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from openpyxl import load_workbook
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from services.claims import generator
+from tests.browser.conftest import screenshot
+
+PASSWORD = "mật-khẩu-trình-duyệt-914"
+DISTRICT, COMMUNE, YEAR, FACILITY = "914", "30791", 2021, "91914"
+ALLOCATED, DISBURSED = 850_000_000, 340_000_000
+
+
+@pytest.fixture(scope="module")
+def people(stack):
+    for name, role in (("tr-ketoan", "finance"), ("tr-bhxh", "bhxh")):
+        stack.ytcs("user", "create", "--username", name, "--role", role, stdin=PASSWORD + "\n")
+    return {"finance": "tr-ketoan", "bhxh": "tr-bhxh"}
+
+
+def wait(driver, condition, timeout=30):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def login(driver, stack, username):
+    driver.delete_all_cookies()
+    driver.get(stack.url + "/login")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "nav.menu")))
+
+
+def text_of(driver, css):
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def test_a_finance_officer_enters_money_sees_it_rolled_up_and_downloads_the_report(chrome, stack, people, downloads):
+    driver = chrome
+    driver.get(stack.url + "/")
+    assert "/login" in driver.current_url  # not logged in: the login page
+    screenshot(driver, "login")
+    login(driver, stack, people["finance"])
+    assert driver.title.startswith("Tổng hợp kinh phí")
+
+    # Enter an allocation through the form.
+    driver.get(stack.url + "/allocations/new")
+    Select(driver.find_element(By.ID, "plan_id")).select_by_value("1")
+    Select(driver.find_element(By.ID, "item_code")).select_by_value("II.2.6")
+    Select(driver.find_element(By.ID, "source")).select_by_value("provincial_budget")
+    driver.find_element(By.ID, "fiscal_year").send_keys(str(YEAR))
+    Select(driver.find_element(By.ID, "recipient_unit")).select_by_value(DISTRICT)
+    driver.find_element(By.ID, "amount").send_keys(str(ALLOCATED))
+    driver.find_element(By.ID, "decision_no").send_keys("914/QĐ-UBND")
+    driver.execute_script("document.getElementById('decision_date').value = arguments[0]", f"{YEAR}-03-15")
+    screenshot(driver, "allocation-form")
+    driver.find_element(By.ID, "save-allocation").click()
+    wait(driver, ec.presence_of_element_located((By.ID, "disbursement-form")))
+    assert "Đã ghi phân bổ số" in text_of(driver, ".flash")
+    assert text_of(driver, "#allocated") == "850.000.000 đ"
+
+    # A disbursement on it, typed the Vietnamese way.
+    form = driver.find_element(By.ID, "disbursement-form")
+    form.find_element(By.NAME, "amount").send_keys("340.000.000")
+    driver.execute_script("arguments[0].value = arguments[1]", form.find_element(By.NAME, "date"), f"{YEAR}-06-30")
+    form.find_element(By.NAME, "reference").send_keys("UNC 914")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, ec.text_to_be_present_in_element((By.ID, "disbursed"), "340.000.000 đ"))
+    assert text_of(driver, "#remaining") == "510.000.000 đ"
+    screenshot(driver, "allocation")
+
+    # The roll-up: province level, then drill down into the district, then to a commune station.
+    driver.get(stack.url + f"/?plan=1&year={YEAR}")
+    link = driver.find_element(By.XPATH, "//table[@id='by-unit']//a[contains(., 'Giang Thành')]")
+    row = link.find_element(By.XPATH, "./ancestor::tr")
+    assert "850.000.000 đ" in row.text and "340.000.000 đ" in row.text and "40,0 %" in row.text
+    screenshot(driver, "home")
+    link.click()
+    wait(driver, ec.url_contains(f"unit={DISTRICT}"))
+    item = driver.find_element(By.CSS_SELECTOR, "tr[data-code='II.2.6']")
+    assert item.find_element(By.CSS_SELECTOR, ".allocated").text == "850.000.000 đ"
+    assert item.find_element(By.CSS_SELECTOR, ".disbursed").text == "340.000.000 đ"
+    assert item.find_element(By.CSS_SELECTOR, ".rate").text.startswith("40,0 %")
+    assert "Huyện Giang Thành" in text_of(driver, "nav.crumbs")
+    screenshot(driver, "home-district")
+    screenshot(driver, "home-phone", width=390)  # the same page on a phone
+
+    # The Excel report from the page's button, opened with openpyxl.
+    for old in downloads.glob("*"):
+        old.unlink()
+    driver.find_element(By.ID, "download-report").click()
+    path = _downloaded(downloads)
+    ws = load_workbook(path).active
+    heading = [c.value for c in next(r for r in ws.iter_rows() if r[0].value == "Mã mục")]
+    total_col = heading.index("Tổng cộng các nguồn")
+    rows = {r[0]: r for r in ws.iter_rows(values_only=True) if r[0] in ("II", "II.2", "II.2.6")}
+    for code in ("II", "II.2", "II.2.6"):  # only this test's money is in Giang Thành in 2021
+        assert rows[code][total_col : total_col + 2] == (ALLOCATED, DISBURSED), code
+    assert rows["II.2.6"][2:4] == (ALLOCATED, DISBURSED)  # the only source: Ngân sách tỉnh
+    assert heading[2] == "Ngân sách tỉnh"
+
+    # Investment and priorities pages render for the officer.
+    driver.get(stack.url + "/investment/priorities?unit=" + DISTRICT)
+    assert driver.find_elements(By.CSS_SELECTOR, "#priorities tbody tr")
+    screenshot(driver, "priorities")
+    driver.get(stack.url + f"/stations/{COMMUNE}")
+    assert "Lịch sử phân bổ" in driver.page_source
+
+
+def _downloaded(folder: Path, timeout: float = 30) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.glob("*.xlsx")]
+        if done and not list(folder.glob("*.crdownload")):
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no download in {folder}: {list(folder.iterdir())}")
+
+
+def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, people, tmp_path):
+    admin = stack.token("admin")
+    r = requests.post(
+        stack.url + "/api/v1/facilities",
+        headers={"Authorization": f"Bearer {admin}"},
+        json={"code": FACILITY, "name": "Trạm Y tế xã Vĩnh Phú", "unit": COMMUNE},
+        timeout=30,
+    )
+    assert r.status_code in (201, 409), r.text
+    buf = io.BytesIO()
+    summary = generator.generate(
+        buf,
+        facility=FACILITY,
+        records=400,
+        year=2024,
+        months=[7, 8, 9],
+        seed=914,
+        faults={"card_format": 3, "icd10_invalid": 2, "amount_mismatch": 1},
+    )
+    fund = {"facility_code": FACILITY, "cards": 1500, "rate_per_card": 9000, "coefficient": "1.0"}
+    for period in ("2024-Q2", "2024-Q3"):
+        r = requests.post(
+            stack.url + "/api/v1/capitation/funds",
+            headers={"Authorization": f"Bearer {admin}"},
+            json={**fund, "period": period},
+            timeout=30,
+        )
+        assert r.status_code == 201, r.text
+    xml = tmp_path / "hoso-914.xml"
+    xml.write_bytes(buf.getvalue())
+    driver = chrome
+    login(driver, stack, people["bhxh"])
+    driver.get(stack.url + "/claims")
+    driver.find_element(By.ID, "claim-file").send_keys(str(xml))
+    driver.find_element(By.ID, "upload-button").click()
+    wait(driver, ec.url_contains("/claims/files/"))
+    try:  # the page polls the file's status and reloads when it is done
+        wait(driver, ec.text_to_be_present_in_element((By.ID, "status-text"), "Đã xử lý xong"), timeout=90)
+    except TimeoutException:
+        raise AssertionError(driver.page_source[-3000:]) from None
+    assert text_of(driver, "#count-total") == "400"
+    assert text_of(driver, "#count-accepted") == str(summary.accepted)
+    assert text_of(driver, "#count-rejected") == "6"
+    codes = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(5)")]
+    assert set(codes) == {code for _, code in summary.faults} and codes.count("card_format") == 3
+    ma_lk = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(2)")}
+    assert ma_lk == {m for m, _ in summary.faults}
+    screenshot(driver, "claim-file")
+    # Filter by code.
+    driver.find_element(By.XPATH, "//a[contains(@class,'chip') and contains(., 'card_format')]").click()
+    wait(driver, ec.url_contains("code=card_format"))
+    codes = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(5)")]
+    assert codes == ["card_format"] * 3
+    # The claims of the quarter (names shown to BHXH) and the reconciliation.
+    driver.get(stack.url + f"/claims/records?facility={FACILITY}&period=2024-Q3&status=pending")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "input[name^='approved__']")) == min(summary.accepted, 100)
+    screenshot(driver, "claims-assessment")
+    driver.get(stack.url + f"/reconciliation?facility={FACILITY}&period=2024-Q3")
+    assert driver.find_element(By.CSS_SELECTOR, "svg.chart")
+    assert "Khớp" in driver.page_source
+    screenshot(driver, "reconciliation")
+    driver.get(stack.url + "/claims")
+    screenshot(driver, "claim-files")
