@@ -55,15 +55,12 @@ def chrome(downloads: Path) -> Iterator[webdriver.Chrome]:
 def screenshot(driver: webdriver.Chrome, name: str, width: int = 1366) -> Path:
     """A full-page screenshot (the window stretched to the page's height) into docs/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.set_window_size(width, 900)
-    for _ in range(3):  # the window's outer height includes what is not page: grow until the page fits
-        inner = driver.execute_script("return window.innerHeight")
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        if height <= inner or inner >= 4000:
-            break
-        size = driver.get_window_size()
-        driver.set_window_size(width, min(size["height"] + height - inner + 10, 4000))
+    # The window cannot grow past the headless screen: the page is laid out at the wanted size instead.
+    metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": min(max(height, 600), 4000)})
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
-    driver.set_window_size(1366, 900)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     return path

@@ -172,3 +172,16 @@ def test_money_inputs_are_read_with_vietnamese_grouping():
     assert form_data(S(), {"amount": "-50.000.000"}) == {"amount": -50_000_000}
     assert form_data(S(), {"amount": "12,5"}) == {"amount": "12,5"}  # left for the schema to refuse
     assert form_data(S(), {"amount": ""}) == {}
+
+
+def test_a_report_with_a_missing_part_is_refused_rather_than_handed_on():
+    import pytest
+
+    from services.common.errors import DomainError
+
+    missing = {"partial": True, "missing": [{"part": "investment", "kind": "timeout", "reason": "chậm"}]}
+    with pytest.raises(DomainError) as caught:
+        reports._refuse_partial(missing)
+    assert caught.value.status == 503 and caught.value.errors[0]["code"] == "report_incomplete"
+    assert "investment" in caught.value.errors[0]["message"]
+    reports._refuse_partial({"partial": False, "missing": []})
