@@ -126,8 +126,10 @@ def test_an_openapi_driven_fuzz_run_finds_no_5xx_and_no_schema_violation(stack, 
         "none",
         "--seed",
         "20241130",
+        # One worker: with 4 threads, schemathesis's value generator crashed now and then inside CPython
+        # 3.11.7's AST constructor ("recursion depth mismatch"), a thread-safety bug of the interpreter.
         "--workers",
-        "4",
+        "1",
         "--request-timeout",
         "30",
         "--max-failures",
