@@ -52,17 +52,14 @@ class PriorityQuery(Schema):
     unit = _unit_field()
 
 
-class FundingQuery(Schema):
-    plan_id = fields.Integer(required=True, error_messages={"invalid": "Phải là số nguyên."})
-    item_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    year = _year_field()
-    unit = _unit_field()
-
-
 class FundingTreeQuery(Schema):
     plan_id = fields.Integer(required=True, error_messages={"invalid": "Phải là số nguyên."})
     year = _year_field()
     unit = _unit_field()
+
+
+class FundingQuery(FundingTreeQuery):
+    item_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
 
 
 class TargetsQuery(Schema):
