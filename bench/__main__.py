@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of docs/benchmarks.md, in order, each line of output JSON, kept in bench/out/.
 
-    .venv/bin/python -m bench                 # everything (about 30 minutes on 2 cores)
+    .venv/bin/python -m bench                 # everything (about 45 minutes on 2 cores)
     .venv/bin/python -m bench intake latency  # some of them
     .venv/bin/python -m bench --list
 
@@ -53,6 +53,10 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
     "scaleout": (
         "1, 2 and 4 claims replicas as competing consumers on 4 files of 10,000 records",
         [[PY, "-m", "bench.scaleout", "--replicas", "1,2,4", "--files", "4", "--records", "10000"]],
+    ),
+    "soak": (
+        "5 minutes of claim files, allocations and queries mixed: memory, queue depth, errors (SQLite, PostgreSQL)",
+        [[PY, "-m", "bench.soak", "--minutes", "5"], [PY, "-m", "bench.soak", "--minutes", "5", "--postgres"]],
     ),
 }
 

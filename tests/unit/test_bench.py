@@ -103,3 +103,49 @@ def test_bench_main_lists_every_benchmark(capsys) -> None:
     out = capsys.readouterr().out
     for name in SUITES:
         assert name in out
+
+
+def _samples(rss: list[float], queues: list[int], pids: list[list[int]] | None = None, every: float = 10.0):
+    from bench.soak import Sample
+
+    pids = pids or [[100]] * len(rss)
+    return [
+        Sample(t=k * every, rss_mib={"claims": r}, pids={"claims": p}, queues={"q": d}, outbox={"claims": 0})
+        for k, (r, d, p) in enumerate(zip(rss, queues, pids, strict=True))
+    ]
+
+
+def test_soak_verdict_sees_growth_and_forgives_noise() -> None:
+    from bench.soak import Limits, verdict
+
+    limits = Limits(warmup_s=30, rss_limit_mib=30, rss_limit_pct=15, queue_limit=50)
+    # Warm-up growth is not judged; after it, noise and one spike around a flat level pass.
+    flat = [80, 120, 150, 160, 161, 159, 240, 160, 162, 158, 161, 160, 159]
+    failures, figures = verdict(_samples(flat, [3] * len(flat)), limits)
+    assert failures == [] and figures["memory"]["claims"]["first_mib"] == 160
+    # A steady leak of 10 MiB a sample is named with the process.
+    leak = [160 + 10 * k for k in range(13)]
+    failures, _ = verdict(_samples(leak, [0] * 13), limits)
+    assert len(failures) == 1 and failures[0].startswith("memory of claims grew")
+    # A queue nobody drains.
+    failures, _ = verdict(_samples([160] * 13, [20 * k for k in range(13)]), limits)
+    assert failures == ["queue depth grew from 80 to 220 messages"]
+    # A process that died and came back under a new pid.
+    failures, _ = verdict(_samples([160] * 13, [0] * 13, [[100]] * 6 + [[101]] * 7), limits)
+    assert failures == ["claims: 1 process(es) restarted"]
+    # Too short a run is a failure, not a pass.
+    failures, _ = verdict(_samples([160] * 5, [0] * 5), limits)
+    assert failures and failures[0].startswith("too few samples")
+
+
+def test_soak_reads_roles_and_queue_lines() -> None:
+    from bench.soak import parse_queue_lines, role_of
+
+    py = "/work/.venv/bin/python"
+    assert role_of([py, "-m", "services.common.runner", "claims"], [py, "-m", "services.cli", "run"]) == "claims"
+    gunicorn = [py, "-m", "gunicorn", "-c", "services/gateway/gunicorn_conf.py"]
+    assert role_of(gunicorn, [py, "-m", "services.cli", "run"]) == "gunicorn master"
+    assert role_of(gunicorn, gunicorn) == "gunicorn worker"
+    assert role_of([py, "-m", "services.cli", "run"], ["bash"]) == "supervisor"
+    text = "claims.events\t12\nevt-finance--capitation_spend_reported\t0\nWarning: not a queue line\n"
+    assert parse_queue_lines(text) == {"claims.events": 12, "evt-finance--capitation_spend_reported": 0}
