@@ -47,6 +47,8 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 IDEMPOTENCY_TTL = timedelta(hours=int(os.environ.get("YTCS_IDEMPOTENCY_TTL_HOURS", "72")))
 # A first request that never finished (its worker died) stops blocking its key after this long.
 IDEMPOTENCY_STALE = timedelta(minutes=15)
+# A page form sent twice (a double click) waits this long for its first sending to finish, then replays it.
+FORM_WAIT_SECONDS = 15.0
 MAX_UPLOAD_BYTES = int(os.environ.get("YTCS_MAX_UPLOAD_BYTES", str(16 * 1024**3)))
 # Endpoints whose body is streamed to storage (by name; views may also say so with api.common.streamed).
 STREAMED = {"claims.upload_file"}
@@ -97,49 +99,10 @@ def install(app: Flask) -> None:
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None or g.get("principal") is None:
             return None
-        if not key or len(key) > 200:
-            raise DomainError.one(
-                "invalid_idempotency_key", "Idempotency-Key phải có từ 1 đến 200 ký tự.", "Idempotency-Key", 400
-            )
         digest = hashlib.sha256(request.query_string + b"\n")
         if not is_streamed(request.endpoint):
             digest.update(request.get_data(cache=True))  # a streamed upload is named by its key alone
-        request_hash = digest.hexdigest()
-        method_path = f"POST {request.path}"[:300]
-        actor = _actor()
-        with ytcs.session() as s:
-            s.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at < utcnow() - IDEMPOTENCY_TTL))
-            s.commit()
-            where = (IdempotentResponse.actor == actor, IdempotentResponse.key == key)
-            row = s.scalar(select(IdempotentResponse).where(*where))
-            if row is not None and row.status is None and _older_than(row.created_at, IDEMPOTENCY_STALE):
-                s.delete(row)  # its first request died mid-way: let this one run
-                s.commit()
-                row = None
-            if row is None:
-                try:
-                    s.add(IdempotentResponse(actor=actor, key=key, method_path=method_path, request_hash=request_hash))
-                    s.commit()
-                    g.idempotency_key = key
-                    return None
-                except IntegrityError:
-                    s.rollback()  # another worker took the key at the same moment
-                    row = s.scalar(select(IdempotentResponse).where(*where))
-            if row is None or row.method_path != method_path or row.request_hash != request_hash:
-                raise DomainError.one(
-                    "idempotency_key_reused",
-                    "Idempotency-Key này đã dùng cho một yêu cầu khác.",
-                    "Idempotency-Key",
-                    422,
-                )
-            if row.status is None:
-                raise DomainError.one(
-                    "request_in_progress", "Yêu cầu với Idempotency-Key này đang được xử lý.", "Idempotency-Key", 409
-                )
-            g.idempotent_replay = True
-            return Response(
-                row.body, status=row.status, mimetype="application/json", headers={"Idempotent-Replay": "true"}
-            )
+        return begin_idempotent(key, digest.hexdigest())
 
     # Order matters: who is calling is known before the key (scoped per caller) is looked up.
     app.before_request(access.enforce)
@@ -159,7 +122,7 @@ def install(app: Flask) -> None:
         _mask_personal(response)
         key = g.pop("idempotency_key", None)
         if key is not None:
-            _store_idempotent(ytcs, key, response)
+            _store_idempotent(ytcs, key, response, g.pop("idempotency_form", False))
         if request.method in WRITE_METHODS and request.endpoint is not None:
             try:
                 _audit(ytcs, endpoint, response)
@@ -177,20 +140,82 @@ def install(app: Flask) -> None:
         return response
 
 
+def begin_idempotent(key: str, request_hash: str, *, form: bool = False) -> Response | None:
+    """Take `key` for this caller's request, or answer with what its first request answered.
+
+    `form`: the key is a page form's hidden `form_key` (web/common.py), so a double click or a resent form
+    records nothing twice. Its first answer is kept only if it was the redirect of a done write, and a
+    second request arriving while the first still runs waits for it rather than being refused."""
+    ytcs = current_app.extensions["ytcs"]
+    if not key or len(key) > 200:
+        raise DomainError.one(
+            "invalid_idempotency_key", "Idempotency-Key phải có từ 1 đến 200 ký tự.", "Idempotency-Key", 400
+        )
+    method_path = f"POST {request.path}"[:300]
+    actor = _actor()
+    where = (IdempotentResponse.actor == actor, IdempotentResponse.key == key)
+    with ytcs.session() as s:
+        s.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at < utcnow() - IDEMPOTENCY_TTL))
+        s.commit()
+        for _attempt in range(2):  # a form's first sending may end with nothing kept: then take the key anew
+            row = s.scalar(select(IdempotentResponse).where(*where))
+            if row is not None and row.status is None and _older_than(row.created_at, IDEMPOTENCY_STALE):
+                s.delete(row)  # its first request died mid-way: let this one run
+                s.commit()
+                row = None
+            if row is None:
+                try:
+                    s.add(IdempotentResponse(actor=actor, key=key, method_path=method_path,
+                                             request_hash=request_hash))
+                    s.commit()
+                    g.idempotency_key, g.idempotency_form = key, form
+                    return None
+                except IntegrityError:
+                    s.rollback()  # another worker took the key at the same moment
+                    row = s.scalar(select(IdempotentResponse).where(*where))
+            waited = time.monotonic() + (FORM_WAIT_SECONDS if form else 0)
+            while row is not None and row.status is None and time.monotonic() < waited:
+                s.rollback()  # no read transaction held while waiting
+                time.sleep(0.1)
+                row = s.scalar(select(IdempotentResponse).where(*where))
+            if row is not None or not form:
+                break
+        if row is None or row.method_path != method_path or row.request_hash != request_hash:
+            raise DomainError.one(
+                "idempotency_key_reused",
+                "Idempotency-Key này đã dùng cho một yêu cầu khác.",
+                "Idempotency-Key",
+                422,
+            )
+        if row.status is None:
+            raise DomainError.one(
+                "request_in_progress", "Yêu cầu với Idempotency-Key này đang được xử lý.", "Idempotency-Key", 409
+            )
+        g.idempotent_replay = True
+        if row.location is not None:
+            return Response(status=row.status, headers={"Location": row.location, "Idempotent-Replay": "true"})
+        return Response(row.body, status=row.status, mimetype="application/json", headers={"Idempotent-Replay": "true"})
+
+
 def _older_than(at: Any, age: timedelta) -> bool:
     if at.tzinfo is None:  # SQLite hands back naive UTC datetimes
         at = at.replace(tzinfo=utcnow().tzinfo)
     return at < utcnow() - age
 
 
-def _store_idempotent(ytcs: Any, key: str, response: Response) -> None:
+def _store_idempotent(ytcs: Any, key: str, response: Response, form: bool) -> None:
     with ytcs.session() as s:
         row = s.scalar(
             select(IdempotentResponse).where(IdempotentResponse.actor == _actor(), IdempotentResponse.key == key)
         )
         if row is None:
             return
-        if response.status_code >= 500 or response.is_streamed:
+        if form:
+            if 300 <= response.status_code < 400 and response.location:
+                row.status, row.location = response.status_code, response.location  # the write's redirect
+            else:
+                s.delete(row)  # the form came back with its errors (and a new key): nothing to replay
+        elif response.status_code >= 500 or response.is_streamed:
             s.delete(row)  # a failure the client may retry with the same key
         else:
             row.status, row.body = response.status_code, response.get_data(as_text=True)

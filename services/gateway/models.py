@@ -71,6 +71,7 @@ class IdempotentResponse(GatewayBase):
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int | None] = mapped_column(Integer)  # None while the first request is still running
     body: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(1000))  # a page form's redirect (then body is None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 

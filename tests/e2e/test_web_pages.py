@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import re
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -206,6 +208,51 @@ def test_a_finance_officer_records_an_allocation_a_disbursement_and_an_adjustmen
     created = next(e for e in mine if e["action"] == "web.create_allocation" and e.get("status") == 303)
     assert created["details"]["result_id"] == allocation_id
     assert created["details"]["form"]["decision_no"] == "15/QĐ-UBND" and "csrf_token" not in created["details"]["form"]
+
+
+FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+def test_a_form_sent_twice_records_once(stack, people, admin_token):
+    """A double click, or a form sent again after a slow answer, records one allocation, one disbursement."""
+    b = browser(stack, people, "finance")
+    key = FORM_KEY.search(b.get("/allocations/new").text).group(1)
+    decision = f"{uuid.uuid4().hex[:6]}/QĐ-UBND"
+    form = {"plan_id": "1", "item_code": "II.2.6", "source": "provincial_budget", "fiscal_year": str(YEAR),
+            "recipient_unit": DISTRICT, "amount": "70.000.000", "decision_no": decision,
+            "decision_date": "2023-03-01", "form_key": key}
+    twin = Browser(stack.url)  # the same browser's second connection: same session cookie, same token
+    twin.http.cookies.update(b.http.cookies)
+    twin.token = b.token
+    with ThreadPoolExecutor(2) as pool:  # both sendings at once, as a double click makes them
+        answers = list(pool.map(lambda who: who.post("/allocations/new", form), (b, twin)))
+    answers.append(b.post("/allocations/new", form))  # and once more, later
+    assert [r.status_code for r in answers] == [303, 303, 303], [r.text[:300] for r in answers]
+    assert len({r.headers["Location"] for r in answers}) == 1
+    assert sum(r.headers.get("Idempotent-Replay") == "true" for r in answers) == 2
+    api = {"Authorization": f"Bearer {admin_token}"}
+    listed = requests.get(stack.url + "/api/v1/allocations", headers=api, timeout=30, params={
+        "plan_id": 1, "item_code": "II.2.6", "year": YEAR, "unit": DISTRICT, "per_page": 500}).json()["items"]
+    mine = [a for a in listed if a["decision_no"] == decision]
+    assert len(mine) == 1 and mine[0]["allocated"] == 70_000_000
+    # The page it leads to says once that the second sending recorded nothing.
+    assert "không ghi lần thứ hai" in b.get(answers[0].headers["Location"]).text
+
+    page = b.get(f"/allocations/{mine[0]['id']}")
+    pay = {"amount": "30.000.000", "date": "2023-04-01", "reference": "UNC hai lần",
+           "form_key": FORM_KEY.search(page.text).group(1)}  # the first form of the page: the disbursement's
+    first, again = (b.post(f"/allocations/{mine[0]['id']}/disbursements", pay) for _ in range(2))
+    assert (first.status_code, again.status_code, again.headers.get("Idempotent-Replay")) == (303, 303, "true")
+    got = requests.get(stack.url + f"/api/v1/allocations/{mine[0]['id']}", headers=api, timeout=30).json()
+    assert (got["disbursed"], len(got["disbursements"])) == (30_000_000, 1)
+
+    # A form shown again with its errors carries a new key, so the corrected form is recorded.
+    key = FORM_KEY.search(b.get("/allocations/new").text).group(1)
+    bad = b.post("/allocations/new", {**form, "amount": "bảy mươi triệu", "form_key": key})
+    fresh = FORM_KEY.search(bad.text).group(1)
+    assert bad.status_code in (400, 422) and fresh != key
+    fixed = b.post("/allocations/new", {**form, "decision_no": decision + "b", "form_key": fresh})
+    assert fixed.status_code == 303 and fixed.headers.get("Idempotent-Replay") is None
 
 
 def test_a_refusal_of_the_service_is_shown_next_to_the_form(stack, people):

@@ -27,6 +27,9 @@ def register_web(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(app.permanent_session_lifetime.total_seconds()))
     csrf.init_app(app)
     app.jinja_env.filters.update(FILTERS)
+    from services.gateway.web.common import new_form_key
+
+    app.jinja_env.globals["form_key"] = new_form_key
 
     from services.gateway.web import bhxh_pages, finance_pages  # noqa: F401 - routes register on import
     from services.gateway.web.common import bp

@@ -8,17 +8,19 @@ the role × endpoint matrix and the OpenAPI checks hold for pages as for the API
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError, fields
 from wtforms.validators import ValidationError as WTFormsValidationError
 
 from services.common.errors import DomainError
-from services.gateway import access, errors
+from services.gateway import access, errors, hooks
 from services.gateway.clients import Unavailable
 from services.gateway.openapi import doc
 
@@ -58,11 +60,11 @@ def wants_html() -> bool:
 
 
 @bp.before_request
-def check_csrf() -> None:
+def check_csrf() -> Response | None:
     """Every form post carries the session's CSRF token (field `csrf_token` or header X-CSRFToken). Runs after
     access.enforce (app-level hooks first), so a stranger still gets 401 and a wrong role 403."""
     if request.method != "POST":
-        return
+        return None
     # flask_wtf's validate_csrf (signature, session binding, age), fed the token directly: its protect() walks
     # every form key and fails with a 500 on a multipart part without a name.
     token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
@@ -75,6 +77,31 @@ def check_csrf() -> None:
         good = f"https://{request.host}/"
         if not (request.referrer or "").startswith(good):
             raise CSRFError("The referrer does not match the host.")
+    return once_per_form()
+
+
+FORM_KEY = "form_key"  # hidden in every form that records something: its Idempotency-Key
+NOT_ENTERED = ("csrf_token", FORM_KEY)  # form fields that are not what the person entered
+
+
+def new_form_key() -> str:
+    """A key per rendered form (templates call it): a form re-shown with its errors gets a new one."""
+    return uuid.uuid4().hex
+
+
+def once_per_form() -> Response | None:
+    """A form sent twice (a double click, a resend after a slow answer) records once: the second sending
+    gets the first one's redirect. After the CSRF check, so only this site's own pages can use a key."""
+    key = request.form.get(FORM_KEY) if request.mimetype == "application/x-www-form-urlencoded" else None
+    if not key:
+        return None
+    digest = hashlib.sha256(request.query_string + b"\n")
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(f"{name}={value}\n".encode())
+    replay = hooks.begin_idempotent(key, digest.hexdigest(), form=True)
+    if replay is not None:
+        flash("Biểu mẫu này đã được ghi ở lần gửi trước; không ghi lần thứ hai.", "ok")
+    return replay
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -105,7 +132,8 @@ def form_data(schema: Schema, form: dict[str, str] | None = None) -> dict[str, A
     """An HTML form decoded for a contract schema: empty inputs are absent, integer fields (money included)
     read as people type them ("1.200.000.000", "1 200 000 000"). Validation stays the schema's."""
     raw = dict(form if form is not None else request.form.to_dict())
-    raw.pop("csrf_token", None)
+    for name in NOT_ENTERED:
+        raw.pop(name, None)
     out: dict[str, Any] = {}
     for key, value in raw.items():
         value = value.strip()
@@ -149,7 +177,7 @@ WRITE_ERRORS = (ValidationError, DomainError, Unavailable)
 
 def audit_form(**details: Any) -> None:
     """What the person entered, for the audit entry hooks.py writes for this POST (forms are not JSON)."""
-    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    form = {k: v for k, v in request.form.items() if k not in NOT_ENTERED}
     g.audit_details = {"form": form, **details}
 
 
