@@ -6,10 +6,13 @@ The stack is shared by every e2e test: each test uses facility codes of its own.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import re
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -347,3 +350,71 @@ def test_on_postgresql(pg_stack):
     assert rec["claims"]["count"] == totals.count
     assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
     assert Decimal(rec["capitation"]["spend"]) == totals.t_bhtt - totals.t_bhtt_gdv
+
+
+class Padded(io.RawIOBase):
+    """A claim file grown to `total` bytes by XML comments between its records, made while it is read (the
+    test never holds it): a sloppy export as big as a province's month, legal XML that a reader must stream."""
+
+    COMMENT = b"<!--" + b"x" * ((1 << 20) - 7) + b"-->"  # 1 MiB, under libxml2's 10 MB node limit
+
+    def __init__(self, data: bytes, total: int) -> None:
+        cut = data.index(b"</HOSO>") + len(b"</HOSO>")  # after the first record
+        self.head, self.tail = data[:cut], data[cut:]
+        self.comments = (total - len(data)) // len(self.COMMENT)
+        self.size = len(data) + self.comments * len(self.COMMENT)
+        self.digest = hashlib.sha256()
+        self._chunks = self._all()
+        self._view = memoryview(b"")
+
+    def _all(self):
+        yield self.head
+        for _ in range(self.comments):
+            yield self.COMMENT
+        yield self.tail
+
+    def __len__(self) -> int:  # requests sends it with its Content-Length
+        return self.size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._view:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self.digest.update(chunk)
+            self._view = memoryview(chunk)
+        n = min(len(buffer), len(self._view))
+        buffer[:n] = self._view[:n]
+        self._view = self._view[n:]
+        return n
+
+
+def _peak_rss_mib(pid: int) -> float:
+    """VmHWM: the most memory the process ever held."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
+def test_a_one_gigabyte_file_streams_through_in_bounded_memory(stack, tokens):
+    import psutil
+
+    facility = "91H01"
+    data, summary = make_file(facility, records=40, faults={"icd10_invalid": 2})
+    body = Padded(data, 1 << 30)
+    procs = psutil.Process(stack.proc.pid).children(recursive=True)
+    watched = {p.pid: " ".join(p.cmdline()) for p in procs if "gunicorn" in " ".join(p.cmdline())
+               or p.cmdline()[-1:] == ["claims"]}
+    before = {pid: _peak_rss_mib(pid) for pid in watched}
+    r = requests.post(stack.url + "/api/v1/claims/files", data=body, timeout=600,
+                      headers=auth(tokens["bhxh"], **{"Content-Type": "application/xml"}))
+    assert r.status_code == 202, r.text
+    assert r.json()["sha256"] == body.digest.hexdigest()
+    st = wait_done(stack, tokens["bhxh"], r.json()["id"], timeout=600)
+    assert (st["status"], st["records"]["total"], st["records"]["accepted"]) == ("done", 40, summary.accepted)
+    # Neither the gateway worker that took the upload nor the claims process held the file.
+    grown = {f"{watched[pid]} [{pid}]": round(_peak_rss_mib(pid) - before[pid], 1) for pid in watched}
+    assert any("claims" in name for name in grown) and any("gunicorn" in name for name in grown)
+    assert max(grown.values()) < 100, grown
