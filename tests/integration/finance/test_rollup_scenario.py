@@ -97,7 +97,10 @@ class Books:
         assert exc.value.errors[0]["code"] == code, exc.value.errors
 
     def status(self, plan: int, code: str, year: int | None = None, unit: str | None = None) -> dict:
-        return self._run(queries.funding_status, plan, code, year, unit)
+        fresh = self._run(queries.funding_status, plan, code, year, unit)
+        # What the service answers (kept between writes) is the query's answer after every step.
+        assert self._run(queries.funding_status_kept, plan, code, year, unit) == fresh
+        return fresh
 
 
 @pytest.fixture
