@@ -309,8 +309,8 @@ def run(args: argparse.Namespace) -> int:
         dbs = ({s: es.enter_context(pg_database("ytcs_soak")) for s in (*SERVICES, "gateway")}
                if args.postgres else None)
         stack = Stack(work, amqp, dbs)
+        es.callback(stack.stop)  # also when it never became healthy
         stack.start()
-        es.callback(stack.stop)
         tokens = {role: stack.token(role) for role in ("finance", "bhxh", "viewer")}
         tally = Tally()
         before = Client(stack.url, tokens["viewer"], tally).call(
