@@ -8,7 +8,6 @@ caller may see it: that function is the one place where masking is decided.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,6 +28,7 @@ from services.claims.models import (
     ClaimTable,
 )
 from services.common.errors import DomainError, NotFound
+from services.common.kept import KeptAnswers
 from services.common.money import decimal_str
 from services.common.periods import PeriodError, Quarter
 
@@ -503,13 +503,6 @@ def capitation_summary(session: Session, facilities: list[str] | None, year: int
     }
 
 
-# Per engine (one database), (facilities, year) -> (data version, answer); bounded. Each process (replica)
-# keeps its own: the version is read from the database, so they never disagree for long.
-_SummaryCache = dict[tuple[tuple[str, ...] | None, int | None], tuple[tuple[int, ...], dict[str, str]]]
-_SUMMARY_CACHES: weakref.WeakKeyDictionary[Any, _SummaryCache] = weakref.WeakKeyDictionary()
-_SUMMARY_CACHE_SIZE = 256
-
-
 def data_version(session: Session) -> tuple[int, ...]:
     """A stamp that changes with every committed write that can change a claims total, read from small tables.
 
@@ -525,23 +518,16 @@ def data_version(session: Session) -> tuple[int, ...]:
     return tuple(int(v or 0) for v in session.execute(select(files, loaded, batches, funds, advances)).one())
 
 
+_SUMMARIES = KeptAnswers(data_version, size=256)
+
+
 def capitation_summary_cached(session: Session, facilities: list[str] | None, year: int | None) -> dict[str, str]:
-    """`capitation_summary`, answered from memory while `data_version` is unchanged.
+    """`capitation_summary`, answered from memory while `data_version` is unchanged (services/common/kept.py).
 
     The summary scans a year of claims (the plan tree asks it on every call: 60 ms for 80,000 claims, linear in
-    them); the version costs a few index lookups. The version is read *before* the summary, so a write that
-    commits in between can only make the cached answer newer than its key, never older."""
-    version = data_version(session)
-    cache = _SUMMARY_CACHES.setdefault(session.get_bind(), {})
+    them); the version costs a few index lookups."""
     key = (tuple(sorted(facilities)) if facilities is not None else None, year)
-    hit = cache.get(key)
-    if hit is not None and hit[0] == version:
-        return dict(hit[1])
-    answer = capitation_summary(session, facilities, year)
-    if len(cache) >= _SUMMARY_CACHE_SIZE:
-        cache.clear()
-    cache[key] = (version, answer)
-    return dict(answer)
+    return _SUMMARIES.get(session, key, lambda: capitation_summary(session, facilities, year))
 
 
 def spend_level(session: Session, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import weakref
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from services.common import units
 from services.common.errors import DomainError, NotFound, error
+from services.common.kept import KeptAnswers
 from services.finance import domain
 from services.finance.models import (
     Adjustment,
@@ -282,13 +280,7 @@ def funding_tree(session: Session, plan_id: int, year: int | None = None, unit: 
 #
 # The gateway asks an item's funding, or the whole tree, on every page and report; the money behind it changes
 # a few times a day. The roll-up SQL is most of finance's work per request (docs/benchmarks.md section 2), so
-# its answers are kept per engine and question, stamped with `data_version`, and recomputed only when the
-# stamp moved. Each process (replica) keeps its own; the stamp is read from the shared database.
-
-_CACHE_SIZE = 512
-_FUNDING_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[tuple[int, ...], Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+# its answers are kept while `data_version` is unchanged (services/common/kept.py).
 
 
 def data_version(session: Session) -> tuple[int, ...]:
@@ -302,30 +294,20 @@ def data_version(session: Session) -> tuple[int, ...]:
     return tuple(int(v) for v in session.execute(select(*counts)).one())
 
 
-def _kept(session: Session, question: tuple, answer: Callable[[], Any]) -> Any:
-    """`answer()` or the same answer kept from an earlier call while `data_version` is unchanged. The stamp is
-    read first, so a write committing meanwhile can only make the kept answer newer than its stamp."""
-    version = data_version(session)
-    cache = _FUNDING_CACHES.setdefault(session.get_bind(), {})
-    hit = cache.get(question)
-    if hit is None or hit[0] != version:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        hit = cache[question] = (version, answer())
-    return copy.deepcopy(hit[1])  # the caller may change its copy
+_KEPT = KeptAnswers(data_version, size=512)
 
 
 def funding_status_kept(
     session: Session, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
 ) -> dict[str, Any]:
     """`funding_status`, kept while the money is unchanged (a refusal such as an unknown item is not kept)."""
-    return _kept(session, ("item", plan_id, item_code, year, unit),
-                 lambda: funding_status(session, plan_id, item_code, year, unit))
+    return _KEPT.get(session, ("item", plan_id, item_code, year, unit),
+                     lambda: funding_status(session, plan_id, item_code, year, unit))
 
 
 def funding_tree_kept(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict:
     """`funding_tree`, kept while the money is unchanged."""
-    return _kept(session, ("tree", plan_id, year, unit), lambda: funding_tree(session, plan_id, year, unit))
+    return _KEPT.get(session, ("tree", plan_id, year, unit), lambda: funding_tree(session, plan_id, year, unit))
 
 
 # A unit's money: allocations whose recipient lies within the unit. The money entering it is counted at
