@@ -108,6 +108,9 @@ class Claim(ClaimsBase):
     ho_ten: Mapped[str | None] = mapped_column(String(255))
     so_cccd: Mapped[str | None] = mapped_column(String(20))
     ngay_sinh: Mapped[date | None] = mapped_column(Date)
+    # NGAY_SINH as written when only partly known (yyyy, yyyymm, or 00 for day/month); ngay_sinh then holds
+    # the first day of that year or month, for age checks only.
+    ngay_sinh_raw: Mapped[str | None] = mapped_column(String(12))
     gioi_tinh: Mapped[int | None] = mapped_column(SmallInteger)
     dia_chi: Mapped[str | None] = mapped_column(String(1024))
     dien_thoai: Mapped[str | None] = mapped_column(String(20))
@@ -169,6 +172,20 @@ class ClaimTable(ClaimsBase):
     ma_lk: Mapped[str | None] = mapped_column(String(100))
     table_name: Mapped[str] = mapped_column(String(5))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClaimFormatNote(ClaimsBase):
+    """A repair the reader made to read a file (a bad namespace URI, a lying encoding, a plain-XML table…).
+    Append-only, one row per committed batch of records: a file's note is the sum of its rows' `records`.
+    `table_name` is None for the envelope itself."""
+
+    __tablename__ = "claim_format_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("claim_files.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    table_name: Mapped[str | None] = mapped_column(String(20))
+    records: Mapped[int] = mapped_column(Integer)
 
 
 class ClaimIssue(ClaimsBase):
