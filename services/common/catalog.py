@@ -3,7 +3,7 @@
 Each plan is a reviewed data file in `reference/plans/` (package data), read side by side with a
 verbatim copy of the document in `reference/plans/sources/`. Item codes follow the documents' own
 numbering (I, I.2.a, II.2.4, IV.3 ...); the same code means the same task at both levels, so figures
-roll up from district to province (DOMAIN.md §1).
+roll up from district to province (docs/domain.md §1).
 
 Pure Python: PyYAML and the standard library only, so every service and the tests can use it.
 """
@@ -25,7 +25,7 @@ PLAN_FILES: tuple[str, ...] = ("158-KH-UBND.yaml", "34-KH-UBND.yaml")
 LEVELS = frozenset({"province", "district"})
 KINDS = frozenset({"section", "objective", "target", "task", "funding", "organisation", "reporting"})
 COMPARISONS = frozenset({"=", ">=", ">", "<=", "<"})
-# DOMAIN.md §2: the funding sources (nguồn kinh phí) that section III of a plan may name.
+# docs/domain.md §2: the funding sources (nguồn kinh phí) that section III of a plan may name.
 FUNDING_SOURCE_CODES = frozenset(
     {
         "provincial_budget",

@@ -1,4 +1,4 @@
-"""Settings from the environment (CONTRACT.md "Starting it"). Secrets come only from here, never from code."""
+"""Settings from the environment (docs/contract.md "Starting it"). Secrets come only from here, never from code."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Named errors that travel from a service's domain to the API client.
 
-`code` is stable and machine-readable (CONTRACT.md "Conventions"); `message` is Vietnamese for people.
+`code` is stable and machine-readable (docs/contract.md "Conventions"); `message` is Vietnamese for people.
 The gateway turns a `DomainError` into HTTP 4xx `{"errors": [...]}`.
 """
 

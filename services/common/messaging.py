@@ -215,7 +215,8 @@ class ReliableEventHandler(EventHandler):
         with Connection(self.container.config["AMQP_URI"]) as conn:
             channel = conn.channel()
             dead_letter_queue().bind(channel).declare()
-            # Declare our own queue now, so events published before we consume are kept (TECH-NOTES).
+            # Declare our own queue now, so events published before we consume are kept: one with no queue bound
+            # vanishes.
             self.queue.bind(channel).declare()
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:

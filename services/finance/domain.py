@@ -17,7 +17,7 @@ from services.common.money import format_vnd, round_vnd
 from services.common.periods import PeriodError, Quarter
 from services.finance.reference import reference
 
-# MA_CSKCB: 5 characters, the 2-digit province code first (DOMAIN.md §6; Kiên Giang = 91); the rest digits
+# MA_CSKCB: 5 characters, the 2-digit province code first (docs/domain.md §6; Kiên Giang = 91); the rest digits
 # or capital letters, as the gateway's facility register accepts them.
 FACILITY_CODE = re.compile(r"^\d{2}[0-9A-Z]{3}$")
 RATE_PLACES = Decimal("0.0001")

@@ -74,7 +74,7 @@ def parse_reference(data: dict[str, Any]) -> FinanceReference:
             raise ValueError(f"source {src.code} listed twice")
         sources[src.code] = src
     if set(sources) != FUNDING_SOURCE_CODES:
-        raise ValueError(f"sources must be exactly DOMAIN.md §2's codes, got {sorted(sources)}")
+        raise ValueError(f"sources must be exactly docs/domain.md §2's codes, got {sorted(sources)}")
     kinds: dict[str, AllocationKind] = {}
     for code, raw in data["allocation_kinds"].items():
         allowed = raw.get("sources")

@@ -37,7 +37,7 @@ def empty() -> dict[str, Any]:
 
 
 def execution_rate(allocated: int, disbursed: int) -> str | None:
-    """Disbursed ÷ allocated (DOMAIN.md §3) as a decimal string with 4 places, like the services answer it
+    """Disbursed ÷ allocated (docs/domain.md §3) as a decimal string with 4 places, like the services answer it
     ("0.4523"); None when nothing is allocated."""
     if allocated <= 0:
         return None

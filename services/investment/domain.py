@@ -23,7 +23,7 @@ from services.common.catalog import FUNDING_SOURCE_CODES
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd
 
-# --------------------------------------------------------------------------- sources (DOMAIN.md §2)
+# --------------------------------------------------------------------------- sources (docs/domain.md §2)
 
 SOURCES = FUNDING_SOURCE_CODES
 # Luật BHYT Điều 35 k3 (sửa đổi 2014), NĐ 105/2014 Điều 6: 20% of the surplus came back only for fund

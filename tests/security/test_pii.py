@@ -1,7 +1,7 @@
 """Personal data never leaks: after a day's work on a claim file whose personal values are unique markers, none
 of them is in the processes' logs, in any `/metrics` output, in the files under the data folder (blobs and
 databases excepted: that is where they belong), nor in any answer or error message a viewer or finance
-caller gets (CONTRACT.md "Access": only admin and bhxh see personal data).
+caller gets (docs/contract.md "Access": only admin and bhxh see personal data).
 
     .venv/bin/pytest -q -p no:cacheprovider tests/security/test_pii.py
 """

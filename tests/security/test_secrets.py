@@ -32,7 +32,7 @@ KEY_MATERIAL = {
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|api_?key|token|credential)")
 # Literal values that are not secrets although their names say so.
 NOT_SECRETS = {("services/gateway/accounts.py", "TOKEN_PREFIX")}  # the visible prefix of every token
-# RabbitMQ's own local-only default account, the documented default of AMQP_URI (CONTRACT.md).
+# RabbitMQ's own local-only default account, the documented default of AMQP_URI (docs/contract.md).
 DEFAULT_ACCOUNTS = {"guest"}
 
 

@@ -1,4 +1,4 @@
-"""The JSON API, one blueprint per resource (see CONTRACT.md and /api/v1/openapi.json)."""
+"""The JSON API, one blueprint per resource (see docs/contract.md and /api/v1/openapi.json)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Reconciliation per facility and quarter (đối soát): claims requested, approved, rejected, pending;
-the capitation fund against its spend; advances (CONTRACT.md)."""
+the capitation fund against its spend; advances (docs/contract.md)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from services.gateway.web.format import number, vnd
 
-# Colour per funding source (DOMAIN.md §2), distinguishable when printed in grey too.
+# Colour per funding source (docs/domain.md §2), distinguishable when printed in grey too.
 PALETTE = ("#1f5f99", "#e07b00", "#2e8540", "#b8336a", "#6b4c9a", "#008b8b", "#8c6d1f", "#c0392b", "#5d6d7e")
 W, H, PAD_L, PAD_B, PAD_T = 640, 260, 90, 40, 16
 

@@ -71,7 +71,7 @@ def test_reference_refuses_floats_and_unknown_sources():
     with pytest.raises(ValueError, match="quoted"):
         parse_reference(bad)
     bad = data | {"sources": data["sources"][:-1]}
-    with pytest.raises(ValueError, match="DOMAIN"):
+    with pytest.raises(ValueError, match="domain.md"):
         parse_reference(bad)
 
 
