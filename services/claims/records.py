@@ -82,6 +82,8 @@ class ClaimLine:
     pham_vi: str | None = None
     ma_khoa: str | None = None
     ngay_yl: datetime | None = None
+    # Every field of the line as written (local name -> text), for the rules on fields not typed above.
+    fields: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -127,6 +129,10 @@ class Claim:
     ma_khoa: str | None = None
     # "TABLE:index:FIELD" of values present but unreadable (index 0 for XML1).
     invalid: set[str] = field(default_factory=set, repr=False)
+    # Every XML1 field as written (local name -> text), and the rows of XML4 (paraclinical results) and
+    # XML5 (clinical course) as such dicts: the rules on fields not typed above read them (validation/).
+    fields: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    details: dict[str, list[dict[str, str | None]]] = field(default_factory=dict, repr=False, compare=False)
 
     def is_invalid(self, table: str, index: int, name: str) -> bool:
         return f"{table}:{index}:{name}" in self.invalid

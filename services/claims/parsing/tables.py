@@ -240,6 +240,16 @@ def _read(v: dict[str, str | None], spec: _Compiled, table: str, index: int, ma_
     return out
 
 
+# XML4 (paraclinical results) and XML5 (clinical course): rows kept as text dicts for validation/ (the tables
+# themselves are stored verbatim); the row tags are the same in QĐ 130 and QĐ 4210.
+DETAIL_TAGS = {"XML4": "CHI_TIET_CLS", "XML5": "CHI_TIET_DIEN_BIEN_BENH"}
+
+
+def detail_rows(root: etree._Element, tag: str, plain: bool) -> list[dict[str, str | None]]:
+    """The rows of an XML4/XML5 table, each as field name -> text as written."""
+    return [_fields(el, plain) for el in _line_elements(root, tag)]
+
+
 def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple[Claim | None, list[Issue]]:
     """One HOSO -> (Claim or None, issues). None when a table cannot be read or XML1 is absent:
     money cannot be checked on half a record. Never raises on content. ``header`` is accepted for
@@ -285,6 +295,8 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
     for name, root in roots.items():
         if name not in TABLE_ROOTS:
             claim.other_tables[name] = raw.tables[name]
+            if name in DETAIL_TAGS:
+                claim.details[name] = detail_rows(root, DETAIL_TAGS[name], _plain(raw.tables[name]))
             linked = next(root.iter("{*}MA_LK"), None)
             text = (linked.text or "").strip() if linked is not None else ""
             if text and ma_lk and text != ma_lk:
@@ -305,7 +317,7 @@ def _claim(index: int, v: dict[str, str | None], ma_lk: str | None, issues: list
     if f["ma_benh_kt"] is None:
         f["ma_benh_kt"] = []
     return Claim(record_index=index, standard=standard, ma_lk=ma_lk, lines=[], other_tables={}, invalid=invalid,
-                 **f)  # type: ignore[arg-type]
+                 fields=v, **f)  # type: ignore[arg-type]
 
 
 def _lines(claim: Claim, table: str, root: etree._Element, plain: bool, issues: list[Issue],
@@ -315,7 +327,8 @@ def _lines(claim: Claim, table: str, root: etree._Element, plain: bool, issues: 
     ma_lk = claim.ma_lk
     foreign_link_reported = False
     for index, el in enumerate(_line_elements(root, _LINE_TAGS[table]), 1):
-        f = _read(_fields(el, plain), spec, table, index, ma_lk, issues, invalid)
+        v = _fields(el, plain)
+        f = _read(v, spec, table, index, ma_lk, issues, invalid)
         if claim.standard == "4210":  # one THANH_TIEN serves both amounts
             f["thanh_tien_bh"] = f["thanh_tien_bv"]
         if drugs:
@@ -327,7 +340,7 @@ def _lines(claim: Claim, table: str, root: etree._Element, plain: bool, issues: 
             f["name"] = (supply_name or f["name"]) if f["ma_vat_tu"] else (f["name"] or supply_name)
             if f.get("unit_price_bh") is None and not claim.is_invalid(table, index, "DON_GIA_BH"):
                 f["unit_price_bh"] = f["unit_price"]
-        line = ClaimLine(table=table, index=index, **f)  # type: ignore[arg-type]
+        line = ClaimLine(table=table, index=index, fields=v, **f)  # type: ignore[arg-type]
         claim.lines.append(line)
         line_lk = line.ma_lk
         if line_lk and ma_lk and line_lk != ma_lk and not foreign_link_reported:

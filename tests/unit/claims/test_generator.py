@@ -71,6 +71,11 @@ def test_totals_equal_totals_recomputed_from_parsing(faulty):
 def _comparable(claim) -> dict:
     fields = dataclasses.asdict(claim)
     fields["other_tables"] = sorted(fields["other_tables"])  # the same tables, formatted differently
+    # The text as written (CDATA, padding, 7 for 07) differs by design; the typed values must not.
+    for drop in ("fields", "details"):
+        fields.pop(drop)
+    for line in fields["lines"]:
+        line.pop("fields")
     return fields
 
 
