@@ -4,6 +4,7 @@ bad input is a 4xx, never a 500 (a 500 means a bug, logged with its request id).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask, g, jsonify, request
@@ -47,12 +48,111 @@ MARSHMALLOW_MESSAGES = {
 }
 
 
+# marshmallow's range and length messages (validate.Range / validate.Length defaults), read back into numbers.
+_RANGE = [
+    (
+        re.compile(r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+        "Giá trị phải từ {0} đến {1}.",
+    ),
+    (re.compile(r"Must be greater than (\S+) and less than (\S+)\.$"), "Giá trị phải lớn hơn {0} và nhỏ hơn {1}."),
+    (re.compile(r"Must be greater than or equal to (\S+)\.$"), "Giá trị phải từ {0} trở lên."),
+    (re.compile(r"Must be greater than (\S+)\.$"), "Giá trị phải lớn hơn {0}."),
+    (re.compile(r"Must be less than or equal to (\S+)\.$"), "Giá trị tối đa là {0}."),
+    (re.compile(r"Must be less than (\S+)\.$"), "Giá trị phải nhỏ hơn {0}."),
+]
+_LENGTH = [
+    (re.compile(r"Length must be between (\d+) and (\d+)\.$"), "Độ dài phải từ {0} đến {1} ký tự."),
+    (re.compile(r"Length must be (\d+)\.$"), "Độ dài phải đúng {0} ký tự."),
+    (re.compile(r"Shorter than minimum length (\d+)\.$"), "Cần ít nhất {0} ký tự."),
+    (re.compile(r"Longer than maximum length (\d+)\.$"), "Dài quá {0} ký tự."),
+]
+# How the pages name a field next to its message (the API answers keep `field`, the technical name).
+FIELD_LABELS = {
+    "amount": "Số tiền",
+    "date": "Ngày",
+    "decision_no": "Số quyết định",
+    "decision_date": "Ngày quyết định",
+    "reference": "Chứng từ",
+    "note": "Ghi chú",
+    "plan_id": "Kế hoạch",
+    "plan": "Kế hoạch",
+    "item_code": "Mục",
+    "item": "Mục",
+    "source": "Nguồn kinh phí",
+    "fiscal_year": "Năm ngân sách",
+    "fund_year": "Năm quỹ BHYT",
+    "recipient_unit": "Đơn vị nhận",
+    "parent_allocation_id": "Phân bổ cấp trên",
+    "parent": "Phân bổ cấp trên",
+    "kind": "Loại",
+    "facility_code": "Cơ sở KCB",
+    "facility": "Cơ sở KCB",
+    "period": "Kỳ",
+    "cards": "Số thẻ",
+    "rate_per_card": "Mức định suất mỗi thẻ",
+    "coefficient": "Hệ số",
+    "groups": "Nhóm thẻ",
+    "group": "Nhóm thẻ",
+    "station_share_rate": "Tỷ lệ chia cho trạm",
+    "file": "Tệp",
+    "items": "Hồ sơ",
+    "ma_lk": "Mã liên kết hồ sơ",
+    "approved_amount": "Số tiền được duyệt",
+    "reason_code": "Lý do",
+    "station_code": "Trạm y tế",
+    "code": "Mã",
+    "title": "Tên dự án",
+    "estimated_cost": "Tổng mức đầu tư",
+    "settled_cost": "Giá trị quyết toán",
+    "start_year": "Năm bắt đầu",
+    "end_year": "Năm kết thúc",
+    "status": "Trạng thái",
+    "effective_date": "Ngày hiệu lực",
+    "completed_on": "Ngày hoàn thành",
+    "attribute": "Thuộc tính",
+    "value": "Giá trị",
+    "station_valid_from": "Phiên bản trạm (ngày hiệu lực)",
+    "year": "Năm",
+    "unit": "Đơn vị",
+    "page": "Trang",
+    "per_page": "Số dòng mỗi trang",
+    "id": "Số hiệu",
+    "severity": "Mức độ",
+    "csrf_token": "Mã bảo vệ biểu mẫu",
+    "username": "Tên đăng nhập",
+    "password": "Mật khẩu",
+}
+
+
+def field_label(field: str | None) -> str:
+    """'decision_date' -> 'Ngày quyết định'; 'items.0.approved_amount' -> 'Số tiền được duyệt (dòng 1)';
+    a field without a label stays as it is (it is still better than no hint)."""
+    if not field:
+        return ""
+    parts = field.split(".")
+    rows = [str(int(p) + 1) for p in parts if p.isdigit()]
+    name = next((p for p in reversed(parts) if not p.isdigit()), field)
+    if name.startswith("approved__"):  # the claims page's per-record inputs
+        return f"Số tiền được duyệt (hồ sơ {name.removeprefix('approved__')})"
+    text = FIELD_LABELS.get(name, name)
+    return f"{text} (dòng {', '.join(rows)})" if rows else text
+
+
+def with_labels(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The errors as a page shows them: each with its Vietnamese `label` (the field's name stays for the log)."""
+    return [{**e, "label": field_label(e.get("field"))} for e in errors]
+
+
 def body(errors: list[dict[str, Any]], status: int) -> tuple[Any, int]:
     return jsonify({"errors": errors}), status
 
 
 def _vietnamese(text: str) -> tuple[str, str]:
-    """(code, message) for one marshmallow message; our own fields already speak Vietnamese."""
+    """(code, message) for one marshmallow message; our own fields already speak Vietnamese (and may carry
+    their code: contracts.fields.Coded)."""
+    code = getattr(text, "code", None)
+    if code:
+        return code, str(text)
     if text in (REQUIRED, "Missing data for required field."):
         return "required", REQUIRED
     if text == "Unknown field.":
@@ -61,12 +161,17 @@ def _vietnamese(text: str) -> tuple[str, str]:
         return "invalid_type", MARSHMALLOW_MESSAGES[text]
     if text.startswith("Must be one of:"):
         return "invalid_choice", "Giá trị phải là một trong: " + text.removeprefix("Must be one of:").strip()
-    if text.startswith(("Must be greater", "Must be less", "Must be at least", "Must be at most")):
-        return "out_of_range", "Giá trị nằm ngoài khoảng cho phép (" + text + ")"
-    if text.startswith(("Length must be", "Shorter than", "Longer than")):
-        return "invalid_length", "Độ dài không hợp lệ (" + text + ")"
+    for pattern, message in _RANGE:
+        if m := pattern.match(text):
+            return "out_of_range", message.format(*m.groups())
+    for pattern, message in _LENGTH:
+        if m := pattern.match(text):
+            return "invalid_length", message.format(*m.groups())
     if text.startswith("String does not match expected pattern"):
         return "invalid_format", "Sai định dạng."
+    if text.isascii():  # a library's English message nobody translated: people get Vietnamese, the log the text
+        log.info("untranslated validation message: %s", text)
+        return "invalid", "Giá trị không hợp lệ."
     return "invalid", text
 
 
@@ -82,10 +187,10 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
                 if isinstance(m, (dict, list)):
                     walk(m, prefix)
                     continue
-                code, message = _vietnamese(str(m))
+                code, message = _vietnamese(m if isinstance(m, str) else str(m))
                 out.append({"field": prefix or None, "code": code, "message": message})
         else:
-            code, message = _vietnamese(str(messages))
+            code, message = _vietnamese(messages if isinstance(messages, str) else str(messages))
             out.append({"field": prefix or None, "code": code, "message": message})
 
     walk(exc.messages, "")

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.contracts.fields import VND, Money2
+from services.common.contracts.fields import VND, Count, Day, Id, Money2, Text, Year
 
 REQUIRED = "Thiếu trường bắt buộc."
 
@@ -32,10 +32,6 @@ class DecimalString(fields.Field):
         if not d.is_finite():
             raise ValidationError("Không phải số thập phân hợp lệ.")
         return d
-
-
-def _int(**kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, **kwargs)
 
 
 # --------------------------------------------------------------------------- events
@@ -128,24 +124,27 @@ EVENTS = {
 class AllocationCommandV1(Schema):
     """POST /api/v1/allocations. On a sub-allocation plan, item, source and year default to the parent's."""
 
-    plan_id = _int(load_default=None, allow_none=True)
-    item_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
-    source = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    fiscal_year = _int(load_default=None, allow_none=True)
-    recipient_unit = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    plan_id = Id(strict=True, load_default=None, allow_none=True)
+    item_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    source = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    fiscal_year = Year(strict=True, load_default=None, allow_none=True)
+    recipient_unit = Text(required=True, validate=validate.Length(min=1, max=10))
     amount = VND(required=True)
-    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
-    decision_date = fields.Date(load_default=None, allow_none=True)
-    parent_allocation_id = _int(load_default=None, allow_none=True)
+    decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    decision_date = Day(load_default=None, allow_none=True)
+    parent_allocation_id = Id(strict=True, load_default=None, allow_none=True)
     kind = fields.String(
         load_default=None,
         allow_none=True,
         metadata={"description": "budget (default) | package_payment (khoán/đặt hàng, TT 39/2017 Phụ lục III)"},
     )
-    fund_year = _int(
-        load_default=None, allow_none=True, metadata={"description": "BHYT fund year of a 20% surplus allocation"}
+    fund_year = Year(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "BHYT fund year of a 20% surplus allocation"},
     )
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
     @validates_schema
     def _root_needs_its_keys(self, data: dict[str, Any], **_: Any) -> None:
@@ -157,28 +156,28 @@ class AllocationCommandV1(Schema):
 
 class DisbursementCommandV1(Schema):
     amount = VND(required=True)
-    date = fields.Date(required=True)
-    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    date = Day(required=True)
+    reference = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
 class ReversalCommandV1(Schema):
     """Hủy (một phần) một lần giải ngân: `amount` is the positive size; absent = all that is left."""
 
     amount = VND(load_default=None, allow_none=True)
-    date = fields.Date(required=True)
-    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    date = Day(required=True)
+    reference = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
 class AdjustmentCommandV1(Schema):
     amount = VND(required=True)  # signed
-    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
-    decision_date = fields.Date(load_default=None, allow_none=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    decision_date = Day(load_default=None, allow_none=True)
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class CardGroupV1(Schema):
-    group = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    cards = _int(required=True)
+    group = Text(required=True, validate=validate.Length(min=1, max=40))
+    cards = Count(strict=True, required=True)
     rate_per_card = VND(required=True)
 
 
@@ -187,19 +186,19 @@ class CapitationFundCommandV1(Schema):
 
     facility_code = fields.String(required=True)
     period = fields.String(required=True, metadata={"description": "YYYY-Qn"})
-    cards = _int(load_default=None, allow_none=True)
+    cards = Count(strict=True, load_default=None, allow_none=True)
     rate_per_card = VND(load_default=None, allow_none=True)
     coefficient = DecimalString(load_default=None, allow_none=True, metadata={"description": 'e.g. "1.05"'})
     groups = fields.List(fields.Nested(CardGroupV1), load_default=None, allow_none=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class AdvanceCommandV1(Schema):
     facility_code = fields.String(required=True)
     period = fields.String(required=True)
     amount = VND(required=True)
-    date = fields.Date(required=True)
-    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    date = Day(required=True)
+    reference = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
 class SettlementCommandV1(Schema):

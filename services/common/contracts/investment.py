@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from services.common.contracts.fields import VND
+from services.common.contracts.fields import VND, Day, Id, Text, Year
 
 # --------------------------------------------------------------------------- field helpers (Vietnamese)
 
@@ -23,7 +23,7 @@ def _str(max_len: int, required: bool = False, **kw: Any) -> fields.String:
     if not required:
         kw.setdefault("load_default", None)
         kw.setdefault("allow_none", True)
-    return fields.String(
+    return Text(  # free text: bidi controls refused (contracts.fields.Text)
         required=required,
         validate=validate.Length(min=1, max=max_len, error=f"Độ dài từ 1 đến {max_len} ký tự."),
         error_messages={"invalid": "Phải là chuỗi ký tự.", "null": NULL},
@@ -31,20 +31,19 @@ def _str(max_len: int, required: bool = False, **kw: Any) -> fields.String:
     )
 
 
-def _int(required: bool = False, **kw: Any) -> fields.Integer:
+def _int(required: bool = False, kind: type[fields.Integer] = Id, **kw: Any) -> fields.Integer:
+    """A record number (Id, 1 … 2^63−1) or a year (Year, 2000 … 2100): bounded, so no input overflows a column."""
     if not required:
         kw.setdefault("load_default", None)
         kw.setdefault("allow_none", True)
-    return fields.Integer(
-        required=required, strict=True, error_messages={"invalid": "Phải là số nguyên.", "null": NULL}, **kw
-    )
+    return kind(required=required, strict=True, error_messages={"invalid": "Phải là số nguyên.", "null": NULL}, **kw)
 
 
 def _date(required: bool = False, **kw: Any) -> fields.Date:
     if not required:
         kw.setdefault("load_default", None)
         kw.setdefault("allow_none", True)
-    return fields.Date(
+    return Day(  # within contracts.fields.EARLIEST_DAY … today + 1 year
         required=required, error_messages={"invalid": "Ngày phải có dạng YYYY-MM-DD.", "null": NULL}, **kw
     )
 
@@ -130,8 +129,8 @@ class ProjectIn(Schema):
     estimated_cost = _vnd(metadata={"description": "Tổng mức đầu tư, đồng"})
     plan_id = _int(required=True)
     item_code = _str(20, required=True, metadata={"description": "Mục của kế hoạch, thường II.5"})
-    start_year = _int()
-    end_year = _int()
+    start_year = _int(kind=Year)
+    end_year = _int(kind=Year)
     status = fields.String(load_default="proposed", metadata={"enum": ["proposed", "approved", "under_construction"]})
     decision_no = _str(80, metadata={"description": "Quyết định phê duyệt chủ trương / dự án"})
     decision_date = _date()
@@ -141,7 +140,7 @@ class CapitalIn(Schema):
     """Giao vốn: capital for a project from one source for one fiscal year (negative to reduce it)."""
 
     source = _str(40, required=True)
-    fiscal_year = _int(required=True)
+    fiscal_year = _int(kind=Year, required=True)
     amount = _vnd()
     decision_no = _str(80, required=True)
     decision_date = _date(required=True)
@@ -203,7 +202,7 @@ class StationStatusIn(Schema):
         error_messages={"null": NULL},
         metadata={"description": "true/false; good|fair|poor|none; or a year"},
     )
-    year = _int(required=True)
+    year = _int(kind=Year, required=True)
     decision_no = _str(80)
     decision_date = _date()
     note = _str(1000)
