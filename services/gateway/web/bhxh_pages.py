@@ -4,17 +4,18 @@ the reconciliation (đối soát) of a facility and quarter with its capitation 
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.claims.storage import TooLarge, max_upload_bytes
+from services.claims.storage import max_upload_bytes
 from services.common import units
 from services.common.contracts import claims as contract
+from services.common.contracts.fields import MoneyInputError, parse_money2
 from services.common.errors import DomainError
 from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
 from services.gateway.api import claims as claims_api
@@ -33,8 +34,10 @@ from services.gateway.web.common import (
     page_args,
     record_id,
     render,
+    verify_csrf,
     visible,
 )
+from services.gateway.web.multipart import StreamedForm
 
 SEVERITIES = {"critical": "Nghiêm trọng", "warning": "Cảnh báo"}
 ERRORS_PER_PAGE = 100
@@ -83,16 +86,6 @@ def _facilities() -> list[dict[str, str]]:
         return [{"code": f.code, "name": f.name, "unit": f.unit} for f in rows if scope is None or f.code in scope]
 
 
-def decimal_input(text: str) -> str:
-    """A claim amount as people type it, for the Money2 field: "42.900,50" (Vietnamese), "42900.50", "42.900"."""
-    text = text.strip().replace(" ", "").replace("\u00a0", "")
-    if "," in text:
-        return text.replace(".", "").replace(",", ".")
-    if re.fullmatch(r"-?\d+\.\d{1,2}", text):
-        return text
-    return text.replace(".", "")
-
-
 # --------------------------------------------------------------------------- claim files
 
 
@@ -111,26 +104,28 @@ def claim_files() -> Any:
 @streamed
 @page(body=UploadForm, content_type="multipart/form-data")
 def upload_claim_file() -> Any:
-    """Upload a claim file (GIAMDINHHS XML) from the form: stored first, processed in the background."""
-    upload = request.files.get("file")
-    audit_form()
+    """Upload a claim file (GIAMDINHHS XML) from the form: streamed to storage as the API does (the size the page
+    promises), checked against the uploader's unit on its envelope, processed in the background. A refusal is
+    this page again with the reason in Vietnamese, whatever the client (never a bare JSON error)."""
+    limit = max_upload_bytes()
+    filename = ""
     try:
-        if upload is None or not upload.filename:
-            raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
-        limit = max_upload_bytes()
         try:
-            blob = claims_api.store().put(upload.stream, limit=limit)
-        except TooLarge:
+            form = StreamedForm(request.stream, request.mimetype_params.get("boundary", ""))
+            fields, part = form.until_file()
+        except RequestEntityTooLarge:
             raise DomainError.one(
                 "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", "file", 413
             ) from None
-        if blob.size == 0:
-            raise DomainError.one("empty_file", "Tệp hồ sơ rỗng.", "file", 422)
-        facility = claims_api._envelope_facility(blob.name)
-        if g.principal.scoped:
-            require_facility(facility or "-----", "MACSKCB")
-        out = rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, facility)
+        verify_csrf(fields.get("csrf_token") or request.headers.get("X-CSRFToken"))
+        if part is None or part.name != "file" or not part.filename:
+            raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
+        filename = part.filename[:200]
+        blob, head = claims_api.store_upload(part, limit)
+        out = claims_api.register(blob, head)
     except WRITE_ERRORS as exc:
+        claims_api.drain(request.stream)
+        g.audit_details = {"filename": filename} if filename else {}
         answer = rpc("claims", "list_files", 1, 30, scoped_facilities(), None)
         return render(
             "claims.html",
@@ -138,20 +133,20 @@ def upload_claim_file() -> Any:
             answer=answer,
             page_no=1,
             errors=form_errors(exc),
-            limit_mb=max_upload_bytes() // (1024 * 1024),
+            limit_mb=limit // (1024 * 1024),
         )
-    g.audit_details.update(
-        file_id=out["id"],
-        sha256=blob.sha256,
-        size=blob.size,
-        duplicate=out["duplicate"],
-        filename=upload.filename[:200],
-        result_id=out["id"],
-    )
+    g.audit_details = {
+        "file_id": out["id"],
+        "sha256": blob.sha256,
+        "size": blob.size,
+        "duplicate": out["duplicate"],
+        "filename": filename,
+        "result_id": out["id"],
+    }
     if out["duplicate"]:
         flash(f"Tệp này đã được gửi trước đây (tệp số {out['id']}); không tính lại hồ sơ nào.", "warn")
     else:
-        flash(f"Đã nhận tệp {upload.filename}; đang xử lý.", "ok")
+        flash(f"Đã nhận tệp {filename}; đang xử lý.", "ok")
     return redirect(url_for("web.claim_file", file_id=out["id"]), 303)
 
 
@@ -215,14 +210,22 @@ def assess() -> Any:
     try:
         head = AssessmentForm().load({k: form[k] for k in ("facility_code", "period") if form.get(k)})
         items = []
+        unread: dict[str, list[str]] = {}
         for key, value in form.items():
             if not key.startswith("approved__") or not value.strip():
                 continue
             ma_lk = key.removeprefix("approved__")
-            item: dict[str, Any] = {"ma_lk": ma_lk, "approved_amount": decimal_input(value)}
+            try:  # the gateway's one money reader ("42.900,50", "42 900,5", "42900.50"; "1.000.00" refused)
+                amount = str(parse_money2(value))
+            except MoneyInputError as exc:
+                unread[key] = [str(exc)]
+                continue
+            item: dict[str, Any] = {"ma_lk": ma_lk, "approved_amount": amount}
             if form.get(f"reason__{ma_lk}"):
                 item["reason_code"] = form[f"reason__{ma_lk}"]
             items.append(item)
+        if unread:
+            raise ValidationError(unread)
         if not items:
             raise DomainError.one("required", "Chưa nhập số tiền được duyệt cho hồ sơ nào.", "items", 422)
         schema = contract.AssessmentRequestV1()

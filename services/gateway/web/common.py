@@ -9,6 +9,8 @@ the role × endpoint matrix and the OpenAPI checks hold for pages as for the API
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,12 +21,14 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError, fields
 from wtforms.validators import ValidationError as WTFormsValidationError
 
+from services.common.contracts.fields import VND
 from services.common.errors import DomainError
 from services.gateway import access, errors, hooks
 from services.gateway.clients import Unavailable
 from services.gateway.openapi import doc
 
 bp = Blueprint("web", __name__)
+log = logging.getLogger(__name__)
 HTML = "text/html"
 FINANCE_WRITERS = ("admin", "finance")
 BHXH_WRITERS = ("admin", "bhxh")
@@ -65,9 +69,16 @@ def check_csrf() -> Response | None:
     access.enforce (app-level hooks first), so a stranger still gets 401 and a wrong role 403."""
     if request.method != "POST":
         return None
+    if hooks.is_streamed(request.endpoint):
+        return None  # a streamed upload reads its form itself and calls verify_csrf before storing a byte
+    verify_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
+    return once_per_form()
+
+
+def verify_csrf(token: str | None) -> None:
+    """Raise CSRFError unless `token` is the session's CSRF token (and, over HTTPS, the form is this site's)."""
     # flask_wtf's validate_csrf (signature, session binding, age), fed the token directly: its protect() walks
     # every form key and fails with a 500 on a multipart part without a name.
-    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
     try:
         validate_csrf(token)
     except WTFormsValidationError as exc:
@@ -77,7 +88,6 @@ def check_csrf() -> Response | None:
         good = f"https://{request.host}/"
         if not (request.referrer or "").startswith(good):
             raise CSRFError("The referrer does not match the host.")
-    return once_per_form()
 
 
 FORM_KEY = "form_key"  # hidden in every form that records something: its Idempotency-Key
@@ -129,8 +139,10 @@ def page_args(schema: Schema) -> dict[str, Any]:
 
 
 def form_data(schema: Schema, form: dict[str, str] | None = None) -> dict[str, Any]:
-    """An HTML form decoded for a contract schema: empty inputs are absent, integer fields (money included)
-    read as people type them ("1.200.000.000", "1 200 000 000"). Validation stays the schema's."""
+    """An HTML form decoded for a contract schema: empty inputs are absent; money stays text for the VND field,
+    which reads it with the one money reader (contracts.fields.parse_vnd: "1.200.000.000", "1 200 000 000 đ";
+    "1000000.5" refused, never read as 10.000.005); other integers (ids, years) are plain digits.
+    Validation stays the schema's."""
     raw = dict(form if form is not None else request.form.to_dict())
     for name in NOT_ENTERED:
         raw.pop(name, None)
@@ -139,11 +151,10 @@ def form_data(schema: Schema, form: dict[str, str] | None = None) -> dict[str, A
         value = value.strip()
         if value == "" or key not in schema.fields:
             continue
-        if isinstance(schema.fields[key], fields.Integer):
-            digits = value.replace(".", "").replace(" ", "").replace("\u00a0", "")
-            if digits.lstrip("-").isdigit():
-                out[key] = int(digits)
-                continue
+        field = schema.fields[key]
+        if isinstance(field, fields.Integer) and not isinstance(field, VND) and re.fullmatch(r"-?[0-9]{1,30}", value):
+            out[key] = int(value)
+            continue
         out[key] = value
     return out
 
@@ -151,9 +162,11 @@ def form_data(schema: Schema, form: dict[str, str] | None = None) -> dict[str, A
 def form_errors(exc: Exception) -> list[dict[str, Any]]:
     """The Vietnamese messages of a refused write, in the API's error shape, for the page to show."""
     if isinstance(exc, ValidationError):
-        return errors.validation_errors(exc)
+        found = errors.validation_errors(exc)
+        log.info("form refused: %s", [(e["field"], e["code"]) for e in found])  # the technical detail, for the log
+        return errors.with_labels(found)
     if isinstance(exc, DomainError):
-        return exc.errors
+        return errors.with_labels(exc.errors)
     if isinstance(exc, Unavailable):
         return [
             {
@@ -195,7 +208,7 @@ def domain_error(exc: DomainError) -> Any:
         return errors.body(exc.errors, exc.status)
     if exc.status == 401:
         return _login_redirect()  # not logged in, or the session expired
-    return render("error.html", exc.status, errors=exc.errors)
+    return render("error.html", exc.status, errors=errors.with_labels(exc.errors))
 
 
 @bp.errorhandler(ValidationError)
@@ -203,7 +216,7 @@ def invalid(exc: ValidationError) -> Any:
     errs = errors.validation_errors(exc)
     if not wants_html():
         return errors.body(errs, 422)
-    return render("error.html", 422, errors=errs)
+    return render("error.html", 422, errors=errors.with_labels(errs))
 
 
 @bp.errorhandler(Unavailable)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from services.gateway.errors import field_label
 from services.gateway.figures import execution_rate
 
 DONG = "đ"
@@ -122,4 +123,5 @@ FILTERS = {
     "rate": rate,
     "vn_date": vn_date,
     "period": period,
+    "field_label": field_label,  # error messages on pages name the field in Vietnamese
 }

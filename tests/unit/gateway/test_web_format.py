@@ -150,30 +150,6 @@ def test_the_reconciliation_workbook_keeps_exact_claim_money(tmp_path):
     assert Decimal(str(found["Cân đối quỹ (quỹ − chi; âm là vượt quỹ)"])) == Decimal("186984.50")
 
 
-def test_claim_amounts_are_read_as_people_type_them():
-    from services.gateway.web.bhxh_pages import decimal_input
-
-    assert decimal_input("42.900,50") == "42900.50"
-    assert decimal_input("42900.50") == "42900.50"
-    assert decimal_input("42.900") == "42900"
-    assert decimal_input(" 1.234.567 ") == "1234567"
-
-
-def test_money_inputs_are_read_with_vietnamese_grouping():
-    from marshmallow import Schema
-
-    from services.common.contracts.fields import VND
-    from services.gateway.web.common import form_data
-
-    class S(Schema):
-        amount = VND(required=True)
-
-    assert form_data(S(), {"amount": "1.250.000.000", "csrf_token": "x", "other": "y"}) == {"amount": 1_250_000_000}
-    assert form_data(S(), {"amount": "-50.000.000"}) == {"amount": -50_000_000}
-    assert form_data(S(), {"amount": "12,5"}) == {"amount": "12,5"}  # left for the schema to refuse
-    assert form_data(S(), {"amount": ""}) == {}
-
-
 def test_a_report_with_a_missing_part_is_refused_rather_than_handed_on():
     import pytest
 
