@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common import config
+from services.common import broker_node, config
+from services.common.broker_node import BrokerNode
 
 
 @dataclass
@@ -30,7 +31,11 @@ class Child:
     next_start: float = field(default=0.0)
 
     def start(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(self.argv, env={**env, **self.env})  # noqa: S603 - our own fixed argv
+        # A session of its own: a Ctrl-C in the terminal reaches only us, and each child is told once, by us
+        # (a service told twice, by the terminal and then by us, stopped its nameko runner twice and crashed).
+        self.proc = subprocess.Popen(  # noqa: S603 - our own fixed argv
+            self.argv, env={**env, **self.env}, start_new_session=True, preexec_fn=broker_node.die_with_parent
+        )
         self.started_at = time.monotonic()
         print(f"ytcs: started {self.name} (pid {self.proc.pid})", flush=True)
 
@@ -77,38 +82,215 @@ def prepare_metrics_dir() -> str:
     return str(path)
 
 
-def run() -> int:
-    reason = broker_reachable(config.amqp_uri())
+DEFAULT_AMQP_HOST = "127.0.0.1"
+RPC_QUEUES = tuple(f"rpc-{s}" for s in config.SERVICES)  # nameko's queue per service: consumed by its processes
+
+
+def default_amqp_port() -> int:
+    """The port where `ytcs run` looks for a broker when no AMQP_URI is set (a test points it at a closed one)."""
+    return int(os.environ.get("YTCS_DEFAULT_AMQP_PORT", "5672"))
+
+
+def foreign_consumers(uri: str) -> dict[str, int]:
+    """Queues of ours that something already consumes on this vhost: {queue: consumers}. Asked before our own
+    processes start, so any consumer belongs to another stack (or to orphans of a killed run)."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    found: dict[str, int] = {}
+    with Connection(uri, connect_timeout=5) as conn:
+        for queue in RPC_QUEUES:
+            channel = conn.channel()  # a passive declare of a missing queue closes its channel: one each
+            try:
+                ok = channel.queue_declare(queue, passive=True)
+            except NotFound:
+                continue
+            if ok.consumer_count:
+                found[queue] = ok.consumer_count
+            channel.close()
+    return found
+
+
+def vhost_advice(uri: str, found: dict[str, int]) -> str:
+    from kombu import Connection
+
+    conn = Connection(uri)
+    vhost = conn.virtual_host or "/"
+    other = "ytcs-dev" if vhost != "ytcs-dev" else "ytcs-dev2"
+    user = conn.userid or "guest"
+    secret = "guest" if conn.password == "guest" else "…"  # noqa: S105 - the well-known default, shown as typed
+    where = f"{conn.hostname}:{conn.port or 5672}"
+    queues = ", ".join(f"{q} ({n})" for q, n in sorted(found.items()))
+    return (
+        f"ytcs: một hệ thống YTCS khác đang chạy trên virtual host {vhost!r} của RabbitMQ {where} "
+        f"(hàng đợi {queues} đã có người nhận); hai hệ thống trên một vhost sẽ trả lời lẫn nhau. / "
+        f"Another YTCS stack already consumes its queues on vhost {vhost!r} at {where}. "
+        f"Give this one its own vhost: rabbitmqctl add_vhost {other} && "
+        f"rabbitmqctl set_permissions -p {other} {user} '.*' '.*' '.*' && "
+        f"AMQP_URI=amqp://{user}:{secret}@{where}/{other} make run"
+    )
+
+
+class Stopping:
+    """Set by SIGINT/SIGTERM: every phase of the start checks it, so a Ctrl-C at any moment stops cleanly."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        self.requested = True
+
+    def __bool__(self) -> bool:
+        return self.requested
+
+
+def lock_var_dir() -> int | None:
+    """One `ytcs run` per data folder (two would share SQLite files and the private node): the lock goes
+    with the process, so a killed run leaves none behind. None when another run holds it."""
+    import fcntl
+
+    fd = os.open(config.var_dir() / "ytcs-run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def choose_broker(stopping: Stopping) -> tuple[str | None, BrokerNode | None]:
+    """The broker to run on: AMQP_URI when set; else the default port when it answers; else a private node
+    started under var/rabbitmq. (None, None) when there is none (the reason is printed) or on Ctrl-C."""
+    uri = os.environ.get("AMQP_URI")
+    if not uri:
+        port = default_amqp_port()
+        uri = f"amqp://guest:guest@{DEFAULT_AMQP_HOST}:{port}/"
+        if not broker_node.port_open(port, DEFAULT_AMQP_HOST):
+            return private_broker(port, stopping)
+    reason = broker_reachable(uri)
     if reason:
         print(
-            f"ytcs: RabbitMQ is not reachable at {config.amqp_uri()} ({reason}). "
+            f"ytcs: RabbitMQ is not reachable at {uri} ({reason}). "
             "Start one with `rabbitmq-server -detached` or `docker compose up -d rabbitmq`, or set AMQP_URI.",
             file=sys.stderr,
         )
-        return 2
-    from services.cli import migrate_all
+        return None, None
+    return uri, None
 
-    migrate_all(verbose=True)
+
+def private_broker(port: int, stopping: Stopping) -> tuple[str | None, BrokerNode | None]:
+    try:
+        node = BrokerNode(config.var_dir() / "rabbitmq")
+    except broker_node.BrokerNodeError as exc:
+        print(exc, file=sys.stderr)
+        return None, None
+    print(
+        f"ytcs: không có RabbitMQ ở {DEFAULT_AMQP_HOST}:{port} — chạy nút RabbitMQ riêng {node.node} "
+        f"(dữ liệu trong {node.base}) / no RabbitMQ at {DEFAULT_AMQP_HOST}:{port}: starting a private node",
+        flush=True,
+    )
+    try:
+        if not node.start(cancelled=lambda: bool(stopping)):
+            return None, None
+    except broker_node.BrokerNodeError as exc:
+        print(exc, file=sys.stderr)
+        return None, None
+    print(f"ytcs: RabbitMQ riêng sẵn sàng / private RabbitMQ ready: {node.uri}", flush=True)
+    return node.uri, node
+
+
+def migrate(stopping: Stopping) -> int:
+    """`ytcs migrate` in a child of its own session: a Ctrl-C in the terminal does not cut a migration in
+    half (SQLite's DDL is not transactional under the sqlite3 module); we stop once it has finished."""
+    proc = subprocess.Popen(  # noqa: S603 - our own fixed argv
+        [sys.executable, "-m", "services.cli", "migrate"], start_new_session=True
+    )
+    told = False
+    while proc.poll() is None:
+        if stopping and not told:
+            print("ytcs: chờ xong bước cập nhật cơ sở dữ liệu / waiting for the migration to finish", flush=True)
+            told = True
+        time.sleep(0.2)
+    return proc.returncode
+
+
+def setup_link() -> str | None:
+    """The first admin's one-time link when nobody can log in yet (services/gateway/first_admin.py)."""
+    from sqlalchemy.orm import Session
+
+    from services.common.db import make_engine
+    from services.gateway import first_admin
+
+    engine = make_engine(config.db_url("gateway"))
+    try:
+        with Session(engine) as s:
+            if first_admin.has_users(s):
+                first_admin.revoke()
+                return None
+    finally:
+        engine.dispose()
+    return f"http://127.0.0.1:{config.http_port()}/setup?token={first_admin.issue()}"
+
+
+def run() -> int:
+    stopping = Stopping()
+    signal.signal(signal.SIGINT, stopping)
+    signal.signal(signal.SIGTERM, stopping)
+    lock = lock_var_dir()
+    if lock is None:
+        print(
+            f"ytcs: một `ytcs run` khác đang dùng thư mục dữ liệu {config.var_dir()} / another `ytcs run` already "
+            "uses this data folder: stop it first, or give this one its own (YTCS_VAR=…)",
+            file=sys.stderr,
+        )
+        return 2
+    node: BrokerNode | None = None
+    try:
+        uri, node = choose_broker(stopping)
+        if stopping:
+            return 0
+        if uri is None:
+            return 2
+        os.environ["AMQP_URI"] = uri  # the services and the gateway run on the broker chosen here
+        found = foreign_consumers(uri)
+        if found:
+            print(vhost_advice(uri, found), file=sys.stderr)
+            return 2
+        code = migrate(stopping)
+        if stopping:
+            return 0
+        if code != 0:
+            print(f"ytcs: migrate failed (exit {code})", file=sys.stderr)
+            return code
+        link = setup_link()
+        return supervise(stopping, link)
+    finally:
+        if node is not None:
+            print("ytcs: dừng nút RabbitMQ riêng / stopping the private RabbitMQ node", flush=True)
+            node.stop()
+        os.close(lock)
+
+
+def supervise(stopping: Stopping, link: str | None) -> int:
     env = dict(os.environ)
     env["YTCS_VAR"] = str(config.var_dir())
     gateway_env = dict(env, PROMETHEUS_MULTIPROC_DIR=prepare_metrics_dir())
-    if "YTCS_SECRET_KEY" not in env:
-        # One key for every gunicorn worker, so a session cookie is valid whichever worker answers.
-        import secrets
-
-        gateway_env["YTCS_SECRET_KEY"] = secrets.token_hex(32)
+    # Without YTCS_SECRET_KEY every gunicorn worker reads one session key kept under YTCS_VAR
+    # (gateway/session_store.py), so a restart keeps people logged in.
     kids = children()
-    stopping = False
-
-    def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     for kid in kids:
+        if stopping:
+            break
         kid.start(gateway_env if kid.name == "gateway" else env)
-    print(f"ytcs: serving http://127.0.0.1:{config.http_port()} — Ctrl-C to stop", flush=True)
+    if not stopping:
+        print(f"ytcs: serving http://127.0.0.1:{config.http_port()} — Ctrl-C to stop", flush=True)
+        if link:
+            print(
+                "ytcs: chưa có tài khoản nào — mở liên kết dùng một lần này để tạo tài khoản quản trị / "
+                f"no user yet — open this one-time link to create the first admin:\n    {link}\n"
+                "ytcs: (hoặc / or: .venv/bin/ytcs user create --username admin --role admin)",
+                flush=True,
+            )
     while not stopping:
         time.sleep(0.5)
         now = time.monotonic()

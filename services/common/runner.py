@@ -32,7 +32,12 @@ def serve(service: str) -> int:
     runner = ServiceRunner(config.nameko_config(service))
     runner.add_service(service_cls)
 
+    stopping: list[int] = []
+
     def shutdown(signum: int, _frame: object) -> None:
+        if stopping:  # a second signal (Ctrl-C and then the supervisor's TERM): nameko's stop is not re-entrant
+            return
+        stopping.append(signum)
         log.info("stopping %s (signal %s)", service, signum)
         eventlet.spawn_n(runner.stop)
 

@@ -11,100 +11,21 @@ import contextlib
 import glob
 import os
 import pwd
-import shutil
 import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import psycopg2
 
+from services.common.broker_node import BrokerNode
 from tests.support.infra import free_port
 
-RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 
-
-class PrivateRabbit:
-    """One RabbitMQ node (own node name, ports, data, cookie) that a test may stop and start."""
+class PrivateRabbit(BrokerNode):
+    """One RabbitMQ node (own node name, ports, epmd, data, cookie) that a test may stop and start: the
+    product's private node (services/common/broker_node.py), the one `ytcs run` starts on a bare machine."""
 
     def __init__(self, base: Path) -> None:
-        self.base = base
-        self.port = free_port()
-        self.node = f"ytcs-fault-{uuid.uuid4().hex[:8]}@localhost"
-        self.proc: subprocess.Popen | None = None
-        home = base / "home"  # the Erlang cookie lives here, shared by the server and our rabbitmqctl
-        for d in (home, base / "mnesia", base / "log"):
-            d.mkdir(parents=True, exist_ok=True)
-        (base / "enabled_plugins").write_text("[].\n")
-        # Our own config file: the machine's /etc/rabbitmq/rabbitmq.conf binds 5672, which is taken.
-        (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
-        (base / "rabbitmq-env.conf").write_text("ERL_EPMD_ADDRESS=127.0.0.1\n")
-        self.env = dict(
-            os.environ,
-            HOME=str(home),
-            RABBITMQ_NODENAME=self.node,
-            RABBITMQ_NODE_PORT=str(self.port),
-            RABBITMQ_DIST_PORT=str(free_port()),
-            RABBITMQ_MNESIA_BASE=str(base / "mnesia"),
-            RABBITMQ_LOG_BASE=str(base / "log"),
-            RABBITMQ_ENABLED_PLUGINS_FILE=str(base / "enabled_plugins"),
-            RABBITMQ_CONFIG_FILE=str(base / "rabbitmq.conf"),
-            RABBITMQ_CONF_ENV_FILE=str(base / "rabbitmq-env.conf"),
-            ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}",
-        )
-
-    @staticmethod
-    def available() -> bool:
-        return (RABBIT_BIN / "rabbitmq-server").exists() and shutil.which("epmd") is not None
-
-    @property
-    def uri(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
-
-    def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def start(self, timeout: float = 90) -> None:
-        log = open(self.base / "server.out", "ab")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(
-            [str(RABBIT_BIN / "rabbitmq-server")], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.base
-        )
-        pidfile = self.base / "mnesia" / f"{self.node}.pid"
-        deadline = time.monotonic() + timeout
-        while not pidfile.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"private RabbitMQ did not start: {(self.base / 'server.out').read_text()[-2000:]}")
-            time.sleep(0.2)
-        out = self.ctl("wait", str(pidfile), "--timeout", str(int(timeout)), timeout=timeout + 10)
-        if out.returncode != 0:
-            raise RuntimeError(f"private RabbitMQ not ready: {out.stdout}{out.stderr}")
-
-    def stop(self) -> None:
-        """A clean broker stop (every client connection is closed by the server)."""
-        if self.proc is None:
-            return
-        self.ctl("stop")
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def queue_depths(self) -> dict[str, int]:
-        out = self.ctl("list_queues", "-q", "--no-table-headers", "name", "messages")
-        depths = {}
-        for line in out.stdout.splitlines():
-            name, _, n = line.rpartition("\t")
-            if n.isdigit():
-                depths[name] = int(n)
-        return depths
+        super().__init__(base, prefix="ytcs-fault")
 
 
 class PrivatePostgres:
