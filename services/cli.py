@@ -44,24 +44,50 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from services.gateway import accounts
 
     with _gateway_session() as s:
-        token = accounts.create_token(s, args.name, args.role, args.unit)
+        # Made for a person (--user): their role and unit unless given, and it stops while they are disabled.
+        user = accounts.find_user(s, args.user) if args.user else None
+        args.role = args.role or (user.role if user else None)
+        args.unit = args.unit or (user.unit if user else None)
+        if not args.role:
+            print("ytcs: token create needs --role (or --user)", file=sys.stderr)
+            return 2
+        token = accounts.create_token(s, args.name, args.role, args.unit, user)
         s.commit()
     print(f"API token for {args.name} (role {args.role}{', unit ' + args.unit if args.unit else ''}):")
     print(token)
     return 0
 
 
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Mật khẩu: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def cmd_user_create(args: argparse.Namespace) -> int:
     from services.gateway import accounts
 
-    if sys.stdin.isatty():
-        password = getpass.getpass("Mật khẩu: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password()
     with _gateway_session() as s:
         accounts.create_user(s, args.username, password, args.role, args.unit)
         s.commit()
     print(f"user {args.username} created (role {args.role}{', unit ' + args.unit if args.unit else ''})")
+    return 0
+
+
+def cmd_user_change(args: argparse.Namespace) -> int:
+    """disable / enable / passwd: each ends the person's sessions where it must (accounts.py)."""
+    from services.gateway import accounts
+
+    password = _read_password() if args.action == "passwd" else ""
+    with _gateway_session() as s:
+        if args.action == "passwd":
+            accounts.set_password(s, args.username, password)
+        else:
+            accounts.set_user_active(s, args.username, args.action == "enable")
+        s.commit()
+    done = {"disable": "disabled (sessions ended, tokens stopped)", "enable": "enabled", "passwd": "password changed"}
+    print(f"user {args.username} {done[args.action]}")
     return 0
 
 
@@ -104,6 +130,45 @@ def cmd_facility(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """Dead letters (services/common/dlq.py): list, show, replay (as is or with fixed data), discard."""
+    import json
+
+    from services.common import dlq
+
+    uri = config.amqp_uri()
+    if args.action == "list":
+        print(dlq.format_letters(dlq.list_dead_letters(uri, args.limit)))
+        return 0
+    if args.action == "show":
+        letter = dlq.find(uri, args.event_id)
+        if letter is None:
+            print(f"ytcs: no dead letter with event id {args.event_id}", file=sys.stderr)
+            return 1
+        print(dlq.format_letter(letter))
+        return 0
+    if args.action == "discard":
+        gone = dlq.discard(uri, set(args.event_id), args.by, args.reason)
+        print(f"discarded {len(gone)} dead letter(s); recorded in {dlq.audit_log_path()}")
+        return 0 if len(gone) == len(set(args.event_id)) else 1
+    # replay
+    if not args.all and not args.event_id:
+        print("ytcs: name the dead letters to replay (--event-id, repeatable) or say --all", file=sys.stderr)
+        return 2
+    data = None
+    if args.data:
+        text = sys.stdin.read() if args.data == "-" else open(args.data, encoding="utf-8").read()  # noqa: SIM115
+        data = json.loads(text)
+    ids = None if args.all else set(args.event_id)
+    try:
+        done = dlq.replay(uri, ids, data=data, by=args.by, reason=args.reason)
+    except ValueError as exc:  # the fixed data is still wrong, or more than one event id
+        print(f"ytcs: {exc}", file=sys.stderr)
+        return 1
+    print(dlq.format_letters(done).replace("message(s)", "message(s) replayed", 1))
+    return 0 if ids is None or len(done) == len(ids) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["claims", "generate"]:
@@ -123,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     tc = token.add_parser("create")
     tc.add_argument("--name", required=True)
-    tc.add_argument("--role", required=True)
+    tc.add_argument("--role", help="required unless --user gives it")
     tc.add_argument("--unit")
+    tc.add_argument("--user", help="a person's token: stops working while that user is disabled")
     token.add_parser("list", help="tokens by prefix, name, role, unit, state (never the token itself)")
     tr = token.add_parser("revoke", help="deactivate a token by the prefix `token list` shows")
     tr.add_argument("--prefix", required=True)
@@ -134,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     uc.add_argument("--username", required=True)
     uc.add_argument("--role", required=True)
     uc.add_argument("--unit")
+    for action, text in (
+        ("disable", "refuse the user's logins, end their sessions, stop their tokens"),
+        ("enable", "allow the user again"),
+        ("passwd", "set a new password (read from stdin like create), ending their sessions"),
+    ):
+        user.add_parser(action, help=text).add_argument("--username", required=True)
 
     facility = sub.add_parser("facility", help="the facility register (MA_CSKCB -> unit)").add_subparsers(
         dest="action", required=True
@@ -146,6 +218,24 @@ def main(argv: list[str] | None = None) -> int:
     facility.add_parser("list")
 
     sub.add_parser("claims", help="claims tools: `ytcs claims generate --help`")
+
+    dlq_p = sub.add_parser("dlq", help="dead letters: list, show, replay, discard").add_subparsers(
+        dest="action", required=True
+    )
+    dlq_p.add_parser("list", help="what waits in ytcs.dead-letters (taking nothing)").add_argument(
+        "--limit", type=int, default=1000
+    )
+    dlq_p.add_parser("show", help="one dead letter in full").add_argument("event_id")
+    dr = dlq_p.add_parser("replay", help="send dead letters back to the queue each died in")
+    dr.add_argument("--event-id", action="append", default=[], help="repeatable")
+    dr.add_argument("--all", action="store_true")
+    dr.add_argument("--data", help="JSON file (or - for stdin) replacing the event's data (one --event-id)")
+    dr.add_argument("--by", help="who replays (default: the login name)")
+    dr.add_argument("--reason", default="replay", help="why, for the audit log")
+    dd = dlq_p.add_parser("discard", help="remove dead letters for good (recorded with who and why)")
+    dd.add_argument("--event-id", action="append", required=True, help="repeatable")
+    dd.add_argument("--reason", required=True)
+    dd.add_argument("--by", help="who discards (default: the login name)")
 
     args = parser.parse_args(argv)
     from services.common.errors import DomainError
@@ -171,8 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             return {"create": cmd_token_create, "list": cmd_token_list, "revoke": cmd_token_revoke}[args.action](args)
         if args.command == "facility":
             return cmd_facility(args)
+        if args.command == "dlq":
+            return cmd_dlq(args)
         if args.command == "user":
-            return cmd_user_create(args)
+            return cmd_user_create(args) if args.action == "create" else cmd_user_change(args)
         parser.print_help()
         return 2
     except DomainError as exc:

@@ -15,7 +15,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
-from services.claims import assessment, ledger, queries
+from services.claims import assessment, blobsweep, ledger, queries
 from services.claims import metrics as claim_metrics
 from services.claims.intake import Intake
 from services.claims.models import Outbox
@@ -85,6 +85,13 @@ class Service:
             self.relay()
             log.info("claims file %s resumed: %s", file_id, outcome)
 
+    @timer(interval=blobsweep.sweep_interval())
+    def expire_blobs(self) -> None:
+        """Refused files' bytes, never-registered blobs and cut uploads are deleted after a stated time."""
+        removed = blobsweep.sweep(self.db.factory, default_store())
+        if any(removed.values()):
+            log.info("claim blobs expired: %s", removed)
+
     @rpc
     def file_status(
         self, file_id: int, limit: int = 100, offset: int = 0, code: str | None = None, severity: str | None = None
@@ -147,11 +154,11 @@ class Service:
     # --- finance's capitation figures (projection) ------------------------------------------------
 
     @reliable_event_handler("finance", "capitation_fund_set")
-    def on_capitation_fund_set(self, body: dict[str, Any]) -> None:
+    def on_capitation_fund_set(self, body: dict[str, Any]) -> bool:
         with self.db.transaction() as s:
-            ledger.record_fund(s, body)
+            return ledger.record_fund(s, body)  # False: a redelivery, counted as a duplicate
 
     @reliable_event_handler("finance", "advance_paid")
-    def on_advance_paid(self, body: dict[str, Any]) -> None:
+    def on_advance_paid(self, body: dict[str, Any]) -> bool:
         with self.db.transaction() as s:
-            ledger.record_advance(s, body)
+            return ledger.record_advance(s, body)  # False: a redelivery, counted as a duplicate

@@ -181,13 +181,17 @@ class OutboxRelay(DependencyProvider):
 # --- reliable event handlers ----------------------------------------------------------------------
 
 TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+RETRY_HEADER = "ytcs-transient-retries"  # how often an event met a passing outage
 
 
 class ReliableEventHandler(EventHandler):
     """A nameko event handler that never silently drops a message.
 
-    - success: ack;
-    - a transient failure (database or broker away): requeue, to be tried again;
+    - success: ack (counted `duplicate` when the handler returns False: its inbox had the event already);
+    - a transient failure (database or broker away): tried again after a backoff, as a fresh copy of the
+      message published to the same queue before the original is acked: a plain requeue would count as a
+      delivery on a quorum queue, and a few seconds of database outage would use up `x-delivery-limit` and
+      dead-letter events that did nothing wrong (tests/integration/test_redelivery.py);
     - any other failure: reject without requeue, so the broker dead-letters it to `ytcs.dead-letters`
       where `ytcs dlq list/replay` finds it (nameko's own handler acks and loses it).
     Its queue is durable, a quorum queue when `YTCS_QUORUM_QUEUES` is on (the default), with the DLX.
@@ -223,20 +227,47 @@ class ReliableEventHandler(EventHandler):
         service = self.container.service_name
         event_type = self.event_type
         if exc_info is None:
-            metrics.EVENTS_CONSUMED.labels(service, event_type, "ok").inc()
+            outcome = "duplicate" if result is False else "ok"  # False: the inbox absorbed a redelivery
+            metrics.EVENTS_CONSUMED.labels(service, event_type, outcome).inc()
             self.queue_consumer.ack_message(message)
         elif isinstance(exc_info[1], TRANSIENT) or (
             isinstance(exc_info[1], DBAPIError) and exc_info[1].connection_invalidated
         ):
             metrics.EVENTS_CONSUMED.labels(service, event_type, "retry").inc()
-            time.sleep(0.5)  # eventlet-patched: yields; a short pause before the broker redelivers
-            self.queue_consumer.requeue_message(message)
+            self._retry_later(message)
         else:
             metrics.EVENTS_CONSUMED.labels(service, event_type, "dead_lettered").inc()
             log.error("event %s dead-lettered: %r", event_type, exc_info[1])
             if message.channel.connection:
                 message.reject(requeue=False)
         return result, exc_info
+
+    def _retry_later(self, message: Any) -> None:
+        """After a backoff (0.5 s doubling to 30 s), put a copy back on our queue with confirms, then ack the
+        original: the copy starts with a fresh delivery count. A crash between the two leaves both, and the
+        inbox absorbs the second. If even that fails (the broker is away too), requeue as before."""
+        from kombu import Connection
+
+        headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
+        tries = int(headers.get(RETRY_HEADER, 0)) + 1
+        time.sleep(min(30.0, 0.5 * 2 ** min(tries - 1, 6)))  # eventlet-patched: yields to other workers
+        try:
+            with Connection(self.container.config["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
+                conn.Producer().publish(
+                    message.body,
+                    exchange="",
+                    routing_key=self.queue.name,
+                    headers={**headers, RETRY_HEADER: tries},
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    message_id=message.properties.get("message_id"),
+                    delivery_mode=2,
+                )
+        except Exception:  # noqa: BLE001 - the broker is away as well: let it redeliver
+            log.exception("could not put event %s back for a retry; requeueing", self.event_type)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
 
 
 reliable_event_handler = ReliableEventHandler.decorator

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, func, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -79,6 +79,12 @@ def record_event(
 
 def claim_once(session: Session, inbox_model: type, event_id: str, event_type: str) -> bool:
     """Mark an event handled inside the caller's transaction. False if it was handled before (a redelivery)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the inbox row on its own and
+        # a handler failing after it would leave its event "handled": a replayed dead letter would be dropped.
+        dbapi = session.connection().connection.dbapi_connection
+        if not dbapi.in_transaction:  # type: ignore[union-attr]
+            session.execute(text("BEGIN IMMEDIATE"))
     if session.get(inbox_model, event_id) is not None:
         return False
     try:

@@ -132,8 +132,9 @@ class Service:
             return queries.capitation_status(s, facility_code, period)
 
     @reliable_event_handler("claims", "capitation_spend_changed")
-    def on_capitation_spend_changed(self, envelope: dict[str, Any]) -> None:
+    def on_capitation_spend_changed(self, envelope: dict[str, Any]) -> bool:
         with self.db.transaction() as s:
             fresh = ledger.record_capitation_spend(s, envelope)
         if not fresh:
             log.info("capitation_spend_changed %s already handled", envelope.get("event_id"))
+        return fresh  # False: counted as a duplicate (ReliableEventHandler)
