@@ -35,6 +35,8 @@ NAMES_4210 = {
     "THANH_TIEN_BH": "THANH_TIEN",
     "DON_GIA_BV": "DON_GIA",
     "DON_GIA_BH": "DON_GIA",
+    "NGAY_MIEN_CCT": "MIEN_CUNG_CT",  # the co-payment exemption date
+    "T_BHTT_GDV": "T_NGOAIDS",  # 4210's XML1 total outside capitation, in place of T_BHTT_GDV
 }
 
 
@@ -124,7 +126,8 @@ class Claim:
     t_vtyt: Decimal | None = None
     so_ngay_dtri: int | None = None
     ngay_mien_cct: str | None = None  # raw; non-empty means exempt from co-payment
-    ngay_sinh_partial: bool = False  # day or month written as 00 (allowed by QĐ 130)
+    ngay_sinh_partial: bool = False  # day or month written as 00 (allowed by QĐ 130), or yyyy / yyyymm (QĐ 4210)
+    ngay_sinh_raw: str | None = field(default=None, repr=False)  # NGAY_SINH as written, when partial
     ma_doituong_kcb: str | None = None
     ma_khoa: str | None = None
     # "TABLE:index:FIELD" of values present but unreadable (index 0 for XML1).

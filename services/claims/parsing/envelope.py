@@ -18,7 +18,17 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from services.claims.parsing.safexml import SAFE_OPTIONS, has_doctype, prolog_has_dtd, short_error
+from services.claims.parsing.notes import TABLE_EMPTY, TABLE_PLAIN_XML, Note
+from services.claims.parsing.safexml import (
+    ENCODING_WRONG,
+    NS_INVALID,
+    PROLOG_WHITESPACE,
+    SAFE_OPTIONS,
+    has_doctype,
+    prolog_has_dtd,
+    repair_encoding,
+    short_error,
+)
 from services.claims.records import Issue
 from services.claims.validation.catalog import make_issue
 
@@ -28,6 +38,11 @@ _MAX_UNEXPECTED = 10_000  # elements outside the envelope's vocabulary; bounds m
 # A HOSO has at most 15 tables; its FILEHOSO/LOAIHOSO/NOIDUNGFILE elements wait in memory until it
 # ends, so their number is bounded (3 events per FILEHOSO), in a HOSO or stray outside one.
 _MAX_INSIDE_EVENTS = 3 * 32
+# Tables written as plain XML inside NOIDUNGFILE wait in memory until their HOSO ends, like base64 text
+# does (libxml2 bounds that to 10 MB a table): their elements are bounded per HOSO for the same reason.
+_MAX_PLAIN_ELEMENTS = 250_000
+_ENVELOPE_OUTSIDE = frozenset({"HOSO", "FILEHOSO", "DANHSACHHOSO", "THONGTINHOSO", "GIAMDINHHS"})
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 _HEADER = frozenset({"MACSKCB", "NGAYLAP", "SOLUONGHOSO"})
 _INSIDE_HOSO = frozenset({"FILEHOSO", "LOAIHOSO", "NOIDUNGFILE"})
@@ -57,8 +72,9 @@ class EnvelopeHeader:
 @dataclass(slots=True)
 class RawRecord:
     index: int  # position of the HOSO in the file, from 0
-    tables: dict[str, bytes]  # LOAIHOSO ('XML1'…) -> base64-decoded NOIDUNGFILE
+    tables: dict[str, bytes]  # LOAIHOSO ('XML1'…) -> base64-decoded NOIDUNGFILE (or its plain XML)
     errors: dict[str, str] = field(default_factory=dict)  # LOAIHOSO -> why it could not be decoded
+    notes: list[Note] = field(default_factory=list)  # format repairs made to read it (parsing/notes.py)
 
 
 class _Replay:
@@ -76,6 +92,17 @@ class _Replay:
         else:
             data, self._head = self._head[:size], self._head[size:]
         return data
+
+
+def _b64_damage(text: str) -> str:
+    """Why base64 text does not decode, in Vietnamese, without quoting it."""
+    compact = "".join(text.split())
+    if not compact.isascii() or not set(compact) <= _B64_ALPHABET:
+        return "không phải base64 hợp lệ: có ký tự ngoài bảng mã base64"
+    if len(compact) % 4:
+        return (f"không phải base64 hợp lệ: độ dài {len(compact)} ký tự không chia hết cho 4, "
+                "có ký tự bị mất hoặc thừa giữa chừng")
+    return "không phải base64 hợp lệ: dấu '=' đệm sai chỗ"
 
 
 def _b64(text: str | None) -> bytes | None:
@@ -113,15 +140,28 @@ def open_claim_file(fp: BinaryIO, *, decode: bool = True) -> ClaimFileReader:
         raise FileRejected("xml_malformed", "tệp có khai báo DOCTYPE/DTD hoặc thực thể, không được phép")
     if not head.strip():
         raise FileRejected("xml_malformed", "tệp rỗng")
-    return ClaimFileReader(_Replay(head, fp), decode=decode)
+    notes: list[Note] = []
+    start = 3 if head[:3] == b"\xef\xbb\xbf" else 0
+    if head[start : start + 1].isspace() and head[start:].lstrip().startswith(b"<?xml"):
+        # Whitespace before '<?xml' is fatal to libxml2 and means nothing.
+        head = head[start:].lstrip()
+        notes.append((PROLOG_WHITESPACE, None))
+    head, lied = repair_encoding(head, partial=True)
+    if lied:
+        notes.append((ENCODING_WRONG, None))
+    return ClaimFileReader(_Replay(head, fp), decode=decode, notes=notes)
 
 
 class ClaimFileReader:
     """Iterate to get one ``RawRecord`` per HOSO. Use ``open_claim_file`` to make one."""
 
-    def __init__(self, source: _Replay, *, decode: bool = True) -> None:
+    def __init__(self, source: _Replay, *, decode: bool = True, notes: list[Note] | None = None) -> None:
         self._events = etree.iterparse(source, events=("end",), **SAFE_OPTIONS)
         self._decode = decode
+        # Repairs to the envelope itself (table None); the records' own are on each RawRecord.
+        self.notes: list[Note] = notes if notes is not None else []
+        self._root_ended = False
+        self._plain_elements = 0  # elements of plain-XML tables since the last HOSO
         self._facility: str | None = None
         self._ngay_lap: str | None = None
         self._so_luong: int | None = None
@@ -185,16 +225,28 @@ class ClaimFileReader:
                     self._check_root(el)
                 if name == "HOSO":
                     self._inside = 0
+                    self._plain_elements = 0
                     return self._record(el)
                 if name in _HEADER:
                     self._header_field(name, el)
+                elif name == "GIAMDINHHS":
+                    self._root_ended = True
                 elif name not in _STRUCTURE:
+                    if _in_noidungfile(el):  # a table written as plain XML: read when its HOSO ends
+                        self._plain_elements += 1
+                        if self._plain_elements > _MAX_PLAIN_ELEMENTS:
+                            raise self._fail("envelope_invalid", "bảng XML trong một HOSO có quá nhiều phần tử")
+                        continue
                     self._unexpected += 1
                     if self._unexpected > _MAX_UNEXPECTED:
                         raise self._fail("envelope_invalid", "quá nhiều phần tử lạ ngoài cấu trúc GIAMDINHHS")
                     el.clear()
         except etree.XMLSyntaxError as exc:
-            raise self._fail("xml_malformed", short_error(exc)) from None
+            # libxml2 reports a namespace error (an invalid URI such as '…/XMLSchema instance') only when the
+            # document is complete, every record already read: namespaces mean nothing here, so it is a note.
+            if not (self._root_ended and _namespace_errors_only(exc)):
+                raise self._fail("xml_malformed", short_error(exc)) from None
+            self.notes.append((NS_INVALID, None))
         self._done = True
         if self._facility is None:
             raise self._fail("envelope_invalid", "thiếu THONGTINDONVI/MACSKCB")
@@ -228,6 +280,7 @@ class ClaimFileReader:
             raise self._fail("envelope_invalid", "thiếu THONGTINDONVI/MACSKCB trước danh sách hồ sơ")
         tables: dict[str, bytes] = {}
         errors: dict[str, str] = {}
+        notes: list[Note] = []
         files = 0
         for fh in el:
             tag = fh.tag
@@ -243,7 +296,7 @@ class ClaimFileReader:
                 if name == "LOAIHOSO":
                     kind = (child.text or "").strip().upper()
                 elif name == "NOIDUNGFILE":
-                    content = child.text
+                    content = child
             if not kind:
                 errors[f"FILEHOSO {files}"] = "thiếu LOAIHOSO"
                 continue
@@ -253,14 +306,26 @@ class ClaimFileReader:
                 continue
             if not self._decode:
                 continue
-            data = _b64(content)
-            if data is None:
-                errors[kind] = "NOIDUNGFILE trống" if not (content or "").strip() else "không phải base64 hợp lệ"
-            else:
+            text = content.text if content is not None else None
+            if content is not None and len(content):
+                data, why = _plain_table(content)
+                if data is None:
+                    errors[kind] = why
+                else:
+                    tables[kind] = data
+                    notes.append((TABLE_PLAIN_XML, kind))
+            elif not text or text.isspace():
+                notes.append((TABLE_EMPTY, kind))  # <NOIDUNGFILE/>: the table was not sent
+            elif (data := _b64(text)) is not None:
                 tables[kind] = data
+            elif text.lstrip()[:1] == "<":  # plain XML as CDATA or escaped text
+                tables[kind] = text.strip().encode("utf-8")
+                notes.append((TABLE_PLAIN_XML, kind))
+            else:
+                errors[kind] = _b64_damage(text)
         if files == 0:
             errors["HOSO"] = "HOSO không có FILEHOSO nào"
-        record = RawRecord(self._count, tables, errors)
+        record = RawRecord(self._count, tables, errors, notes)
         self._count += 1
         # Constant memory: empty this HOSO and drop the ones before it.
         el.clear()
@@ -269,3 +334,32 @@ class ClaimFileReader:
             while el.getprevious() is not None:
                 del parent[0]
         return record
+
+
+def _in_noidungfile(el: etree._Element) -> bool:
+    """Whether an element outside the envelope's vocabulary belongs to a table written as plain XML."""
+    parent = el.getparent()
+    while parent is not None:
+        tag = parent.tag
+        if type(tag) is str:
+            name = tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
+            if name == "NOIDUNGFILE":
+                return True
+            if name in _ENVELOPE_OUTSIDE:
+                return False
+        parent = parent.getparent()
+    return False
+
+
+def _plain_table(content: etree._Element) -> tuple[bytes | None, str]:
+    """The one element a NOIDUNGFILE holds as plain XML, serialized as UTF-8 for the table parser."""
+    kids = [child for child in content if type(child.tag) is str]
+    stray = (content.text or "").strip() or any((child.tail or "").strip() for child in content)
+    if len(kids) != 1 or stray:
+        return None, "NOIDUNGFILE chứa nhiều phần tử hoặc lẫn văn bản với XML, không phải một bảng"
+    return etree.tostring(kids[0], encoding="utf-8", with_tail=False), ""
+
+
+def _namespace_errors_only(exc: etree.XMLSyntaxError) -> bool:
+    errors = [e for e in exc.error_log if e.level >= etree.ErrorLevels.ERROR]
+    return bool(errors) and all(e.domain == etree.ErrorDomains.NAMESPACE for e in errors)

@@ -18,11 +18,17 @@ from lxml import etree
 
 from services.claims.parsing import values
 from services.claims.parsing.envelope import EnvelopeHeader, RawRecord
-from services.claims.parsing.safexml import UnsafeXML, local_name, parse_document
+from services.claims.parsing.notes import BIRTH_DATE_PARTIAL, TABLE_ROOT_UNWRAPPED
+from services.claims.parsing.safexml import UnsafeXML, local_name, read_document
 from services.claims.records import NAMES_4210, Claim, ClaimLine, Issue, Standard
 from services.claims.validation.catalog import make_issue
 
 TABLE_ROOTS = {"XML1": "TONG_HOP", "XML2": "CHITIEU_CHITIET_THUOC", "XML3": "CHITIEU_CHITIET_DVKT_VTYT"}
+# QĐ 4210 (and some QĐ 130 exporters) root a table at its list, without the CHITIEU_* wrapper.
+UNWRAPPED_ROOTS = {
+    "XML2": "DSACH_CHI_TIET_THUOC", "XML3": "DSACH_CHI_TIET_DVKT", "XML4": "DSACH_CHI_TIET_CLS",
+    "XML5": "DSACH_CHI_TIET_DIEN_BIEN_BENH",
+}
 _LINE_TAGS = {"XML2": "CHI_TIET_THUOC", "XML3": "CHI_TIET_DVKT"}
 KNOWN_TABLES = frozenset(f"XML{i}" for i in range(1, 16))
 ZERO = Decimal("0.00")
@@ -257,19 +263,23 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
     issues: list[Issue] = []
     unreadable = dict(raw.errors)
     roots: dict[str, etree._Element] = {}
+    unwrapped: list[str] = []
     for name, data in raw.tables.items():
         if name not in KNOWN_TABLES:
             issues.append(make_issue("table_unknown", table=name[:20], value=name))
             continue
         try:
-            root = parse_document(data)
+            root, repairs = read_document(data)
         except UnsafeXML as exc:
             unreadable[name] = str(exc)
             continue
+        raw.notes.extend((kind, name) for kind in repairs)
         expected = TABLE_ROOTS.get(name)
         if expected is not None and local_name(root.tag) != expected:
-            unreadable[name] = f"phần tử gốc phải là {expected}"
-            continue
+            if local_name(root.tag) != UNWRAPPED_ROOTS.get(name):
+                unreadable[name] = f"phần tử gốc phải là {expected}"
+                continue
+            unwrapped.append(name)
         roots[name] = root
 
     v1 = _fields(roots["XML1"], _plain(raw.tables["XML1"])) if "XML1" in roots else {}
@@ -284,11 +294,16 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
 
     invalid: set[str] = set()
     claim = _claim(raw.index, v1, ma_lk, issues, invalid)
+    if claim.standard == "130":  # QĐ 4210's own layout is no repair
+        raw.notes.extend((TABLE_ROOT_UNWRAPPED, name) for name in unwrapped)
+    if claim.ngay_sinh_raw is not None and len(claim.ngay_sinh_raw) < 8:
+        raw.notes.append((BIRTH_DATE_PARTIAL, "XML1"))
     for table in ("XML2", "XML3"):
         if table in roots:
             _lines(claim, table, roots[table], _plain(raw.tables[table]), issues, invalid)
-    if claim.standard == "4210":
-        # QĐ 4210 has no T_BHTT_GDV; QĐ 130 defines it as Σ line T_BHTT with MA_PTTT = 1.
+    if claim.standard == "4210" and not (v1.get("T_NGOAIDS") or "").strip():
+        # QĐ 4210 has no T_BHTT_GDV (its T_NGOAIDS, when written, was read in its place);
+        # QĐ 130 defines it as Σ line T_BHTT with MA_PTTT = 1.
         claim.t_bhtt_gdv = sum(
             (ln.t_bhtt for ln in claim.lines if ln.ma_pttt == "1" and ln.t_bhtt is not None), ZERO
         )
@@ -314,6 +329,8 @@ def _claim(index: int, v: dict[str, str | None], ma_lk: str | None, issues: list
         f["t_tongchi_bh"] = f["t_tongchi_bv"]
     birth = f.pop("ngay_sinh")
     f["ngay_sinh"], f["ngay_sinh_partial"] = birth if birth is not None else (None, False)  # type: ignore[misc]
+    if f["ngay_sinh_partial"]:  # kept as written: yyyy, yyyymm, or with 00 for the day or month
+        f["ngay_sinh_raw"] = (v.get("NGAY_SINH") or "").strip()
     if f["ma_benh_kt"] is None:
         f["ma_benh_kt"] = []
     return Claim(record_index=index, standard=standard, ma_lk=ma_lk, lines=[], other_tables={}, invalid=invalid,

@@ -81,11 +81,12 @@ def day(text: str) -> date:
 
 
 def birth_date(text: str) -> tuple[date, bool]:
-    """NGAY_SINH: yyyymmddHHMM (QĐ 130) or yyyymmdd (QĐ 4210). QĐ 130 allows 00 for an unknown
-    day or month: the date then falls on the first, flagged partial."""
-    if len(text) not in (8, 12) or not (text.isascii() and text.isdigit()):
-        raise BadValue("phải gồm 12 chữ số (yyyymmddHHMM) hoặc 8 chữ số (yyyymmdd)")
-    year, month, dom = int(text[:4]), int(text[4:6]), int(text[6:8])
+    """NGAY_SINH: yyyymmddHHMM (QĐ 130), yyyymmdd, or as QĐ 4210 exporters write a partly known date,
+    yyyymm or yyyy. QĐ 130 allows 00 for an unknown day or month. A partial date falls on the first day of
+    its year or month (for age checks), flagged partial: the decoder keeps the text as written."""
+    if len(text) not in (4, 6, 8, 12) or not (text.isascii() and text.isdigit()):
+        raise BadValue("phải gồm 12 chữ số (yyyymmddHHMM), hoặc 8 (yyyymmdd), 6 (yyyymm), 4 (yyyy)")
+    year, month, dom = int(text[:4]), int(text[4:6] or 0), int(text[6:8] or 0)
     partial = month == 0 or dom == 0
     try:
         born = date(year, month or 1, dom or 1)

@@ -167,10 +167,11 @@ def test_utf16_envelope_and_table_are_read():
 
 
 @pytest.mark.parametrize("content, why", [
-    ("@@@@ not base64 @@@@", "không phải base64"),
-    (base64.b64encode(b"<TONG_HOP><MA_LK>LK1</MA_LK></TONG_HOP>").decode()[:-3], "không phải base64"),
-    ("", "trống"),
-    (base64.b64encode(b"<TONG_HOP><MA_LK>LK1</MA_LK>").decode(), "Premature end"),
+    ("@@@@ not base64 @@@@", "không phải base64 hợp lệ: có ký tự ngoài bảng mã base64"),
+    (base64.b64encode(b"<TONG_HOP><MA_LK>LK1</MA_LK></TONG_HOP>").decode()[:-3], "không chia hết cho 4"),
+    (base64.b64encode(b"<TONG_HOP><MA_LK>LK1</MA_LK>").decode(), "dữ liệu bị cắt cụt: thẻ <TONG_HOP> chưa được đóng"),
+    (base64.b64encode(b"<TONG_HOP><MA_LK>LK1</MA_LKX></TONG_HOP>").decode(),
+     "thẻ mở <MA_LK> và thẻ đóng </MA_LKX> không khớp nhau"),
     (base64.b64encode(b"\x00\x01 binary").decode(), ""),
 ])
 def test_unreadable_content(content, why):
@@ -178,6 +179,16 @@ def test_unreadable_content(content, why):
     assert not result.accepted
     assert codes(result.issues) == {"record_unreadable"}
     assert why in result.issues[0].message
+
+
+@pytest.mark.parametrize("content", ["", "  \n  "])
+def test_empty_noidungfile_is_an_absent_table(content):
+    # <NOIDUNGFILE/> is a table not sent (issue 14): an absent XML1 is a missing table, an absent XML2 nothing.
+    [no_xml1] = run(envelope([[("XML1", content)] + tables()[1:]]))
+    assert codes(no_xml1.issues) == {"missing_field"} and not no_xml1.accepted
+    [no_drugs] = run(envelope([[tables()[0], ("XML2", content), ("XML3", content)]]))
+    assert no_drugs.claim is not None and no_drugs.claim.lines == []
+    assert "record_unreadable" not in codes(no_drugs.issues)
 
 
 def test_hoso_structure_problems():

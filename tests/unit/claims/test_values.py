@@ -55,7 +55,10 @@ def test_birth_dates_full_partial_and_4210():
     assert values.birth_date("198005050000") == (date(1980, 5, 5), False)
     assert values.birth_date("19800505") == (date(1980, 5, 5), False)
     assert values.birth_date("198000000000") == (date(1980, 1, 1), True)
-    for junk in ("198013010000", "198002300000", "1980", "198005052500"):
+    # QĐ 4210 exporters write a partly known birth date as yyyy or yyyymm (issue 14).
+    assert values.birth_date("1980") == (date(1980, 1, 1), True)
+    assert values.birth_date("198007") == (date(1980, 7, 1), True)
+    for junk in ("198013010000", "198002300000", "198", "198013", "19800", "198005052500"):
         with pytest.raises(values.BadValue):
             values.birth_date(junk)
 
