@@ -163,8 +163,13 @@ def home() -> Any:
     ]
     by_unit.sort(key=lambda r: (not r["own"], r["code"]))
     first, last = plan["period"]["from"], plan["period"]["to"]
+    # An empty system's landing page says what to do first instead of tables of zeros (web/templates/home.html).
+    landing = not any(request.args.get(k) for k in ("plan", "year", "unit"))
+    total = all_years["total"]
+    start_here = landing and not data["partial"] and not total["by_year"] and not total["allocated"]
     return render(
         "home.html",
+        start_here=start_here,
         plans=plans,
         plan=plan,
         year=year,
