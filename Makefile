@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint migrate bench clean deps-system audit
+.PHONY: run test install lint migrate bench clean deps-system deps-broker audit
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -15,8 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) deps-broker
 	$(VENV)/bin/ytcs run
+
+# With no AMQP_URI and nothing on 127.0.0.1:5672, `ytcs run` starts a private RabbitMQ node under var/
+# (docs/deployment.md); its program is Debian's package, installed here when missing as deps-system does for
+# `make test`. Without root or apt-get, one line says what to run instead.
+deps-broker: $(STAMP)
+	@if $(PY) -m services.common.broker_node missing; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server; \
+	  else $(PY) -m services.common.broker_node hint; exit 2; fi; \
+	fi
 
 migrate: $(STAMP)
 	$(VENV)/bin/ytcs migrate

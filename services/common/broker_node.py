@@ -236,3 +236,22 @@ class BrokerNode:
             if n.isdigit():
                 depths[name] = int(n)
         return depths
+
+
+def _needs_install() -> bool:
+    """`make run` will want a private node (no AMQP_URI, nothing on the default port) and cannot start one."""
+    if os.environ.get("AMQP_URI"):
+        return False
+    if port_open(int(os.environ.get("YTCS_DEFAULT_AMQP_PORT", "5672"))):
+        return False
+    return program_dir() is None
+
+
+if __name__ == "__main__":
+    # The Makefile asks before `ytcs run`: `missing` exits 0 when RabbitMQ must be installed, `hint` says how.
+    import sys
+
+    if sys.argv[1:] == ["missing"]:
+        sys.exit(0 if _needs_install() else 1)
+    print(INSTALL_HINT, file=sys.stderr)
+    sys.exit(2)

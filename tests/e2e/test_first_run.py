@@ -235,3 +235,19 @@ def test_ctrl_c_early_stops_everything_without_a_traceback(tmp_path: Path, momen
             [sys.executable, "-m", "services.cli", "migrate"], env=run.env, cwd=ROOT, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
+
+
+def test_without_rabbitmq_installed_one_line_says_what_to_run(tmp_path: Path) -> None:
+    run = FirstRun(tmp_path / "var")
+    run.env["PATH"] = str(Path(sys.executable).parent)  # no epmd, no rabbitmq-server: as on a bare machine
+    ask = [sys.executable, "-m", "services.common.broker_node", "missing"]
+    assert subprocess.run(ask, env=run.env, cwd=ROOT, timeout=60).returncode == 0  # the Makefile would install
+    given = {**run.env, "AMQP_URI": "amqp://guest:guest@127.0.0.1:1/"}
+    assert subprocess.run(ask, env=given, cwd=ROOT, timeout=60).returncode == 1  # a broker of one's own: nothing
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "run"], env=run.env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1, lines
+    assert "chưa có RabbitMQ" in lines[0] and "not installed" in lines[0]
+    assert "sudo apt-get install -y rabbitmq-server" in lines[0]
