@@ -101,7 +101,8 @@ _DRUGS = (
     _Item("40.991", "Acetylcystein 200mg", "Gói", _d("690"), "4", "200mg"),
     _Item("40.30", "Diclofenac 50mg", "Viên", _d("150"), "4", "50mg"),
     _Item("40.66", "Glucosamin 500mg", "Viên", _d("1680"), "4", "500mg", tyle=50),
-    _Item("40.1061", "Vitamin B1 + B6 + B12", "Viên", _d("650"), "4", "", tyle=0, pham_vi="2"),
+    _Item("40.1061", "Vitamin B1 + B6 + B12", "Viên", _d("650"), "4", "125mg + 125mg + 0,125mg", tyle=0,
+          pham_vi="2"),
 )
 _EXAM = _Item("02.1896", "Khám Nội", "Lần", _d("34500"), "13")
 _BED = _Item("K42.1905", "Ngày giường lưu tại trạm y tế xã", "Ngày", _d("52000"), "14")
@@ -583,7 +584,7 @@ class _Generator:
             month = vao.month - 1 or 12
             x["NAM_QT"], x["THANG_QT"] = str(vao.year - (vao.month == 1)), f"{month:02d}"
         elif fault == "line_date_outside_visit":
-            first_rows[0]["NGAY_YL"] = _stamp(ra + timedelta(days=1))
+            first_rows[0]["NGAY_YL"] = first_rows[0]["NGAY_TH_YL"] = _stamp(ra + timedelta(days=1))
         elif fault == "treatment_days_mismatch":
             x["SO_NGAY_DTRI"] = str(int(x["SO_NGAY_DTRI"]) + 2)
         elif fault == "subtotal_mismatch":
@@ -793,9 +794,10 @@ def generate(
                                              "DSACH_CHI_TIET_DVKT")))
         if gen.rng.random() < 0.03:  # a clinical-progress table now and then, kept verbatim by the intake
             note = {"MA_LK": x["MA_LK"], "STT": "1", "DIEN_BIEN_LS": "Người bệnh tỉnh, tiếp xúc tốt",
-                    "THOI_DIEM_DBLS": x["NGAY_VAO"]}
+                    "THOI_DIEM_DBLS": x["NGAY_VAO"], "NGUOI_THUC_HIEN": "000123/KG-CCHN"}
             tables.append(("XML5", gen.table("CHITIEU_CHITIET_DIENBIENLAMSANG", "CHI_TIET_DIEN_BIEN_BENH",
-                                             ("MA_LK", "STT", "DIEN_BIEN_LS", "THOI_DIEM_DBLS"), [note],
+                                             ("MA_LK", "STT", "DIEN_BIEN_LS", "THOI_DIEM_DBLS", "NGUOI_THUC_HIEN"),
+                                             [note],
                                              "DSACH_CHI_TIET_DIEN_BIEN_BENH")))
         if fault == "record_unreadable":
             variant = gen._next("record_unreadable_variant") % 3

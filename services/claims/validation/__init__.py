@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from services.claims.records import Claim, Issue
-from services.claims.validation import card, dates, diagnosis, facility, money, required
-from services.claims.validation.catalog import CATALOG, make_issue, severity_of
+from services.claims.validation import card, dates, diagnosis, facility, formats, money, required
+from services.claims.validation.catalog import CATALOG, Rule, make_issue, rules, severity_of
 from services.claims.validation.context import ValidationContext
 from services.claims.validation.facility import duplicate_issue
 
 if TYPE_CHECKING:
     from services.claims.parsing import EnvelopeHeader, RawRecord
 
-_RULES = (required.check, facility.check, card.check, dates.check, diagnosis.check, money.check)
+_RULES = (required.check, facility.check, card.check, dates.check, formats.check, diagnosis.check, money.check)
 
 
 def validate(claim: Claim, ctx: ValidationContext) -> list[Issue]:
@@ -60,11 +60,13 @@ def check_record(raw: RawRecord, header: EnvelopeHeader, ctx: ValidationContext)
 __all__ = [
     "CATALOG",
     "RecordResult",
+    "Rule",
     "ValidationContext",
     "check_record",
     "duplicate_issue",
     "is_rejected",
     "make_issue",
+    "rules",
     "severity_of",
     "validate",
 ]

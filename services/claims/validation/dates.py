@@ -10,7 +10,7 @@ from services.claims.validation.context import ValidationContext
 
 # QĐ 130 (SO_NGAY_DTRI, amended by QĐ 4750): 0 days for these visit kinds…
 _ZERO_DAYS = frozenset({"01", "07", "09"})
-# …and NGAY_RA − NGAY_VAO + 1 for these (inpatient '03' also accepted without the +1).
+# …and NGAY_RA − NGAY_VAO + 1 for these, inpatient '03' included (QĐ 4750; vendor sheet).
 _COUNTED_DAYS = frozenset({"02", "03", "04", "06"})
 
 
@@ -57,7 +57,7 @@ def _treatment_days(claim: Claim, vao: datetime, ra: datetime, out: list[Issue])
     if kind in _ZERO_DAYS:
         allowed: tuple[int, ...] = (0,)
     elif kind in _COUNTED_DAYS:
-        allowed = (span + 1, span) if kind == "03" else (span + 1,)
+        allowed = (span + 1,)
     else:
         return
     if days not in allowed:

@@ -19,5 +19,11 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
             "facility_mismatch", table="XML1", field="MA_CSKCB", ma_lk=claim.ma_lk, value=claim.ma_cskcb,
             envelope=ctx.envelope_facility,
         ))
+    if claim.ma_cskcb is not None and not claim.ma_cskcb.startswith(ctx.province):
+        # A facility of another province may send here (a referral, a merger): BHXH looks, nothing is refused.
+        out.append(make_issue(
+            "facility_outside_province", table="XML1", field="MA_CSKCB", ma_lk=claim.ma_lk, value=claim.ma_cskcb,
+            province=ctx.province,
+        ))
     if claim.ma_lk is not None and claim.ma_lk in ctx.seen_in_file:
         out.append(duplicate_issue(claim.ma_lk))

@@ -8,7 +8,7 @@ Line (XML2/XML3):
   then T_BNCCT, then T_BHTT, so each part is at most its value without it, and the four add up
   to THANH_TIEN_BV.
 Summary (XML1): T_TONGCHI_BV, T_TONGCHI_BH, T_BNTT, T_BNCCT, T_BHTT, T_NGUONKHAC are the sums of the
-  lines; T_BHTT_GDV = Σ T_BHTT of lines with MA_PTTT = 1; T_BHTT = T_TONGCHI_BH − T_BNCCT − (the
+  lines; T_BHTT_GDV = Σ T_BHTT of lines with MA_PTTT = 1 (a warning); T_BHTT = T_TONGCHI_BH − T_BNCCT − (the
   other-source share of the insured part, between 0 and T_NGUONKHAC).
 QĐ 4210 files: THANH_TIEN against SO_LUONG × DON_GIA (with or without TYLE_TT) and the sums.
 
@@ -221,14 +221,13 @@ def _summary(claim: Claim, out: list[Issue], lines_clean: bool) -> None:
             out.append(_mismatch(claim, "XML1", fname, actual, expected, f"Σ {line_attr.upper()} của XML2, XML3"))
     bhtt, gdv = claim.t_bhtt, claim.t_bhtt_gdv
     if claim.standard == "130" and gdv is not None:
+        # A warning (DOMAIN: real exporters write 0 here): spend is taken from each line's MA_PTTT, never from it.
         if all(ln.ma_pttt is not None for ln in lines):
             expected = _sum(ln.t_bhtt for ln in lines if ln.ma_pttt == "1")
             if expected is not None and _off(gdv, expected):
-                out.append(_mismatch(
-                    claim, "XML1", "T_BHTT_GDV", gdv, expected, "Σ T_BHTT của các dòng có MA_PTTT = 1",
-                ))
+                out.append(_gdv_issue(claim, gdv, expected, "Σ T_BHTT của các dòng có MA_PTTT = 1"))
         if bhtt is not None and gdv > bhtt + ONE:
-            out.append(_mismatch(claim, "XML1", "T_BHTT_GDV", gdv, bhtt, "T_BHTT_GDV không vượt T_BHTT"))
+            out.append(_gdv_issue(claim, gdv, bhtt, "mức tối đa T_BHTT"))
     bh, bncct, other = claim.t_tongchi_bh, claim.t_bncct, claim.t_nguonkhac
     if claim.standard == "130" and None not in (bhtt, bh, bncct, other):
         assert bhtt is not None and bh is not None and bncct is not None and other is not None
@@ -239,6 +238,13 @@ def _summary(claim: Claim, out: list[Issue], lines_clean: bool) -> None:
                 "T_TONGCHI_BH − T_BNCCT − phần nguồn khác",
             ))
     _subtotals(claim, out)
+
+
+def _gdv_issue(claim: Claim, gdv: Decimal, expected: Decimal, rule: str) -> Issue:
+    return make_issue(
+        "t_bhtt_gdv_mismatch", table="XML1", field="T_BHTT_GDV", ma_lk=claim.ma_lk, value=format_vnd(gdv),
+        rule=rule, expected=format_vnd(expected),
+    )
 
 
 def _subtotals(claim: Claim, out: list[Issue]) -> None:

@@ -22,19 +22,30 @@ XML1 = {
     "T_THUOC": "2940.00", "T_VTYT": "0.00", "T_TONGCHI_BV": "37440.00", "T_TONGCHI_BH": "37440.00",
     "T_BNTT": "0.00", "T_BNCCT": "0.00", "T_BHTT": "37440.00", "T_NGUONKHAC": "0.00", "T_BHTT_GDV": "2940.00",
     "NAM_QT": "2024", "THANG_QT": "07", "MA_LOAI_KCB": "01", "MA_CSKCB": FACILITY,
+    # Descriptive fields QĐ 4750 requires (missing_descriptive_field when empty)
+    "MA_QUOCTICH": "000", "MA_DANTOC": "01", "MA_NGHE_NGHIEP": "00000", "MATINH_CU_TRU": "91",
+    "MAHUYEN_CU_TRU": "910", "MAXA_CU_TRU": "31069", "LY_DO_VV": "Ho, sốt", "CHAN_DOAN_VAO": "Viêm họng",
+    "MA_DOITUONG_KCB": "1", "KET_QUA_DTRI": "1", "MA_LOAI_RV": "1", "MA_KHOA": "K01", "CAN_NANG": "60.00",
+    "MA_HSBA": "HS0001",
+}
+_LINE_DESCRIPTIVE = {
+    "DON_VI_TINH": "Viên", "T_NGUONKHAC_NSNN": "0.00", "T_NGUONKHAC_VTNN": "0.00", "T_NGUONKHAC_VTTN": "0.00",
+    "T_NGUONKHAC_CL": "0.00", "MA_KHOA": "K01", "MA_BAC_SI": "000123/KG-CCHN",
 }
 DRUG = {
     "MA_LK": "LK0001", "STT": "1", "MA_THUOC": "40.102", "MA_NHOM": "4", "TEN_THUOC": "Paracetamol 500mg",
     "PHAM_VI": "1", "TYLE_TT_BH": "100", "SO_LUONG": "10", "DON_GIA": "294", "THANH_TIEN_BV": "2940.00",
     "THANH_TIEN_BH": "2940.00", "T_NGUONKHAC": "0.00", "MUC_HUONG": "100", "T_BNTT": "0.00", "T_BNCCT": "0.00",
     "T_BHTT": "2940.00", "NGAY_YL": "202407150810", "MA_PTTT": "1",
+    **_LINE_DESCRIPTIVE, "HAM_LUONG": "500mg", "DUONG_DUNG": "1.01", "LIEU_DUNG": "1 viên/lần * 2 lần/ngày",
+    "NGUON_CTRA": "1", "SO_DANG_KY": "VD-12345-20", "TT_THAU": "123/QĐ-SYT;G1;N4;2023",
 }
 EXAM = {
     "MA_LK": "LK0001", "STT": "1", "MA_DICH_VU": "02.1896", "MA_NHOM": "13", "TEN_DICH_VU": "Khám Nội",
     "PHAM_VI": "1", "SO_LUONG": "1", "DON_GIA_BV": "34500", "DON_GIA_BH": "34500", "TYLE_TT_DV": "100",
     "TYLE_TT_BH": "100", "THANH_TIEN_BV": "34500.00", "THANH_TIEN_BH": "34500.00", "T_NGUONKHAC": "0.00",
     "MUC_HUONG": "100", "T_BNTT": "0.00", "T_BNCCT": "0.00", "T_BHTT": "34500.00", "NGAY_YL": "202407150800",
-    "MA_PTTT": "2",
+    "MA_PTTT": "2", **_LINE_DESCRIPTIVE, "DON_VI_TINH": "Lần",
 }
 
 
