@@ -132,6 +132,10 @@ class BrokerNode:
         )
         self.proc: subprocess.Popen | None = None
         self.epmd: subprocess.Popen | None = None
+        # For a person who wants rabbitmqctl on this node: `. var/rabbitmq/ctl.env && rabbitmqctl list_queues`.
+        names = ("HOME", "RABBITMQ_NODENAME", "ERL_EPMD_PORT", "RABBITMQ_CONF_ENV_FILE", "RABBITMQ_CONFIG_FILE")
+        exports = "".join(f"export {k}='{self.env[k]}'\n" for k in names)
+        (self.base / "ctl.env").write_text(f"{exports}export PATH='{self.bin}':\"$PATH\"\n")
 
     @staticmethod
     def available() -> bool:
