@@ -59,7 +59,7 @@ class FirstRun:
 
     def start(self) -> None:
         if not BrokerNode.available():
-            pytest.fail("these tests need rabbitmq-server installed (`make run` installs it): a private node is started")
+            pytest.fail("these tests start a private node: rabbitmq-server must be installed (make run installs it)")
         self.var.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
