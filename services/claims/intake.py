@@ -52,6 +52,8 @@ from services.common.periods import Quarter
 log = logging.getLogger(__name__)
 
 INT_MAX = 2**31 - 1
+# A whole file refused because its envelope names a facility other than the one its upload was authorised for.
+FACILITY_NOT_AUTHORISED = "envelope_facility_mismatch"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -218,12 +220,20 @@ class Intake:
         """Count the records and find whole-file faults before loading anything."""
         with transaction(self.factory) as s:
             self._renew(s, file_id, owner, phase="checking")
+            # The facility the gateway authorised the uploader for (read from the envelope head): the envelope as
+            # parsed here decides, and a file naming another facility is refused whole, no claim counted.
+            authorised = s.scalar(select(ClaimFile.facility_code).where(ClaimFile.id == file_id))
         last_renew = time.monotonic()
         try:
             with self.store.open(blob) as raw_fp:
                 fp = _Counting(raw_fp)
                 reader = open_claim_file(fp, decode=False)  # counting needs no base64
                 header = reader.header
+                if authorised is not None and header.facility != authorised:
+                    issue = _facility_issue(header.facility, authorised)
+                    with transaction(self.factory) as s:
+                        self._mark_failed(s, s.get(ClaimFile, file_id), issue.code, issue, owner)
+                    return False
                 count = 0
                 for _raw in reader:
                     count += 1
@@ -444,6 +454,18 @@ def _failure_issue(attempts: int) -> Issue:
         None,
         None,
         f"Không xử lý được tệp sau {attempts} lần thử; cần kiểm tra nhật ký hệ thống.",
+        None,
+    )
+
+
+def _facility_issue(envelope: str, authorised: str) -> Issue:
+    return Issue(
+        FACILITY_NOT_AUTHORISED,
+        "critical",
+        None,
+        "MACSKCB",
+        f"Tệp ghi mã cơ sở KCB {envelope} (THONGTINDONVI/MACSKCB) nhưng được gửi và kiểm tra quyền cho cơ sở "
+        f"{authorised}; tệp bị từ chối, không hồ sơ nào được tính.",
         None,
     )
 

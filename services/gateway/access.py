@@ -31,6 +31,11 @@ PERSONAL_FIELDS = frozenset(
     for name in (field, field.lower())
 )
 MASK = "***"
+# Health data (NĐ 13/2023 art. 2: data on a person's health): claims one by one (diagnoses, sex, visit dates,
+# amounts per person), look-ups by card, and the record-by-record errors of a file, whose messages quote those
+# values. Only these roles read it; the others read aggregates (counts, reconciliation, funding). The matrix
+# field by field is in docs/security.md ("Health data: who reads what").
+HEALTH_ROLES = ("admin", "bhxh")
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,16 @@ def mask_personal(value: Any) -> tuple[Any, bool]:
             changed = changed or sub
         return items, changed
     return value, False
+
+
+def file_status_for_role(status: dict[str, Any]) -> dict[str, Any]:
+    """A claim file's status as the caller may read it: roles outside HEALTH_ROLES keep the counts (records,
+    errors by code) and the whole-file errors, not the record-by-record ones (`errors_withheld` says how many)."""
+    principal = g.get("principal")
+    if principal is not None and principal.role in HEALTH_ROLES:
+        return status
+    kept = [e for e in status.get("errors", []) if e.get("record_index") is None and not e.get("ma_lk")]
+    return {**status, "errors": kept, "errors_withheld": len(status.get("errors", [])) - len(kept)}
 
 
 def route_table(app: Flask) -> list[dict[str, Any]]:

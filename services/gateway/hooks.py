@@ -99,9 +99,12 @@ def install(app: Flask) -> None:
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None or g.get("principal") is None:
             return None
+        if is_streamed(request.endpoint):
+            # A streamed upload takes its key itself once the file is stored and its digest known
+            # (api/claims.py): the same key with another file is then refused, not replayed.
+            return None
         digest = hashlib.sha256(request.query_string + b"\n")
-        if not is_streamed(request.endpoint):
-            digest.update(request.get_data(cache=True))  # a streamed upload is named by its key alone
+        digest.update(request.get_data(cache=True))
         return begin_idempotent(key, digest.hexdigest())
 
     # Order matters: who is calling is known before the key (scoped per caller) is looked up.

@@ -263,4 +263,6 @@ def test_reconciliation_and_file_errors_workbooks(stack, tokens):
     assert [row[4] for row in list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))[2:]] == [
         "date_order"
     ]
-    assert download(stack, scoped, f"/api/v1/claims/files/{file_id}/errors.xlsx").status_code == 404
+    assert download(stack, tokens["viewer"], f"/api/v1/claims/files/{file_id}/errors.xlsx").status_code == 403
+    scoped_bhxh = stack.token("bhxh", "910")  # the errors are health data (issue 13): only BHXH, inside its unit
+    assert download(stack, scoped_bhxh, f"/api/v1/claims/files/{file_id}/errors.xlsx").status_code == 404

@@ -383,10 +383,10 @@ def test_claims_upload_errors_assessment_masking_and_reconciliation_in_pages(sta
     assert names and all(n != "***" for n in names)
     for who in ("viewer", "finance"):
         other = browser(stack, people, who)
-        text = other.get("/claims/records", params={"facility": FACILITY, "period": "2024-Q3"}).text
-        shown = re.findall(r'class="text personal">([^<]*)<', text)
-        assert shown and set(shown) == {"***"}, who
-        assert not any(n in text for n in names if n)
+        page = other.get("/claims/records", params={"facility": FACILITY, "period": "2024-Q3"})
+        text = page.text
+        assert page.status_code == 403, who  # claims one by one are health data: admin and bhxh only (issue 13)
+        assert not any(n in text for n in names if n) and not any(m in text for m in ma_lk)
         assert 'name="approved__' not in text
     # Assessment: approve one claim in full, one with less and a reason; the reconciliation follows.
     rows = dict(re.findall(r'name="approved__([^"]+)"[^>]*placeholder="([0-9.]+)"', records))

@@ -64,7 +64,13 @@ class RegisterFileV1(Schema):
     blob_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     uploaded_by = fields.String(required=True, validate=validate.Length(min=1, max=140))
     facility_code = fields.String(
-        load_default=None, allow_none=True, validate=FACILITY, metadata={"description": "MACSKCB seen at the top"}
+        load_default=None,
+        allow_none=True,
+        validate=FACILITY,
+        metadata={
+            "description": "MACSKCB the gateway read from the envelope head and authorised the uploader for; the "
+            "service fails the file (envelope_facility_mismatch) if the envelope it parses names another"
+        },
     )
 
 

@@ -8,24 +8,43 @@ shows its progress.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
 from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.claims.storage import BlobStore, Incomplete, TooLarge, default_store, max_upload_bytes
+from services.claims.storage import (
+    CHUNK,
+    BlobStore,
+    Incomplete,
+    StoredBlob,
+    TooLarge,
+    default_store,
+    max_upload_bytes,
+)
+from services.common.claimfile import Head, WatchedStream
 from services.common.contracts import claims as contract
 from services.common.errors import DomainError, NotFound
-from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
+from services.gateway import hooks
+from services.gateway.access import (
+    HEALTH_ROLES,
+    READ_ROLES,
+    allow,
+    file_status_for_role,
+    require_facility,
+    scoped_facilities,
+)
 from services.gateway.api.common import load_args, load_json, rpc
 from services.gateway.openapi import doc
 
 bp = Blueprint("claims", __name__, url_prefix="/api/v1/claims")
 
 XML_TYPES = ("application/xml", "text/xml")
+DRAIN_BYTES = 64 * 1024 * 1024  # a refused upload is read to its end up to this much, then the connection drops
 _store: BlobStore | None = None
 
 
@@ -41,13 +60,13 @@ def store() -> BlobStore:
 
 class FileStatusQuery(Schema):
     errors_limit = fields.Integer(load_default=100, validate=validate.Range(min=0, max=1000))
-    errors_offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    errors_offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     code = fields.String(validate=validate.Length(max=40), metadata={"description": "only issues of this code"})
     severity = fields.String(validate=validate.OneOf(["critical", "warning"]))
 
 
 class FileListQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     status = fields.String(validate=validate.OneOf(["processing", "done", "failed"]))
 
@@ -74,24 +93,18 @@ def upload_file() -> Any:
     limit = max_upload_bytes()
     request.max_content_length = limit  # this view only: every other body keeps the app's 1 MiB limit
     try:
-        blob = store().put(request.stream, limit=limit, expected_size=request.content_length)
-    except Incomplete:
-        # The connection was cut before the announced length arrived: nothing is registered, the client resends.
-        raise DomainError.one(
-            "upload_incomplete", "Tệp hồ sơ gửi chưa hết (kết nối bị ngắt); hãy gửi lại.", None, 400
-        ) from None
-    except TooLarge:
-        raise DomainError.one(
-            "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", None, 413
-        ) from None
-    if blob.size == 0:
-        raise DomainError.one("empty_file", "Tệp hồ sơ rỗng.", None, 422)
-    # The envelope names its facility (THONGTINDONVI/MACSKCB) near the top: a look at the head of the stored
-    # file tells a caller bound to a unit whether it may send it, and the file's status has it from the start.
-    facility = _envelope_facility(blob.name)
-    if g.principal.scoped:
-        require_facility(facility or "-----", "MACSKCB")
-    out = rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, facility)
+        blob, head = store_upload(request.stream, limit, request.content_length)
+    except DomainError:
+        drain(request.stream)
+        raise
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        # The key names this file by its digest: the same key with other bytes is refused, not replayed.
+        named = hashlib.sha256(request.query_string + b"\n" + blob.sha256.encode()).hexdigest()
+        replay = hooks.begin_idempotent(key, named)
+        if replay is not None:
+            return replay
+    out = register(blob, head)
     g.audit_details = {"file_id": out["id"], "sha256": blob.sha256, "size": blob.size, "duplicate": out["duplicate"]}
     resp = jsonify(out)
     resp.status_code = 202
@@ -99,14 +112,58 @@ def upload_file() -> Any:
     return resp
 
 
-_MACSKCB = re.compile(rb"<(?:[\w.-]+:)?MACSKCB>\s*([0-9A-Za-z]{5})\s*</")
+def _check_head(head: Head) -> None:
+    """The uploader's unit scope, on the facility the envelope really names (read as the claims service reads
+    it): raised while the file streams in, so a refused file is never stored."""
+    if not g.principal.scoped:
+        return
+    if head.facility is None:
+        raise DomainError.one(
+            "facility_unreadable",
+            f"Không đọc được mã cơ sở KCB của tệp (THONGTINDONVI/MACSKCB): {head.why}. "
+            "Tài khoản gắn với một đơn vị chỉ gửi được tệp ghi rõ cơ sở KCB ở phần đầu.",
+            "MACSKCB",
+            422,
+        )
+    require_facility(head.facility, "MACSKCB")
 
 
-def _envelope_facility(blob_name: str) -> str | None:
-    with store().open(blob_name) as fh:
-        head = fh.read(64 * 1024)
-    m = _MACSKCB.search(head)
-    return m.group(1).decode("ascii") if m else None
+def store_upload(stream: Any, limit: int, expected_size: int | None = None) -> tuple[StoredBlob, Head]:
+    """Stream a claim file to the blob store while its envelope head is read; the caller's scope is checked on
+    that head before the file is kept. Refusals are DomainErrors with Vietnamese messages (field `file`)."""
+    watched = WatchedStream(stream, _check_head)
+    try:
+        blob = store().put(watched, limit=limit, expected_size=expected_size)
+    except Incomplete:
+        # The connection was cut before the announced length arrived: nothing is registered, the client resends.
+        raise DomainError.one(
+            "upload_incomplete", "Tệp hồ sơ gửi chưa hết (kết nối bị ngắt); hãy gửi lại.", "file", 400
+        ) from None
+    except (TooLarge, RequestEntityTooLarge):
+        raise DomainError.one(
+            "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", "file", 413
+        ) from None
+    if blob.size == 0:
+        raise DomainError.one("empty_file", "Tệp hồ sơ rỗng.", "file", 422)
+    assert watched.head is not None  # the store read to the end
+    return blob, watched.head
+
+
+def register(blob: StoredBlob, head: Head) -> dict[str, Any]:
+    """Register a stored file with the claims service, with the facility it was authorised for: the service
+    fails the file (`envelope_facility_mismatch`, no claim counted) if the envelope it parses names another."""
+    return rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, head.facility)
+
+
+def drain(stream: Any, limit: int = DRAIN_BYTES) -> None:
+    """Read what is left of a refused upload (up to `limit`), so the client gets the answer rather than a reset
+    connection while it is still sending."""
+    try:
+        for _ in range(limit // CHUNK):
+            if not stream.read(CHUNK):
+                return
+    except Exception:  # noqa: BLE001 - the client is gone or over the limit: nothing more to read
+        return
 
 
 def _visible_file(status: dict[str, Any]) -> None:
@@ -129,24 +186,34 @@ def list_files() -> Any:
 @allow(*READ_ROLES)
 @doc(query=FileStatusQuery, response=contract.FileStatusV1)
 def file_status(file_id: int) -> Any:
-    """A file's status and counts while it runs, with a page of its errors and their counts by code."""
+    """A file's status and counts while it runs, with a page of its errors and their counts by code (the
+    record-by-record errors quote health data: for admin and bhxh only, others get the counts)."""
     q = load_args(FileStatusQuery())
     out = rpc("claims", "file_status", file_id, q["errors_limit"], q["errors_offset"], q.get("code"), q.get("severity"))
     _visible_file(out)
-    return jsonify(out)
+    return jsonify(file_status_for_role(out))
+
+
+CSV_SEVERITY = {"critical": "Nghiêm trọng (từ chối hồ sơ)", "warning": "Cảnh báo"}
+CSV_FORMAT_NOTE = "Ghi chú định dạng"  # a repair the reader made; it rejects nothing
 
 
 @bp.get("/files/<int:file_id>/errors.csv")
-@allow(*READ_ROLES)
+@allow(*HEALTH_ROLES)
 @doc()
 def file_errors_csv(file_id: int) -> Any:
-    """All the errors of a file as CSV (UTF-8 with BOM, for Excel), streamed page by page."""
-    _visible_file(rpc("claims", "file_status", file_id, 0, 0, None, None))
+    """All the errors of a file as CSV (UTF-8 with BOM, for Excel), streamed page by page; first the format notes
+    (what the reader repaired: `Mức độ` «Ghi chú định dạng», `Mã lỗi` the note's kind), which reject nothing."""
+    status = rpc("claims", "file_status", file_id, 0, 0, None, None)
+    _visible_file(status)
 
     def rows() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["record_index", "ma_lk", "table", "field", "code", "severity", "message"])
+        # Headings for people, as in the Excel report; `Mã lỗi` keeps the stable code for programs.
+        writer.writerow(["STT hồ sơ", "MA_LK", "Bảng", "Trường", "Mã lỗi", "Mức độ", "Nội dung lỗi"])
+        for n in status.get("format_notes") or ():
+            writer.writerow(["", "", n["table"] or "", "", n["kind"], CSV_FORMAT_NOTE, n["message"]])
         yield "\ufeff" + buf.getvalue()
         after = 0
         while True:
@@ -156,8 +223,9 @@ def file_errors_csv(file_id: int) -> Any:
             buf.seek(0)
             buf.truncate()
             for i in page["items"]:
+                severity = CSV_SEVERITY.get(i["severity"], i["severity"])
                 writer.writerow(
-                    [i["record_index"], i["ma_lk"], i["table"], i["field"], i["code"], i["severity"], i["message"]]
+                    [i["record_index"], i["ma_lk"], i["table"], i["field"], i["code"], severity, i["message"]]
                 )
             yield buf.getvalue()
             after = page["last_id"]
@@ -178,17 +246,17 @@ class ClaimsQuery(Schema):
     status = fields.String(validate=validate.OneOf(["accepted", "rejected", "pending", "assessed"]))
     card = fields.String(validate=validate.Length(max=255), metadata={"description": "MA_THE_BHYT"})
     diagnosis = fields.String(validate=validate.Length(max=10), metadata={"description": "ICD-10, a prefix too"})
-    file_id = fields.Integer()
+    file_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))  # BIGINT: no overflow behind
     ma_lk = fields.String(validate=validate.Length(max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 @bp.get("")
-@allow(*READ_ROLES)
+@allow(*HEALTH_ROLES)
 @doc(query=ClaimsQuery)
 def list_claims() -> Any:
-    """Claims by facility, period, status, card, diagnosis; personal fields masked for roles that may not see them."""
+    """Claims by facility, period, status, card, diagnosis: health data, for admin and bhxh only."""
     q = load_args(ClaimsQuery())
     if q.get("facility"):
         require_facility(q["facility"], "facility")
@@ -196,7 +264,7 @@ def list_claims() -> Any:
 
 
 @bp.get("/records/<facility>/<ma_lk>")
-@allow(*READ_ROLES)
+@allow(*HEALTH_ROLES)
 @doc()
 def get_claim(facility: str, ma_lk: str) -> Any:
     """One claim of a facility with its lines, other tables, issues and assessment history."""

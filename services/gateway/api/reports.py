@@ -476,7 +476,7 @@ def errors_report_response(file_id: int, code: str | None, severity: str | None)
 
 
 @bp.get("/api/v1/claims/files/<int:file_id>/errors.xlsx")
-@allow(*READ_ROLES)
+@allow("admin", "bhxh")  # record-by-record errors quote health data (access.HEALTH_ROLES)
 @doc(query=FileErrorsQuery, response_content_type=XLSX, responses={404: "Không có tệp hồ sơ này"})
 def file_errors_xlsx(file_id: int) -> Any:
     """All the errors of a claim file as an Excel workbook, optionally of one code or severity."""

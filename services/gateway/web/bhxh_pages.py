@@ -17,7 +17,14 @@ from services.common import units
 from services.common.contracts import claims as contract
 from services.common.contracts.fields import MoneyInputError, parse_money2
 from services.common.errors import DomainError
-from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
+from services.gateway.access import (
+    HEALTH_ROLES,
+    READ_ROLES,
+    allow,
+    file_status_for_role,
+    require_facility,
+    scoped_facilities,
+)
 from services.gateway.api import claims as claims_api
 from services.gateway.api.common import rpc, streamed, ytcs
 from services.gateway.api.reports import facility_name
@@ -162,7 +169,12 @@ def claim_file(file_id: str) -> Any:
     claims_api._visible_file(status)
     shown = status.get("errors_total", 0) if not (q.get("code") or q.get("severity")) else None
     return render(
-        "claim_file.html", f=visible(status), q=q, severities=SEVERITIES, per_page=ERRORS_PER_PAGE, shown_total=shown
+        "claim_file.html",
+        f=visible(file_status_for_role(status)),
+        q=q,
+        severities=SEVERITIES,
+        per_page=ERRORS_PER_PAGE,
+        shown_total=shown,
     )
 
 
@@ -170,7 +182,7 @@ def claim_file(file_id: str) -> Any:
 
 
 @bp.get("/claims/records")
-@allow(*READ_ROLES)
+@allow(*HEALTH_ROLES)  # claims one by one are health data; other roles read the reconciliation
 @page(query=RecordsQuery)
 def claim_records() -> Any:
     """Claims of a facility and quarter; BHXH officers enter the assessment results (approved amount, reason)."""
