@@ -20,7 +20,16 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app
 from marshmallow import Schema
 
-from services.common.contracts.fields import VND, VND_LIMIT, Money2
+from services.common.contracts.fields import (
+    BIDI_CONTROLS,
+    DAYS_AHEAD,
+    EARLIEST_DAY,
+    VND,
+    VND_LIMIT,
+    Day,
+    Money2,
+    Text,
+)
 from services.gateway.access import policy_of
 
 VERSION = "1.0.0"
@@ -100,6 +109,8 @@ EXAMPLES_BY_NAME: dict[str, Any] = {
     "per_page": 50,
     "total": 1,
 }
+# Free text (contracts.fields.Text) as a JSON Schema pattern: any character but a bidi control.
+BIDI_FREE = "^[^" + "".join(f"\\u{ord(c):04x}" for c in sorted(BIDI_CONTROLS)) + "]*$"
 _HEADER_REQUEST_ID = {
     "description": "The request id (also in the logs and the audit log)",
     "schema": {"type": "string"},
@@ -160,10 +171,17 @@ def _register_fields(plugin: MarshmallowPlugin) -> None:
     def money(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
         if isinstance(field, Money2):
             return {"pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$", "example": "125000.00"}
+        ret = kwargs.get("ret", {})
         if isinstance(field, VND):  # whole đồng, bounded (contracts.fields.VND_LIMIT), unless narrowed already
-            ret = kwargs.get("ret", {})
             bounds = {"minimum": -(VND_LIMIT - 1), "maximum": VND_LIMIT - 1}
             return {k: v for k, v in bounds.items() if k not in ret and f"exclusive{k.title()}" not in ret}
+        if isinstance(field, Day):  # JSON Schema has no date bounds: say them (and name them for tools)
+            window = f"From {EARLIEST_DAY.isoformat()} to one year after today ({DAYS_AHEAD} days); else 422 "
+            window += "date_out_of_range."
+            text = field.metadata.get("description")
+            return {"description": f"{text}. {window}" if text else window, "x-earliest": EARLIEST_DAY.isoformat()}
+        if isinstance(field, Text) and "pattern" not in ret:  # no bidi controls (422 bidi_control)
+            return {"pattern": BIDI_FREE}
         return {}
 
     plugin.converter.add_attribute_function(money)

@@ -31,6 +31,8 @@ class DecimalString(fields.Field):
             raise ValidationError("Không phải số thập phân hợp lệ.") from exc
         if not d.is_finite():
             raise ValidationError("Không phải số thập phân hợp lệ.")
+        if d.adjusted() >= 6 or d.as_tuple().exponent < -10:  # a coefficient or a rate, never 1e999999
+            raise ValidationError("Số thập phân nằm ngoài khoảng cho phép (nhỏ hơn 1.000.000, tối đa 10 chữ số lẻ).")
         return d
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, g, jsonify
 from marshmallow import Schema, fields, validate
 
 from services.common import units
+from services.common.contracts.fields import Id, Year
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
     AllocationCommandV1,
@@ -28,19 +29,19 @@ WRITERS = ("admin", "finance")
 
 
 class AllocationQuery(Schema):
-    plan_id = fields.Integer()
+    plan_id = Id()
     item_code = fields.String(validate=validate.Length(max=20), metadata={"description": "sub-items included"})
-    year = fields.Integer(metadata={"description": "fiscal year"})
+    year = Year(metadata={"description": "fiscal year"})
     unit = fields.String(validate=validate.Length(max=10), metadata={"description": "recipients within this unit"})
     source = fields.String(validate=validate.Length(max=40))
     kind = fields.String(validate=validate.Length(max=20))
-    parent_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    parent_id = Id()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class UnitFundingQuery(Schema):
-    year = fields.Integer(metadata={"description": "fiscal year; all years when absent"})
+    year = Year(metadata={"description": "fiscal year; all years when absent"})
 
 
 def _scoped() -> bool:

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from services.common import units
 from services.common.contracts import investment as contract
+from services.common.contracts.fields import Id, Year
 from services.common.errors import DomainError
 from services.gateway.access import READ_ROLES, allow, require_unit
 from services.gateway.api.common import load_args, load_json, rpc
@@ -28,18 +29,14 @@ def _unit_field() -> fields.String:
 
 
 def _year_field(**kw: Any) -> fields.Integer:
-    return fields.Integer(
-        validate=validate.Range(min=2000, max=2100, error="Năm phải từ 2000 đến 2100."),
-        error_messages={"invalid": "Năm phải là số nguyên."},
-        **kw,
-    )
+    return Year(**kw)  # 2000 … 2100, the contracts' one year range
 
 
 class ProjectQuery(Schema):
     station = fields.String(validate=validate.Length(min=1, max=10), metadata={"description": "Mã xã của trạm"})
     unit = _unit_field()
     status = fields.String(validate=validate.OneOf(STATUSES, error="Trạng thái không hợp lệ."))
-    plan_id = fields.Integer(error_messages={"invalid": "Phải là số nguyên."})
+    plan_id = Id(error_messages={"invalid": "Phải là số nguyên."})
     item_code = fields.String(validate=validate.Length(min=1, max=20))
 
 
@@ -53,7 +50,7 @@ class PriorityQuery(Schema):
 
 
 class FundingTreeQuery(Schema):
-    plan_id = fields.Integer(required=True, error_messages={"invalid": "Phải là số nguyên."})
+    plan_id = Id(required=True, error_messages={"invalid": "Phải là số nguyên."})
     year = _year_field()
     unit = _unit_field()
 
@@ -63,7 +60,7 @@ class FundingQuery(FundingTreeQuery):
 
 
 class TargetsQuery(Schema):
-    plan_id = fields.Integer(required=True, error_messages={"invalid": "Phải là số nguyên."})
+    plan_id = Id(required=True, error_messages={"invalid": "Phải là số nguyên."})
     year = _year_field(metadata={"description": "Mặc định năm nay"})
     unit = _unit_field()
 
