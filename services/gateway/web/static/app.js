@@ -52,7 +52,9 @@
   // Money inputs: show the amount with Vietnamese grouping as it is typed (the server reads both forms).
   document.querySelectorAll("input[data-money]").forEach(function (input) {
     input.addEventListener("blur", function () {
-      var raw = input.value.replace(/[.\s]/g, "");
+      // Only plain digits are regrouped: "1000000.5" or "1,5" stay as typed, for the server to refuse with its
+      // reason (stripping every dot here once turned 1000000.5 into 10.000.005).
+      var raw = input.value.trim();
       if (/^-?\d+$/.test(raw)) { input.value = raw.replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
     });
   });
