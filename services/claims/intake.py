@@ -39,8 +39,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.claims import ledger
 from services.claims import metrics as m
-from services.claims.models import Claim, ClaimFile, ClaimIssue, ClaimLine, ClaimTable
+from services.claims.models import Claim, ClaimFile, ClaimFormatNote, ClaimIssue, ClaimLine, ClaimTable
 from services.claims.parsing import EnvelopeHeader, FileRejected, RawRecord, decode_record, open_claim_file
+from services.claims.parsing.notes import Note
 from services.claims.records import Claim as ClaimRecord
 from services.claims.records import Issue
 from services.claims.storage import BlobStore
@@ -85,6 +86,7 @@ class Prepared:
     claim: ClaimRecord | None
     issues: list[Issue]
     ma_lk: str | None
+    notes: frozenset[Note] = frozenset()  # format repairs made to read it, once each (parsing/notes.py)
 
 
 class Intake:
@@ -282,6 +284,7 @@ class Intake:
                 if batch:
                     self._commit(file_id, owner, header.facility, batch, fp.count)
                 file_issues = reader.file_issues()
+                file_notes = list(dict.fromkeys(reader.notes))
                 size = fp.count
         except FileRejected as exc:
             # The check pass read the same bytes with the same reader, so this cannot happen unless the
@@ -289,7 +292,7 @@ class Intake:
             with transaction(self.factory) as s:
                 self._mark_failed(s, s.get(ClaimFile, file_id), exc.code, exc.issue, owner)
             return "failed"
-        self._finish(file_id, owner, file_issues, size)
+        self._finish(file_id, owner, file_issues, size, file_notes)
         return "done"
 
     def _prepare(self, raw: RawRecord, header: EnvelopeHeader, ctx: ValidationContext) -> Prepared:
@@ -299,7 +302,7 @@ class Intake:
             # against the database when the batch commits (memory must not grow with the file).
             issues.extend(validate(claim, ctx))
         ma_lk = claim.ma_lk if claim is not None else next((i.ma_lk for i in issues if i.ma_lk), None)
-        return Prepared(raw.index, claim, issues, ma_lk)
+        return Prepared(raw.index, claim, issues, ma_lk, frozenset(raw.notes) if raw.notes else frozenset())
 
     # --- writing a batch --------------------------------------------------------------------------
 
@@ -320,6 +323,8 @@ class Intake:
         for (code, severity), n in issue_counts.items():
             m.ISSUES.labels(code, severity).inc(n)
         m.BYTES.inc(max(0, delta_bytes))
+        for (kind, table), n in _note_counts(batch).items():
+            m.FORMAT_NOTES.labels(kind, table or "GIAMDINHHS").inc(n)
         self._batches += 1
         if self.stop_after_batches is not None and self._batches >= self.stop_after_batches:
             raise SimulatedCrash(file_id)
@@ -385,6 +390,12 @@ class Intake:
         for rows, model in ((lines, ClaimLine), (tables, ClaimTable), (issue_rows, ClaimIssue)):
             if rows:
                 _bulk_insert(s, model.__table__, rows)
+        notes = _note_counts(batch)  # only when a repair was made: clean files write nothing here
+        if notes:
+            s.execute(insert(ClaimFormatNote.__table__), [
+                {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
+                for (kind, table), n in sorted(notes.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+            ])
         return accepted, rejected, issue_counts, bytes_read - previous_bytes
 
     def _accepted_among(self, s: Session, facility: str, ma_lks: set[str]) -> set[str]:
@@ -404,10 +415,18 @@ class Intake:
 
     # --- the end of a file ------------------------------------------------------------------------
 
-    def _finish(self, file_id: int, owner: str, file_issues: list[Issue], size: int) -> None:
+    def _finish(
+        self, file_id: int, owner: str, file_issues: list[Issue], size: int, file_notes: list[Note] | None = None
+    ) -> None:
         with transaction(self.factory) as s:
             f = s.get(ClaimFile, file_id)
             assert f is not None
+            records = f.total or 0
+            if file_notes:  # repairs to the envelope itself concern every record of the file
+                s.execute(insert(ClaimFormatNote.__table__), [
+                    {"file_id": file_id, "kind": kind, "table_name": table, "records": records}
+                    for kind, table in file_notes
+                ])
             self._renew(
                 s,
                 file_id,
@@ -426,6 +445,8 @@ class Intake:
             started = f.started_at
         for i in file_issues:
             m.ISSUES.labels(i.code, i.severity).inc()
+        for kind, table in file_notes or ():
+            m.FORMAT_NOTES.labels(kind, table or "GIAMDINHHS").inc(records)
         m.FILES.labels("done").inc()
         _observe_duration(started)
 
@@ -468,6 +489,15 @@ def _facility_issue(envelope: str, authorised: str) -> Issue:
         f"{authorised}; tệp bị từ chối, không hồ sơ nào được tính.",
         None,
     )
+
+
+def _note_counts(batch: list[Prepared]) -> dict[Note, int]:
+    """(kind, table) -> how many records of the batch needed that repair."""
+    counts: dict[Note, int] = {}
+    for p in batch:
+        for note in p.notes:
+            counts[note] = counts.get(note, 0) + 1
+    return counts
 
 
 def _observe_duration(started: Any) -> None:
@@ -568,6 +598,7 @@ def _claim_row(file_id: int, facility: str, p: Prepared, ok: bool, critical: int
         ho_ten=_clip(c.ho_ten, 255),
         so_cccd=_clip(c.so_cccd, 20),
         ngay_sinh=c.ngay_sinh,
+        ngay_sinh_raw=_clip(c.ngay_sinh_raw, 12),
         gioi_tinh=_int(c.gioi_tinh),
         dia_chi=_clip(c.dia_chi, 1024),
         dien_thoai=_clip(c.dien_thoai, 20),
@@ -600,6 +631,7 @@ _CLAIM_VALUE_KEYS = (
     "ho_ten",
     "so_cccd",
     "ngay_sinh",
+    "ngay_sinh_raw",
     "gioi_tinh",
     "dia_chi",
     "dien_thoai",

@@ -1,6 +1,7 @@
 """The claims service's own metrics, served on its metrics port (`CLAIMS_METRICS_PORT`, default 9102).
 
-Labels stay bounded: outcomes, issue codes from the catalog and severities; never a facility, a file or a card.
+Labels stay bounded: outcomes, issue codes from the catalog and severities, format-note kinds and the
+tables XML1–XML15; never a facility, a file or a card.
 """
 
 from __future__ import annotations
@@ -23,3 +24,9 @@ FILE_SECONDS = Histogram(
 )
 BYTES = Counter("ytcs_claims_bytes_processed_total", "Bytes of claim files read by the intake")
 FILES_IN_PROGRESS = Gauge("ytcs_claims_files_in_progress", "Claim files this process is working on now")
+FORMAT_NOTES = Counter(
+    "ytcs_claims_format_notes_total",
+    "Records read only after a format repair (invalid namespace, wrong declared encoding, plain-XML table…), "
+    "by kind and table (GIAMDINHHS for the envelope)",
+    ["kind", "table"],
+)

@@ -23,10 +23,12 @@ from services.claims.models import (
     CapitationFund,
     Claim,
     ClaimFile,
+    ClaimFormatNote,
     ClaimIssue,
     ClaimLine,
     ClaimTable,
 )
+from services.claims.parsing.notes import note_message
 from services.common.errors import DomainError, NotFound
 from services.common.kept import KeptAnswers
 from services.common.money import decimal_str
@@ -164,7 +166,27 @@ def file_status(
     ).all()
     out["errors_by_code"] = {c: int(n) for c, n in sorted(counts)}
     out["errors_total"] = int(session.scalar(select(func.count()).select_from(ClaimIssue).where(*where)) or 0)
+    out["format_notes"] = format_notes(session, file_id)
     return out
+
+
+def format_notes(session: Session, file_id: int) -> list[dict[str, Any]]:
+    """What the reader repaired to read the file: kind, table (None: the envelope), how many records, and the
+    Vietnamese text BHXH passes on to the hospital. Rows are per committed batch: summed here."""
+    rows = session.execute(
+        select(ClaimFormatNote.kind, ClaimFormatNote.table_name, func.sum(ClaimFormatNote.records))
+        .where(ClaimFormatNote.file_id == file_id)
+        .group_by(ClaimFormatNote.kind, ClaimFormatNote.table_name)
+    ).all()
+    notes = [
+        {"kind": kind, "table": table, "records": int(n or 0), "message": note_message(kind, table, int(n or 0))}
+        for kind, table, n in rows
+    ]
+    return sorted(notes, key=lambda n: (n["table"] is not None, _table_order(n["table"]), n["kind"]))
+
+
+def _table_order(table: str | None) -> int:
+    return int(table[3:]) if table and table[3:].isdigit() else 99
 
 
 def file_issues_after(session: Session, file_id: int, after_id: int, limit: int) -> dict[str, Any]:
@@ -226,7 +248,7 @@ def _claim_dict(c: Claim, a: Assessment | None) -> dict[str, Any]:
         "period": f"{c.period_year}-{c.period_month:02d}" if c.period_year and c.period_month else None,
         "standard": c.standard,
         "ho_ten": c.ho_ten,
-        "ngay_sinh": _iso(c.ngay_sinh),
+        "ngay_sinh": _birth(c),
         "gioi_tinh": c.gioi_tinh,
         "so_cccd": c.so_cccd,
         "ma_bn": c.ma_bn,
@@ -248,6 +270,15 @@ def _claim_dict(c: Claim, a: Assessment | None) -> dict[str, Any]:
         "file_id": c.file_id,
         "record_index": c.record_index,
     }
+
+
+def _birth(c: Claim) -> str | None:
+    """A partial birth date as written is kept as such, in ISO's reduced precision: '1956', '1956-03'."""
+    raw = c.ngay_sinh_raw
+    if raw and c.ngay_sinh is not None:
+        month = raw[4:6]
+        return f"{raw[:4]}-{month}" if month not in ("", "00") else raw[:4]
+    return _iso(c.ngay_sinh)
 
 
 def _assessment_dict(c: Claim, a: Assessment | None) -> dict[str, Any] | None:

@@ -13,12 +13,13 @@ late malformation stay yielded, and the caller decides what to do with them.
 from __future__ import annotations
 
 import binascii
+import copy
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from lxml import etree
 
-from services.claims.parsing.notes import TABLE_EMPTY, TABLE_PLAIN_XML, Note
+from services.claims.parsing.notes import TABLE_EMPTY, TABLE_PLAIN_XML, Note, note_table
 from services.claims.parsing.safexml import (
     ENCODING_WRONG,
     NS_INVALID,
@@ -244,8 +245,12 @@ class ClaimFileReader:
         except etree.XMLSyntaxError as exc:
             # libxml2 reports a namespace error (an invalid URI such as '…/XMLSchema instance') only when the
             # document is complete, every record already read: namespaces mean nothing here, so it is a note.
-            if not (self._root_ended and _namespace_errors_only(exc)):
-                raise self._fail("xml_malformed", short_error(exc)) from None
+            log = self._events.error_log
+            if not (self._root_ended and _namespace_errors_only(log)):
+                # Name the damage, not a namespace error that came before it.
+                damage = next((e for e in log if e.level >= etree.ErrorLevels.ERROR
+                               and e.domain != etree.ErrorDomains.NAMESPACE), None)
+                raise self._fail("xml_malformed", short_error(damage or exc)) from None
             self.notes.append((NS_INVALID, None))
         self._done = True
         if self._facility is None:
@@ -313,14 +318,14 @@ class ClaimFileReader:
                     errors[kind] = why
                 else:
                     tables[kind] = data
-                    notes.append((TABLE_PLAIN_XML, kind))
+                    notes.append((TABLE_PLAIN_XML, note_table(kind)))
             elif not text or text.isspace():
-                notes.append((TABLE_EMPTY, kind))  # <NOIDUNGFILE/>: the table was not sent
+                notes.append((TABLE_EMPTY, note_table(kind)))  # <NOIDUNGFILE/>: the table was not sent
             elif (data := _b64(text)) is not None:
                 tables[kind] = data
             elif text.lstrip()[:1] == "<":  # plain XML as CDATA or escaped text
                 tables[kind] = text.strip().encode("utf-8")
-                notes.append((TABLE_PLAIN_XML, kind))
+                notes.append((TABLE_PLAIN_XML, note_table(kind)))
             else:
                 errors[kind] = _b64_damage(text)
         if files == 0:
@@ -357,9 +362,14 @@ def _plain_table(content: etree._Element) -> tuple[bytes | None, str]:
     stray = (content.text or "").strip() or any((child.tail or "").strip() for child in content)
     if len(kids) != 1 or stray:
         return None, "NOIDUNGFILE chứa nhiều phần tử hoặc lẫn văn bản với XML, không phải một bảng"
-    return etree.tostring(kids[0], encoding="utf-8", with_tail=False), ""
+    table = copy.deepcopy(kids[0])
+    # Serialized alone, the table would carry every namespace declared on the envelope above it (an invalid
+    # one there would be blamed on the table): keep only those the table uses.
+    etree.cleanup_namespaces(table)
+    return etree.tostring(table, encoding="utf-8", with_tail=False), ""
 
 
-def _namespace_errors_only(exc: etree.XMLSyntaxError) -> bool:
-    errors = [e for e in exc.error_log if e.level >= etree.ErrorLevels.ERROR]
+def _namespace_errors_only(log: etree._ListErrorLog) -> bool:
+    """The parser's own log (an exception's log also holds earlier parses' errors of the same thread)."""
+    errors = [e for e in log if e.level >= etree.ErrorLevels.ERROR]
     return bool(errors) and all(e.domain == etree.ErrorDomains.NAMESPACE for e in errors)

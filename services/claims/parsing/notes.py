@@ -43,6 +43,14 @@ FORMAT_NOTES: dict[str, str] = {
 }
 
 
+_TABLES = frozenset(f"XML{i}" for i in range(1, 16))
+
+
+def note_table(loaihoso: str) -> str:
+    """The table a note names: LOAIHOSO as written may be anything, a stored or counted name may not."""
+    return loaihoso if loaihoso in _TABLES else "other"
+
+
 def note_message(kind: str, table: str | None, records: int) -> str:
     """'XML1: khai báo namespace … (12 hồ sơ)' — the note as shown on the file's page and in its CSV."""
     where = table or "Tệp (GIAMDINHHS)"

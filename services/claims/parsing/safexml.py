@@ -264,7 +264,7 @@ def vietnamese_error(exc: Exception | etree._LogEntry) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-def short_error(exc: Exception, limit: int = 200) -> str:
+def short_error(exc: Exception | etree._LogEntry, limit: int = 200) -> str:
     """libxml2's message for a whole-file refusal, in Vietnamese where known (see ``vietnamese_error``)."""
     text = vietnamese_error(exc)
     return text if len(text) <= limit else text[:limit] + "…"

@@ -99,6 +99,15 @@ class FileRecordsV1(Schema):
     warnings = fields.Integer()
 
 
+class FormatNoteV1(Schema):
+    """A repair the reader made to read the file as the hospital wrote it (liberal in format, and saying so)."""
+
+    kind = fields.String(required=True, metadata={"description": "e.g. namespace_invalid, table_plain_xml"})
+    table = fields.String(allow_none=True, metadata={"description": "XML1…XML15, None for the envelope"})
+    records = fields.Integer(required=True, metadata={"description": "how many records needed it"})
+    message = fields.String(required=True, metadata={"description": "Vietnamese, for the hospital"})
+
+
 class FileStatusV1(Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["processing", "done", "failed"]))
@@ -113,6 +122,7 @@ class FileStatusV1(Schema):
     errors = fields.List(fields.Nested(FileIssueV1), required=True)
     errors_total = fields.Integer()
     errors_by_code = fields.Dict(keys=fields.String(), values=fields.Integer())
+    format_notes = fields.List(fields.Nested(FormatNoteV1))
 
 
 class AssessmentItemV1(Schema):
