@@ -213,6 +213,7 @@ class PeriodTotals:
     count: int = 0
     t_bhtt: Decimal = Decimal("0.00")
     t_bhtt_gdv: Decimal = Decimal("0.00")
+    capitation: Decimal = Decimal("0.00")  # Σ line T_BHTT with MA_PTTT = 2: the capitation spend
 
 
 @dataclass(slots=True)
@@ -232,6 +233,10 @@ class GeneratedSummary:
     @property
     def t_bhtt_gdv(self) -> Decimal:
         return sum((t.t_bhtt_gdv for t in self.totals.values()), Decimal("0.00"))
+
+    @property
+    def capitation(self) -> Decimal:
+        return sum((t.capitation for t in self.totals.values()), Decimal("0.00"))
 
 
 # ---------------------------------------------------------------- patients (derived, not stored)
@@ -824,6 +829,7 @@ def generate(
             Decimal(x["T_BHTT_GDV"]) if standard == "130"
             else sum((ln.bhtt for ln in lines if ln.ma_pttt == "1"), Decimal("0.00"))
         )
+        totals.capitation += sum((ln.bhtt for ln in lines if ln.ma_pttt == "2"), Decimal("0.00"))
     tail = f"</DANHSACHHOSO>{nl}</THONGTINHOSO>{nl}<CHUKYDONVI/>{nl}</GIAMDINHHS>{nl}"
     out.write(tail.encode())
     return summary

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any, BinaryIO
 
@@ -53,6 +54,7 @@ from services.common.periods import Quarter
 log = logging.getLogger(__name__)
 
 INT_MAX = 2**31 - 1
+_ZERO = Decimal("0.00")
 # A whole file refused because its envelope names a facility other than the one its upload was authorised for.
 FACILITY_NOT_AUTHORISED = "envelope_facility_mismatch"
 
@@ -618,6 +620,7 @@ def _claim_row(file_id: int, facility: str, p: Prepared, ok: bool, critical: int
         t_bhtt=c.t_bhtt,
         t_nguonkhac=c.t_nguonkhac,
         t_bhtt_gdv=c.t_bhtt_gdv,
+        **_by_method(c.lines),
     )
     return row
 
@@ -651,7 +654,21 @@ _CLAIM_VALUE_KEYS = (
     "t_bhtt",
     "t_nguonkhac",
     "t_bhtt_gdv",
+    "bhtt_fee_for_service",
+    "bhtt_capitation",
+    "bhtt_drg",
 )
+# Claim column of the Σ line T_BHTT of each payment method (MA_PTTT): spend is read from these, never T_BHTT_GDV.
+_METHOD_COLUMNS = {"1": "bhtt_fee_for_service", "2": "bhtt_capitation", "3": "bhtt_drg"}
+
+
+def _by_method(lines: list[Any]) -> dict[str, Decimal]:
+    out = dict.fromkeys(_METHOD_COLUMNS.values(), _ZERO)
+    for ln in lines:
+        column = _METHOD_COLUMNS.get(ln.ma_pttt)
+        if column is not None and ln.t_bhtt is not None:
+            out[column] += ln.t_bhtt
+    return out
 
 
 def _line_row(claim_id: int, ln: Any) -> dict[str, Any]:

@@ -129,7 +129,12 @@ class Claim(ClaimsBase):
     t_bncct: Mapped[Decimal | None] = mapped_column(Money)
     t_bhtt: Mapped[Decimal | None] = mapped_column(Money)
     t_nguonkhac: Mapped[Decimal | None] = mapped_column(Money)
-    t_bhtt_gdv: Mapped[Decimal | None] = mapped_column(Money)
+    t_bhtt_gdv: Mapped[Decimal | None] = mapped_column(Money)  # as written; spend is never derived from it
+    # Σ line T_BHTT by payment method (MA_PTTT 1 fee for service, 2 capitation, 3 DRG), kept with the claim so
+    # that spend is one sum over claims, not a scan of their lines (migration 0004).
+    bhtt_fee_for_service: Mapped[Decimal | None] = mapped_column(Money)
+    bhtt_capitation: Mapped[Decimal | None] = mapped_column(Money)
+    bhtt_drg: Mapped[Decimal | None] = mapped_column(Money)
     critical_issues: Mapped[int] = mapped_column(Integer, default=0)
     warning_issues: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -267,6 +272,19 @@ class CapitationAdvance(ClaimsBase):
     year: Mapped[int | None] = mapped_column(SmallInteger)
     amount: Mapped[int] = mapped_column(BigInteger)
     event_id: Mapped[str] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CommuneStation(ClaimsBase):
+    """Projection of investment's `station_facility_set`: the MA_CSKCB a commune health station claims under.
+    A facility here is a commune station (Luật BHYT Điều 22 k1 e: 100 %). The newest event of a station counts."""
+
+    __tablename__ = "commune_stations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_code: Mapped[str] = mapped_column(String(10), index=True)  # GSO commune code
+    facility_code: Mapped[str | None] = mapped_column(String(10), index=True)  # None: no longer claims
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

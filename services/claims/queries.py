@@ -423,14 +423,17 @@ def claim_totals(session: Session, where: Iterable[Any]) -> dict[str, int]:
             cents(Claim.t_bhtt),
             cents(case((assessed, Claim.t_bhtt), else_=0)),
             cents(Assessment.approved_amount),
-            cents(func.coalesce(Claim.t_bhtt_gdv, 0)),
+            # Spend by payment method: Σ line T_BHTT by MA_PTTT, kept per claim (never T_BHTT_GDV).
+            cents(func.coalesce(Claim.bhtt_fee_for_service, 0)),
+            cents(func.coalesce(Claim.bhtt_capitation, 0)),
+            cents(func.coalesce(Claim.bhtt_drg, 0)),
         )
         .select_from(Claim)
         .outerjoin(latest, latest.c.claim_id == Claim.id)
         .outerjoin(Assessment, Assessment.id == latest.c.assessment_id)
         .where(Claim.status == "accepted", *where)
     ).one()
-    count, n_assessed, requested, requested_assessed, approved, gdv = (int(v or 0) for v in row)
+    count, n_assessed, requested, requested_assessed, approved, ffs, capitation, drg = (int(v or 0) for v in row)
     return {
         "count": count,
         "assessed": n_assessed,
@@ -438,7 +441,9 @@ def claim_totals(session: Session, where: Iterable[Any]) -> dict[str, int]:
         "approved": approved,
         "rejected": requested_assessed - approved,
         "pending": requested - requested_assessed,
-        "spend": requested - gdv,
+        "spend": capitation,  # capitation spend: Σ line T_BHTT with MA_PTTT = 2
+        "fee_for_service": ffs,
+        "drg": drg,
     }
 
 
@@ -495,6 +500,7 @@ def reconciliation(
             "approved": money(t["approved"]),
             "rejected": money(t["rejected"]),
             "pending": money(t["pending"]),
+            "by_payment_method": _by_method(t),
         },
         "capitation": {
             "fund": money(fund),
@@ -529,9 +535,16 @@ def capitation_summary(session: Session, facilities: list[str] | None, year: int
         "fund": money(fund),
         "advanced": money(_advances_cents(session, adv_where)),
         "spend": money(t["spend"]),
+        "fee_for_service": money(t["fee_for_service"]),
+        "drg": money(t["drg"]),
         "requested": money(t["requested"]),
         "approved": money(t["approved"]),
     }
+
+
+def _by_method(t: dict[str, int]) -> dict[str, str]:
+    """Σ line T_BHTT of the accepted claims by payment method (MA_PTTT 1, 2, 3)."""
+    return {"fee_for_service": money(t["fee_for_service"]), "capitation": money(t["spend"]), "drg": money(t["drg"])}
 
 
 def data_version(session: Session) -> tuple[int, ...]:
@@ -562,7 +575,7 @@ def capitation_summary_cached(session: Session, facilities: list[str] | None, ye
 
 
 def spend_level(session: Session, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:
-    """The capitation spend of one facility-quarter as it stands: (Σ (T_BHTT − T_BHTT_GDV), claims)."""
+    """The capitation spend of one facility-quarter as it stands: (Σ line T_BHTT with MA_PTTT = 2, claims)."""
     t = claim_totals(
         session, [Claim.facility_code == facility, Claim.period_year == year, Claim.period_quarter == quarter]
     )

@@ -31,7 +31,7 @@ class Expected:
     total: int
     accepted: int
     t_bhtt: Decimal = Decimal("0.00")
-    spend: Decimal = Decimal("0.00")  # Σ (T_BHTT − T_BHTT_GDV) of the accepted claims
+    spend: Decimal = Decimal("0.00")  # Σ line T_BHTT with MA_PTTT = 2 (capitation) of the accepted claims
     ma_lks: set[str] = field(default_factory=set)
 
     @property
@@ -53,6 +53,18 @@ def make_file(path: Path, facility: str, records: int, seed: int) -> Expected:
     return exp
 
 
+def _capitation_lines(hoso: etree._Element) -> Decimal:
+    """Σ T_BHTT of the XML2/XML3 lines with MA_PTTT = 2 of one HOSO, read independently of the service."""
+    total = Decimal("0.00")
+    for f in hoso.iter("FILEHOSO"):
+        if f.findtext("LOAIHOSO").strip() in ("XML2", "XML3"):
+            table = etree.fromstring(base64.b64decode(f.findtext("NOIDUNGFILE")))
+            for line in table.iter("CHI_TIET_THUOC", "CHI_TIET_DVKT"):
+                if (line.findtext("MA_PTTT") or "").strip() == "2":
+                    total += Decimal(line.findtext("T_BHTT"))
+    return total
+
+
 def independent_totals(path: Path, faulted: set[int]) -> Expected:
     """Read the envelope with lxml, decode each XML1 and sum T_BHTT of the records without a planted fault."""
     facility = None
@@ -72,7 +84,7 @@ def independent_totals(path: Path, faulted: set[int]) -> Expected:
             exp.accepted += 1
             t_bhtt = Decimal(x.findtext("T_BHTT"))
             exp.t_bhtt += t_bhtt
-            exp.spend += t_bhtt - Decimal(x.findtext("T_BHTT_GDV") or "0")
+            exp.spend += _capitation_lines(el)
             exp.ma_lks.add(x.findtext("MA_LK"))
             periods.add(str(Quarter.of_month(int(x.findtext("NAM_QT")), int(x.findtext("THANG_QT")))))
         index += 1

@@ -40,7 +40,7 @@ class CapitationSpendChangedV1(Schema):
 
     facility_code = fields.String(required=True)
     period = fields.String(required=True)  # YYYY-Qn
-    spend = Money2(required=True)  # Σ (T_BHTT − T_BHTT_GDV) over accepted claims
+    spend = Money2(required=True)  # Σ line T_BHTT with MA_PTTT = 2 (capitation) over accepted claims
     claims = fields.Integer(required=True)
 
 
@@ -157,6 +157,14 @@ class AssessmentBatchV1(Schema):
     items = fields.List(fields.Nested(AssessedItemV1))
 
 
+class ByPaymentMethodV1(Schema):
+    """Σ line T_BHTT of the accepted claims by MA_PTTT: 1 fee for service, 2 capitation, 3 DRG."""
+
+    fee_for_service = Money2()
+    capitation = Money2()
+    drg = Money2()
+
+
 class ReconciliationClaimsV1(Schema):
     count = fields.Integer()
     assessed = fields.Integer()
@@ -164,6 +172,7 @@ class ReconciliationClaimsV1(Schema):
     approved = Money2()
     rejected = Money2()
     pending = Money2()
+    by_payment_method = fields.Nested(ByPaymentMethodV1)
 
 
 class ReconciliationCapitationV1(Schema):
@@ -190,6 +199,8 @@ class ReconciliationV1(Schema):
 class CapitationSummaryV1(Schema):
     fund = Money2()
     advanced = Money2()
-    spend = Money2()
+    spend = Money2()  # capitation: Σ line T_BHTT with MA_PTTT = 2
+    fee_for_service = Money2()  # MA_PTTT = 1
+    drg = Money2()  # MA_PTTT = 3
     requested = Money2()
     approved = Money2()

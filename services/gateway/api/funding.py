@@ -35,7 +35,7 @@ FUNDING_TIMEOUT = float(os.environ.get("YTCS_FUNDING_TIMEOUT", "5"))
 ITEM_RPC = {"finance": "funding_status", "investment": "funding_status"}
 TREE_RPC = {"finance": "funding_tree", "investment": "funding_tree"}
 MONEY_PARTS = ("finance", "investment")
-BHYT_KEYS = ("fund", "advanced", "spend", "requested", "approved")
+BHYT_KEYS = ("fund", "advanced", "spend", "fee_for_service", "drg", "requested", "approved")  # spend: MA_PTTT = 2
 
 PARTIAL_ANSWERS = Counter(
     "ytcs_gateway_partial_answers_total",

@@ -320,9 +320,13 @@ RECONCILIATION_ROWS = (
     ("Số tiền được duyệt", ("claims", "approved"), "money"),
     ("Số tiền từ chối / xuất toán", ("claims", "rejected"), "money"),
     ("Số tiền chờ giám định", ("claims", "pending"), "money"),
+    ("Theo phương thức thanh toán (Σ T_BHTT các dòng theo MA_PTTT)", None, None),
+    ("Phí dịch vụ (MA_PTTT = 1)", ("claims", "by_payment_method", "fee_for_service"), "money"),
+    ("Định suất (MA_PTTT = 2)", ("claims", "by_payment_method", "capitation"), "money"),
+    ("DRG (MA_PTTT = 3)", ("claims", "by_payment_method", "drg"), "money"),
     ("Quỹ định suất", None, None),
     ("Quỹ định suất được giao", ("capitation", "fund"), "money"),
-    ("Chi phí trong định suất (Σ T_BHTT − T_BHTT_GDV)", ("capitation", "spend"), "money"),
+    ("Chi phí trong định suất (Σ T_BHTT các dòng MA_PTTT = 2)", ("capitation", "spend"), "money"),
     ("Cân đối quỹ (quỹ − chi; âm là vượt quỹ)", ("capitation", "balance"), "money"),
     ("Thanh toán", None, None),
     ("Đã tạm ứng", ("payments", "advanced"), "money"),
@@ -359,7 +363,9 @@ def reconciliation_workbook(data: dict[str, Any], facility_name: str | None, tod
             row += 1
             continue
         n += 1
-        raw = (data.get(path[0]) or {}).get(path[1])
+        raw: Any = data
+        for key in path:  # a nested figure (claims → by_payment_method → capitation)
+            raw = (raw or {}).get(key)
         value: Any = int(raw or 0) if kind == "count" else _money2(raw)
         _cell(ws, row, 1, n, border=_BOX, alignment=Alignment(horizontal="center"))
         _cell(ws, row, 2, label, border=_BOX, alignment=_WRAP)

@@ -160,13 +160,18 @@ def test_fund_and_advances_from_finance_give_the_balance(loaded):
         rec = queries.reconciliation(s, FAC, "2024-Q3")
         summary_all = queries.capitation_summary(s, None, 2024)
         summary_none = queries.capitation_summary(s, [], 2024)
-    spend = totals.t_bhtt - totals.t_bhtt_gdv
+    spend = totals.capitation
     assert rec["capitation"] == {
         "fund": "60000000.00",
         "fund_set": True,
         "spend": str(spend),
         "balance": str(Decimal(60_000_000) - spend),
     }
+    # Spend by payment method is Σ line T_BHTT by MA_PTTT; the three make up what is asked of the fund.
+    by_method = rec["claims"]["by_payment_method"]
+    assert by_method == {"fee_for_service": str(totals.t_bhtt_gdv), "capitation": str(spend), "drg": "0.00"}
+    assert sum(Decimal(v) for v in by_method.values()) == Decimal(rec["claims"]["requested"])
+    assert summary_all["spend"] == str(spend) and summary_all["fee_for_service"] == str(totals.t_bhtt_gdv)
     assert rec["payments"] == {"advanced": "10500000.00"}
     assert summary_all["fund"] == "60000001.00" and summary_all["advanced"] == "10500000.00"
     assert Decimal(summary_all["requested"]) == summary.t_bhtt

@@ -57,8 +57,8 @@ def test_reconciliation_equals_the_generators_own_sums(claims_env):
             assert rec["claims"]["count"] == totals.count
             assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
             assert Decimal(rec["claims"]["pending"]) == totals.t_bhtt
-            assert Decimal(rec["capitation"]["spend"]) == totals.t_bhtt - totals.t_bhtt_gdv
-            assert Decimal(rec["capitation"]["balance"]) == -(totals.t_bhtt - totals.t_bhtt_gdv)
+            assert Decimal(rec["capitation"]["spend"]) == totals.capitation
+            assert Decimal(rec["capitation"]["balance"]) == -totals.capitation
         # lines and the verbatim tables are stored with their claims
         assert s.scalar(select(func.count()).select_from(ClaimLine)) > 300
         assert s.scalar(select(func.count()).select_from(ClaimTable)) >= 0
@@ -190,7 +190,7 @@ def test_events_carry_counts_per_month_and_the_spend_level_per_quarter(claims_en
     spend = {p["period"]: p for t, p in events if t == "capitation_spend_changed"}
     for (facility, period), totals in summary.totals.items():
         assert spend[period]["facility_code"] == facility
-        assert Decimal(spend[period]["spend"]) == totals.t_bhtt - totals.t_bhtt_gdv
+        assert Decimal(spend[period]["spend"]) == totals.capitation
         assert spend[period]["claims"] == totals.count
     assert all(p["file_id"] == st["id"] for p in accepted)
 
@@ -203,4 +203,4 @@ def test_a_qd4210_archive_file_loads(claims_env):
     with claims_env.session() as s:
         (facility, period), totals = next(iter(summary.totals.items()))
         rec = queries.reconciliation(s, facility, period)
-    assert Decimal(rec["capitation"]["spend"]) == totals.t_bhtt - totals.t_bhtt_gdv
+    assert Decimal(rec["capitation"]["spend"]) == totals.capitation
