@@ -14,10 +14,10 @@ from flask import flash, g, redirect, request
 from marshmallow import Schema, fields, validate
 
 from services.common.errors import DomainError
-from services.gateway import accounts, first_admin
+from services.gateway import accounts, errors, first_admin
 from services.gateway.access import public
 from services.gateway.api.common import ytcs
-from services.gateway.web.common import bp, page, page_args, render
+from services.gateway.web.common import bp, page, page_args, render, wants_html
 
 DEAD_LINK = (
     "Liên kết tạo tài khoản quản trị không còn dùng được (sai, đã dùng, đã hết hạn, hoặc hệ thống đã có quản trị "
@@ -44,8 +44,16 @@ def _open(token: str) -> bool:
         return not first_admin.has_admin(s)
 
 
-def _dead() -> tuple[str, int]:
-    return render("error.html", 404, errors=[{"field": None, "code": "setup_link_dead", "message": DEAD_LINK}])
+def _dead() -> DomainError:
+    """404, an HTML page for people and the API's error shape for programs (common.domain_error)."""
+    return DomainError.one("setup_link_dead", DEAD_LINK, None, 404)
+
+
+def _refused(token: str, username: str, status: int, code: str, message: str) -> Any:
+    """The form again with the reason next to it; the API's error shape for a client that is not a browser."""
+    if not wants_html():
+        return errors.body([{"field": None, "code": code, "message": message}], status)
+    return render("setup.html", status, token=token, username=username, message=message)
 
 
 @bp.get("/setup")
@@ -55,7 +63,7 @@ def setup_page() -> Any:
     """The form creating the first admin account (only with the one-time link's token)."""
     token = page_args(SetupQuery()).get("token", "")
     if not _open(token):
-        return _dead()
+        raise _dead()
     return render("setup.html", token=token, username="", message=None)
 
 
@@ -69,21 +77,18 @@ def setup_submit() -> Any:
     g.audit_actor = f"setup:{username[:80]}"
     g.audit_details = {"username": username[:80], "role": "admin"}  # never the password or the token
     if not _open(form["token"]):
-        return _dead()
+        raise _dead()
     if form["password"] != form["password2"]:
-        return render(
-            "setup.html", 422, token=form["token"], username=username, message="Hai lần nhập mật khẩu khác nhau."
-        )
+        return _refused(form["token"], username, 422, "password_mismatch", "Hai lần nhập mật khẩu khác nhau.")
     with ytcs().session() as s:
         try:
             accounts.create_user(s, username, form["password"], "admin", None)
         except DomainError as exc:
-            return render(
-                "setup.html", exc.status, token=form["token"], username=username, message=exc.errors[0]["message"]
-            )
+            first = exc.errors[0]
+            return _refused(form["token"], username, exc.status, first["code"], first["message"])
         if not first_admin.consume(form["token"]):
             s.rollback()  # another request used the link first (_open saw no admin before this one)
-            return _dead()
+            raise _dead()
         s.commit()
     flash(f"Đã tạo tài khoản quản trị {username}. Mời đăng nhập.", "ok")
     return redirect("/login?next=/", 303)
