@@ -105,6 +105,8 @@ EXAMPLES_BY_NAME: dict[str, Any] = {
     "actor": "user:ketoan.vinhthuan",
     "request_id": "5f0c2a9e41b34c8d9a7e0f1b2c3d4e5f",
     "ma_lk": "000123",
+    "severity": "warning",  # the claims rulebook (GET /api/v1/claims/rules)
+    "basis": "QĐ 130/QĐ-BYT, sửa đổi bởi QĐ 4750/QĐ-BYT Bảng 1",
     "page": 1,
     "per_page": 50,
     "total": 1,

@@ -239,3 +239,10 @@ def rules() -> list[Rule]:
     from services.claims.validation import formats, required  # they import make_issue from here
 
     return [*_RULES, *formats.RULES, *required.rules()]
+
+
+def rulebook() -> dict[str, list[dict[str, str | None]]]:
+    """What `GET /api/v1/claims/rules` answers: every code with its severity and message, every rule by table and
+    field with its legal basis."""
+    codes = [{"code": code, "severity": sev, "message": template} for code, (sev, template) in CATALOG.items()]
+    return {"codes": codes, "items": [r.as_dict() for r in rules()]}

@@ -196,6 +196,29 @@ class ReconciliationV1(Schema):
     payments = fields.Nested(ReconciliationPaymentsV1)
 
 
+class ClaimCodeV1(Schema):
+    code = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(["critical", "warning"]))
+    message = fields.String(required=True, metadata={"description": "Vietnamese template of the issue message"})
+
+
+class ClaimRuleV1(Schema):
+    code = fields.String(required=True)
+    table = fields.String(required=True, metadata={"description": "file, XML1…XML5, or several joined by ', '"})
+    field = fields.String(allow_none=True)
+    severity = fields.String(required=True, validate=validate.OneOf(["critical", "warning"]))
+    check = fields.String(required=True, metadata={"description": "what is checked, in Vietnamese"})
+    basis = fields.String(required=True, metadata={"description": "legal basis"})
+    message = fields.String(required=True)
+
+
+class ClaimRulesV1(Schema):
+    """The validation rulebook: every code, and every rule by table and field (one source: the catalogue)."""
+
+    codes = fields.List(fields.Nested(ClaimCodeV1), required=True)
+    items = fields.List(fields.Nested(ClaimRuleV1), required=True)
+
+
 class CapitationSummaryV1(Schema):
     fund = Money2()
     advanced = Money2()

@@ -11,6 +11,7 @@ def register_api(app: Flask) -> None:
         auth,
         capitation,
         claims,
+        claims_rules,
         facilities,
         finance,
         funding,
@@ -34,6 +35,7 @@ def register_api(app: Flask) -> None:
         capitation,
         investment,
         claims,
+        claims_rules,
         reconciliation,
         reports,
     ):
