@@ -15,12 +15,15 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
-from services.claims import assessment, blobsweep, ledger, queries
+from services.claims import assessment, blobsweep, figures, ledger, queries
 from services.claims import metrics as claim_metrics
 from services.claims.intake import Intake
 from services.claims.models import Outbox
 from services.claims.storage import default_store
+from services.claims.validation.catalog import rulebook
+from services.common.business_metrics import BusinessMetrics
 from services.common.contracts import claims as contract
+from services.common.dlq import QueueDepths
 from services.common.messaging import Database, OutboxRelay, reliable_event_handler
 from services.common.metrics import EntrypointMetrics
 
@@ -38,6 +41,10 @@ class Service:
     db = Database()
     relay = OutboxRelay(Outbox)
     metrics = EntrypointMetrics()
+    # Capitation fund and spend per facility-quarter for the wall, recomputed only when claims data changed, at
+    # most once per 10 s while files stream in (a pass is one reconciliation per facility-quarter).
+    business = BusinessMetrics(figures.business_figures, stamp=queries.data_version)
+    queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
 
     def _intake(self) -> Intake:
         return Intake(self.db.factory, default_store(), pause=_pause)
@@ -134,6 +141,11 @@ class Service:
             out = ledger.record_assessments(s, req["facility_code"], req["items"], assessed_by)
         self.relay()
         return out
+
+    @rpc
+    def rules(self) -> dict[str, Any]:
+        """The validation rulebook (services/claims/validation/catalog.py): codes, and rules by table and field."""
+        return rulebook()
 
     @rpc
     def reasons(self) -> list[dict[str, Any]]:

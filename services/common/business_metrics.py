@@ -1,8 +1,20 @@
-"""Business gauges for the wall: where the money stands, computed on each Prometheus scrape.
+"""Business gauges for the wall: where the money stands, exported by the service that owns the figures.
 
-A service registers a `fetch` callable (usually one aggregate SQL query per family, SUM/GROUP BY in the
-database) and `BusinessCollector.collect()` turns its answer into gauges when Prometheus scrapes. Nothing is
-kept in between, so the figures are as fresh as the database, and a replica that restarts loses nothing.
+A service registers a `fetch` callable (its own query functions, the very answers its API gives) and
+`BusinessCollector.collect()` turns its answer into gauges when Prometheus scrapes. The cost does not grow with
+scrapes: at most one look per `min_interval`, and with a `stamp` (the cheap data version the service's kept
+answers use, services/common/kept.py) the figures are computed again only when the data changed (or the day
+did); a scrape in between costs the stamp query. `ytcs_business_figures_computed_total` counts the
+computations. A replica that restarts loses nothing: the figures are in the database.
+
+Who exports what (the bound of the label set, for one province):
+- finance: `ytcs_funding_*` per plan, item (its roll-up: sub-items and lower plans included, as
+  `GET /api/v1/funding` answers), source and fiscal year. Bound: plans × items × sources × 2 years
+  (the catalog: 2 plans × ≤ 28 items × ≤ 6 sources × 2 = 672 series per family at most). Top-level items
+  (codes without a dot) add up to the plan: dashboards select them with `item!~".*[.].*"`.
+- claims: `ytcs_capitation_*` per facility and quarter, read through its reconciliation (the fund it knows
+  from finance's `capitation_fund_set`, the spend of its accepted claims). Bound: facilities with claims or a
+  fund in the quarter × 2 quarters (a province of ~250 facilities: ≤ 500 series per family).
 
 Labels stay bounded by construction: plan number, item code, source and fiscal year for funding, only the
 current and the previous year; facility code and quarter for capitation, only the current and the previous
@@ -18,9 +30,10 @@ The money itself stays exact in the databases; these are read-outs for people.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -28,7 +41,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,7 +56,7 @@ VN_TZ = timezone(timedelta(hours=7))
 
 @dataclass(frozen=True)
 class FundingFigure:
-    """Money booked directly on one item of one plan from one source, in one fiscal year."""
+    """Money on one item of one plan (its roll-up) from one source, in one fiscal year."""
 
     plan: str  # plan number, e.g. "158/KH-UBND"
     item: str  # item code, e.g. "II.2.1"
@@ -114,8 +127,11 @@ class BusinessCollector(Collector):
     min_interval: float = 10.0
     today: Callable[[], date] = field(default=lambda: datetime.now(VN_TZ).date())
     clock: Callable[[], float] = time.monotonic
+    stamp: Callable[[], Hashable] | None = None  # the data version: unchanged, the last figures stand
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _cached: tuple[float, list[Metric]] | None = field(default=None, init=False, repr=False)
+    _kept: tuple[Hashable, BusinessFigures] | None = field(default=None, init=False, repr=False)
+    computed: int = field(default=0, init=False)
 
     def describe(self) -> Iterable[Metric]:
         # Registration must not run the queries (the database may not be up yet): names only.
@@ -142,21 +158,36 @@ class BusinessCollector(Collector):
         took = GaugeMetricFamily(
             "ytcs_business_figures_fetch_seconds", "Time the last fetch of business figures took", labels=["service"]
         )
+        computed = CounterMetricFamily(
+            "ytcs_business_figures_computed",
+            "Times the business figures were computed (data changed), not merely looked at",
+            labels=["service"],
+        )
         started = time.perf_counter()
         try:
-            figures = self.fetch()
+            figures = self._figures()
         except Exception:  # the database may be away: say so, keep serving the other metrics
             log.exception("business figures of %s could not be fetched", self.service)
             figures = None
         took.add_metric([self.service], time.perf_counter() - started)
         up.add_metric([self.service], 0.0 if figures is None else 1.0)
-        out: list[Metric] = [up, took]
+        computed.add_metric([self.service], self.computed)
+        out: list[Metric] = [up, took, computed]
         if figures is not None:
             if figures.funding is not None:
                 out.extend(funding_families(figures.funding, self.today()))
             if figures.capitation is not None:
                 out.extend(capitation_families(figures.capitation, self.today()))
         return out
+
+    def _figures(self) -> BusinessFigures:
+        key = (self.stamp(), self.today()) if self.stamp is not None else None
+        if key is not None and self._kept is not None and self._kept[0] == key:
+            return self._kept[1]
+        figures = self.fetch()
+        self.computed += 1
+        self._kept = (key, figures) if key is not None else None
+        return figures
 
 
 def funding_families(rows: Iterable[FundingFigure], today: date) -> list[Metric]:
@@ -227,10 +258,14 @@ def capitation_families(rows: Iterable[CapitationFigure], today: date) -> list[M
 
 
 def register(
-    service: str, fetch: Fetch, registry: CollectorRegistry = REGISTRY, min_interval: float = 10.0
+    service: str,
+    fetch: Fetch,
+    registry: CollectorRegistry = REGISTRY,
+    min_interval: float = 10.0,
+    stamp: Callable[[], Hashable] | None = None,
 ) -> BusinessCollector:
     """Expose `fetch`'s figures on this process's metrics port. Returns the collector (to `unregister`)."""
-    collector = BusinessCollector(service, fetch, min_interval=min_interval)
+    collector = BusinessCollector(service, fetch, min_interval=min_interval, stamp=stamp)
     registry.register(collector)
     return collector
 
@@ -240,28 +275,55 @@ def unregister(collector: BusinessCollector, registry: CollectorRegistry = REGIS
 
 
 class BusinessMetrics(DependencyProvider):
-    """Nameko wiring: `business = BusinessMetrics(queries.business_figures)` on a service class.
+    """Nameko wiring: `business = BusinessMetrics(figures.business_figures, stamp=queries.data_version)`.
 
-    `figures(session) -> BusinessFigures` runs on each scrape (at most once per `min_interval`) in a
-    session of its own on the service's database (`DB_URL`); it only reads.
+    On a scrape (at most once per `min_interval`) `stamp(session)` is read; `figures(session) ->
+    BusinessFigures` runs only when the stamp (or the day) changed since the last computation. Both read, in a
+    session of their own, the service's database (`DB_URL`). Every process (replica) keeps its own figures
+    and serves them on its own metrics port; they agree because they read the same database, and
+    dashboards take `max by` over replicas. `YTCS_BUSINESS_METRICS_OFF=finance,claims` switches them off for
+    the services named (to spare a database, or to prove that the live test notices).
     """
 
-    def __init__(self, figures: Callable[[Session], BusinessFigures], min_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        figures: Callable[[Session], BusinessFigures],
+        min_interval: float = 10.0,
+        stamp: Callable[[Session], Hashable] | None = None,
+    ) -> None:
         self.figures = figures
         self.min_interval = min_interval
+        self.stamp = stamp
+        self.collector: BusinessCollector | None = None
 
     def setup(self) -> None:
+        off = {s.strip() for s in os.environ.get("YTCS_BUSINESS_METRICS_OFF", "").split(",")}
+        if self.container.service_name in off:
+            log.warning("business figures of %s switched off (YTCS_BUSINESS_METRICS_OFF)", self.container.service_name)
+            return
         self.engine = make_engine(self.container.config["DB_URL"])
         self.factory = sessionmaker(self.engine)
-        self.collector = register(self.container.service_name, self._fetch, min_interval=self.min_interval)
+        self.collector = register(
+            self.container.service_name,
+            self._fetch,
+            min_interval=self.min_interval,
+            stamp=self._stamp if self.stamp is not None else None,
+        )
+
+    def _stamp(self) -> Hashable:
+        assert self.stamp is not None
+        with self.factory() as session:
+            return self.stamp(session)
 
     def _fetch(self) -> BusinessFigures:
         with self.factory() as session:
             return self.figures(session)
 
     def stop(self) -> None:
-        unregister(self.collector)
-        self.engine.dispose()
+        if self.collector is not None:
+            unregister(self.collector)
+            self.engine.dispose()
+            self.collector = None
 
     def get_dependency(self, worker_ctx: Any) -> None:
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,9 +21,13 @@ from typing import Any
 
 from kombu import Connection
 from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+from prometheus_client import Gauge
 
 from services.common import config, contracts
 from services.common.messaging import DLQ_NAME, dead_letter_queue
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -238,3 +243,50 @@ def format_letter(letter: DeadLetter) -> str:
     view = asdict(letter)
     view.pop("delivery_tag")
     return json.dumps(view, ensure_ascii=False, indent=2, default=str)
+
+
+# --- queue depths, from the services themselves ---------------------------------------------------
+
+QUEUE_MESSAGES = Gauge(
+    "ytcs_queue_messages",
+    "Messages ready in a queue: the consuming service's event queues and ytcs.dead-letters",
+    ["queue"],
+    multiprocess_mode="max",
+)
+
+
+class QueueDepths(DependencyProvider):
+    """Every `interval` seconds, how many messages wait in this service's event queues and in the dead-letter
+    queue (a passive declare each: no management API or broker plugin needed). Every consuming replica reports
+    the dead-letter queue; dashboards and the alert take `max by (queue)`."""
+
+    def __init__(self, interval: float = 5.0) -> None:
+        self.interval = interval
+        self._running = False
+
+    def start(self) -> None:
+        from services.common.messaging import ReliableEventHandler
+
+        own = {e.queue.name for e in self.container.entrypoints if isinstance(e, ReliableEventHandler)}
+        self.queues = [DLQ_NAME, *sorted(own)]
+        self._running = True
+        self.container.spawn_managed_thread(self._loop)
+
+    def stop(self) -> None:
+        self._running = False
+
+    def _loop(self) -> None:
+        import eventlet
+
+        while self._running:
+            try:
+                with Connection(self.container.config["AMQP_URI"]) as conn:
+                    channel = conn.default_channel
+                    for name in self.queues:
+                        QUEUE_MESSAGES.labels(name).set(channel.queue_declare(name, passive=True).message_count)
+            except Exception:  # noqa: BLE001 - the broker away: the gauges keep their last value, up says the rest
+                log.warning("queue depths could not be read", exc_info=True)
+            eventlet.sleep(self.interval)
+
+    def get_dependency(self, worker_ctx: Any) -> None:
+        return None

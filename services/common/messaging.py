@@ -129,6 +129,7 @@ class OutboxRelay(DependencyProvider):
         self.publisher = Publisher(cfg["AMQP_URI"], declare=[self.exchange], use_confirms=True)
         self.engine = make_engine(cfg["DB_URL"])
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
+        metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service)  # at 0 from the start: increase() sees the first
 
     def start(self) -> None:
         self._running = True

@@ -7,9 +7,11 @@ from typing import Any
 
 from nameko.rpc import rpc
 
+from services.common.business_metrics import BusinessMetrics
+from services.common.dlq import QueueDepths
 from services.common.messaging import Database, OutboxRelay, reliable_event_handler
 from services.common.metrics import EntrypointMetrics
-from services.finance import ledger, queries
+from services.finance import figures, ledger, queries
 from services.finance.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,9 @@ class Service:
     db = Database()
     relay = OutboxRelay(Outbox)  # in a worker: a function that wakes the relay to publish at once
     metrics = EntrypointMetrics()
+    # The funding gauges of the wall, recomputed only when the money changed (the kept answers' stamp).
+    business = BusinessMetrics(figures.business_figures, stamp=queries.data_version)
+    queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
 
     # --- plans -------------------------------------------------------------------------------------
 
