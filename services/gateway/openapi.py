@@ -202,7 +202,12 @@ def build(app: Flask) -> dict[str, Any]:
                 "(QĐ 130/4750) và đối soát.\n\n"
                 "- Authentication: `Authorization: Bearer <token>` on every `/api/` call (`ytcs token create`).\n"
                 "- Money: budget and investment figures are whole VND integers; claim amounts are decimal strings "
-                "with 2 places. Never floats.\n"
+                "with 2 places. Never floats. A whole-VND field also takes a string as people write it "
+                '("1.000.000", "1 000 000 đ"); a fraction or an ambiguous grouping ("1000000.5", "1,5", '
+                '"1.000.00") is 422 `invalid_amount`, never rounded.\n'
+                "- Bounds: ids 1 … 2^63−1, years 2000 … 2100 (422 past them); dates people record from "
+                "2015-01-01 to one year after today (422 `date_out_of_range`); free text without bidi control "
+                "characters (422 `bidi_control`).\n"
                 '- Errors: 4xx `{"errors": [{"field", "code", "message"}]}`, `message` in Vietnamese, '
                 "`code` stable.\n"
                 "- Every POST accepts an `Idempotency-Key` header: the same key again (same caller, same body) "
