@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from services.common import config
 from services.common.db import make_engine
-from services.gateway import errors, hooks
+from services.gateway import errors, hooks, session_store
 from services.gateway.clients import ServiceClients
 
 MAX_JSON_BYTES = 1 * 1024 * 1024  # every body but claim uploads (those are streamed to storage)
@@ -42,7 +41,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     secret = os.environ.get("YTCS_SECRET_KEY")
     app.config.update(
-        SECRET_KEY=secret or secrets.token_hex(32),
+        # Kept under YTCS_VAR when not given: a restart (a second `make run`) keeps people logged in.
+        SECRET_KEY=secret or session_store.stored_secret_key(config.var_dir()),
         MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
         MAX_FORM_MEMORY_SIZE=64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
@@ -60,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.get("GATEWAY_DB_URL") or config.db_url("gateway"),
         app.config.get("CLIENTS") or ServiceClients(),
     )
+    session_store.install(app)  # server-side sessions (revocable; absolute and idle lifetimes)
     hooks.install(app)
     errors.install(app)
 

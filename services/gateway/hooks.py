@@ -52,6 +52,13 @@ FORM_WAIT_SECONDS = 15.0
 MAX_UPLOAD_BYTES = int(os.environ.get("YTCS_MAX_UPLOAD_BYTES", str(16 * 1024**3)))
 # Endpoints whose body is streamed to storage (by name; views may also say so with api.common.streamed).
 STREAMED = {"claims.upload_file"}
+# style-src-attr: the pages' bar widths and chart swatches are style attributes (data, not markup a visitor
+# controls); scripts are files only, so an injected <script> or on* handler does not run.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON, files, metrics: nothing to load or frame
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _SECRET_KEYS = re.compile(r"pass|token|secret|key", re.IGNORECASE)
 _PERSONAL_MARKERS = tuple(f'"{name}"'.encode() for name in access.PERSONAL_FIELDS)
@@ -138,7 +145,12 @@ def install(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.path.startswith("/api/"):
+        # Pages load only this site's own script and styles (no inline script anywhere); nothing is framed.
+        page = response.mimetype == "text/html"
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP if page else OTHER_CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            # Pages and answers carry people's data (claims, records, money): no copy in any cache or history.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

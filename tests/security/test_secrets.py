@@ -142,10 +142,12 @@ def test_deployment_files_take_credentials_from_the_environment() -> None:
     assert bad == []
 
 
-def test_the_session_key_comes_from_the_environment(monkeypatch) -> None:
+def test_the_session_key_comes_from_the_environment(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("YTCS_SECRET_KEY", "from-the-environment-" + "x" * 20)
     assert create_app({"GATEWAY_DB_URL": "sqlite://"}).config["SECRET_KEY"] == "from-the-environment-" + "x" * 20
     monkeypatch.delenv("YTCS_SECRET_KEY")
-    one = create_app({"GATEWAY_DB_URL": "sqlite://"}).config["SECRET_KEY"]
-    two = create_app({"GATEWAY_DB_URL": "sqlite://"}).config["SECRET_KEY"]
-    assert one != two and len(one) >= 32  # random per process, never a constant in the code
+    keys = []
+    for folder in ("one", "two"):  # otherwise kept per data folder (issue 20: a restart keeps people logged in)
+        monkeypatch.setenv("YTCS_VAR", str(tmp_path / folder))
+        keys.append(create_app({"GATEWAY_DB_URL": "sqlite://"}).config["SECRET_KEY"])
+    assert keys[0] != keys[1] and len(keys[0]) >= 32  # random, never a constant in the code

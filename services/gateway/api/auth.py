@@ -1,9 +1,12 @@
 """Logins for people (the web pages' session cookie) and "who am I" for any caller.
 
-`POST /login` takes the pages' form (`username`, `password`) and sets the session cookie; the page that shows
-the form belongs to the web pages. Failed logins are limited per username and per client address
-(accounts.login_retry_after): past the limit the answer is 429 `too_many_attempts` until the window passes,
-whatever the password, so guessing cannot go on. API writes never accept the cookie (access.py).
+`POST /login` takes the pages' form (`username`, `password`), opens a server-side session (a `web_sessions`
+row, session_store.py) and sets the cookie naming it; the page that shows the form belongs to the web pages.
+`POST /logout` revokes that row, so a copy of the cookie is worth nothing afterwards; it needs the page's CSRF
+token (or a JSON body, which another site cannot send without a CORS permission it never gets), so a link or a
+form on another site cannot log people out. Failed logins are limited per (address, username), per username
+and per address (accounts.login_retry_after): past a limit the answer is 429 `too_many_attempts` with
+Retry-After. API writes never accept the cookie (access.py).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, g, jsonify, redirect, request, session
+from flask import Blueprint, current_app, g, jsonify, redirect, request, session
+from flask_wtf.csrf import validate_csrf
 from marshmallow import EXCLUDE, Schema, fields, validate
+from wtforms.validators import ValidationError as WTFormsValidationError
 
 from services.common.errors import DomainError
 from services.gateway import accounts
@@ -68,11 +73,9 @@ def _login(username: str, password: str) -> accounts.Principal:
     with ytcs().session() as s:
         retry = accounts.login_retry_after(s, username, addr)
         if retry is not None:
+            wait = f"{retry} giây" if retry < 60 else f"{retry // 60} phút"
             err = DomainError.one(
-                "too_many_attempts",
-                f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {max(1, retry // 60)} phút.",
-                None,
-                429,
+                "too_many_attempts", f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {wait}.", None, 429
             )
             err.retry_after = retry  # type: ignore[attr-defined]
             raise err
@@ -81,11 +84,14 @@ def _login(username: str, password: str) -> accounts.Principal:
             accounts.record_login_failure(s, username, addr)
             s.commit()
             raise DomainError.one("invalid_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.", None, 401)
-        accounts.clear_login_failures(s, username)
+        accounts.clear_login_failures(s, username, addr)
+        sid, expires = accounts.open_session(s, principal.user_id, addr, current_app.permanent_session_lifetime)
         s.commit()
-    session.clear()
-    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+    session.clear()  # nothing of a session from before the login carries over (no fixation)
+    session.permanent = True
     session["uid"] = principal.user_id
+    session["sid"] = sid  # the row decides; the signed cookie only names it
+    session["exp"] = int(expires.timestamp())  # the cookie never outlives the row
     g.audit_actor = principal.name
     return principal
 
@@ -152,11 +158,39 @@ def create_session() -> Any:
     return jsonify({"user": _me(_login(data["username"], data["password"]))})
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+class LogoutForm(Schema):
+    csrf_token = fields.String(validate=validate.Length(max=500), metadata={"example": "IjQ1Zj…"})
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+@bp.post("/logout")
 @public
-@doc(status=303, responses={200: ("Đã đăng xuất (khi yêu cầu JSON)", {"type": "object"})})
+@doc(
+    body=LogoutForm,
+    content_type="application/x-www-form-urlencoded",
+    status=303,
+    responses={200: ("Đã đăng xuất (khi yêu cầu JSON)", {"type": "object"}), 400: "Thiếu hoặc sai mã CSRF"},
+)
 def logout() -> Any:
-    """End the person's session (clears the cookie) and go back to the login page."""
+    """End the person's session: its server-side row is revoked (the cookie is worth nothing afterwards),
+    then back to the login page. Needs the pages' CSRF token (field `csrf_token` or header X-CSRFToken), or
+    a JSON request; `GET /logout` does nothing, so a link on another site cannot log anyone out."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        if not request.is_json:  # a foreign page can post a form, never JSON without a CORS permission
+            try:
+                validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
+            except WTFormsValidationError:
+                if not _wants_json():
+                    return redirect("/", 303)  # a forged logout: the person stays logged in, on the home page
+                raise DomainError.one(
+                    "csrf_invalid", "Thiếu hoặc sai mã CSRF: không đăng xuất.", "csrf_token", 400
+                ) from None
+        with ytcs().session() as s:
+            accounts.revoke_session(s, sid)
+            s.commit()
     session.clear()
     if _wants_json():
         return jsonify({"status": "ok"})

@@ -78,7 +78,6 @@ def test_login_sets_a_session_cookie_that_reads_but_never_writes_the_api(gw):
         s.scalar(select(User).where(User.username == "ketoan")).active = False
         s.commit()
     assert browser.get("/api/v1/auth/me").status_code == 401
-    browser.get("/logout")
 
 
 def test_logout_clears_the_session(gw):
@@ -86,7 +85,10 @@ def test_logout_clears_the_session(gw):
     browser = gw.app.test_client()
     assert browser.post("/api/v1/auth/session", json={"username": "bhxh1", "password": PASSWORD}).status_code == 200
     assert browser.get("/api/v1/auth/me").status_code == 200
-    r = browser.post("/logout", headers={"Accept": "text/html"})
+    # Logout is a POST with the page's CSRF token (issue 13: GET /logout and forged posts end nothing).
+    page = browser.get("/login", headers={"Accept": "text/html"}).get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = browser.post("/logout", data={"csrf_token": token}, headers={"Accept": "text/html"})
     assert r.status_code == 303 and r.headers["Location"] == "/login"
     assert browser.get("/api/v1/auth/me").status_code == 401
 
@@ -109,7 +111,7 @@ def test_wrong_password_for_a_browser_goes_back_to_the_form(gw):
 
 def test_failed_logins_are_limited_per_username(gw):
     gw.user("target", PASSWORD, "finance")
-    for _ in range(accounts.MAX_FAILURES_PER_USER):
+    for _ in range(accounts.MAX_FAILURES_PER_PAIR):  # from one address (the test client's)
         r = gw.client.post("/api/v1/auth/session", json={"username": "target", "password": "wrong password"})
         assert r.status_code == 401 and r.json["errors"][0]["code"] == "invalid_credentials"
     # Past the limit, even the right password is refused until the window passes.
@@ -127,6 +129,8 @@ def test_failed_logins_are_limited_per_username(gw):
 
 
 def test_failed_logins_are_limited_per_address(gw):
+    """Many names guessed from one address slow that address down, never shut it (issue 13: an office behind
+    one router must not be locked out; tests/security/test_sessions.py has the whole design)."""
     addr = {"REMOTE_ADDR": "10.9.8.7"}
     with gw.db() as s:  # many names guessed from one address (as if from earlier requests)
         for i in range(accounts.MAX_FAILURES_PER_ADDR):
@@ -134,7 +138,7 @@ def test_failed_logins_are_limited_per_address(gw):
         s.commit()
     gw.user("fresh", PASSWORD, "viewer")
     r = gw.client.post("/api/v1/auth/session", json={"username": "fresh", "password": PASSWORD}, environ_base=addr)
-    assert r.status_code == 429
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) <= accounts.ADDR_SLOW.total_seconds() + 1
     ok = gw.client.post(
         "/api/v1/auth/session",
         json={"username": "fresh", "password": PASSWORD},
@@ -145,7 +149,7 @@ def test_failed_logins_are_limited_per_address(gw):
 
 def test_success_clears_the_usernames_failures(gw):
     gw.user("forgetful", PASSWORD, "viewer")
-    for _ in range(accounts.MAX_FAILURES_PER_USER - 1):
+    for _ in range(accounts.MAX_FAILURES_PER_PAIR - 1):
         gw.client.post("/api/v1/auth/session", json={"username": "forgetful", "password": "nope nope"})
     assert (
         gw.client.post("/api/v1/auth/session", json={"username": "forgetful", "password": PASSWORD}).status_code == 200

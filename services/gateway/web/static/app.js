@@ -49,6 +49,13 @@
     setTimeout(tick, 700);
   }
 
+  // "Back" on an error page (a script file: the pages' Content-Security-Policy runs no inline script).
+  document.querySelectorAll("a[data-back]").forEach(function (link) {
+    link.addEventListener("click", function (ev) {
+      if (window.history.length > 1) { ev.preventDefault(); window.history.back(); }
+    });
+  });
+
   // Money inputs: show the amount with Vietnamese grouping as it is typed (the server reads both forms).
   document.querySelectorAll("input[data-money]").forEach(function (input) {
     input.addEventListener("blur", function () {
