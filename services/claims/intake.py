@@ -45,6 +45,7 @@ from services.claims.parsing import EnvelopeHeader, FileRejected, RawRecord, dec
 from services.claims.parsing.notes import Note
 from services.claims.records import Claim as ClaimRecord
 from services.claims.records import Issue
+from services.claims.stations import is_commune_station
 from services.claims.storage import BlobStore
 from services.claims.validation import ValidationContext, duplicate_issue, is_rejected, make_issue, validate
 from services.common.db import transaction
@@ -271,7 +272,9 @@ class Intake:
                 fp = _Counting(raw_fp)
                 reader = open_claim_file(fp)
                 header = reader.header
-                ctx = ValidationContext(envelope_facility=header.facility)
+                with transaction(self.factory) as s:  # a commune station is paid 100 % (muc_huong check)
+                    station = is_commune_station(s, header.facility)
+                ctx = ValidationContext(envelope_facility=header.facility, commune_station=station)
                 for raw in reader:
                     if raw.index < start:
                         if raw.index % 500 == 0:

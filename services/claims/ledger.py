@@ -21,6 +21,7 @@ from services.claims.models import (
     CapitationFund,
     Claim,
     ClaimFile,
+    CommuneStation,
     Inbox,
     Outbox,
 )
@@ -242,6 +243,23 @@ def record_fund(session: Session, body: dict[str, Any]) -> bool:
             period=period,
             year=year,
             fund=data["fund"],
+            event_id=body["event_id"],
+        )
+    )
+    return True
+
+
+def record_station(session: Session, body: dict[str, Any]) -> bool:
+    """Investment's `station_facility_set` (once per event id): the MA_CSKCB a commune station claims under.
+    False for a redelivery."""
+    if not outbox.claim_once(session, Inbox, body["event_id"], body["event_type"]):
+        return False
+    data = _load(body)
+    session.add(
+        CommuneStation(
+            station_code=data["station_code"],
+            facility_code=data["facility_code"],
+            year=data["year"],
             event_id=body["event_id"],
         )
     )

@@ -283,7 +283,8 @@ class CommuneStation(ClaimsBase):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     station_code: Mapped[str] = mapped_column(String(10), index=True)  # GSO commune code
-    facility_code: Mapped[str | None] = mapped_column(String(10), index=True)  # None: no longer claims
+    facility_code: Mapped[str] = mapped_column(String(10), index=True)
+    year: Mapped[int] = mapped_column(Integer)  # from which year the station claims under it
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

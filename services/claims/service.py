@@ -170,6 +170,12 @@ class Service:
         with self.db.transaction() as s:
             return ledger.record_fund(s, body)  # False: a redelivery, counted as a duplicate
 
+    @reliable_event_handler("investment", "station_facility_set")
+    def on_station_facility_set(self, body: dict[str, Any]) -> None:
+        """A commune station's MA_CSKCB: its claims get the 100 % benefit level of Luật BHYT Điều 22 k1 e."""
+        with self.db.transaction() as s:
+            ledger.record_station(s, body)
+
     @reliable_event_handler("finance", "advance_paid")
     def on_advance_paid(self, body: dict[str, Any]) -> bool:
         with self.db.transaction() as s:

@@ -365,7 +365,9 @@ def period_name(year: int) -> str:
 
 BOOLEAN_ATTRIBUTES = ("national_health_criteria", "nrd_standard", "bhyt_eligible", "difficult_commune")
 BUILDING_CONDITIONS = ("good", "fair", "poor", "none")
-ATTRIBUTES = (*BOOLEAN_ATTRIBUTES, "building_condition", "nrd_target_year")
+# The MA_CSKCB a station claims BHYT under: published (station_facility_set) so that claims knows commune stations.
+FACILITY_ATTRIBUTE = "bhyt_facility_code"
+ATTRIBUTES = (*BOOLEAN_ATTRIBUTES, "building_condition", "nrd_target_year", FACILITY_ATTRIBUTE)
 ATTRIBUTE_LABELS = {
     "national_health_criteria": "Đạt Bộ tiêu chí quốc gia về y tế xã",
     "nrd_standard": "Đạt chuẩn nông thôn mới",
@@ -373,6 +375,7 @@ ATTRIBUTE_LABELS = {
     "difficult_commune": "Xã có điều kiện kinh tế - xã hội khó khăn, đặc biệt khó khăn",
     "building_condition": "Tình trạng cơ sở vật chất trạm y tế",
     "nrd_target_year": "Năm phấn đấu đạt chuẩn nông thôn mới",
+    FACILITY_ATTRIBUTE: "Mã cơ sở KCB BHYT của trạm (MA_CSKCB)",
 }
 BUILDING_LABELS = {"good": "tốt", "fair": "trung bình", "poor": "xuống cấp", "none": "chưa có trụ sở"}
 # Reaching one of these is news (the station_criteria_reached event).
@@ -397,6 +400,11 @@ def parse_attribute_value(attribute: str, raw: Any) -> str:
         raise DomainError.one(
             "invalid_value", f"Tình trạng cơ sở vật chất phải là một trong: {', '.join(BUILDING_CONDITIONS)}.", "value"
         )
+    if attribute == FACILITY_ATTRIBUTE:
+        code = raw.strip().upper() if isinstance(raw, str) else ""
+        if len(code) == 5 and code.isascii() and code.isalnum():
+            return code
+        raise DomainError.one("invalid_value", "Mã cơ sở KCB (MA_CSKCB) gồm đúng 5 ký tự chữ hoặc số.", "value")
     # nrd_target_year
     if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip().isdigit():
         raise DomainError.one("invalid_value", "Năm phấn đấu đạt chuẩn nông thôn mới phải là một năm.", "value")

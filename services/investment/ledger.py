@@ -459,6 +459,13 @@ def record_station_status(
             {"station_code": station.code, "criterion": row.attribute, "year": row.year},
             correlation_id,
         )
+    if data["attribute"] == domain.FACILITY_ATTRIBUTE:
+        _event(
+            session,
+            "station_facility_set",
+            {"station_code": station.code, "facility_code": row.value, "year": row.year},
+            correlation_id,
+        )
     current = domain.current_of([r for r in (before, new) if r is not None])
     return {
         **queries.status_dict(row),

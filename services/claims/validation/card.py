@@ -68,6 +68,8 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
 def _periods(claim: Claim, out: list[Issue]) -> list[tuple[date, date]] | None:
     """Validity periods, or None when they cannot be read (value_invalid raised)."""
     starts, ends = split(claim.gt_the_tu), split(claim.gt_the_den)
+    if not starts or not ends:
+        return None  # missing_field says so; not also a count mismatch
     parsed: dict[str, list[date]] = {}
     for name, raw in (("GT_THE_TU", starts), ("GT_THE_DEN", ends)):
         days = []

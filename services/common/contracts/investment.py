@@ -93,6 +93,15 @@ class StationCriteriaReachedV1(Schema):
     year = fields.Integer(required=True)
 
 
+class StationFacilitySetV1(Schema):
+    """A commune station claims BHYT under this MA_CSKCB from `year` (the claims service treats the facility as a
+    commune station: Luật BHYT Điều 22 k1 e pays 100 % there). The newest (year, event) of a station counts."""
+
+    station_code = fields.String(required=True)
+    facility_code = fields.String(required=True)
+    year = fields.Integer(required=True)
+
+
 class ProjectEstimateRevisedV1(Schema):
     estimate_id = fields.Integer(required=True)
     project_id = fields.Integer(required=True)
@@ -113,6 +122,7 @@ EVENTS = {
     "project_disbursed": (1, ProjectDisbursedV1),
     "project_completed": (1, ProjectCompletedV1),
     "station_criteria_reached": (1, StationCriteriaReachedV1),
+    "station_facility_set": (1, StationFacilitySetV1),
     "project_estimate_revised": (1, ProjectEstimateRevisedV1),
     "project_status_changed": (1, ProjectStatusChangedV1),
 }
@@ -194,13 +204,14 @@ class StationStatusIn(Schema):
                 "building_condition",
                 "nrd_target_year",
                 "difficult_commune",
+                "bhyt_facility_code",
             ]
         },
     )
     value = fields.Raw(
         required=True,
         error_messages={"null": NULL},
-        metadata={"description": "true/false; good|fair|poor|none; or a year"},
+        metadata={"description": "true/false; good|fair|poor|none; a year; or a MA_CSKCB (bhyt_facility_code)"},
     )
     year = _int(kind=Year, required=True)
     decision_no = _str(80)
