@@ -121,6 +121,9 @@ def test_an_openapi_driven_fuzz_run_finds_no_5xx_and_no_schema_violation(stack, 
         "--max-examples",
         str(MAX_EXAMPLES),
         "--phases",
+        # coverage: each bound the document states is stepped past ("Value greater than maximum"), so every id
+        # (maximum 2^63−1) is sent as 2^63 and every year past 2100 (tests/security/test_inputs.py checks that
+        # every integer input states its bounds).
         "examples,coverage,fuzzing",
         "--generation-database",
         "none",
