@@ -12,6 +12,7 @@ eventlet.monkey_patch()
 
 import importlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -33,6 +34,15 @@ def serve(service: str) -> int:
     runner.add_service(service_cls)
 
     stopping: list[int] = []
+    grace = float(os.environ.get("YTCS_STOP_SECONDS", "20"))
+
+    def hard_stop() -> None:
+        # nameko's graceful stop waits for its consumers, which wait for the broker: when the broker went away
+        # at the same moment (ytcs run killed, its private node stopping too) it would wait forever. What is not
+        # acknowledged is redelivered, and the outbox is in the database: nothing is lost by leaving now.
+        log.warning("%s did not stop within %.0f s; leaving without waiting", service, grace)
+        logging.shutdown()
+        os._exit(0)
 
     def shutdown(signum: int, _frame: object) -> None:
         if stopping:  # a second signal (Ctrl-C and then the supervisor's TERM): nameko's stop is not re-entrant
@@ -40,6 +50,7 @@ def serve(service: str) -> int:
         stopping.append(signum)
         log.info("stopping %s (signal %s)", service, signum)
         eventlet.spawn_n(runner.stop)
+        eventlet.spawn_after(grace, hard_stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

@@ -100,11 +100,11 @@ class FirstRun:
             os.killpg(self.proc.pid, signal.SIGKILL)
             pytest.fail(f"ytcs run did not stop within {timeout}s of Ctrl-C:\n{self.output[-3000:]}")
 
-    def left_behind(self) -> list[str]:
-        """Processes still carrying this run's YTCS_VAR, a few seconds' grace given for the last exits."""
+    def left_behind(self, grace: float = 5) -> list[str]:
+        """Processes still carrying this run's YTCS_VAR, `grace` seconds given for the last exits."""
         marker = f"YTCS_VAR={self.var}\0".encode()
         left: list[str] = []
-        for _ in range(50):
+        for _ in range(int(grace * 10)):
             left = []
             for proc in Path("/proc").glob("[0-9]*"):
                 try:
@@ -252,3 +252,19 @@ def test_without_rabbitmq_installed_one_line_says_what_to_run(tmp_path: Path) ->
     assert out.returncode == 2 and len(lines) == 1, lines
     assert "chưa có RabbitMQ" in lines[0] and "not installed" in lines[0]
     assert "sudo apt-get install -y rabbitmq-server" in lines[0]
+
+
+def test_a_killed_run_leaves_nothing_behind_and_starts_again(tmp_path: Path) -> None:
+    """`kill -9` of `ytcs run` itself: every child was started to die with it (PR_SET_PDEATHSIG), the services
+    stop within their grace even with the broker going at the same moment, and the next run starts the node."""
+    run = FirstRun(tmp_path / "var")
+    run.start()
+    run.wait_healthy()
+    assert run.proc is not None
+    run.proc.kill()
+    run.proc.wait()
+    assert run.left_behind(grace=60) == []
+    again = FirstRun(tmp_path / "var")
+    again.start()
+    again.wait_healthy()
+    again.assert_clean_stop(again.ctrl_c())
