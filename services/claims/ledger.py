@@ -41,7 +41,8 @@ def register_file(
 ) -> dict[str, Any]:
     """Record a stored file and queue it (event `file_received`, which this service itself consumes).
     The same bytes again answer the first file's id and queue nothing: nothing is counted twice.
-    `facility_code` is what the gateway read at the top of the file; the check pass sets the real one."""
+    `facility_code` is the facility the gateway read from the envelope head and authorised the uploader for; the
+    check pass fails the file (`envelope_facility_mismatch`) if the envelope it parses names another."""
     existing = session.scalar(select(ClaimFile).where(ClaimFile.sha256 == sha256))
     if existing is not None:
         return {"id": existing.id, "status": existing.status, "sha256": sha256, "duplicate": True}

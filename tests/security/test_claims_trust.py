@@ -135,8 +135,8 @@ def trust_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.env.update(
             YTCS_MAX_CLAIM_FILE_MB=str(LIMIT_MB), YTCS_FAILED_BLOB_TTL_SECONDS="4", YTCS_BLOB_SWEEP_SECONDS="1"
         )
-        stack.start(timeout=180)
         try:
+            stack.start(timeout=180)
             admin = stack.token("admin")
             for code, commune in COMMUNES.items():
                 r = requests.post(

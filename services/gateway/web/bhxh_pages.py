@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
+from flask_wtf.csrf import CSRFError
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -124,7 +125,11 @@ def upload_claim_file() -> Any:
             raise DomainError.one(
                 "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", "file", 413
             ) from None
-        verify_csrf(fields.get("csrf_token") or request.headers.get("X-CSRFToken"))
+        try:
+            verify_csrf(fields.get("csrf_token") or request.headers.get("X-CSRFToken"))
+        except CSRFError:
+            claims_api.drain(request.stream)  # the browser gets the page saying why, not a reset connection
+            raise
         if part is None or part.name != "file" or not part.filename:
             raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
         filename = part.filename[:200]
