@@ -44,6 +44,9 @@ deps-system:
 	command -v promtool >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus)
 	@# tests/browser: Debian's headless Chromium and its chromedriver (Selenium downloads no browser).
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+	@# tests/faults and tests/e2e/test_first_run.py start private RabbitMQ nodes: the program must be there.
+	test -x /usr/lib/rabbitmq/bin/rabbitmq-server || command -v rabbitmq-server >/dev/null || \
+	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server)
 
 test: $(STAMP) deps-system
 	$(VENV)/bin/ruff check .

@@ -144,6 +144,11 @@ def test_first_run_starts_a_private_broker_leads_to_a_login_and_stops_clean(tmp_
     assert node.startswith("ytcs-") and node != "rabbit@localhost" and node in out
     assert f":{run.env['YTCS_DEFAULT_AMQP_PORT']}/" not in uri and ":5672/" not in uri
     assert oct((tmp_path / "var" / "rabbitmq" / "home" / ".erlang.cookie").stat().st_mode & 0o777) == "0o400"
+    # One `ytcs run` per data folder: a second one on the same var/ says so and touches nothing.
+    twin = subprocess.run(
+        [sys.executable, "-m", "services.cli", "run"], env=run.env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert twin.returncode == 2 and "YTCS_VAR" in twin.stderr and "Traceback" not in twin.stderr, twin.stderr
     with Connection(uri) as conn:  # a durable queue, to be found again by the second run
         conn.channel().queue_declare("ytcs-first-run-marker", durable=True)
 
