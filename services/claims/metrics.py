@@ -30,3 +30,9 @@ FORMAT_NOTES = Counter(
     "by kind and table (GIAMDINHHS for the envelope)",
     ["kind", "table"],
 )
+
+# Outcome series exist at 0 from start-up, so the first records and files show in increase() and the ratios.
+for _outcome in ("accepted", "rejected"):
+    RECORDS.labels(_outcome)
+for _outcome in ("received", "duplicate", "done", "failed"):
+    FILES.labels(_outcome)

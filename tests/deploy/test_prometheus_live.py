@@ -1,23 +1,33 @@
 """A real Prometheus (Debian's binary) on a config derived from deploy/prometheus/prometheus.yml, scraping the
-running system (`stack`): every process is up, the rules load, the dashboards' queries parse, and after a
-claim file and an allocation the figures the dashboards show are there."""
+running system (`stack`): every process is up, the rules load, and after one scripted scenario (allocations, a
+disbursement, a capitation fund, claims, a duplicate event, a dead letter, a slow service) every expression of
+every dashboard and recording rule returns data, the alerts that should fire do and no other, the business
+figures equal the API's answers, and docs/metrics.md matches what the processes export.
+
+Run with `YTCS_BUSINESS_METRICS_OFF=claims` (or finance) in the environment and it fails: the wall notices."""
 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 import yaml
+from kombu import Connection, Exchange
 
-from tests.deploy.support import PROM, RULES, dashboard_exprs
+from services.common.business_metrics import VN_TZ, exposed_quarters
+from tests.deploy.support import PROM, ROOT, RULES, dashboard_exprs, metric_names, rule_exprs
 from tests.support.infra import Stack, free_port
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
@@ -152,11 +162,76 @@ def test_the_rules_load_and_every_dashboard_query_parses(prometheus: Prometheus)
         assert source and title
 
 
-def test_dashboard_figures_are_live_after_a_claim_file_and_an_allocation(stack: Stack, prometheus: Prometheus) -> None:
+# --- the scenario: one run of everything the wall and the alerts are about ------------------------------
+
+# Alerts the scenario must bring about, and the state each reaches within the test (a rule with `for:` longer
+# than the test stays pending: its condition holds, which is what the test can know).
+SHOULD_FIRE = {
+    "YtcsEventsDeadLettered": "firing",  # a poison event, parked by the claims handler
+    "YtcsDeadLetterQueueNotEmpty": "pending",  # it waits in ytcs.dead-letters (for: 30m)
+    "YtcsCapitationFundNearlySpent": "pending",  # spend past 90% of a small fund this quarter (for: 1h)
+}
+
+
+@dataclass
+class Scenario:
+    year: int  # the fiscal year allocated in (shown on the wall)
+    quarter: str  # the capitation quarter (the current one)
+    facility: str
+
+
+def _publish(stack: Stack, exchange_name: str, envelope: dict) -> None:
+    exchange = Exchange(exchange_name, type="topic", durable=True)
+    with Connection(stack.env["AMQP_URI"]) as conn:
+        conn.Producer().publish(
+            envelope, exchange=exchange, routing_key=envelope["event_type"], serializer="json", declare=[exchange]
+        )
+
+
+def _envelope(event_type: str, source: str, data: dict, event_id: str | None = None) -> dict:
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "event_type": event_type,
+        "version": 1,
+        "source": source,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "correlation_id": None,
+        "data": data,
+    }
+
+
+def _service_process(stack: Stack, service: str) -> psutil.Process:
+    assert stack.proc is not None
+    for child in psutil.Process(stack.proc.pid).children(recursive=True):
+        if child.cmdline()[-2:] == ["services.common.runner", service]:
+            return child
+    raise AssertionError(f"no {service} process under the stack")
+
+
+@pytest.fixture(scope="module")
+def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
+    """Allocations, a disbursement, a capitation fund, a claim file, a duplicate event, a dead letter, a slow
+    service (a partial answer) and a 404, each through the running system's front doors."""
     from services.claims import generator
 
+    # Counters must be seen at their start value first, or increase() has nothing to rise from.
+    prometheus.wait_for('ytcs_events_consumed_total{service="claims", outcome="dead_lettered"}')
+    prometheus.wait_for('ytcs_events_consumed_total{service="finance", outcome="duplicate"}')
     finance = {"Authorization": f"Bearer {stack.token('finance')}"}
-    year = min(date.today().year, 2025)  # the seed plan runs 2018–2025; the wall shows this year and the last
+    bhxh = {"Authorization": f"Bearer {stack.token('bhxh')}"}
+    year = min(date.today().year, 2025)  # the seed plans run to 2025; the wall shows this year and the last
+    quarter = exposed_quarters(datetime.now(VN_TZ).date())[0]
+    facility = f"91{uuid.uuid4().int % 1000:03d}"
+
+    # A slow service: investment stopped past the gateway's funding deadline gives a partial answer.
+    investment = _service_process(stack, "investment")
+    investment.suspend()
+    try:
+        r = requests.get(stack.url + "/api/v1/plans/1/items/III/funding", headers=finance, timeout=60)
+    finally:
+        investment.resume()
+    assert r.status_code == 200 and r.json()["partial"] and r.json()["parts"]["investment"] == "unavailable", r.text
+
     r = requests.post(
         stack.url + "/api/v1/allocations",
         json={
@@ -173,46 +248,159 @@ def test_dashboard_figures_are_live_after_a_claim_file_and_an_allocation(stack: 
         timeout=30,
     )
     assert r.status_code == 201, r.text
+    r = requests.post(
+        stack.url + f"/api/v1/allocations/{r.json()['id']}/disbursements",
+        json={"amount": 400_000, "date": f"{year}-03-01", "reference": "UNC live"},
+        headers=finance,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    assert requests.get(stack.url + "/api/v1/allocations/999999999", headers=finance, timeout=30).status_code == 404
+
+    r = requests.post(
+        stack.url + "/api/v1/capitation/funds",
+        json={
+            "facility_code": facility,
+            "period": str(quarter),
+            "cards": 1,
+            "rate_per_card": 1_000,
+            "coefficient": "1",
+        },
+        headers=finance,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
 
     buf = io.BytesIO()
-    generator.generate(buf, facility="91P01", records=6, year=2023, months=[4], seed=11, faults={"card_format": 2})
-    bhxh = {"Authorization": f"Bearer {stack.token('bhxh')}"}
-    r = requests.post(
-        stack.url + "/api/v1/claims/files",
-        data=buf.getvalue(),
-        headers={**bhxh, "Content-Type": "application/xml"},
-        timeout=60,
-    )
-    assert r.status_code == 202, r.text
-    file_id, deadline = r.json()["id"], time.monotonic() + 90
-    while (status := requests.get(stack.url + f"/api/v1/claims/files/{file_id}", headers=bhxh, timeout=30).json())[
-        "status"
-    ] == "processing":
-        assert time.monotonic() < deadline, status
-        time.sleep(0.3)
-
-    # What the operations dashboard draws, now non-empty.
-    records = {
-        r["metric"]["outcome"]: float(r["value"][1])
-        for r in prometheus.wait_for(
-            'sum by (outcome) (ytcs_claims_records_total{outcome="rejected"} > 0)'
-            ' or sum by (outcome) (ytcs_claims_records_total{outcome="accepted"} > 0)'
+    month = quarter.start.month
+    generator.generate(buf, facility=facility, records=6, year=quarter.year, months=[month], seed=11,
+                       faults={"card_format": 2})  # fmt: skip
+    # The generated file, and a real export whose tables are plain XML (read after a format repair).
+    real = (ROOT / "tests/data/claims/real_20003_inpatient_plain_tables.xml").read_bytes()
+    for body in (buf.getvalue(), real):
+        r = requests.post(
+            stack.url + "/api/v1/claims/files",
+            data=body,
+            headers={**bhxh, "Content-Type": "application/xml"},
+            timeout=60,
         )
-    }
-    assert records.get("rejected", 0) >= 2 and records.get("accepted", 0) >= 1
-    prometheus.wait_for('ytcs_claims_issues_total{code="card_format", severity="critical"} > 0')
-    prometheus.wait_for('ytcs_claims_files_total{outcome="done"} > 0')
-    prometheus.wait_for("ytcs_claims_file_processing_seconds_count > 0")
-    prometheus.wait_for('ytcs_http_requests_total{endpoint=~".*allocation.*", method="POST", status="201"} > 0')
-    prometheus.wait_for('ytcs_rpc_requests_total{service="finance", outcome="ok"} > 0')
-    prometheus.wait_for("sum(ytcs_events_published_total) > 0")
-    prometheus.wait_for('ytcs_outbox_backlog{service="finance"}')
-    prometheus.wait_for("histogram_quantile(0.95, sum by (le) (rate(ytcs_http_request_duration_seconds_bucket[1m])))")
-    # The wall gauges, once a service has wired its figures (services/common/business_metrics.py).
-    if prometheus.query("ytcs_business_figures_up"):
-        assert prometheus.wait_for("min(ytcs_business_figures_up) == 1")
-        if prometheus.query('ytcs_business_figures_up{service="finance"}'):
-            prometheus.wait_for(f'ytcs_funding_allocated_vnd{{plan="158/KH-UBND", year="{year}"}} > 0')
+        assert r.status_code == 202, r.text
+        file_id, deadline = r.json()["id"], time.monotonic() + 90
+        while (status := requests.get(stack.url + f"/api/v1/claims/files/{file_id}", headers=bhxh, timeout=30).json())[
+            "status"
+        ] == "processing":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.3)
+
+    # A redelivery (the same event twice) and a poison event (a fund that is not an amount), left parked.
+    spend = _envelope(
+        "capitation_spend_changed",
+        "claims",
+        {"facility_code": facility, "period": "2024-Q1", "spend": "5.00", "claims": 1},
+    )
+    _publish(stack, "claims.events", spend)
+    _publish(stack, "claims.events", spend)
+    poison = {"fund_id": 1, "facility_code": facility, "period": str(quarter), "fund": "một nghìn"}
+    _publish(stack, "finance.events", _envelope("capitation_fund_set", "finance", poison))
+    return Scenario(year, str(quarter), facility)
+
+
+def _concrete(expr: str, scenario: Scenario) -> str:
+    return (
+        expr.replace("$__rate_interval", "1m")
+        .replace("$__range", "1h")
+        .replace("$plan", ".*")
+        .replace("$year", str(scenario.year))
+        .replace("$quarter", ".*")
+    )
+
+
+def test_every_dashboard_and_recording_rule_expression_returns_data(scenario: Scenario, prometheus: Prometheus) -> None:
+    """Enumerated from the files: a panel or rule added without data behind it fails here."""
+    exprs = {f"{src}: {title}": _concrete(e, scenario) for src, title, e in dashboard_exprs()}
+    exprs |= {f"{src}: {name}": e for src, name, e in rule_exprs() if ":" in name}  # recording rules
+    assert len(exprs) > 40
+    empty = dict(exprs)
+    deadline = time.monotonic() + 90
+    while empty and time.monotonic() < deadline:
+        empty = {k: e for k, e in empty.items() if not prometheus.query(e)}
+        time.sleep(1.0)
+    assert empty == {}, "these expressions return no data after the scenario"
+
+
+def test_the_alerts_that_should_fire_fire_and_no_other(scenario: Scenario, prometheus: Prometheus) -> None:
+    alert_rules = {name: expr for _, name, expr in rule_exprs() if ":" not in name}
+    assert set(SHOULD_FIRE) <= set(alert_rules)
+    deadline = time.monotonic() + 90
+    while True:
+        active = {r["metric"]["alertname"]: r["metric"]["alertstate"] for r in prometheus.query("ALERTS")}
+        reached = all(active.get(a) == state for a, state in SHOULD_FIRE.items())
+        if reached and set(active) == set(SHOULD_FIRE):
+            break
+        assert time.monotonic() < deadline, f"active alerts {active}, expected {SHOULD_FIRE}"
+        time.sleep(1.0)
+    # An alert that does not fire must still be fed: every series its expression reads exists.
+    for name, expr in alert_rules.items():
+        for metric in metric_names(expr):
+            assert prometheus.query(f"count({metric})"), f"{name} reads {metric}, which no process exports"
+
+
+def test_business_figures_are_those_the_api_answers(stack: Stack, scenario: Scenario, prometheus: Prometheus) -> None:
+    finance = {"Authorization": f"Bearer {stack.token('finance')}"}
+    item = requests.get(
+        stack.url + "/api/v1/plans/1/items/III/funding", params={"year": scenario.year}, headers=finance, timeout=30
+    ).json()["streams"]["finance"]
+    sel = f'plan="158/KH-UBND", item="III", year="{scenario.year}"'
+    gauges = [f"sum(max by (source) (ytcs_funding_{kind}_vnd{{{sel}}}))" for kind in ("allocated", "disbursed")]
+    deadline = time.monotonic() + 60
+    while True:
+        got = [prometheus.query(g) for g in gauges]
+        values = [int(float(g[0]["value"][1])) if g else None for g in got]
+        if values == [item["allocated"], item["disbursed"]]:
+            break
+        assert time.monotonic() < deadline, (values, item)
+        time.sleep(1.0)
+    ratio = prometheus.query(f"max(ytcs_funding_execution_ratio{{{sel}}})")
+    assert abs(float(ratio[0]["value"][1]) - item["disbursed"] / item["allocated"]) < 1e-9
+
+    bhxh = {"Authorization": f"Bearer {stack.token('bhxh')}"}
+    rec = requests.get(
+        stack.url + "/api/v1/reconciliation",
+        params={"facility": scenario.facility, "period": scenario.quarter},
+        headers=bhxh,
+        timeout=30,
+    ).json()["capitation"]
+    assert Decimal(rec["fund"]) == 1000 and Decimal(rec["spend"]) > 900
+    sel = f'facility="{scenario.facility}", quarter="{scenario.quarter}"'
+    for metric, want in (("ytcs_capitation_fund_vnd", rec["fund"]), ("ytcs_capitation_spend_vnd", rec["spend"])):
+        got = prometheus.wait_for(f"max({metric}{{{sel}}})")
+        assert Decimal(got[0]["value"][1]).quantize(Decimal("0.01")) == Decimal(want), metric
+    # Scrapes every second cost a look at the stamp; the figures were computed a handful of times, not per scrape.
+    computed = prometheus.query("max by (service) (ytcs_business_figures_computed_total)")
+    scrapes = prometheus.query('count_over_time(up{job="ytcs-finance"}[10m])')
+    assert {r["metric"]["service"] for r in computed} == {"finance", "claims"}
+    assert max(float(r["value"][1]) for r in computed) < float(scrapes[0]["value"][1]) / 5
+
+
+DOC_TABLE_ROW = re.compile(r"^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|\s*(\w+)\s*\|\s*([^|]+?)\s*\|", re.M)
+
+
+def test_docs_metrics_lists_exactly_what_the_live_processes_export(scenario: Scenario, prometheus: Prometheus) -> None:
+    """docs/metrics.md against the live scrape: every row exists, exported by a process it names and no other."""
+    rows = DOC_TABLE_ROW.findall((ROOT / "docs" / "metrics.md").read_text(encoding="utf-8"))
+    assert len(rows) > 30
+    wrong = {}
+    for name, kind, process in rows:
+        series = f"{name}_bucket" if kind == "histogram" else name
+        if process == "Prometheus":
+            if not prometheus.query(f"count({series})"):
+                wrong[name] = "absent"
+            continue
+        allowed = {f"ytcs-{p.strip()}" for p in process.split(",")}
+        jobs = {r["metric"]["job"] for r in prometheus.query(f'count by (job) ({series}{{job=~"ytcs-.*"}})')}
+        if not jobs or not jobs <= allowed:
+            wrong[name] = f"documented for {sorted(allowed)}, exported by {sorted(jobs)}"
+    assert wrong == {}
 
 
 def test_derived_config_keeps_the_deploy_jobs(stack: Stack, tmp_path: Path) -> None:
