@@ -402,3 +402,28 @@ def test_decode_record_puts_the_notes_on_the_record(real):
     claim, _ = decode_record(raw, reader.header)
     assert claim is not None
     assert set(raw.notes) == {("table_plain_xml", k) for k, _ in tables} | {("namespace_invalid", k) for k, _ in tables}
+
+
+def test_qd4210_tables_as_cdata_and_plain_xml():
+    x1 = xml_of("TONG_HOP", XML1_4210)
+    x2 = xml_of("DSACH_CHI_TIET_THUOC", DRUG_4210, "CHI_TIET_THUOC")
+    x3 = xml_of("DSACH_CHI_TIET_DVKT", EXAM_4210, "CHI_TIET_DVKT")
+    data = envelope("91060", [("XML1", x1, "plain"), ("XML2", x2, "cdata"), ("XML3", x3, "escaped")])
+    [result], _, [notes] = read(data)
+    assert result.claim is not None and len(result.claim.lines) == 2 and not codes(result.issues) & FORMAT_CODES
+    assert notes == {("table_plain_xml", t) for t in ("XML1", "XML2", "XML3")} | {("birth_date_partial", "XML1")}
+
+
+def test_plain_tables_are_bounded_like_base64_ones():
+    from services.claims.parsing import FileRejected
+    from services.claims.parsing.envelope import _MAX_PLAIN_ELEMENTS
+
+    huge = xml_of("DSACH_CHI_TIET_THUOC", {"MA_LK": "LK4210"}, "CHI_TIET_THUOC").replace(
+        b"<CHI_TIET_THUOC>", b"<CHI_TIET_THUOC>" + b"<X/>" * _MAX_PLAIN_ELEMENTS, 1)
+    data = envelope("91060", [("XML1", xml_of("TONG_HOP", XML1_4210), "b64"), ("XML2", huge, "plain")])
+    with pytest.raises(FileRejected) as info:
+        read(data)
+    assert info.value.code == "envelope_invalid"
+    fits = huge.replace(b"<X/>", b"", 10)
+    [result], _, _ = read(envelope("91060", [("XML1", xml_of("TONG_HOP", XML1_4210), "b64"), ("XML2", fits, "plain")]))
+    assert result.claim is not None
