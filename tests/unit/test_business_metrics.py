@@ -172,3 +172,32 @@ def test_nameko_provider_runs_the_query_in_the_service_database(tmp_path: Path) 
     finally:
         container.stop()
     assert ("ytcs_business_figures_up", (("service", "finance_metrics_test"),)) not in samples(REGISTRY)
+
+
+def test_with_a_stamp_figures_are_computed_only_when_the_data_changed() -> None:
+    """Scrapes cost the stamp; the figures are computed again only when it (or the day) moved."""
+    calls: list[int] = []
+    stamps: list[int] = []
+    version = [1]
+    now = [0.0]
+
+    def fetch() -> BusinessFigures:
+        calls.append(version[0])
+        return figures()
+
+    def stamp() -> int:
+        stamps.append(version[0])
+        return version[0]
+
+    registry, collector = make(fetch, min_interval=10, clock=lambda: now[0], stamp=stamp)
+    for _ in range(50):  # a scrape every 10 s for over 8 minutes, nothing written
+        got = samples(registry)
+        now[0] += 10
+    assert calls == [1] and len(stamps) == 50
+    assert got[("ytcs_business_figures_computed_total", (("service", "finance"),))] == 1
+    labels = (("item", "II.2.1"), ("plan", "158/KH-UBND"), ("source", "ngân sách tỉnh"), ("year", "2024"))
+    assert got[("ytcs_funding_allocated_vnd", labels)] == 1_000_000_000  # the kept figures, still served
+    version[0] = 2  # a write
+    samples(registry)
+    samples(registry)  # within min_interval: not even the stamp
+    assert calls == [1, 2] and collector.computed == 2 and len(stamps) == 51
