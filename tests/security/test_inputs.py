@@ -386,6 +386,11 @@ def test_bidi_controls_are_refused_in_free_text(
         },
     )
     assert r.status_code == 422 and _errors(r) == {"title": "bidi_control"}, r.text[:300]
+    r = _api(
+        sec_stack, sec_tokens["admin"], "POST", "/api/v1/facilities",
+        json={"code": "91914", "name": "Trạm Y tế \u202exã", "unit": "31060", "kind": "station"},
+    )
+    assert r.status_code == 422 and _errors(r) == {"name": "bidi_control"}, r.text[:300]
     # The page form: refused with the Vietnamese label of the field, nothing recorded.
     officer.get("/allocations/new")
     r = officer.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.common.contracts.fields import Money2
+from services.common.contracts.fields import Money2, Text
 
 # --- events ---------------------------------------------------------------------------------------
 
@@ -128,8 +128,8 @@ class FileStatusV1(Schema):
 class AssessmentItemV1(Schema):
     ma_lk = fields.String(required=True, validate=validate.Length(min=1, max=100))
     approved_amount = Money2(required=True)
-    reason_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))  # no bidi controls
 
 
 class AssessmentRequestV1(Schema):

@@ -177,7 +177,7 @@ class Id(fields.Integer):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {}).setdefault("invalid", "Số hiệu phải là số nguyên.")
-        validators = [validate.Range(min=1, max=ID_MAX, error=f"Số hiệu phải từ 1 đến {ID_MAX}.")]
+        validators = [_Range(min=1, max=ID_MAX, error=f"Số hiệu phải từ 1 đến {ID_MAX}.")]
         super().__init__(validate=validators + list(_as_list(kwargs.pop("validate", None))), **kwargs)
 
 
@@ -186,7 +186,7 @@ class Year(fields.Integer):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {}).setdefault("invalid", "Năm phải là số nguyên.")
-        validators = [validate.Range(min=YEAR_MIN, max=YEAR_MAX, error=f"Năm phải từ {YEAR_MIN} đến {YEAR_MAX}.")]
+        validators = [_Range(min=YEAR_MIN, max=YEAR_MAX, error=f"Năm phải từ {YEAR_MIN} đến {YEAR_MAX}.")]
         super().__init__(validate=validators + list(_as_list(kwargs.pop("validate", None))), **kwargs)
 
 
@@ -195,8 +195,15 @@ class Count(fields.Integer):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {}).setdefault("invalid", "Phải là số nguyên.")
-        validators = [validate.Range(min=0, max=INT_MAX, error=f"Phải từ 0 đến {INT_MAX}.")]
+        validators = [_Range(min=0, max=INT_MAX, error=f"Phải từ 0 đến {INT_MAX}.")]
         super().__init__(validate=validators + list(_as_list(kwargs.pop("validate", None))), **kwargs)
+
+
+class _Range(validate.Range):
+    """validate.Range whose message carries the code `out_of_range` (apispec still reads min and max)."""
+
+    def _format_error(self, value: Any, message: str) -> str:
+        return Coded(super()._format_error(value, message), "out_of_range")
 
 
 def _as_list(v: Any) -> list[Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.common import units
+from services.common.contracts.fields import Text
 from services.common.errors import DomainError, NotFound
 from services.gateway.access import READ_ROLES, allow, require_facility, require_unit, scoped_unit
 from services.gateway.api.common import load_args, load_json, ytcs
@@ -28,7 +29,7 @@ CODE = validate.Regexp(r"^[0-9A-Z]{5}$", error="Mã cơ sở KCB (MA_CSKCB) gồ
 
 class FacilityIn(Schema):
     code = fields.String(required=True, validate=CODE, metadata={"example": "91001"})
-    name = fields.String(
+    name = Text(  # no bidi controls: a name shown on pages and in reports
         required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Trạm Y tế xã Vĩnh Thuận"}
     )
     unit = fields.String(
