@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from services.common import broker_node, config
 from services.common.broker_node import BrokerNode
@@ -118,7 +119,9 @@ def vhost_advice(uri: str, found: dict[str, int]) -> str:
     vhost = conn.virtual_host or "/"
     other = "ytcs-dev" if vhost != "ytcs-dev" else "ytcs-dev2"
     user = conn.userid or "guest"
-    secret = "guest" if conn.password == "guest" else "…"  # noqa: S105 - the well-known default, shown as typed
+    # The credentials as typed only when they are RabbitMQ's well-known default; a real password is never echoed.
+    typed = urlsplit(uri).netloc.rpartition("@")[0]
+    login = typed if typed == "guest:guest" else f"{user}:…"
     where = f"{conn.hostname}:{conn.port or 5672}"
     queues = ", ".join(f"{q} ({n})" for q, n in sorted(found.items()))
     return (
@@ -127,7 +130,7 @@ def vhost_advice(uri: str, found: dict[str, int]) -> str:
         f"Another YTCS stack already consumes its queues on vhost {vhost!r} at {where}. "
         f"Give this one its own vhost: rabbitmqctl add_vhost {other} && "
         f"rabbitmqctl set_permissions -p {other} {user} '.*' '.*' '.*' && "
-        f"AMQP_URI=amqp://{user}:{secret}@{where}/{other} make run"
+        f"AMQP_URI=amqp://{login}@{where}/{other} make run"
     )
 
 
