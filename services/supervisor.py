@@ -3,6 +3,11 @@
 Like `restart: always` under docker-compose: a process that exits is started again after a short,
 growing pause. In-flight work survives a restart because it lives in the broker and the databases
 (unacked messages are redelivered; claim files resume from their stored bytes).
+
+Before that, in order: one run per data folder (a lock); the broker (AMQP_URI, else the default port, else a
+private node under var/rabbitmq, services/common/broker_node.py); a refusal when another stack consumes our
+queues on that vhost; the migrations, in a child that a Ctrl-C does not cut in half; the first admin's
+one-time link when there is no user. A Ctrl-C at any of these moments stops what was started, in order.
 """
 
 from __future__ import annotations
