@@ -242,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            from services.supervisor import run
+            try:
+                from services.supervisor import run
+            except KeyboardInterrupt:  # Ctrl-C before `ytcs run` has its own handler: stop, without a traceback
+                return 130
 
             if args.replicas is not None:
                 import os
