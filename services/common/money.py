@@ -11,21 +11,6 @@ class MoneyError(ValueError):
     pass
 
 
-def vnd(value: object) -> int:
-    """A whole-đồng amount. Refuses floats, fractions and junk rather than guessing."""
-    if isinstance(value, (bool, float)):
-        raise MoneyError("số tiền phải là số nguyên đồng, không dùng số thực")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal):
-        if value != value.to_integral_value():
-            raise MoneyError("số tiền phải là số nguyên đồng")
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise MoneyError("số tiền không hợp lệ")
-
-
 def decimal2(value: object) -> Decimal:
     """A claim amount with 2 decimal places, as in the QĐ 130 standard."""
     if isinstance(value, float):
