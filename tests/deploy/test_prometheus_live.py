@@ -9,6 +9,7 @@ Run with `YTCS_BUSINESS_METRICS_OFF=claims` (or finance) in the environment and 
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ import yaml
 from kombu import Connection, Exchange
 
 from services.common.business_metrics import VN_TZ, exposed_quarters
-from tests.deploy.support import PROM, ROOT, RULES, dashboard_exprs, metric_names, rule_exprs
+from tests.deploy.support import DASHBOARDS, PROM, ROOT, RULES, dashboard_exprs, metric_names, rule_exprs
 from tests.support.infra import Stack, free_port
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
@@ -380,6 +381,18 @@ def test_business_figures_are_those_the_api_answers(stack: Stack, scenario: Scen
     scrapes = prometheus.query('count_over_time(up{job="ytcs-finance"}[10m])')
     assert {r["metric"]["service"] for r in computed} == {"finance", "claims"}
     assert max(float(r["value"][1]) for r in computed) < float(scrapes[0]["value"][1]) / 5
+
+
+def test_the_funding_dashboard_draws_every_panel(scenario: Scenario, prometheus: Prometheus, tmp_path: Path) -> None:
+    """deploy/grafana/render.py draws each panel from its queries; YTCS_SCREENSHOTS=1 keeps the picture in
+    docs/screenshots/funding.png."""
+    from deploy.grafana import render
+
+    out = ROOT / "docs/screenshots/funding.png" if os.environ.get("YTCS_SCREENSHOTS") else tmp_path / "funding.png"
+    variables = {"year": str(scenario.year), "plan": ".*", "quarter": ".*"}
+    drawn = render.render(prometheus.url, DASHBOARDS[0].parent / "funding.json", out, variables, range_s=300)
+    assert out.stat().st_size > 50_000
+    assert drawn and all(drawn.values()), {title: n for title, n in drawn.items() if not n}
 
 
 DOC_TABLE_ROW = re.compile(r"^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|\s*(\w+)\s*\|\s*([^|]+?)\s*\|", re.M)
