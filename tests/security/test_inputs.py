@@ -278,6 +278,27 @@ def test_no_integer_input_gives_a_5xx(
         assert r.status_code < 500, (value, r.status_code, r.text[:300])
 
 
+def test_page_forms_take_odd_ids_without_a_5xx(sec_stack: Stack, plan_id: int, officer: Browser) -> None:
+    """Form fields are text: a superscript digit ("²" passes str.isdigit) or a number past BIGINT in an id field is
+    a named refusal on the form again, not a 500 from int() nor a 503 from the database."""
+    for odd in ("²", "99999999999999999999", "9223372036854775808", "-1", "1.000"):
+        officer.get("/allocations/new")
+        r = officer.post(
+            "/allocations/new",
+            {
+                "plan_id": str(plan_id),
+                "item_code": "II.2.5",
+                "source": "provincial_budget",
+                "fiscal_year": str(YEAR),
+                "recipient_unit": DISTRICT,
+                "amount": "1.000",
+                "parent_allocation_id": odd,
+                "form_key": officer.form_key or "",
+            },
+        )
+        assert r.status_code == 422 and "Phân bổ cấp trên" in r.text, (odd, r.status_code, r.text[:300])
+
+
 # --- dates within 2015-01-01 … today + 1 year -------------------------------------------------------------------
 
 
@@ -387,7 +408,10 @@ def test_bidi_controls_are_refused_in_free_text(
     )
     assert r.status_code == 422 and _errors(r) == {"title": "bidi_control"}, r.text[:300]
     r = _api(
-        sec_stack, sec_tokens["admin"], "POST", "/api/v1/facilities",
+        sec_stack,
+        sec_tokens["admin"],
+        "POST",
+        "/api/v1/facilities",
         json={"code": "91914", "name": "Trạm Y tế \u202exã", "unit": "31060", "kind": "station"},
     )
     assert r.status_code == 422 and _errors(r) == {"name": "bidi_control"}, r.text[:300]

@@ -5,6 +5,7 @@ and next year's priority list. Figures come from the same aggregation as the API
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -267,7 +268,8 @@ def create_allocation() -> Any:
             return _allocation_form(
                 form_status(exc),
                 form_errors(exc),
-                parent_id=int(parent_id) if parent_id.isdigit() else None,
+                # ASCII digits within BIGINT only: "²" or 2^64 re-shown the form as a 500 or a 503
+                parent_id=int(parent_id) if re.fullmatch(r"[0-9]{1,18}", parent_id) else None,
                 form=request.form.to_dict(),
             )
         except WRITE_ERRORS:
