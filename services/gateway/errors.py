@@ -124,6 +124,14 @@ FIELD_LABELS = {
 }
 
 
+# The services as people know them (the technical name stays in the answer's `service`).
+SERVICE_NAMES = {"finance": "tài chính", "investment": "đầu tư", "claims": "hồ sơ BHYT", "gateway": "cổng"}
+
+
+def service_name(service: str) -> str:
+    return SERVICE_NAMES.get(service, service)
+
+
 def field_label(field: str | None) -> str:
     """'decision_date' -> 'Ngày quyết định'; 'items.0.approved_amount' -> 'Số tiền được duyệt (dòng 1)';
     a field without a label stays as it is (it is still better than no hint)."""
@@ -214,7 +222,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Unavailable)
     def unavailable(exc: Unavailable) -> Any:
-        msg = f"Dịch vụ {exc.service} tạm thời không phản hồi ({exc.reason}). Vui lòng thử lại sau."
+        msg = f"Dịch vụ {service_name(exc.service)} tạm thời không phản hồi ({exc.reason}). Vui lòng thử lại sau."
         response, status = body(
             [{"field": None, "code": "service_unavailable", "message": msg, "service": exc.service}], 503
         )

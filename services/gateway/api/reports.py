@@ -28,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common import catalog, units
 from services.common.errors import DomainError
+from services.gateway import errors
 from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities, scoped_unit
 from services.gateway.api import funding
 from services.gateway.api.claims import FileStatusQuery, _visible_file
@@ -113,7 +114,7 @@ def _vn_date(d: date) -> str:
 
 def _refuse_partial(data: dict[str, Any]) -> None:
     if data["partial"]:
-        names = ", ".join(m["part"] for m in data["missing"])
+        names = ", ".join(errors.service_name(m["part"]) for m in data["missing"])
         raise DomainError.one(
             "report_incomplete",
             f"Chưa lập được báo cáo: dịch vụ {names} tạm thời không trả lời, số liệu sẽ thiếu. Vui lòng thử lại sau.",

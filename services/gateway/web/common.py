@@ -172,7 +172,7 @@ def form_errors(exc: Exception) -> list[dict[str, Any]]:
             {
                 "field": None,
                 "code": "service_unavailable",
-                "message": f"Dịch vụ {exc.service} tạm thời không phản hồi. Vui lòng thử lại sau.",
+                "message": f"Dịch vụ {errors.service_name(exc.service)} tạm thời không phản hồi. Vui lòng thử lại sau.",
             }
         ]
     raise exc

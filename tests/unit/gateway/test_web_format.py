@@ -159,5 +159,5 @@ def test_a_report_with_a_missing_part_is_refused_rather_than_handed_on():
     with pytest.raises(DomainError) as caught:
         reports._refuse_partial(missing)
     assert caught.value.status == 503 and caught.value.errors[0]["code"] == "report_incomplete"
-    assert "investment" in caught.value.errors[0]["message"]
+    assert "đầu tư" in caught.value.errors[0]["message"]  # the service as people know it
     reports._refuse_partial({"partial": False, "missing": []})
