@@ -120,28 +120,33 @@ def test_get_logout_and_a_forged_post_end_nothing(gw):
 
 
 def test_sessions_end_after_their_idle_and_absolute_lifetimes_and_are_not_renewed(any_db_url, amqp):
-    gw = _gateway(any_db_url, amqp, YTCS_SESSION_IDLE=timedelta(seconds=2),
-                  PERMANENT_SESSION_LIFETIME=timedelta(seconds=5))
+    gw = _gateway(any_db_url, amqp, YTCS_SESSION_IDLE=timedelta(seconds=3),
+                  PERMANENT_SESSION_LIFETIME=timedelta(seconds=8))
     try:
         gw.user("busy", PASSWORD, "finance")
         gw.user("idle", PASSWORD, "finance")
-        busy, idle = _login(gw, "busy"), _login(gw, "idle")
+        # The login's absolute end lies between 8 s after `started` and 8 s after `logged_in`.
         started = time.monotonic()
+        busy = _login(gw, "busy")
+        logged_in = time.monotonic()
+        idle = _login(gw, "idle")
+        idle_since = time.monotonic()
         client = gw.app.test_client(use_cookies=False)
         # Used every half second: the idle limit never bites, and no answer hands out a renewed cookie.
         resigned = False
-        while time.monotonic() - started < 4.3:
+        while time.monotonic() - started < 6.5:
             r = client.get("/api/v1/auth/me", headers={"Cookie": f"session={busy}"})
             assert r.status_code == 200, time.monotonic() - started
             assert "Set-Cookie" not in r.headers
-            if not resigned and time.monotonic() - started > 2.5:
+            if not resigned and time.monotonic() - started > 3.5:
                 # A page that writes into the session (its CSRF token) re-signs the cookie, as a browser keeps
                 # it: from here on only the server's row knows when this login began.
                 busy, resigned = _cookie(client.get("/login", headers={**HTML, "Cookie": f"session={busy}"})), True
             time.sleep(0.5)
         # Unused for longer than the idle lifetime: gone, and using it again does not bring it back.
+        time.sleep(max(0.0, 3.3 - (time.monotonic() - idle_since)))
         assert _me(gw, idle) == 401 and _me(gw, idle) == 401
-        time.sleep(max(0.0, 5.3 - (time.monotonic() - started)))
+        time.sleep(max(0.0, 8.3 - (time.monotonic() - logged_in)))
         assert _me(gw, busy) == 401  # past the absolute lifetime, however busy
         page = gw.app.test_client(use_cookies=False).get("/", headers={**HTML, "Cookie": f"session={busy}"})
         assert page.status_code == 303 and page.headers["Location"].startswith("/login")
