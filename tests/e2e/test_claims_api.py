@@ -306,7 +306,7 @@ def test_assessments_and_reconciliation_through_the_gateway(stack, tokens):
 
     assessed_requested = Decimal(a["t_bhtt"]) + Decimal(b["t_bhtt"]) + Decimal(c["t_bhtt"])
     approved = Decimal(a["t_bhtt"]) + partial
-    spend = totals.t_bhtt - totals.t_bhtt_gdv
+    spend = totals.capitation
     fund_value = Decimal(fund.json()["fund"])
     assert rec["claims"] == {
         "count": totals.count,
@@ -315,6 +315,8 @@ def test_assessments_and_reconciliation_through_the_gateway(stack, tokens):
         "approved": str(approved),
         "rejected": str(assessed_requested - approved),
         "pending": str(totals.t_bhtt - assessed_requested),
+        # Σ line T_BHTT by MA_PTTT (the generator's fee-for-service lines are its T_BHTT_GDV; no DRG line)
+        "by_payment_method": {"fee_for_service": str(totals.t_bhtt_gdv), "capitation": str(spend), "drg": "0.00"},
     }
     assert rec["capitation"] == {
         "fund": str(fund_value.quantize(Decimal("0.01"))),
@@ -355,7 +357,7 @@ def test_on_postgresql(pg_stack):
     rec = reconciliation(pg_stack, token, "91G01", "2023-Q4")
     assert rec["claims"]["count"] == totals.count
     assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
-    assert Decimal(rec["capitation"]["spend"]) == totals.t_bhtt - totals.t_bhtt_gdv
+    assert Decimal(rec["capitation"]["spend"]) == totals.capitation
 
 
 class Padded(io.RawIOBase):

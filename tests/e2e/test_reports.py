@@ -245,7 +245,12 @@ def test_reconciliation_and_file_errors_workbooks(stack, tokens):
     assert found["Số hồ sơ"] == summary.accepted
     assert Decimal(str(found["Số tiền đề nghị BHYT thanh toán (Σ T_BHTT)"])) == summary.t_bhtt
     assert Decimal(str(found["Số tiền chờ giám định"])) == summary.t_bhtt
-    assert Decimal(str(found["Chi phí trong định suất (Σ T_BHTT − T_BHTT_GDV)"])) == summary.t_bhtt - summary.t_bhtt_gdv
+    assert Decimal(str(found["Chi phí trong định suất (Σ T_BHTT các dòng MA_PTTT = 2)"])) == summary.capitation
+    # by payment method, the three make up what is asked of the fund (the generator writes no DRG line)
+    assert Decimal(str(found["Định suất (MA_PTTT = 2)"])) == summary.capitation
+    assert Decimal(str(found["Phí dịch vụ (MA_PTTT = 1)"])) == summary.t_bhtt_gdv
+    assert Decimal(str(found["DRG (MA_PTTT = 3)"])) == 0
+    assert summary.capitation + summary.t_bhtt_gdv == summary.t_bhtt
     assert any("Trạm Y tế xã Hòn Tre" in str(v) for row in ws.iter_rows(values_only=True) for v in row)
     scoped = stack.token("viewer", "910")
     assert (
