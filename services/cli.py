@@ -86,8 +86,10 @@ def cmd_user_change(args: argparse.Namespace) -> int:
         else:
             accounts.set_user_active(s, args.username, args.action == "enable")
         s.commit()
-    done = {"disable": "disabled (sessions ended, tokens stopped)", "enable": "enabled", "passwd": "password changed"}
-    print(f"user {args.username} {done[args.action]}")
+    if args.action == "disable":
+        print(f"user {args.username} disabled (sessions ended, tokens stopped)")
+    else:
+        print(f"user {args.username} {'enabled' if args.action == 'enable' else 'has a new password (sessions ended)'}")
     return 0
 
 
