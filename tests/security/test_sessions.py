@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select, text
 
 from services import cli
@@ -269,3 +270,32 @@ def test_workers_starting_together_agree_on_one_key(tmp_path):
     with multiprocessing.get_context("spawn").Pool(6) as pool:
         keys = pool.map(_key_in, [str(tmp_path)] * 24)
     assert len(set(keys)) == 1 and [p.name for p in tmp_path.iterdir()] == [session_store.KEY_FILE]
+
+
+def test_on_the_running_system_logout_and_disable_cut_off_at_once(sec_stack):
+    """`ytcs run` (gunicorn, 2 workers sharing the key kept in the stack's data folder): a session works on
+    every worker, a copied cookie dies at logout, and `ytcs user disable` from another process ends the
+    person's other session on the next request."""
+    sec_stack.ytcs("user", "create", "--username", "ses-stack", "--role", "viewer", stdin=PASSWORD + "\n")
+    assert (sec_stack.var / session_store.KEY_FILE).exists()
+
+    def login() -> requests.Session:
+        b = requests.Session()
+        r = b.post(sec_stack.url + "/login", data={"username": "ses-stack", "password": PASSWORD},
+                   headers=HTML, allow_redirects=False, timeout=30)
+        assert r.status_code == 303 and r.headers["Location"] == "/", r.text[:300]
+        return b
+
+    first, second = login(), login()
+    for _ in range(6):  # whichever worker answers
+        assert first.get(sec_stack.url + "/api/v1/auth/me", timeout=30).status_code == 200
+    copy = dict(first.cookies)
+    page = first.get(sec_stack.url + "/login", headers=HTML, timeout=30).text
+    r = first.post(sec_stack.url + "/logout", data={"csrf_token": CSRF.search(page).group(1)}, headers=HTML,
+                   allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["Location"] == "/login"
+    assert requests.get(sec_stack.url + "/api/v1/auth/me", cookies=copy, timeout=30).status_code == 401
+
+    assert second.get(sec_stack.url + "/api/v1/auth/me", timeout=30).status_code == 200
+    sec_stack.ytcs("user", "disable", "--username", "ses-stack")
+    assert second.get(sec_stack.url + "/api/v1/auth/me", timeout=30).status_code == 401
