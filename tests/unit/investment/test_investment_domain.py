@@ -255,7 +255,8 @@ def test_figures_after_a_merger_belong_to_the_successor() -> None:
     assert domain.resolve_station("31060", 2025) == "31064"
     assert domain.resolve_station("31060", 2025, after_end=False) == "31060"
     assert domain.resolve_station("31099", 2021) == "31081"  # Hòn Thơm -> An Thới
-    assert domain.resolve_station("30733", 2030) == "30733"
+    assert domain.resolve_station("30733", 2024) == "30733"
+    assert domain.resolve_station("30733", 2030) == "30742"  # Vĩnh Thanh -> Phường Rạch Giá, 01/7/2025
 
 
 def test_funding_totals_add_by_source_and_year() -> None:
