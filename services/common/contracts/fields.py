@@ -176,7 +176,6 @@ class Id(fields.Integer):
     so the fuzz run sends 2^63 and beyond; past it the answer is a named 422, never the driver's overflow."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("error_messages", {}).setdefault("invalid", "Số hiệu phải là số nguyên.")
         validators = [_Range(min=1, max=ID_MAX, error=f"Số hiệu phải từ 1 đến {ID_MAX}.")]
         super().__init__(validate=validators + list(_as_list(kwargs.pop("validate", None))), **kwargs)
 
@@ -185,7 +184,6 @@ class Year(fields.Integer):
     """A year (fiscal, plan, criteria): YEAR_MIN … YEAR_MAX."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("error_messages", {}).setdefault("invalid", "Năm phải là số nguyên.")
         validators = [_Range(min=YEAR_MIN, max=YEAR_MAX, error=f"Năm phải từ {YEAR_MIN} đến {YEAR_MAX}.")]
         super().__init__(validate=validators + list(_as_list(kwargs.pop("validate", None))), **kwargs)
 
@@ -194,7 +192,6 @@ class Count(fields.Integer):
     """A count (cards, records): 0 … 2^31−1."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("error_messages", {}).setdefault("invalid", "Phải là số nguyên.")
         validators = [_Range(min=0, max=INT_MAX, error=f"Phải từ 0 đến {INT_MAX}.")]
         super().__init__(validate=validators + list(_as_list(kwargs.pop("validate", None))), **kwargs)
 
@@ -222,12 +219,6 @@ def latest_day() -> date:
 class Day(fields.Date):
     """A date people record (decision, disbursement, advance, project event): ISO YYYY-MM-DD within
     EARLIEST_DAY … today + 1 year. A date outside is a typing slip (2099, 0001), refused by name."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        messages = kwargs.setdefault("error_messages", {})
-        messages.setdefault("invalid", "Ngày không hợp lệ (dạng YYYY-MM-DD, ví dụ 2024-07-15).")
-        messages.setdefault("null", "Trường này không được để trống (null).")
-        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         day = super()._deserialize(value, attr, data, **kwargs)
@@ -269,5 +260,4 @@ class Text(fields.String):
     """Free text people type (decision numbers, notes, references, titles, names): no bidi controls."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("error_messages", {}).setdefault("invalid", "Phải là chuỗi ký tự.")
         super().__init__(validate=[no_bidi, *_as_list(kwargs.pop("validate", None))], **kwargs)
