@@ -238,7 +238,7 @@ def capitation_families(rows: Iterable[CapitationFigure], today: date) -> list[M
     )
     spend = GaugeMetricFamily(
         "ytcs_capitation_spend_vnd",
-        "Capitation spend (Σ T_BHTT − T_BHTT_GDV of accepted claims) of a facility for a quarter",
+        "Capitation spend (Σ line T_BHTT with MA_PTTT = 2 of accepted claims) of a facility for a quarter",
         labels=["facility", "quarter"],
     )
     ends = GaugeMetricFamily(
