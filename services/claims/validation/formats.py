@@ -57,9 +57,12 @@ def _day(text: str) -> bool:
     return True
 
 
+_TIMES = values.timestamp_c  # memoised: order times repeat within a file, and _moment reads the same text again
+
+
 def _time(text: str) -> bool:
     try:
-        values.timestamp(text)
+        _TIMES(text)
     except values.BadValue:
         return False
     return True
@@ -124,19 +127,21 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
     found: dict[tuple[str, str], list] = {}
     order_th: dict[str, list] = {}
     order_kq: list = []
-    for line in claim.lines:
+    for line in claim.lines:  # the hot loop: most of these fields are empty
         v = line.fields
+        get = v.get
         for name, test, what in _BY_TABLE[line.table]:
-            text = _text(v, name)
-            if text is not None and not test(text):
+            raw = get(name)
+            if raw and (text := raw.strip()) and not test(text):
                 found.setdefault((line.table, name), []).append((line.index, line.stt, text, what))
         ordered = line.ngay_yl
         if ordered is None:
             continue
-        done = _moment(v, "NGAY_TH_YL")
-        if done is not None and done < ordered:
-            order_th.setdefault(line.table, []).append((line, done))
-        if line.table == "XML3":
+        if get("NGAY_TH_YL"):
+            done = _moment(v, "NGAY_TH_YL")
+            if done is not None and done < ordered:
+                order_th.setdefault(line.table, []).append((line, done))
+        if line.table == "XML3" and get("NGAY_KQ"):
             result = _moment(v, "NGAY_KQ")
             if result is not None and result < ordered:
                 order_kq.append((line, result))
@@ -165,7 +170,7 @@ def _moment(fields: dict[str, str | None], name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return values.timestamp(text)
+        return _TIMES(text)  # type: ignore[return-value]
     except values.BadValue:
         return None  # field_format says so
 

@@ -218,11 +218,14 @@ def _descriptive_fields(claim: Claim, out: list[Issue]) -> None:
                               detail=" (người bệnh vào trước khi bỏ cấp huyện)"))
     missing: dict[tuple[str, str], list[ClaimLine | tuple[int, int | None]]] = {}
     invalid = claim.invalid
-    for line in claim.lines:
+    for line in claim.lines:  # the hot loop: almost every field is there
         v = line.fields
+        get = v.get
         for name, when in spec[line.table]:
-            if _text(v, name) is None and (when is None or when(v)) and \
-                    f"{line.table}:{line.index}:{name}" not in invalid:  # type: ignore[operator]
+            raw = get(name)
+            if raw and not raw.isspace():
+                continue
+            if (when is None or when(v)) and f"{line.table}:{line.index}:{name}" not in invalid:  # type: ignore[operator]
                 missing.setdefault((line.table, name), []).append((line.index, line.stt))
     for table in ("XML4", "XML5"):
         for n, row in enumerate(claim.details.get(table, ()), 1):
