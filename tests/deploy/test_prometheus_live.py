@@ -298,7 +298,7 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     spend = _envelope(
         "capitation_spend_changed",
         "claims",
-        {"facility_code": facility, "period": "2024-Q1", "spend": "5.00", "claims": 1},
+        {"facility_code": facility, "period": "2023-Q4", "spend": "5.00", "claims": 1},
     )
     _publish(stack, "claims.events", spend)
     _publish(stack, "claims.events", spend)
