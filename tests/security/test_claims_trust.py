@@ -272,6 +272,15 @@ def test_the_upload_page_takes_a_real_hospital_file_and_refuses_in_vietnamese(tr
     token = CSRF.search(page.http.get(trust_stack.url + "/claims", timeout=30).text).group(1)
     r = page.http.post(trust_stack.url + "/claims/files", files={"csrf_token": (None, token)}, timeout=30)
     assert r.status_code == 422 and "Vui lòng chọn tệp hồ sơ XML" in r.text
+    # A program (no Accept: text/html) gets the API's JSON error shape, as from every page.
+    token = CSRF.search(page.http.get(trust_stack.url + "/claims", timeout=30).text).group(1)
+    r = page.http.post(
+        trust_stack.url + "/claims/files",
+        files={"csrf_token": (None, token)},
+        headers={"Accept": "application/json"},
+        timeout=30,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "required"
     r = page.http.post(trust_stack.url + "/claims/files", files={"file": ("a.xml", b"<x/>")}, timeout=30)
     assert r.status_code in (400, 403) and r.headers["Content-Type"].startswith("text/html") and "CSRF" in r.text
 

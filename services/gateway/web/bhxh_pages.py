@@ -44,6 +44,7 @@ from services.gateway.web.common import (
     render,
     verify_csrf,
     visible,
+    wants_html,
 )
 from services.gateway.web.multipart import StreamedForm
 
@@ -114,7 +115,8 @@ def claim_files() -> Any:
 def upload_claim_file() -> Any:
     """Upload a claim file (GIAMDINHHS XML) from the form: streamed to storage as the API does (the size the page
     promises), checked against the uploader's unit on its envelope, processed in the background. A refusal is
-    this page again with the reason in Vietnamese, whatever the client (never a bare JSON error)."""
+    this page again with the reason in Vietnamese for a browser (the progress-bar script asks for HTML too);
+    a program without Accept: text/html gets the API's JSON error shape, as from every page."""
     limit = max_upload_bytes()
     filename = ""
     try:
@@ -138,6 +140,8 @@ def upload_claim_file() -> Any:
     except WRITE_ERRORS as exc:
         claims_api.drain(request.stream)
         g.audit_details = {"filename": filename} if filename else {}
+        if not wants_html():
+            raise  # a program gets the API's JSON error shape (web/common.py), a person this page
         answer = rpc("claims", "list_files", 1, 30, scoped_facilities(), None)
         return render(
             "claims.html",
