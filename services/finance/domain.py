@@ -143,10 +143,10 @@ def check_source(source: str, fiscal_year: int, kind: str, fund_year: int | None
     return out
 
 
-def check_unit(code: str, field: str = "recipient_unit") -> list[dict]:
-    if not units.is_known_unit(code):
-        return [error("unknown_unit", f"Không có đơn vị hành chính mã {code}.", field)]
-    return []
+def check_unit(code: str, on: date | None = None, field: str = "recipient_unit") -> list[dict]:
+    """The recipient is a unit in force on the document's date (`on`), else unit_not_in_force naming its
+    successor (services/common/units.py holds the one rule)."""
+    return units.check_unit(code, on, field)
 
 
 def check_plan_year(plan: PlanFacts, fiscal_year: int) -> list[dict]:

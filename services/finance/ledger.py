@@ -209,7 +209,7 @@ def make_allocation(session: Session, data: dict[str, Any], correlation_id: str 
     if not item_exists(session, plan.id, cmd["item_code"]):
         errs.append(error("unknown_item", f"Kế hoạch {plan.number} không có mục {cmd['item_code']}.", "item_code"))
     errs += domain.check_source(cmd["source"], cmd["fiscal_year"], kind, cmd["fund_year"])
-    errs += domain.check_unit(cmd["recipient_unit"])
+    errs += domain.check_unit(cmd["recipient_unit"], cmd["decision_date"])
     errs += domain.check_positive(cmd["amount"])
     errs += domain.check_decision(cmd["decision_no"], cmd["decision_date"], today())
     errs += domain.check_plan_year(plan, cmd["fiscal_year"])
@@ -282,6 +282,8 @@ def disburse(
     cmd = DisbursementCommandV1().load(data)
     serialize_writes(session)
     row = get_allocation_row(session, allocation_id, lock=True)
+    # Money is paid to a unit that exists on the day it is paid; after a merger, allocate to the successor.
+    domain.raise_if(domain.check_unit(row.recipient_unit, cmd["date"], "date"))
     facts = allocation_facts(session, row)
     domain.check_disbursement(facts, cmd["amount"])
     d = Disbursement(

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from services.common import units
-from services.common.errors import DomainError, NotFound, error
+from services.common.errors import NotFound, error
 from services.common.kept import KeptAnswers
 from services.finance import domain
 from services.finance.models import (
@@ -230,8 +230,8 @@ def _no_jit(session: Session) -> None:
 
 
 def _check_unit(unit: str | None) -> None:
-    if unit is not None and not units.is_known_unit(unit):
-        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {unit}.", "unit")
+    if unit is not None:
+        units.require_unit(unit)
 
 
 def _rollup_rows(session: Session, plan: Plan, year: int | None, unit: str | None, code: str | None) -> list:

@@ -132,8 +132,7 @@ def scoped_unit(requested: str | None, field: str = "unit") -> str | None:
     """The unit a read is narrowed to: the one asked for (known, and inside the caller's scope), else the
     caller's own unit; None for an unscoped caller who asked for none (everything)."""
     if requested is not None:
-        if not units.is_known_unit(requested):
-            raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {requested}.", field, 422)
+        units.require_unit(requested, None, field)
         require_unit(requested, field)
         return requested
     principal: accounts.Principal = g.principal

@@ -80,8 +80,10 @@ class Principal:
 def _check(role: str, unit: str | None) -> None:
     if role not in ROLES:
         raise DomainError.one("invalid_role", f"Vai trò phải là một trong: {', '.join(ROLES)}.", "role", 400)
-    if unit is not None and not units.is_known_unit(unit):
-        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {unit}.", "unit", 400)
+    if unit is not None:
+        errs = units.check_scope(unit, units.today())
+        if errs:
+            raise DomainError(errs, 400 if errs[0]["code"] == "unknown_unit" else 422)
 
 
 def hash_token(token: str) -> str:

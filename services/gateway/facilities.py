@@ -41,8 +41,7 @@ def register(session: Session, code: str, name: str, unit: str, kind: str, by: s
         )
     if not name.strip() or len(name) > 200:
         raise DomainError.one("invalid_length", "Tên cơ sở phải có từ 1 đến 200 ký tự.", "name", 422)
-    if not units.is_known_unit(unit):
-        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {unit}.", "unit", 422)
+    units.require_unit(unit, units.today(), "unit")  # the unit it serves now; an ended commune names its successor
     if kind not in KINDS:
         raise DomainError.one("invalid_choice", f"Loại cơ sở phải là một trong: {', '.join(KINDS)}.", "kind", 422)
     if session.get(Facility, code) is not None:

@@ -67,13 +67,24 @@ def _overlaps(s: Station, start: date, end: date) -> bool:
     return domain.overlaps(s.valid_from, s.valid_to, start, end)
 
 
-def _not_in_force(s: Station | None, code: str, when: str, field_name: str) -> DomainError:
-    if s is not None and s.valid_to is not None and s.successor:
-        hint = f" (hiệu lực đến {s.valid_to:%d/%m/%Y}, đã sáp nhập vào xã mã {s.successor})"
-    else:
-        hint = ""
-    return DomainError.one(
-        "station_not_in_force", f"Trạm y tế mã {code} không còn hoặc chưa hoạt động {when}{hint}.", field_name
+def _not_in_force(
+    s: Station | None, code: str, when: str, field_name: str, on: date | None = None
+) -> DomainError:
+    """unit_not_in_force naming the successor: on a date, the one rule of services/common/units.py."""
+    errs = units.check_unit(code, on, field_name) if on is not None else []
+    if errs:
+        return DomainError(errs)
+    successor = s.successor if s is not None and s.valid_to is not None else None
+    hint = f" (hiệu lực đến {s.valid_to:%d/%m/%Y}, đơn vị kế thừa mã {successor})" if s and successor else ""
+    return DomainError(
+        [
+            error(
+                "unit_not_in_force",
+                f"Trạm y tế mã {code} không còn hoặc chưa hoạt động {when}{hint}.",
+                field_name,
+                successor=successor,
+            )
+        ]
     )
 
 
@@ -87,7 +98,7 @@ def station_for_project(session: Session, code: str, plan: catalog.Plan, on: dat
     if on is not None:
         found = next((s for s in versions if _in_force(s, on)), None)
         if found is None:
-            raise _not_in_force(versions[-1], code, f"vào ngày {on:%d/%m/%Y}", "station_code")
+            raise _not_in_force(versions[-1], code, f"vào ngày {on:%d/%m/%Y}", "station_code", on)
         return found
     start, end = date(plan.period_from, 1, 1), date(plan.period_to, 12, 31)
     during = [s for s in versions if _overlaps(s, start, end)]
@@ -116,7 +127,7 @@ def station_for_status(session: Session, code: str, year: int, on: date | None, 
     if on is not None:
         found = next((s for s in versions if _in_force(s, on)), None)
         if found is None:
-            raise _not_in_force(versions[-1], code, f"vào ngày {on:%d/%m/%Y}", "decision_date")
+            raise _not_in_force(versions[-1], code, f"vào ngày {on:%d/%m/%Y}", "decision_date", on)
         return found
     during = [s for s in versions if _overlaps(s, date(year, 1, 1), date(year, 12, 31))]
     if not during:

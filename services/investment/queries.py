@@ -599,8 +599,8 @@ def _totals_by_pair(
 
 
 def check_unit(unit: str | None) -> None:
-    if unit is not None and not units.is_known_unit(unit):
-        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {unit}.", "unit")
+    if unit is not None:
+        units.require_unit(unit)
 
 
 def plan_or_404(plan_id: int, item_code: str | None = None) -> catalog.Plan:

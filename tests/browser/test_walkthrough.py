@@ -139,7 +139,7 @@ def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, 
     r = requests.post(
         stack.url + "/api/v1/facilities",
         headers={"Authorization": f"Bearer {admin}"},
-        json={"code": FACILITY, "name": "Trạm Y tế xã Vĩnh Phú", "unit": COMMUNE},
+        json={"code": FACILITY, "name": "Trạm Y tế xã Vĩnh Điều", "unit": "30793"},  # Vĩnh Phú's unit today
         timeout=30,
     )
     assert r.status_code in (201, 409), r.text

@@ -162,7 +162,7 @@ def test_item_II4_carries_bhyt_capitation_beside_the_money(apis):
             admin.base + "/api/v1/facilities",
             headers=admin.headers,
             timeout=30,
-            json={"code": candidate, "name": "Trạm Y tế thử nghiệm", "unit": "31072"},
+            json={"code": candidate, "name": "Trạm Y tế thử nghiệm", "unit": "31069"},
         )
         if r.status_code == 201:
             code = candidate

@@ -213,7 +213,7 @@ def test_a_bhxh_officers_day(stack, spec):
     facility = None
     for _ in range(20):  # a facility of this test's own, registered to a Vĩnh Thuận commune
         candidate = f"91{random.randint(0, 999):03d}"
-        r = admin.call("POST", "/api/v1/facilities", body={"code": candidate, "name": "Trạm Y tế xã", "unit": "31074"})
+        r = admin.call("POST", "/api/v1/facilities", body={"code": candidate, "name": "Trạm Y tế xã", "unit": "31051"})
         if r.status_code == 201:
             facility = candidate
             break

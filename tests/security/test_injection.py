@@ -162,7 +162,7 @@ def planted(sec_stack: Stack, sec_tokens: dict[str, str]) -> dict[str, Any]:
     _post(sec_stack, admin, "/api/v1/facilities",
           {"code": OUTSIDE_FACILITY, "name": f"Trạm {CANARY}", "unit": outside["code"], "kind": "station"})
     _post(sec_stack, admin, "/api/v1/facilities",
-          {"code": "91060", "name": "Trạm Y tế xã Vĩnh Bình Bắc", "unit": "31060", "kind": "station"})
+          {"code": "91060", "name": "Trạm Y tế xã Vĩnh Bình", "unit": "31064", "kind": "station"})
     buf = io.BytesIO()
     generator.generate(buf, facility=OUTSIDE_FACILITY, records=5, year=2024, months=[7], seed=77)
     r = requests.post(
@@ -231,7 +231,7 @@ def test_the_databases_are_intact_afterwards(
     # A hostile string written as data comes back as the same data: stored, never executed.
     hostile = "x'); DROP TABLE facilities; --"
     _post(sec_stack, sec_tokens["admin"], "/api/v1/facilities",
-          {"code": "91061", "name": hostile, "unit": "31063", "kind": "station"})
+          {"code": "91061", "name": hostile, "unit": "31064", "kind": "station"})
     got = requests.get(sec_stack.url + "/api/v1/facilities/91061", headers=admin, timeout=30)
     assert got.status_code == 200 and got.json()["name"] == hostile, got.text
     health = requests.get(sec_stack.url + "/healthz", timeout=30)

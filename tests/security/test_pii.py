@@ -84,7 +84,7 @@ def _texts_of(r: requests.Response) -> str:
 def _day_of_work(stack: Stack, tokens: dict[str, str], data: bytes) -> dict[str, Any]:
     admin, bhxh, finance = tokens["admin"], tokens["bhxh"], tokens["finance"]
     requests.post(stack.url + "/api/v1/facilities", headers=_h(admin), timeout=30,
-                  json={"code": FACILITY, "name": "Trạm Y tế xã Vĩnh Bình Bắc", "unit": "31060", "kind": "station"})
+                  json={"code": FACILITY, "name": "Trạm Y tế xã Vĩnh Bình", "unit": "31064", "kind": "station"})
     r = requests.post(stack.url + "/api/v1/claims/files", data=data, timeout=60,
                       headers={**_h(bhxh), "Content-Type": "application/xml"})
     assert r.status_code == 202, r.text

@@ -49,8 +49,7 @@ def _scoped() -> bool:
 
 
 def _known_unit(code: str, field: str) -> None:
-    if not units.is_known_unit(code):
-        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {code}.", field, 422)
+    units.require_unit(code, None, field)
 
 
 def _require_allocation_unit(allocation_id: int, field: str) -> None:

@@ -12,7 +12,6 @@ from marshmallow import Schema, fields, validate
 from services.common import units
 from services.common.contracts import investment as contract
 from services.common.contracts.fields import Id, Year
-from services.common.errors import DomainError
 from services.gateway.access import READ_ROLES, allow, require_unit
 from services.gateway.api.common import load_args, load_json, rpc
 from services.gateway.openapi import doc
@@ -77,8 +76,7 @@ def scope_unit(requested: str | None) -> str | None:
     """The unit a read is narrowed to: the one asked for (which the caller must see), else the caller's."""
     unit = requested or g.principal.unit
     if unit is not None:
-        if not units.is_known_unit(unit):
-            raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {unit}.", "unit", 422)
+        units.require_unit(unit)
         require_unit(unit)
     return unit
 

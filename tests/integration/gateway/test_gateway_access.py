@@ -220,7 +220,8 @@ def test_a_view_without_a_policy_is_refused_to_everybody(probe_gw):
 
 def test_facility_scoping_follows_the_register(probe_gw):
     admin = probe_gw.headers("admin")
-    for code, unit in (("91101", "31060"), ("91201", "30730")):  # a Vĩnh Thuận commune; a Rạch Giá ward
+    # A Vĩnh Thuận commune; a Rạch Giá ward (units in force today: a facility serves a unit that exists).
+    for code, unit in (("91101", "31064"), ("91201", "30742")):
         assert (
             probe_gw.client.post(
                 "/api/v1/facilities", headers=admin, json={"code": code, "name": "Trạm", "unit": unit}

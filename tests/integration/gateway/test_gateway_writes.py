@@ -20,7 +20,7 @@ def _audit(gw):
 
 
 def _facility(code="91101", **extra):
-    return {"code": code, "name": "Trạm Y tế xã Vĩnh Bình Bắc", "unit": "31060", **extra}
+    return {"code": code, "name": "Trạm Y tế xã Vĩnh Bình", "unit": "31064", **extra}  # a unit in force today
 
 
 def test_every_write_leaves_exactly_one_entry_refused_ones_too(gw):

@@ -33,7 +33,7 @@ def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
     with transaction(factory) as s:
         sync_register(s)
     with transaction(factory) as s:  # loading twice changes nothing (ytcs migrate runs it every start)
-        assert sync_register(s) == 148
+        assert sync_register(s) == 194  # 145 of 2019, then 1 + 48 new versions (interim 2025 ward, 2025 map)
     yield factory
     engine.dispose()
 
@@ -99,8 +99,8 @@ def count(db: sessionmaker[Session], model: type) -> int:
         # 34/KH-UBND is Vĩnh Thuận's plan: a Rạch Giá station is not on its ground.
         ({"plan_id": 2}, "station_outside_plan"),
         # Vĩnh Bình Bắc ceased on 30/6/2025: no new project dated after that.
-        ({"station_code": "31060", "plan_id": 2, "decision_date": "2025-08-01"}, "station_not_in_force"),
-        ({"station_code": "31060", "plan_id": 2, "start_year": 2026}, "station_not_in_force"),
+        ({"station_code": "31060", "plan_id": 2, "decision_date": "2025-08-01"}, "unit_not_in_force"),
+        ({"station_code": "31060", "plan_id": 2, "start_year": 2026}, "unit_not_in_force"),
     ],
 )
 def test_registration_is_validated(db: sessionmaker[Session], change: dict[str, Any], code: str) -> None:
@@ -414,7 +414,7 @@ def test_station_status_keeps_history_and_reports_reaching_criteria_once(db: ses
         record(db, "99999", "nrd_standard", True, 2020)
     assert refused(record, db, "30739", "building_condition", "ruined", 2023) == "invalid_value"
     # Hòn Thơm ceased on 31/01/2021: nothing to record about it for 2022.
-    assert refused(record, db, "31099", "nrd_standard", True, 2022) == "station_not_in_force"
+    assert refused(record, db, "31099", "nrd_standard", True, 2022) == "unit_not_in_force"
 
     station = run(db, queries.get_station, "30739", None, TODAY)
     assert station["national_health_criteria"] is True
