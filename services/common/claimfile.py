@@ -11,7 +11,8 @@ bytes as they stream past, with the service's rules:
   come before the first HOSO;
 - comments, processing instructions and CDATA sections are not elements;
 - any DTD (`<!DOCTYPE`, `<!ENTITY` …) before the root is refused unread: no entity is ever expanded;
-- at most `HEAD_LIMIT` bytes are read for it; a facility further on is not looked for (the caller decides).
+- at most `HEAD_LIMIT` bytes and `MAX_ELEMENTS` elements are read for it; a facility further on is not looked
+  for (the caller decides).
 
 The claims service remains the judge: the gateway passes the facility it authorised with the file, and the
 service fails the file (`envelope_facility_mismatch`) if the envelope it parses names another.
@@ -27,6 +28,10 @@ from typing import Protocol
 from lxml import etree
 
 HEAD_LIMIT = 8 * 1024 * 1024  # real envelopes name their facility in the first few hundred bytes
+# Elements allowed to end before the facility (a real envelope has two): bounds the work and memory a file of
+# tiny junk elements could cost (8 MB of `<a/>` would be two million of them).
+MAX_ELEMENTS = 10_000
+_SLICE = 64 * 1024  # bytes handed to libxml2 at a time, so the events waiting to be read stay few
 
 # The claims service's parser options (services/claims/parsing/safexml.py), repeated: the gateway must not import it.
 _SAFE = {
@@ -48,6 +53,7 @@ _WHY = {
     "invalid": "MACSKCB không phải mã cơ sở KCB gồm 5 ký tự",
     "missing": "không có THONGTINDONVI/MACSKCB trước danh sách hồ sơ",
     "too_far": f"không thấy MACSKCB trong {HEAD_LIMIT // (1024 * 1024)} MB đầu của tệp",
+    "junk": f"hơn {MAX_ELEMENTS:,} phần tử trước MACSKCB".replace(",", "."),
 }
 
 
@@ -76,6 +82,7 @@ class HeadReader:
         self.head: Head | None = None
         self._parser = etree.XMLPullParser(events=("start", "end"), **_SAFE)
         self._fed = 0
+        self._elements = 0
         self._in_prolog = True
         self._tail = b""  # the last bytes of the previous chunk, so a declaration cut in two is still seen
 
@@ -83,16 +90,20 @@ class HeadReader:
         if self.head is not None or not data:
             return self.head
         data = data[: self.limit - self._fed]
-        if self._in_prolog and _DECLARATION.search(self._tail + data):
-            return self._decide(None, "dtd")  # never handed to libxml2
-        self._tail = data[-8:]
-        self._fed += len(data)
-        try:
-            self._parser.feed(data)
-            self._events()
-        except etree.XMLSyntaxError:
-            return self._decide(None, "malformed")
-        if self.head is None and self._fed >= self.limit:
+        for start in range(0, len(data), _SLICE):
+            piece = data[start : start + _SLICE]
+            if self._in_prolog and _DECLARATION.search(self._tail + piece):
+                return self._decide(None, "dtd")  # never handed to libxml2
+            self._tail = piece[-8:]
+            self._fed += len(piece)
+            try:
+                self._parser.feed(piece)
+                self._events()
+            except etree.XMLSyntaxError:
+                return self._decide(None, "malformed")
+            if self.head is not None:
+                return self.head
+        if self._fed >= self.limit:
             self._decide(None, "too_far")
         return self.head
 
@@ -131,8 +142,12 @@ class HeadReader:
                     self._decide(None, "invalid")
             elif name == "HOSO":
                 self._decide(None, "missing")
-            elif el.getparent() is not None:
-                el.clear()  # junk before the facility costs no memory beyond the byte limit
+            else:
+                self._elements += 1
+                if self._elements > MAX_ELEMENTS:
+                    self._decide(None, "junk")
+                elif (parent := el.getparent()) is not None:
+                    parent.remove(el)  # what ended before the facility is not needed: memory stays small
 
     def _decide(self, facility: str | None, problem: str | None) -> Head:
         self.head = Head(facility, problem)

@@ -91,6 +91,10 @@ def test_the_gateway_reads_the_facility_the_claims_service_reads() -> None:
         open_claim_file(io.BytesIO(dtd))
     far = b"<GIAMDINHHS><!--" + b"x" * HEAD_LIMIT + b"--><THONGTINDONVI><MACSKCB>91T10</MACSKCB></THONGTINDONVI>"
     assert read_head(far).problem == "too_far"
+    # Millions of tiny elements before the facility cost the gateway a bounded amount of work, then it gives up.
+    started = time.monotonic()
+    junk = b"<GIAMDINHHS>" + b"<a/>" * 2_000_000 + b"<THONGTINDONVI><MACSKCB>91T10</MACSKCB></THONGTINDONVI>"
+    assert read_head(junk).problem == "junk" and time.monotonic() - started < 5
     assert read_head(REAL.read_bytes()).facility == "20003"
 
 
