@@ -169,17 +169,28 @@ class WatchedStream:
     """A stream that shows its bytes to a HeadReader as they pass (to the blob store), and calls `on_head`
     once the head is known: the callback may raise to stop the upload before the file is stored."""
 
-    def __init__(self, stream: Readable, on_head: Callable[[Head], None], limit: int = HEAD_LIMIT) -> None:
+    def __init__(
+        self,
+        stream: Readable,
+        on_head: Callable[[Head], None],
+        limit: int = HEAD_LIMIT,
+        expected_size: int | None = None,
+    ) -> None:
         self.stream = stream
         self.on_head = on_head
         self.reader = HeadReader(limit)
         self.head: Head | None = None
+        self.expected_size = expected_size
+        self.size = 0
 
     def read(self, size: int = -1, /) -> bytes:
         data = self.stream.read(size)
+        self.size += len(data)
         if self.head is None:
             head = self.reader.feed(data) if data else self.reader.close()
             if head is not None:
                 self.head = head
-                self.on_head(head)
+                cut = not data and self.expected_size is not None and self.size != self.expected_size
+                if not cut:  # a body cut short is the store's to refuse (upload_incomplete), not the head's
+                    self.on_head(head)
         return data

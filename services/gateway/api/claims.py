@@ -131,7 +131,7 @@ def _check_head(head: Head) -> None:
 def store_upload(stream: Any, limit: int, expected_size: int | None = None) -> tuple[StoredBlob, Head]:
     """Stream a claim file to the blob store while its envelope head is read; the caller's scope is checked on
     that head before the file is kept. Refusals are DomainErrors with Vietnamese messages (field `file`)."""
-    watched = WatchedStream(stream, _check_head)
+    watched = WatchedStream(stream, _check_head, expected_size=expected_size)
     try:
         blob = store().put(watched, limit=limit, expected_size=expected_size)
     except Incomplete:
