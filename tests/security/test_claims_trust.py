@@ -34,7 +34,7 @@ from tests.support.infra import Stack, rabbit_vhost
 DATA = Path(__file__).resolve().parents[1] / "data" / "claims"
 REAL = DATA / "real_20003_inpatient_base64.xml"
 OURS, THEIRS = "91T10", "91T11"  # registered to a commune of 910 and one of 911
-COMMUNES = {OURS: "31060", THEIRS: "31078"}
+COMMUNES = {OURS: "31064", THEIRS: "31078"}  # communes in force (after the 2025 mergers)
 PASSWORD = "mật-khẩu-đủ-dài-trust"
 HTML = {"Accept": "text/html"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
