@@ -21,6 +21,7 @@ def register_api(app: Flask) -> None:
         reports,
         stations,
         system,
+        units,
     )
 
     for module in (
@@ -38,5 +39,6 @@ def register_api(app: Flask) -> None:
         claims_rules,
         reconciliation,
         reports,
+        units,
     ):
         app.register_blueprint(module.bp)

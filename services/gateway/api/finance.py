@@ -17,9 +17,8 @@ from services.common.contracts.finance import (
     AllocationViewV1,
     DisbursementCommandV1,
     ReversalCommandV1,
-    UnitFundingV1,
 )
-from services.common.errors import DomainError, NotFound
+from services.common.errors import NotFound
 from services.gateway.access import READ_ROLES, allow, require_unit, scoped_unit
 from services.gateway.api.common import load_args, load_json, rpc
 from services.gateway.openapi import doc
@@ -38,10 +37,6 @@ class AllocationQuery(Schema):
     parent_id = Id()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
-class UnitFundingQuery(Schema):
-    year = Year(metadata={"description": "fiscal year; all years when absent"})
 
 
 def _scoped() -> bool:
@@ -141,14 +136,4 @@ def adjust(allocation_id: int) -> Any:
     _require_allocation_unit(allocation_id, "id")
     return jsonify(rpc("finance", "adjust", allocation_id, schema.dump(cmd))), 201
 
-
-@bp.get("/units/<code>/funding")
-@allow(*READ_ROLES)
-@doc(query=UnitFundingQuery, response=UnitFundingV1)
-def unit_funding(code: str) -> Any:
-    """What a unit (province, district, commune station) has received, by source, year and item."""
-    if not units.is_known_unit(code):
-        raise DomainError.one("unknown_unit", f"Không có đơn vị hành chính mã {code}.", "code", 404)
-    require_unit(code, "code")
-    q = load_args(UnitFundingQuery())
-    return jsonify(rpc("finance", "funding_by_unit", code, q.get("year")))
+# GET /api/v1/units/{code}/funding (finance and investment, predecessors included): api/units.py
