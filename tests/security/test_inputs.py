@@ -276,6 +276,8 @@ def test_no_integer_input_gives_a_5xx(
             kw["json"] = body
         r = _api(sec_stack, sec_tokens["admin"], method.upper(), url, **kw)
         assert r.status_code < 500, (value, r.status_code, r.text[:300])
+        if where == "path":  # no record has that number, whatever the method (a PUT was 405 beside a GET rule)
+            assert r.status_code == 404, (value, r.status_code, r.text[:300])
 
 
 def test_page_forms_take_odd_ids_without_a_5xx(sec_stack: Stack, plan_id: int, officer: Browser) -> None:
