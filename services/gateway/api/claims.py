@@ -80,7 +80,18 @@ class UploadAnswer(Schema):
 
 @bp.post("/files")
 @allow("bhxh", "admin")
-@doc(response=UploadAnswer, status=202, content_type="application/xml", body={"type": "string", "format": "binary"})
+@doc(
+    response=UploadAnswer,
+    status=202,
+    content_type="application/xml",
+    body={"type": "string", "format": "binary"},
+    responses={
+        403: "facility_forbidden: cơ sở KCB của tệp (MACSKCB, đọc như dịch vụ hồ sơ đọc) ngoài phạm vi được giao; "
+        "tệp không được lưu",
+        422: "facility_unreadable (tài khoản gắn đơn vị, không đọc được MACSKCB ở phần đầu tệp), empty_file, "
+        "idempotency_key_reused (cùng Idempotency-Key với một tệp khác)",
+    },
+)
 def upload_file() -> Any:
     """Receive a claim file (GIAMDINHHS envelope): stored durably first, processed asynchronously."""
     if request.mimetype not in XML_TYPES:
