@@ -129,6 +129,51 @@ def test_the_claims_service_fails_a_file_whose_envelope_is_not_the_authorised_fa
         engine.dispose()
 
 
+def test_the_sweep_deletes_only_what_has_expired(any_db_url: str, tmp_path: Path) -> None:
+    """The rules of services/claims/blobsweep.py on SQLite and PostgreSQL: failed files' bytes after the stated
+    time from their failure, unregistered bytes and cut uploads after it from when they were written; never the
+    bytes of a file processing or done."""
+    from datetime import timedelta
+
+    from services.claims import blobsweep
+    from services.common.outbox import utcnow
+
+    upgrade("claims", any_db_url)
+    engine = make_engine(any_db_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    store = BlobStore(tmp_path / "blobs")
+    try:
+        names = {}
+        for kind in ("failed_old", "failed_new", "done", "processing"):
+            blob = store.put(io.BytesIO(kind.encode() * 100))
+            names[kind] = blob.name
+            with transaction(factory) as s:
+                file_id = ledger.register_file(s, blob.sha256, blob.size, blob.name, "t")["id"]
+                f = s.get(ClaimFile, file_id)
+                if kind.startswith("failed"):
+                    f.status = "failed"
+                    f.finished_at = utcnow() - timedelta(hours=30 if kind == "failed_old" else 1)
+                elif kind == "done":
+                    f.status = "done"
+                    f.finished_at = utcnow() - timedelta(days=400)
+        old = time.time() - 30 * 3600
+        for path in (store.root / n for n in names.values()):
+            os.utime(path, (old, old))  # every blob was written long ago: only the rules decide
+        orphan_old, orphan_new = store.put(io.BytesIO(b"orphan old")), store.put(io.BytesIO(b"orphan new"))
+        os.utime(store.root / orphan_old.name, (old, old))
+        part_old, part_new = store.tmp / "a.part", store.tmp / "b.part"
+        part_old.write_bytes(b"cut"), part_new.write_bytes(b"cut")
+        os.utime(part_old, (old, old))
+        removed = blobsweep.sweep(factory, store, ttl=24 * 3600)
+        assert removed == {"failed": 1, "orphan": 1, "partial": 1}
+        left = {p.name for p in store.root.iterdir() if p.is_file()}
+        assert left == {names["failed_new"], names["done"], names["processing"], orphan_new.name}
+        assert not part_old.exists() and part_new.exists()
+        assert blobsweep.sweep(factory, store, ttl=24 * 3600) == {"failed": 0, "orphan": 0, "partial": 0}
+    finally:
+        engine.dispose()
+
+
 # --------------------------------------------------------------------------- on the running system
 
 
