@@ -310,6 +310,11 @@ def test_the_upload_page_takes_a_real_hospital_file_and_refuses_in_vietnamese(tr
     st = wait_done(trust_stack, tokens["admin"], file_id)
     assert (st["status"], st["facility_code"], st["records"]["total"]) == ("done", "20003", 1)
     assert hashlib.sha256(data).hexdigest() == st["sha256"]
+    # The other real 20003 export (162 KB, tables as plain XML), as the issue found it refused too.
+    r = page.upload((DATA / "real_20003_inpatient_plain_tables.xml").read_bytes(), "real_20003_plain.xml")
+    assert r.status_code == 303, (r.status_code, r.text[:500])
+    st = wait_done(trust_stack, tokens["admin"], int(r.headers["Location"].rsplit("/", 1)[1]))
+    assert (st["status"], st["facility_code"], st["records"]["total"]) == ("done", "20003", 1)
     # Larger than the page promises: a Vietnamese page saying so, never raw JSON, and nothing kept.
     before = blobs(trust_stack)
     big = b"<GIAMDINHHS>" + os.urandom(1024) * (LIMIT_MB * 1024 + 10)
