@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from services.common import units
+from services.common import surplus, units, workdays
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd, round_vnd
 from services.common.periods import PeriodError, Quarter
@@ -98,7 +98,9 @@ def check_decision(number: str | None, on: date | None, today: date, prefix: str
     return out
 
 
-def check_source(source: str, fiscal_year: int, kind: str, fund_year: int | None) -> list[dict]:
+def check_source(
+    source: str, fiscal_year: int, kind: str, fund_year: int | None, use: str | None = None
+) -> list[dict]:
     ref = reference()
     out: list[dict] = []
     src = ref.sources.get(source)
@@ -118,28 +120,8 @@ def check_source(source: str, fiscal_year: int, kind: str, fund_year: int | None
                 "source",
             )
         )
-    if src.last_fund_year is not None:
-        year = fund_year if fund_year is not None else fiscal_year
-        if year > src.last_fund_year:
-            out.append(
-                error(
-                    "surplus_source_closed",
-                    f"Nguồn {src.name} chỉ áp dụng cho quỹ năm {src.last_fund_year} trở về trước; từ năm "
-                    f"{src.last_fund_year + 1} toàn bộ kết dư được chuyển vào quỹ dự phòng ({src.legal_basis}). "
-                    f"Năm quỹ {year} không được dùng nguồn này.",
-                    "fund_year" if fund_year is not None else "fiscal_year",
-                )
-            )
-        if fund_year is not None and fund_year > fiscal_year:
-            out.append(
-                error(
-                    "fund_year_after_fiscal_year",
-                    f"Năm quỹ {fund_year} sau năm ngân sách {fiscal_year}: kết dư chỉ được phân bổ sau khi quyết toán.",
-                    "fund_year",
-                )
-            )
-    elif fund_year is not None:
-        out.append(error("fund_year_not_applicable", f"Nguồn {src.name} không có năm quỹ riêng.", "fund_year"))
+    # The 20% surplus: one rule for finance and investment (services/common/surplus.py).
+    out += surplus.check(source, fiscal_year, fund_year, use)
     return out
 
 
@@ -378,20 +360,21 @@ class CapitationFund:
 
 
 def capitation_fund(
-    quarter: Quarter,
+    quarter: Quarter | int,
     cards: int | None,
     rate_per_card: int | None,
     coefficient: object | None,
     groups: list[dict] | None = None,
 ) -> CapitationFund:
-    year = reference().capitation.years.get(quarter.year)
+    fund_year = quarter if isinstance(quarter, int) else quarter.year
+    year = reference().capitation.years.get(fund_year)
     defaults: list[str] = []
     errs: list[dict] = []
     if coefficient is None:
         if year is None or year.coefficient is None:
             raise DomainError.one(
                 "coefficient_not_configured",
-                f"Chưa có hệ số điều chỉnh định suất năm {quarter.year}; hãy gửi kèm 'coefficient'.",
+                f"Chưa có hệ số điều chỉnh định suất năm {fund_year}; hãy gửi kèm 'coefficient'.",
                 "coefficient",
             )
         coef = year.coefficient
@@ -403,7 +386,7 @@ def capitation_fund(
         if year is None or year.rate_per_card is None:
             raise DomainError.one(
                 "rate_not_configured",
-                f"Chưa có mức định suất trên một thẻ năm {quarter.year}; hãy gửi kèm 'rate_per_card'.",
+                f"Chưa có mức định suất trên một thẻ năm {fund_year}; hãy gửi kèm 'rate_per_card'.",
                 "rate_per_card",
             )
         defaults.append("rate_per_card")
@@ -441,13 +424,6 @@ def capitation_fund(
     return CapitationFund(tuple(parsed), coef, base, round_vnd(Decimal(base) * coef), tuple(defaults))
 
 
-def advance_suggestion(previous_spend: Decimal | None) -> int | None:
-    """Tạm ứng thường lệ: advance_share (80%) of the previous quarter's cost, rounded half up to the đồng."""
-    if previous_spend is None:
-        return None
-    return round_vnd(previous_spend * reference().capitation.advance_share)
-
-
 @dataclass(frozen=True)
 class Settlement:
     """Quyết toán quý: the facility keeps a surplus (passing a share to its stations) and bears a deficit."""
@@ -480,10 +456,168 @@ class Settlement:
         return self.fund - self.advanced
 
 
-def settle(fund: int, spend: Decimal, advanced: int, station_share_rate: Decimal | None = None) -> Settlement:
-    rate = reference().capitation.station_surplus_share if station_share_rate is None else station_share_rate
+def settle(
+    fund: int,
+    spend: Decimal,
+    advanced: int,
+    station_share_rate: Decimal | None = None,
+    *,
+    provisional: bool = False,
+    decision_no: str | None = None,
+    decision_date: date | None = None,
+) -> Settlement:
+    """A year's settlement is final: a surplus passes the share its decision sets to the stations (the law sets
+    no percentage, so there is no default). A quarter's is a provisional view and passes nothing."""
+    spend_vnd = round_vnd(spend)
+    if provisional:
+        if station_share_rate is not None:
+            raise DomainError.one(
+                "station_share_yearly",
+                "Kết dư định suất quyết toán theo năm; phần chuyển cho trạm y tế xã chỉ ghi khi quyết toán năm.",
+                "station_share_rate",
+            )
+        return Settlement(fund, spend, spend_vnd, advanced, Decimal(0))
+    errs: list[dict] = []
+    if fund - spend_vnd > 0:
+        if station_share_rate is None:
+            errs.append(
+                error(
+                    "station_share_required",
+                    "Kết dư năm: ghi tỷ lệ cơ sở chuyển cho các trạm y tế xã (station_share_rate) theo quyết định; "
+                    "pháp luật không quy định tỷ lệ mặc định (NĐ 146/2018 Điều 25).",
+                    "station_share_rate",
+                )
+            )
+        if not decision_no or decision_date is None:
+            errs.append(
+                error(
+                    "invalid_decision",
+                    "Ghi số và ngày của quyết định/thoả thuận đặt phần chuyển cho trạm y tế xã.",
+                    "station_share_decision_no",
+                )
+            )
+    rate = station_share_rate if station_share_rate is not None else Decimal(0)
     if not Decimal(0) <= rate <= Decimal(1):
-        raise DomainError.one(
-            "invalid_share", "Tỷ lệ chuyển cho trạm y tế xã phải trong khoảng 0 đến 1.", "station_share_rate"
+        errs.append(
+            error("invalid_share", "Tỷ lệ chuyển cho trạm y tế xã phải trong khoảng 0 đến 1.", "station_share_rate")
         )
-    return Settlement(fund, spend, round_vnd(spend), advanced, rate)
+    raise_if(errs)
+    if fund - spend_vnd <= 0:
+        rate = Decimal(0)  # a deficit is borne by the facility: nothing to pass on
+    return Settlement(fund, spend, spend_vnd, advanced, rate)
+
+
+def parse_fund_period(text: object, field: str = "period") -> tuple[int, Quarter | None]:
+    """`YYYY` (the legal, annual fund and the year's settlement) or `YYYY-Qn` (a provisional quarter)."""
+    if isinstance(text, str) and re.fullmatch(r"\d{4}", text.strip()):
+        year = int(text.strip())
+        if 2000 <= year <= 2100:
+            return year, None
+    q = parse_quarter(text, field)
+    return q.year, q
+
+
+# --------------------------------------------------------------------------- quarterly report, result, payment
+# Luật BHYT Điều 32 (as amended by Luật 51/2024); NĐ 146/2018 Điều 36 k5 (docs/domain.md §4).
+
+ADVANCE_WORKING_DAYS = 5  # the advance: within 5 working days of receiving the report
+REPORT_DAYS = 15  # the report: within the first 15 days of the next quarter
+PAYMENT_DAYS = 10  # the payment: within 10 days of the result
+LONG_Q4_FROM = date(2025, 7, 1)  # Luật 51/2024: 60 days for quarter 4 from 01/7/2025
+
+
+def result_days(quarter: Quarter, received: date) -> int:
+    """Days BHXH has to notify its assessed result after receiving the report."""
+    return 60 if quarter.quarter == 4 and received >= LONG_Q4_FROM else 30
+
+
+def report_due(quarter: Quarter) -> date:
+    return quarter.next().start + timedelta(days=REPORT_DAYS - 1)
+
+
+def advance_of(total: Decimal) -> int:
+    """80% (advance_share) of the report's BHYT cost, all payment methods, half up to the đồng."""
+    return round_vnd(Decimal(total) * reference().capitation.advance_share)
+
+
+@dataclass(frozen=True)
+class ReportTerms:
+    advance: int
+    advance_period: Quarter
+    advance_due: date
+    result_due: date
+
+
+def report_terms(quarter: Quarter, received: date, total: Decimal, today: date) -> ReportTerms:
+    if received <= quarter.end:
+        raise DomainError.one(
+            "report_before_quarter_end",
+            f"Báo cáo quyết toán quý {quarter} chỉ nhận được sau khi hết quý ({quarter.end:%d/%m/%Y}).",
+            "received_date",
+        )
+    if received > today:
+        raise DomainError.one("date_in_future", "Ngày nhận báo cáo không được sau hôm nay.", "received_date")
+    try:
+        advance_due = workdays.add_working_days(received, ADVANCE_WORKING_DAYS)
+    except workdays.CalendarNotCovered as exc:
+        raise DomainError.one("calendar_not_covered", str(exc), "received_date") from None
+    return ReportTerms(
+        advance_of(total),
+        quarter.next(),
+        advance_due,
+        received + timedelta(days=result_days(quarter, received)),
+    )
+
+
+def payment_due(result_date: date) -> date:
+    return result_date + timedelta(days=PAYMENT_DAYS)
+
+
+PAYMENT_KINDS = ("payment", "refund", "offset")
+
+
+def check_payment(
+    quarter: Quarter, to_pay: int, settled: int, kind: str, amount: int, offset_period: Quarter | None
+) -> None:
+    """`to_pay` > 0: BHXH pays it; < 0: the excess advance comes back as a refund or an offset against a later
+    quarter. Never more than is left (`settled`: what is already recorded)."""
+    errs = check_positive(amount)
+    if kind not in PAYMENT_KINDS:
+        errs.append(error("invalid_kind", "Loại phải là payment, refund hoặc offset.", "kind"))
+    elif to_pay >= 0 and kind != "payment":
+        errs.append(error("no_excess_advance", "Quý này không có tạm ứng thừa để thu hồi hay bù trừ.", "kind"))
+    elif to_pay < 0 and kind == "payment":
+        errs.append(
+            error(
+                "excess_advance",
+                f"Tạm ứng vượt số được duyệt {_vn(-to_pay)}: ghi thu hồi (refund) hoặc bù trừ (offset).",
+                "kind",
+            )
+        )
+    if kind == "offset":
+        if offset_period is None:
+            errs.append(error("required", "Bù trừ phải ghi quý được trừ (offset_period).", "offset_period"))
+        elif offset_period <= quarter:
+            errs.append(error("invalid_period", "Quý bù trừ phải sau quý quyết toán.", "offset_period"))
+    elif offset_period is not None:
+        errs.append(error("not_applicable", "Chỉ bù trừ mới ghi quý được trừ.", "offset_period"))
+    if not errs and settled + amount > abs(to_pay):
+        errs.append(
+            error(
+                "exceeds_result",
+                f"Còn {_vn(abs(to_pay) - settled)} phải thanh toán theo kết quả quý {quarter}; "
+                f"không ghi {_vn(amount)}.",
+                "amount",
+            )
+        )
+    raise_if(errs)
+
+
+def step(due: date | None, done: date | None, today: date) -> dict:
+    """A dated step: when it was due, when it happened, and whether it is late or overdue now."""
+    return {
+        "due": due.isoformat() if due else None,
+        "date": done.isoformat() if done else None,
+        "late": bool(due and done and done > due),
+        "overdue": bool(due and done is None and today > due),
+    }

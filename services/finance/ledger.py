@@ -20,10 +20,14 @@ from services.common.contracts.finance import (
     AllocationCommandV1,
     CapitationFundCommandV1,
     DisbursementCommandV1,
+    QuarterlyPaymentCommandV1,
+    QuarterlyReportCommandV1,
+    QuarterlyResultCommandV1,
     ReversalCommandV1,
     SettlementCommandV1,
 )
 from services.common.errors import DomainError, NotFound, error
+from services.common.money import round_vnd
 from services.finance import domain
 from services.finance.domain import AllocationFacts, PlanFacts
 from services.finance.models import (
@@ -31,6 +35,9 @@ from services.finance.models import (
     Allocation,
     CapitationAdvance,
     CapitationFundRecord,
+    CapitationPayment,
+    CapitationReport,
+    CapitationResult,
     CapitationSettlement,
     CapitationSpendReport,
     Disbursement,
@@ -143,6 +150,7 @@ def allocation_view(session: Session, row: Allocation, facts: AllocationFacts | 
         "source": row.source,
         "fiscal_year": row.fiscal_year,
         "fund_year": row.fund_year,
+        "use": row.surplus_use,
         "recipient_unit": row.recipient_unit,
         "kind": row.kind,
         "amount": int(row.amount),
@@ -199,6 +207,7 @@ def make_allocation(session: Session, data: dict[str, Any], correlation_id: str 
             ("fiscal_year", parent.fiscal_year),
             ("kind", parent.kind),
             ("fund_year", parent.fund_year),
+            ("use", parent.surplus_use),
         ):
             if cmd[key] is None:
                 cmd[key] = value
@@ -208,7 +217,7 @@ def make_allocation(session: Session, data: dict[str, Any], correlation_id: str 
     errs: list[dict] = []
     if not item_exists(session, plan.id, cmd["item_code"]):
         errs.append(error("unknown_item", f"Kế hoạch {plan.number} không có mục {cmd['item_code']}.", "item_code"))
-    errs += domain.check_source(cmd["source"], cmd["fiscal_year"], kind, cmd["fund_year"])
+    errs += domain.check_source(cmd["source"], cmd["fiscal_year"], kind, cmd["fund_year"], cmd["use"])
     errs += domain.check_unit(cmd["recipient_unit"], cmd["decision_date"])
     errs += domain.check_positive(cmd["amount"])
     errs += domain.check_decision(cmd["decision_no"], cmd["decision_date"], today())
@@ -222,6 +231,12 @@ def make_allocation(session: Session, data: dict[str, Any], correlation_id: str 
                 "sub_allocation_mismatch",
                 f"Phân bổ cấp dưới phải giữ năm quỹ của phân bổ cấp trên số {parent.id} ({parent.fund_year}).",
                 "fund_year",
+            )
+        if cmd["use"] != parent.surplus_use:
+            raise DomainError.one(
+                "sub_allocation_mismatch",
+                f"Phân bổ cấp dưới phải giữ nội dung sử dụng của phân bổ cấp trên số {parent.id}.",
+                "use",
             )
         domain.check_sub_allocation(
             allocation_facts(session, parent),
@@ -241,6 +256,7 @@ def make_allocation(session: Session, data: dict[str, Any], correlation_id: str 
         source=cmd["source"],
         fiscal_year=cmd["fiscal_year"],
         fund_year=cmd["fund_year"],
+        surplus_use=cmd["use"],
         recipient_unit=cmd["recipient_unit"],
         kind=kind,
         amount=cmd["amount"],
@@ -267,6 +283,7 @@ def make_allocation(session: Session, data: dict[str, Any], correlation_id: str 
             "kind": row.kind,
             "amount": row.amount,
             "fund_year": row.fund_year,
+            "use": row.surplus_use,
             "decision_no": row.decision_no,
             "decision_date": row.decision_date,
         },
@@ -457,14 +474,22 @@ def set_capitation_fund(session: Session, data: dict[str, Any], correlation_id: 
     """Quỹ định suất of a facility-quarter; a later fund for the same quarter supersedes the earlier one."""
     cmd = CapitationFundCommandV1().load(data)
     facility = domain.parse_facility(cmd["facility_code"])
-    quarter = domain.parse_quarter(cmd["period"])
-    result = domain.capitation_fund(quarter, cmd["cards"], cmd["rate_per_card"], cmd["coefficient"], cmd["groups"])
+    year, quarter = domain.parse_fund_period(cmd["period"])
+    period = str(quarter) if quarter else str(year)
+    result = domain.capitation_fund(
+        quarter or year, cmd["cards"], cmd["rate_per_card"], cmd["coefficient"], cmd["groups"]
+    )
+    if cmd["decision_no"] is not None or cmd["decision_date"] is not None:
+        domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], today()))
     serialize_writes(session)
-    previous = latest_fund(session, facility, str(quarter))
+    previous = latest_fund(session, facility, period)
     inputs = result.inputs() | ({"note": cmd["note"]} if cmd["note"] else {})
+    if cmd["decision_no"]:  # the document that set the inputs (BHXH's notice of the fund)
+        inputs["decision"] = {"number": cmd["decision_no"].strip(), "date": cmd["decision_date"].isoformat()}
+    inputs["provisional"] = quarter is not None  # the legal fund is annual; a quarter's is a share of it
     row = CapitationFundRecord(
         facility_code=facility,
-        period=str(quarter),
+        period=period,
         cards=result.cards,
         coefficient=str(result.coefficient),
         fund=result.fund,
@@ -492,27 +517,61 @@ def set_capitation_fund(session: Session, data: dict[str, Any], correlation_id: 
     return fund_view(row)
 
 
+def latest_report(session: Session, facility: str, period: str) -> CapitationReport | None:
+    return session.scalar(
+        select(CapitationReport)
+        .where(CapitationReport.facility_code == facility, CapitationReport.period == period)
+        .order_by(CapitationReport.id.desc())
+        .limit(1)
+    )
+
+
+def _first_contract_fund(session: Session, facility: str, quarter: Any) -> tuple[int | None, str | None]:
+    """A facility contracting for the first time (no quarterly report yet): 80% of its notified fund
+    (Luật BHYT Điều 32 k1b) — the quarter's fund, else a quarter of the year's."""
+    earlier = session.scalar(select(func.count(CapitationReport.id)).where(CapitationReport.facility_code == facility))
+    if earlier:
+        return None, None
+    fund = latest_fund(session, facility, str(quarter))
+    if fund is not None:
+        return domain.advance_of(Decimal(fund.fund)), f"80% quỹ định suất được thông báo quý {quarter}"
+    annual = latest_fund(session, facility, str(quarter.year))
+    if annual is not None:
+        return (
+            domain.advance_of(Decimal(annual.fund) / 4),
+            f"80% của một phần tư quỹ định suất được thông báo năm {quarter.year}",
+        )
+    return None, None
+
+
 def advance_suggestion(session: Session, facility_code: str, period: str) -> dict[str, Any]:
-    """The usual advance: 80% (reference data) of the previous quarter's capitation spend reported by claims."""
+    """The advance of a quarter: 80% of the facility's report of the previous quarter (all payment methods),
+    due 5 working days after BHXH received it; a first contract: 80% of the notified fund."""
     facility = domain.parse_facility(facility_code, "facility")
     quarter = domain.parse_quarter(period)
     previous = quarter.previous()
-    report = latest_spend(session, facility, str(previous))
+    report = latest_report(session, facility, str(previous))
     cap = domain.reference().capitation
-    suggested = domain.advance_suggestion(report.spend if report else None)
-    return {
+    answer: dict[str, Any] = {
         "facility_code": facility,
         "period": str(quarter),
         "previous_period": str(previous),
-        "previous_spend": domain_money(report.spend) if report else None,
         "share": str(cap.advance_share),
-        "suggested": suggested,
         "advanced": advanced_total(session, facility, str(quarter)),
         "legal_basis": cap.advance_legal_basis,
-        "message": None
-        if report
-        else f"Chưa có số chi định suất quý {previous} của cơ sở {facility} từ dịch vụ hồ sơ BHYT.",
+        "report": report_view(report) if report else None,
+        "previous_total": domain_money(report.total) if report else None,
+        "suggested": int(report.advance) if report else None,
+        "due": report.advance_due.isoformat() if report else None,
+        "basis": f"80% chi phí KCB BHYT (mọi phương thức) trong báo cáo quyết toán quý {previous}" if report else None,
+        "message": None,
     }
+    if report is None:
+        first, basis = _first_contract_fund(session, facility, quarter)
+        answer |= {"suggested": first, "basis": basis}
+        if first is None:
+            answer["message"] = f"Chưa nhận báo cáo quyết toán quý {previous} của cơ sở {facility}."
+    return answer
 
 
 def domain_money(value: Decimal) -> str:
@@ -526,14 +585,14 @@ def pay_advance(session: Session, data: dict[str, Any], correlation_id: str | No
     quarter = domain.parse_quarter(cmd["period"])
     domain.raise_if(domain.check_positive(cmd["amount"]))
     serialize_writes(session)
-    report = latest_spend(session, facility, str(quarter.previous()))
+    suggestion = advance_suggestion(session, facility, str(quarter))
     row = CapitationAdvance(
         facility_code=facility,
         period=str(quarter),
         amount=cmd["amount"],
         date=cmd["date"],
         reference=cmd["reference"],
-        suggested=domain.advance_suggestion(report.spend if report else None),
+        suggested=suggestion["suggested"],
         created_at=outbox.utcnow(),
     )
     session.add(row)
@@ -566,36 +625,83 @@ def advance_view(a: CapitationAdvance) -> dict[str, Any]:
     }
 
 
+def _year_figures(
+    session: Session, facility: str, year: int
+) -> tuple[CapitationFundRecord | None, int, Decimal, int | None]:
+    """(annual fund record, fund, spend of the year, last spend report id). Without an annual fund, the latest
+    fund of each quarter adds up; spend is Σ of each quarter's level in force."""
+    annual = latest_fund(session, facility, str(year))
+    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
+    record = annual
+    fund = int(annual.fund) if annual else 0
+    if annual is None:
+        for p in quarters:
+            f = latest_fund(session, facility, p)
+            if f is not None:
+                fund += int(f.fund)
+                record = f
+    spend = Decimal("0.00")
+    last: int | None = None
+    for p in quarters:
+        r = latest_spend(session, facility, p)
+        if r is not None:
+            spend += Decimal(r.spend)
+            last = r.id
+    return record, fund, spend, last
+
+
 def settle_capitation(session: Session, data: dict[str, Any], correlation_id: str | None = None) -> dict[str, Any]:
-    """Quyết toán quý: the latest fund against the latest spend claims reported; a later settlement of the
-    same quarter supersedes the earlier (e.g. after late claims)."""
+    """Quyết toán định suất: the year (`YYYY`) is the final settlement — surplus to the facility, which passes
+    the share its decision sets to the stations; a deficit borne by the facility. A quarter (`YYYY-Qn`) is a
+    provisional view. A later settlement of the same period supersedes the earlier (e.g. after late claims)."""
     cmd = SettlementCommandV1().load(data)
     facility = domain.parse_facility(cmd["facility_code"])
-    quarter = domain.parse_quarter(cmd["period"])
+    year, quarter = domain.parse_fund_period(cmd["period"])
+    period = str(quarter) if quarter else str(year)
     serialize_writes(session)
-    fund = latest_fund(session, facility, str(quarter))
+    if quarter is not None:
+        fund = latest_fund(session, facility, period)
+        report = latest_spend(session, facility, period)
+        fund_amount = int(fund.fund) if fund else 0
+        spend = Decimal(report.spend) if report else Decimal("0.00")
+        report_id = report.id if report else None
+        advanced = advanced_total(session, facility, period)
+    else:
+        fund, fund_amount, spend, report_id = _year_figures(session, facility, year)
+        advanced = sum(advanced_total(session, facility, f"{year}-Q{q}") for q in range(1, 5))
     if fund is None:
         raise DomainError.one(
             "no_capitation_fund",
-            f"Chưa có quỹ định suất quý {quarter} của cơ sở {facility}: không thể quyết toán.",
+            f"Chưa có quỹ định suất {period} của cơ sở {facility}: không thể quyết toán.",
             "period",
         )
-    report = latest_spend(session, facility, str(quarter))
-    spend = Decimal(report.spend) if report else Decimal("0.00")
+    if cmd["station_share_decision_no"] or cmd["station_share_decision_date"]:
+        domain.raise_if(
+            domain.check_decision(
+                cmd["station_share_decision_no"], cmd["station_share_decision_date"], today(), "station_share_decision"
+            )
+        )
     result = domain.settle(
-        int(fund.fund), spend, advanced_total(session, facility, str(quarter)), cmd["station_share_rate"]
+        fund_amount,
+        spend,
+        advanced,
+        cmd["station_share_rate"],
+        provisional=quarter is not None,
+        decision_no=cmd["station_share_decision_no"],
+        decision_date=cmd["station_share_decision_date"],
     )
     previous = session.scalar(
         select(CapitationSettlement)
-        .where(CapitationSettlement.facility_code == facility, CapitationSettlement.period == str(quarter))
+        .where(CapitationSettlement.facility_code == facility, CapitationSettlement.period == period)
         .order_by(CapitationSettlement.id.desc())
         .limit(1)
     )
+    final_share = quarter is None and result.surplus > 0
     row = CapitationSettlement(
         facility_code=facility,
-        period=str(quarter),
+        period=period,
         fund_id=fund.id,
-        spend_report_id=report.id if report else None,
+        spend_report_id=report_id,
         fund=result.fund,
         spend=result.spend,
         spend_vnd=result.spend_vnd,
@@ -603,6 +709,9 @@ def settle_capitation(session: Session, data: dict[str, Any], correlation_id: st
         balance=result.balance,
         station_share_rate=str(result.station_share_rate),
         station_share=result.station_share,
+        provisional=quarter is not None,
+        station_share_decision_no=cmd["station_share_decision_no"].strip() if final_share else None,
+        station_share_decision_date=cmd["station_share_decision_date"] if final_share else None,
         supersedes_id=previous.id if previous else None,
         created_at=outbox.utcnow(),
     )
@@ -626,7 +735,7 @@ def settle_capitation(session: Session, data: dict[str, Any], correlation_id: st
         },
         correlation_id,
     )
-    return settlement_view(row) | {"spend_reported": report is not None}
+    return settlement_view(row) | {"spend_reported": report_id is not None}
 
 
 def settlement_view(s: CapitationSettlement) -> dict[str, Any]:
@@ -642,8 +751,16 @@ def settlement_view(s: CapitationSettlement) -> dict[str, Any]:
         "balance": balance,
         "surplus": max(balance, 0),
         "deficit": max(-balance, 0),
-        "station_share_rate": s.station_share_rate,
-        "station_share": int(s.station_share),
+        # A quarter is provisional and passes nothing; the year's share comes with its decision.
+        "provisional": bool(s.provisional),
+        "station_share_rate": None if s.provisional else s.station_share_rate,
+        "station_share": None if s.provisional else int(s.station_share),
+        "station_share_decision": {
+            "number": s.station_share_decision_no,
+            "date": s.station_share_decision_date.isoformat() if s.station_share_decision_date else None,
+        }
+        if s.station_share_decision_no
+        else None,
         "advanced": int(s.advanced),
         "to_pay": int(s.fund) - int(s.advanced),
         "supersedes_id": s.supersedes_id,
@@ -673,3 +790,312 @@ def record_capitation_spend(session: Session, envelope: dict[str, Any]) -> bool:
         )
     )
     return True
+
+
+# --------------------------------------------------------------------------- quarterly report, result, payment
+
+
+def _claims_figures(figures: dict[str, Any]) -> dict[str, Any]:
+    """The facility-quarter as the claims service answered it (its `reconciliation`), read exactly."""
+    c = figures["claims"]
+    by = c["by_payment_method"]
+    return {
+        "count": int(c["count"]),
+        "assessed": int(c["assessed"]),
+        "total": Decimal(c["requested"]),
+        "approved": Decimal(c["approved"]),
+        "pending": Decimal(c["pending"]),
+        "fee_for_service": Decimal(by["fee_for_service"]),
+        "capitation": Decimal(by["capitation"]),
+        "drg": Decimal(by["drg"]),
+    }
+
+
+def report_view(r: CapitationReport) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "facility_code": r.facility_code,
+        "period": r.period,
+        "received_date": r.received_date.isoformat(),
+        "claims": r.claims,
+        "total": domain_money(r.total),
+        "by_method": {
+            "fee_for_service": domain_money(r.fee_for_service),
+            "capitation": domain_money(r.capitation),
+            "drg": domain_money(r.drg),
+        },
+        "advance": {
+            "period": r.advance_period,
+            "amount": int(r.advance),
+            "due": r.advance_due.isoformat(),
+            "share": str(domain.reference().capitation.advance_share),
+        },
+        "result_due": r.result_due.isoformat(),
+        "supersedes_id": r.supersedes_id,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+def record_report(
+    session: Session,
+    data: dict[str, Any],
+    figures: dict[str, Any],
+    actor: str | None = None,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    """BHXH received a facility's quarterly settlement report: its figures are the claims accepted for the
+    quarter that day (`figures`, claims' reconciliation), kept as they were; it gives the next quarter's
+    advance and the dates of what follows. A later report of the same quarter supersedes the earlier."""
+    cmd = QuarterlyReportCommandV1().load(data)
+    facility = domain.parse_facility(cmd["facility_code"])
+    quarter = domain.parse_quarter(cmd["period"])
+    f = _claims_figures(figures)
+    terms = domain.report_terms(quarter, cmd["received_date"], f["total"], today())
+    serialize_writes(session)
+    previous = latest_report(session, facility, str(quarter))
+    row = CapitationReport(
+        facility_code=facility,
+        period=str(quarter),
+        received_date=cmd["received_date"],
+        claims=f["count"],
+        total=f["total"],
+        fee_for_service=f["fee_for_service"],
+        capitation=f["capitation"],
+        drg=f["drg"],
+        advance=terms.advance,
+        advance_period=str(terms.advance_period),
+        advance_due=terms.advance_due,
+        result_due=terms.result_due,
+        recorded_by=actor,
+        supersedes_id=previous.id if previous else None,
+        created_at=outbox.utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    outbox.record_event(
+        session,
+        Outbox,
+        "quarterly_report_received",
+        {
+            "report_id": row.id,
+            "facility_code": facility,
+            "period": row.period,
+            "received_date": row.received_date,
+            "total": Decimal(row.total),
+            "advance": row.advance,
+            "advance_due": row.advance_due,
+        },
+        correlation_id,
+    )
+    return report_view(row)
+
+
+def latest_result(session: Session, facility: str, period: str) -> CapitationResult | None:
+    return session.scalar(
+        select(CapitationResult)
+        .where(CapitationResult.facility_code == facility, CapitationResult.period == period)
+        .order_by(CapitationResult.id.desc())
+        .limit(1)
+    )
+
+
+def result_view(r: CapitationResult) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "facility_code": r.facility_code,
+        "period": r.period,
+        "report_id": r.report_id,
+        "result_date": r.result_date.isoformat(),
+        "assessed": r.assessed,
+        "pending": domain_money(r.pending),
+        "approved": domain_money(r.approved),
+        "approved_vnd": int(r.approved_vnd),
+        "advanced": int(r.advanced),
+        "to_pay": int(r.to_pay),
+        "excess_advance": max(-int(r.to_pay), 0),
+        "payment_due": r.payment_due.isoformat(),
+        "reference": r.reference,
+        "supersedes_id": r.supersedes_id,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+def record_result(
+    session: Session, data: dict[str, Any], figures: dict[str, Any], correlation_id: str | None = None
+) -> dict[str, Any]:
+    """BHXH's assessed result of the quarter: the approved amounts of the assessments as claims holds them,
+    against the quarter's advances; `approved − advanced` is due 10 days later (negative: an excess advance)."""
+    cmd = QuarterlyResultCommandV1().load(data)
+    facility = domain.parse_facility(cmd["facility_code"])
+    quarter = domain.parse_quarter(cmd["period"])
+    f = _claims_figures(figures)
+    serialize_writes(session)
+    report = latest_report(session, facility, str(quarter))
+    if report is None:
+        raise DomainError.one(
+            "no_quarterly_report",
+            f"Chưa nhận báo cáo quyết toán quý {quarter} của cơ sở {facility}: chưa thể thông báo kết quả.",
+            "period",
+        )
+    if cmd["result_date"] < report.received_date or cmd["result_date"] > today():
+        raise DomainError.one(
+            "invalid_date",
+            f"Ngày thông báo kết quả phải từ ngày nhận báo cáo ({report.received_date:%d/%m/%Y}) đến hôm nay.",
+            "result_date",
+        )
+    approved_vnd = round_vnd(f["approved"])
+    advanced = advanced_total(session, facility, str(quarter))
+    previous = latest_result(session, facility, str(quarter))
+    row = CapitationResult(
+        facility_code=facility,
+        period=str(quarter),
+        report_id=report.id,
+        result_date=cmd["result_date"],
+        assessed=f["assessed"],
+        pending=f["pending"],
+        approved=f["approved"],
+        approved_vnd=approved_vnd,
+        advanced=advanced,
+        to_pay=approved_vnd - advanced,
+        payment_due=domain.payment_due(cmd["result_date"]),
+        reference=cmd["reference"],
+        supersedes_id=previous.id if previous else None,
+        created_at=outbox.utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    outbox.record_event(
+        session,
+        Outbox,
+        "quarterly_result_notified",
+        {
+            "result_id": row.id,
+            "facility_code": facility,
+            "period": row.period,
+            "result_date": row.result_date,
+            "approved": Decimal(row.approved),
+            "advanced": row.advanced,
+            "to_pay": row.to_pay,
+        },
+        correlation_id,
+    )
+    return result_view(row)
+
+
+def payments_of(session: Session, facility: str, period: str, result_id: int | None = None) -> list[CapitationPayment]:
+    stmt = select(CapitationPayment).where(
+        CapitationPayment.facility_code == facility, CapitationPayment.period == period
+    )
+    if result_id is not None:
+        stmt = stmt.where(CapitationPayment.result_id == result_id)
+    return list(session.scalars(stmt.order_by(CapitationPayment.id)))
+
+
+def payment_view(p: CapitationPayment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "facility_code": p.facility_code,
+        "period": p.period,
+        "result_id": p.result_id,
+        "kind": p.kind,
+        "amount": int(p.amount),
+        "date": p.date.isoformat(),
+        "offset_period": p.offset_period,
+        "reference": p.reference,
+    }
+
+
+def record_payment(session: Session, data: dict[str, Any], correlation_id: str | None = None) -> dict[str, Any]:
+    """Settle a quarter's result: BHXH pays `approved − advanced`; an excess advance is refunded or offset."""
+    cmd = QuarterlyPaymentCommandV1().load(data)
+    facility = domain.parse_facility(cmd["facility_code"])
+    quarter = domain.parse_quarter(cmd["period"])
+    offset = domain.parse_quarter(cmd["offset_period"], "offset_period") if cmd["offset_period"] else None
+    serialize_writes(session)
+    result = latest_result(session, facility, str(quarter))
+    if result is None:
+        raise DomainError.one(
+            "no_quarterly_result", f"Chưa có kết quả giám định quý {quarter} của cơ sở {facility}.", "period"
+        )
+    if cmd["date"] < result.result_date or cmd["date"] > today():
+        raise DomainError.one("invalid_date", "Ngày thanh toán phải từ ngày thông báo kết quả đến hôm nay.", "date")
+    settled = sum(int(p.amount) for p in payments_of(session, facility, str(quarter), result.id))
+    domain.check_payment(quarter, int(result.to_pay), settled, cmd["kind"], cmd["amount"], offset)
+    row = CapitationPayment(
+        facility_code=facility,
+        period=str(quarter),
+        result_id=result.id,
+        kind=cmd["kind"],
+        amount=cmd["amount"],
+        date=cmd["date"],
+        offset_period=str(offset) if offset else None,
+        reference=cmd["reference"],
+        created_at=outbox.utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    outbox.record_event(
+        session,
+        Outbox,
+        "quarterly_payment_made",
+        {
+            "payment_id": row.id,
+            "facility_code": facility,
+            "period": row.period,
+            "kind": row.kind,
+            "amount": row.amount,
+            "date": row.date,
+            "offset_period": row.offset_period,
+        },
+        correlation_id,
+    )
+    return payment_view(row) | {"left": abs(int(result.to_pay)) - settled - row.amount}
+
+
+def quarter_schedule(session: Session, facility: str, period: str, on: date | None = None) -> dict[str, Any]:
+    """Every dated step of a facility's quarter: its report, the advance it gives, BHXH's result, the payment;
+    each with its due date, the date it happened, and whether it is late or overdue `on` (Vietnam today)."""
+    quarter = domain.parse_quarter(period)
+    now = on or today()
+    report = latest_report(session, facility, str(quarter))
+    result = latest_result(session, facility, str(quarter))
+    steps: dict[str, Any] = {
+        "report": domain.step(domain.report_due(quarter), report.received_date if report else None, now)
+    }
+    if report is not None:
+        first_advance = session.scalar(
+            select(func.min(CapitationAdvance.date)).where(
+                CapitationAdvance.facility_code == facility, CapitationAdvance.period == report.advance_period
+            )
+        )
+        steps["advance"] = domain.step(report.advance_due, first_advance, now) | {
+            "period": report.advance_period,
+            "amount": int(report.advance),
+            "paid": advanced_total(session, facility, report.advance_period),
+        }
+        steps["result"] = domain.step(report.result_due, result.result_date if result else None, now)
+    if result is not None:
+        paid = payments_of(session, facility, str(quarter), result.id)
+        done = sum(int(p.amount) for p in paid)
+        owed = abs(int(result.to_pay))
+        finished = max((p.date for p in paid), default=None) if done >= owed else None
+        steps["payment"] = domain.step(result.payment_due, finished if owed else result.result_date, now) | {
+            "to_pay": int(result.to_pay),
+            "settled": done,
+            "records": [payment_view(p) for p in paid],
+        }
+    overdue = [name for name, s in steps.items() if s["overdue"]]
+    return {
+        "facility_code": facility,
+        "period": str(quarter),
+        "report": report_view(report) if report else None,
+        "result": result_view(result) if result else None,
+        "steps": steps,
+        "overdue": overdue,
+    }
+
+
+def facilities_with_reports(session: Session, period: str) -> list[str]:
+    return list(
+        session.scalars(select(CapitationReport.facility_code).where(CapitationReport.period == period).distinct())
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -92,6 +93,7 @@ class Allocation(AppendOnly, FinanceBase):
     source: Mapped[str] = mapped_column(String(40))
     fiscal_year: Mapped[int] = mapped_column(Integer)
     fund_year: Mapped[int | None] = mapped_column(Integer)  # the BHYT fund year of a 20% surplus allocation
+    surplus_use: Mapped[str | None] = mapped_column(String(40))  # its legal use (services/common/surplus.py)
     recipient_unit: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(20))  # budget | package_payment
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -145,7 +147,7 @@ class CapitationFundRecord(AppendOnly, FinanceBase):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     facility_code: Mapped[str] = mapped_column(String(5))
-    period: Mapped[str] = mapped_column(String(7))  # YYYY-Qn
+    period: Mapped[str] = mapped_column(String(7))  # YYYY (the legal, annual fund) or YYYY-Qn (a provisional share)
     cards: Mapped[int] = mapped_column(BigInteger)
     coefficient: Mapped[str] = mapped_column(String(30))  # the exact decimal as given
     fund: Mapped[int] = mapped_column(BigInteger)
@@ -208,7 +210,84 @@ class CapitationSettlement(AppendOnly, FinanceBase):
     balance: Mapped[int] = mapped_column(BigInteger)
     station_share_rate: Mapped[str] = mapped_column(String(30))
     station_share: Mapped[int] = mapped_column(BigInteger)
+    # A quarter's settlement is a provisional view; the year's is final and carries the stations' share
+    # with the decision that set it (the law sets no percentage: NĐ 146/2018 Điều 25).
+    provisional: Mapped[bool | None] = mapped_column(Boolean)
+    station_share_decision_no: Mapped[str | None] = mapped_column(String(80))
+    station_share_decision_date: Mapped[date | None] = mapped_column(Date)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_settlements.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationReport(AppendOnly, FinanceBase):
+    """Báo cáo quyết toán quý: a facility's quarterly report as BHXH received it, its figures taken from the
+    claims accepted for the quarter on that day and kept as they were (a later report supersedes). It gives
+    the next quarter's advance: 80% of `total`, all payment methods (Luật BHYT Điều 32 k1a)."""
+
+    __tablename__ = "capitation_reports"
+    __table_args__ = (Index("ix_capitation_reports_facility_period", "facility_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-Qn, the quarter reported
+    received_date: Mapped[date] = mapped_column(Date)
+    claims: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # Σ T_BHTT of the accepted claims
+    fee_for_service: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # Σ line T_BHTT, MA_PTTT = 1
+    capitation: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # MA_PTTT = 2
+    drg: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # MA_PTTT = 3
+    advance: Mapped[int] = mapped_column(BigInteger)  # round_half_up(80% × total)
+    advance_period: Mapped[str] = mapped_column(String(7))  # the quarter the advance is for
+    advance_due: Mapped[date] = mapped_column(Date)  # 5 working days after received_date
+    result_due: Mapped[date] = mapped_column(Date)  # 30 days (60 for quarter 4 from 01/7/2025)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_reports.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationResult(AppendOnly, FinanceBase):
+    """Thông báo kết quả giám định quý: BHXH's approved figure for the quarter (from the assessments, as
+    claims held them on `result_date`), and what is then owed: `approved − advanced`, due 10 days later."""
+
+    __tablename__ = "capitation_results"
+    __table_args__ = (Index("ix_capitation_results_facility_period", "facility_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))
+    report_id: Mapped[int] = mapped_column(ForeignKey("capitation_reports.id"))
+    result_date: Mapped[date] = mapped_column(Date)
+    assessed: Mapped[int] = mapped_column(Integer)  # claims assessed
+    pending: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # Σ T_BHTT not yet assessed that day
+    approved: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    approved_vnd: Mapped[int] = mapped_column(BigInteger)
+    advanced: Mapped[int] = mapped_column(BigInteger)  # Σ advances of the quarter that day
+    to_pay: Mapped[int] = mapped_column(BigInteger)  # approved_vnd − advanced; negative: an excess advance
+    payment_due: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_results.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CapitationPayment(AppendOnly, FinanceBase):
+    """Money that settles a quarter's result: BHXH's payment of `approved − advanced`, or, for an excess
+    advance, the facility's refund or its offset against a later quarter (`offset_period`)."""
+
+    __tablename__ = "capitation_payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_capitation_payments_amount_positive"),
+        Index("ix_capitation_payments_facility_period", "facility_code", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    facility_code: Mapped[str] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(String(7))
+    result_id: Mapped[int] = mapped_column(ForeignKey("capitation_results.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # payment | refund | offset
+    amount: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[date] = mapped_column(Date)
+    offset_period: Mapped[str | None] = mapped_column(String(7))
+    reference: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, aliased
 
-from services.common import units
+from services.common import surplus, units
 from services.common.errors import NotFound, error
 from services.common.kept import KeptAnswers
 from services.finance import domain
@@ -503,10 +503,17 @@ def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:
 
 def list_sources() -> list[dict[str, Any]]:
     ref = domain.reference()
-    return [
-        {"code": s.code, "name": s.name, "last_fund_year": s.last_fund_year, "legal_basis": s.legal_basis}
-        for s in ref.sources.values()
-    ]
+    out: list[dict[str, Any]] = []
+    for s in ref.sources.values():
+        row: dict[str, Any] = {"code": s.code, "name": s.name, "last_fund_year": None, "legal_basis": s.legal_basis}
+        if s.code == surplus.SOURCE:  # the law's bounds and uses (services/common/surplus.py)
+            row |= {
+                "first_fund_year": surplus.FIRST_FUND_YEAR,
+                "last_fund_year": surplus.LAST_FUND_YEAR,
+                "uses": [{"code": c, "name": n} for c, n in surplus.USES],
+            }
+        out.append(row)
+    return out
 
 
 # --------------------------------------------------------------------------- capitation
@@ -562,7 +569,18 @@ def capitation_status(session: Session, facility_code: str, period: str) -> dict
         ),
         "balance": balance,
         "settlement": ledger.settlement_view(settlement) if settlement else None,
+        # The fund and its balance are settled by the year (NĐ 146/2018 Điều 25): a quarter is a provisional view.
+        "provisional": True,
+        "year_fund": _annual_fund(session, facility, quarter[:4]),
+        "schedule": ledger.quarter_schedule(session, facility, quarter),
     }
+
+
+def _annual_fund(session: Session, facility: str, year: str) -> dict[str, Any] | None:
+    from services.finance import ledger
+
+    f = ledger.latest_fund(session, facility, year)
+    return ledger.fund_view(f) if f else None
 
 
 def disbursement_detail(session: Session, disbursement_id: int) -> dict[str, Any]:

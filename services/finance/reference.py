@@ -20,7 +20,6 @@ from services.common.catalog import FUNDING_SOURCE_CODES
 class Source:
     code: str
     name: str
-    last_fund_year: int | None = None
     legal_basis: str | None = None
 
 
@@ -42,7 +41,6 @@ class CapitationYear:
 class CapitationSettings:
     advance_share: Decimal
     advance_legal_basis: str
-    station_surplus_share: Decimal
     years: dict[int, CapitationYear] = field(default_factory=dict)
 
 
@@ -69,7 +67,7 @@ def parse_reference(data: dict[str, Any]) -> FinanceReference:
     """Build and check the reference data; raises ValueError on any inconsistency."""
     sources: dict[str, Source] = {}
     for raw in data["sources"]:
-        src = Source(raw["code"], raw["name"], raw.get("last_fund_year"), raw.get("legal_basis"))
+        src = Source(raw["code"], raw["name"], raw.get("legal_basis"))
         if src.code in sources:
             raise ValueError(f"source {src.code} listed twice")
         sources[src.code] = src
@@ -94,13 +92,15 @@ def parse_reference(data: dict[str, Any]) -> FinanceReference:
         for y, v in (cap.get("years") or {}).items()
     }
     share = _decimal(cap["advance_share"], "capitation.advance_share")
-    station = _decimal(cap["station_surplus_share"], "capitation.station_surplus_share")
-    if share > 1 or station > 1:
+    if "station_surplus_share" in cap:
+        # The law sets no share (NĐ 146/2018 Điều 25): it is an input of each year's settlement, with its decision.
+        raise ValueError("capitation.station_surplus_share: no default share exists; give it per settlement")
+    if share > 1:
         raise ValueError("capitation shares are fractions between 0 and 1")
     return FinanceReference(
         sources=sources,
         kinds=kinds,
-        capitation=CapitationSettings(share, cap["advance_legal_basis"], station, years),
+        capitation=CapitationSettings(share, cap["advance_legal_basis"], years),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 
 from services.common.business_metrics import BusinessMetrics
 from services.common.dlq import QueueDepths
@@ -26,6 +26,8 @@ class Service:
     # The funding gauges of the wall, recomputed only when the money changed (the kept answers' stamp).
     business = BusinessMetrics(figures.business_figures, stamp=queries.data_version)
     queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
+    # A quarter's figures are the claims service's (by RPC, asked before the write transaction opens).
+    claims = RpcProxy("claims")
 
     # --- plans -------------------------------------------------------------------------------------
 
@@ -135,6 +137,43 @@ class Service:
     def capitation_status(self, facility_code: str, period: str) -> dict[str, Any]:
         with self.db.transaction() as s:
             return queries.capitation_status(s, facility_code, period)
+
+    def _quarter_figures(self, data: dict[str, Any]) -> dict[str, Any]:
+        facility, period = data.get("facility_code"), data.get("period")
+        ledger.domain.parse_facility(facility)
+        ledger.domain.parse_quarter(period)
+        return self.claims.reconciliation(facility, period)
+
+    @rpc
+    def record_quarterly_report(self, data: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+        figures = self._quarter_figures(data)
+        with self.db.transaction() as s:
+            result = ledger.record_report(s, data, figures, actor, correlation_id=self.db.correlation_id)
+        self.relay()
+        return result
+
+    @rpc
+    def record_quarterly_result(self, data: dict[str, Any]) -> dict[str, Any]:
+        figures = self._quarter_figures(data)
+        with self.db.transaction() as s:
+            result = ledger.record_result(s, data, figures, correlation_id=self.db.correlation_id)
+        self.relay()
+        return result
+
+    @rpc
+    def record_quarterly_payment(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(ledger.record_payment, data)
+
+    @rpc
+    def quarter_schedules(self, period: str, facilities: list[str]) -> list[dict[str, Any]]:
+        """The dated steps of each facility's quarter (with what is overdue today)."""
+        with self.db.transaction() as s:
+            return [ledger.quarter_schedule(s, f, period) for f in facilities]
+
+    @rpc
+    def reported_facilities(self, period: str) -> list[str]:
+        with self.db.transaction() as s:
+            return ledger.facilities_with_reports(s, period)
 
     @reliable_event_handler("claims", "capitation_spend_changed")
     def on_capitation_spend_changed(self, envelope: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from services.common import units
+from services.common import surplus, units
 from services.common.catalog import FUNDING_SOURCE_CODES
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd
@@ -26,10 +26,8 @@ from services.common.money import format_vnd
 # --------------------------------------------------------------------------- sources (docs/domain.md §2)
 
 SOURCES = FUNDING_SOURCE_CODES
-# Luật BHYT Điều 35 k3 (sửa đổi 2014), NĐ 105/2014 Điều 6: 20% of the surplus came back only for fund
-# years up to 2020; from 2021 it all goes to the reserve fund.
-SURPLUS_SOURCE = "bhyt_surplus_20"
-SURPLUS_LAST_YEAR = 2020
+# The 20% BHYT surplus's rule (fund years 2015–2020, spent in a later year, one of four legal uses) is one
+# rule for finance and investment: services/common/surplus.py.
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 KINDS = ("new_build", "renovation", "upgrade", "equipment")
@@ -43,20 +41,20 @@ KIND_LABELS = {
 BUILDING_KINDS = frozenset({"new_build", "renovation", "upgrade"})
 
 
-def check_source(source: str, fiscal_year: int | None = None) -> None:
+def check_source(
+    source: str, fiscal_year: int | None = None, fund_year: int | None = None, use: str | None = None
+) -> None:
+    """`fiscal_year` None: a disbursement of capital already assigned (its fund year and use were checked then)."""
     if source not in SOURCES:
         raise DomainError.one(
             "unknown_source",
             f"Nguồn vốn '{source}' không có trong danh mục nguồn kinh phí ({', '.join(sorted(SOURCES))}).",
             "source",
         )
-    if source == SURPLUS_SOURCE and fiscal_year is not None and fiscal_year > SURPLUS_LAST_YEAR:
-        raise DomainError.one(
-            "surplus_source_closed",
-            f"Nguồn 20% kết dư quỹ KCB BHYT chỉ áp dụng cho năm quỹ đến {SURPLUS_LAST_YEAR} "
-            f"(Luật BHYT sửa đổi 2014, NĐ 105/2014); không giao vốn năm {fiscal_year} từ nguồn này.",
-            "source",
-        )
+    if fiscal_year is not None:
+        errors = surplus.check(source, fiscal_year, fund_year, use)
+        if errors:
+            raise DomainError(errors)
 
 
 def check_year(year: int | None, field_name: str) -> None:

@@ -239,13 +239,15 @@ def assign_capital(
     data = _load(contract.CapitalIn, payload)
     project = lock_project(session, project_id)
     domain.check_year(data["fiscal_year"], "fiscal_year")
-    domain.check_source(data["source"], data["fiscal_year"])
+    domain.check_source(data["source"], data["fiscal_year"], data["fund_year"], data["use"])
     figures = project_figures(session, project.id)
     domain.check_capital(figures, data["source"], data["amount"])
     row = ProjectCapital(
         project_id=project.id,
         source=data["source"],
         fiscal_year=data["fiscal_year"],
+        fund_year=data["fund_year"],
+        surplus_use=data["use"],
         amount=data["amount"],
         decision_no=data["decision_no"],
         decision_date=data["decision_date"],
@@ -261,6 +263,8 @@ def assign_capital(
             "project_id": project.id,
             "source": row.source,
             "fiscal_year": row.fiscal_year,
+            "fund_year": row.fund_year,
+            "use": row.surplus_use,
             "amount": row.amount,
         },
         correlation_id,

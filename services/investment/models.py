@@ -143,6 +143,9 @@ class ProjectDisbursement(InvestmentBase):
     A negative row reverses an earlier one. `year` is the calendar (= fiscal) year of `date`."""
 
     __tablename__ = "project_disbursements"
+    # The 20% BHYT surplus: the fund year of the surplus and its legal use (services/common/surplus.py).
+    fund_year: Mapped[int | None] = mapped_column(Integer)
+    surplus_use: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (Index("ix_project_disbursements_project_source", "project_id", "source"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

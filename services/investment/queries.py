@@ -75,6 +75,8 @@ def capital_dict(r: ProjectCapital) -> dict[str, Any]:
         "project_id": r.project_id,
         "source": r.source,
         "fiscal_year": r.fiscal_year,
+        "fund_year": r.fund_year,
+        "use": r.surplus_use,
         "amount": r.amount,
         "decision_no": r.decision_no,
         "decision_date": _iso(r.decision_date),

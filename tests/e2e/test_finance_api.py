@@ -188,8 +188,18 @@ def test_allocations_three_levels_deep_with_disbursements_reversal_and_adjustmen
         ({"fiscal_year": 2017}, "year_outside_plan", "fiscal_year"),
         ({"plan_id": 2, "fiscal_year": 2018, "recipient_unit": "910"}, "year_outside_plan", "fiscal_year"),
         ({"plan_id": 2, "recipient_unit": "899"}, "recipient_outside_plan", "recipient_unit"),
-        ({"source": "bhyt_surplus_20", "fiscal_year": 2021}, "surplus_source_closed", "fiscal_year"),
-        ({"source": "bhyt_surplus_20", "fiscal_year": 2022, "fund_year": 2021}, "surplus_source_closed", "fund_year"),
+        ({"source": "bhyt_surplus_20", "fiscal_year": 2021, "use": "equipment"}, "fund_year_required", "fund_year"),
+        (
+            {"source": "bhyt_surplus_20", "fiscal_year": 2022, "fund_year": 2021, "use": "equipment"},
+            "surplus_source_closed",
+            "fund_year",
+        ),
+        (
+            {"source": "bhyt_surplus_20", "fiscal_year": 2020, "fund_year": 2020, "use": "equipment"},
+            "fund_year_not_before_fiscal_year",
+            "fiscal_year",
+        ),
+        ({"source": "bhyt_surplus_20", "fiscal_year": 2021, "fund_year": 2020}, "surplus_use_required", "use"),
         ({"decision_no": " "}, "invalid_decision", "decision_no"),
         ({"decision_date": (date.today() + timedelta(days=3)).isoformat()}, "invalid_decision", "decision_date"),
         ({"kind": "package_payment", "source": "bhyt_fund"}, "source_not_allowed_for_kind", "source"),
@@ -204,10 +214,10 @@ def test_surplus_of_fund_year_2020_and_package_payments_are_accepted(finance):
     surplus = created(
         finance.post(
             "/api/v1/allocations",
-            allocation(source="bhyt_surplus_20", fiscal_year=2021, fund_year=2020, item_code="II.5"),
+            allocation(source="bhyt_surplus_20", fiscal_year=2021, fund_year=2020, use="equipment", item_code="II.5"),
         )
     )
-    assert (surplus["source"], surplus["fund_year"]) == ("bhyt_surplus_20", 2020)
+    assert (surplus["source"], surplus["fund_year"], surplus["use"]) == ("bhyt_surplus_20", 2020, "equipment")
     passed = created(
         finance.post(
             "/api/v1/allocations",
@@ -429,7 +439,8 @@ def test_capitation_fund_advance_settlement(finance, bhxh):
     settled = created(bhxh.post("/api/v1/capitation/settlements", {"facility_code": fac, "period": "2024-Q2"}))
     assert (settled["fund"], settled["spend"], settled["balance"]) == (11_760_000, "0.00", 11_760_000)
     assert settled["to_pay"] == 11_760_000 - 5_000_000
-    assert settled["station_share"] == round(11_760_000 * 0.3)
+    # A quarter is a provisional view (the surplus is settled by the year): no share passed to the stations.
+    assert settled["provisional"] is True and settled["station_share"] is None
 
     status = bhxh.get("/api/v1/capitation", facility=fac, period="2024-Q2").json()
     assert status["fund"] == 11_760_000 and len(status["fund_history"]) == 2

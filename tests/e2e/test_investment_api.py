@@ -69,13 +69,14 @@ def project_body(**kw: Any) -> dict[str, Any]:
     return body
 
 
-def capital_body(source: str, year: int, amount: int) -> dict[str, Any]:
+def capital_body(source: str, year: int, amount: int, **extra: Any) -> dict[str, Any]:
     return {
         "source": source,
         "fiscal_year": year,
         "amount": amount,
         "decision_no": f"{year}/QĐ-UBND",
         "decision_date": f"{year}-03-01",
+        **extra,
     }
 
 
@@ -90,13 +91,18 @@ def test_contract_flow_project_capital_disbursements_and_guards(clients: dict[st
     pid = project["id"]
     assert project["status"] == "proposed" and project["estimated_cost"] == 2_000_000_000
 
-    c.created(f"/investment/projects/{pid}/capital", capital_body("bhyt_surplus_20", 2019, 500_000_000))
+    c.created(
+        f"/investment/projects/{pid}/capital",
+        capital_body("bhyt_surplus_20", 2019, 500_000_000, fund_year=2018, use="equipment"),
+    )
     c.created(f"/investment/projects/{pid}/capital", capital_body("provincial_budget", 2019, 1_000_000_000))
     c.created(f"/investment/projects/{pid}/capital", capital_body("ntp_nrd", 2021, 400_000_000))
     r = c.post(f"/investment/projects/{pid}/capital", capital_body("district_budget", 2021, 100_000_001))
     assert r.status_code == 422 and error_codes(r) == ["exceeds_estimated_cost"]
     assert r.json()["errors"][0]["field"] == "amount"
-    r = c.post(f"/investment/projects/{pid}/capital", capital_body("bhyt_surplus_20", 2021, 1))
+    r = c.post(
+        f"/investment/projects/{pid}/capital", capital_body("bhyt_surplus_20", 2022, 1, fund_year=2021, use="equipment")
+    )
     assert r.status_code == 422 and error_codes(r) == ["surplus_source_closed"]
     r = c.post(f"/investment/projects/{pid}/capital", capital_body("lottery", 2021, 1))
     assert r.status_code == 422 and error_codes(r) == ["unknown_source"]

@@ -55,6 +55,7 @@ class AllocationMadeV1(_Event):
     kind = fields.String(required=True)
     amount = VND(required=True)
     fund_year = fields.Integer(allow_none=True, load_default=None)
+    use = fields.String(allow_none=True, load_default=None)
     decision_no = fields.String(allow_none=True, load_default=None)
     decision_date = fields.Date(allow_none=True, load_default=None)
 
@@ -109,6 +110,38 @@ class SettlementMadeV1(_Event):
     supersedes_id = fields.Integer(allow_none=True, load_default=None)
 
 
+class QuarterlyReportReceivedV1(_Event):
+    """BHXH received a facility's quarterly settlement report; the advance it gives and when it is due."""
+
+    report_id = fields.Integer(required=True)
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True)
+    received_date = fields.Date(required=True)
+    total = Money2(required=True)  # Σ T_BHTT of the accepted claims, all payment methods
+    advance = VND(required=True)
+    advance_due = fields.Date(required=True)
+
+
+class QuarterlyResultNotifiedV1(_Event):
+    result_id = fields.Integer(required=True)
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True)
+    result_date = fields.Date(required=True)
+    approved = Money2(required=True)
+    advanced = VND(required=True)
+    to_pay = VND(required=True)  # negative: an excess advance to refund or offset
+
+
+class QuarterlyPaymentMadeV1(_Event):
+    payment_id = fields.Integer(required=True)
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True)
+    kind = fields.String(required=True)  # payment | refund | offset
+    amount = VND(required=True)
+    date = fields.Date(required=True)
+    offset_period = fields.String(allow_none=True, load_default=None)
+
+
 EVENTS = {
     "allocation_made": (1, AllocationMadeV1),
     "sub_allocation_made": (1, AllocationMadeV1),
@@ -117,6 +150,9 @@ EVENTS = {
     "capitation_fund_set": (1, CapitationFundSetV1),
     "advance_paid": (1, AdvancePaidV1),
     "settlement_made": (1, SettlementMadeV1),
+    "quarterly_report_received": (1, QuarterlyReportReceivedV1),
+    "quarterly_result_notified": (1, QuarterlyResultNotifiedV1),
+    "quarterly_payment_made": (1, QuarterlyPaymentMadeV1),
 }
 
 
@@ -144,7 +180,16 @@ class AllocationCommandV1(Schema):
         strict=True,
         load_default=None,
         allow_none=True,
-        metadata={"description": "BHYT fund year of a 20% surplus allocation"},
+        metadata={"description": "BHYT fund year of a 20% surplus allocation (2015–2020, before the fiscal year)"},
+    )
+    use = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "a 20% surplus allocation's legal use: kcb_poor_fund | premium_support | "
+            "equipment | patient_transport"
+        },
     )
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
@@ -187,11 +232,21 @@ class CapitationFundCommandV1(Schema):
     """fund = round(cards × rate_per_card × coefficient), or Σ over `groups` × coefficient (half up)."""
 
     facility_code = fields.String(required=True)
-    period = fields.String(required=True, metadata={"description": "YYYY-Qn"})
+    period = fields.String(
+        required=True,
+        metadata={"description": "YYYY (the legal, annual fund: NĐ 146 Điều 25 k4) or YYYY-Qn (a provisional share)"},
+    )
     cards = Count(strict=True, load_default=None, allow_none=True)
     rate_per_card = VND(load_default=None, allow_none=True)
     coefficient = DecimalString(load_default=None, allow_none=True, metadata={"description": 'e.g. "1.05"'})
     groups = fields.List(fields.Nested(CardGroupV1), load_default=None, allow_none=True)
+    decision_no = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=80),
+        metadata={"description": "the document that set the cards, rates and coefficient (BHXH's notice)"},
+    )
+    decision_date = Day(load_default=None, allow_none=True)
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
@@ -205,12 +260,50 @@ class AdvanceCommandV1(Schema):
 
 class SettlementCommandV1(Schema):
     facility_code = fields.String(required=True)
-    period = fields.String(required=True)
+    period = fields.String(
+        required=True, metadata={"description": "YYYY: the year's final settlement; YYYY-Qn: provisional"}
+    )
     station_share_rate = DecimalString(
         load_default=None,
         allow_none=True,
-        metadata={"description": "share of the surplus passed to commune stations; default from reference data"},
+        metadata={"description": "a year's surplus share passed to the commune stations, by its decision (no default)"},
     )
+    station_share_decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    station_share_decision_date = Day(load_default=None, allow_none=True)
+
+
+class QuarterlyReportCommandV1(Schema):
+    """POST /api/v1/capitation/reports: BHXH received a facility's quarterly settlement report."""
+
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True, metadata={"description": "YYYY-Qn, the quarter reported"})
+    received_date = Day(required=True)
+
+
+class QuarterlyResultCommandV1(Schema):
+    """POST /api/v1/capitation/results: BHXH notified its assessed result of the quarter."""
+
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True, metadata={"description": "YYYY-Qn"})
+    result_date = Day(required=True)
+    reference = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
+
+
+class QuarterlyPaymentCommandV1(Schema):
+    """POST /api/v1/capitation/payments: BHXH's payment of `approved − advanced`, or an excess advance's
+    refund by the facility or offset against a later quarter."""
+
+    facility_code = fields.String(required=True)
+    period = fields.String(required=True, metadata={"description": "YYYY-Qn, the quarter settled"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["payment", "refund", "offset"]),
+        metadata={"description": "payment | refund | offset"},
+    )
+    amount = VND(required=True)
+    date = Day(required=True)
+    offset_period = fields.String(load_default=None, allow_none=True, metadata={"description": "YYYY-Qn (offset)"})
+    reference = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
 # --------------------------------------------------------------------------- RPC answers (for the docs)
@@ -253,6 +346,7 @@ class AllocationViewV1(Schema):
     source = fields.String()
     fiscal_year = fields.Integer()
     fund_year = fields.Integer(allow_none=True)
+    use = fields.String(allow_none=True)
     recipient_unit = fields.String()
     kind = fields.String()
     amount = fields.Integer()

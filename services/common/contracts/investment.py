@@ -71,6 +71,8 @@ class CapitalAssignedV1(Schema):
     source = fields.String(required=True)
     fiscal_year = fields.Integer(required=True)
     amount = VND(required=True)  # negative for a reduction
+    fund_year = fields.Integer(allow_none=True, load_default=None)
+    use = fields.String(allow_none=True, load_default=None)
 
 
 class ProjectDisbursedV1(Schema):
@@ -151,6 +153,13 @@ class CapitalIn(Schema):
 
     source = _str(40, required=True)
     fiscal_year = _int(kind=Year, required=True)
+    fund_year = _int(
+        kind=Year, metadata={"description": "20% BHYT surplus: the fund year (2015–2020, before the fiscal year)"}
+    )
+    use = _str(
+        40,
+        metadata={"description": "20% BHYT surplus: kcb_poor_fund | premium_support | equipment | patient_transport"},
+    )
     amount = _vnd()
     decision_no = _str(80, required=True)
     decision_date = _date(required=True)

@@ -7,10 +7,17 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from marshmallow import Schema, fields, validate
 
-from services.common.contracts.finance import AdvanceCommandV1, CapitationFundCommandV1, SettlementCommandV1
+from services.common.contracts.finance import (
+    AdvanceCommandV1,
+    CapitationFundCommandV1,
+    QuarterlyPaymentCommandV1,
+    QuarterlyReportCommandV1,
+    QuarterlyResultCommandV1,
+    SettlementCommandV1,
+)
 from services.common.errors import DomainError
 from services.gateway.access import READ_ROLES, allow, require_facility
 from services.gateway.api.common import load_args, rpc
@@ -43,7 +50,8 @@ def _load_exact(schema: Schema) -> dict[str, Any]:
 @allow("admin", "finance")
 @doc(body=CapitationFundCommandV1, status=201)
 def set_fund() -> Any:
-    """Set a facility's capitation fund for a quarter: round(cards × rate_per_card × coefficient)."""
+    """Set a facility's capitation fund for a year (`YYYY`, the legal fund) or a quarter (a provisional share):
+    round(cards × rate_per_card × coefficient), with the document that set the inputs."""
     schema = CapitationFundCommandV1()
     cmd = _load_exact(schema)
     require_facility(cmd["facility_code"])
@@ -65,7 +73,8 @@ def pay_advance() -> Any:
 @allow(*READ_ROLES)
 @doc(query=FacilityPeriodQuery)
 def advance_suggestion() -> Any:
-    """The usual advance: 80% of the previous quarter's capitation spend reported by claims."""
+    """The advance of a quarter: 80% of the facility's previous-quarter report (all payment methods), due 5
+    working days after BHXH received it; a first contract: 80% of the notified fund."""
     q = load_args(FacilityPeriodQuery())
     require_facility(q["facility"], "facility")
     return jsonify(rpc("finance", "advance_suggestion", q["facility"], q["period"]))
@@ -75,7 +84,8 @@ def advance_suggestion() -> Any:
 @allow("admin", "bhxh")
 @doc(body=SettlementCommandV1, status=201)
 def settle() -> Any:
-    """Settle a quarter: fund − reported spend = surplus (a share to the stations) or deficit."""
+    """Settle a year (`YYYY`, final: surplus to the facility, the stations' share by its decision; a deficit
+    borne by the facility) or view a quarter provisionally (`YYYY-Qn`)."""
     schema = SettlementCommandV1()
     cmd = _load_exact(schema)
     require_facility(cmd["facility_code"])
@@ -90,3 +100,38 @@ def status() -> Any:
     q = load_args(FacilityPeriodQuery())
     require_facility(q["facility"], "facility")
     return jsonify(rpc("finance", "capitation_status", q["facility"], q["period"]))
+
+
+@bp.post("/reports")
+@allow("admin", "bhxh")
+@doc(body=QuarterlyReportCommandV1, status=201)
+def record_report() -> Any:
+    """BHXH received a facility's quarterly settlement report: its figures from the claims accepted for the
+    quarter (Σ T_BHTT by payment method) are kept as of that day, with the advance it gives and its due date."""
+    schema = QuarterlyReportCommandV1()
+    cmd = _load_exact(schema)
+    require_facility(cmd["facility_code"])
+    return jsonify(rpc("finance", "record_quarterly_report", schema.dump(cmd), g.principal.name)), 201
+
+
+@bp.post("/results")
+@allow("admin", "bhxh")
+@doc(body=QuarterlyResultCommandV1, status=201)
+def record_result() -> Any:
+    """BHXH notified its assessed result of the quarter: approved (from the assessments) − advanced is due
+    10 days later."""
+    schema = QuarterlyResultCommandV1()
+    cmd = _load_exact(schema)
+    require_facility(cmd["facility_code"])
+    return jsonify(rpc("finance", "record_quarterly_result", schema.dump(cmd))), 201
+
+
+@bp.post("/payments")
+@allow("admin", "bhxh")
+@doc(body=QuarterlyPaymentCommandV1, status=201)
+def record_payment() -> Any:
+    """The payment of a quarter's result, or an excess advance's refund or offset."""
+    schema = QuarterlyPaymentCommandV1()
+    cmd = _load_exact(schema)
+    require_facility(cmd["facility_code"])
+    return jsonify(rpc("finance", "record_quarterly_payment", schema.dump(cmd))), 201

@@ -34,4 +34,21 @@ def reconciliation() -> Any:
     facility = q.get("facility")
     if facility:
         require_facility(facility, "facility")
-    return jsonify(rpc("claims", "reconciliation", facility, q["period"], scoped_facilities()))
+    scope = scoped_facilities()
+    answer = rpc("claims", "reconciliation", facility, q["period"], scope)
+    # The settlement's dated steps (report, advance, result, payment) from finance, added beside the
+    # contract's fields: what is overdue today.
+    if facility:
+        names = [facility]
+    else:
+        reported = rpc("finance", "reported_facilities", q["period"])
+        names = sorted(f for f in reported if scope is None or f in scope)
+    schedules = rpc("finance", "quarter_schedules", q["period"], names)
+    if facility:
+        answer["settlement"] = schedules[0]
+    answer["overdue"] = [
+        {"facility_code": s["facility_code"], "step": step, **s["steps"][step]}
+        for s in schedules
+        for step in s["overdue"]
+    ]
+    return jsonify(answer)

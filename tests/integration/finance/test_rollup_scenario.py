@@ -127,7 +127,9 @@ def books(finance_db) -> Books:
     )
     b.a14 = b.allocate(50 * M, parent=b.a13, to="31060", item="II.2.1")
     # 2021 — the 20% BHYT surplus of fund year 2020, for equipment (II.5).
-    b.a15 = b.allocate(700 * M, plan=1, item="II.5", source="bhyt_surplus_20", year=2021, fund_year=2020, to="91")
+    b.a15 = b.allocate(
+        700 * M, plan=1, item="II.5", source="bhyt_surplus_20", year=2021, fund_year=2020, use="equipment", to="91"
+    )
 
     b.adjust(b.a1, 500 * M)  # the province adds money
     b.adjust(b.a2, -200 * M)  # the district gives some back (still ≥ the 1.3 tỷ passed to stations)

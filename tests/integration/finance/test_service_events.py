@@ -67,9 +67,11 @@ def test_capitation_spend_is_consumed_once_and_the_latest_level_wins(stack):
     view = reports()
     assert view["spend"] == "1200000.40" and view["spend_reports"] == 3  # the duplicate was not stored
 
-    # The usual advance for the next quarter: 80% of 1 200 000,40 đ, half up to the đồng.
+    # The capitation spend alone gives no advance: the law takes 80% of the facility's quarterly report
+    # (all payment methods), and none was received (tests/e2e/test_capitation_by_law.py has the report).
     suggestion = get(stack, token, "/api/v1/capitation/advances/suggestion", facility=facility, period="2024-Q2")
-    assert (suggestion["previous_period"], suggestion["suggested"], suggestion["share"]) == ("2024-Q1", 960_000, "0.80")
+    assert (suggestion["previous_period"], suggestion["suggested"], suggestion["share"]) == ("2024-Q1", None, "0.80")
+    assert suggestion["report"] is None and "2024-Q1" in suggestion["message"]
 
     finance = {"Authorization": f"Bearer {stack.token('finance')}"}
     bhxh = {"Authorization": f"Bearer {token}"}
@@ -90,11 +92,13 @@ def test_capitation_spend_is_consumed_once_and_the_latest_level_wins(stack):
         stack.url + "/api/v1/capitation/settlements",
         headers=bhxh,
         timeout=30,
-        json={"facility_code": facility, "period": "2024-Q1"},
+        json={"facility_code": facility, "period": "2024"},
     )
     assert r.status_code == 201, r.text
     s = r.json()
-    # Spend 1 200 000,40 đ → 1 200 000 đ: a deficit of 100 000 đ the facility bears; nothing for stations.
+    # The year (only Q1 has a fund and spend): spend 1 200 000,40 đ → 1 200 000 đ, a deficit of 100 000 đ the
+    # facility bears; nothing for the stations, so no share or decision is asked for.
+    assert s["provisional"] is False
     assert (s["spend"], s["spend_vnd"], s["balance"], s["deficit"], s["station_share"]) == (
         "1200000.40",
         1_200_000,

@@ -57,13 +57,16 @@ def new_project(db: sessionmaker[Session], **kw: Any) -> dict[str, Any]:
     return run(db, ledger.register_project, body, "test", today=TODAY)
 
 
-def capital(db: sessionmaker[Session], pid: int, source: str, year: int, amount: int) -> dict[str, Any]:
+def capital(
+    db: sessionmaker[Session], pid: int, source: str, year: int, amount: int, **extra: Any
+) -> dict[str, Any]:
     body = {
         "source": source,
         "fiscal_year": year,
         "amount": amount,
         "decision_no": f"{year}/QĐ-UBND",
         "decision_date": f"{year}-02-01",
+        **extra,
     }
     return run(db, ledger.assign_capital, pid, body, "test")
 
@@ -125,7 +128,7 @@ def test_a_reused_commune_code_picks_the_version_of_the_project_date(db: session
 def test_multi_source_project_across_years(db: sessionmaker[Session]) -> None:
     p = new_project(db, station_code="30736", estimated_cost=1_500_000_000, start_year=2019, end_year=2023)
     pid = p["id"]
-    capital(db, pid, "bhyt_surplus_20", 2019, 300_000_000)
+    capital(db, pid, "bhyt_surplus_20", 2019, 300_000_000, fund_year=2018, use="equipment")
     capital(db, pid, "provincial_budget", 2020, 500_000_000)
     capital(db, pid, "ntp_nrd", 2021, 400_000_000)
     result = capital(db, pid, "provincial_budget", 2022, 200_000_000)
@@ -188,7 +191,15 @@ def test_both_guards_refuse_and_write_nothing(db: sessionmaker[Session]) -> None
     assert refused(pay, db, pid, "provincial_budget", 600_000_001, "2024-10-01") == "exceeds_capital"
     # Another source's room does not help a source that has none.
     assert refused(pay, db, pid, "ntp_nrd", 1, "2024-10-01") == "exceeds_capital"
-    assert refused(capital, db, pid, "bhyt_surplus_20", 2021, 1) == "surplus_source_closed"
+    # The 20% surplus follows its fund year (services/common/surplus.py, finance's rule too): 2020's surplus
+    # spent in 2021 is its main legal use; 2021 has no surplus to spend, and no fund year is spent in itself.
+    assert refused(capital, db, pid, "bhyt_surplus_20", 2022, 1, fund_year=2021, use="equipment") == (
+        "surplus_source_closed"
+    )
+    assert refused(capital, db, pid, "bhyt_surplus_20", 2021, 1, fund_year=2021, use="equipment") == (
+        "fund_year_not_before_fiscal_year"
+    )
+    assert refused(capital, db, pid, "bhyt_surplus_20", 2021, 1) == "fund_year_required"
     assert refused(capital, db, pid, "lottery", 2024, 1) == "unknown_source"
     assert (count(db, ProjectCapital), count(db, ProjectDisbursement), count(db, Outbox)) == rows
 

@@ -56,7 +56,7 @@ def test_reference_holds_the_nine_sources_and_the_configured_numbers():
         "socialization",
         "other",
     }
-    assert ref.sources["bhyt_surplus_20"].last_fund_year == 2020
+    assert ref.sources["bhyt_surplus_20"].legal_basis and "Điều 35" in ref.sources["bhyt_surplus_20"].legal_basis
     assert ref.capitation.advance_share == Decimal("0.80")
     assert "bhyt_fund" not in ref.kinds["package_payment"].sources
 
@@ -78,16 +78,23 @@ def test_reference_refuses_floats_and_unknown_sources():
 # --------------------------------------------------------------------------- allocations
 
 
-def test_surplus_source_closes_after_fund_year_2020():
-    assert domain.check_source("bhyt_surplus_20", 2020, "budget", None) == []
-    assert domain.check_source("bhyt_surplus_20", 2021, "budget", 2020) == []  # 2020's surplus, spent in 2021
-    [err] = domain.check_source("bhyt_surplus_20", 2021, "budget", None)
-    assert err["code"] == "surplus_source_closed" and "Điều 35" in err["message"] and "105/2014" in err["message"]
-    [err] = domain.check_source("bhyt_surplus_20", 2022, "budget", 2021)
+def test_surplus_source_follows_the_fund_year_2015_to_2020():
+    def codes(*args: object) -> list[str]:
+        return [e["code"] for e in domain.check_source(*args)]  # type: ignore[arg-type]
+
+    assert codes("bhyt_surplus_20", 2021, "budget", 2020, "equipment") == []  # 2020's surplus, spent in 2021
+    assert codes("bhyt_surplus_20", 2024, "budget", 2015, "kcb_poor_fund") == []
+    [err] = domain.check_source("bhyt_surplus_20", 2022, "budget", 2021, "equipment")
     assert (err["code"], err["field"]) == ("surplus_source_closed", "fund_year")
-    codes = [e["code"] for e in domain.check_source("bhyt_surplus_20", 2019, "budget", 2020)]
-    assert codes == ["fund_year_after_fiscal_year"]
-    assert domain.check_source("provincial_budget", 2024, "budget", 2020)[0]["code"] == "fund_year_not_applicable"
+    assert "Điều 35" in err["message"] and "105/2014" in err["message"]
+    assert codes("bhyt_surplus_20", 2016, "budget", 2014, "equipment") == ["surplus_source_not_open"]
+    assert codes("bhyt_surplus_20", 2020, "budget", 2020, "equipment") == ["fund_year_not_before_fiscal_year"]
+    assert codes("bhyt_surplus_20", 2019, "budget", 2020, "equipment") == ["fund_year_not_before_fiscal_year"]
+    assert codes("bhyt_surplus_20", 2021, "budget", None, "equipment") == ["fund_year_required"]
+    assert codes("bhyt_surplus_20", 2021, "budget", 2020, None) == ["surplus_use_required"]
+    assert codes("bhyt_surplus_20", 2021, "budget", 2020, "roads") == ["unknown_surplus_use"]
+    assert codes("provincial_budget", 2024, "budget", 2020) == ["fund_year_not_applicable"]
+    assert codes("provincial_budget", 2024, "budget", None, "equipment") == ["surplus_use_not_applicable"]
 
 
 def test_package_payments_come_from_the_budget_or_programs_only():
@@ -223,21 +230,29 @@ def test_fund_is_exact_for_any_inputs(groups, coefficient):
     assert Decimal(f.fund) - exact != Decimal("-0.5")  # a half đồng goes up
 
 
-def test_advance_suggestion_is_80_percent_of_last_quarters_spend():
-    assert domain.advance_suggestion(Decimal("1200000.40")) == 960_000
-    assert domain.advance_suggestion(Decimal("10.63")) == 9  # 8.504
-    assert domain.advance_suggestion(Decimal("0.625")) == 1  # 0.5 → 1
-    assert domain.advance_suggestion(None) is None
+def test_the_advance_is_80_percent_of_the_reports_total():
+    assert domain.advance_of(Decimal("1200000.40")) == 960_000
+    assert domain.advance_of(Decimal("10.63")) == 9  # 8.504
+    assert domain.advance_of(Decimal("0.625")) == 1  # 0.5 → 1
 
 
-def test_settlement_surplus_deficit_and_the_stations_share():
-    s = domain.settle(1_000_000, Decimal("800000.50"), 600_000)
+def test_a_years_settlement_needs_the_stations_share_and_its_decision():
+    dec = {"decision_no": "12/QĐ-TTYT", "decision_date": date(2025, 1, 20)}
+    s = domain.settle(1_000_000, Decimal("800000.50"), 600_000, Decimal("0.30"), **dec)
     assert (s.spend_vnd, s.balance, s.surplus, s.deficit) == (800_001, 199_999, 199_999, 0)
-    assert s.station_share == 60_000  # 30% of 199 999 = 59 999.7
+    assert s.station_share == 60_000  # 30% of 199 999 = 59 999.7, the decision's share
     assert s.to_pay == 400_000
-    d = domain.settle(1_000_000, Decimal("1100000"), 800_000, Decimal("0.5"))
+    # No default share: a surplus without the share, or without its decision, is refused.
+    assert code_of(domain.settle, 1_000_000, Decimal("800000"), 0) == "station_share_required"
+    assert code_of(domain.settle, 1_000_000, Decimal("800000"), 0, Decimal("0.3")) == "invalid_decision"
+    # A deficit is borne by the facility: nothing to pass on, no share needed.
+    d = domain.settle(1_000_000, Decimal("1100000"), 800_000)
     assert (d.balance, d.surplus, d.deficit, d.station_share, d.to_pay) == (-100_000, 0, 100_000, 0, 200_000)
-    assert code_of(domain.settle, 1, Decimal(0), 0, Decimal("1.5")) == "invalid_share"
+    assert code_of(domain.settle, 1, Decimal(0), 0, Decimal("1.5"), **dec) == "invalid_share"
+    # A quarter is provisional: no share is passed, and none may be given.
+    q = domain.settle(1_000_000, Decimal("800000"), 0, provisional=True)
+    assert (q.surplus, q.station_share) == (200_000, 0)
+    assert code_of(domain.settle, 1, Decimal(0), 0, Decimal("0.3"), provisional=True) == "station_share_yearly"
 
 
 @pytest.mark.parametrize("code", ["9100", "910011", "A1001", "91a01", "", None, 91001])

@@ -41,12 +41,18 @@ def test_unknown_source_is_refused() -> None:
     assert codes(exc) == ["unknown_source"]
 
 
-def test_bhyt_surplus_only_for_fund_years_up_to_2020() -> None:
-    domain.check_source("bhyt_surplus_20", 2020)
+def test_bhyt_surplus_follows_the_fund_year_like_finance() -> None:
+    domain.check_source("bhyt_surplus_20", 2021, 2020, "equipment")  # 2020's surplus, its main legal use
     domain.check_source("bhyt_surplus_20")  # a disbursement of earlier capital names no fiscal year
     with pytest.raises(DomainError) as exc:
-        domain.check_source("bhyt_surplus_20", 2021)
+        domain.check_source("bhyt_surplus_20", 2022, 2021, "equipment")
     assert codes(exc) == ["surplus_source_closed"]
+    with pytest.raises(DomainError) as exc:
+        domain.check_source("bhyt_surplus_20", 2020, 2020, "equipment")
+    assert codes(exc) == ["fund_year_not_before_fiscal_year"]
+    with pytest.raises(DomainError) as exc:
+        domain.check_source("bhyt_surplus_20", 2021)
+    assert codes(exc) == ["fund_year_required", "surplus_use_required"]
 
 
 # --------------------------------------------------------------------------- guards
