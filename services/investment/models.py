@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import BigId
@@ -131,6 +143,9 @@ class ProjectCapital(InvestmentBase):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     source: Mapped[str] = mapped_column(String(40))
     fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    # The 20% BHYT surplus: the fund year of the surplus and its legal use (services/common/surplus.py).
+    fund_year: Mapped[int | None] = mapped_column(Integer)
+    surplus_use: Mapped[str | None] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
     decision_no: Mapped[str] = mapped_column(String(80))
     decision_date: Mapped[date] = mapped_column(Date)
@@ -143,9 +158,6 @@ class ProjectDisbursement(InvestmentBase):
     A negative row reverses an earlier one. `year` is the calendar (= fiscal) year of `date`."""
 
     __tablename__ = "project_disbursements"
-    # The 20% BHYT surplus: the fund year of the surplus and its legal use (services/common/surplus.py).
-    fund_year: Mapped[int | None] = mapped_column(Integer)
-    surplus_use: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (Index("ix_project_disbursements_project_source", "project_id", "source"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -170,6 +182,45 @@ class ProjectCompletion(InvestmentBase):
     completed_on: Mapped[date] = mapped_column(Date)
     decision_no: Mapped[str] = mapped_column(String(80))
     decision_date: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IndicatorFact(InvestmentBase):
+    """One version of a unit's indicator facts for a year (docs/investment.md "Indicator facts"): a commune
+    station's population, managed health records, doctors, services, criteria, BHYT eligibility, or a district
+    health centre's services, with the document or survey they come from.
+
+    Append-only: a correction is the next `version` (the old one stays visible); the latest version of
+    (unit_code, unit_valid_from, year) is the one in force. A version holds every field (the earlier values
+    carried over), so no version needs another to be read.
+    """
+
+    __tablename__ = "station_indicators"
+    __table_args__ = (
+        UniqueConstraint("unit_code", "unit_valid_from", "year", "version"),
+        Index("ix_station_indicators_year", "year", "unit_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))  # None: a district health centre
+    unit_code: Mapped[str] = mapped_column(String(10))
+    unit_valid_from: Mapped[date] = mapped_column(Date)  # which unit bearing the code ((code, valid_from) key)
+    level: Mapped[str] = mapped_column(String(10))  # commune | district
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    population_managed: Mapped[int | None] = mapped_column(BigInteger)
+    doctors: Mapped[int | None] = mapped_column(Integer)
+    doctor_days_per_week: Mapped[int | None] = mapped_column(Integer)
+    doctors_family_medicine: Mapped[int | None] = mapped_column(Integer)
+    services_performed: Mapped[int | None] = mapped_column(Integer)
+    services_in_list: Mapped[int | None] = mapped_column(Integer)
+    national_criteria_met: Mapped[bool | None] = mapped_column(Boolean)
+    criteria_scores: Mapped[dict | None] = mapped_column(JSON)
+    bhyt_eligible: Mapped[bool | None] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(Text)
+    changed: Mapped[list | None] = mapped_column(JSON)  # the fields this version set (the others carried over)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

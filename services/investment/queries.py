@@ -760,71 +760,11 @@ def _completed_building_codes(session: Session, on: date) -> set[str]:
 def targets(
     session: Session, plan_id: int, year: int | None = None, unit: str | None = None, today: date | None = None
 ) -> dict[str, Any]:
-    """The plan's station targets ("100% trạm đủ điều kiện KCB BHYT", "100% xã đạt tiêu chí quốc gia về
-    y tế"…) next to what the register says for `year`: stations in force on the as-of date within the
-    plan's unit (and `unit`), and how many of them have the attribute true as of that year."""
-    today = today or date.today()
-    plan = plan_or_404(plan_id)
-    check_unit(unit)
-    year = year or today.year
-    on = domain.as_of_date(year, today)
-    stations = _stations_on(session, on, (plan.unit, unit))
-    status = latest_status(
-        session,
-        [s.id for s in stations],
-        up_to_year=on.year,
-        attributes=[*domain.TARGET_ATTRIBUTES.values(), "difficult_commune"],
-    )
-    scope = unit or plan.unit
-    items = []
-    completed: set[str] | None = None
-    for item, target in plan.targets():
-        if target.key not in domain.COMPUTABLE_TARGETS:
-            continue
-        if target.key == domain.DIFFICULT_INVESTED_KEY:
-            if completed is None:
-                completed = _completed_building_codes(session, on)
-            pool = [s for s in stations if _is_true(status, s, "difficult_commune")]
-            hits = [s for s in pool if s.code in completed]
-            basis = (
-                f"Trạm của các xã khó khăn, đặc biệt khó khăn (ghi nhận đến năm {on.year}) đã có dự án xây mới/cải "
-                f"tạo/nâng cấp hoàn thành đến {on:%d/%m/%Y}, trên số xã đó, thuộc {scope}"
-            )
-        else:
-            attr = domain.TARGET_ATTRIBUTES[target.key]
-            pool = stations
-            hits = [s for s in stations if _is_true(status, s, attr)]
-            basis = (
-                f"Số trạm có '{domain.ATTRIBUTE_LABELS[attr]}' (ghi nhận đến năm {on.year}) trên số trạm đang "
-                f"hoạt động ngày {on:%d/%m/%Y} thuộc {scope}"
-            )
-        actual = domain.percent(len(hits), len(pool))
-        value = target.value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        items.append(
-            {
-                "key": target.key,
-                "item_code": item.code,
-                "indicator": target.indicator,
-                "target_value": value,
-                "target_unit": target.unit,
-                "target_year": target.year,
-                "comparison": target.comparison,
-                "actual_value": actual,
-                "numerator": len(hits),
-                "denominator": len(pool),
-                "as_of": on.isoformat(),
-                "met": domain.target_met(actual, target.comparison, target.value),
-                "basis": basis,
-            }
-        )
-    return {"plan_id": plan.id, "year": year, "unit": scope, "as_of": on.isoformat(), "items": items}
+    """Every target of the plan measured for `year` from the indicator facts and the register
+    (services/investment/measures.py)."""
+    from services.investment import measures  # measures reads through this module
 
-
-def _is_true(status: dict[int, dict[str, StationStatus]], s: Station, attr: str) -> bool:
-    r = status.get(s.id, {}).get(attr)
-    return r is not None and r.value == "true"
+    return measures.targets(session, plan_id, year, unit, today)
 
 
 # --------------------------------------------------------------------------- priority ranking

@@ -10,7 +10,7 @@ from nameko.rpc import rpc
 
 from services.common.messaging import Database, OutboxRelay
 from services.common.metrics import EntrypointMetrics
-from services.investment import ledger, queries
+from services.investment import ledger, measures, queries
 from services.investment.models import Outbox
 
 
@@ -56,6 +56,30 @@ class Service:
     def station_funding(self, code: str, year: int | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
             return queries.station_funding(s, code, year)
+
+    # ----------------------------------------------------------------- indicator facts (measures.py)
+
+    @rpc
+    def get_indicators(self, code: str, year: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return measures.facts_of(s, code, year)
+
+    @rpc
+    def record_indicators(
+        self, code: str, year: int, payload: dict[str, Any], actor: str | None = None
+    ) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return measures.record_facts(s, code, year, payload, actor)
+
+    @rpc
+    def indicator_sheet(self, unit: str | None, year: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return measures.sheet_rows(s, unit, year)
+
+    @rpc
+    def import_indicators(self, year: int, rows: list[dict[str, Any]], actor: str | None = None) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return measures.import_rows(s, year, rows, actor)
 
     # ----------------------------------------------------------------- projects (commands)
 

@@ -231,6 +231,37 @@ class StationStatusIn(Schema):
     )
 
 
+class IndicatorsIn(Schema):
+    """A unit's indicator facts for a year (`PUT /api/v1/stations/{code}/indicators/{year}`): any subset of the
+    fields, set over the current ones (null clears one), with the document or survey they come from. The
+    investment service checks the values (services/investment/indicators.py); names may grow, never change."""
+
+    population = fields.Raw(allow_none=True, metadata={"description": "Dân số của xã", "example": 12500})
+    population_managed = fields.Raw(
+        allow_none=True, metadata={"description": "Người có hồ sơ sức khỏe được quản lý", "example": 10200}
+    )
+    doctors = fields.Raw(allow_none=True, metadata={"description": "Bác sỹ làm việc tại trạm", "example": 1})
+    doctor_days_per_week = fields.Raw(allow_none=True, metadata={"description": "0 … 7", "example": 5})
+    doctors_family_medicine = fields.Raw(
+        allow_none=True, metadata={"description": "Bác sỹ được đào tạo y học gia đình", "example": 1}
+    )
+    services_performed = fields.Raw(
+        allow_none=True, metadata={"description": "Dịch vụ kỹ thuật của danh mục thực hiện được", "example": 95}
+    )
+    services_in_list = fields.Raw(
+        allow_none=True, metadata={"description": "Số dịch vụ của danh mục tuyến xã (huyện)", "example": 120}
+    )
+    national_criteria_met = fields.Raw(allow_none=True, metadata={"example": True})
+    criteria_scores = fields.Raw(allow_none=True, metadata={"example": {"TC1": 10, "TC2": 8.5}})
+    bhyt_eligible = fields.Raw(allow_none=True, metadata={"example": True})
+    source = fields.Raw(
+        required=True, metadata={"description": "Văn bản hoặc cuộc điều tra", "example": "Báo cáo 12/BC-TYT 2024"}
+    )
+    station_valid_from = fields.Raw(
+        allow_none=True, metadata={"description": "Which version of a reused commune code (default: the year's latest)"}
+    )
+
+
 # --------------------------------------------------------------------------- answers (the gateway sums these)
 
 
@@ -268,7 +299,7 @@ class FundingTree(Schema):
 
 
 class TargetActual(Schema):
-    """`targets(plan_id, year, unit=None)`: one plan target next to what the register says."""
+    """`targets(plan_id, year, unit=None)`: one plan target measured from the indicator facts and the register."""
 
     key = fields.String(required=True)
     item_code = fields.String(required=True)
@@ -283,12 +314,42 @@ class TargetActual(Schema):
     as_of = fields.Date(required=True)
     met = fields.Boolean(allow_none=True, required=True)
     basis = fields.String(required=True)
+    # Measured from the indicator facts too (docs/investment.md "Indicator facts"):
+    source = fields.String(metadata={"description": "register | indicators | indicators+register"})
+    level = fields.String(metadata={"enum": ["province", "district", "commune"]})
+    unit = fields.String()
+    reported = fields.Integer(metadata={"description": "Stations (or centres) with a value for the year"})
+    expected = fields.Integer(metadata={"description": "Stations (or centres) counted"})
+    by_unit = fields.List(fields.Nested(lambda: TargetByUnit()))
+    misses = fields.List(fields.Nested(lambda: TargetMiss()))
+
+
+class TargetByUnit(Schema):
+    """The same target one level down: each district of the province, each commune of a district."""
+
+    unit = fields.String(required=True)
+    name = fields.String(required=True)
+    actual_value = fields.String(allow_none=True, required=True)
+    numerator = fields.Integer(required=True)
+    denominator = fields.Integer(required=True)
+    met = fields.Boolean(allow_none=True, required=True)
+
+
+class TargetMiss(Schema):
+    """A station (or district health centre) that misses the target, and why."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    group = fields.String(allow_none=True)
+    reason = fields.String(required=True)
+    actual_value = fields.String(allow_none=True)
 
 
 class Targets(Schema):
     plan_id = fields.Integer(required=True)
     year = fields.Integer(required=True)
     unit = fields.String(required=True)
+    level = fields.String()
     as_of = fields.Date(required=True)
     items = fields.List(fields.Nested(TargetActual), required=True)
 

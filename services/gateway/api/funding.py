@@ -19,6 +19,7 @@ from marshmallow import Schema, fields, validate
 from prometheus_client import Counter
 
 from services.common import catalog, units
+from services.common.contracts import investment as contract
 from services.common.contracts.fields import VND
 from services.common.errors import DomainError, NotFound
 from services.gateway import facilities as register
@@ -226,8 +227,17 @@ class TargetRow(Schema):
     denominator = fields.Integer(allow_none=True, required=True, metadata={"example": 8})
     as_of = fields.String(allow_none=True, required=True, metadata={"example": "2024-12-31"})
     basis = fields.String(allow_none=True, required=True, metadata={"description": "How the value was computed"})
-    source = fields.String(allow_none=True, required=True, metadata={"example": "register"})
+    source = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "register | indicators | indicators+register", "example": "indicators"},
+    )
     met = fields.Boolean(allow_none=True, required=True, metadata={"example": False})
+    level = fields.String(allow_none=True, metadata={"enum": ["province", "district", "commune"]})
+    reported = fields.Integer(allow_none=True, metadata={"description": "Stations (or centres) with a value"})
+    expected = fields.Integer(allow_none=True, metadata={"description": "Stations (or centres) counted"})
+    by_unit = fields.List(fields.Nested(contract.TargetByUnit), metadata={"description": "The value one level down"})
+    misses = fields.List(fields.Nested(contract.TargetMiss), metadata={"description": "Who misses it, and why"})
     money = fields.Nested(Money, required=True)
 
 
@@ -414,9 +424,11 @@ def _tree(
 def plan_targets(plan_id: int) -> Any:
     """The plan's measurable targets next to their current value and the money spent toward them.
 
-    `actual` comes from the investment register where the system knows it (stations meeting the conditions,
-    communes meeting the national health criteria; `source: "register"`), else null. `money` is the funding of
-    the task items that spend toward the indicator (`money.items`; for a target stated in a task item, that item).
+    `actual` is measured by the investment service from the stations' indicator facts of the year and its
+    register (`source`: indicators, register or both; null while nothing is reported), with `by_unit` one
+    level down and `misses`, the stations or centres that miss it (docs/investment.md "Indicator facts").
+    `money` is the funding of the task items that spend toward the indicator (`money.items`; for a target
+    stated in a task item, that item).
     """
     plan = _plan(plan_id)
     q = load_args(TargetsQuery())
@@ -453,8 +465,14 @@ def plan_targets(plan_id: int) -> Any:
                 "denominator": known.get("denominator"),
                 "as_of": None if known.get("as_of") is None else str(known["as_of"]),
                 "basis": known.get("basis"),
-                "source": "register" if actual is not None else None,
+                "source": (known.get("source") or "register") if actual is not None else None,
                 "met": known["met"] if isinstance(known.get("met"), bool) else _met(actual, target),
+                # Measured at the scope's level, one level down, and the stations (or centres) that miss it.
+                "level": known.get("level"),
+                "reported": known.get("reported"),
+                "expected": known.get("expected"),
+                "by_unit": known.get("by_unit") or [],
+                "misses": known.get("misses") or [],
                 "money": {
                     "items": list(codes),
                     "allocated": money["allocated"],

@@ -244,8 +244,8 @@ def funding_tree() -> Any:
 @allow(*READ_ROLES)
 @doc(query=TargetsQuery, response=contract.Targets)
 def targets() -> Any:
-    """The plan's station targets (BHYT-eligible stations, communes meeting the national health criteria)
-    next to the register's actual for a year."""
+    """Every target of the plan measured for a year from the stations' indicator facts and the register,
+    with the value one level down and the stations that miss it (docs/investment.md)."""
     q = load_args(TargetsQuery())
     year = q.get("year") or date.today().year
     return jsonify(rpc("investment", "targets", q["plan_id"], year, scope_unit(q.get("unit"))))
