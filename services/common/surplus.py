@@ -10,6 +10,7 @@ their legal (priority) order. docs/domain.md §5.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from services.common.errors import error
@@ -114,3 +115,61 @@ def check(
             )
         )
     return out
+
+
+def review_deadline(fund_year: int) -> date:
+    """BHXH's review of a fund year's accounts is due by 01/10 of the next year (NĐ 105/2014 Điều 6)."""
+    return date(fund_year + 1, 10, 1)
+
+
+def expires_on(fund_year: int) -> date:
+    """Money unused 12 months after the review reverts."""
+    return date(fund_year + 2, 10, 1)
+
+
+def report(finance_rows: list[dict[str, Any]], investment_rows: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """The surplus by legal use in legal order, each with its fund years: finance's allocations (allocated,
+    disbursed) and investment's project capital; a fund year's money not disbursed by its expiry is flagged.
+    Rows recorded before uses were kept (no use) come last, as `unclassified`."""
+    uses: dict[str | None, dict[str, Any]] = {}
+    for row in finance_rows:
+        u = uses.setdefault(row["use"], {})
+        fy = u.setdefault(row["fund_year"], {"allocated": 0, "disbursed": 0, "project_capital": 0})
+        fy["allocated"] += row["allocated"]
+        fy["disbursed"] += row["disbursed"]
+    for row in investment_rows:
+        u = uses.setdefault(row["use"], {})
+        fy = u.setdefault(row["fund_year"], {"allocated": 0, "disbursed": 0, "project_capital": 0})
+        fy["project_capital"] += row["capital"]
+    out = []
+    for use in sorted(uses, key=use_order):
+        years = []
+        for fund_year in sorted(uses[use], key=lambda y: (y is None, y or 0)):
+            f = uses[use][fund_year]
+            expiry = expires_on(fund_year) if fund_year is not None else None
+            years.append(
+                {
+                    "fund_year": fund_year,
+                    **f,
+                    "unused": f["allocated"] - f["disbursed"],
+                    "expires_on": expiry.isoformat() if expiry else None,
+                    "expired_unused": bool(expiry and today >= expiry and f["allocated"] > f["disbursed"]),
+                }
+            )
+        out.append(
+            {
+                "use": use,
+                "order": USE_CODES.index(use) + 1 if use in USE_CODES else None,
+                "name": USE_LABELS.get(use or "", "Chưa ghi nội dung sử dụng (ghi nhận trước khi bắt buộc)"),
+                "fund_years": years,
+                "allocated": sum(y["allocated"] for y in years),
+                "disbursed": sum(y["disbursed"] for y in years),
+                "project_capital": sum(y["project_capital"] for y in years),
+            }
+        )
+    return {
+        "source": SOURCE,
+        "legal_basis": LEGAL_BASIS,
+        "fund_years": [FIRST_FUND_YEAR, LAST_FUND_YEAR],
+        "uses": out,
+    }

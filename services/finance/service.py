@@ -171,6 +171,11 @@ class Service:
             return [ledger.quarter_schedule(s, f, period) for f in facilities]
 
     @rpc
+    def surplus_uses(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as s:
+            return queries.surplus_uses(s)
+
+    @rpc
     def reported_facilities(self, period: str) -> list[str]:
         with self.db.transaction() as s:
             return ledger.facilities_with_reports(s, period)

@@ -661,6 +661,16 @@ def station_funding(session: Session, code: str, year: int | None = None) -> dic
     }
 
 
+def surplus_capital(session: Session) -> list[dict[str, Any]]:
+    """Σ project capital of the 20% BHYT surplus by fund year and legal use (reductions included)."""
+    rows = session.execute(
+        select(ProjectCapital.fund_year, ProjectCapital.surplus_use, func.sum(ProjectCapital.amount))
+        .where(ProjectCapital.source == "bhyt_surplus_20")
+        .group_by(ProjectCapital.fund_year, ProjectCapital.surplus_use)
+    ).all()
+    return [{"fund_year": fy, "use": use, "capital": int(total or 0)} for fy, use, total in rows]
+
+
 def medium_term(session: Session, unit: str | None = None, today: date | None = None) -> dict[str, Any]:
     """Kế hoạch đầu tư công trung hạn: capital and disbursements by source and year over 2016–2020 and
     2021–2025 (other years apart), and what remains to finance per project."""

@@ -170,6 +170,12 @@ class Service:
             return queries.targets(s, plan_id, year, unit)
 
     @rpc
+    def surplus_capital(self) -> list[dict[str, Any]]:
+        """Project capital of the 20% BHYT surplus per fund year and legal use (services/common/surplus.py)."""
+        with self.db.transaction() as s:
+            return queries.surplus_capital(s)
+
+    @rpc
     def medium_term(self, unit: str | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
             return queries.medium_term(s, unit)

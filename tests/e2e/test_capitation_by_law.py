@@ -273,6 +273,16 @@ def test_a_year_of_capitation_with_a_surplus_and_with_a_deficit(stack, tokens):
 
 def test_the_20_percent_surplus_rule_is_the_same_in_finance_and_investment(stack, tokens):
     finance = tokens["finance"]
+
+    def equipment_2020() -> dict[str, Any]:
+        report = get(stack, tokens["viewer"], "/surplus")
+        assert [u["order"] for u in report["uses"] if u["order"]] == sorted(
+            u["order"] for u in report["uses"] if u["order"]
+        )
+        [use] = [u for u in report["uses"] if u["use"] == "equipment"] or [{"fund_years": []}]
+        return next((y for y in use["fund_years"] if y["fund_year"] == 2020), {"allocated": 0, "project_capital": 0})
+
+    before = equipment_2020()
     base = {
         "plan_id": 1,
         "item_code": "II.5",
@@ -316,3 +326,10 @@ def test_the_20_percent_surplus_rule_is_the_same_in_finance_and_investment(stack
     assert (ok.json()["fund_year"], ok.json()["use"]) == (2020, "equipment")
     no = post(stack, finance, f"/investment/projects/{pid}/capital", cap | {"fiscal_year": 2022, "fund_year": 2021})
     assert no.status_code == 422 and [e["code"] for e in no.json()["errors"]] == ["surplus_source_closed"]
+
+    # The uses report: both services' money of fund year 2020 under "equipment" (3rd of the four legal uses);
+    # unused since 01/10/2022 (12 months after the review), so flagged.
+    after = equipment_2020()
+    assert after["allocated"] - before["allocated"] == 300_000_000
+    assert after["project_capital"] - before["project_capital"] == 200_000_000
+    assert after["expires_on"] == "2022-10-01" and after["expired_unused"] is True

@@ -51,3 +51,20 @@ def test_the_20_percent_surplus_rule(fiscal, fund, use, expected):
 def test_the_uses_are_in_their_legal_order():
     assert surplus.USE_CODES == ("kcb_poor_fund", "premium_support", "equipment", "patient_transport")
     assert sorted(["equipment", "kcb_poor_fund", None], key=surplus.use_order) == ["kcb_poor_fund", "equipment", None]
+
+
+def test_the_uses_report_follows_the_legal_order_and_flags_expired_money():
+    finance = [
+        {"fund_year": 2020, "use": "equipment", "allocated": 500, "disbursed": 200},
+        {"fund_year": 2019, "use": "kcb_poor_fund", "allocated": 100, "disbursed": 100},
+        {"fund_year": 2018, "use": None, "allocated": 7, "disbursed": 0},
+    ]
+    investment = [{"fund_year": 2020, "use": "equipment", "capital": 300}]
+    r = surplus.report(finance, investment, date(2022, 9, 30))
+    assert [u["use"] for u in r["uses"]] == ["kcb_poor_fund", "equipment", None]
+    assert [u["order"] for u in r["uses"]] == [1, 3, None]
+    [eq] = r["uses"][1]["fund_years"]
+    assert (eq["allocated"], eq["disbursed"], eq["project_capital"], eq["unused"]) == (500, 200, 300, 300)
+    assert (eq["expires_on"], eq["expired_unused"]) == ("2022-10-01", False)
+    assert surplus.report(finance, investment, date(2022, 10, 1))["uses"][1]["fund_years"][0]["expired_unused"]
+    assert r["uses"][0]["fund_years"][0]["expired_unused"] is False  # all disbursed

@@ -21,6 +21,7 @@ def register_api(app: Flask) -> None:
         reconciliation,
         reports,
         stations,
+        surplus,
         system,
         units,
     )
@@ -41,6 +42,7 @@ def register_api(app: Flask) -> None:
         claims_rules,
         reconciliation,
         reports,
+        surplus,
         units,
     ):
         app.register_blueprint(module.bp)
