@@ -14,7 +14,9 @@ from lxml import etree
 from sqlalchemy import create_engine, text
 
 from services.claims.validation import CATALOG
+from services.gateway.web.format import money2
 from tests.e2e.test_claims_api import auth, make_file, reconciliation, send
+from tests.e2e.test_web_pages import PASSWORD, Browser
 from tests.unit.claims.test_real_format import PLAIN
 
 FACILITY = "20914"  # the real stay moved to a facility code of its own (the stack is shared)
@@ -58,6 +60,15 @@ def test_real_format_file_with_gdv_zero_is_accepted_and_spend_is_the_capitation_
     assert rec["claims"]["by_payment_method"] == {
         "fee_for_service": f"{by_method['1']:.2f}", "capitation": f"{by_method['2']:.2f}", "drg": "0.00"}
     assert Decimal(rec["claims"]["requested"]) == by_method["1"] + by_method["2"]
+
+    # The reconciliation page shows the same split.
+    stack.ytcs("user", "create", "--username", "r14-viewer", "--role", "viewer", stdin=PASSWORD + "\n")
+    browser = Browser(stack.url)
+    browser.login("r14-viewer")
+    page = browser.get("/reconciliation", params={"facility": FACILITY, "period": "2025-Q4"}).text
+    for key, method in (("fee-for-service", "fee_for_service"), ("capitation", "capitation"), ("drg", "drg")):
+        assert f'id="rec-{key}">{money2(rec["claims"]["by_payment_method"][method])}<' in page
+    assert f'id="rec-spend">{money2(rec["capitation"]["spend"])}<' in page
 
 
 def test_the_rulebook_is_served_to_every_role(stack, tokens):
