@@ -49,6 +49,7 @@ def make_file(path: Path, facility: str, records: int, seed: int) -> Expected:
     # The generator's bookkeeping and our own read of the bytes must agree before the file is sent.
     assert (exp.total, exp.accepted) == (summary.records, summary.accepted)
     assert summary.totals[(facility, exp.period)].t_bhtt == exp.t_bhtt
+    assert summary.totals[(facility, exp.period)].capitation == exp.spend
     assert exp.facility == facility
     return exp
 
