@@ -118,9 +118,9 @@ FIELD_LABELS = {
     "per_page": "Số dòng mỗi trang",
     "id": "Số hiệu",
     "severity": "Mức độ",
-    "csrf_token": "Mã bảo vệ biểu mẫu",
+    "csrf_token": "Mã bảo vệ biểu mẫu",  # nosec B105 - a field's label, not a secret
     "username": "Tên đăng nhập",
-    "password": "Mật khẩu",
+    "password": "Mật khẩu",  # nosec B105 - a field's label, not a secret
 }
 
 

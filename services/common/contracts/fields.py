@@ -236,7 +236,7 @@ class Day(fields.Date):
 
 # --------------------------------------------------------------------------- free text
 
-# Bidirectional controls: invisible, they reorder what is shown (a decision number "125/QĐ‮2024" reads
+# Bidirectional controls: invisible, they reorder what is shown (a decision number "125/QĐ" + U+202E + "2024" reads
 # backwards), so a page could show a spoofed number or date. Nothing Vietnamese needs them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 BIDI_MESSAGE = (
