@@ -31,7 +31,12 @@ def register_web(app: Flask) -> None:
 
     app.jinja_env.globals["form_key"] = new_form_key
 
-    from services.gateway.web import bhxh_pages, finance_pages, setup_pages  # noqa: F401 - routes register on import
+    from services.gateway.web import (  # noqa: F401 - routes register on import
+        bhxh_pages,
+        capitation_pages,
+        finance_pages,
+        setup_pages,
+    )
     from services.gateway.web.common import bp
 
     app.register_blueprint(bp)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from services.common import units
+from services.common import surplus, units
 from services.common.contracts.finance import AdjustmentCommandV1, AllocationCommandV1, DisbursementCommandV1
 from services.common.errors import NotFound
 from services.gateway.access import READ_ROLES, allow, public, require_unit, scoped_unit
@@ -230,6 +230,7 @@ def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = No
         plans=plans,
         items=items,
         names=source_names(),
+        surplus_uses=surplus.USES,  # the 20% surplus's fund year and legal use (services/common/surplus.py)
         recipients=recipients,
         errors=errors or [],
         form=kw.pop("form", {}),
