@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     tc = token.add_parser("create")
     tc.add_argument("--name", required=True)
     tc.add_argument("--role", help="required unless --user gives it")
-    tc.add_argument("--unit")
+    tc.add_argument("--unit", help="scope: GSO code of a unit in force today, or a former district (910)")
     tc.add_argument("--user", help="a person's token: stops working while that user is disabled")
     token.add_parser("list", help="tokens by prefix, name, role, unit, state (never the token itself)")
     tr = token.add_parser("revoke", help="deactivate a token by the prefix `token list` shows")
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     uc = user.add_parser("create")
     uc.add_argument("--username", required=True)
     uc.add_argument("--role", required=True)
-    uc.add_argument("--unit")
+    uc.add_argument("--unit", help="scope: GSO code of a unit in force today, or a former district (910)")
     for action, text in (
         ("disable", "refuse the user's logins, end their sessions, stop their tokens"),
         ("enable", "allow the user again"),
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     fa = facility.add_parser("add")
     fa.add_argument("--code", required=True, help="MA_CSKCB, 5 characters")
     fa.add_argument("--name", required=True)
-    fa.add_argument("--unit", required=True, help="GSO code of the commune or district it serves")
+    fa.add_argument("--unit", required=True, help="GSO code of the unit it serves, in force today")
     fa.add_argument("--kind", default="station", choices=("station", "district_centre", "other"))
     facility.add_parser("list")
 
