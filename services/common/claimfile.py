@@ -20,12 +20,13 @@ service fails the file (`envelope_facility_mismatch`) if the envelope it parses 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from lxml import etree
+
+from services.common.xmlsafe import PROLOG_MAX, SAFE_OPTIONS, local_name, prolog_has_dtd, repair_prolog
 
 HEAD_LIMIT = 8 * 1024 * 1024  # real envelopes name their facility in the first few hundred bytes
 # Elements allowed to end before the facility (a real envelope has two): bounds the work and memory a file of
@@ -33,19 +34,6 @@ HEAD_LIMIT = 8 * 1024 * 1024  # real envelopes name their facility in the first 
 MAX_ELEMENTS = 10_000
 _SLICE = 64 * 1024  # bytes handed to libxml2 at a time, so the events waiting to be read stay few
 
-# The claims service's parser options (services/claims/parsing/safexml.py), repeated: the gateway must not import it.
-_SAFE = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "dtd_validation": False,
-    "huge_tree": False,
-    "remove_comments": True,
-    "remove_pis": True,
-    "collect_ids": False,
-}
-# A markup declaration (`<!DOCTYPE`, `<!ENTITY`, `<!ELEMENT` …; not `<!--` or `<![CDATA[`), also in UTF-16.
-_DECLARATION = re.compile(rb"<\x00?!\x00?[A-Za-z]")
 _WHY = {
     "dtd": "tệp có khai báo DOCTYPE/DTD hoặc thực thể",
     "malformed": "phần đầu tệp không phải XML hợp lệ",
@@ -70,45 +58,55 @@ class Head:
         return _WHY.get(self.problem or "", "")
 
 
-def _local(tag: str) -> str:
-    return tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
-
-
 class HeadReader:
     """Feed it the file's bytes in order (`feed`, then `close` at the end); `head` is set once it knows."""
 
     def __init__(self, limit: int = HEAD_LIMIT) -> None:
         self.limit = limit
         self.head: Head | None = None
-        self._parser = etree.XMLPullParser(events=("start", "end"), **_SAFE)
-        self._fed = 0
+        self._parser = etree.XMLPullParser(events=("start", "end"), **SAFE_OPTIONS)
+        self._seen = 0
         self._elements = 0
         self._in_prolog = True
-        self._tail = b""  # the last bytes of the previous chunk, so a declaration cut in two is still seen
+        # The bytes before the root, held until the prolog is judged as the service judges it: a DTD refused
+        # unread, whitespace before '<?xml' and a lying encoding declaration repaired (services/common/xmlsafe.py).
+        self._prolog: bytes | None = b""
 
     def feed(self, data: bytes) -> Head | None:
         if self.head is not None or not data:
             return self.head
-        data = data[: self.limit - self._fed]
-        for start in range(0, len(data), _SLICE):
-            piece = data[start : start + _SLICE]
-            if self._in_prolog and _DECLARATION.search(self._tail + piece):
+        data = data[: self.limit - self._seen]
+        self._seen += len(data)
+        if self._prolog is not None:
+            self._prolog += data
+            verdict = prolog_has_dtd(self._prolog)
+            if verdict:
                 return self._decide(None, "dtd")  # never handed to libxml2
-            self._tail = piece[-8:]
-            self._fed += len(piece)
+            if verdict is None:
+                return self._decide(None, "malformed") if len(self._prolog) > PROLOG_MAX else self._too_far()
+            data, self._prolog = repair_prolog(self._prolog)[0], None
+        for start in range(0, len(data), _SLICE):
             try:
-                self._parser.feed(piece)
+                self._parser.feed(data[start : start + _SLICE])
                 self._events()
             except etree.XMLSyntaxError:
                 return self._decide(None, "malformed")
             if self.head is not None:
                 return self.head
-        if self._fed >= self.limit:
-            self._decide(None, "too_far")
-        return self.head
+        return self._too_far()
 
     def close(self) -> Head:
         """The stream ended: whatever was not found is missing."""
+        if self.head is None and self._prolog is not None:
+            if prolog_has_dtd(self._prolog):
+                return self._decide(None, "dtd")
+            prolog, self._prolog = repair_prolog(self._prolog)[0], None
+            if not prolog.strip():
+                return self._decide(None, "malformed")
+            try:
+                self._parser.feed(prolog)
+            except etree.XMLSyntaxError:
+                return self._decide(None, "malformed")
         if self.head is None:
             try:
                 self._parser.close()
@@ -117,6 +115,11 @@ class HeadReader:
                 return self._decide(None, "malformed")
         return self.head or self._decide(None, "missing")
 
+    def _too_far(self) -> Head | None:
+        if self.head is None and self._seen >= self.limit:
+            self._decide(None, "too_far")
+        return self.head
+
     def _events(self) -> None:
         for event, el in self._parser.read_events():
             if self.head is not None:
@@ -124,7 +127,7 @@ class HeadReader:
             tag = el.tag
             if type(tag) is not str:
                 continue
-            name = _local(tag)
+            name = local_name(tag)
             if event == "start":
                 if self._in_prolog:
                     self._in_prolog = False

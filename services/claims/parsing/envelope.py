@@ -21,20 +21,18 @@ from lxml import etree
 
 from services.claims.parsing.notes import TABLE_EMPTY, TABLE_PLAIN_XML, Note, note_table
 from services.claims.parsing.safexml import (
-    ENCODING_WRONG,
     NS_INVALID,
-    PROLOG_WHITESPACE,
     SAFE_OPTIONS,
     has_doctype,
     prolog_has_dtd,
-    repair_encoding,
+    repair_prolog,
     short_error,
 )
 from services.claims.records import Issue
 from services.claims.validation.catalog import make_issue
+from services.common.xmlsafe import PROLOG_MAX
 
 _CHUNK = 1 << 16
-_PROLOG_MAX = 1 << 20  # bytes allowed before the root element (declaration, comments)
 _MAX_UNEXPECTED = 10_000  # elements outside the envelope's vocabulary; bounds memory on junk
 # A HOSO has at most 15 tables; its FILEHOSO/LOAIHOSO/NOIDUNGFILE elements wait in memory until it
 # ends, so their number is bounded (3 events per FILEHOSO), in a HOSO or stray outside one.
@@ -135,21 +133,14 @@ def open_claim_file(fp: BinaryIO, *, decode: bool = True) -> ClaimFileReader:
             break
         head += chunk
         verdict = prolog_has_dtd(head)
-        if verdict is None and len(head) > _PROLOG_MAX:
+        if verdict is None and len(head) > PROLOG_MAX:
             raise FileRejected("xml_malformed", "phần mở đầu trước phần tử gốc quá dài")
     if verdict:
         raise FileRejected("xml_malformed", "tệp có khai báo DOCTYPE/DTD hoặc thực thể, không được phép")
     if not head.strip():
         raise FileRejected("xml_malformed", "tệp rỗng")
-    notes: list[Note] = []
-    start = 3 if head[:3] == b"\xef\xbb\xbf" else 0
-    if head[start : start + 1].isspace() and head[start:].lstrip().startswith(b"<?xml"):
-        # Whitespace before '<?xml' is fatal to libxml2 and means nothing.
-        head = head[start:].lstrip()
-        notes.append((PROLOG_WHITESPACE, None))
-    head, lied = repair_encoding(head, partial=True)
-    if lied:
-        notes.append((ENCODING_WRONG, None))
+    head, repairs = repair_prolog(head)
+    notes: list[Note] = [(kind, None) for kind in repairs]
     return ClaimFileReader(_Replay(head, fp), decode=decode, notes=notes)
 
 
