@@ -46,6 +46,11 @@ ERROR_SCHEMA = {
                     "field": {"type": ["string", "null"], "description": "The field at fault, when there is one"},
                     "code": {"type": "string", "description": "Stable, machine-readable (snake_case)"},
                     "message": {"type": "string", "description": "For people, in Vietnamese"},
+                    "successor": {
+                        "type": ["string", "null"],
+                        "description": "unit_not_in_force: the code of the unit that continues it on that date "
+                        "(also successor_name, valid_to)",
+                    },
                 },
             },
         }
