@@ -28,7 +28,7 @@ def upgrade() -> None:
     for column, method in _METHODS:
         # A one-off backfill of the new columns; claims stay append-only for everything else.
         op.execute(
-            f"UPDATE claims SET {column} = (SELECT COALESCE(SUM(claim_lines.t_bhtt), 0) FROM claim_lines "  # noqa: S608
+            f"UPDATE claims SET {column} = (SELECT COALESCE(SUM(claim_lines.t_bhtt), 0) FROM claim_lines "  # noqa: S608  # nosec B608 - constants of this migration
             f"WHERE claim_lines.claim_id = claims.id AND claim_lines.ma_pttt = '{method}')"
         )
     op.create_table('commune_stations',
