@@ -122,3 +122,14 @@ def test_predecessors_by_year():
     assert units.predecessors("31081", date(2021, 12, 31)) == {"31081", "31099"}  # Hòn Thơm in An Thới
     assert units.predecessors("31060", date(2025, 12, 31)) == set()
     assert units.predecessors("910", date(2024, 12, 31)) == units.units_within("910")
+
+
+def test_a_scope_names_a_unit_in_force_or_a_former_district():
+    on = date(2026, 1, 1)
+    assert units.check_scope("910", on) == []  # a former district: its plan, money and continuing stations
+    assert units.check_scope("31064", on) == [] and units.check_scope("91", on) == []
+    [err] = units.check_scope("31060", on)
+    assert (err["code"], err["successor"]) == ("unit_not_in_force", "31064")
+    assert units.check_scope("31060", date(2025, 6, 30)) == []
+    [err] = units.check_scope("999", on)
+    assert err["code"] == "unknown_unit"
