@@ -177,6 +177,8 @@ def communes() -> tuple[Commune, ...]:
             if new in ended and current[new].valid_from == day:
                 continue  # already opened by another row of the same change
             if new not in ended:
+                if new not in current or current[new].valid_to is not None:
+                    raise ValueError(f"unit {new} of {day_text} neither continues nor reuses a commune's code")
                 continue  # absorbs others and continues unchanged (Phường An Thới, 2021)
             reused = ended[new]  # every new unit reuses the code of a commune it absorbed
             current[new] = Commune(
