@@ -1019,6 +1019,8 @@ def record_payment(session: Session, data: dict[str, Any], correlation_id: str |
         )
     if cmd["date"] < result.result_date or cmd["date"] > today():
         raise DomainError.one("invalid_date", "Ngày thanh toán phải từ ngày thông báo kết quả đến hôm nay.", "date")
+    # PostgreSQL: concurrent payments of one result queue on its row, so Σ recorded never passes what is owed.
+    session.execute(select(CapitationResult.id).where(CapitationResult.id == result.id).with_for_update())
     settled = sum(int(p.amount) for p in payments_of(session, facility, str(quarter), result.id))
     domain.check_payment(quarter, int(result.to_pay), settled, cmd["kind"], cmd["amount"], offset)
     row = CapitationPayment(
