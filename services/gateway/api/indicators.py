@@ -259,7 +259,8 @@ def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], dict[str,
 @allow(*WRITE_ROLES)
 @doc(
     query=ImportQuery,
-    content_type=XLSX,
+    # The .xlsx itself, with its own media type or application/octet-stream (the view reads the bytes either way).
+    content_type="application/octet-stream",
     body={"type": "string", "format": "binary"},
     responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
 )
