@@ -38,7 +38,7 @@ from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.claims import ledger
+from services.claims import ledger, totals
 from services.claims import metrics as m
 from services.claims.models import Claim, ClaimFile, ClaimFormatNote, ClaimIssue, ClaimLine, ClaimTable
 from services.claims.parsing import EnvelopeHeader, FileRejected, RawRecord, decode_record, open_claim_file
@@ -401,6 +401,8 @@ class Intake:
                 {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
                 for (kind, table), n in sorted(notes.items(), key=lambda item: (item[0][0], item[0][1] or ""))
             ])
+        # Last, so the totals rows stay locked for the shortest time before the commit.
+        totals.apply(s, totals.for_claims(claim_rows))
         return accepted, rejected, issue_counts, bytes_read - previous_bytes
 
     def _accepted_among(self, s: Session, facility: str, ma_lks: set[str]) -> set[str]:

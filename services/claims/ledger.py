@@ -13,7 +13,7 @@ from sqlalchemy import case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.claims import assessment, queries
+from services.claims import assessment, queries, totals
 from services.claims.models import (
     Assessment,
     AssessmentBatch,
@@ -185,6 +185,11 @@ def record_assessments(
                 "outcome": assessment.outcome(requested, item.approved_amount),
             }
         )
+    # The facility-quarter totals move in this transaction: lock their rows first, then read the assessments
+    # these supersede (a concurrent batch on the same claims has committed by then), then insert.
+    totals.lock(session, {totals.key_of(facility_code, v[2], v[3]) for v in found.values()})
+    assessed = [(r["claim_id"], r["requested"], *found[r["ma_lk"]][2:], r["approved_amount"]) for r in rows]
+    totals.apply(session, totals.for_assessments(session, facility_code, assessed))
     for start in range(0, len(rows), 1000):
         session.execute(insert(Assessment.__table__), rows[start : start + 1000])
     for (year, quarter), (count, approved) in sorted(per_quarter.items()):

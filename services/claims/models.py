@@ -243,6 +243,30 @@ class Assessment(ClaimsBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class FacilityQuarterTotal(ClaimsBase):
+    """The accepted claims of one facility-quarter summed, kept by the transactions that change them (an intake
+    batch adds its accepted claims, an assessment moves money between pending, approved and rejected), so that
+    the reconciliation and the capitation summary read a few rows however many claims there are (migration 0006).
+
+    Money in whole cents (exact on SQLite too). A claim without NAM_QT/quarter is kept under year/quarter 0.
+    Invariant: requested = approved + rejected + pending."""
+
+    __tablename__ = "facility_quarter_totals"
+
+    facility_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    period_quarter: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    claims: Mapped[int] = mapped_column(BigInteger, default=0)
+    assessed: Mapped[int] = mapped_column(BigInteger, default=0)
+    requested: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ T_BHTT
+    approved: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ newest approved_amount of assessed claims
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ (T_BHTT − approved) of assessed claims
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ T_BHTT of claims not yet assessed
+    fee_for_service: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ line T_BHTT, MA_PTTT = 1
+    capitation: Mapped[int] = mapped_column(BigInteger, default=0)  # MA_PTTT = 2
+    drg: Mapped[int] = mapped_column(BigInteger, default=0)  # MA_PTTT = 3
+
+
 class CapitationFund(ClaimsBase):
     """Projection of finance's `capitation_fund_set`: the newest `fund_id` of a facility-period counts."""
 

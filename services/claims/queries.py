@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from services.claims import totals
 from services.claims.models import (
     Assessment,
     AssessmentBatch,
@@ -413,7 +414,9 @@ def get_claim(
 
 
 def claim_totals(session: Session, where: Iterable[Any]) -> dict[str, int]:
-    """Counts and cent sums over accepted claims matching `where`, with their current assessment."""
+    """Counts and cent sums over accepted claims matching `where`, with their current assessment: the full
+    recomputation (a scan of the claims). The read path uses the kept totals (`kept_totals`); this is what
+    they are proved equal to, and what the migration's backfill computes."""
     latest = latest_assessments()
     assessed = latest.c.assessment_id.is_not(None)
     row = session.execute(
@@ -447,6 +450,25 @@ def claim_totals(session: Session, where: Iterable[Any]) -> dict[str, int]:
     }
 
 
+def kept_totals(
+    session: Session, facilities: list[str] | None, year: int | None, quarter: int | None = None
+) -> dict[str, int]:
+    """`claim_totals` read from the facility-quarter totals the writes keep (services/claims/totals.py): a few
+    rows whatever the number of claims."""
+    t = totals.read(session, facilities, year, quarter)
+    return {
+        "count": t["claims"],
+        "assessed": t["assessed"],
+        "requested": t["requested"],
+        "approved": t["approved"],
+        "rejected": t["rejected"],
+        "pending": t["pending"],
+        "spend": t["capitation"],  # capitation spend: Σ line T_BHTT with MA_PTTT = 2
+        "fee_for_service": t["fee_for_service"],
+        "drg": t["drg"],
+    }
+
+
 def _fund_cents(session: Session, where: list[Any]) -> tuple[int, bool]:
     """Σ over facility-periods of the newest fund (a later `capitation_fund_set` supersedes), in cents."""
     newest = (
@@ -472,22 +494,18 @@ def reconciliation(
 ) -> dict[str, Any]:
     """CONTRACT.md's reconciliation of a facility (or every facility in scope) for one quarter."""
     q = parse_quarter(period)
-    claim_where: list[Any] = [Claim.period_year == q.year, Claim.period_quarter == q.quarter]
     fund_where: list[Any] = [CapitationFund.period == str(q)]
     adv_where: list[Any] = [CapitationAdvance.period == str(q)]
+    claim_scope = facilities
     if facility:
-        claim_where.append(Claim.facility_code == facility)
         fund_where.append(CapitationFund.facility_code == facility)
         adv_where.append(CapitationAdvance.facility_code == facility)
-    for column, bucket in (
-        (Claim.facility_code, claim_where),
-        (CapitationFund.facility_code, fund_where),
-        (CapitationAdvance.facility_code, adv_where),
-    ):
+        claim_scope = [facility] if facilities is None or facility in facilities else []
+    for column, bucket in ((CapitationFund.facility_code, fund_where), (CapitationAdvance.facility_code, adv_where)):
         scope = _in_scope(column, facilities)
         if scope is not None:
             bucket.append(scope)
-    t = claim_totals(session, claim_where)
+    t = kept_totals(session, claim_scope, q.year, q.quarter)
     fund, fund_set = _fund_cents(session, fund_where)
     advanced = _advances_cents(session, adv_where)
     return {
@@ -514,22 +532,16 @@ def reconciliation(
 
 def capitation_summary(session: Session, facilities: list[str] | None, year: int | None) -> dict[str, str]:
     """Fund, advances, spend, requested and approved over facilities (None: all) and a year (None: all)."""
-    claim_where: list[Any] = []
     fund_where: list[Any] = []
     adv_where: list[Any] = []
     if year is not None:
-        claim_where.append(Claim.period_year == year)
         fund_where.append(CapitationFund.year == year)
         adv_where.append(CapitationAdvance.year == year)
-    for column, bucket in (
-        (Claim.facility_code, claim_where),
-        (CapitationFund.facility_code, fund_where),
-        (CapitationAdvance.facility_code, adv_where),
-    ):
+    for column, bucket in ((CapitationFund.facility_code, fund_where), (CapitationAdvance.facility_code, adv_where)):
         scope = _in_scope(column, facilities)
         if scope is not None:
             bucket.append(scope)
-    t = claim_totals(session, claim_where)
+    t = kept_totals(session, facilities, year)
     fund, _ = _fund_cents(session, fund_where)
     return {
         "fund": money(fund),
@@ -576,9 +588,7 @@ def capitation_summary_cached(session: Session, facilities: list[str] | None, ye
 
 def spend_level(session: Session, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:
     """The capitation spend of one facility-quarter as it stands: (Σ line T_BHTT with MA_PTTT = 2, claims)."""
-    t = claim_totals(
-        session, [Claim.facility_code == facility, Claim.period_year == year, Claim.period_quarter == quarter]
-    )
+    t = kept_totals(session, [facility], year, quarter)
     return Decimal(t["spend"]) * CENT, t["count"]
 
 
