@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import json
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -155,8 +156,10 @@ def _table_counts(stack: Stack) -> dict[str, dict[str, int]]:
 def planted(sec_stack: Stack, sec_tokens: dict[str, str]) -> dict[str, Any]:
     """A facility, claims and an allocation outside Vĩnh Thuận carrying the canary; one facility inside."""
     admin = sec_tokens["admin"]
+    # A station in force today (a facility serves a unit that exists), in a former district other than 910.
     stations = requests.get(
-        sec_stack.url + "/api/v1/stations", headers={"Authorization": f"Bearer {admin}"}, timeout=30
+        sec_stack.url + "/api/v1/stations", headers={"Authorization": f"Bearer {admin}"}, timeout=30,
+        params={"at": date.today().isoformat()},
     ).json()["items"]
     outside = next(s for s in stations if s["district"] != "910" and s["valid_to"] is None)
     _post(sec_stack, admin, "/api/v1/facilities",
