@@ -3,9 +3,9 @@ answers to POSTs kept under their Idempotency-Key. Secrets are stored only as ha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import BigId
@@ -118,3 +118,36 @@ class Facility(GatewayBase):
     kind: Mapped[str] = mapped_column(String(20))  # station | district_centre | other
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(140))
+
+
+class ReportSection(GatewayBase):
+    """What a unit writes itself in its yearly report (shortcomings, proposals), per unit and year.
+    Append-only: an edit is a new row, the latest is the one printed, the earlier ones stay visible."""
+
+    __tablename__ = "report_sections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit: Mapped[str] = mapped_column(String(10), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    shortcomings: Mapped[str] = mapped_column(Text, default="")  # Tồn tại, hạn chế
+    proposals: Mapped[str] = mapped_column(Text, default="")  # Kiến nghị, đề xuất
+    recorded_by: Mapped[str] = mapped_column(String(140))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportSubmission(GatewayBase):
+    """A unit's yearly report under a plan as sent (date and document). Append-only: a resubmission or a
+    correction is a new row; the latest one says whether the unit reported and whether it was late."""
+
+    __tablename__ = "report_submissions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(Integer, index=True)
+    unit: Mapped[str] = mapped_column(String(10), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    document: Mapped[str] = mapped_column(String(200))  # số văn bản, e.g. 125/BC-TTYT
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(140))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

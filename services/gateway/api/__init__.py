@@ -24,6 +24,7 @@ def register_api(app: Flask) -> None:
         surplus,
         system,
         units,
+        yearly,
     )
 
     for module in (
@@ -44,5 +45,6 @@ def register_api(app: Flask) -> None:
         reports,
         surplus,
         units,
+        yearly,
     ):
         app.register_blueprint(module.bp)

@@ -1,0 +1,227 @@
+"""The yearly report through the running system: the Word document (GET /api/v1/plans/{id}/report.docx) opened
+with python-docx, its target table and money figures equal to the API's own answers (targets, funding) and to
+the money this test recorded; the unit's own sections written, read back and printed; who has reported under
+the province plan, on time or late after 30/11, the roll-up, the late-report metric, and unit scoping.
+
+The stack is shared: this module's money and reports are Huyện An Minh (909) in 2021, which no other test uses."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+import requests
+from docx import Document
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+DISTRICT, YEAR = "909", 2021
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def tokens(stack: Any) -> dict[str, str]:
+    return {
+        "finance": stack.token("finance"),
+        "district": stack.token("finance", DISTRICT),
+        "other_district": stack.token("finance", "903"),
+        "viewer": stack.token("viewer"),
+    }
+
+
+def call(stack: Any, token: str, method: str, path: str, **kw: Any) -> requests.Response:
+    return requests.request(method, stack.url + path, headers=auth(token), timeout=60, **kw)
+
+
+def ok(r: requests.Response, status: int = 200) -> Any:
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def money(stack: Any, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    decision = {"decision_no": "21/QĐ-UBND", "decision_date": f"{YEAR}-03-01"}
+    a = ok(
+        call(
+            stack,
+            fin,
+            "POST",
+            "/api/v1/allocations",
+            json={
+                "plan_id": 1,
+                "item_code": "II.3",
+                "source": "provincial_budget",
+                "fiscal_year": YEAR,
+                "recipient_unit": DISTRICT,
+                "amount": 480_000_000,
+                **decision,
+            },
+        ),
+        201,
+    )
+    b = ok(
+        call(
+            stack,
+            fin,
+            "POST",
+            "/api/v1/allocations",
+            json={
+                "plan_id": 1,
+                "item_code": "II.2.4",
+                "source": "ntp_health_population",
+                "fiscal_year": YEAR,
+                "recipient_unit": DISTRICT,
+                "amount": 130_000_000,
+                **decision,
+            },
+        ),
+        201,
+    )
+    for alloc, amount in ((a, 123_456_000), (b, 45_000_000)):
+        ok(
+            call(
+                stack,
+                fin,
+                "POST",
+                f"/api/v1/allocations/{alloc['id']}/disbursements",
+                json={"amount": amount, "date": f"{YEAR}-08-01", "reference": f"UNC 909-{amount}"},
+            ),
+            201,
+        )
+
+
+def digits(text: str) -> int:
+    return int(re.sub(r"[^0-9]", "", text))
+
+
+def test_word_report_equals_the_api_and_keeps_the_unit_sections(
+    stack: Any, tokens: dict[str, str], money: None
+) -> None:
+    district, viewer = tokens["district"], tokens["viewer"]
+    path = f"/api/v1/units/{DISTRICT}/report-sections/{YEAR}"
+    # The unit's own sections: empty, written, rewritten (a new version, the old one kept), read back.
+    assert ok(call(stack, district, "GET", path))["history"] == []
+    first = {"shortcomings": "Hai trạm chưa có bác sỹ.\nThiếu trang thiết bị.", "proposals": "Bổ sung biên chế."}
+    assert ok(call(stack, district, "PUT", path, json=first))["created"] is True
+    assert ok(call(stack, district, "PUT", path, json=first))["created"] is False  # the same text: no version
+    second = {**first, "proposals": "Bổ sung 2 bác sỹ cho trạm y tế xã Đông Hưng."}
+    ok(call(stack, district, "PUT", path, json=second))
+    got = ok(call(stack, viewer, "GET", path))
+    assert (got["shortcomings"], got["proposals"]) == (second["shortcomings"], second["proposals"])
+    assert [v["proposals"] for v in got["history"]] == [second["proposals"], first["proposals"]]
+    assert call(stack, tokens["other_district"], "PUT", path, json=first).status_code == 403
+    assert call(stack, viewer, "PUT", path, json=first).status_code == 403
+
+    r = call(stack, viewer, "GET", "/api/v1/plans/1/report.docx", params={"year": YEAR, "unit": DISTRICT})
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == DOCX and ".docx" in r.headers["Content-Disposition"]
+    doc = Document(io.BytesIO(r.content))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    head = "\n".join(c.text for row in doc.tables[0].rows for c in row.cells)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in head and "Độc lập - Tự do - Hạnh phúc" in head
+    assert "TRUNG TÂM Y TẾ HUYỆN AN MINH" in head and "Số:" in head and "/BC-TTYT" in head
+    assert f"V/v báo cáo kết quả thực hiện Kế hoạch 158/KH-UBND năm {YEAR}" in head
+    assert re.search(r"An Minh, ngày \d\d tháng \d\d năm \d{4}", head)
+    for line in ("Hai trạm chưa có bác sỹ.", "Thiếu trang thiết bị.", second["proposals"]):
+        assert line in text
+    assert first["proposals"] not in text  # only the current version is printed
+    sign = "\n".join(c.text for c in doc.tables[-1].rows[0].cells)
+    assert "GIÁM ĐỐC" in sign and "Nơi nhận:" in sign
+
+    # Targets: one row per target of the API's answer, in its order, with its actual, ratio and verdict.
+    targets = ok(call(stack, viewer, "GET", "/api/v1/plans/1/targets", params={"year": YEAR, "unit": DISTRICT}))
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:3] == ["STT", "Mục", "Chỉ tiêu"])
+    rows = [[c.text for c in row.cells] for row in table.rows[1:]]
+    assert len(rows) == len(targets["items"]) > 0
+    for row, want in zip(rows, targets["items"], strict=True):
+        assert row[1] == want["item_code"] and row[2] == want["indicator"]
+        assert row[4] == ("–" if want["actual"] is None else want["actual"].replace(".", ","))
+        verdict = {True: "Đạt", False: "Không đạt", None: "Chưa có số liệu"}[want["met"]]
+        assert row[6] == verdict
+        if want["numerator"] is not None:
+            assert row[5] == f"{want['numerator']}/{want['denominator']}"
+
+    # Money: every item with money and every source under it equal the funding tree, and what was recorded.
+    funding = ok(call(stack, viewer, "GET", "/api/v1/plans/1/funding", params={"year": YEAR, "unit": DISTRICT}))
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Mã mục")
+    printed: dict[tuple[str, str], tuple[int, int]] = {}
+    code = ""
+    for row in table.rows[1:]:
+        cells = [c.text for c in row.cells]
+        code = cells[0] or code
+        key = (code if cells[1] != "TỔNG CỘNG" else "TOTAL", cells[2])
+        printed[key] = (digits(cells[3]), digits(cells[4]))
+    with_money = [i for i in funding["items"] if i["allocated"] or i["disbursed"]]
+    assert {k[0] for k in printed} == {i["code"] for i in with_money} | {"TOTAL"}
+    for item in with_money:
+        assert printed[(item["code"], "Cộng các nguồn")] == (item["allocated"], item["disbursed"])
+    assert printed[("TOTAL", "")] == (funding["total"]["allocated"], funding["total"]["disbursed"])
+    assert printed[("II.3", "Cộng các nguồn")] == (480_000_000, 123_456_000)
+    assert printed[("II.3", "Ngân sách tỉnh")] == (480_000_000, 123_456_000)
+    assert printed[("II.2.4", "Cộng các nguồn")] == (130_000_000, 45_000_000)
+    assert funding["total"]["allocated"] == 610_000_000 and funding["total"]["disbursed"] == 168_456_000
+    assert any(t.rows[0].cells[0].text == "Quý" and len(t.rows) == 5 for t in doc.tables)  # BHYT, four quarters
+
+    # A district user is held to their own district's report.
+    r = call(
+        stack, tokens["other_district"], "GET", "/api/v1/plans/1/report.docx", params={"year": YEAR, "unit": DISTRICT}
+    )
+    assert r.status_code == 403
+
+
+def test_who_has_reported_and_who_is_late(stack: Any, tokens: dict[str, str]) -> None:
+    fin, district = tokens["finance"], tokens["district"]
+    before = ok(call(stack, fin, "GET", "/api/v1/plans/1/reports", params={"year": YEAR}))
+    assert before["deadline"] == f"{YEAR}-11-30"
+    assert before["rollup"]["expected"] == 15 and before["rollup"]["reported"] == 0
+    assert before["rollup"]["overdue"] == 15  # 30/11/2021 has passed: every missing report is late
+
+    on_time = {
+        "unit": DISTRICT,
+        "year": YEAR,
+        "submitted_on": f"{YEAR}-11-30",
+        "document": "88/BC-TTYT",
+        "file_name": "bao-cao-2021.pdf",
+    }
+    late = {"unit": "903", "year": YEAR, "submitted_on": f"{YEAR}-12-01", "document": "12/BC-TTYT"}
+    sub = ok(call(stack, district, "POST", "/api/v1/plans/1/reports", json=on_time), 201)
+    assert sub["late"] is False and sub["file_name"] == "bao-cao-2021.pdf"
+    # A district may only report for itself; a viewer not at all; a commune is not a reporting unit of plan 158.
+    assert call(stack, district, "POST", "/api/v1/plans/1/reports", json=late).status_code == 403
+    assert call(stack, tokens["viewer"], "POST", "/api/v1/plans/1/reports", json=late).status_code == 403
+    bad = call(stack, fin, "POST", "/api/v1/plans/1/reports", json={**late, "unit": "31108"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "not_reporting_unit"
+    assert ok(call(stack, tokens["other_district"], "POST", "/api/v1/plans/1/reports", json=late), 201)["late"] is True
+    future = call(stack, fin, "POST", "/api/v1/plans/1/reports", json={**late, "submitted_on": "2099-01-01"})
+    assert future.status_code == 422
+
+    after = ok(call(stack, fin, "GET", "/api/v1/plans/1/reports", params={"year": YEAR}))
+    by_unit = {u["unit"]: u for u in after["units"]}
+    assert by_unit[DISTRICT]["status"] == "on_time" and by_unit[DISTRICT]["submission"]["document"] == "88/BC-TTYT"
+    assert by_unit["903"]["status"] == "late" and by_unit["903"]["late"] is True
+    assert by_unit["910"]["status"] == "overdue" and by_unit["910"]["submission"] is None
+    assert after["rollup"] == {
+        "expected": 15,
+        "reported": 2,
+        "on_time": 1,
+        "late": 1,
+        "overdue": 13,
+        "pending": 0,
+        "late_total": 14,
+    }
+    # A district user sees its own district only.
+    mine = ok(call(stack, district, "GET", "/api/v1/plans/1/reports", params={"year": YEAR}))
+    assert [u["unit"] for u in mine["units"]] == [DISTRICT]
+
+    metrics = requests.get(stack.url + "/metrics", timeout=30).text
+    line = next(
+        m
+        for m in metrics.splitlines()
+        if m.startswith("ytcs_yearly_reports_late{") and 'year="2021"' in m and "158/KH-UBND" in m
+    )
+    assert float(line.rsplit(" ", 1)[1]) == 14
