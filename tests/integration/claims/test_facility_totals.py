@@ -1,0 +1,202 @@
+"""The facility-quarter totals kept by intake and assessment (services/claims/totals.py) always equal a full
+recomputation from the claims and their newest assessments, after random sequences of files, files delivered
+again (the same bytes, and the same MA_LK in other bytes), assessments and re-assessments; on SQLite and
+PostgreSQL. The recomputation here is plain Python over the stored rows, independent of the service's SQL."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from decimal import Decimal
+from importlib import resources
+from types import ModuleType
+
+import pytest
+from sqlalchemy import delete, select, text
+
+from services.claims import ledger, queries, totals
+from services.claims.models import Assessment, Claim, FacilityQuarterTotal
+from tests.integration.claims.conftest import generate
+
+FACILITIES = ("91060", "91061")
+
+
+def recomputed(env) -> dict[totals.Key, dict[str, int]]:
+    """Σ over accepted claims by (facility, year or 0, quarter or 0), each with its newest assessment."""
+    with env.session() as s:
+        claims = s.execute(
+            select(
+                Claim.id,
+                Claim.facility_code,
+                Claim.period_year,
+                Claim.period_quarter,
+                Claim.t_bhtt,
+                Claim.bhtt_fee_for_service,
+                Claim.bhtt_capitation,
+                Claim.bhtt_drg,
+            ).where(Claim.status == "accepted")
+        ).all()
+        newest: dict[int, Decimal] = {}
+        history = select(Assessment.claim_id, Assessment.approved_amount).order_by(Assessment.id)
+        for claim_id, approved in s.execute(history):
+            newest[claim_id] = Decimal(approved)
+    out: dict[totals.Key, dict[str, int]] = {}
+    for cid, facility, year, quarter, t_bhtt, ffs, cap, drg in claims:
+        row = out.setdefault((facility, year or 0, quarter or 0), dict.fromkeys(totals.FIELDS, 0))
+        req = round(Decimal(t_bhtt or 0) * 100)
+        row["claims"] += 1
+        row["requested"] += req
+        row["fee_for_service"] += round(Decimal(ffs or 0) * 100)
+        row["capitation"] += round(Decimal(cap or 0) * 100)
+        row["drg"] += round(Decimal(drg or 0) * 100)
+        if cid in newest:
+            approved = round(newest[cid] * 100)
+            row["assessed"] += 1
+            row["approved"] += approved
+            row["rejected"] += req - approved
+        else:
+            row["pending"] += req
+    return out
+
+
+def kept(env) -> dict[totals.Key, dict[str, int]]:
+    with env.session() as s:
+        return totals.all_rows(s)
+
+
+def assert_kept_equal_recomputed(env) -> None:
+    expected = recomputed(env)
+    assert kept(env) == expected
+    with env.session() as s:  # and the read path answers what the scan answered
+        for facility, year, quarter in expected:
+            if year and quarter:
+                where = [Claim.facility_code == facility, Claim.period_year == year, Claim.period_quarter == quarter]
+                assert queries.kept_totals(s, [facility], year, quarter) == queries.claim_totals(s, where)
+        for year in {k[1] for k in expected}:
+            assert queries.kept_totals(s, None, year) == queries.claim_totals(s, [Claim.period_year == year])
+        assert queries.kept_totals(s, list(FACILITIES), None) == queries.claim_totals(s, [])
+
+
+def assess_some(env, rng: random.Random) -> int:
+    facility = rng.choice(FACILITIES)
+    with env.session() as s:
+        rows = s.execute(
+            select(Claim.ma_lk, Claim.t_bhtt).where(Claim.status == "accepted", Claim.facility_code == facility)
+        ).all()
+    if not rows:
+        return 0
+    items = []
+    for ma_lk, t_bhtt in rng.sample(rows, min(len(rows), rng.randint(1, 6))):
+        asked = Decimal(t_bhtt or 0)
+        approved = rng.choice([asked, Decimal(0), (asked * Decimal(rng.random())).quantize(Decimal("0.01"))])
+        item = {"ma_lk": ma_lk, "approved_amount": str(approved)}
+        if approved < asked:
+            item["reason_code"] = "sai_gia"
+        items.append(item)
+    with env.session() as s:
+        ledger.record_assessments(s, facility, items, "bhxh-test")
+    return len(items)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kept_totals_equal_a_recomputation_after_random_writes(claims_env, seed):
+    rng = random.Random(seed)
+    delivered: list[dict] = []
+    duplicates = assessed = 0
+    for step in range(9):
+        action = "file" if step < 2 else rng.choice(["file", "again", "assess", "assess"])
+        if action == "file":
+            args = {
+                "facility": rng.choice(FACILITIES),
+                "records": rng.randint(4, 14),
+                "months": sorted(rng.sample([1, 2, 3, 4, 5, 6, 7, 8, 9], rng.randint(1, 4))),
+                "seed": rng.randint(1, 10_000),
+                "faults": {"card_format": rng.randint(0, 1)},
+            }
+            delivered.append(args)
+            claims_env.load(generate(**args)[0])
+        elif action == "again":
+            args = rng.choice(delivered)
+            data = generate(**args)[0]
+            assert claims_env.register(data)["duplicate"] is True  # the same bytes: nothing queued
+            # the same claims in other bytes: each MA_LK already accepted is refused as a duplicate
+            other = dict(args, faults={"card_format": args["faults"]["card_format"] + 1})
+            status = claims_env.load(generate(**other)[0])
+            duplicates += status["errors_by_code"].get("duplicate_claim", 0)
+        else:
+            assessed += assess_some(claims_env, rng)
+        assert_kept_equal_recomputed(claims_env)
+    # the scenario did exercise what it claims to; re-assess every assessed claim once more, then check again
+    with claims_env.session() as s:
+        rows = s.execute(
+            select(Claim.facility_code, Claim.ma_lk, Claim.t_bhtt)
+            .where(Claim.id.in_(select(Assessment.claim_id)))
+            .order_by(Claim.id)
+        ).all()
+    for facility in FACILITIES:
+        items = [
+            {"ma_lk": ma_lk, "approved_amount": "0", "reason_code": "sai_gia"}
+            for f, ma_lk, _ in rows
+            if f == facility
+        ]
+        if items:
+            with claims_env.session() as s:
+                ledger.record_assessments(s, facility, items, "bhxh-test")
+    assert_kept_equal_recomputed(claims_env)
+    assert rows, "no claim was assessed"
+    assert sum(v["claims"] for v in kept(claims_env).values()) > 0
+
+
+def test_a_duplicate_delivery_is_counted_once(claims_env):
+    args = {"facility": "91060", "records": 12, "months": [7, 8, 9], "seed": 3, "faults": {}}
+    claims_env.load(generate(**args)[0])
+    before = kept(claims_env)
+    status = claims_env.load(generate(**dict(args, faults={"card_format": 1}))[0])
+    assert status["records"]["accepted"] == 0
+    assert status["errors_by_code"]["duplicate_claim"] == 12  # the card_format record too
+    assert kept(claims_env) == before == recomputed(claims_env)
+
+
+def test_a_reassessment_moves_money_between_approved_and_rejected(claims_env):
+    claims_env.load(generate(facility="91060", records=6, months=[7], seed=4)[0])
+    with claims_env.session() as s:
+        ma_lk, t_bhtt = s.execute(select(Claim.ma_lk, Claim.t_bhtt).where(Claim.status == "accepted")).first()
+        start = queries.kept_totals(s, ["91060"], 2024, 3)
+    req = round(Decimal(t_bhtt) * 100)
+    with claims_env.session() as s:
+        ledger.record_assessments(s, "91060", [{"ma_lk": ma_lk, "approved_amount": str(t_bhtt)}], "bhxh")
+    with claims_env.session() as s:
+        full = queries.kept_totals(s, ["91060"], 2024, 3)
+    assert (full["approved"], full["rejected"], full["pending"]) == (req, 0, start["pending"] - req)
+    with claims_env.session() as s:
+        ledger.record_assessments(s, "91060", [{"ma_lk": ma_lk, "approved_amount": "0", "reason_code": "sai_gia"}], "b")
+    with claims_env.session() as s:
+        refused = queries.kept_totals(s, ["91060"], 2024, 3)
+    assert (refused["approved"], refused["rejected"], refused["pending"]) == (0, req, full["pending"])
+    assert refused["assessed"] == full["assessed"] == start["assessed"] + 1
+    assert refused["requested"] == refused["approved"] + refused["rejected"] + refused["pending"]
+
+
+def test_the_migration_backfills_the_totals_from_existing_claims(claims_env):
+    claims_env.load(generate(facility="91060", records=20, months=[1, 5, 9], seed=8, faults={"card_format": 2})[0])
+    rng = random.Random(8)
+    assess_some(claims_env, rng)
+    assess_some(claims_env, rng)
+    expected = recomputed(claims_env)
+    assert kept(claims_env) == expected and expected
+    # The migration's own backfill, run on the emptied table (a downgrade would also undo later revisions).
+    with claims_env.session() as s:
+        s.execute(delete(FacilityQuarterTotal))
+    assert kept(claims_env) == {}
+    with claims_env.session() as s:
+        s.execute(text(_migration()._BACKFILL))
+    assert kept(claims_env) == expected
+
+
+def _migration() -> ModuleType:
+    path = resources.files("services.claims").joinpath("migrations/versions/0005_facility_quarter_totals.py")
+    spec = importlib.util.spec_from_file_location("claims_0005", str(path))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
