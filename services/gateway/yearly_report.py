@@ -25,7 +25,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.common import catalog, units
 from services.gateway.models import ReportSection, ReportSubmission
@@ -253,24 +253,19 @@ def reporting_status(session: Any, plan: catalog.Plan, year: int, today: date, s
 
 def late_counts(session: Any, today: date) -> dict[tuple[str, int], int]:
     """Late reports per (plan number, year) for the metric: submitted after 30/11, or still missing after it,
-    for every year some unit has submitted in (cheap: one grouped read of a small table)."""
+    for each plan's current reporting year (so the series always exists) and every year some unit has
+    submitted in (cheap: one grouped read of a small table)."""
+    stmt = select(ReportSubmission.plan_id, ReportSubmission.year).distinct()
+    pairs = {(plan.id, min(today.year, plan.period_to)) for plan in catalog.load_plans()}
+    pairs |= {(int(p), int(y)) for p, y in session.execute(stmt)}
     out: dict[tuple[str, int], int] = {}
-    pairs = session.execute(
-        select(ReportSubmission.plan_id, ReportSubmission.year).group_by(
-            ReportSubmission.plan_id, ReportSubmission.year
-        )
-    ).all()
-    for plan_id, year in pairs:
+    for plan_id, year in sorted(pairs):
         try:
             plan = catalog.get_plan(plan_id)
         except KeyError:
             continue
         out[(plan.number, year)] = reporting_status(session, plan, year, today, None)["rollup"]["late_total"]
     return out
-
-
-def submission_count(session: Any) -> int:
-    return int(session.scalar(select(func.count()).select_from(ReportSubmission)) or 0)
 
 
 def _unit_name(code: str) -> str:
