@@ -37,7 +37,13 @@ CENT = Decimal("0.01")
 
 
 def register_file(
-    session: Session, sha256: str, size: int, blob_name: str, uploaded_by: str, facility_code: str | None = None
+    session: Session,
+    sha256: str,
+    size: int,
+    blob_name: str,
+    uploaded_by: str,
+    facility_code: str | None = None,
+    filename: str | None = None,
 ) -> dict[str, Any]:
     """Record a stored file and queue it (event `file_received`, which this service itself consumes).
     The same bytes again answer the first file's id and queue nothing: nothing is counted twice.
@@ -50,6 +56,7 @@ def register_file(
         sha256=sha256,
         size=size,
         blob_name=blob_name,
+        filename=filename,
         uploaded_by=uploaded_by,
         status="processing",
         facility_code=facility_code,

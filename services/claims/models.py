@@ -54,6 +54,7 @@ class ClaimFile(ClaimsBase):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
     blob_name: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str | None] = mapped_column(String(255))  # as the uploader's computer named it, shown only
     uploaded_by: Mapped[str] = mapped_column(String(140))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="processing", index=True)  # processing|done|failed

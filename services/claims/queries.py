@@ -128,6 +128,7 @@ def file_summary(f: ClaimFile) -> dict[str, Any]:
         "phase": f.phase,
         "sha256": f.sha256,
         "size": f.size,
+        "filename": f.filename,
         "bytes_processed": f.bytes_processed,
         "facility_code": f.facility_code,
         "uploaded_at": _iso(f.uploaded_at),
@@ -218,6 +219,24 @@ def list_files(
         select(ClaimFile).where(*where).order_by(ClaimFile.id.desc()).offset((page - 1) * per_page).limit(per_page)
     )
     return {"items": [file_summary(f) for f in rows], "page": page, "per_page": per_page, "total": int(total)}
+
+
+def facilities_seen(session: Session, registered: list[str]) -> list[dict[str, Any]]:
+    """Facilities (MA_CSKCB) that uploaded files name, on the envelope or in the records, and that are not in
+    `registered` (the gateway's register): what an admin has left to map to a unit. Newest first."""
+    seen: dict[str, dict[str, Any]] = {}
+    files = session.execute(
+        select(ClaimFile.facility_code, func.count(), func.max(ClaimFile.uploaded_at))
+        .where(ClaimFile.facility_code.is_not(None))
+        .group_by(ClaimFile.facility_code)
+    )
+    for code, n, last in files:
+        seen[code] = {"facility_code": code, "files": int(n), "claims": 0, "last_seen": _iso(last)}
+    for code, n in session.execute(select(Claim.facility_code, func.count()).group_by(Claim.facility_code)):
+        if code:
+            seen.setdefault(code, {"facility_code": code, "files": 0, "claims": 0, "last_seen": None})["claims"] = n
+    out = [v for k, v in seen.items() if k not in set(registered)]
+    return sorted(out, key=lambda v: (v["last_seen"] or "", v["facility_code"]), reverse=True)
 
 
 # --- claims ---------------------------------------------------------------------------------------

@@ -59,7 +59,13 @@ class Service:
 
     @rpc
     def register_file(
-        self, sha256: str, size: int, blob_name: str, uploaded_by: str, facility_code: str | None = None
+        self,
+        sha256: str,
+        size: int,
+        blob_name: str,
+        uploaded_by: str,
+        facility_code: str | None = None,
+        filename: str | None = None,
     ) -> dict[str, Any]:
         args = contract.RegisterFileV1().load(
             {
@@ -68,6 +74,7 @@ class Service:
                 "blob_name": blob_name,
                 "uploaded_by": uploaded_by,
                 "facility_code": facility_code,
+                "filename": filename,
             }
         )
         with self.db.transaction() as s:
@@ -117,6 +124,12 @@ class Service:
     ) -> dict[str, Any]:
         with self.db.transaction() as s:
             return queries.list_files(s, page, per_page, facilities, status)
+
+    @rpc
+    def facilities_seen(self, registered: list[str]) -> list[dict[str, Any]]:
+        """MA_CSKCB named by uploaded files but not in the gateway's register (`registered`), for mapping."""
+        with self.db.transaction() as s:
+            return queries.facilities_seen(s, list(registered))
 
     # --- claims -----------------------------------------------------------------------------------
 

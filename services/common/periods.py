@@ -70,3 +70,28 @@ def parse_period(text: str) -> tuple[date, date]:
         nxt = date(y + 1, 1, 1) if mo == 12 else date(y, mo + 1, 1)
         return date(y, mo, 1), date.fromordinal(nxt.toordinal() - 1)
     raise PeriodError("kỳ phải có dạng YYYY, YYYY-Qn hoặc YYYY-MM")
+
+
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+# The forms people type for a quarter: the contract's "2024-Q3", the app's own display "Quý III/2024",
+# "Q3/2024", "quý 3 năm 2024", "3/2024", "2024 Q3". Case, spaces and the diacritics of "Quý" are forgiven.
+_QUARTER_FIRST = re.compile(
+    r"^(?:qu[yý]|q)?\s*(I{1,3}|IV|[1-4])\s*(?:/|-|\.|\s)\s*(?:n[aă]m\s*)?(\d{4})$", re.IGNORECASE
+)
+_YEAR_FIRST = re.compile(r"^(\d{4})\s*[-/ ]?\s*(?:qu[yý]|q)\s*(I{1,3}|IV|[1-4])$", re.IGNORECASE)
+
+
+def read_quarter(text: str) -> Quarter:
+    """The one reader of a quarter typed by a person (pages, forms): every form above -> Quarter.
+    Anything else is refused with a Vietnamese message naming the accepted forms."""
+    t = re.sub(r"\s+", " ", text.strip()) if isinstance(text, str) else ""
+    m = _QUARTER_FIRST.match(t)
+    if m:
+        number, year = m.group(1), m.group(2)
+    elif m := _YEAR_FIRST.match(t):
+        year, number = m.group(1), m.group(2)
+    else:
+        raise PeriodError("Kỳ phải là một quý, ví dụ Quý III/2024, Q3/2024 hoặc 2024-Q3.")
+    quarter = int(number) if number.isdigit() else _ROMAN[number.upper()]
+    return Quarter(int(year), quarter)
+

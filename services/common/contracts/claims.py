@@ -63,6 +63,12 @@ class RegisterFileV1(Schema):
     size = fields.Integer(required=True, validate=validate.Range(min=1))
     blob_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     uploaded_by = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    filename = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=255),
+        metadata={"description": "the uploaded file's name on the uploader's computer, shown in the file list"},
+    )
     facility_code = fields.String(
         load_default=None,
         allow_none=True,
@@ -114,6 +120,7 @@ class FileStatusV1(Schema):
     phase = fields.String()
     sha256 = fields.String(required=True)
     size = fields.Integer()
+    filename = fields.String(allow_none=True, metadata={"description": "the uploaded file's name, if it was sent"})
     bytes_processed = fields.Integer()
     facility_code = fields.String(allow_none=True)
     uploaded_at = fields.String()

@@ -160,10 +160,13 @@ def store_upload(stream: Any, limit: int, expected_size: int | None = None) -> t
     return blob, watched.head
 
 
-def register(blob: StoredBlob, head: Head) -> dict[str, Any]:
+def register(blob: StoredBlob, head: Head, filename: str | None = None) -> dict[str, Any]:
     """Register a stored file with the claims service, with the facility it was authorised for: the service
-    fails the file (`envelope_facility_mismatch`, no claim counted) if the envelope it parses names another."""
-    return rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, head.facility)
+    fails the file (`envelope_facility_mismatch`, no claim counted) if the envelope it parses names another.
+    `filename` (the page's upload sends it) is kept to be shown in the file lists."""
+    return rpc(
+        "claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, head.facility, filename
+    )
 
 
 def drain(stream: Any, limit: int = DRAIN_BYTES) -> None:

@@ -34,6 +34,7 @@ def register_web(app: Flask) -> None:
     from services.gateway.web import (  # noqa: F401 - routes register on import
         bhxh_pages,
         capitation_pages,
+        facility_pages,
         finance_pages,
         setup_pages,
     )

@@ -18,6 +18,7 @@ from services.common import units
 from services.common.contracts import claims as contract
 from services.common.contracts.fields import MoneyInputError, parse_money2
 from services.common.errors import DomainError
+from services.common.periods import PeriodError, read_quarter
 from services.gateway.access import (
     HEALTH_ROLES,
     READ_ROLES,
@@ -50,7 +51,18 @@ from services.gateway.web.multipart import StreamedForm
 
 SEVERITIES = {"critical": "Nghiêm trọng", "warning": "Cảnh báo"}
 ERRORS_PER_PAGE = 100
-PERIOD = validate.Regexp(r"^\d{4}-Q[1-4]$", error="Kỳ phải có dạng YYYY-Qn, ví dụ 2024-Q3.")
+
+
+class PeriodText(fields.String):
+    """A quarter as a person types it ("Quý III/2024" as the pages display it, "Q3/2024", "quý 3 năm 2024",
+    "2024-Q3"), read by the one reader (services/common/periods.py) and handed on as the contract's 2024-Q3."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(read_quarter(text))
+        except PeriodError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class FilesQuery(Schema):
@@ -69,7 +81,7 @@ class UploadForm(Schema):
 
 class RecordsQuery(Schema):
     facility = fields.String(validate=contract.FACILITY, metadata={"example": "91060"})
-    period = fields.String(validate=PERIOD, metadata={"example": "2024-Q3"})
+    period = PeriodText(metadata={"example": "2024-Q3"})
     status = fields.String(validate=validate.OneOf(["accepted", "rejected", "pending", "assessed"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
@@ -79,12 +91,12 @@ class AssessmentForm(Schema):
     `reason__<MA_LK>` (loaded into contract.AssessmentRequestV1)."""
 
     facility_code = fields.String(required=True, validate=contract.FACILITY)
-    period = fields.String(validate=PERIOD)
+    period = PeriodText()
 
 
 class ReconciliationPageQuery(Schema):
     facility = fields.String(validate=contract.FACILITY, metadata={"example": "91060"})
-    period = fields.String(validate=PERIOD, metadata={"example": "2024-Q3"})
+    period = PeriodText(metadata={"example": "2024-Q3"})
 
 
 def _facilities() -> list[dict[str, str]]:
@@ -136,7 +148,7 @@ def upload_claim_file() -> Any:
             raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
         filename = part.filename[:200]
         blob, head = claims_api.store_upload(part, limit)
-        out = claims_api.register(blob, head)
+        out = claims_api.register(blob, head, filename)
     except WRITE_ERRORS as exc:
         claims_api.drain(request.stream)
         g.audit_details = {"filename": filename} if filename else {}
@@ -207,6 +219,7 @@ def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, A
         if q.get("status"):
             filters["status"] = q["status"]
         answer = visible(rpc("claims", "list_claims", g.principal.sees_personal_data, scoped_facilities(), **filters))
+        answer["items"] = one_row_per_claim(answer["items"])
     reasons = rpc("claims", "reasons")
     return render(
         "records.html",
@@ -217,7 +230,22 @@ def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, A
         reasons=reasons,
         errors=errors or [],
         can_assess=g.principal.role in BHXH_WRITERS,
+        typed=request.form.to_dict() if errors else {},  # a refusal keeps every amount and reason typed
     )
+
+
+def one_row_per_claim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A MA_LK sent in several files is one claim to assess: the accepted record stands for it (as
+    get_claim chooses), else the latest; `files` says how many records of it came in."""
+    chosen: dict[str, dict[str, Any]] = {}
+    count: dict[str, int] = {}
+    for c in items:
+        key = c["ma_lk"]
+        count[key] = count.get(key, 0) + 1
+        rank = (c["status"] != "rejected", c.get("id") or 0)
+        if key not in chosen or rank >= (chosen[key]["status"] != "rejected", chosen[key].get("id") or 0):
+            chosen[key] = c
+    return [{**c, "files": count[c["ma_lk"]]} for c in chosen.values()]  # dicts keep the first-seen order
 
 
 @bp.post("/claims/assessments")
@@ -228,6 +256,10 @@ def assess() -> Any:
     form = request.form
     audit_form()
     q = {"facility": form.get("facility_code", ""), "period": form.get("period") or None}
+    try:
+        q["period"] = str(read_quarter(q["period"])) if q["period"] else None
+    except PeriodError:
+        q["period"] = None
     try:
         head = AssessmentForm().load({k: form[k] for k in ("facility_code", "period") if form.get(k)})
         items = []

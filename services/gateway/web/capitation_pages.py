@@ -19,7 +19,7 @@ from services.common.contracts.finance import (
 from services.gateway.access import READ_ROLES, allow, require_facility
 from services.gateway.api.common import rpc
 from services.gateway.api.reports import facility_name
-from services.gateway.web.bhxh_pages import PERIOD, _facilities
+from services.gateway.web.bhxh_pages import PeriodText, _facilities
 from services.gateway.web.common import (
     BHXH_WRITERS,
     WRITE_ERRORS,
@@ -44,7 +44,7 @@ PAYMENT_KINDS = {"payment": "BHXH thanh toán", "refund": "Cơ sở hoàn trả 
 
 class QuarterPageQuery(Schema):
     facility = fields.String(validate=claims_contract.FACILITY, metadata={"example": "91060"})
-    period = fields.String(validate=PERIOD, metadata={"example": "2024-Q2"})
+    period = PeriodText(metadata={"example": "2024-Q2"})
 
 
 def _quarter_page(

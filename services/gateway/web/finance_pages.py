@@ -110,12 +110,30 @@ def _plans() -> list[dict[str, Any]]:
 
 
 def _default_plan(plans: list[dict[str, Any]]) -> int:
-    """The plan of the person's own level: a district officer starts on the district plan."""
+    """The plan of the person's own unit or the nearest one above it: a district officer starts on the
+    district plan, a commune officer on their district's, the province and unbound people on the first."""
     unit = g.principal.unit
-    for p in plans:
-        if unit is not None and p["unit"] == unit:
-            return int(p["id"])
+    while unit is not None:
+        for p in plans:
+            if p["unit"] == unit:
+                return int(p["id"])
+        unit = units.parent_of(unit) if units.is_known_unit(unit) else None
     return int(plans[0]["id"])
+
+
+ALLOCATABLE = ("task", "funding", "section")
+
+
+def _item_groups(items: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """A plan's items that money can be allocated to, grouped under their top-level section (I, II, III...)
+    for the form's picker."""
+    titles = {i["code"]: i["title"] for i in items if i["parent_code"] is None}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for i in items:
+        if i["kind"] in ALLOCATABLE:
+            top = i["code"].split(".")[0]
+            groups.setdefault(f"{top}. {titles.get(top, '')}".strip(" ."), []).append(i)
+    return list(groups.items())
 
 
 def _children(unit: str | None) -> dict[str, str]:
@@ -204,7 +222,9 @@ def allocations() -> Any:
     if unit is not None:
         filters["unit"] = unit
     answer = rpc("finance", "list_allocations", filters, q["page"], 50)
-    return render("allocations.html", answer=answer, q=q, unit=unit, names=source_names(), plans=_plans())
+    plans = _plans()
+    numbers = {int(p["id"]): p["number"] for p in plans}
+    return render("allocations.html", answer=answer, q=q, unit=unit, names=source_names(), plans=plans, numbers=numbers)
 
 
 def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = None, **kw: Any) -> Any:
@@ -214,7 +234,10 @@ def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = No
         parent = rpc("finance", "get_allocation", parent_id)
         require_unit(parent["recipient_unit"], "parent_allocation_id")
     plans = _plans()
-    items = {int(p["id"]): rpc("finance", "plan_items", int(p["id"])) for p in plans}
+    items = {int(p["id"]): _item_groups(rpc("finance", "plan_items", int(p["id"]))) for p in plans}
+    form = kw.setdefault("form", {})
+    if not form.get("plan_id"):
+        form["plan_id"] = str(_default_plan(plans))
     scope = g.principal.unit
     recipients = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if scope in (None, units.PROVINCE_CODE) else []
     for code, d in units.districts().items():
@@ -286,10 +309,14 @@ def _allocation_page(
 ) -> Any:
     alloc = rpc("finance", "get_allocation", allocation_id)
     require_unit(alloc["recipient_unit"], "id")
+    plan = next((p for p in _plans() if int(p["id"]) == int(alloc["plan_id"])), None)
+    item = next((i for i in rpc("finance", "plan_items", alloc["plan_id"]) if i["code"] == alloc["item_code"]), None)
     return render(
         "allocation.html",
         status,
         a=alloc,
+        plan=plan,
+        item_title=item["title"] if item else "",
         names=source_names(),
         unit_label=unit_name(alloc["recipient_unit"]),
         errors=errors or [],

@@ -12,6 +12,7 @@ from typing import Any
 
 from services.gateway.errors import field_label
 from services.gateway.figures import execution_rate
+from services.gateway.web.claim_codes import code_label
 
 DONG = "đ"
 NBSP = "\u00a0"  # keeps "1.234 đ" on one line
@@ -123,5 +124,6 @@ FILTERS = {
     "rate": rate,
     "vn_date": vn_date,
     "period": period,
+    "code_label": code_label,  # claim issue codes named in Vietnamese (web/claim_codes.py)
     "field_label": field_label,  # error messages on pages name the field in Vietnamese
 }

@@ -49,6 +49,19 @@
     setTimeout(tick, 700);
   }
 
+  // The allocation form: the item picker follows the chosen plan (web/templates/allocation_form.html).
+  var planSelect = document.getElementById("plan_id");
+  if (planSelect) {
+    var showItems = function () {
+      document.querySelectorAll("select.plan-items").forEach(function (sel) {
+        var on = sel.dataset.plan === planSelect.value;
+        sel.hidden = !on; sel.disabled = !on; sel.id = on ? "item_code" : "item_code_" + sel.dataset.plan;
+      });
+    };
+    planSelect.addEventListener("change", showItems);
+    showItems();
+  }
+
   // "Back" on an error page (a script file: the pages' Content-Security-Policy runs no inline script).
   document.querySelectorAll("a[data-back]").forEach(function (link) {
     link.addEventListener("click", function (ev) {
