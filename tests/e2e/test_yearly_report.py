@@ -225,3 +225,71 @@ def test_who_has_reported_and_who_is_late(stack: Any, tokens: dict[str, str]) ->
         if m.startswith("ytcs_yearly_reports_late{") and 'year="2021"' in m and "158/KH-UBND" in m
     )
     assert float(line.rsplit(" ", 1)[1]) == 14
+
+
+def test_pages_record_a_submission_and_the_unit_sections(stack: Any) -> None:
+    """A district officer (Vĩnh Thuận, plan 34/KH-UBND) writes the sections and records the report sent, on
+    the pages (cookie session, CSRF); the plan page shows it and links the Word document."""
+    password = "mat-khau-bao-cao-2021"
+    stack.ytcs(
+        "user", "create", "--username", "yearly-910", "--role", "finance", "--unit", "910", stdin=password + "\n"
+    )
+    http = requests.Session()
+    http.headers.update({"Accept": "text/html"})
+    csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def get(path: str) -> requests.Response:
+        r = http.get(stack.url + path, timeout=60)
+        assert r.status_code == 200, r.text[:500]
+        return r
+
+    def post(path: str, data: dict[str, str], token: str) -> requests.Response:
+        return http.post(stack.url + path, data={**data, "csrf_token": token}, timeout=60, allow_redirects=False)
+
+    token = csrf.search(get("/login").text).group(1)
+    assert post("/login", {"username": "yearly-910", "password": password, "next": "/"}, token).status_code == 303
+
+    page = get(f"/reports/sections?unit=910&year={YEAR}")
+    assert "Tồn tại, hạn chế" in page.text and "Kiến nghị, đề xuất" in page.text
+    r = post(
+        "/reports/sections",
+        {
+            "unit": "910",
+            "year": str(YEAR),
+            "shortcomings": "Trạm Vĩnh Bình Bắc xuống cấp.",
+            "proposals": "Nâng cấp trạm.",
+        },
+        csrf.search(page.text).group(1),
+    )
+    assert r.status_code == 303, r.text[:500]
+    page = get(r.headers["Location"])
+    assert "Trạm Vĩnh Bình Bắc xuống cấp." in page.text and "sections-history" in page.text
+    # Another district's sections are out of reach.
+    assert http.get(stack.url + f"/reports/sections?unit=903&year={YEAR}", timeout=60).status_code == 403
+
+    page = get(f"/reports?plan=2&year={YEAR}")  # plan 34/KH-UBND: the district health centre reports
+    assert 'id="unit-910"' in page.text and "Quá hạn, chưa gửi" in page.text
+    token = csrf.search(page.text).group(1)
+    refused = post("/reports/submissions", {"plan_id": "2", "year": str(YEAR), "unit": "910", "document": "x"}, token)
+    assert refused.status_code == 422 and "Ngày gửi" in refused.text  # the form again, naming the missing date
+    r = post(
+        "/reports/submissions",
+        {
+            "plan_id": "2",
+            "year": str(YEAR),
+            "unit": "910",
+            "submitted_on": f"{YEAR}-11-29",
+            "document": "41/BC-TTYT",
+            "file_name": "bc-34-2021.docx",
+        },
+        token,
+    )
+    assert r.status_code == 303, r.text[:500]
+    page = get(r.headers["Location"])
+    assert "41/BC-TTYT" in page.text and "bc-34-2021.docx" in page.text and "Đúng hạn" in page.text
+    assert f"/api/v1/plans/2/report.docx?year={YEAR}&amp;unit=910" in page.text
+    # The Word document of the district plan carries the sections typed on the page.
+    docx = http.get(stack.url + f"/api/v1/plans/2/report.docx?year={YEAR}&unit=910", timeout=60)
+    assert docx.status_code == 200, docx.text[:500]
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+    assert "Trạm Vĩnh Bình Bắc xuống cấp." in text and "Nâng cấp trạm." in text
