@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import BigId
+from services.common.kept import WriteCounter
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
 
@@ -231,3 +232,16 @@ class Outbox(OutboxMixin, InvestmentBase):
 
 class Inbox(InboxMixin, InvestmentBase):
     pass
+
+
+class DataVersion(InvestmentBase):
+    """One row (id 1) whose version every transaction writing investment's tables bumps before it commits
+    (`WRITES`): the stamp of investment's kept answers, sound for the project status updated in place."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+WRITES = WriteCounter(InvestmentBase, DataVersion.__table__)  # type: ignore[arg-type]

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from services.common import catalog, units
 from services.common.errors import DomainError, NotFound, error
+from services.common.kept import KeptAnswers
 from services.investment import domain
 from services.investment.models import (
+    WRITES,
     Project,
     ProjectCapital,
     ProjectCompletion,
@@ -636,6 +638,25 @@ def funding_tree(session: Session, plan_id: int, year: int | None = None, unit: 
                 totals.merge(by_pair[pair])
         items[code] = {"code": code, "year": year, "unit": unit, **totals.as_dict()}
     return {"plan_id": plan.id, "year": year, "unit": unit, "items": items}
+
+
+# Funding answers kept between writes: the stamp is the version every writing transaction bumps (models.WRITES),
+# so a project's in-place status change refreshes them too; today's date is in the key (units are dated).
+_KEPT = KeptAnswers(WRITES.stamp, size=512)
+
+
+def funding_status_kept(
+    session: Session, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
+) -> dict[str, Any]:
+    """`funding_status`, kept while nothing in investment's database changed (a refusal is not kept)."""
+    key = ("item", date.today(), plan_id, item_code, year, unit)
+    return _KEPT.get(session, key, lambda: funding_status(session, plan_id, item_code, year, unit))
+
+
+def funding_tree_kept(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict:
+    """`funding_tree`, kept while nothing in investment's database changed."""
+    key = ("tree", date.today(), plan_id, year, unit)
+    return _KEPT.get(session, key, lambda: funding_tree(session, plan_id, year, unit))
 
 
 def station_funding(session: Session, code: str, year: int | None = None) -> dict[str, Any]:

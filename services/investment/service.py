@@ -157,12 +157,12 @@ class Service:
         self, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
     ) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.funding_status(s, plan_id, item_code, year, unit)
+            return queries.funding_status_kept(s, plan_id, item_code, year, unit)
 
     @rpc
     def funding_tree(self, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.funding_tree(s, plan_id, year, unit)
+            return queries.funding_tree_kept(s, plan_id, year, unit)
 
     @rpc
     def targets(self, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
