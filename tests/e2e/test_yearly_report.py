@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
 from docx import Document
+from openpyxl import load_workbook
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DISTRICT, YEAR = "909", 2021
@@ -166,6 +168,18 @@ def test_word_report_equals_the_api_and_keeps_the_unit_sections(
     assert printed[("II.2.4", "Cộng các nguồn")] == (130_000_000, 45_000_000)
     assert funding["total"]["allocated"] == 610_000_000 and funding["total"]["disbursed"] == 168_456_000
     assert any(t.rows[0].cells[0].text == "Quý" and len(t.rows) == 5 for t in doc.tables)  # BHYT, four quarters
+
+    # The Excel workbook's targets sheet: the same rows as the API.
+    xlsx = call(stack, viewer, "GET", "/api/v1/plans/1/report.xlsx", params={"year": YEAR, "unit": DISTRICT})
+    assert xlsx.status_code == 200, xlsx.text
+    ws = load_workbook(io.BytesIO(xlsx.content))["Chỉ tiêu"]
+    sheet = [r for r in ws.iter_rows(values_only=True) if isinstance(r[0], int)]
+    assert len(sheet) == len(targets["items"])
+    for got, want in zip(sheet, targets["items"], strict=True):
+        assert (got[1], got[2]) == (want["item_code"], want["indicator"])
+        assert got[4] == (None if want["actual"] is None else Decimal(want["actual"]))
+        assert (got[5], got[6]) == (want["numerator"], want["denominator"])
+        assert got[7] == {True: "Đạt", False: "Không đạt", None: "Chưa có số liệu"}[want["met"]]
 
     # A district user is held to their own district's report.
     r = call(

@@ -313,6 +313,53 @@ def plan_workbook(
     return book
 
 
+TARGET_COLUMNS = (
+    ("STT", 6),
+    ("Mục", 8),
+    ("Chỉ tiêu", 60),
+    ("Mục tiêu", 14),
+    ("Thực hiện", 12),
+    ("Tử số", 9),
+    ("Mẫu số", 9),
+    ("Đánh giá", 16),
+    ("Cách tính", 60),
+)
+MET_VN = {True: "Đạt", False: "Không đạt"}
+
+
+def targets_sheet(book: Workbook, plan: dict[str, Any], rows: list[dict[str, Any]], year: int | None,
+                  unit: str | None, today: date) -> Worksheet:  # fmt: skip
+    """The plan's targets against their results, as GET /api/v1/plans/{id}/targets answers them: actual as an
+    exact number (2 places), numerator and denominator, met or not and the basis in words."""
+    ws = book.create_sheet("Chỉ tiêu")
+    last_col = len(TARGET_COLUMNS)
+    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)}"]
+    period = f"NĂM {year}" if year else "HIỆN TẠI"
+    head = _heading(ws, plan["issuer"], last_col, f"KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU {period}", lines)
+    bold = Font(name=FONT, size=11, bold=True)
+    for col, (text, width) in enumerate(TARGET_COLUMNS, 1):
+        _cell(ws, head, col, text, font=bold, alignment=_CENTER, fill=_HEAD_FILL, border=_BOX)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for n, row in enumerate(rows, 1):
+        r = head + n
+        target = row.get("target")
+        sign = "%" if row.get("target_unit") == "percent" else ""
+        goal = "" if target is None else f"{row.get('comparison') or ''} {target:g}{sign}"
+        if row.get("target_year"):
+            goal += f" ({row['target_year']})"
+        actual = None if row.get("actual") is None else Decimal(row["actual"])
+        verdict = MET_VN.get(row.get("met"), "Chưa có số liệu")
+        values = (n, row["item_code"], row["indicator"], goal.strip(), actual, row.get("numerator"),
+                  row.get("denominator"), verdict, row.get("basis") or "")  # fmt: skip
+        for col, value in enumerate(values, 1):
+            c = _cell(ws, r, col, value, border=_BOX, alignment=_WRAP)
+            if col == 5:
+                c.number_format = "0.00"
+    ws.freeze_panes = ws.cell(row=head + 1, column=4)
+    _print_setup(ws, f"{head}:{head}")
+    return ws
+
+
 RECONCILIATION_ROWS = (
     ("Hồ sơ đề nghị thanh toán (đã tiếp nhận)", None, None),
     ("Số hồ sơ", ("claims", "count"), "count"),
@@ -439,6 +486,9 @@ def plan_report_response(plan_id: int, year: int | None, unit: str | None) -> Re
     plan: catalog.Plan = data["plan"]
     meta = rpc("finance", "get_plan", plan_id)
     book = plan_workbook(meta, data["items"], data["total"], year, unit, source_names(), date.today())
+    targets = funding.plan_targets(plan_id).get_json()  # the very answer of GET /plans/{id}/targets
+    _refuse_partial(targets)
+    targets_sheet(book, meta, targets["items"], year, unit, date.today())
     number = plan.number.split("/")[0]
     return _xlsx(book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx")
 
@@ -447,7 +497,8 @@ def plan_report_response(plan_id: int, year: int | None, unit: str | None) -> Re
 @allow(*READ_ROLES)
 @doc(query=ReportQuery, response_content_type=XLSX, responses={404: "Không có kế hoạch này"})
 def plan_report(plan_id: int) -> Any:
-    """The plan's funding report as an Excel workbook: one row per item, allocated and disbursed by source.
+    """The plan's funding report as an Excel workbook: one row per item, allocated and disbursed by source,
+    and a second sheet "Chỉ tiêu" with every target against its result (the answer of GET .../targets).
 
     Execution rate per item, the sections' subtotals and the grand total, a heading with the plan's number and
     date, VND cells as whole đồng (`#,##0`), frozen heading, print setup (A4 landscape, one page wide). Refused
