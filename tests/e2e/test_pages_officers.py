@@ -199,6 +199,10 @@ def test_an_admin_maps_the_facilities_seen_in_claim_files_on_a_page(stack, offic
     buf = io.BytesIO()
     generator.generate(buf, facility=seen, records=1, year=2024, months=[8], seed=918)
     _upload_and_wait(bhxh, buf.getvalue())
+    # Before anyone maps it, a BHXH officer bound to no unit finds it on the records page and sees its claim.
+    records = tree(bhxh.get("/claims/records", params={"facility": seen, "period": "Quý III/2024"}).text)
+    assert "chưa gắn đơn vị" in records.xpath(f'//select[@id="facility"]/option[@value="{seen}"]')[0].text_content()
+    assert len(records.xpath('//table[@id="claims"]/tbody/tr/td[1]/code')) == 1
     admin = login(stack, officers, "admin")
     page = tree(admin.get("/facilities").text)
     unmapped = [c.text_content() for c in page.xpath('//table[@id="unmapped-facilities"]/tbody/tr/td[1]/code')]

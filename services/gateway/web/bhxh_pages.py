@@ -30,6 +30,7 @@ from services.gateway.access import (
 from services.gateway.api import claims as claims_api
 from services.gateway.api.common import rpc, streamed, ytcs
 from services.gateway.api.reports import facility_name
+from services.gateway.clients import Unavailable
 from services.gateway.models import Facility
 from services.gateway.web import charts
 from services.gateway.web.common import (
@@ -100,11 +101,21 @@ class ReconciliationPageQuery(Schema):
 
 
 def _facilities() -> list[dict[str, str]]:
-    """Registered facilities the person may see, for the pages' pickers."""
+    """Facilities the person may see, for the pages' pickers: the registered ones, and for people bound to no
+    unit also those claim files named that nobody has mapped yet (a fresh system's claims are not hidden until
+    an admin fills the register on /facilities)."""
     scope = scoped_facilities()
     with ytcs().session() as s:
         rows = s.scalars(select(Facility).order_by(Facility.code)).all()
-        return [{"code": f.code, "name": f.name, "unit": f.unit} for f in rows if scope is None or f.code in scope]
+        out = [{"code": f.code, "name": f.name, "unit": f.unit} for f in rows if scope is None or f.code in scope]
+    if scope is None:
+        try:
+            seen = rpc("claims", "facilities_seen", [f["code"] for f in out])
+        except Unavailable:  # the picker still offers the register
+            seen = []
+        out += [{"code": f["facility_code"], "name": "chưa gắn đơn vị", "unit": ""} for f in seen]
+        out.sort(key=lambda f: f["code"])
+    return out
 
 
 # --------------------------------------------------------------------------- claim files
