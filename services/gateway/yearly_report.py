@@ -83,7 +83,14 @@ def target_text(row: dict[str, Any]) -> str:
     number = decimal_vn(f"{value:g}" if isinstance(value, float) else value)
     unit = {"percent": "%"}.get(row.get("target_unit") or "", " " + (row.get("target_unit") or ""))
     year = f" (năm {row['target_year']})" if row.get("target_year") else ""
-    return f"{row.get('comparison') or ''} {number}{unit}{year}".strip()
+    sign = {">=": "≥", "<=": "≤"}.get(row.get("comparison") or "", row.get("comparison") or "")
+    return f"{sign} {number}{unit}{year}".strip()
+
+
+def quarter_vn(period: str) -> str:
+    """2024-Q3 → Quý III/2024, as officers write a quarter."""
+    year, _, q = period.partition("-Q")
+    return f"Quý {('I', 'II', 'III', 'IV')[int(q) - 1]}/{year}"
 
 
 def met_text(met: Any) -> str:
@@ -97,6 +104,7 @@ def met_text(met: Any) -> str:
 class Issuer:
     superior: str  # cơ quan chủ quản
     body: str  # cơ quan ban hành
+    name: str  # its name in running text
     abbreviation: str  # chữ viết tắt trong số hiệu
     place: str  # địa danh
     recipient: str  # kính gửi
@@ -109,7 +117,13 @@ def issuer_of(unit: str) -> Issuer:
     if unit == units.PROVINCE_CODE:
         place = units.PROVINCE_NAME.removeprefix("Tỉnh ")
         return Issuer(
-            f"UBND {units.PROVINCE_NAME.upper()}", "SỞ Y TẾ", "SYT", place, "Ủy ban nhân dân tỉnh", "GIÁM ĐỐC"
+            f"UBND {units.PROVINCE_NAME.upper()}",
+            "SỞ Y TẾ",
+            "Sở Y tế",
+            "SYT",
+            place,
+            "Ủy ban nhân dân tỉnh",
+            "GIÁM ĐỐC",
         )
     district = units.districts().get(unit)
     if district is not None:
@@ -117,13 +131,22 @@ def issuer_of(unit: str) -> Issuer:
         return Issuer(
             f"UBND {district.name.upper()}",
             f"TRUNG TÂM Y TẾ {district.name.upper()}",
+            f"Trung tâm Y tế {district.name.lower().replace(short.lower(), short)}",
             "TTYT",
             short,
             "Sở Y tế; Ủy ban nhân dân " + district.name.lower().replace(short.lower(), short),
             "GIÁM ĐỐC",
         )
     name = units.name_on(unit, units.today()) if units.is_known_unit(unit) else unit
-    return Issuer(f"UBND {name.upper()}", f"TRẠM Y TẾ {name.upper()}", "TYT", name, "Trung tâm Y tế", "TRẠM TRƯỞNG")
+    return Issuer(
+        f"UBND {name.upper()}",
+        f"TRẠM Y TẾ {name.upper()}",
+        f"Trạm Y tế {name}",
+        "TYT",
+        name,
+        "Trung tâm Y tế",
+        "TRẠM TRƯỞNG",
+    )
 
 
 def report_unit(plan: catalog.Plan, unit: str | None) -> str:
@@ -337,21 +360,31 @@ def _cell_text(cell: Any, text: str, bold: bool = False, align: Any = None, size
         p.alignment = align
 
 
+def _widths(table: Table, widths: list[float]) -> None:
+    """Fixed column widths, in the grid and in every cell (Word reads the cells, LibreOffice the grid)."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
+
+
 def _table(doc: Any, headings: list[str], widths: list[float]) -> Table:
     table = doc.add_table(rows=1, cols=len(headings))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text, width in zip(table.rows[0].cells, headings, widths, strict=True):
+    _widths(table, widths)
+    for cell, text in zip(table.rows[0].cells, headings, strict=True):
         _cell_text(cell, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-        cell.width = Cm(width)
     return table
 
 
-def _row(table: Table, values: list[str], widths: list[float], bold: bool = False) -> None:
+def _row(table: Table, values: list[str], widths: list[float], right: set[int], bold: bool = False) -> None:
+    """A table row; the columns in `right` (numbers) right-aligned, the first (STT, code) centred."""
     cells = table.add_row().cells
     for i, (cell, text, width) in enumerate(zip(cells, values, widths, strict=True)):
-        right = i >= 2 and any(ch.isdigit() for ch in text) and not any(ch.isalpha() for ch in text)
-        _cell_text(cell, text, bold=bold, align=WD_ALIGN_PARAGRAPH.RIGHT if right else None)
+        align = WD_ALIGN_PARAGRAPH.RIGHT if i in right else (WD_ALIGN_PARAGRAPH.CENTER if i == 0 else None)
+        _cell_text(cell, text, bold=bold, align=align)
         cell.width = Cm(width)
 
 
@@ -367,11 +400,11 @@ def _no_borders(table: Table) -> None:
 TARGET_HEADINGS = ["STT", "Mục", "Chỉ tiêu", "Mục tiêu", "Thực hiện", "Tử số / Mẫu số", "Đánh giá"]
 TARGET_WIDTHS = [1.0, 1.4, 6.4, 2.6, 1.9, 2.2, 2.0]
 MONEY_HEADINGS = ["Mã mục", "Nội dung", "Nguồn kinh phí", "Phân bổ (đồng)", "Giải ngân (đồng)", "Tỷ lệ"]
-MONEY_WIDTHS = [1.4, 5.6, 3.6, 2.9, 2.9, 1.4]
+MONEY_WIDTHS = [1.3, 5.2, 3.4, 2.9, 2.9, 1.8]
 PROJECT_HEADINGS = ["STT", "Trạm y tế", "Công trình", "Tình trạng", "Vốn đã giao (đồng)", "Đã giải ngân (đồng)"]
 PROJECT_WIDTHS = [1.0, 3.6, 5.0, 2.4, 2.9, 2.9]
 BHYT_HEADINGS = ["Quý", "Số hồ sơ", "Đề nghị thanh toán", "Được duyệt", "Quỹ định suất", "Chi định suất", "Đã tạm ứng"]
-BHYT_WIDTHS = [1.6, 1.6, 3.0, 3.0, 2.9, 2.9, 2.5]
+BHYT_WIDTHS = [2.6, 1.3, 2.7, 2.6, 2.5, 2.5, 2.3]
 
 
 def target_row(n: int, row: dict[str, Any]) -> list[str]:
@@ -461,10 +494,9 @@ def report_document(data: ReportData) -> bytes:
     # Heading: issuing body (left) and national title and motto (right), then number and place and date.
     head = doc.add_table(rows=3, cols=2)
     _no_borders(head)
-    left, right = Cm(6.5), Cm(10)
+    _widths(head, [6.8, 9.7])
     center = WD_ALIGN_PARAGRAPH.CENTER
     cells = head.rows[0].cells
-    cells[0].width, cells[1].width = left, right
     cells[0].text = ""
     _font(cells[0].paragraphs[0].add_run(issuer.superior), 12)
     cells[0].paragraphs[0].alignment = center
@@ -497,7 +529,7 @@ def report_document(data: ReportData) -> bytes:
     )
     _para(
         doc,
-        f"Thực hiện mục V (Thông tin, báo cáo) của Kế hoạch số {plan.number}, {issuer.body.capitalize()} báo cáo "
+        f"Thực hiện mục V (Thông tin, báo cáo) của Kế hoạch số {plan.number}, {issuer.name} báo cáo "
         f"kết quả thực hiện năm {year} ({_unit_name(data.unit)}) như sau:",
         indent=True,
     )
@@ -505,7 +537,7 @@ def report_document(data: ReportData) -> bytes:
     _para(doc, "I. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True)
     table = _table(doc, TARGET_HEADINGS, TARGET_WIDTHS)
     for n, row in enumerate(data.targets, 1):
-        _row(table, target_row(n, row), TARGET_WIDTHS)
+        _row(table, target_row(n, row), TARGET_WIDTHS, {4, 5})
     met = sum(1 for r in data.targets if r.get("met") is True)
     unknown = sum(1 for r in data.targets if r.get("met") is None)
     _para(
@@ -519,7 +551,7 @@ def report_document(data: ReportData) -> bytes:
     _para(doc, "II. KINH PHÍ THỰC HIỆN (phân bổ, giải ngân theo mục và nguồn)", bold=True)
     table = _table(doc, MONEY_HEADINGS, MONEY_WIDTHS)
     for values, bold in money_rows(data):
-        _row(table, values, MONEY_WIDTHS, bold)
+        _row(table, values, MONEY_WIDTHS, {3, 4, 5}, bold)
     _para(
         doc,
         "Số liệu của mỗi mục đã gồm các mục con; tổng cộng là tổng các phần I, II, III. Kinh phí chuyển nguồn "
@@ -540,13 +572,14 @@ def report_document(data: ReportData) -> bytes:
                 vnd(p_["capital"]),
                 vnd(p_["disbursed"]),
             ]
-            _row(table, values, PROJECT_WIDTHS)
+            _row(table, values, PROJECT_WIDTHS, {4, 5})
         capital = sum(int(p_["capital"]) for p_ in data.projects)
         paid = sum(int(p_["disbursed"]) for p_ in data.projects)
         _row(
             table,
             ["", "TỔNG CỘNG", f"{len(data.projects)} công trình", "", vnd(capital), vnd(paid)],
             PROJECT_WIDTHS,
+            {4, 5},
             bold=True,
         )
     else:
@@ -559,7 +592,7 @@ def report_document(data: ReportData) -> bytes:
         _row(
             table,
             [
-                q["period"],
+                quarter_vn(q["period"]),
                 str(int(claims.get("count") or 0)),
                 money2(claims.get("requested")),
                 money2(claims.get("approved")),
@@ -568,6 +601,7 @@ def report_document(data: ReportData) -> bytes:
                 money2(pay.get("advanced")),
             ],
             BHYT_WIDTHS,
+            {1, 2, 3, 4, 5, 6},
         )
 
     _para(doc, "V. TỒN TẠI, HẠN CHẾ", bold=True)
@@ -580,15 +614,15 @@ def report_document(data: ReportData) -> bytes:
             _para(doc, line.strip(), indent=True)
     _para(
         doc,
-        f"Trên đây là báo cáo kết quả thực hiện Kế hoạch số {plan.number} năm {year} của {issuer.body.capitalize()}./.",
+        f"Trên đây là báo cáo kết quả thực hiện Kế hoạch số {plan.number} năm {year} của {issuer.name}./.",
         indent=True,
     )
 
     # Recipients (left) and the signature block (right).
     sign = doc.add_table(rows=1, cols=2)
     _no_borders(sign)
+    _widths(sign, [8, 8.5])
     cells = sign.rows[0].cells
-    cells[0].width, cells[1].width = Cm(8), Cm(8.5)
     cells[0].text = ""
     _font(cells[0].paragraphs[0].add_run("Nơi nhận:"), 12, bold=True, italic=True)
     for line in ("- Như trên;", f"- {plan.issuer} (để báo cáo);", "- Lưu: VT."):
