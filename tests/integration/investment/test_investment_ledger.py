@@ -196,7 +196,7 @@ def test_both_guards_refuse_and_write_nothing(db: sessionmaker[Session]) -> None
     assert refused(capital, db, pid, "bhyt_surplus_20", 2022, 1, fund_year=2021, use="equipment") == (
         "surplus_source_closed"
     )
-    assert refused(capital, db, pid, "bhyt_surplus_20", 2021, 1, fund_year=2021, use="equipment") == (
+    assert refused(capital, db, pid, "bhyt_surplus_20", 2020, 1, fund_year=2020, use="equipment") == (
         "fund_year_not_before_fiscal_year"
     )
     assert refused(capital, db, pid, "bhyt_surplus_20", 2021, 1) == "fund_year_required"
