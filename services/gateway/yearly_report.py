@@ -11,6 +11,7 @@ models.ReportSubmission), both append-only: the latest row counts, the earlier o
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -191,8 +192,8 @@ def record_sections(session: Any, unit: str, year: int, data: dict[str, Any], ac
         .order_by(ReportSection.id.desc())
         .limit(1)
     ).first()
-    shortcomings = (data.get("shortcomings") or "").strip()
-    proposals = (data.get("proposals") or "").strip()
+    shortcomings = xml_safe(data.get("shortcomings") or "").strip()
+    proposals = xml_safe(data.get("proposals") or "").strip()
     if latest is not None and (latest.shortcomings, latest.proposals) == (shortcomings, proposals):
         return False
     session.add(ReportSection(unit=unit, year=year, shortcomings=shortcomings, proposals=proposals, recorded_by=actor))
@@ -331,6 +332,14 @@ def _font(run: Any, size: float = 13, bold: bool = False, italic: bool = False, 
         fonts.set(qn(attr), FONT)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text a Word document can hold: control characters (XML 1.0 forbids them) dropped."""
+    return _NOT_XML.sub("", text)
+
+
 def _para(
     where: Any,
     text: str = "",
@@ -343,7 +352,7 @@ def _para(
 ) -> Paragraph:
     p = where.add_paragraph()
     if text:
-        _font(p.add_run(text), size, bold, italic, underline)
+        _font(p.add_run(xml_safe(text)), size, bold, italic, underline)
     p.paragraph_format.space_after = Pt(3)
     if align is not None:
         p.alignment = align
@@ -355,7 +364,7 @@ def _para(
 def _cell_text(cell: Any, text: str, bold: bool = False, align: Any = None, size: float = 11) -> None:
     cell.text = ""
     p = cell.paragraphs[0]
-    _font(p.add_run(text), size, bold)
+    _font(p.add_run(xml_safe(text)), size, bold)
     if align is not None:
         p.alignment = align
 

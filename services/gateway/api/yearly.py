@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from prometheus_client import Gauge
 
 from services.common import catalog, units
-from services.common.contracts.fields import Year
+from services.common.contracts.fields import Text, Year
 from services.common.errors import DomainError
 from services.gateway import yearly_report as report
 from services.gateway.access import READ_ROLES, allow, require_unit, scoped_unit
@@ -49,10 +49,10 @@ class StatusQuery(Schema):
 
 
 class SectionsIn(Schema):
-    shortcomings = fields.String(
+    shortcomings = Text(
         load_default="", validate=validate.Length(max=20000), metadata={"description": "Tồn tại, hạn chế"}
     )
-    proposals = fields.String(
+    proposals = Text(
         load_default="", validate=validate.Length(max=20000), metadata={"description": "Kiến nghị, đề xuất"}
     )
 
@@ -65,15 +65,13 @@ class SubmissionIn(Schema):
     )
     year = Year(required=True, metadata={"example": 2024})
     submitted_on = fields.Date(required=True, metadata={"description": "Ngày gửi báo cáo", "example": "2024-11-25"})
-    document = fields.String(
+    document = Text(
         required=True,
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Số hiệu văn bản báo cáo", "example": "125/BC-TTYT"},
     )
-    file_name = fields.String(
-        allow_none=True, validate=validate.Length(max=255), metadata={"example": "bao-cao-2024.pdf"}
-    )
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    file_name = Text(allow_none=True, validate=validate.Length(max=255), metadata={"example": "bao-cao-2024.pdf"})
+    note = Text(allow_none=True, validate=validate.Length(max=2000))
 
 
 def _plan(plan_id: int) -> catalog.Plan:
