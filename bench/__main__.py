@@ -54,6 +54,10 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
         "1, 2 and 4 claims replicas as competing consumers on 4 files of 10,000 records",
         [[PY, "-m", "bench.scaleout", "--replicas", "1,2,4", "--files", "4", "--records", "10000"]],
     ),
+    "reads": (
+        "claims' reconciliation and year summary at 20k, 200k and 1M claims: the scan against the kept totals (PG)",
+        [[PY, "-m", "bench.reads", "--claims", "20000,200000,1000000", "--postgres"]],
+    ),
     "soak": (
         "5 minutes of claim files, allocations and queries mixed: memory, queue depth, errors (SQLite, PostgreSQL)",
         [[PY, "-m", "bench.soak", "--minutes", "5"], [PY, "-m", "bench.soak", "--minutes", "5", "--postgres"]],
