@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DISTRICT, YEAR = "909", 2021
+STATION = "31021"  # Xã Thuận Hoà, An Minh
 
 
 def auth(token: str) -> dict[str, str]:
@@ -99,12 +100,27 @@ def money(stack: Any, tokens: dict[str, str]) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def project(stack: Any, tokens: dict[str, str]) -> dict[str, Any]:
+    """A station project of An Minh with capital and a disbursement in the year (the investment stream)."""
+    fin = tokens["finance"]
+    body = {"station_code": STATION, "kind": "upgrade", "title": "Nâng cấp Trạm Y tế xã Thuận Hoà",
+            "estimated_cost": 900_000_000, "plan_id": 1, "item_code": "II.5"}  # fmt: skip
+    made = ok(call(stack, fin, "POST", "/api/v1/investment/projects", json=body), 201)
+    capital = {"source": "provincial_budget", "fiscal_year": YEAR, "amount": 300_000_000,
+               "decision_no": "55/QĐ-UBND", "decision_date": f"{YEAR}-04-01"}  # fmt: skip
+    ok(call(stack, fin, "POST", f"/api/v1/investment/projects/{made['id']}/capital", json=capital), 201)
+    paid = {"source": "provincial_budget", "amount": 120_000_000, "date": f"{YEAR}-09-15", "reference": "KB-909"}
+    ok(call(stack, fin, "POST", f"/api/v1/investment/projects/{made['id']}/disbursements", json=paid), 201)
+    return made
+
+
 def digits(text: str) -> int:
     return int(re.sub(r"[^0-9]", "", text))
 
 
 def test_word_report_equals_the_api_and_keeps_the_unit_sections(
-    stack: Any, tokens: dict[str, str], money: None
+    stack: Any, tokens: dict[str, str], money: None, project: dict[str, Any]
 ) -> None:
     district, viewer = tokens["district"], tokens["viewer"]
     path = f"/api/v1/units/{DISTRICT}/report-sections/{YEAR}"
@@ -170,7 +186,21 @@ def test_word_report_equals_the_api_and_keeps_the_unit_sections(
     assert printed[("II.3", "Cộng các nguồn")] == (480_000_000, 123_456_000)
     assert printed[("II.3", "Ngân sách tỉnh")] == (480_000_000, 123_456_000)
     assert printed[("II.2.4", "Cộng các nguồn")] == (130_000_000, 45_000_000)
-    assert funding["total"]["allocated"] == 610_000_000 and funding["total"]["disbursed"] == 168_456_000
+    assert printed[("II.5", "Cộng các nguồn")] == (300_000_000, 120_000_000)  # the project's capital
+    assert funding["total"]["allocated"] == 910_000_000 and funding["total"]["disbursed"] == 288_456_000
+
+    # Station investment: the projects of the unit as the investment API lists them.
+    listed = ok(call(stack, viewer, "GET", "/api/v1/investment/projects", params={"unit": DISTRICT}))["items"]
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:3] == ["STT", "Trạm y tế", "Công trình"])
+    rows = [[c.text for c in row.cells] for row in table.rows[1:]]
+    assert len(rows) == len(listed) + 1 and any(r[2] == project["title"] for r in rows)
+    for row, want in zip(rows, listed, strict=False):
+        assert (row[2], digits(row[4]), digits(row[5])) == (want["title"], want["capital"], want["disbursed"])
+    assert rows[-1][1] == "TỔNG CỘNG"
+    assert (digits(rows[-1][4]), digits(rows[-1][5])) == (
+        sum(p["capital"] for p in listed),
+        sum(p["disbursed"] for p in listed),
+    )
     assert any(t.rows[0].cells[0].text == "Quý" and len(t.rows) == 5 for t in doc.tables)  # BHYT, four quarters
 
     # The Excel workbook's targets sheet: the same rows as the API.
