@@ -275,6 +275,29 @@ def reporting_status(session: Any, plan: catalog.Plan, year: int, today: date, s
     }
 
 
+def add_money(status: dict[str, Any], per_unit: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """The province's roll-up from its units: each unit's money of the year under the plan (`per_unit`: the
+    total of the funding tree asked for that unit, as its own report prints it) and the sums over all units and
+    over those that reported. None when a funding answer was partial (never a roll-up with holes)."""
+    if per_unit is None:
+        for row in status["units"]:
+            row["money"] = None
+        status["rollup"]["money"] = None
+        return status
+    totals = {"allocated": 0, "disbursed": 0, "reported_allocated": 0, "reported_disbursed": 0}
+    for row in status["units"]:
+        pair = per_unit.get(row["unit"]) or {}
+        money = {k: int(pair.get(k) or 0) for k in ("allocated", "disbursed")}
+        row["money"] = money
+        totals["allocated"] += money["allocated"]
+        totals["disbursed"] += money["disbursed"]
+        if row["submission"] is not None:
+            totals["reported_allocated"] += money["allocated"]
+            totals["reported_disbursed"] += money["disbursed"]
+    status["rollup"]["money"] = totals
+    return status
+
+
 def late_counts(session: Any, today: date) -> dict[tuple[str, int], int]:
     """Late reports per (plan number, year) for the metric: submitted after 30/11, or still missing after it,
     for each plan's current reporting year (so the series always exists) and every year some unit has

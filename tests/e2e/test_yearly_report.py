@@ -222,7 +222,9 @@ def test_word_report_equals_the_api_and_keeps_the_unit_sections(
     assert r.status_code == 403
 
 
-def test_who_has_reported_and_who_is_late(stack: Any, tokens: dict[str, str]) -> None:
+def test_who_has_reported_and_who_is_late(
+    stack: Any, tokens: dict[str, str], money: None, project: dict[str, Any]
+) -> None:
     fin, district = tokens["finance"], tokens["district"]
     before = ok(call(stack, fin, "GET", "/api/v1/plans/1/reports", params={"year": YEAR}))
     assert before["deadline"] == f"{YEAR}-11-30"
@@ -253,6 +255,11 @@ def test_who_has_reported_and_who_is_late(stack: Any, tokens: dict[str, str]) ->
     assert by_unit[DISTRICT]["status"] == "on_time" and by_unit[DISTRICT]["submission"]["document"] == "88/BC-TTYT"
     assert by_unit["903"]["status"] == "late" and by_unit["903"]["late"] is True
     assert by_unit["910"]["status"] == "overdue" and by_unit["910"]["submission"] is None
+    # The roll-up's money: An Minh's year (the allocations and the project above), reported; Hòn Đất none.
+    assert by_unit[DISTRICT]["money"] == {"allocated": 910_000_000, "disbursed": 288_456_000}
+    money = after["rollup"].pop("money")
+    assert money["reported_allocated"] == 910_000_000 + by_unit["903"]["money"]["allocated"]
+    assert money["allocated"] == sum(u["money"]["allocated"] for u in after["units"])
     assert after["rollup"] == {
         "expected": 15,
         "reported": 2,
@@ -265,6 +272,7 @@ def test_who_has_reported_and_who_is_late(stack: Any, tokens: dict[str, str]) ->
     # A district user sees its own district only.
     mine = ok(call(stack, district, "GET", "/api/v1/plans/1/reports", params={"year": YEAR}))
     assert [u["unit"] for u in mine["units"]] == [DISTRICT]
+    assert mine["rollup"]["money"]["reported_allocated"] == 910_000_000
 
     metrics = requests.get(stack.url + "/metrics", timeout=30).text
     line = next(

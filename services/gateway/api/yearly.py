@@ -180,12 +180,27 @@ def _unit_in_scope(code: str, year: int) -> None:
 @doc(query=StatusQuery, responses={404: "Không có kế hoạch này"})
 def reports_status(plan_id: int) -> Any:
     """Which units have reported for the year under the plan, on time or late (after 30/11), which have
-    not (overdue once 30/11 has passed), each with its latest submission; `rollup` counts them."""
+    not (overdue once 30/11 has passed), each with its latest submission and its money of the year
+    (allocated, disbursed: the funding tree's, within the unit); `rollup` counts them and sums the money
+    over all units and over those that reported (`money` null while a service cannot answer)."""
     plan = _plan(plan_id)
     q = load_args(StatusQuery())
+    return jsonify(reports_answer(plan, q["year"]))
+
+
+def reports_answer(plan: catalog.Plan, year: int) -> dict[str, Any]:
+    """Who has reported, with each unit's money of the year and the roll-up (the API and the page)."""
     scope = scoped_unit(None)
     with ytcs().session() as s:
-        return jsonify(report.reporting_status(s, plan, q["year"], units.today(), scope))
+        status = report.reporting_status(s, plan, year, units.today(), scope)
+    per_unit: dict[str, dict[str, Any]] | None = {}
+    for row in status["units"]:  # each unit's figures as its own report prints them (every money stream)
+        money = plan_figures(plan.id, year, row["unit"], "yearly.reports_status")
+        if money["partial"]:
+            per_unit = None
+            break
+        per_unit[row["unit"]] = money["total"]
+    return report.add_money(status, per_unit)
 
 
 @bp.post("/plans/<int:plan_id>/reports")

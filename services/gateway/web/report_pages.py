@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 from services.common import catalog, units
 from services.common.contracts.fields import Year
 from services.gateway import yearly_report as report
-from services.gateway.access import READ_ROLES, allow, scoped_unit
+from services.gateway.access import READ_ROLES, allow
 from services.gateway.api import yearly
 from services.gateway.api.common import ytcs
 from services.gateway.web.common import (
@@ -75,8 +75,7 @@ def _plan_or_default(plan_id: int | None) -> catalog.Plan:
 def _reports_page(
     plan: catalog.Plan, year: int, status: int = 200, errors: list[dict[str, Any]] | None = None, form: Any = None
 ) -> Any:
-    with ytcs().session() as s:
-        data = report.reporting_status(s, plan, year, units.today(), scoped_unit(None))
+    data = yearly.reports_answer(plan, year)
     return render(
         "yearly_reports.html",
         status,

@@ -81,3 +81,16 @@ def test_vietnamese_figures_and_issuers() -> None:
         "Trung tâm Y tế huyện Vĩnh Thuận",
         "Vĩnh Thuận",
     )
+
+
+def test_the_rollup_sums_each_units_money_and_what_the_reported_ones_hold(session: Session) -> None:
+    submit(session, "910", date(2024, 11, 1))
+    status = report.reporting_status(session, catalog.get_plan(1), 2024, date(2024, 12, 1), None)
+    per_unit = {"910": {"allocated": 700, "disbursed": 150}, "903": {"allocated": 70, "disbursed": 7}}
+    out = report.add_money(status, per_unit)
+    rows = {u["unit"]: u["money"] for u in out["units"]}
+    assert rows["910"] == {"allocated": 700, "disbursed": 150} and rows["899"] == {"allocated": 0, "disbursed": 0}
+    assert out["rollup"]["money"] == {
+        "allocated": 770, "disbursed": 157, "reported_allocated": 700, "reported_disbursed": 150
+    }  # fmt: skip
+    assert report.add_money(status, None)["rollup"]["money"] is None
