@@ -68,6 +68,8 @@ def _claims(uri):
                 "fund": "2400000.00",
                 "advanced": "1800000.00",
                 "spend": "1523400.50",
+                "fee_for_service": "600000.00",
+                "drg": "26599.50",
                 "requested": "2150000.00",
                 "approved": "2100000.00",
             }
@@ -112,6 +114,8 @@ def test_bhyt_figures_for_II4_are_shown_beside_the_money_not_added(gw):
         "fund": "2400000.00",
         "advanced": "1800000.00",
         "spend": "1523400.50",
+        "fee_for_service": "600000.00",
+        "drg": "26599.50",
         "requested": "2150000.00",
         "approved": "2100000.00",
     }
