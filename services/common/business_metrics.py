@@ -15,6 +15,12 @@ Who exports what (the bound of the label set, for one province):
 - claims: `ytcs_capitation_*` per facility and quarter, read through its reconciliation (the fund it knows
   from finance's `capitation_fund_set`, the spend of its accepted claims). Bound: facilities with claims or a
   fund in the quarter × 2 quarters (a province of ~250 facilities: ≤ 500 series per family).
+- finance also: `ytcs_settlement_steps_overdue` per facility and step (advance, result, payment) and
+  `ytcs_capitation_advance_overdue_vnd` per facility, from the quarterly reports' schedules (the `overdue` of
+  `GET /api/v1/reconciliation`). Only facilities with something overdue: ≤ facilities × 3 (≤ ~750 series).
+- investment: `ytcs_targets_not_met` per plan, item and target of the last finished year (its targets of
+  that year and those without a year), as `GET /api/v1/plans/{id}/targets` measures them. Bound: 2 plans ×
+  ≤ 20 targets, one year.
 
 Labels stay bounded by construction: plan number, item code, source and fiscal year for funding, only the
 current and the previous year; facility code and quarter for capitation, only the current and the previous
@@ -76,12 +82,35 @@ class CapitationFigure:
     spend: int | Decimal
 
 
+@dataclass(frozen=True)
+class OverdueStep:
+    """A step of a facility's quarterly settlement past its due date and not done (ledger.quarter_schedule)."""
+
+    facility: str  # MA_CSKCB
+    period: str  # the quarter reported, "2024-Q3"
+    step: str  # advance, result, payment (a report's own step is done once it exists)
+    unpaid: int = 0  # VND: for the advance, what of it is still unpaid
+
+
+@dataclass(frozen=True)
+class TargetFigure:
+    """One target of a plan measured at the end of a finished year."""
+
+    plan: str  # plan number
+    item: str  # item code
+    target: str  # the target's key, e.g. "stations_with_doctor"
+    year: int  # the finished year measured
+    met: bool | None  # None: no figure to measure it with
+
+
 @dataclass
 class BusinessFigures:
     """What one service knows. A family left as None is not this service's to report and is not exposed."""
 
     funding: list[FundingFigure] | None = None
     capitation: list[CapitationFigure] | None = None
+    overdue: list[OverdueStep] | None = None
+    targets: list[TargetFigure] | None = None
 
 
 Fetch = Callable[[], BusinessFigures]
@@ -178,6 +207,10 @@ class BusinessCollector(Collector):
                 out.extend(funding_families(figures.funding, self.today()))
             if figures.capitation is not None:
                 out.extend(capitation_families(figures.capitation, self.today()))
+            if figures.overdue is not None:
+                out.extend(overdue_families(figures.overdue))
+            if figures.targets is not None:
+                out.extend(target_families(figures.targets))
         return out
 
     def _figures(self) -> BusinessFigures:
@@ -255,6 +288,55 @@ def capitation_families(rows: Iterable[CapitationFigure], today: date) -> list[M
     for name, q in sorted(allowed.items()):
         ends.add_metric([name], quarter_end_timestamp(q))
     return [fund, spend, ends]
+
+
+SETTLEMENT_STEPS = ("advance", "result", "payment")
+
+
+def overdue_families(rows: Iterable[OverdueStep]) -> list[Metric]:
+    steps = GaugeMetricFamily(
+        "ytcs_settlement_steps_overdue",
+        "Quarters of a facility whose settlement step (advance, result, payment) is past its due date and not done",
+        labels=["facility", "step"],
+    )
+    unpaid = GaugeMetricFamily(
+        "ytcs_capitation_advance_overdue_vnd",
+        "VND of advances not paid 5 working days after the quarterly report that gives them, by facility",
+        labels=["facility"],
+    )
+    counts: dict[tuple[str, str], int] = {}
+    money: dict[str, int] = {}
+    for r in rows:
+        if r.step not in SETTLEMENT_STEPS:
+            continue  # keeps the label set bounded whatever the query returned
+        counts[(r.facility, r.step)] = counts.get((r.facility, r.step), 0) + 1
+        if r.step == "advance":
+            money[r.facility] = money.get(r.facility, 0) + int(r.unpaid)
+    for (facility, step), n in sorted(counts.items()):
+        steps.add_metric([facility, step], float(n))
+    for facility, vnd in sorted(money.items()):
+        unpaid.add_metric([facility], _vnd(vnd))
+    return [steps, unpaid]
+
+
+def target_families(rows: Iterable[TargetFigure]) -> list[Metric]:
+    missed = GaugeMetricFamily(
+        "ytcs_targets_not_met",
+        "1 when a plan's target of a finished year was not met at its end (or has no figure), 0 when met",
+        labels=["plan", "item", "target", "year"],
+    )
+    ends = GaugeMetricFamily(
+        "ytcs_targets_year_end_timestamp_seconds",
+        "Unix time at which the year whose targets are measured ended (Việt Nam time)",
+        labels=["year"],
+    )
+    years: set[int] = set()
+    for r in rows:
+        missed.add_metric([r.plan, r.item, r.target, str(r.year)], 0.0 if r.met else 1.0)
+        years.add(r.year)
+    for year in sorted(years):
+        ends.add_metric([str(year)], year_end_timestamp(year))
+    return [missed, ends]
 
 
 def register(

@@ -1,17 +1,55 @@
 """Finance's figures for the wall (services/common/business_metrics.py): the funding of every plan item in the
 exposed fiscal years, read through the kept roll-up the API answers with (`funding_tree_kept`), so the gauges
-and `GET /api/v1/funding/...` agree and a scrape reuses the answers the pages already asked for."""
+and `GET /api/v1/funding/...` agree and a scrape reuses the answers the pages already asked for; and the
+settlement steps of every reported quarter that are overdue today, as `GET /api/v1/reconciliation` lists them
+(ledger.quarter_schedule)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common.business_metrics import VN_TZ, BusinessFigures, FundingFigure, exposed_years
-from services.finance import queries
-from services.finance.models import Plan
+from services.common.business_metrics import VN_TZ, BusinessFigures, FundingFigure, OverdueStep, exposed_years
+from services.finance import ledger, queries
+from services.finance.models import (
+    CapitationAdvance,
+    CapitationPayment,
+    CapitationReport,
+    CapitationResult,
+    Plan,
+)
+
+
+def stamp(session: Session) -> tuple[int, ...]:
+    """The funding's data version and the row counts of the settlement tables (append-only, so a count moves
+    with every write): the figures are computed again when either changed (or the day did: overdue is dated)."""
+    counts = [select(func.count()).select_from(m).scalar_subquery()
+              for m in (CapitationReport, CapitationResult, CapitationPayment, CapitationAdvance)]
+    return queries.data_version(session) + tuple(int(v) for v in session.execute(select(*counts)).one())
+
+
+def overdue_steps(session: Session) -> list[OverdueStep]:
+    """Every reported facility-quarter's steps overdue today. Quarters whose payment is done have nothing
+    left to be overdue, but telling them apart costs the schedule itself: a province's reports (~250
+    facilities × 4 quarters a year) are read once per write or day, never per scrape."""
+    today = ledger.today()
+    rows: list[OverdueStep] = []
+    pairs = session.execute(
+        select(CapitationReport.facility_code, CapitationReport.period).distinct().order_by(
+            CapitationReport.facility_code, CapitationReport.period
+        )
+    ).all()
+    for facility, period in pairs:
+        schedule = ledger.quarter_schedule(session, facility, period, on=today)
+        for step in schedule["overdue"]:
+            unpaid = 0
+            if step == "advance":
+                advance = schedule["steps"]["advance"]
+                unpaid = max(0, int(advance["amount"]) - int(advance["paid"]))
+            rows.append(OverdueStep(facility, period, step, unpaid))
+    return rows
 
 
 def business_figures(session: Session) -> BusinessFigures:
@@ -23,4 +61,4 @@ def business_figures(session: Session) -> BusinessFigures:
             for code, item in tree["items"].items():
                 for source, money in item["by_source"].items():
                     rows.append(FundingFigure(number, code, source, year, money["allocated"], money["disbursed"]))
-    return BusinessFigures(funding=rows)
+    return BusinessFigures(funding=rows, overdue=overdue_steps(session))
