@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from services.common.targets import target_met
+
 PLANS_PACKAGE = "services.common.reference.plans"
 PLAN_FILES: tuple[str, ...] = ("158-KH-UBND.yaml", "34-KH-UBND.yaml")
 
@@ -52,6 +54,9 @@ class Target:
     comparison: str  # "=", ">=", ">" ...
     year: int | None  # None when the document gives no year
     quote: str
+
+    def met(self, actual: object) -> bool | None:
+        return target_met(actual, self.comparison, self.value)
 
 
 @dataclass(frozen=True)

@@ -440,35 +440,14 @@ def becomes_true(previous: StatusRecord | None, new: StatusRecord) -> bool:
 
 # --------------------------------------------------------------------------- target indicators
 
-# Target keys (services/common/reference/plans/*.yaml) the register answers, with the attribute counted.
-TARGET_ATTRIBUTES = {
-    "stations_bhyt_eligible": "bhyt_eligible",
-    "communes_national_health_criteria": "national_health_criteria",
-}
 # "Hoàn thành đầu tư trạm y tế ở các xã có điều kiện kinh tế - xã hội khó khăn và đặc biệt khó khăn"
 # (158/KH-UBND I.2.a): of the difficult communes, those whose station has a completed building project.
 DIFFICULT_INVESTED_KEY = "stations_difficult_communes_invested"
-COMPUTABLE_TARGETS = frozenset({*TARGET_ATTRIBUTES, DIFFICULT_INVESTED_KEY})
 
 
 def as_of_date(year: int, today: date) -> date:
     """A year's figure is as of 31/12, or today for the year still running (or a future year)."""
     return min(date(year, 12, 31), today)
-
-
-def target_met(actual: str | None, comparison: str, target: float | None) -> bool | None:
-    """Compare an actual percentage with the plan's target; a 'completion' target (no figure) means 100%."""
-    if actual is None:
-        return None
-    a = Decimal(actual)
-    t = Decimal(100) if target is None else Decimal(str(target))
-    return {
-        "=": a == t,
-        ">=": a >= t,
-        ">": a > t,
-        "<=": a <= t,
-        "<": a < t,
-    }[comparison]
 
 
 # --------------------------------------------------------------------------- priority score

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from services.common.targets import target_met
+
 # --------------------------------------------------------------------------- the facts
 
 COUNT_LIMIT = 100_000_000  # more people than a province has: a typing slip, not a fact
@@ -273,15 +275,6 @@ def percent(numerator: int, denominator: int) -> str | None:
     return str((Decimal(100 * numerator) / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def compare(actual: str | None, comparison: str, target: float | None) -> bool | None:
-    """An actual percentage against the target; a completion target (no figure) means 100 %."""
-    if actual is None:
-        return None
-    a = Decimal(actual)
-    t = Decimal(100) if target is None else Decimal(str(target))
-    return {"=": a == t, ">=": a >= t, ">": a > t, "<=": a <= t, "<": a < t}[comparison]
-
-
 def _doctor_ok(f: dict[str, Any]) -> bool:
     return (f.get("doctors") or 0) >= 1 and (f.get("doctor_days_per_week") or 0) >= DOCTOR_DAYS
 
@@ -400,7 +393,7 @@ def evaluate(spec: Spec, units_: list[Unit], year: int, *, with_groups: bool = T
             actual,
             hits,
             pool,
-            compare(actual, spec.comparison, spec.value),
+            target_met(actual, spec.comparison, spec.value),
             source,
             known,
             sum(1 for u in units_ if u.in_pool),
@@ -419,7 +412,7 @@ def evaluate(spec: Spec, units_: list[Unit], year: int, *, with_groups: bool = T
                 misses.append(
                     {"code": u.code, "name": u.name, "group": u.group, "reason": f"chưa có số liệu năm {year}"}
                 )
-            elif not compare(own, spec.comparison, spec.value):
+            elif not target_met(own, spec.comparison, spec.value):
                 misses.append(
                     {
                         "code": u.code,
@@ -437,7 +430,7 @@ def evaluate(spec: Spec, units_: list[Unit], year: int, *, with_groups: bool = T
             actual,
             n,
             d,
-            compare(actual, spec.comparison, spec.value),
+            target_met(actual, spec.comparison, spec.value),
             "indicators",
             reported,
             len(units_),
@@ -455,7 +448,7 @@ def evaluate(spec: Spec, units_: list[Unit], year: int, *, with_groups: bool = T
             continue
         reported += 1
         own = percent(*r)
-        if spec.threshold is not None and compare(own, ">=", spec.threshold):
+        if spec.threshold is not None and target_met(own, ">=", spec.threshold):
             hits += 1
         else:
             misses.append(
@@ -472,7 +465,7 @@ def evaluate(spec: Spec, units_: list[Unit], year: int, *, with_groups: bool = T
         actual,
         hits,
         len(units_),
-        compare(actual, spec.comparison, spec.value),
+        target_met(actual, spec.comparison, spec.value),
         "indicators",
         reported,
         len(units_),
@@ -494,7 +487,7 @@ def _row(code: str, name: str, actual: str | None, n: int, d: int, spec: Spec) -
         "actual_value": actual,
         "numerator": n,
         "denominator": d,
-        "met": compare(actual, spec.comparison, spec.value),
+        "met": target_met(actual, spec.comparison, spec.value),
     }
 
 

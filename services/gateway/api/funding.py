@@ -9,9 +9,7 @@ the missing part named in `parts` and `missing`), never a hang or a 5xx.
 
 from __future__ import annotations
 
-import math
 import os
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -466,7 +464,7 @@ def plan_targets(plan_id: int) -> Any:
                 "as_of": None if known.get("as_of") is None else str(known["as_of"]),
                 "basis": known.get("basis"),
                 "source": (known.get("source") or "register") if actual is not None else None,
-                "met": known["met"] if isinstance(known.get("met"), bool) else _met(actual, target),
+                "met": known["met"] if isinstance(known.get("met"), bool) else target.met(actual),
                 # Measured at the scope's level, one level down, and the stations (or centres) that miss it.
                 "level": known.get("level"),
                 "reported": known.get("reported"),
@@ -496,19 +494,3 @@ def _actuals(answer: Any) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-def _met(value: Any, target: catalog.Target) -> bool | None:
-    """Whether the current value reaches the target, when both are known numbers."""
-    try:
-        actual = float(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return None
-    if target.value is None or not math.isfinite(actual):
-        return None
-    ops = {
-        "=": actual == target.value,
-        ">=": actual >= target.value,
-        ">": actual > target.value,
-        "<=": actual <= target.value,
-        "<": actual < target.value,
-    }
-    return ops.get(target.comparison)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.errors import DomainError
+from services.common.targets import target_met
 from services.investment import domain
 from services.investment.domain import ProjectFigures, SourceFigures, StatusRecord
 
@@ -248,11 +249,13 @@ def test_execution_rate_and_percent_are_exact_strings() -> None:
 
 
 def test_target_met_compares_like_the_plan() -> None:
-    assert domain.target_met("90.00", ">=", 90) is True
-    assert domain.target_met("89.99", ">=", 90) is False
-    assert domain.target_met("100.00", "=", 100) is True
-    assert domain.target_met("100.00", "=", None) is True  # a completion target
-    assert domain.target_met(None, "=", 100) is None
+    assert target_met("90.00", ">=", 90) is True
+    assert target_met("89.99", ">=", 90) is False
+    assert target_met("100.00", "=", 100) is True
+    assert target_met("100.00", "=", None) is True  # a completion target
+    assert target_met(None, "=", 100) is None
+    assert target_met("NaN", ">=", 80) is None and target_met("không rõ", ">=", 80) is None
+    assert target_met("80.00", ">=", 80.0) is True and target_met("0.3", "=", 0.3) is True
 
 
 def test_figures_after_a_merger_belong_to_the_successor() -> None:
