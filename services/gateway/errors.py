@@ -118,10 +118,11 @@ FIELD_LABELS = {
     "per_page": "Số dòng mỗi trang",
     "id": "Số hiệu",
     "severity": "Mức độ",
-    "csrf_token": "Mã bảo vệ biểu mẫu",  # nosec B105 - a field's label, not a secret
     "username": "Tên đăng nhập",
-    "password": "Mật khẩu",  # nosec B105 - a field's label, not a secret
 }
+# Labels of the login form's fields, not secrets.
+FIELD_LABELS["csrf_token"] = "Mã bảo vệ biểu mẫu"  # noqa: S105
+FIELD_LABELS["password"] = "Mật khẩu"  # noqa: S105
 
 
 # The services as people know them (the technical name stays in the answer's `service`).
