@@ -23,8 +23,9 @@ class Service:
     db = Database()
     relay = OutboxRelay(Outbox)  # in a worker: a function that wakes the relay to publish at once
     metrics = EntrypointMetrics()
-    # The funding gauges of the wall, recomputed only when the money changed (the kept answers' stamp).
-    business = BusinessMetrics(figures.business_figures, stamp=queries.data_version)
+    # The funding and overdue-settlement gauges of the wall, recomputed only when the money changed (the kept
+    # answers' stamp and the settlement tables' counts) or the day did.
+    business = BusinessMetrics(figures.business_figures, stamp=figures.stamp)
     queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
     # A quarter's figures are the claims service's (by RPC, asked before the write transaction opens).
     claims = RpcProxy("claims")

@@ -8,10 +8,11 @@ from typing import Any
 
 from nameko.rpc import rpc
 
+from services.common.business_metrics import BusinessMetrics
 from services.common.messaging import Database, OutboxRelay
 from services.common.metrics import EntrypointMetrics
-from services.investment import ledger, measures, queries
-from services.investment.models import Outbox
+from services.investment import figures, ledger, measures, queries
+from services.investment.models import WRITES, Outbox
 
 
 def _date(text: str | None) -> date | None:
@@ -24,6 +25,8 @@ class Service:
     db = Database()
     relay = OutboxRelay(Outbox)
     metrics = EntrypointMetrics()
+    # Targets not met at the end of the last finished year, recomputed only when a write (or the day) changed.
+    business = BusinessMetrics(figures.business_figures, stamp=WRITES.stamp)
 
     def _cid(self) -> str | None:
         return self.db.correlation_id

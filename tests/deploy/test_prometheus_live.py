@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -171,7 +171,12 @@ SHOULD_FIRE = {
     "YtcsEventsDeadLettered": "firing",  # a poison event, parked by the claims handler
     "YtcsDeadLetterQueueNotEmpty": "pending",  # it waits in ytcs.dead-letters (for: 30m)
     "YtcsCapitationFundNearlySpent": "pending",  # spend past 90% of a small fund this quarter (for: 1h)
+    "YtcsSettlementStepOverdue": "pending",  # a report received months ago: no result recorded (for: 30m)
+    "YtcsCapitationAdvanceOverdue": "pending",  # and its advance never paid (for: 30m)
 }
+# Dated by the calendar, decided by the scenario from the API's answers: YtcsYearlyReportsLate (units that have
+# not reported after 30/11 of a plan's reporting year) and YtcsTargetsNotMet (the last finished year's
+# targets, up for a year after it) are pending when their condition holds, silent otherwise.
 
 
 @dataclass
@@ -180,6 +185,8 @@ class Scenario:
     quarter: str  # the capitation quarter (the current one)
     facility: str
     ended: float  # time.monotonic() when its last write was made
+    settled: str  # the quarter reported months ago, whose advance and result are overdue
+    alerts: dict[str, str]  # SHOULD_FIRE and those the calendar brings about
 
 
 def _publish(stack: Stack, exchange_name: str, envelope: dict) -> None:
@@ -304,7 +311,44 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     _publish(stack, "claims.events", spend)
     poison = {"fund_id": 1, "facility_code": facility, "period": str(quarter), "fund": "một nghìn"}
     _publish(stack, "finance.events", _envelope("capitation_fund_set", "finance", poison))
-    return Scenario(year, str(quarter), facility, time.monotonic())
+
+    # A quarter two back, its claims in, reported long ago: the advance (5 working days) and BHXH's result
+    # (30 days) are overdue today; nothing paid.
+    settled = quarter.previous().previous()
+    buf = io.BytesIO()
+    generator.generate(buf, facility=facility, records=4, year=settled.year, months=[settled.start.month], seed=12)
+    r = requests.post(stack.url + "/api/v1/claims/files", data=buf.getvalue(),
+                      headers={**bhxh, "Content-Type": "application/xml"}, timeout=60)  # fmt: skip
+    assert r.status_code == 202, r.text
+    file_id, deadline = r.json()["id"], time.monotonic() + 90
+    while (
+        requests.get(stack.url + f"/api/v1/claims/files/{file_id}", headers=bhxh, timeout=30).json()["status"]
+        == "processing"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    received = settled.end + timedelta(days=7)
+    r = requests.post(
+        stack.url + "/api/v1/capitation/reports",
+        json={"facility_code": facility, "period": str(settled), "received_date": received.isoformat()},
+        headers=bhxh,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["advance"]["amount"] > 0, r.text
+
+    alerts = dict(SHOULD_FIRE)
+    prometheus.wait_for("ytcs_yearly_reports_late")
+    if prometheus.query("max(ytcs_yearly_reports_late) > 0"):
+        alerts["YtcsYearlyReportsLate"] = "pending"
+    today = datetime.now(VN_TZ).date()
+    reviewed = min(today.year - 1, 2025)  # the seed plans run to 2025
+    if today.year - 1 == reviewed:  # the year ended less than a year ago
+        answer = requests.get(stack.url + "/api/v1/investment/targets", params={"plan_id": 1, "year": reviewed},
+                              headers=finance, timeout=60).json()  # fmt: skip
+        if any(t["met"] is not True for t in answer["items"] if t["target_year"] in (reviewed, None)):
+            alerts["YtcsTargetsNotMet"] = "pending"
+    return Scenario(year, str(quarter), facility, time.monotonic(), str(settled), alerts)
 
 
 def _concrete(expr: str, scenario: Scenario) -> str:
@@ -332,14 +376,15 @@ def test_every_dashboard_and_recording_rule_expression_returns_data(scenario: Sc
 
 def test_the_alerts_that_should_fire_fire_and_no_other(scenario: Scenario, prometheus: Prometheus) -> None:
     alert_rules = {name: expr for _, name, expr in rule_exprs() if ":" not in name}
-    assert set(SHOULD_FIRE) <= set(alert_rules)
+    expected = scenario.alerts
+    assert set(expected) <= set(alert_rules)
     deadline = time.monotonic() + 90
     while True:
         active = {r["metric"]["alertname"]: r["metric"]["alertstate"] for r in prometheus.query("ALERTS")}
-        reached = all(active.get(a) == state for a, state in SHOULD_FIRE.items())
-        if reached and set(active) == set(SHOULD_FIRE):
+        reached = all(active.get(a) == state for a, state in expected.items())
+        if reached and set(active) == set(expected):
             break
-        assert time.monotonic() < deadline, f"active alerts {active}, expected {SHOULD_FIRE}"
+        assert time.monotonic() < deadline, f"active alerts {active}, expected {expected}"
         time.sleep(1.0)
     # An alert that does not fire must still be fed: every series its expression reads exists.
     for name, expr in alert_rules.items():
@@ -381,8 +426,44 @@ def test_business_figures_are_those_the_api_answers(stack: Stack, scenario: Scen
     # each look reads the stamp only.
     time.sleep(max(0.0, scenario.ended + 32 - time.monotonic()))
     quiet = prometheus.query("max by (service) (changes(ytcs_business_figures_computed_total[15s]))")
-    assert {r["metric"]["service"]: float(r["value"][1]) for r in quiet} == {"finance": 0.0, "claims": 0.0}
+    assert {r["metric"]["service"]: float(r["value"][1]) for r in quiet} == {
+        "finance": 0.0,
+        "claims": 0.0,
+        "investment": 0.0,
+    }
     assert prometheus.query('count_over_time(up{job="ytcs-finance"}[15s]) >= 12')
+
+
+def test_settlement_and_target_figures_are_those_the_api_answers(
+    stack: Stack, scenario: Scenario, prometheus: Prometheus
+) -> None:
+    """The overdue steps of the quarter reported long ago, as GET /api/v1/reconciliation lists them, and the
+    targets of the last finished year, as GET /api/v1/investment/targets measures them."""
+    bhxh = {"Authorization": f"Bearer {stack.token('bhxh')}"}
+    rec = requests.get(
+        stack.url + "/api/v1/reconciliation",
+        params={"facility": scenario.facility, "period": scenario.settled},
+        headers=bhxh,
+        timeout=30,
+    ).json()
+    steps = {o["step"] for o in rec["overdue"]}
+    assert steps >= {"advance", "result"}, rec["overdue"]
+    sel = f'facility="{scenario.facility}"'
+    got = prometheus.wait_for(f"max by (step) (ytcs_settlement_steps_overdue{{{sel}}})")
+    assert {r["metric"]["step"]: float(r["value"][1]) for r in got} == {s: 1.0 for s in steps}
+    advance = rec["settlement"]["steps"]["advance"]
+    got = prometheus.wait_for(f"max(ytcs_capitation_advance_overdue_vnd{{{sel}}})")
+    assert float(got[0]["value"][1]) == advance["amount"] - advance["paid"] > 0
+
+    finance = {"Authorization": f"Bearer {stack.token('finance')}"}
+    reviewed = min(datetime.now(VN_TZ).year - 1, 2025)
+    answer = requests.get(stack.url + "/api/v1/investment/targets", params={"plan_id": 1, "year": reviewed},
+                          headers=finance, timeout=60).json()  # fmt: skip
+    want = {(t["item_code"], t["key"]): 0.0 if t["met"] is True else 1.0
+            for t in answer["items"] if t["target_year"] in (reviewed, None)}  # fmt: skip
+    assert want
+    got = prometheus.wait_for(f'max by (item, target) (ytcs_targets_not_met{{plan="158/KH-UBND", year="{reviewed}"}})')
+    assert {(r["metric"]["item"], r["metric"]["target"]): float(r["value"][1]) for r in got} == want
 
 
 def test_the_funding_dashboard_draws_every_panel(scenario: Scenario, prometheus: Prometheus, tmp_path: Path) -> None:
