@@ -348,6 +348,8 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
                               headers=finance, timeout=60).json()  # fmt: skip
         if any(t["met"] is not True for t in answer["items"] if t["target_year"] in (reviewed, None)):
             alerts["YtcsTargetsNotMet"] = "pending"
+    # The figures follow the writes within a look (10 s): the tests that draw or compare them start after.
+    prometheus.wait_for(f'ytcs_capitation_advance_overdue_vnd{{facility="{facility}"}} > 0')
     return Scenario(year, str(quarter), facility, time.monotonic(), str(settled), alerts)
 
 
