@@ -428,15 +428,18 @@ def plan_targets(plan_id: int) -> Any:
     `money` is the funding of the task items that spend toward the indicator (`money.items`; for a target
     stated in a task item, that item).
     """
-    plan = _plan(plan_id)
     q = load_args(TargetsQuery())
-    unit = scoped_unit(q.get("unit"))
-    year = q.get("year")
+    return jsonify(targets_answer(plan_id, q.get("year"), scoped_unit(q.get("unit"))))
+
+
+def targets_answer(plan_id: int, year: int | None, unit: str | None, endpoint: str = "funding.plan_targets") -> dict:
+    """The targets answer (PlanTargets) for a unit the caller may see: the API's and the plan page's."""
+    plan = _plan(plan_id)
     calls: dict[str, tuple[str, str, tuple, dict]] = {
         part: (part, TREE_RPC[part], (plan_id, year, unit), {}) for part in MONEY_PARTS
     }
     calls["targets"] = ("investment", "targets", (plan_id, year, unit), {})
-    results, state = _fan_out(calls, "funding.plan_targets")
+    results, state = _fan_out(calls, endpoint)
     items, _total = _tree(plan, results, state)
     by_code = {row["code"]: row for row in items}
     actuals = _actuals(results.get("targets"))
@@ -480,7 +483,7 @@ def plan_targets(plan_id: int) -> Any:
                 },
             }
         )
-    return jsonify({"plan_id": plan.id, "year": year, "unit": unit, "items": rows, **state})
+    return {"plan_id": plan.id, "year": year, "unit": unit, "items": rows, **state}
 
 
 def _actuals(answer: Any) -> dict[tuple[str, str], dict[str, Any]]:

@@ -271,14 +271,20 @@ def import_sheet() -> Any:
     q = load_args(ImportQuery())
     upload = request.files.get("file")
     data = upload.read() if upload is not None else request.get_data(cache=False)
+    return jsonify(import_workbook(data, q.get("year")))
+
+
+def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
+    """Check a filled-in template and record it (the API's import and the indicator page's upload): raises
+    DomainError naming every bad cell, and then nothing is written."""
     if not data:
         raise DomainError.one("file_required", "Chưa gửi tệp Excel (.xlsx).", "file", 422)
     year, rows, columns, problems = read_sheet(data)
     if year is None or year == -1 or not 2000 <= year <= 2100:
         problems.insert(0, _cell_problem(2, "B", "Năm", "invalid_year", "năm của số liệu phải là một năm (2000–2100)."))
-    elif q.get("year") is not None and q["year"] != year:
+    elif expected_year is not None and expected_year != year:
         problems.insert(
-            0, _cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {q['year']}.")
+            0, _cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {expected_year}.")
         )
     for r in rows:
         code = r["code"]
@@ -308,4 +314,4 @@ def import_sheet() -> Any:
             letter, heading = columns.get(e.get("field") or "", (None, None))
             named.append(_cell_problem(e.get("row"), letter, heading, e["code"], e["message"], e.get("field")))
         raise DomainError(named, exc.status) from None
-    return jsonify(answer)
+    return answer

@@ -36,6 +36,7 @@ def register_web(app: Flask) -> None:
         capitation_pages,
         facility_pages,
         finance_pages,
+        indicator_pages,
         investment_pages,
         report_pages,
         setup_pages,

@@ -17,6 +17,7 @@ from services.common.contracts.finance import AdjustmentCommandV1, AllocationCom
 from services.common.errors import NotFound
 from services.gateway.access import READ_ROLES, allow, public, require_unit, scoped_unit
 from services.gateway.api import finance as finance_api
+from services.gateway.api import funding as funding_api
 from services.gateway.api import investment as investment_api
 from services.gateway.api.common import rpc
 from services.gateway.api.reports import plan_figures, source_names, unit_name
@@ -186,8 +187,13 @@ def home() -> Any:
     landing = not any(request.args.get(k) for k in ("plan", "year", "unit"))
     total = all_years["total"]
     start_here = landing and not data["partial"] and not total["by_year"] and not total["allocated"]
+    # Each item's targets beside its money: the answer of GET /api/v1/plans/{id}/targets, by item.
+    targets: dict[str, list[dict[str, Any]]] = {}
+    for t in funding_api.targets_answer(plan_id, year, unit, "web.home")["items"]:
+        targets.setdefault(t["item_code"], []).append(t)
     return render(
         "home.html",
+        targets=targets,
         start_here=start_here,
         plans=plans,
         plan=plan,
