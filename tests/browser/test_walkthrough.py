@@ -197,3 +197,32 @@ def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, 
     screenshot(driver, "reconciliation")
     driver.get(stack.url + "/claims")
     screenshot(driver, "claim-files")
+
+
+def test_a_station_officer_enters_indicator_facts_on_the_district_page(chrome, stack):
+    """A finance officer bound to Giang Thành fills one station's row for 2019 (a year no other test reports)."""
+    driver, code, year = chrome, COMMUNE, 2019
+    stack.ytcs("user", "create", "--username", "tr-tyt-914", "--role", "finance", "--unit", DISTRICT,
+               stdin=PASSWORD + "\n")  # fmt: skip
+    login(driver, stack, "tr-tyt-914")
+    driver.find_element(By.LINK_TEXT, "Chỉ số trạm y tế").click()
+    driver.get(stack.url + f"/indicators?unit={DISTRICT}&year={year}")
+    typed = {"population": "9.800", "population_managed": "7350", "doctors": "1", "doctor_days_per_week": "3",
+             "source": "Báo cáo 03/BC-TYT"}  # fmt: skip
+    for name, value in typed.items():
+        box = driver.find_element(By.CSS_SELECTOR, f'input[form="form-{code}"][name="{name}"]')
+        box.clear()
+        box.send_keys(value)
+    Select(driver.find_element(By.CSS_SELECTOR, f'select[form="form-{code}"][name="bhyt_eligible"]')).select_by_value(
+        "có"
+    )
+    driver.find_element(By.ID, f"save-{code}").click()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.ok")))
+    assert code in text_of(driver, "p.flash.ok")
+    screenshot(driver, "indicators")
+    http = requests.Session()
+    for c in driver.get_cookies():
+        http.cookies.set(c["name"], c["value"])
+    current = http.get(f"{stack.url}/api/v1/stations/{code}/indicators/{year}", timeout=30).json()["current"]
+    assert (current["population"], current["population_managed"], current["doctor_days_per_week"]) == (9800, 7350, 3)
+    assert current["bhyt_eligible"] is True and current["source"] == "Báo cáo 03/BC-TYT"

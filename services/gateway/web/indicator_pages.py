@@ -101,7 +101,7 @@ def _page(
         writer=writer,
         failed=failed,
         general_errors=general,
-        years=list(range(2020, date.today().year + 1)),
+        years=list(range(min(2020, year), max(year, date.today().year) + 1)),
     )
 
 
