@@ -6,8 +6,12 @@ test_gateway_funding 2023, test_yearly_report 2021), at station 31060 of Huyện
 
 from __future__ import annotations
 
+import io
+
 import lxml.html
 import pytest
+import requests
+from openpyxl import load_workbook
 
 from tests.e2e.test_web_pages import PASSWORD, Browser
 
@@ -150,3 +154,35 @@ def test_the_plan_page_shows_a_target_with_its_actual_beside_the_money(stack, pe
     empty = next(t for t in answer.values() if t["actual"] is None)
     [cell] = page.xpath(f'//tr[@data-code="{empty["item_code"]}"]//div[@data-key="{empty["key"]}"]')
     assert "Chưa có số liệu" in cell.text_content()
+
+
+def test_the_filled_template_uploaded_on_the_page_names_a_bad_cell_then_records(stack, people):
+    b = login(stack, people, "finance")
+    b.get(f"/indicators?unit={DISTRICT}&year={YEAR}")
+    r = b.http.get(f"{b.url}/api/v1/indicators/template.xlsx", params={"unit": DISTRICT, "year": YEAR})
+    assert r.status_code == 200, r.text
+    book = load_workbook(io.BytesIO(r.content))
+    ws = book.active
+    keys = [c.value for c in ws[4]]
+    [row] = [c.row for c in ws["A"] if c.value == OTHER_STATION]
+    ws.cell(row=row, column=keys.index("doctors") + 1, value=1)
+    ws.cell(row=row, column=keys.index("doctor_days_per_week") + 1, value=9)
+    ws.cell(row=row, column=keys.index("source") + 1, value="Điều tra 2020")
+
+    def upload() -> requests.Response:
+        buf = io.BytesIO()
+        book.save(buf)
+        files = {"file": ("chi-so.xlsx", buf.getvalue())}
+        return b.post("/indicators/import", {"unit": DISTRICT, "year": str(YEAR)}, files=files)
+
+    r = upload()
+    assert r.status_code == 422, r.text
+    box = " ".join(tree(r.text).xpath('//div[@class="errors"]')[0].text_content().split())
+    assert f"Dòng {row}" in box and "0 đến 7" in box
+    assert api_facts(b, OTHER_STATION)["current"] is None  # nothing written
+    ws.cell(row=row, column=keys.index("doctor_days_per_week") + 1, value=2)
+    r = upload()
+    assert r.status_code == 303, r.text
+    current = api_facts(b, OTHER_STATION)["current"]
+    assert (current["doctors"], current["doctor_days_per_week"], current["source"]) == (1, 2, "Điều tra 2020")
+    assert api_facts(b, STATION)["current"]["version"] == 1  # its unchanged row made no new version
