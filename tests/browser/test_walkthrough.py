@@ -171,21 +171,24 @@ def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, 
     driver.find_element(By.ID, "upload-button").click()
     wait(driver, ec.url_contains("/claims/files/"))
     try:  # the page polls the file's status and reloads when it is done
-        wait(driver, ec.text_to_be_present_in_element((By.ID, "status-text"), "Đã xử lý xong"), timeout=90)
+        # 6 records refused: the status says so, with how many of how many were accepted.
+        wait(driver, ec.text_to_be_present_in_element((By.ID, "status-text"), "có hồ sơ bị từ chối"), timeout=90)
     except TimeoutException:
         raise AssertionError(driver.page_source[-3000:]) from None
     assert text_of(driver, "#count-total") == "400"
     assert text_of(driver, "#count-accepted") == str(summary.accepted)
     assert text_of(driver, "#count-rejected") == "6"
-    codes = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(5)")]
+    assert text_of(driver, "#status-text").endswith(f"{summary.accepted}/400 hồ sơ được chấp nhận")
+    # The Vietnamese name of each fault comes first; its code is the last column.
+    codes = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(7)")]
     assert set(codes) == {code for _, code in summary.faults} and codes.count("card_format") == 3
     ma_lk = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(2)")}
     assert ma_lk == {m for m, _ in summary.faults}
     screenshot(driver, "claim-file")
     # Filter by code.
-    driver.find_element(By.XPATH, "//a[contains(@class,'chip') and contains(., 'card_format')]").click()
+    driver.find_element(By.XPATH, "//a[contains(@class,'chip') and @title='card_format']").click()
     wait(driver, ec.url_contains("code=card_format"))
-    codes = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(5)")]
+    codes = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#errors tbody tr td:nth-child(7)")]
     assert codes == ["card_format"] * 3
     # The claims of the quarter (names shown to BHXH) and the reconciliation.
     driver.get(stack.url + f"/claims/records?facility={FACILITY}&period=2024-Q3&status=pending")

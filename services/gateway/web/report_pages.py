@@ -10,7 +10,7 @@ from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields
 
 from services.common import catalog, units
-from services.common.contracts.fields import Year
+from services.common.contracts.fields import Id, Year
 from services.gateway import yearly_report as report
 from services.gateway.access import READ_ROLES, allow
 from services.gateway.api import yearly
@@ -30,7 +30,7 @@ from services.gateway.web.common import (
 
 
 class ReportsPageQuery(Schema):
-    plan = fields.Integer(metadata={"example": 1})
+    plan = Id(metadata={"example": 1})
     year = Year(metadata={"example": 2024})
 
 
