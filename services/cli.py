@@ -1,4 +1,4 @@
-"""`ytcs`: the command-line tool (CONTRACT.md "Starting it")."""
+"""`ytcs`: the command-line tool (docs/contract.md "Starting it")."""
 
 from __future__ import annotations
 

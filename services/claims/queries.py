@@ -511,7 +511,7 @@ def _advances_cents(session: Session, where: list[Any]) -> int:
 def reconciliation(
     session: Session, facility: str | None, period: str, facilities: list[str] | None = None
 ) -> dict[str, Any]:
-    """CONTRACT.md's reconciliation of a facility (or every facility in scope) for one quarter."""
+    """docs/contract.md's reconciliation of a facility (or every facility in scope) for one quarter."""
     q = parse_quarter(period)
     fund_where: list[Any] = [CapitationFund.period == str(q)]
     adv_where: list[Any] = [CapitationAdvance.period == str(q)]

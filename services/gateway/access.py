@@ -24,7 +24,7 @@ from services.common.errors import DomainError
 from services.gateway import accounts, facilities
 
 READ_ROLES = ("admin", "finance", "bhxh", "viewer")
-# CONTRACT.md "Access": shown only to admin and bhxh, masked for the others (NĐ 13/2023 on personal data).
+# docs/contract.md "Access": shown only to admin and bhxh, masked for the others (NĐ 13/2023 on personal data).
 PERSONAL_FIELDS = frozenset(
     name
     for field in ("HO_TEN", "SO_CCCD", "MA_THE_BHYT", "MA_BN", "NGAY_SINH", "DIA_CHI", "DIEN_THOAI")

@@ -238,7 +238,7 @@ def _store_idempotent(ytcs: Any, key: str, response: Response, form: bool) -> No
 
 
 def _mask_personal(response: Response) -> None:
-    """Personal fields of claims (CONTRACT.md "Access") become "***" for every role but admin and bhxh,
+    """Personal fields of claims (docs/contract.md "Access") become "***" for every role but admin and bhxh,
     in every JSON answer: one filter, so no view can forget it."""
     principal = g.get("principal")
     if principal is None or principal.sees_personal_data:

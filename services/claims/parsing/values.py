@@ -1,6 +1,6 @@
 """Tolerant readers for the typed values of the claim tables.
 
-Liberal in format, strict in content (DOMAIN.md §6): surrounding whitespace, months without a
+Liberal in format, strict in content (docs/domain.md §6): surrounding whitespace, months without a
 leading zero, ICD codes with or without the dot or with a trailing '*' are all read; a value that
 is not of its type (NaN, 'undefined', a decimal comma, 20240231) raises ``BadValue`` with a short
 Vietnamese reason, which the decoder turns into a ``value_invalid`` issue.

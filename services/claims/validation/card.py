@@ -1,6 +1,6 @@
 """The health-insurance card: its shape, its validity on the visit day, and the benefit level claimed.
 
-MA_THE_BHYT (DOMAIN.md §6; QĐ 130 Bảng 1): 15 characters = 2-letter group + benefit digit 1–5 +
+MA_THE_BHYT (docs/domain.md §6; QĐ 130 Bảng 1): 15 characters = 2-letter group + benefit digit 1–5 +
 2-digit issuing province + 10-digit social-insurance number; several cards joined by ';', and
 GT_THE_TU / GT_THE_DEN then list one validity period per card, joined the same way.
 Card numbers are personal data: messages say which card (1st, 2nd…) and what is wrong, never the number.

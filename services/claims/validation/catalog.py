@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from services.claims.records import PERSONAL_FIELDS, Issue, Severity
 
 CATALOG: dict[str, tuple[Severity, str]] = {
-    # Whole file (CONTRACT.md "Claim error codes")
+    # Whole file (docs/contract.md "Claim error codes")
     "xml_malformed": ("critical", "Tệp không phải XML hợp lệ hoặc có khai báo DTD/thực thể bị cấm: {detail}"),
     "envelope_invalid": ("critical", "Tệp không đúng cấu trúc hồ sơ GIAMDINHHS: {detail}"),
-    # One record (CONTRACT.md)
+    # One record (docs/contract.md)
     "record_unreadable": ("critical", "{where}: nội dung NOIDUNGFILE không đọc được ({detail})"),
     "missing_field": ("critical", "{where}: thiếu {what}"),
     "card_format": (

@@ -1,6 +1,6 @@
 """Diagnoses against the ICD-10 list of QĐ 4469/QĐ-BYT and its restriction sheets.
 
-An unknown main diagnosis is critical (CONTRACT.md icd10_invalid). The restrictions (A2 not a main
+An unknown main diagnosis is critical (docs/contract.md icd10_invalid). The restrictions (A2 not a main
 diagnosis, A3 age, A4 sex) are warnings: they point at a coding error an assessor will query, but
 the money of the claim is still consistent. Restrictions are skipped when the birth date has an
 unknown day or month (QĐ 130 allows '00'), as the age is then uncertain.

@@ -194,7 +194,7 @@ class ReconciliationPaymentsV1(Schema):
 
 
 class ReconciliationV1(Schema):
-    """CONTRACT.md: requested = approved + rejected + pending; balance = fund − spend."""
+    """docs/contract.md: requested = approved + rejected + pending; balance = fund − spend."""
 
     facility_code = fields.String(allow_none=True)
     period = fields.String()

@@ -57,7 +57,7 @@ def _require_allocation_unit(allocation_id: int, field: str) -> None:
 @allow(*READ_ROLES)
 @doc()
 def list_sources() -> Any:
-    """The funding sources (nguồn kinh phí, DOMAIN.md §2) with their codes."""
+    """The funding sources (nguồn kinh phí, docs/domain.md §2) with their codes."""
     return jsonify({"items": rpc("finance", "list_sources")})
 
 

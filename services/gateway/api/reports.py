@@ -1,5 +1,6 @@
 """Excel workbooks for people to hand on: the plan's yearly funding report (báo cáo tình hình phân bổ và giải ngân,
-due to Sở Y tế before 30/11, DOMAIN.md §1 V), a facility-quarter's reconciliation (đối soát) and a claim file's errors.
+due to Sở Y tế before 30/11, docs/domain.md §1 V), a facility-quarter's reconciliation (đối soát) and a claim
+file's errors.
 
 The figures are the gateway's own funding aggregation (api/funding.py, figures.py) and the claims service's
 answers, never recomputed here. Money cells are integers of đồng (claim amounts: exact decimals with 2 places)
@@ -86,7 +87,7 @@ def plan_figures(plan_id: int, year: int | None, unit: str | None, endpoint: str
 
 
 def source_names() -> dict[str, str]:
-    """Source code → its Vietnamese name (finance's catalogue, DOMAIN.md §2)."""
+    """Source code → its Vietnamese name (finance's catalogue, docs/domain.md §2)."""
     return {s["code"]: s["name"] for s in rpc("finance", "list_sources")}
 
 
