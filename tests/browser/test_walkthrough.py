@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from docx import Document
 from openpyxl import load_workbook
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
@@ -30,9 +31,9 @@ ALLOCATED, DISBURSED = 850_000_000, 340_000_000
 
 @pytest.fixture(scope="module")
 def people(stack):
-    for name, role in (("tr-ketoan", "finance"), ("tr-bhxh", "bhxh")):
+    for name, role in (("tr-ketoan", "finance"), ("tr-bhxh", "bhxh"), ("tr-soyte", "finance")):
         stack.ytcs("user", "create", "--username", name, "--role", role, stdin=PASSWORD + "\n")
-    return {"finance": "tr-ketoan", "bhxh": "tr-bhxh"}
+    return {"finance": "tr-ketoan", "bhxh": "tr-bhxh", "province": "tr-soyte"}
 
 
 def wait(driver, condition, timeout=30):
@@ -124,10 +125,53 @@ def test_a_finance_officer_enters_money_sees_it_rolled_up_and_downloads_the_repo
     assert "Lịch sử phân bổ" in driver.page_source
 
 
-def _downloaded(folder: Path, timeout: float = 30) -> Path:
+def test_a_province_officer_downloads_the_yearly_word_report(chrome, stack, people, downloads):
+    """Sở Y tế's officer (finance, no unit) opens who has reported under 158/KH-UBND and downloads the Word report:
+    the national title and motto, the plan and year, and item II.2.6's money as the API answers it."""
+    driver = chrome
+    # The item's money in the document is what the API answers for the province and the year (this test's own
+    # allocation included, whatever else the stack holds).
+    headers = {"Authorization": f"Bearer {stack.token('finance')}"}
+    r = requests.post(
+        stack.url + "/api/v1/allocations",
+        json={
+            "plan_id": 1,
+            "item_code": "II.2.6",
+            "source": "provincial_budget",
+            "fiscal_year": YEAR,
+            "recipient_unit": DISTRICT,
+            "amount": 123_000_000,
+            "decision_no": "77/QĐ-SYT",
+            "decision_date": f"{YEAR}-03-01",
+        },
+        headers=headers,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    api = requests.get(
+        stack.url + "/api/v1/plans/1/items/II.2.6/funding", params={"year": YEAR}, headers=headers, timeout=30
+    ).json()
+    assert api["allocated"] >= 123_000_000
+    login(driver, stack, people["province"])
+    driver.get(stack.url + f"/reports?plan=1&year={YEAR}")
+    assert "Báo cáo" in driver.page_source
+    for old in downloads.glob("*"):
+        old.unlink()
+    driver.find_element(By.ID, "download-docx").click()
+    doc = Document(str(_downloaded(downloads, suffix=".docx")))
+    cells = [[c.text for c in row.cells] for table in doc.tables for row in table.rows]
+    # The heading (issuer beside the national title and motto) is a borderless table, as NĐ 30/2020 lays it out.
+    text = "\n".join([p.text for p in doc.paragraphs] + [t for row in cells for t in row])
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+    assert f"Kế hoạch số 158/KH-UBND năm {YEAR}" in text
+    shown = f"{api['allocated']:,}".replace(",", ".")
+    assert any("II.2.6" in row and shown in row for row in cells), cells[:20]
+
+
+def _downloaded(folder: Path, timeout: float = 30, suffix: str = ".xlsx") -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = [p for p in folder.glob("*.xlsx")]
+        done = [p for p in folder.glob("*" + suffix)]
         if done and not list(folder.glob("*.crdownload")):
             return done[0]
         time.sleep(0.2)
