@@ -115,18 +115,24 @@ def indicators() -> Any:
     return _page(q.get("unit"), _year_or_default(q.get("year")))
 
 
-@bp.post("/indicators/<code>/<int:year>")
+@bp.post("/indicators/<code>/<year>")
 @allow(*FINANCE_WRITERS)
 @page(body=contract.IndicatorsIn)
-def save_indicators(code: str, year: int) -> Any:
+def save_indicators(code: str, year: str) -> Any:
     """Record one row of the page: the same checks and RPC as PUT /api/v1/stations/{code}/indicators/{year}.
     Every box of the row is sent (an emptied box clears that fact), so the row is the unit's new version."""
+    # The year is read here, like record_id: a year past any bound is this page's own 404 (HTML for people,
+    # JSON for programs), not Flask's converter refusal, which is neither.
+    if not (year.isascii() and year.isdigit() and 2000 <= int(year) <= 2100):
+        raise DomainError.one("not_found", f"Không có năm {year[:30]} (năm từ 2000 đến 2100).", "year", 404)
+    return _save_row(code, int(year))
+
+
+def _save_row(code: str, year: int) -> Any:
     q = page_args(IndicatorRowQuery())
     audit_form(code=code, year=year)
     typed = {k: v for k, v in request.form.items() if k in FACT_COLUMNS}
     try:
-        if not 2000 <= year <= 2100:
-            raise DomainError.one("out_of_range", "Năm phải từ 2000 đến 2100.", "year")
         investment_api.require_station(code, "code")
         centre = units.is_known_unit(code) and units.level_of(code) == "district"
         names = CENTRE_FIELDS if centre else FACT_COLUMNS
