@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -427,13 +427,18 @@ def adjustment_view(a: Adjustment) -> dict[str, Any]:
 # --------------------------------------------------------------------------- capitation (định suất)
 
 
-def latest_fund(session: Session, facility: str, period: str) -> CapitationFundRecord | None:
+_Row = TypeVar("_Row", CapitationFundRecord, CapitationReport, CapitationResult)
+
+
+def _latest(session: Session, model: type[_Row], facility: str, period: str) -> _Row | None:
+    """The newest row (highest id) of an append-only facility-and-period table: the one in force."""
     return session.scalar(
-        select(CapitationFundRecord)
-        .where(CapitationFundRecord.facility_code == facility, CapitationFundRecord.period == period)
-        .order_by(CapitationFundRecord.id.desc())
-        .limit(1)
+        select(model).where(model.facility_code == facility, model.period == period).order_by(model.id.desc()).limit(1)
     )
+
+
+def latest_fund(session: Session, facility: str, period: str) -> CapitationFundRecord | None:
+    return _latest(session, CapitationFundRecord, facility, period)
 
 
 def latest_spend(session: Session, facility: str, period: str) -> CapitationSpendReport | None:
@@ -518,12 +523,7 @@ def set_capitation_fund(session: Session, data: dict[str, Any], correlation_id: 
 
 
 def latest_report(session: Session, facility: str, period: str) -> CapitationReport | None:
-    return session.scalar(
-        select(CapitationReport)
-        .where(CapitationReport.facility_code == facility, CapitationReport.period == period)
-        .order_by(CapitationReport.id.desc())
-        .limit(1)
-    )
+    return _latest(session, CapitationReport, facility, period)
 
 
 def _first_contract_fund(session: Session, facility: str, quarter: Any) -> tuple[int | None, str | None]:
@@ -891,12 +891,7 @@ def record_report(
 
 
 def latest_result(session: Session, facility: str, period: str) -> CapitationResult | None:
-    return session.scalar(
-        select(CapitationResult)
-        .where(CapitationResult.facility_code == facility, CapitationResult.period == period)
-        .order_by(CapitationResult.id.desc())
-        .limit(1)
-    )
+    return _latest(session, CapitationResult, facility, period)
 
 
 def result_view(r: CapitationResult) -> dict[str, Any]:
