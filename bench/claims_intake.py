@@ -51,7 +51,7 @@ def child(path: str, db_url: str | None, workdir: str) -> None:
 
     from services.claims import ledger, queries
     from services.claims.intake import Intake
-    from services.claims.storage import BlobStore
+    from services.common.blobstore import FilesystemBlobStore
     from services.common.db import make_engine, transaction
     from services.common.migrate import upgrade
 
@@ -59,7 +59,7 @@ def child(path: str, db_url: str | None, workdir: str) -> None:
     upgrade("claims", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    store = BlobStore(Path(workdir) / "blobs")
+    store = FilesystemBlobStore(Path(workdir) / "blobs")
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     with open(path, "rb") as fh:

@@ -60,10 +60,10 @@ def seed(factory: sessionmaker[Session], work: str) -> int:
     from services.claims import generator, ledger
     from services.claims.intake import Intake
     from services.claims.models import Claim
-    from services.claims.storage import BlobStore
+    from services.common.blobstore import FilesystemBlobStore
     from services.common.db import transaction
 
-    store = BlobStore(Path(work) / "blobs")
+    store = FilesystemBlobStore(Path(work) / "blobs")
     rng = random.Random(19)
     for k, facility in enumerate(FACILITIES):
         buf = io.BytesIO()

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.claims.models import ClaimFile
-from services.claims.storage import BlobStore
+from services.common.blobstore import BlobStore
 from services.common.db import transaction
 from services.common.outbox import utcnow
 

@@ -46,8 +46,8 @@ from services.claims.parsing.notes import Note
 from services.claims.records import Claim as ClaimRecord
 from services.claims.records import Issue
 from services.claims.stations import is_commune_station
-from services.claims.storage import BlobStore
 from services.claims.validation import ValidationContext, duplicate_issue, is_rejected, make_issue, validate
+from services.common.blobstore import BlobStore
 from services.common.db import transaction
 from services.common.outbox import utcnow
 from services.common.periods import Quarter

@@ -19,8 +19,8 @@ from services.claims import assessment, blobsweep, figures, ledger, queries
 from services.claims import metrics as claim_metrics
 from services.claims.intake import Intake
 from services.claims.models import Outbox
-from services.claims.storage import default_store
 from services.claims.validation.catalog import rulebook
+from services.common.blobstore import default_store
 from services.common.business_metrics import BusinessMetrics
 from services.common.contracts import claims as contract
 from services.common.dlq import QueueDepths

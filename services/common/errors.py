@@ -15,7 +15,9 @@ def error(code: str, message: str, field: str | None = None, **extra: Any) -> di
 
 
 class DomainError(Exception):
-    """A refusal by a business rule. `status` is the HTTP status the gateway answers with."""
+    """A refusal by a business rule (422 at the gateway). Services raise the kind that fits (`DomainError`,
+    `NotFound`, `Conflict`, `Malformed`) and never name an HTTP status: each kind carries its own, which the
+    gateway answers with (services/gateway/errors.py)."""
 
     def __init__(self, errors: list[dict[str, Any]] | str, status: int | str = 422) -> None:
         # Over RPC nameko stringifies every leaf of an exception's args (None -> "None", 5 -> "5"), so the
@@ -32,6 +34,28 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return "; ".join(f"{e['code']}: {e['message']}" for e in self.errors)
+
+
+class Conflict(DomainError):
+    """The request was right but the state moved under it (someone else wrote first): reload and try again."""
+
+    def __init__(self, errors: list[dict[str, Any]] | str, status: int | str = 409) -> None:
+        super().__init__(errors, status)
+
+    @classmethod
+    def one(cls, code: str, message: str, field: str | None = None, status: int = 409) -> Conflict:
+        return cls([error(code, message, field)], status)
+
+
+class Malformed(DomainError):
+    """The request could not be read at all (not JSON, not an object), as opposed to read and refused."""
+
+    def __init__(self, errors: list[dict[str, Any]] | str, status: int | str = 400) -> None:
+        super().__init__(errors, status)
+
+    @classmethod
+    def one(cls, code: str, message: str, field: str | None = None, status: int = 400) -> Malformed:
+        return cls([error(code, message, field)], status)
 
 
 class NotFound(DomainError):

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import eventlet
 from kombu import Exchange, Queue
@@ -26,13 +26,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common import logs, metrics, outbox
 from services.common.config import MessagingOptions
 from services.common.db import make_engine, transaction
-from services.common.errors import DomainError, NotFound
+from services.common.errors import Conflict, DomainError, Malformed, NotFound
+from services.common.unit_of_work import UnitOfWork
+
+U = TypeVar("U", bound=UnitOfWork)
 
 log = logging.getLogger(__name__)
 
 # Named refusals cross RPC as themselves, so the gateway can answer 4xx with their codes.
-deserialize_to_instance(DomainError)
-deserialize_to_instance(NotFound)
+for _kind in (DomainError, NotFound, Conflict, Malformed):
+    deserialize_to_instance(_kind)
 
 DLX_NAME = "ytcs.dlx"
 DLQ_NAME = "ytcs.dead-letters"
@@ -102,6 +105,10 @@ class DatabaseAccess:
 
     def session(self) -> Session:
         return self.factory()
+
+    def unit_of_work(self, uow_class: type[U]) -> U:
+        """A fresh unit of work of the service's own class, carrying the request's correlation id."""
+        return uow_class(self.factory, self.correlation_id)
 
 
 # --- outbox relay ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
 
 
 class MoneyError(ValueError):
@@ -40,3 +41,11 @@ def format_vnd(amount: int | Decimal) -> str:
 def decimal_str(value: Decimal) -> str:
     """Claim amounts cross the wire as strings with 2 places: never floats."""
     return str(value.quantize(CENT))
+
+
+def execution_rate(allocated: int, disbursed: int) -> str | None:
+    """Tỷ lệ giải ngân = disbursed ÷ allocated as a decimal string with 4 places ("0.4523"), half up; None when
+    nothing (or less than nothing) is allocated, so a rate is never divided by zero nor made negative."""
+    if allocated <= 0:
+        return None
+    return str((Decimal(disbursed) / Decimal(allocated)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP))

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from services.common.errors import DomainError
+
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -95,3 +97,13 @@ def read_quarter(text: str) -> Quarter:
     quarter = int(number) if number.isdigit() else _ROMAN[number.upper()]
     return Quarter(int(year), quarter)
 
+
+
+def quarter_or_refuse(text: object, field: str = "period") -> Quarter:
+    """A quarter as the contract writes it ("2024-Q3"), or the named refusal every service answers with."""
+    try:
+        return Quarter.parse(text)  # type: ignore[arg-type]
+    except PeriodError:
+        raise DomainError.one(
+            "invalid_period", f"Kỳ phải có dạng YYYY-Qn (ví dụ 2024-Q3), không phải {text!r}.", field
+        ) from None

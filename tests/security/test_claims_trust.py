@@ -25,7 +25,7 @@ from services.claims import generator, ledger
 from services.claims.intake import Intake
 from services.claims.models import Claim, ClaimFile
 from services.claims.parsing import FileRejected, open_claim_file
-from services.claims.storage import BlobStore
+from services.common.blobstore import FilesystemBlobStore
 from services.common.claimfile import HEAD_LIMIT, HeadReader, read_head
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
@@ -129,7 +129,7 @@ def test_the_claims_service_fails_a_file_whose_envelope_is_not_the_authorised_fa
     upgrade("claims", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    store = BlobStore(tmp_path / "blobs")
+    store = FilesystemBlobStore(tmp_path / "blobs")
     try:
         ids = {}
         for authorised, seed in ((OURS, 3), (THEIRS, 4)):
@@ -165,7 +165,7 @@ def test_the_sweep_deletes_only_what_has_expired(any_db_url: str, tmp_path: Path
     upgrade("claims", any_db_url)
     engine = make_engine(any_db_url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    store = BlobStore(tmp_path / "blobs")
+    store = FilesystemBlobStore(tmp_path / "blobs")
     try:
         names = {}
         for kind in ("failed_old", "failed_new", "done", "processing"):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 from bench import floor, latency, province
 from services.claims import generator, ledger, queries
 from services.claims.intake import Intake
-from services.claims.storage import BlobStore
+from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
 
@@ -32,7 +32,7 @@ def test_floor_reads_every_record_the_system_counts(tmp_path: Path) -> None:
     upgrade("claims", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    store = BlobStore(tmp_path / "blobs")
+    store = FilesystemBlobStore(tmp_path / "blobs")
     with open(path, "rb") as fh:
         blob = store.put(fh)
     with transaction(factory) as s:

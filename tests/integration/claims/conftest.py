@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.claims import generator, ledger, queries
 from services.claims.intake import Intake
-from services.claims.storage import BlobStore
+from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
 
@@ -22,7 +22,7 @@ from services.common.migrate import upgrade
 @dataclass
 class ClaimsEnv:
     factory: sessionmaker[Session]
-    store: BlobStore
+    store: FilesystemBlobStore
 
     def session(self) -> Any:
         return transaction(self.factory)
@@ -51,7 +51,7 @@ class ClaimsEnv:
 def claims_env(any_db_url: str, tmp_path: Path) -> Iterator[ClaimsEnv]:
     upgrade("claims", any_db_url)
     engine = make_engine(any_db_url)
-    yield ClaimsEnv(sessionmaker(engine, expire_on_commit=False), BlobStore(tmp_path / "blobs"))
+    yield ClaimsEnv(sessionmaker(engine, expire_on_commit=False), FilesystemBlobStore(tmp_path / "blobs"))
     engine.dispose()
 
 

@@ -59,12 +59,13 @@ def _muc_huong_warnings(env: ClaimsEnv, facility: str, year: int = 2024) -> tupl
 def test_a_station_named_by_investment_gets_no_false_benefit_level_warning(
     db_url_factory, tmp_path: Path
 ) -> None:
-    from services.claims.storage import BlobStore
+    from services.common.blobstore import FilesystemBlobStore
 
     investment = _investment(db_url_factory("investment"))
     claims_url = db_url_factory("claims")
     upgrade("claims", claims_url)
-    env = ClaimsEnv(sessionmaker(make_engine(claims_url), expire_on_commit=False), BlobStore(tmp_path / "blobs"))
+    factory = sessionmaker(make_engine(claims_url), expire_on_commit=False)
+    env = ClaimsEnv(factory, FilesystemBlobStore(tmp_path / "blobs"))
 
     # Before investment says so, 91060 is not known as a station: the three 100 % lines on 80 % cards are flagged.
     assert _muc_huong_warnings(env, "91060") == (3, 60)

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from services.claims.storage import BlobStore, TooLarge
+from services.common.blobstore import FilesystemBlobStore, TooLarge
 
 
 class Trickle(io.RawIOBase):
@@ -23,7 +23,7 @@ class Trickle(io.RawIOBase):
 
 
 def test_put_names_the_blob_by_its_digest(tmp_path):
-    store = BlobStore(tmp_path)
+    store = FilesystemBlobStore(tmp_path)
     data = b"<GIAMDINHHS/>" * 1000
     blob = store.put(Trickle(data))
     assert blob.sha256 == blob.name == hashlib.sha256(data).hexdigest()
@@ -35,7 +35,7 @@ def test_put_names_the_blob_by_its_digest(tmp_path):
 
 
 def test_too_large_keeps_nothing(tmp_path):
-    store = BlobStore(tmp_path)
+    store = FilesystemBlobStore(tmp_path)
     with pytest.raises(TooLarge):
         store.put(io.BytesIO(b"x" * 5000), limit=4096)
     assert [p.name for p in tmp_path.iterdir()] == ["tmp"]
@@ -43,7 +43,7 @@ def test_too_large_keeps_nothing(tmp_path):
 
 
 def test_names_that_are_not_digests_are_refused(tmp_path):
-    store = BlobStore(tmp_path)
+    store = FilesystemBlobStore(tmp_path)
     for name in ("../etc/passwd", "a" * 63, "A" * 64):
         with pytest.raises(ValueError):
             store.open(name)

@@ -1,9 +1,14 @@
-"""Where uploaded claim files live before (and after) they are processed: content-addressed blobs.
+"""The claim blob store: where uploaded claim files live before (and after) they are processed.
 
-A file is streamed to a temporary name while its SHA-256 is computed, flushed to disk (fsync), then
-renamed atomically to its digest: a blob that exists is complete, and the same bytes sent twice land on
-the same name. The interface (`put`, `open`, `exists`) is small on purpose, so a shared volume or an S3
-bucket can take the place of the local folder when services spread over machines.
+A port with one implementation. The gateway puts an upload's bytes here before it tells the claims service
+anything (uploads are stored before processing), and the claims service reads them back by name; neither
+imports the other, they share this module and a volume. `FilesystemBlobStore` keeps content-addressed files
+under one folder (`YTCS_BLOB_DIR`); across machines that folder is a shared volume (NFS, a ReadWriteMany
+claim in Kubernetes: docs/deployment.md), or another implementation of `BlobStore` (an S3 bucket) takes its
+place without either service changing.
+
+A file is streamed to a temporary name while its SHA-256 is computed, flushed to disk (fsync), then renamed
+atomically to its digest: a blob that exists is complete, and the same bytes sent twice land on the same name.
 """
 
 from __future__ import annotations
@@ -43,7 +48,16 @@ def max_upload_bytes() -> int:
     return int(os.environ.get("YTCS_MAX_CLAIM_FILE_MB", "2048")) * 1024 * 1024
 
 
-class BlobStore:
+class BlobStore(Protocol):
+    """What the gateway and the claims service need of the store."""
+
+    def put(self, stream: Readable, limit: int | None = None, expected_size: int | None = None) -> StoredBlob: ...
+    def open(self, name: str) -> BinaryIO: ...
+    def exists(self, name: str) -> bool: ...
+    def size(self, name: str) -> int: ...
+
+
+class FilesystemBlobStore:
     """Content-addressed files under one folder (`config.blob_dir()`)."""
 
     def __init__(self, root: Path | str) -> None:
@@ -114,4 +128,4 @@ class BlobStore:
 def default_store() -> BlobStore:
     from services.common.config import blob_dir
 
-    return BlobStore(blob_dir())
+    return FilesystemBlobStore(blob_dir())

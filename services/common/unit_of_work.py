@@ -1,0 +1,64 @@
+"""The unit of work every service's `unit_of_work.py` specialises: one transaction, its outbox, its inbox.
+
+A command handler receives a unit of work and nothing else of the infrastructure. Inside `with uow:` it reads
+and writes through `uow.repo` and announces what happened with `uow.publish(...)`; leaving the block commits
+the business rows and the outbox rows together (or neither), so an event is never published for a change that
+was rolled back and never lost for one that committed (the relay sends it later). `uow.first_delivery(...)`
+records an event id in the inbox in the same transaction: a redelivered event is recognised and skipped.
+
+Subclasses name the service's `outbox_model`, `inbox_model` and `repository` class. Tests use the same class
+over SQLite or PostgreSQL: there is nothing to fake.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common import outbox
+
+R = TypeVar("R")
+
+
+class UnitOfWork(Generic[R]):
+    outbox_model: ClassVar[type]
+    inbox_model: ClassVar[type | None] = None
+    repository: ClassVar[type]
+
+    def __init__(self, factory: sessionmaker[Session], correlation_id: str | None = None) -> None:
+        self._factory = factory
+        self.correlation_id = correlation_id
+        self.published: list[str] = []
+
+    def __enter__(self) -> UnitOfWork[R]:
+        self.session = self._factory()
+        self.repo: R = self.repository(self.session)
+        self.published = []
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def publish(self, event_type: str, data: dict[str, Any], correlation_id: str | None = None) -> str:
+        """Validate `data` against the event's versioned contract and queue it in this transaction's outbox."""
+        event_id = outbox.record_event(
+            self.session, self.outbox_model, event_type, data, correlation_id or self.correlation_id
+        )
+        self.published.append(event_type)
+        return event_id
+
+    def first_delivery(self, event_id: str, event_type: str) -> bool:
+        """Record an incoming event as handled; False when it was handled before (at-least-once delivery)."""
+        if self.inbox_model is None:
+            raise TypeError(f"{type(self).__name__} consumes no events: it names no inbox_model")
+        return outbox.claim_once(self.session, self.inbox_model, event_id, event_type)
