@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.common import facility_code
 from services.common.contracts.fields import Money2, Text
 
 # --- events ---------------------------------------------------------------------------------------
@@ -53,7 +54,7 @@ EVENTS = {
 
 # --- RPC ------------------------------------------------------------------------------------------
 
-FACILITY = validate.Regexp(r"^[0-9A-Za-z]{5}$", error="Mã cơ sở KCB (MA_CSKCB) gồm 5 ký tự chữ hoặc số.")
+FACILITY = validate.Regexp(facility_code.PATTERN, error=facility_code.MESSAGE + ".")
 
 
 class RegisterFileV1(Schema):

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context,
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.claims.storage import (
+from services.common.blobstore import (
     CHUNK,
     BlobStore,
     Incomplete,

@@ -13,8 +13,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.claims.storage import max_upload_bytes
 from services.common import units
+from services.common.blobstore import max_upload_bytes
 from services.common.contracts import claims as contract
 from services.common.contracts.fields import MoneyInputError, parse_money2
 from services.common.errors import DomainError
