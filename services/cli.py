@@ -115,7 +115,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 def cmd_facility(args: argparse.Namespace) -> int:
     """The facility register (MA_CSKCB -> unit) that unit scoping of claims and capitation relies on."""
-    from services.gateway import facilities
+    from services.gateway.application import facilities
 
     with _gateway_session() as s:
         if args.action == "add":

@@ -16,6 +16,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common import logs
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
-from services.gateway import access
+from services.gateway.application import access
 from services.gateway.models import AuditEntry, IdempotentResponse
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,13 @@ def _actor() -> str:
     """Whose Idempotency-Keys these are: one token or one user (two tokens may share a name)."""
     principal = g.get("principal")
     return (principal.ident or principal.name) if principal else "anonymous"
+
+
+def streamed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose body is streamed to storage (claim files): no 1 MB limit, and its Idempotency-Key
+    names the request by itself (the body is not read twice to hash it)."""
+    view.ytcs_streamed = True  # type: ignore[attr-defined]
+    return view
 
 
 def is_streamed(endpoint: str | None) -> bool:

@@ -30,7 +30,7 @@ from services.common.contracts.fields import (
     Money2,
     Text,
 )
-from services.gateway.access import policy_of
+from services.gateway.application.access import policy_of
 
 VERSION = "1.0.0"
 ERROR_SCHEMA = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from services.gateway.access import READ_ROLES, route_table
 from services.gateway.app import create_app
+from services.gateway.application.access import READ_ROLES, route_table
 from services.gateway.openapi import _path
 
 APP = create_app({"GATEWAY_DB_URL": "sqlite://"})  # the route table only: nothing connects

@@ -17,8 +17,8 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from services.gateway.access import route_table
 from services.gateway.app import create_app
+from services.gateway.application.access import route_table
 from services.gateway.openapi import _path
 from tests.support.infra import ROOT
 

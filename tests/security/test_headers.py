@@ -11,8 +11,8 @@ import re
 import pytest
 import requests
 
-from services.gateway.access import route_table
 from services.gateway.app import create_app
+from services.gateway.application.access import route_table
 
 PASSWORD = "mật khẩu tiêu đề bảo mật"
 HTML = {"Accept": "text/html"}

@@ -16,44 +16,16 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, jsonify, redirect, request, session
 from flask_wtf.csrf import validate_csrf
-from marshmallow import EXCLUDE, Schema, fields, validate
 from wtforms.validators import ValidationError as WTFormsValidationError
 
 from services.common.errors import DomainError
 from services.gateway import accounts
-from services.gateway.access import READ_ROLES, allow, public
 from services.gateway.api.common import load_json, ytcs
+from services.gateway.api.schemas.auth import Credentials, LoginForm, LogoutForm, Me, SessionOut
+from services.gateway.application.access import READ_ROLES, allow, public
 from services.gateway.openapi import doc
 
 bp = Blueprint("auth", __name__)
-
-
-class Credentials(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "ketoan"})
-    password = fields.String(
-        required=True, validate=validate.Length(min=1, max=accounts.MAX_PASSWORD), metadata={"example": "mật-khẩu-dài"}
-    )
-
-
-class LoginForm(Credentials):
-    """The pages' form may carry more (a CSRF token, where to go next): extra fields are ignored."""
-
-    next = fields.String(validate=validate.Length(max=500), metadata={"example": "/"})
-
-    class Meta:
-        unknown = EXCLUDE
-
-
-class Me(Schema):
-    name = fields.String(required=True, metadata={"example": "user:ketoan.vinhthuan"})
-    role = fields.String(required=True, validate=validate.OneOf(accounts.ROLES), metadata={"example": "finance"})
-    unit = fields.String(allow_none=True, required=True, metadata={"example": "910"})
-    kind = fields.String(required=True, validate=validate.OneOf(["token", "user"]), metadata={"example": "user"})
-    sees_personal_data = fields.Boolean(required=True, metadata={"example": False})
-
-
-class SessionOut(Schema):
-    user = fields.Nested(Me, required=True)
 
 
 def _me(principal: accounts.Principal) -> dict[str, Any]:
@@ -156,13 +128,6 @@ def create_session() -> Any:
     """
     data = load_json(Credentials())
     return jsonify({"user": _me(_login(data["username"], data["password"]))})
-
-
-class LogoutForm(Schema):
-    csrf_token = fields.String(validate=validate.Length(max=500), metadata={"example": "IjQ1Zj…"})
-
-    class Meta:
-        unknown = EXCLUDE
 
 
 @bp.post("/logout")

@@ -3,12 +3,9 @@ suggestion, quarterly settlements, and a facility-quarter at a glance."""
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
-from marshmallow import Schema, fields, validate
+from flask import Blueprint, jsonify
 
 from services.common.contracts.finance import (
     AdvanceCommandV1,
@@ -18,32 +15,14 @@ from services.common.contracts.finance import (
     QuarterlyResultCommandV1,
     SettlementCommandV1,
 )
-from services.common.errors import DomainError
-from services.gateway.access import READ_ROLES, allow, require_facility
-from services.gateway.api.common import load_args, rpc
+from services.gateway.api.common import load_args, load_json, rpc
+from services.gateway.api.schemas.capitation import FacilityPeriodQuery
+from services.gateway.application import capitation
+from services.gateway.application.access import READ_ROLES, allow
+from services.gateway.application.facilities import require_facility
 from services.gateway.openapi import doc
 
 bp = Blueprint("capitation", __name__, url_prefix="/api/v1/capitation")
-
-
-class FacilityPeriodQuery(Schema):
-    facility = fields.String(required=True, validate=validate.Length(max=5), metadata={"description": "MA_CSKCB"})
-    period = fields.String(required=True, metadata={"description": "YYYY-Qn"})
-
-
-def _load_exact(schema: Schema) -> dict[str, Any]:
-    """Like load_json, but numbers with a fraction become Decimal, never float (the coefficient is exact)."""
-    if not request.is_json:
-        raise DomainError.one(
-            "unsupported_media_type", "Nội dung phải là JSON (Content-Type: application/json).", None, 415
-        )
-    try:
-        data = json.loads(request.get_data(cache=True), parse_float=Decimal)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)
-    return schema.load(data)
 
 
 @bp.post("/funds")
@@ -52,10 +31,7 @@ def _load_exact(schema: Schema) -> dict[str, Any]:
 def set_fund() -> Any:
     """Set a facility's capitation fund for a year (`YYYY`, the legal fund) or a quarter (a provisional share):
     round(cards × rate_per_card × coefficient), with the document that set the inputs."""
-    schema = CapitationFundCommandV1()
-    cmd = _load_exact(schema)
-    require_facility(cmd["facility_code"])
-    return jsonify(rpc("finance", "set_capitation_fund", schema.dump(cmd))), 201
+    return jsonify(capitation.set_fund(load_json(CapitationFundCommandV1(), exact=True))), 201
 
 
 @bp.post("/advances")
@@ -63,10 +39,7 @@ def set_fund() -> Any:
 @doc(body=AdvanceCommandV1, status=201)
 def pay_advance() -> Any:
     """Record an advance (tạm ứng) of BHYT money to a facility for a quarter."""
-    schema = AdvanceCommandV1()
-    cmd = _load_exact(schema)
-    require_facility(cmd["facility_code"])
-    return jsonify(rpc("finance", "pay_advance", schema.dump(cmd))), 201
+    return jsonify(capitation.pay_advance(load_json(AdvanceCommandV1(), exact=True))), 201
 
 
 @bp.get("/advances/suggestion")
@@ -86,10 +59,7 @@ def advance_suggestion() -> Any:
 def settle() -> Any:
     """Settle a year (`YYYY`, final: surplus to the facility, the stations' share by its decision; a deficit
     borne by the facility) or view a quarter provisionally (`YYYY-Qn`)."""
-    schema = SettlementCommandV1()
-    cmd = _load_exact(schema)
-    require_facility(cmd["facility_code"])
-    return jsonify(rpc("finance", "settle_capitation", schema.dump(cmd))), 201
+    return jsonify(capitation.settle(load_json(SettlementCommandV1(), exact=True))), 201
 
 
 @bp.get("")
@@ -108,10 +78,7 @@ def status() -> Any:
 def record_report() -> Any:
     """BHXH received a facility's quarterly settlement report: its figures from the claims accepted for the
     quarter (Σ T_BHTT by payment method) are kept as of that day, with the advance it gives and its due date."""
-    schema = QuarterlyReportCommandV1()
-    cmd = _load_exact(schema)
-    require_facility(cmd["facility_code"])
-    return jsonify(rpc("finance", "record_quarterly_report", schema.dump(cmd), g.principal.name)), 201
+    return jsonify(capitation.record_report(load_json(QuarterlyReportCommandV1(), exact=True))), 201
 
 
 @bp.post("/results")
@@ -120,10 +87,7 @@ def record_report() -> Any:
 def record_result() -> Any:
     """BHXH notified its assessed result of the quarter: approved (from the assessments) − advanced is due
     10 days later."""
-    schema = QuarterlyResultCommandV1()
-    cmd = _load_exact(schema)
-    require_facility(cmd["facility_code"])
-    return jsonify(rpc("finance", "record_quarterly_result", schema.dump(cmd))), 201
+    return jsonify(capitation.record_result(load_json(QuarterlyResultCommandV1(), exact=True))), 201
 
 
 @bp.post("/payments")
@@ -131,7 +95,4 @@ def record_result() -> Any:
 @doc(body=QuarterlyPaymentCommandV1, status=201)
 def record_payment() -> Any:
     """The payment of a quarter's result, or an excess advance's refund or offset."""
-    schema = QuarterlyPaymentCommandV1()
-    cmd = _load_exact(schema)
-    require_facility(cmd["facility_code"])
-    return jsonify(rpc("finance", "record_quarterly_payment", schema.dump(cmd))), 201
+    return jsonify(capitation.record_payment(load_json(QuarterlyPaymentCommandV1(), exact=True))), 201

@@ -14,68 +14,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
-from marshmallow import Schema, fields, validate
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.common.blobstore import (
-    CHUNK,
-    BlobStore,
-    Incomplete,
-    StoredBlob,
-    TooLarge,
-    default_store,
-    max_upload_bytes,
-)
-from services.common.claimfile import Head, WatchedStream
+from services.common.blobstore import max_upload_bytes
 from services.common.contracts import claims as contract
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError
 from services.gateway import hooks
-from services.gateway.access import (
-    HEALTH_ROLES,
-    READ_ROLES,
-    allow,
-    file_status_for_role,
-    require_facility,
-    scoped_facilities,
-)
 from services.gateway.api.common import load_args, load_json, rpc
+from services.gateway.api.schemas.claims import ClaimsQuery, FileListQuery, FileStatusQuery, UploadAnswer
+from services.gateway.application import claims
+from services.gateway.application.access import HEALTH_ROLES, READ_ROLES, allow, file_status_for_role
+from services.gateway.application.facilities import require_facility, scoped_facilities
 from services.gateway.openapi import doc
 
 bp = Blueprint("claims", __name__, url_prefix="/api/v1/claims")
 
 XML_TYPES = ("application/xml", "text/xml")
-DRAIN_BYTES = 64 * 1024 * 1024  # a refused upload is read to its end up to this much, then the connection drops
-_store: BlobStore | None = None
-
-
-def store() -> BlobStore:
-    global _store
-    if _store is None:
-        _store = default_store()
-    return _store
-
-
 # --- files ----------------------------------------------------------------------------------------
-
-
-class FileStatusQuery(Schema):
-    errors_limit = fields.Integer(load_default=100, validate=validate.Range(min=0, max=1000))
-    errors_offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
-    code = fields.String(validate=validate.Length(max=40), metadata={"description": "only issues of this code"})
-    severity = fields.String(validate=validate.OneOf(["critical", "warning"]))
-
-
-class FileListQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    status = fields.String(validate=validate.OneOf(["processing", "done", "failed"]))
-
-
-class UploadAnswer(Schema):
-    id = fields.Integer(required=True)
-    status = fields.String(required=True)
-    sha256 = fields.String()
-    duplicate = fields.Boolean()
 
 
 @bp.post("/files")
@@ -104,9 +58,9 @@ def upload_file() -> Any:
     limit = max_upload_bytes()
     request.max_content_length = limit  # this view only: every other body keeps the app's 1 MiB limit
     try:
-        blob, head = store_upload(request.stream, limit, request.content_length)
+        blob, head = claims.store_upload(request.stream, limit, request.content_length)
     except DomainError:
-        drain(request.stream)
+        claims.drain(request.stream)
         raise
     key = request.headers.get("Idempotency-Key")
     if key is not None:
@@ -115,76 +69,12 @@ def upload_file() -> Any:
         replay = hooks.begin_idempotent(key, named)
         if replay is not None:
             return replay
-    out = register(blob, head)
+    out = claims.register(blob, head)
     g.audit_details = {"file_id": out["id"], "sha256": blob.sha256, "size": blob.size, "duplicate": out["duplicate"]}
     resp = jsonify(out)
     resp.status_code = 202
     resp.headers["Location"] = url_for("claims.file_status", file_id=out["id"])
     return resp
-
-
-def _check_head(head: Head) -> None:
-    """The uploader's unit scope, on the facility the envelope really names (read as the claims service reads
-    it): raised while the file streams in, so a refused file is never stored."""
-    if not g.principal.scoped:
-        return
-    if head.facility is None:
-        raise DomainError.one(
-            "facility_unreadable",
-            f"Không đọc được mã cơ sở KCB của tệp (THONGTINDONVI/MACSKCB): {head.why}. "
-            "Tài khoản gắn với một đơn vị chỉ gửi được tệp ghi rõ cơ sở KCB ở phần đầu.",
-            "MACSKCB",
-            422,
-        )
-    require_facility(head.facility, "MACSKCB")
-
-
-def store_upload(stream: Any, limit: int, expected_size: int | None = None) -> tuple[StoredBlob, Head]:
-    """Stream a claim file to the blob store while its envelope head is read; the caller's scope is checked on
-    that head before the file is kept. Refusals are DomainErrors with Vietnamese messages (field `file`)."""
-    watched = WatchedStream(stream, _check_head, expected_size=expected_size)
-    try:
-        blob = store().put(watched, limit=limit, expected_size=expected_size)
-    except Incomplete:
-        # The connection was cut before the announced length arrived: nothing is registered, the client resends.
-        raise DomainError.one(
-            "upload_incomplete", "Tệp hồ sơ gửi chưa hết (kết nối bị ngắt); hãy gửi lại.", "file", 400
-        ) from None
-    except (TooLarge, RequestEntityTooLarge):
-        raise DomainError.one(
-            "payload_too_large", f"Tệp hồ sơ vượt quá giới hạn {limit // (1024 * 1024)} MB.", "file", 413
-        ) from None
-    if blob.size == 0:
-        raise DomainError.one("empty_file", "Tệp hồ sơ rỗng.", "file", 422)
-    assert watched.head is not None  # the store read to the end
-    return blob, watched.head
-
-
-def register(blob: StoredBlob, head: Head, filename: str | None = None) -> dict[str, Any]:
-    """Register a stored file with the claims service, with the facility it was authorised for: the service
-    fails the file (`envelope_facility_mismatch`, no claim counted) if the envelope it parses names another.
-    `filename` (the page's upload sends it) is kept to be shown in the file lists."""
-    return rpc(
-        "claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, head.facility, filename
-    )
-
-
-def drain(stream: Any, limit: int = DRAIN_BYTES) -> None:
-    """Read what is left of a refused upload (up to `limit`), so the client gets the answer rather than a reset
-    connection while it is still sending."""
-    try:
-        for _ in range(limit // CHUNK):
-            if not stream.read(CHUNK):
-                return
-    except Exception:  # noqa: BLE001 - the client is gone or over the limit: nothing more to read
-        return
-
-
-def _visible_file(status: dict[str, Any]) -> None:
-    """A caller bound to a unit sees only files of facilities inside it."""
-    scope = scoped_facilities()
-    if scope is not None and status.get("facility_code") not in scope:
-        raise NotFound([{"field": "id", "code": "unknown_file", "message": f"Không có tệp hồ sơ số {status['id']}."}])
 
 
 @bp.get("/files")
@@ -204,7 +94,7 @@ def file_status(file_id: int) -> Any:
     record-by-record errors quote health data: for admin and bhxh only, others get the counts)."""
     q = load_args(FileStatusQuery())
     out = rpc("claims", "file_status", file_id, q["errors_limit"], q["errors_offset"], q.get("code"), q.get("severity"))
-    _visible_file(out)
+    claims.visible_file(out)
     return jsonify(file_status_for_role(out))
 
 
@@ -218,8 +108,7 @@ CSV_FORMAT_NOTE = "Ghi chú định dạng"  # a repair the reader made; it reje
 def file_errors_csv(file_id: int) -> Any:
     """All the errors of a file as CSV (UTF-8 with BOM, for Excel), streamed page by page; first the format notes
     (what the reader repaired: `Mức độ` «Ghi chú định dạng», `Mã lỗi` the note's kind), which reject nothing."""
-    status = rpc("claims", "file_status", file_id, 0, 0, None, None)
-    _visible_file(status)
+    status = claims.file_status(file_id)
 
     def rows() -> Iterator[str]:
         buf = io.StringIO()
@@ -254,18 +143,6 @@ def file_errors_csv(file_id: int) -> Any:
 # --- claims ---------------------------------------------------------------------------------------
 
 
-class ClaimsQuery(Schema):
-    facility = fields.String(validate=contract.FACILITY, metadata={"description": "MA_CSKCB"})
-    period = fields.String(metadata={"description": "YYYY, YYYY-Qn or YYYY-MM of NAM_QT/THANG_QT"})
-    status = fields.String(validate=validate.OneOf(["accepted", "rejected", "pending", "assessed"]))
-    card = fields.String(validate=validate.Length(max=255), metadata={"description": "MA_THE_BHYT"})
-    diagnosis = fields.String(validate=validate.Length(max=10), metadata={"description": "ICD-10, a prefix too"})
-    file_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))  # BIGINT: no overflow behind
-    ma_lk = fields.String(validate=validate.Length(max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
 @bp.get("")
 @allow(*HEALTH_ROLES)
 @doc(query=ClaimsQuery)
@@ -294,9 +171,7 @@ def get_claim(facility: str, ma_lk: str) -> Any:
 @doc(body=contract.AssessmentRequestV1, response=contract.AssessmentBatchV1, status=201)
 def record_assessments() -> Any:
     """BHXH's results for claims of one facility (bulk; partial approval needs a reason from the catalog)."""
-    req = contract.AssessmentRequestV1().dump(load_json(contract.AssessmentRequestV1()))
-    require_facility(req["facility_code"], "facility_code")
-    out = rpc("claims", "record_assessments", req["facility_code"], req["items"], g.principal.name)
+    out = claims.record_assessments(load_json(contract.AssessmentRequestV1()))
     g.audit_details = {"batch_id": out["id"], "facility_code": out["facility_code"], "assessed": out["assessed"]}
     return jsonify(out), 201
 

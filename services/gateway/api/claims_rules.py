@@ -9,18 +9,27 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from services.common.contracts import claims as contract
-from services.gateway.access import READ_ROLES, allow
 from services.gateway.api.common import rpc
+from services.gateway.application.access import READ_ROLES, allow
 from services.gateway.openapi import doc
 
 bp = Blueprint("claims_rules", __name__, url_prefix="/api/v1/claims")
 
 EXAMPLE = {
-    "codes": [{"code": "t_bhtt_gdv_mismatch", "severity": "warning",
-               "message": "{where}{shown} khác {rule} ({expected}); …"}],
-    "items": [{"code": "date_order", "table": "XML1", "field": "NGAY_VAO_NOI_TRU", "severity": "critical",
-               "check": "NGAY_VAO_NOI_TRU ≥ NGAY_VAO", "basis": "QĐ 130/QĐ-BYT, sửa đổi bởi QĐ 4750/QĐ-BYT Bảng 1",
-               "message": "{where}: thứ tự ngày không hợp lệ, {detail}"}],
+    "codes": [
+        {"code": "t_bhtt_gdv_mismatch", "severity": "warning", "message": "{where}{shown} khác {rule} ({expected}); …"}
+    ],
+    "items": [
+        {
+            "code": "date_order",
+            "table": "XML1",
+            "field": "NGAY_VAO_NOI_TRU",
+            "severity": "critical",
+            "check": "NGAY_VAO_NOI_TRU ≥ NGAY_VAO",
+            "basis": "QĐ 130/QĐ-BYT, sửa đổi bởi QĐ 4750/QĐ-BYT Bảng 1",
+            "message": "{where}: thứ tự ngày không hợp lệ, {detail}",
+        }
+    ],
 }
 
 

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from decimal import Decimal
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from services.common.errors import DomainError
+from services.gateway.application.remote import rpc, ytcs
+
+__all__ = ["MAX_PER_PAGE", "Lenient", "PageInfo", "PageQuery", "load_args", "load_form", "load_json", "rpc", "ytcs"]
 
 MAX_PER_PAGE = 500
 
 
-def ytcs() -> Any:
-    return current_app.extensions["ytcs"]
-
-
-def rpc(service: str, method: str, *args: Any, **kwargs: Any) -> Any:
-    """One call to a service; its DomainError answers 4xx, an unavailable service 503."""
-    return ytcs().clients.call(service, method, *args, **kwargs)
-
-
-def load_json(schema: Schema) -> dict[str, Any]:
+def load_json(schema: Schema, exact: bool = False) -> dict[str, Any]:
     """The JSON object body, loaded (and validated) by `schema`: 415 for another media type, 400 when
-    it is not a JSON object, 413 when too large, 422 naming each bad field."""
+    it is not a JSON object, 413 when too large, 422 naming each bad field. `exact`: numbers with a fraction
+    are read as Decimal, never float (capitation coefficients and rates are exact)."""
     if not request.is_json:
         raise DomainError.one(
             "unsupported_media_type", "Nội dung phải là JSON (Content-Type: application/json).", None, 415
         )
-    data = request.get_json(silent=True)
+    if exact:
+        try:
+            data = json.loads(request.get_data(cache=True), parse_float=Decimal)
+        except ValueError:
+            data = None
+    else:
+        data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)
     return _load(schema, data)
@@ -61,13 +63,6 @@ def load_args(schema: Schema) -> dict[str, Any]:
 def load_form(schema: Schema) -> dict[str, Any]:
     """An HTML form (application/x-www-form-urlencoded or multipart) loaded by `schema`."""
     return _load(schema, request.form.to_dict())
-
-
-def streamed(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view whose body is streamed to storage (claim files): no 1 MB limit, and its Idempotency-Key
-    names the request by itself (the body is not read twice to hash it)."""
-    view.ytcs_streamed = True  # type: ignore[attr-defined]
-    return view
 
 
 class PageQuery(Schema):

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify
-from marshmallow import Schema, fields, validate
+from flask import Blueprint, jsonify
 
-from services.common import units
-from services.common.contracts.fields import Id, Year
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
     AllocationCommandV1,
@@ -18,39 +15,14 @@ from services.common.contracts.finance import (
     DisbursementCommandV1,
     ReversalCommandV1,
 )
-from services.common.errors import NotFound
-from services.gateway.access import READ_ROLES, allow, require_unit, scoped_unit
 from services.gateway.api.common import load_args, load_json, rpc
+from services.gateway.api.schemas.finance import AllocationQuery
+from services.gateway.application import finance
+from services.gateway.application.access import READ_ROLES, allow, scoped_unit
 from services.gateway.openapi import doc
 
 bp = Blueprint("finance", __name__, url_prefix="/api/v1")
 WRITERS = ("admin", "finance")
-
-
-class AllocationQuery(Schema):
-    plan_id = Id()
-    item_code = fields.String(validate=validate.Length(max=20), metadata={"description": "sub-items included"})
-    year = Year(metadata={"description": "fiscal year"})
-    unit = fields.String(validate=validate.Length(max=10), metadata={"description": "recipients within this unit"})
-    source = fields.String(validate=validate.Length(max=40))
-    kind = fields.String(validate=validate.Length(max=20))
-    parent_id = Id()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
-def _scoped() -> bool:
-    return g.principal.unit is not None
-
-
-def _known_unit(code: str, field: str) -> None:
-    units.require_unit(code, None, field)
-
-
-def _require_allocation_unit(allocation_id: int, field: str) -> None:
-    """A unit-scoped user writes only against allocations whose recipient lies within the unit."""
-    if _scoped():
-        require_unit(rpc("finance", "get_allocation", allocation_id)["recipient_unit"], field)
 
 
 @bp.get("/sources")
@@ -66,18 +38,7 @@ def list_sources() -> Any:
 @doc(body=AllocationCommandV1, response=AllocationViewV1, status=201)
 def create_allocation() -> Any:
     """Record an allocation (phân bổ), or a sub-allocation passing part of a parent down a level."""
-    schema = AllocationCommandV1()
-    cmd = load_json(schema)
-    _known_unit(cmd["recipient_unit"], "recipient_unit")
-    require_unit(cmd["recipient_unit"], "recipient_unit")
-    if cmd["parent_allocation_id"] is not None and _scoped():
-        try:
-            parent = rpc("finance", "get_allocation", cmd["parent_allocation_id"])
-        except NotFound:
-            parent = None  # the service answers unknown_allocation (422) for the body field
-        if parent is not None:
-            require_unit(parent["recipient_unit"], "parent_allocation_id")
-    return jsonify(rpc("finance", "create_allocation", schema.dump(cmd))), 201
+    return jsonify(finance.create_allocation(load_json(AllocationCommandV1()))), 201
 
 
 @bp.get("/allocations")
@@ -98,9 +59,7 @@ def list_allocations() -> Any:
 @doc(response=AllocationViewV1)
 def get_allocation(allocation_id: int) -> Any:
     """One allocation with its history: adjustments, disbursements and reversals, sub-allocations."""
-    alloc = rpc("finance", "get_allocation", allocation_id)
-    require_unit(alloc["recipient_unit"], "id")
-    return jsonify(alloc)
+    return jsonify(finance.allocation(allocation_id))
 
 
 @bp.post("/allocations/<int:allocation_id>/disbursements")
@@ -108,10 +67,7 @@ def get_allocation(allocation_id: int) -> Any:
 @doc(body=DisbursementCommandV1, status=201)
 def disburse(allocation_id: int) -> Any:
     """Record a disbursement (giải ngân); 422 exceeds_allocation past what the allocation has left."""
-    schema = DisbursementCommandV1()
-    cmd = load_json(schema)
-    _require_allocation_unit(allocation_id, "id")
-    return jsonify(rpc("finance", "disburse", allocation_id, schema.dump(cmd))), 201
+    return jsonify(finance.disburse(allocation_id, load_json(DisbursementCommandV1()))), 201
 
 
 @bp.post("/disbursements/<int:disbursement_id>/reversals")
@@ -119,11 +75,7 @@ def disburse(allocation_id: int) -> Any:
 @doc(body=ReversalCommandV1, status=201)
 def reverse_disbursement(disbursement_id: int) -> Any:
     """Reverse a disbursement in whole or part: a new negative record naming the original."""
-    schema = ReversalCommandV1()
-    cmd = load_json(schema)
-    if _scoped():
-        require_unit(rpc("finance", "get_disbursement", disbursement_id)["recipient_unit"], "id")
-    return jsonify(rpc("finance", "reverse_disbursement", disbursement_id, schema.dump(cmd))), 201
+    return jsonify(finance.reverse_disbursement(disbursement_id, load_json(ReversalCommandV1()))), 201
 
 
 @bp.post("/allocations/<int:allocation_id>/adjustments")
@@ -131,9 +83,7 @@ def reverse_disbursement(disbursement_id: int) -> Any:
 @doc(body=AdjustmentCommandV1, status=201)
 def adjust(allocation_id: int) -> Any:
     """Record an adjustment (điều chỉnh), up or down, by a new decision."""
-    schema = AdjustmentCommandV1()
-    cmd = load_json(schema)
-    _require_allocation_unit(allocation_id, "id")
-    return jsonify(rpc("finance", "adjust", allocation_id, schema.dump(cmd))), 201
+    return jsonify(finance.adjust(allocation_id, load_json(AdjustmentCommandV1()))), 201
+
 
 # GET /api/v1/units/{code}/funding (finance and investment, predecessors included): api/units.py

@@ -8,59 +8,23 @@ a district's for its stations and its health centre). Reads: every role, within 
 from __future__ import annotations
 
 import io
-import zipfile
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from marshmallow import Schema, fields
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from services.common import units
 from services.common.contracts import investment as contract
-from services.common.contracts.fields import Year
-from services.common.errors import DomainError, error
-from services.gateway.access import READ_ROLES, allow
+from services.common.errors import DomainError
 from services.gateway.api.common import load_args, load_json, rpc
-from services.gateway.api.investment import require_station, scope_unit
+from services.gateway.api.schemas.indicators import ImportQuery, SheetQuery, YearQuery
+from services.gateway.application import indicators
+from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
 from services.gateway.openapi import doc
 
 bp = Blueprint("indicators", __name__, url_prefix="/api/v1")
 WRITE_ROLES = ("finance", "admin")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_ROWS = 2000  # a province has 160 units: more rows is not a filled-in template
-
-# The template's columns after code and name: (key, heading). `criteria_scores` is entered through the API.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("population", "Dân số của xã (người)"),
-    ("population_managed", "Số người có hồ sơ sức khỏe được quản lý"),
-    ("doctors", "Số bác sỹ làm việc tại trạm"),
-    ("doctor_days_per_week", "Số ngày/tuần có bác sỹ làm việc (0–7)"),
-    ("doctors_family_medicine", "Số bác sỹ được đào tạo y học gia đình"),
-    ("services_performed", "Số dịch vụ kỹ thuật thực hiện được"),
-    ("services_in_list", "Số dịch vụ của danh mục kỹ thuật tuyến xã (huyện)"),
-    ("national_criteria_met", "Đạt Bộ tiêu chí quốc gia về y tế xã (có/không)"),
-    ("bhyt_eligible", "Đủ điều kiện KCB BHYT (có/không)"),
-    ("source", "Nguồn số liệu (văn bản, cuộc điều tra)"),
-)
-INFO = (("code", "Mã đơn vị"), ("name", "Tên trạm y tế / trung tâm y tế"), ("district", "Huyện"))
-TRAILER = (("version", "Phiên bản đang dùng"),)
-HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5
-
-
-class YearQuery(Schema):
-    station_valid_from = fields.Date(metadata={"description": "Which version of a reused commune code"})
-
-
-class SheetQuery(Schema):
-    unit = fields.String(metadata={"description": "Mã huyện hoặc xã (mặc định: đơn vị của người dùng, hoặc cả tỉnh)"})
-    year = Year(required=True, metadata={"example": 2024})
-
-
-class ImportQuery(Schema):
-    year = Year(metadata={"description": "Năm của số liệu; phải trùng năm ghi trong tệp"})
 
 
 def _actor() -> str:
@@ -113,51 +77,6 @@ def list_indicators() -> Any:
 
 
 # --------------------------------------------------------------------------- the Excel template
-
-
-def _yes_no(value: Any) -> Any:
-    if value is True:
-        return "có"
-    if value is False:
-        return "không"
-    return value
-
-
-def template_workbook(sheet: dict[str, Any], unit_name: str) -> Workbook:
-    book = Workbook()
-    ws = book.active
-    ws.title = "Chi so"
-    year = sheet["year"]
-    ws["A1"] = f"CHỈ SỐ Y TẾ CƠ SỞ NĂM {year} — {unit_name}"
-    ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"], ws["B2"] = "Năm", year
-    ws["C2"] = (
-        "Điền hoặc sửa số liệu từ dòng 5, mỗi dòng một trạm (hoặc trung tâm y tế huyện); không sửa mã đơn vị và "
-        "dòng 4. Ô để trống là chưa có số liệu. Dòng đã thay đổi phải ghi nguồn số liệu của lần này."
-    )
-    ws["C2"].alignment = Alignment(wrap_text=False)
-    columns = (*INFO, *COLUMNS, *TRAILER)
-    grey = PatternFill("solid", fgColor="DDDDDD")
-    for i, (key, heading) in enumerate(columns, 1):
-        h = ws.cell(row=HEADING_ROW, column=i, value=heading)
-        h.font, h.fill = Font(bold=True), grey
-        h.alignment = Alignment(wrap_text=True, vertical="top")
-        k = ws.cell(row=KEY_ROW, column=i, value=key)
-        k.font = Font(size=8, color="777777")
-        ws.column_dimensions[get_column_letter(i)].width = 34 if key in ("name", "source") else 16
-    ws.row_dimensions[HEADING_ROW].height = 60
-    for r, row in enumerate(sheet["rows"], FIRST_ROW):
-        facts = row["facts"] or {}
-        ws.cell(row=r, column=1, value=row["code"])
-        ws.cell(row=r, column=2, value=row["name"])
-        ws.cell(row=r, column=3, value=row.get("district_name"))
-        for i, (key, _h) in enumerate(COLUMNS, len(INFO) + 1):
-            ws.cell(row=r, column=i, value=_yes_no(facts.get(key)))
-        ws.cell(row=r, column=len(INFO) + len(COLUMNS) + 1, value=facts.get("version"))
-    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=len(INFO) + 1)
-    return book
-
-
 @bp.get("/indicators/template.xlsx")
 @allow(*READ_ROLES)
 @doc(query=SheetQuery, response_content_type=XLSX)
@@ -170,7 +89,7 @@ def template() -> Any:
     scope = sheet["unit"]
     name = units.name_on(scope, date(q["year"], 12, 31))
     buf = io.BytesIO()
-    template_workbook(sheet, name).save(buf)
+    indicators.template_workbook(sheet, name).save(buf)
     return Response(
         buf.getvalue(),
         mimetype=XLSX,
@@ -182,79 +101,6 @@ def template() -> Any:
 
 
 # --------------------------------------------------------------------------- import
-
-
-def _cell_problem(
-    row: int | None, column: str | None, heading: str | None, code: str, message: str, field: str | None = None
-) -> dict:
-    """One refused cell, named for people ("Dòng 6, cột E (…): …") and for programs (row, column, field)."""
-    where = ", ".join(p for p in (f"dòng {row}" if row else "", f"cột {column} ({heading})" if column else "") if p)
-    text = f"{where[0].upper()}{where[1:]}: {message}" if where else message
-    return error(code, text, field, row=row, column=column, column_name=heading)
-
-
-def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], dict[str, tuple[str, str]], list[dict]]:
-    """(year written in the sheet, rows [{row, code, values}], key -> (column letter, heading), problems)."""
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise DomainError.one(
-            "invalid_workbook", f"Không đọc được tệp Excel (.xlsx): {type(exc).__name__}.", "file", 422
-        ) from None
-    try:
-        ws = book.worksheets[0]
-        grid = []
-        for n, values in enumerate(ws.iter_rows(values_only=True), 1):
-            if n > MAX_ROWS + FIRST_ROW:
-                raise DomainError.one("too_many_rows", f"Tệp có quá {MAX_ROWS} dòng số liệu.", "file", 422)
-            grid.append(list(values))
-    finally:
-        book.close()
-    known = {k for k, _h in (*INFO, *COLUMNS, *TRAILER)}
-    key_row = next((i for i, r in enumerate(grid[:10]) if "code" in r and "source" in r), None)
-    if key_row is None:
-        raise DomainError.one(
-            "not_a_template",
-            "Tệp không phải mẫu chỉ số của hệ thống (thiếu dòng mã cột 'code' … 'source'); hãy tải mẫu mới.",
-            "file",
-            422,
-        )
-    problems: list[dict] = []
-    columns: dict[str, tuple[str, str]] = {}
-    headings = grid[key_row - 1] if key_row > 0 else []
-    for i, key in enumerate(grid[key_row]):
-        if key is None:
-            continue
-        letter = get_column_letter(i + 1)
-        heading = str(headings[i]) if i < len(headings) and headings[i] is not None else str(key)
-        if not isinstance(key, str) or key not in known:
-            problems.append(
-                _cell_problem(key_row + 1, letter, heading, "unknown_column", f"mã cột '{key}' không có trong mẫu.")
-            )
-            continue
-        columns[key] = (letter, heading)
-    year = None
-    for r in grid[:key_row]:
-        if r and isinstance(r[0], str) and r[0].strip().lower() == "năm" and len(r) > 1:
-            year = r[1] if isinstance(r[1], int) and not isinstance(r[1], bool) else -1
-    index = {key: list(grid[key_row]).index(key) for key in columns}
-    rows = []
-    for n, r in enumerate(grid[key_row + 1 :], key_row + 2):
-        cells = {key: (r[i] if i < len(r) else None) for key, i in index.items()}
-        code = cells.get("code")
-        values = {key: cells.get(key) for key, _h in COLUMNS if key in columns}
-        if code is None or (isinstance(code, str) and not code.strip()):
-            if any(v not in (None, "") for v in values.values()):
-                letter, heading = columns["code"]
-                problems.append(_cell_problem(n, letter, heading, "code_required", "thiếu mã đơn vị.", "code"))
-            continue
-        code_text = (
-            str(int(code)) if isinstance(code, (int, float)) and not isinstance(code, bool) else str(code).strip()
-        )
-        rows.append({"row": n, "code": code_text, "values": values})
-    return year, rows, columns, problems
-
-
 @bp.post("/indicators/import.xlsx")
 @allow(*WRITE_ROLES)
 @doc(
@@ -271,47 +117,4 @@ def import_sheet() -> Any:
     q = load_args(ImportQuery())
     upload = request.files.get("file")
     data = upload.read() if upload is not None else request.get_data(cache=False)
-    return jsonify(import_workbook(data, q.get("year")))
-
-
-def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
-    """Check a filled-in template and record it (the API's import and the indicator page's upload): raises
-    DomainError naming every bad cell, and then nothing is written."""
-    if not data:
-        raise DomainError.one("file_required", "Chưa gửi tệp Excel (.xlsx).", "file", 422)
-    year, rows, columns, problems = read_sheet(data)
-    if year is None or year == -1 or not 2000 <= year <= 2100:
-        problems.insert(0, _cell_problem(2, "B", "Năm", "invalid_year", "năm của số liệu phải là một năm (2000–2100)."))
-    elif expected_year is not None and expected_year != year:
-        problems.insert(
-            0, _cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {expected_year}.")
-        )
-    for r in rows:
-        code = r["code"]
-        if not (
-            units.is_known_unit(code)
-            and (g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, date.today())))
-        ):
-            letter, heading = columns["code"]
-            if units.is_known_unit(code):
-                problems.append(
-                    _cell_problem(
-                        r["row"],
-                        letter,
-                        heading,
-                        "unit_forbidden",
-                        f"đơn vị {code} nằm ngoài phạm vi được giao ({g.principal.unit}).",
-                        "code",
-                    )
-                )
-    if problems:
-        raise DomainError(problems)
-    try:
-        answer = rpc("investment", "import_indicators", year, rows, _actor())
-    except DomainError as exc:
-        named = []
-        for e in exc.errors:
-            letter, heading = columns.get(e.get("field") or "", (None, None))
-            named.append(_cell_problem(e.get("row"), letter, heading, e["code"], e["message"], e.get("field")))
-        raise DomainError(named, exc.status) from None
-    return answer
+    return jsonify(indicators.import_workbook(data, q.get("year")))

@@ -6,37 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
-from marshmallow import Schema, fields, validate
 
-from services.common.contracts import claims as contract
-from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities
 from services.gateway.api.common import load_args, rpc
+from services.gateway.api.schemas.reconciliation import ReconciliationAnswerV1, ReconciliationQuery
+from services.gateway.application.access import READ_ROLES, allow
+from services.gateway.application.facilities import require_facility, scoped_facilities
 from services.gateway.clients import Unavailable
 from services.gateway.openapi import doc
 
 bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/reconciliation")
-
-
-class ReconciliationQuery(Schema):
-    facility = fields.String(
-        validate=contract.FACILITY, metadata={"description": "MA_CSKCB; every facility in scope when absent"}
-    )
-    period = fields.String(
-        required=True, validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="Kỳ phải có dạng YYYY-Qn, ví dụ 2024-Q3.")
-    )
-
-
-class ReconciliationAnswerV1(contract.ReconciliationV1):
-    """The contract's reconciliation, and beside it the quarter's settlement steps (finance)."""
-
-    settlement = fields.Dict(
-        metadata={"description": "one facility: its report, result and steps {report, advance, result, payment}"}
-    )
-    overdue = fields.List(
-        fields.Dict(),
-        metadata={"description": "[{facility_code, step, due, date, late, overdue}] past their due date today"},
-    )
-    settlement_unavailable = fields.Boolean(metadata={"description": "true when finance did not answer"})
 
 
 @bp.get("")

@@ -15,27 +15,26 @@ by these API views and by the web pages' download buttons alike.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response
-from marshmallow import Schema, fields, validate
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.common import catalog, units
-from services.common.errors import DomainError
-from services.gateway import errors
-from services.gateway.access import READ_ROLES, allow, require_facility, scoped_facilities, scoped_unit
-from services.gateway.api import funding
-from services.gateway.api.claims import FileStatusQuery, _visible_file
-from services.gateway.api.common import load_args, rpc, ytcs
-from services.gateway.api.reconciliation import ReconciliationQuery
-from services.gateway.models import Facility
+from services.common import catalog
+from services.gateway.api.common import load_args, rpc
+from services.gateway.api.schemas.claims import FileErrorsQuery
+from services.gateway.api.schemas.reconciliation import ReconciliationQuery
+from services.gateway.api.schemas.reports import ReportQuery
+from services.gateway.application import claims, funding
+from services.gateway.application.access import READ_ROLES, allow, scoped_unit
+from services.gateway.application.facilities import facility_name, require_facility, scoped_facilities
+from services.gateway.application.funding import unit_name
 from services.gateway.openapi import doc
 
 bp = Blueprint("reports", __name__)
@@ -55,73 +54,8 @@ _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WRAP = Alignment(vertical="top", wrap_text=True)
 
 
-class ReportQuery(Schema):
-    year = fields.Integer(
-        validate=validate.Range(min=2000, max=2100),
-        metadata={"description": "Fiscal year of the report; all years when absent", "example": 2024},
-    )
-    unit = fields.String(
-        validate=validate.Regexp(r"^[0-9]{2,5}$"),
-        metadata={"description": "Only money received within this unit; the caller's own by default", "example": "910"},
-    )
-
-
-class FileErrorsQuery(Schema):
-    code = FileStatusQuery._declared_fields["code"]
-    severity = FileStatusQuery._declared_fields["severity"]
-
-
-# --------------------------------------------------------------------------- figures (shared with the pages)
-
-
-def plan_figures(plan_id: int, year: int | None, unit: str | None, endpoint: str) -> dict[str, Any]:
-    """The plan tree with its figures, as `GET /api/v1/plans/{id}/funding` answers it (same fan-out, same
-    joining): {"plan", "items", "total", "parts", "partial", "missing"}. `unit` must already be scoped."""
-    plan = funding._plan(plan_id)
-    calls: dict[str, tuple[str, str, tuple, dict]] = {
-        part: (part, funding.TREE_RPC[part], (plan_id, year, unit), {}) for part in funding.MONEY_PARTS
-    }
-    results, state = funding._fan_out(calls, endpoint)
-    items, total = funding._tree(plan, results, state)
-    return {"plan": plan, "items": items, "total": total, **state}
-
-
-def source_names() -> dict[str, str]:
-    """Source code → its Vietnamese name (finance's catalogue, docs/domain.md §2)."""
-    return {s["code"]: s["name"] for s in rpc("finance", "list_sources")}
-
-
-def unit_name(code: str | None) -> str:
-    if code is None or code == units.PROVINCE_CODE:
-        return units.PROVINCE_NAME
-    if code in units.districts():
-        return units.districts()[code].name
-    names = {c.code: c.name for c in units.communes()}
-    return names.get(code, code)
-
-
-def facility_name(code: str | None) -> str | None:
-    """The registered name of a facility (the gateway's register), None when unknown."""
-    if code is None:
-        return None
-    with ytcs().session() as s:
-        row = s.get(Facility, code)
-        return row.name if row is not None else None
-
-
 def _vn_date(d: date) -> str:
     return d.strftime("%d/%m/%Y")
-
-
-def _refuse_partial(data: dict[str, Any]) -> None:
-    if data["partial"]:
-        names = ", ".join(errors.service_name(m["part"]) for m in data["missing"])
-        raise DomainError.one(
-            "report_incomplete",
-            f"Chưa lập được báo cáo: dịch vụ {names} tạm thời không trả lời, số liệu sẽ thiếu. Vui lòng thử lại sau.",
-            None,
-            503,
-        )
 
 
 def _xlsx(book: Workbook, filename: str) -> Response:
@@ -464,31 +398,18 @@ def errors_workbook(file_id: int, status: dict[str, Any], issues: Iterable[dict[
     return book
 
 
-def file_issues(file_id: int, code: str | None = None, severity: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every issue of a file, page by page from the claims service, optionally of one code or severity."""
-    after = 0
-    while True:
-        page = rpc("claims", "file_issues", file_id, after, 2000)
-        if not page["items"]:
-            return
-        for issue in page["items"]:
-            if (code is None or issue["code"] == code) and (severity is None or issue["severity"] == severity):
-                yield issue
-        after = page["last_id"]
-
-
 # --------------------------------------------------------------------------- views
 
 
 def plan_report_response(plan_id: int, year: int | None, unit: str | None) -> Response:
     """The plan report as a download (the API view and the pages' button)."""
-    data = plan_figures(plan_id, year, unit, "reports.plan_report")
-    _refuse_partial(data)
+    data = funding.plan_figures(plan_id, year, unit, "reports.plan_report")
+    funding.refuse_partial(data)
     plan: catalog.Plan = data["plan"]
     meta = rpc("finance", "get_plan", plan_id)
-    book = plan_workbook(meta, data["items"], data["total"], year, unit, source_names(), date.today())
-    targets = funding.plan_targets(plan_id).get_json()  # the very answer of GET /plans/{id}/targets
-    _refuse_partial(targets)
+    book = plan_workbook(meta, data["items"], data["total"], year, unit, funding.source_names(), date.today())
+    targets = funding.targets_answer(plan_id, year, unit)  # the very answer of GET /plans/{id}/targets
+    funding.refuse_partial(targets)
     targets_sheet(book, meta, targets["items"], year, unit, date.today())
     number = plan.number.split("/")[0]
     return _xlsx(book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx")
@@ -528,9 +449,8 @@ def reconciliation_report() -> Any:
 
 
 def errors_report_response(file_id: int, code: str | None, severity: str | None) -> Response:
-    status = rpc("claims", "file_status", file_id, 0, 0, None, None)
-    _visible_file(status)
-    book = errors_workbook(file_id, status, file_issues(file_id, code, severity))
+    status = claims.file_status(file_id)
+    book = errors_workbook(file_id, status, claims.file_issues(file_id, code, severity))
     return _xlsx(book, f"loi-tep-ho-so-{file_id}.xlsx")
 
 

@@ -6,41 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify
-from marshmallow import Schema, fields, validate
 
 from services.common.contracts import investment as contract
-from services.gateway.access import READ_ROLES, allow
 from services.gateway.api.common import load_args, load_json, rpc
-from services.gateway.api.investment import Items, require_station, scope_unit
+from services.gateway.api.schemas.investment import Items
+from services.gateway.api.schemas.stations import StationAtQuery, StationQuery, StationStatusOut, YearQuery
+from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
 from services.gateway.openapi import doc
 
 bp = Blueprint("stations", __name__, url_prefix="/api/v1/stations")
-
-
-class StationQuery(Schema):
-    unit = fields.String(validate=validate.Length(max=10))
-    at = fields.Date(metadata={"description": "Only stations in force on this date"})
-    history = fields.Boolean(load_default=False, metadata={"description": "Every version, merged ones included"})
-
-
-class StationAtQuery(Schema):
-    at = fields.Date(metadata={"description": "Which version of a reused commune code (default: today's)"})
-
-
-class YearQuery(Schema):
-    year = fields.Integer(
-        validate=validate.Range(min=2000, max=2100, error="Năm phải từ 2000 đến 2100."),
-        error_messages={"invalid": "Năm phải là số nguyên."},
-    )
-
-
-class StationStatusOut(Schema):
-    id = fields.Integer(required=True)
-    attribute = fields.String(required=True)
-    value = fields.Raw(required=True)
-    year = fields.Integer(required=True)
-    current = fields.Raw()
-    criteria_reached = fields.Boolean()
 
 
 @bp.get("")

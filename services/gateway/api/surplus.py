@@ -9,8 +9,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from services.common import surplus
-from services.gateway.access import READ_ROLES, allow
 from services.gateway.api.common import rpc
+from services.gateway.application.access import READ_ROLES, allow
 from services.gateway.openapi import doc
 
 bp = Blueprint("surplus", __name__, url_prefix="/api/v1/surplus")

@@ -6,28 +6,17 @@ import os
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from marshmallow import Schema, fields, validate
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-from services.gateway.access import public
 from services.gateway.api.common import ytcs
+from services.gateway.api.schemas.system import Health
+from services.gateway.application.access import public
 from services.gateway.clients import Unavailable
 from services.gateway.openapi import doc
 
 bp = Blueprint("system", __name__)
 SERVICES = ("finance", "claims", "investment")
 HEALTH_TIMEOUT = float(os.environ.get("YTCS_HEALTH_TIMEOUT", "5"))
-_STATE = fields.String(validate=validate.OneOf(["ok", "unavailable", "error"]))
-
-
-class Health(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["ok", "degraded"]), metadata={"example": "ok"})
-    services = fields.Dict(
-        keys=fields.String(),
-        values=_STATE,
-        required=True,
-        metadata={"example": {"finance": "ok", "claims": "ok", "investment": "ok"}},
-    )
 
 
 @bp.get("/healthz")

@@ -10,7 +10,6 @@ from typing import Any
 from flask import flash, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFError
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.common import units
@@ -19,19 +18,11 @@ from services.common.contracts import claims as contract
 from services.common.contracts.fields import MoneyInputError, parse_money2
 from services.common.errors import DomainError
 from services.common.periods import PeriodError, read_quarter
-from services.gateway.access import (
-    HEALTH_ROLES,
-    READ_ROLES,
-    allow,
-    file_status_for_role,
-    require_facility,
-    scoped_facilities,
-)
-from services.gateway.api import claims as claims_api
-from services.gateway.api.common import rpc, streamed, ytcs
-from services.gateway.api.reports import facility_name
-from services.gateway.clients import Unavailable
-from services.gateway.models import Facility
+from services.gateway.application import claims, facilities
+from services.gateway.application.access import HEALTH_ROLES, READ_ROLES, allow, file_status_for_role
+from services.gateway.application.facilities import facility_name, require_facility, scoped_facilities
+from services.gateway.application.remote import rpc
+from services.gateway.hooks import streamed
 from services.gateway.web import charts
 from services.gateway.web.common import (
     BHXH_WRITERS,
@@ -100,24 +91,6 @@ class ReconciliationPageQuery(Schema):
     period = PeriodText(metadata={"example": "2024-Q3"})
 
 
-def _facilities() -> list[dict[str, str]]:
-    """Facilities the person may see, for the pages' pickers: the registered ones, and for people bound to no
-    unit also those claim files named that nobody has mapped yet (a fresh system's claims are not hidden until
-    an admin fills the register on /facilities)."""
-    scope = scoped_facilities()
-    with ytcs().session() as s:
-        rows = s.scalars(select(Facility).order_by(Facility.code)).all()
-        out = [{"code": f.code, "name": f.name, "unit": f.unit} for f in rows if scope is None or f.code in scope]
-    if scope is None:
-        try:
-            seen = rpc("claims", "facilities_seen", [f["code"] for f in out])
-        except Unavailable:  # the picker still offers the register
-            seen = []
-        out += [{"code": f["facility_code"], "name": "chưa gắn đơn vị", "unit": ""} for f in seen]
-        out.sort(key=lambda f: f["code"])
-    return out
-
-
 # --------------------------------------------------------------------------- claim files
 
 
@@ -153,15 +126,15 @@ def upload_claim_file() -> Any:
         try:
             verify_csrf(fields.get("csrf_token") or request.headers.get("X-CSRFToken"))
         except CSRFError:
-            claims_api.drain(request.stream)  # the browser gets the page saying why, not a reset connection
+            claims.drain(request.stream)  # the browser gets the page saying why, not a reset connection
             raise
         if part is None or part.name != "file" or not part.filename:
             raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
         filename = part.filename[:200]
-        blob, head = claims_api.store_upload(part, limit)
-        out = claims_api.register(blob, head, filename)
+        blob, head = claims.store_upload(part, limit)
+        out = claims.register(blob, head, filename)
     except WRITE_ERRORS as exc:
-        claims_api.drain(request.stream)
+        claims.drain(request.stream)
         g.audit_details = {"filename": filename} if filename else {}
         if not wants_html():
             raise  # a program gets the API's JSON error shape (web/common.py), a person this page
@@ -198,7 +171,7 @@ def claim_file(file_id: str) -> Any:
     q = page_args(FilePageQuery())
     offset = (q["page"] - 1) * ERRORS_PER_PAGE
     status = rpc("claims", "file_status", number, ERRORS_PER_PAGE, offset, q.get("code"), q.get("severity"))
-    claims_api._visible_file(status)
+    claims.visible_file(status)
     shown = status.get("errors_total", 0) if not (q.get("code") or q.get("severity")) else None
     return render(
         "claim_file.html",
@@ -237,7 +210,7 @@ def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, A
         status,
         answer=answer,
         q=q,
-        facilities=_facilities(),
+        facilities=facilities.picker(),
         reasons=reasons,
         errors=errors or [],
         can_assess=g.principal.role in BHXH_WRITERS,
@@ -292,10 +265,9 @@ def assess() -> Any:
             raise ValidationError(unread)
         if not items:
             raise DomainError.one("required", "Chưa nhập số tiền được duyệt cho hồ sơ nào.", "items", 422)
-        schema = contract.AssessmentRequestV1()
-        req = schema.dump(schema.load({"facility_code": head["facility_code"], "items": items}))
-        require_facility(req["facility_code"], "facility_code")
-        out = rpc("claims", "record_assessments", req["facility_code"], req["items"], g.principal.name)
+        out = claims.record_assessments(
+            contract.AssessmentRequestV1().load({"facility_code": head["facility_code"], "items": items})
+        )
     except WRITE_ERRORS as exc:
         if not (q["facility"] and q["period"]):
             q = {}
@@ -348,7 +320,7 @@ def reconciliation() -> Any:
         q=q,
         data=data,
         chart=chart,
-        facilities=_facilities(),
+        facilities=facilities.picker(),
         checks=checks,
         facility_label=facility_name(facility),
         unit_names={c.code: c.name for c in units.communes()},

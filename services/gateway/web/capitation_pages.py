@@ -5,9 +5,10 @@ contract schemas as POST /api/v1/capitation/reports, /results and /payments (doc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import flash, g, redirect, url_for
+from flask import flash, redirect, request, url_for
 from marshmallow import Schema, fields
 
 from services.common.contracts import claims as claims_contract
@@ -16,21 +17,20 @@ from services.common.contracts.finance import (
     QuarterlyReportCommandV1,
     QuarterlyResultCommandV1,
 )
-from services.gateway.access import READ_ROLES, allow, require_facility
-from services.gateway.api.common import rpc
-from services.gateway.api.reports import facility_name
-from services.gateway.web.bhxh_pages import PeriodText, _facilities
+from services.gateway.application import capitation, facilities
+from services.gateway.application.access import READ_ROLES, allow
+from services.gateway.application.facilities import facility_name, require_facility
+from services.gateway.application.remote import rpc
+from services.gateway.web.bhxh_pages import PeriodText
 from services.gateway.web.common import (
     BHXH_WRITERS,
-    WRITE_ERRORS,
     audit_form,
     bp,
-    form_data,
-    form_errors,
-    form_status,
     page,
     page_args,
     render,
+    show_refused,
+    write_form,
 )
 
 STEP_NAMES = {
@@ -63,7 +63,7 @@ def _quarter_page(
         status,
         q={"facility": facility, "period": period},
         data=data,
-        facilities=_facilities(),
+        facilities=facilities.picker(),
         facility_label=facility_name(facility) if facility else None,
         step_names=STEP_NAMES,
         payment_kinds=PAYMENT_KINDS,
@@ -81,23 +81,25 @@ def capitation_quarter() -> Any:
     return _quarter_page(q.get("facility"), q.get("period"))
 
 
-def _write(schema: Schema, method: str, done: str, *extra: Any) -> Any:
-    from flask import request
-
+def _write(schema: Schema, record: Callable[[dict[str, Any]], dict[str, Any]], done: str) -> Any:
+    """A step of the quarter from its form (the same checks as the API's, application/capitation.py)."""
     audit_form()
     facility, period = request.form.get("facility_code") or None, request.form.get("period") or None
-    try:
-        cmd = schema.load(form_data(schema))
-        require_facility(cmd["facility_code"])
-        out = rpc("finance", method, schema.dump(cmd), *extra)
-    except WRITE_ERRORS as exc:
-        try:
-            return _quarter_page(facility, period, form_status(exc), form_errors(exc), request.form.to_dict())
-        except WRITE_ERRORS:
-            return _quarter_page(None, None, form_status(exc), form_errors(exc), request.form.to_dict())
-    g.audit_details["result_id"] = out["id"]
-    flash(done.format(**out), "ok")
-    return redirect(url_for("web.capitation_quarter", facility=out["facility_code"], period=out["period"]), 303)
+
+    def recorded(out: dict[str, Any]) -> Any:
+        flash(done.format(**out), "ok")
+        return redirect(url_for("web.capitation_quarter", facility=out["facility_code"], period=out["period"]), 303)
+
+    return write_form(
+        schema,
+        record,
+        lambda exc: show_refused(
+            exc,
+            lambda status, errors, form: _quarter_page(facility, period, status, errors, form),
+            lambda status, errors, form: _quarter_page(None, None, status, errors, form),
+        ),
+        recorded,
+    )
 
 
 @bp.post("/capitation/quarter/report")
@@ -105,12 +107,7 @@ def _write(schema: Schema, method: str, done: str, *extra: Any) -> Any:
 @page(body=QuarterlyReportCommandV1)
 def record_quarter_report() -> Any:
     """BHXH received the facility's quarterly report (the same checks as POST /api/v1/capitation/reports)."""
-    return _write(
-        QuarterlyReportCommandV1(),
-        "record_quarterly_report",
-        "Đã ghi nhận báo cáo quyết toán quý {period}.",
-        g.principal.name,
-    )
+    return _write(QuarterlyReportCommandV1(), capitation.record_report, "Đã ghi nhận báo cáo quyết toán quý {period}.")
 
 
 @bp.post("/capitation/quarter/result")
@@ -118,7 +115,7 @@ def record_quarter_report() -> Any:
 @page(body=QuarterlyResultCommandV1)
 def record_quarter_result() -> Any:
     """BHXH's assessed result of the quarter (the same checks as POST /api/v1/capitation/results)."""
-    return _write(QuarterlyResultCommandV1(), "record_quarterly_result", "Đã ghi kết quả giám định quý {period}.")
+    return _write(QuarterlyResultCommandV1(), capitation.record_result, "Đã ghi kết quả giám định quý {period}.")
 
 
 @bp.post("/capitation/quarter/payment")
@@ -126,4 +123,4 @@ def record_quarter_result() -> Any:
 @page(body=QuarterlyPaymentCommandV1)
 def record_quarter_payment() -> Any:
     """A payment, refund or offset of the quarter (the same checks as POST /api/v1/capitation/payments)."""
-    return _write(QuarterlyPaymentCommandV1(), "record_quarterly_payment", "Đã ghi thanh toán số {id} quý {period}.")
+    return _write(QuarterlyPaymentCommandV1(), capitation.record_payment, "Đã ghi thanh toán số {id} quý {period}.")

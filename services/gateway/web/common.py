@@ -23,7 +23,8 @@ from wtforms.validators import ValidationError as WTFormsValidationError
 
 from services.common.contracts.fields import VND
 from services.common.errors import DomainError
-from services.gateway import access, errors, hooks
+from services.gateway import errors, hooks
+from services.gateway.application import access
 from services.gateway.clients import Unavailable
 from services.gateway.openapi import doc
 
@@ -186,6 +187,36 @@ def form_status(exc: Exception) -> int:
 
 
 WRITE_ERRORS = (ValidationError, DomainError, Unavailable)
+
+
+def write_form(
+    schema: Schema,
+    write: Callable[[dict[str, Any]], dict[str, Any]],
+    refused: Callable[[Exception], Any],
+    done: Callable[[dict[str, Any]], Any],
+) -> Any:
+    """The one way a page records a form: decoded for `schema` and loaded by it, recorded by `write` (an
+    application function, the same as the API's); a refusal answers `refused(exc)` (the page again, with the
+    messages), a success notes the new record for the audit entry and answers `done(out)` (a redirect)."""
+    try:
+        out = write(schema.load(form_data(schema)))
+    except WRITE_ERRORS as exc:
+        return refused(exc)
+    if out.get("id") is not None:
+        g.audit_details["result_id"] = out["id"]
+    return done(out)
+
+
+def show_refused(exc: Exception, *pages: Callable[[int, list[dict[str, Any]], dict[str, str]], Any]) -> Any:
+    """A refused form's page again, with the status and messages of the refusal and what was entered. When the
+    page itself cannot be shown (the form named something unknown or out of scope), the next, plainer one is."""
+    for n, show in enumerate(pages, 1):
+        try:
+            return show(form_status(exc), form_errors(exc), request.form.to_dict())
+        except WRITE_ERRORS:
+            if n == len(pages):
+                raise
+    raise exc
 
 
 def audit_form(**details: Any) -> None:

@@ -9,17 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from services.common import units
-from services.common.errors import DomainError
-from services.gateway.access import allow, require_unit
-from services.gateway.api.common import rpc, ytcs
-from services.gateway.api.facilities import FacilityIn
-from services.gateway.facilities import KINDS, facility_dict, register
-from services.gateway.models import Facility
-from services.gateway.web.common import WRITE_ERRORS, audit_form, bp, form_data, form_errors, form_status, page, render
+from services.gateway.application import facilities as facility_register
+from services.gateway.application.access import allow
+from services.gateway.application.facilities import FacilityIn
+from services.gateway.application.remote import rpc
+from services.gateway.web.common import WRITE_ERRORS, audit_form, bp, form_errors, form_status, page, render, write_form
 
 KINDS_VN = {"station": "Trạm y tế xã", "district_centre": "Trung tâm y tế huyện", "other": "Cơ sở khác"}
 
@@ -34,8 +30,7 @@ def _unit_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _page(status: int = 200, errors: list[dict[str, Any]] | None = None, form: dict[str, str] | None = None) -> Any:
-    with ytcs().session() as s:
-        registered = [facility_dict(f) for f in s.scalars(select(Facility).order_by(Facility.code))]
+    registered = facility_register.listing(None)
     try:
         unmapped = rpc("claims", "facilities_seen", [f["code"] for f in registered])
         claims_down = False
@@ -69,25 +64,19 @@ def facilities() -> Any:
 @page(body=FacilityIn)
 def map_facility() -> Any:
     """Map a facility (MA_CSKCB) to the unit it serves (the same checks as POST /api/v1/facilities)."""
-    schema = FacilityIn()
     audit_form()
-    try:
-        data = schema.load(form_data(schema))
-        if units.is_known_unit(data["unit"]):
-            require_unit(data["unit"])
-        with ytcs().session() as s:
-            facility = register(s, data["code"], data["name"], data["unit"], data["kind"], g.principal.name)
-            try:
-                s.commit()
-            except IntegrityError:  # mapped by another request at the same moment
-                raise DomainError.one(
-                    "facility_exists", f"Cơ sở KCB {data['code']} đã được đăng ký.", "code", 409
-                ) from None
-            g.audit_details["result_id"] = facility.code
-    except WRITE_ERRORS as exc:
-        return _page(form_status(exc), form_errors(exc), request.form.to_dict())
-    flash(f"Đã gắn cơ sở KCB {data['code']} với đơn vị {data['unit']}.", "ok")
-    return redirect(url_for("web.facilities"), 303)
+
+    def done(out: dict[str, Any]) -> Any:
+        g.audit_details["result_id"] = out["code"]
+        flash(f"Đã gắn cơ sở KCB {out['code']} với đơn vị {out['unit']}.", "ok")
+        return redirect(url_for("web.facilities"), 303)
+
+    return write_form(
+        FacilityIn(),
+        facility_register.create,
+        lambda exc: _page(form_status(exc), form_errors(exc), request.form.to_dict()),
+        done,
+    )
 
 
-assert set(KINDS_VN) == set(KINDS)
+assert set(KINDS_VN) == set(facility_register.KINDS)

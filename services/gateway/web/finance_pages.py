@@ -6,6 +6,7 @@ and next year's priority list. Figures come from the same aggregation as the API
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -15,25 +16,32 @@ from marshmallow import Schema, fields, validate
 from services.common import surplus, units
 from services.common.contracts.finance import AdjustmentCommandV1, AllocationCommandV1, DisbursementCommandV1
 from services.common.errors import NotFound
-from services.gateway.access import READ_ROLES, allow, public, require_unit, scoped_unit
-from services.gateway.api import finance as finance_api
-from services.gateway.api import funding as funding_api
-from services.gateway.api import investment as investment_api
-from services.gateway.api.common import rpc
-from services.gateway.api.reports import plan_figures, source_names, unit_name
+from services.gateway.application import finance, funding
+from services.gateway.application.access import (
+    READ_ROLES,
+    allow,
+    public,
+    require_station,
+    require_unit,
+    scope_unit,
+    scoped_unit,
+)
+from services.gateway.application.funding import own_plan_id, plan_figures, plan_list, source_names, unit_name
+from services.gateway.application.investment import STATUSES
+from services.gateway.application.remote import rpc
 from services.gateway.web import charts
 from services.gateway.web.common import (
     FINANCE_WRITERS,
-    WRITE_ERRORS,
     audit_form,
     bp,
-    form_data,
     form_errors,
     form_status,
     page,
     page_args,
     record_id,
     render,
+    show_refused,
+    write_form,
 )
 
 LOGIN_ERRORS = {
@@ -82,7 +90,7 @@ class NewAllocationQuery(Schema):
 
 class ProjectPageQuery(Schema):
     unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
-    status = fields.String(validate=validate.OneOf(investment_api.STATUSES))
+    status = fields.String(validate=validate.OneOf(STATUSES))
 
 
 class PriorityPageQuery(Schema):
@@ -104,22 +112,6 @@ def login_page() -> Any:
 
 
 # --------------------------------------------------------------------------- home: the roll-up
-
-
-def _plans() -> list[dict[str, Any]]:
-    return rpc("finance", "list_plans")
-
-
-def _default_plan(plans: list[dict[str, Any]]) -> int:
-    """The plan of the person's own unit or the nearest one above it: a district officer starts on the
-    district plan, a commune officer on their district's, the province and unbound people on the first."""
-    unit = g.principal.unit
-    while unit is not None:
-        for p in plans:
-            if p["unit"] == unit:
-                return int(p["id"])
-        unit = units.parent_of(unit) if units.is_known_unit(unit) else None
-    return int(plans[0]["id"])
 
 
 ALLOCATABLE = ("task", "funding", "section")
@@ -162,8 +154,8 @@ def _by_year_and_source(plan_id: int, years: list[int], unit: str | None) -> dic
 def home() -> Any:
     """The plans' funding roll-up: per item allocated, disbursed and execution rate, by source, year and unit."""
     q = page_args(HomeQuery())
-    plans = _plans()
-    plan_id = q.get("plan") or _default_plan(plans)
+    plans = plan_list()
+    plan_id = q.get("plan") or own_plan_id(plans)
     plan = next((p for p in plans if int(p["id"]) == plan_id), None)
     if plan is None:
         raise NotFound([{"field": "plan", "code": "unknown_plan", "message": f"Không có kế hoạch số hiệu {plan_id}."}])
@@ -189,7 +181,7 @@ def home() -> Any:
     start_here = landing and not data["partial"] and not total["by_year"] and not total["allocated"]
     # Each item's targets beside its money: the answer of GET /api/v1/plans/{id}/targets, by item.
     targets: dict[str, list[dict[str, Any]]] = {}
-    for t in funding_api.targets_answer(plan_id, year, unit, "web.home")["items"]:
+    for t in funding.targets_answer(plan_id, year, unit, "web.home")["items"]:
         targets.setdefault(t["item_code"], []).append(t)
     return render(
         "home.html",
@@ -228,7 +220,7 @@ def allocations() -> Any:
     if unit is not None:
         filters["unit"] = unit
     answer = rpc("finance", "list_allocations", filters, q["page"], 50)
-    plans = _plans()
+    plans = plan_list()
     numbers = {int(p["id"]): p["number"] for p in plans}
     return render("allocations.html", answer=answer, q=q, unit=unit, names=source_names(), plans=plans, numbers=numbers)
 
@@ -239,11 +231,11 @@ def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = No
     if parent_id:
         parent = rpc("finance", "get_allocation", parent_id)
         require_unit(parent["recipient_unit"], "parent_allocation_id")
-    plans = _plans()
+    plans = plan_list()
     items = {int(p["id"]): _item_groups(rpc("finance", "plan_items", int(p["id"]))) for p in plans}
     form = kw.setdefault("form", {})
     if not form.get("plan_id"):
-        form["plan_id"] = str(_default_plan(plans))
+        form["plan_id"] = str(own_plan_id(plans))
     scope = g.principal.unit
     recipients = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if scope in (None, units.PROVINCE_CODE) else []
     for code, d in units.districts().items():
@@ -282,40 +274,31 @@ def new_allocation() -> Any:
 @page(body=AllocationCommandV1)
 def create_allocation() -> Any:
     """Record an allocation or a sub-allocation from the form (the same checks as POST /api/v1/allocations)."""
-    schema = AllocationCommandV1()
     audit_form()
-    try:
-        cmd = schema.load(form_data(schema))
-        finance_api._known_unit(cmd["recipient_unit"], "recipient_unit")
-        require_unit(cmd["recipient_unit"], "recipient_unit")
-        if cmd["parent_allocation_id"] is not None:
-            parent = rpc("finance", "get_allocation", cmd["parent_allocation_id"])
-            require_unit(parent["recipient_unit"], "parent_allocation_id")
-        out = rpc("finance", "create_allocation", schema.dump(cmd))
-    except WRITE_ERRORS as exc:
+
+    def refused(exc: Exception) -> Any:
         parent_id = request.form.get("parent_allocation_id", "")
-        try:
-            return _allocation_form(
-                form_status(exc),
-                form_errors(exc),
-                # ASCII digits within BIGINT only: "²" or 2^64 re-shown the form as a 500 or a 503
-                parent_id=int(parent_id) if re.fullmatch(r"[0-9]{1,18}", parent_id) else None,
-                form=request.form.to_dict(),
-            )
-        except WRITE_ERRORS:
-            return _allocation_form(form_status(exc), form_errors(exc), form=request.form.to_dict())
-    g.audit_details["result_id"] = out["id"]
-    kind = "Phân bổ xuống cấp dưới" if out.get("parent_allocation_id") else "Phân bổ"
-    flash(f"Đã ghi {kind.lower()} số {out['id']}.", "ok")
-    return redirect(url_for("web.allocation", allocation_id=out["id"]), 303)
+        # ASCII digits within BIGINT only: "²" or 2^64 re-shown the form as a 500 or a 503
+        parent = int(parent_id) if re.fullmatch(r"[0-9]{1,18}", parent_id) else None
+        return show_refused(
+            exc,
+            lambda status, errors, form: _allocation_form(status, errors, parent_id=parent, form=form),
+            lambda status, errors, form: _allocation_form(status, errors, form=form),
+        )
+
+    def done(out: dict[str, Any]) -> Any:
+        kind = "Phân bổ xuống cấp dưới" if out.get("parent_allocation_id") else "Phân bổ"
+        flash(f"Đã ghi {kind.lower()} số {out['id']}.", "ok")
+        return redirect(url_for("web.allocation", allocation_id=out["id"]), 303)
+
+    return write_form(AllocationCommandV1(), finance.create_allocation, refused, done)
 
 
 def _allocation_page(
     allocation_id: int, status: int = 200, errors: list[dict[str, Any]] | None = None, which: str | None = None
 ) -> Any:
-    alloc = rpc("finance", "get_allocation", allocation_id)
-    require_unit(alloc["recipient_unit"], "id")
-    plan = next((p for p in _plans() if int(p["id"]) == int(alloc["plan_id"])), None)
+    alloc = finance.allocation(allocation_id)
+    plan = next((p for p in plan_list() if int(p["id"]) == int(alloc["plan_id"])), None)
     item = next((i for i in rpc("finance", "plan_items", alloc["plan_id"]) if i["code"] == alloc["item_code"]), None)
     return render(
         "allocation.html",
@@ -340,18 +323,22 @@ def allocation(allocation_id: str) -> Any:
     return _allocation_page(record_id(allocation_id))
 
 
-def _write_on_allocation(text_id: str, schema: Schema, method: str, which: str, done: str) -> Any:
+def _write_on_allocation(
+    text_id: str, schema: Schema, write: Callable[[int, dict[str, Any]], dict[str, Any]], which: str, done: str
+) -> Any:
     allocation_id = record_id(text_id)
     audit_form(allocation_id=allocation_id)
-    try:
-        cmd = schema.load(form_data(schema))
-        finance_api._require_allocation_unit(allocation_id, "id")
-        out = rpc("finance", method, allocation_id, schema.dump(cmd))
-    except WRITE_ERRORS as exc:
-        return _allocation_page(allocation_id, form_status(exc), form_errors(exc), which)
-    g.audit_details["result_id"] = out.get("id")
-    flash(done, "ok")
-    return redirect(url_for("web.allocation", allocation_id=allocation_id), 303)
+
+    def recorded(_out: dict[str, Any]) -> Any:
+        flash(done, "ok")
+        return redirect(url_for("web.allocation", allocation_id=allocation_id), 303)
+
+    return write_form(
+        schema,
+        lambda cmd: write(allocation_id, cmd),
+        lambda exc: _allocation_page(allocation_id, form_status(exc), form_errors(exc), which),
+        recorded,
+    )
 
 
 @bp.post("/allocations/<allocation_id>/disbursements")
@@ -359,7 +346,9 @@ def _write_on_allocation(text_id: str, schema: Schema, method: str, which: str, 
 @page(body=DisbursementCommandV1)
 def disburse(allocation_id: str) -> Any:
     """Record a disbursement (giải ngân) against an allocation from the form."""
-    return _write_on_allocation(allocation_id, DisbursementCommandV1(), "disburse", "disbursement", "Đã ghi giải ngân.")
+    return _write_on_allocation(
+        allocation_id, DisbursementCommandV1(), finance.disburse, "disbursement", "Đã ghi giải ngân."
+    )
 
 
 @bp.post("/allocations/<allocation_id>/adjustments")
@@ -367,7 +356,9 @@ def disburse(allocation_id: str) -> Any:
 @page(body=AdjustmentCommandV1)
 def adjust(allocation_id: str) -> Any:
     """Record an adjustment (điều chỉnh, up or down) of an allocation from the form."""
-    return _write_on_allocation(allocation_id, AdjustmentCommandV1(), "adjust", "adjustment", "Đã ghi điều chỉnh.")
+    return _write_on_allocation(
+        allocation_id, AdjustmentCommandV1(), finance.adjust, "adjustment", "Đã ghi điều chỉnh."
+    )
 
 
 # --------------------------------------------------------------------------- stations and investment
@@ -379,7 +370,7 @@ def adjust(allocation_id: str) -> Any:
 def station(code: str) -> Any:
     """A commune health station: what it received (allocations by item and source), its projects and capital,
     its criteria history, and its versions through mergers."""
-    investment_api.require_station(code, "code")
+    require_station(code, "code")
     info = rpc("investment", "get_station", code, None)
     budget = rpc("finance", "funding_by_unit", code, None) if units.is_known_unit(code) else None
     allocs = rpc("finance", "list_allocations", {"unit": code}, 1, 200) if units.is_known_unit(code) else None
@@ -394,7 +385,7 @@ def station(code: str) -> Any:
 def projects() -> Any:
     """Investment projects at stations (mục II.5) with estimate, capital and disbursement by source."""
     q = page_args(ProjectPageQuery())
-    unit = investment_api.scope_unit(q.get("unit"))
+    unit = scope_unit(q.get("unit"))
     items = rpc("investment", "list_projects", unit, None, q.get("status"), None, None)
     details = [rpc("investment", "get_project", p["id"]) for p in items[:100]]
     return render(
@@ -417,6 +408,6 @@ def priorities() -> Any:
     """The stations ranked for next year's investment list, each with the reasons for its score."""
     q = page_args(PriorityPageQuery())
     year = q.get("year") or date.today().year + 1
-    unit = investment_api.scope_unit(q.get("unit"))
+    unit = scope_unit(q.get("unit"))
     answer = rpc("investment", "priorities", year, unit)
     return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=unit_name(unit))

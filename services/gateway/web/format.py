@@ -10,8 +10,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from services.gateway.application.figures import execution_rate
 from services.gateway.errors import field_label
-from services.gateway.figures import execution_rate
 from services.gateway.web.claim_codes import code_label
 
 DONG = "đ"

@@ -16,10 +16,9 @@ from marshmallow import Schema, fields, validate
 from services.common import units
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError
-from services.gateway.access import READ_ROLES, allow
-from services.gateway.api import indicators as indicators_api
-from services.gateway.api import investment as investment_api
-from services.gateway.api.common import rpc
+from services.gateway.application import indicators as sheets
+from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
+from services.gateway.application.remote import rpc
 from services.gateway.web.common import (
     FINANCE_WRITERS,
     WRITE_ERRORS,
@@ -32,7 +31,7 @@ from services.gateway.web.common import (
     render,
 )
 
-FACT_COLUMNS = tuple(key for key, _heading in indicators_api.COLUMNS)  # population … source, the template's order
+FACT_COLUMNS = tuple(key for key, _heading in sheets.COLUMNS)  # population … source, the template's order
 CENTRE_FIELDS = ("services_performed", "services_in_list", "source")  # a district health centre reports only these
 YES_NO = (("", "—"), ("có", "Có"), ("không", "Không"))
 
@@ -75,7 +74,7 @@ def _page(
     errors: list[dict[str, Any]] | None = None,
     typed: dict[str, str] | None = None,
 ) -> Any:
-    scope = investment_api.scope_unit(unit)
+    scope = scope_unit(unit)
     sheet = rpc("investment", "indicator_sheet", scope, year)
     rows = []
     for r in sheet["rows"]:
@@ -95,7 +94,7 @@ def _page(
         year=year,
         unit=sheet["unit"],
         unit_label=units.name_on(sheet["unit"], date(year, 12, 31)),
-        columns=indicators_api.COLUMNS,
+        columns=sheets.COLUMNS,
         centre_fields=CENTRE_FIELDS,
         yes_no=YES_NO,
         writer=writer,
@@ -133,7 +132,7 @@ def _save_row(code: str, year: int) -> Any:
     audit_form(code=code, year=year)
     typed = {k: v for k, v in request.form.items() if k in FACT_COLUMNS}
     try:
-        investment_api.require_station(code, "code")
+        require_station(code, "code")
         centre = units.is_known_unit(code) and units.level_of(code) == "district"
         names = CENTRE_FIELDS if centre else FACT_COLUMNS
         raw: dict[str, Any] = {k: (typed.get(k, "").strip() or None) for k in names}
@@ -160,7 +159,7 @@ def import_indicators() -> Any:
     upload = request.files.get("file")
     g.audit_details = {"form": {"file": upload.filename if upload else None}, "year": year}
     try:
-        out = indicators_api.import_workbook(upload.read() if upload else b"", year)
+        out = sheets.import_workbook(upload.read() if upload else b"", year)
     except WRITE_ERRORS as exc:
         return _page(q.get("unit"), year, form_status(exc), "", form_errors(exc))
     flash(f"Đã nhập tệp: {out['written']} đơn vị có số liệu mới, {out['unchanged']} không đổi.", "ok")

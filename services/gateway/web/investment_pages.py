@@ -13,23 +13,22 @@ from flask import flash, g, redirect, request, url_for
 
 from services.common import surplus
 from services.common.contracts import investment as contract
-from services.gateway.access import READ_ROLES, allow
-from services.gateway.api import investment as investment_api
-from services.gateway.api.common import rpc
-from services.gateway.api.reports import source_names
+from services.gateway.application import investment
+from services.gateway.application.access import READ_ROLES, allow, require_station
+from services.gateway.application.funding import own_plan_id, plan_list, source_names
+from services.gateway.application.remote import rpc
 from services.gateway.web.common import (
     FINANCE_WRITERS,
-    WRITE_ERRORS,
     audit_form,
     bp,
-    form_data,
     form_errors,
     form_status,
     page,
     record_id,
     render,
+    write_form,
 )
-from services.gateway.web.finance_pages import KINDS_VN, STATUS_VN, _default_plan, _plans
+from services.gateway.web.finance_pages import KINDS_VN, STATUS_VN
 
 NEW_STATUSES = ("proposed", "approved", "under_construction")  # a project is registered in one of these
 
@@ -40,9 +39,9 @@ def _stations() -> list[dict[str, Any]]:
 
 
 def _new_form(status: int = 200, errors: list[dict[str, Any]] | None = None, form: dict[str, str] | None = None) -> Any:
-    plans = _plans()
+    plans = plan_list()
     form = dict(form or {})
-    form.setdefault("plan_id", str(_default_plan(plans)))
+    form.setdefault("plan_id", str(own_plan_id(plans)))
     form.setdefault("item_code", "II.5")
     return render(
         "project_form.html",
@@ -69,25 +68,26 @@ def new_project() -> Any:
 @page(body=contract.ProjectIn)
 def create_project() -> Any:
     """Register a project from the form (the same checks as POST /api/v1/investment/projects)."""
-    schema = contract.ProjectIn()
     audit_form()
-    try:
-        body = schema.load(form_data(schema))
-        investment_api.require_station(body["station_code"])
-        out = rpc("investment", "register_project", schema.dump(body), g.principal.name)
-    except WRITE_ERRORS as exc:
-        return _new_form(form_status(exc), form_errors(exc), request.form.to_dict())
-    g.audit_details["result_id"] = out["id"]
-    flash(f"Đã ghi dự án số {out['id']}.", "ok")
-    return redirect(url_for("web.project", project_id=out["id"]), 303)
+
+    def done(out: dict[str, Any]) -> Any:
+        flash(f"Đã ghi dự án số {out['id']}.", "ok")
+        return redirect(url_for("web.project", project_id=out["id"]), 303)
+
+    return write_form(
+        contract.ProjectIn(),
+        investment.register_project,
+        lambda exc: _new_form(form_status(exc), form_errors(exc), request.form.to_dict()),
+        done,
+    )
 
 
 def _project_page(
     project_id: int, status: int = 200, errors: list[dict[str, Any]] | None = None, which: str | None = None
 ) -> Any:
     project = rpc("investment", "get_project", project_id)
-    investment_api.require_station(project["station_code"], "project_id")
-    plan = next((p for p in _plans() if int(p["id"]) == int(project["plan_id"])), None)
+    require_station(project["station_code"], "project_id")
+    plan = next((p for p in plan_list() if int(p["id"]) == int(project["plan_id"])), None)
     return render(
         "project.html",
         status,
@@ -113,18 +113,21 @@ def project(project_id: str) -> Any:
     return _project_page(record_id(project_id))
 
 
-def _write(text_id: str, schema: Any, method: str, which: str, done: str) -> Any:
+def _write(text_id: str, method: str, which: str, done: str) -> Any:
+    """A command on a project from its page's form (the same checks as the API's, application/investment.py)."""
     project_id = record_id(text_id)
     audit_form(project_id=project_id)
-    try:
-        body = schema.load(form_data(schema))
-        investment_api.require_project(project_id)
-        out = rpc("investment", method, project_id, schema.dump(body), g.principal.name)
-    except WRITE_ERRORS as exc:
-        return _project_page(project_id, form_status(exc), form_errors(exc), which)
-    g.audit_details["result_id"] = out.get("id")
-    flash(done, "ok")
-    return redirect(url_for("web.project", project_id=project_id), 303)
+
+    def recorded(_out: dict[str, Any]) -> Any:
+        flash(done, "ok")
+        return redirect(url_for("web.project", project_id=project_id), 303)
+
+    return write_form(
+        investment.PROJECT_COMMANDS[method](),
+        lambda body: investment.project_command(project_id, method, body),
+        lambda exc: _project_page(project_id, form_status(exc), form_errors(exc), which),
+        recorded,
+    )
 
 
 @bp.post("/investment/projects/<project_id>/capital")
@@ -132,7 +135,7 @@ def _write(text_id: str, schema: Any, method: str, which: str, done: str) -> Any
 @page(body=contract.CapitalIn)
 def assign_project_capital(project_id: str) -> Any:
     """Assign capital (giao vốn) to a project from the form (the same checks as the API: 422 past the estimate)."""
-    return _write(project_id, contract.CapitalIn(), "assign_capital", "capital", "Đã ghi giao vốn.")
+    return _write(project_id, "assign_capital", "capital", "Đã ghi giao vốn.")
 
 
 @bp.post("/investment/projects/<project_id>/disbursements")
@@ -140,4 +143,4 @@ def assign_project_capital(project_id: str) -> Any:
 @page(body=contract.DisbursementIn)
 def disburse_project(project_id: str) -> Any:
     """Record a disbursement (giải ngân) of a project from the form (422 past that source's capital)."""
-    return _write(project_id, contract.DisbursementIn(), "disburse", "disbursement", "Đã ghi giải ngân dự án.")
+    return _write(project_id, "disburse", "disbursement", "Đã ghi giải ngân dự án.")

@@ -1,6 +1,6 @@
 """The yearly report pages (plan section V, before 30/11): who has reported under a plan, on time or late, with
 the roll-up; recording a unit's submission; the sections a unit writes itself (shortcomings, proposals); the
-Word document's download. The same checks and tables as the API (api/yearly.py, yearly_report.py)."""
+Word document's download. The same checks and tables as the API (application/yearly.py)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ from marshmallow import Schema, fields
 
 from services.common import catalog, units
 from services.common.contracts.fields import Id, Year
-from services.gateway import yearly_report as report
-from services.gateway.access import READ_ROLES, allow
-from services.gateway.api import yearly
-from services.gateway.api.common import ytcs
+from services.gateway.application import funding, yearly
+from services.gateway.application import yearly_report as report
+from services.gateway.application.access import READ_ROLES, allow, unit_in_scope
 from services.gateway.web.common import (
     FINANCE_WRITERS,
-    WRITE_ERRORS,
     audit_form,
     bp,
-    form_data,
-    form_errors,
-    form_status,
     page,
     page_args,
     render,
+    show_refused,
+    write_form,
 )
 
 
@@ -69,7 +66,7 @@ def _default_plan() -> catalog.Plan:
 def _plan_or_default(plan_id: int | None) -> catalog.Plan:
     if plan_id is None:
         return _default_plan()
-    return yearly._plan(plan_id)
+    return funding.get_plan(plan_id)
 
 
 def _reports_page(
@@ -105,31 +102,34 @@ def yearly_reports() -> Any:
 def submit_yearly_report() -> Any:
     """Record a unit's submission (the same checks as POST /api/v1/plans/{id}/reports)."""
     audit_form()
-    plan = _default_plan()
-    year = _default_year(plan)
-    try:
-        cmd = SubmissionForm().load(form_data(SubmissionForm()))
-        plan = yearly._plan(cmd["plan_id"])
-        year = cmd["year"]
-        out = yearly.record_submission(plan, cmd)
-    except WRITE_ERRORS as exc:
-        return _reports_page(plan, year, form_status(exc), form_errors(exc), request.form.to_dict())
-    g.audit_details["result_id"] = out["id"]
-    state = "trễ hạn (sau 30/11)" if out["late"] else "đúng hạn"
-    flash(f"Đã ghi nhận báo cáo năm {out['year']} của đơn vị {out['unit']} ({out['document']}), {state}.", "ok")
-    return redirect(url_for("web.yearly_reports", plan=plan.id, year=out["year"]), 303)
+    shown = {"plan": _default_plan()}  # the plan the page shows again: the form's once it is read
+
+    def record(cmd: dict[str, Any]) -> dict[str, Any]:
+        shown["plan"], shown["year"] = funding.get_plan(cmd["plan_id"]), cmd["year"]
+        return yearly.record_submission(shown["plan"], cmd)
+
+    def refused(exc: Exception) -> Any:
+        plan = shown["plan"]
+        year = shown.get("year") or _default_year(plan)
+        return show_refused(exc, lambda status, errors, form: _reports_page(plan, year, status, errors, form))
+
+    def done(out: dict[str, Any]) -> Any:
+        state = "trễ hạn (sau 30/11)" if out["late"] else "đúng hạn"
+        flash(f"Đã ghi nhận báo cáo năm {out['year']} của đơn vị {out['unit']} ({out['document']}), {state}.", "ok")
+        return redirect(url_for("web.yearly_reports", plan=shown["plan"].id, year=out["year"]), 303)
+
+    return write_form(SubmissionForm(), record, refused, done)
 
 
 def _sections_page(
     unit: str, year: int, status: int = 200, errors: list[dict[str, Any]] | None = None, form: Any = None
 ) -> Any:
-    with ytcs().session() as s:
-        data = report.sections_answer(s, unit, year)
+    data = yearly.sections(unit, year)
     return render(
         "report_sections.html",
         status,
         unit=unit,
-        unit_name=report._unit_name(unit),
+        unit_name=report.unit_name(unit),
         year=year,
         data=data,
         plans=catalog.load_plans(),
@@ -146,7 +146,7 @@ def report_sections() -> Any:
     q = page_args(SectionsPageQuery())
     unit = q.get("unit") or g.principal.unit or units.PROVINCE_CODE
     year = q.get("year") or _default_year(catalog.load_plans()[0])
-    yearly._unit_in_scope(unit, year)
+    unit_in_scope(unit, year)
     return _sections_page(unit, year)
 
 
@@ -156,19 +156,25 @@ def report_sections() -> Any:
 def save_report_sections() -> Any:
     """Save the unit's sections (a new version unless unchanged; the same checks as the API's PUT)."""
     audit_form()
-    unit = request.form.get("unit") or g.principal.unit or units.PROVINCE_CODE
-    year = _default_year(catalog.load_plans()[0])
-    try:
-        cmd = SectionsForm().load(form_data(SectionsForm()))
-        unit, year = cmd["unit"], cmd["year"]
-        yearly._unit_in_scope(unit, year)
-        with ytcs().session() as s:
-            created = report.record_sections(s, unit, year, cmd, g.principal.name)
-            s.commit()
-    except WRITE_ERRORS as exc:
-        try:
-            return _sections_page(unit, year, form_status(exc), form_errors(exc), request.form.to_dict())
-        except WRITE_ERRORS:
-            return _sections_page(g.principal.unit or units.PROVINCE_CODE, year, form_status(exc), form_errors(exc), {})
-    flash("Đã lưu phần đơn vị tự viết." if created else "Nội dung không thay đổi; không tạo phiên bản mới.", "ok")
-    return redirect(url_for("web.report_sections", unit=unit, year=year), 303)
+    shown = {"unit": request.form.get("unit") or g.principal.unit or units.PROVINCE_CODE}
+    shown["year"] = _default_year(catalog.load_plans()[0])
+
+    def save(cmd: dict[str, Any]) -> dict[str, Any]:
+        shown["unit"], shown["year"] = cmd["unit"], cmd["year"]
+        unit_in_scope(cmd["unit"], cmd["year"])
+        return {"created": yearly.save_sections(cmd["unit"], cmd["year"], cmd)}
+
+    def refused(exc: Exception) -> Any:
+        own = g.principal.unit or units.PROVINCE_CODE
+        return show_refused(
+            exc,
+            lambda status, errors, form: _sections_page(shown["unit"], shown["year"], status, errors, form),
+            lambda status, errors, _form: _sections_page(own, shown["year"], status, errors, {}),
+        )
+
+    def done(out: dict[str, Any]) -> Any:
+        created = out["created"]
+        flash("Đã lưu phần đơn vị tự viết." if created else "Nội dung không thay đổi; không tạo phiên bản mới.", "ok")
+        return redirect(url_for("web.report_sections", unit=shown["unit"], year=shown["year"]), 303)
+
+    return write_form(SectionsForm(), save, refused, done)

@@ -15,8 +15,8 @@ from marshmallow import Schema, fields, validate
 
 from services.common.errors import DomainError
 from services.gateway import accounts, errors, first_admin
-from services.gateway.access import public
-from services.gateway.api.common import ytcs
+from services.gateway.application.access import public
+from services.gateway.application.remote import ytcs
 from services.gateway.web.common import bp, page, page_args, render, wants_html
 
 DEAD_LINK = (

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from services.common import catalog
-from services.gateway.api import funding
+from services.gateway.application import funding
 from tests.integration.gateway.conftest import make_gateway
 from tests.integration.gateway.fake_services import FakeService, figures, running
 

@@ -9,7 +9,8 @@ from flask import Blueprint, jsonify
 from sqlalchemy import select, text
 
 from services.gateway import accounts
-from services.gateway.access import READ_ROLES, allow, require_facility
+from services.gateway.application.access import READ_ROLES, allow
+from services.gateway.application.facilities import require_facility
 from services.gateway.models import ApiToken, LoginFailure, User
 from tests.integration.gateway.conftest import make_gateway
 

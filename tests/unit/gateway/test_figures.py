@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.gateway import figures
-from services.gateway.access import mask_personal
+from services.gateway.application import figures
+from services.gateway.application.access import mask_personal
 
 SOURCES = ["provincial_budget", "district_budget", "ntp_nrd", "oda_aid"]
 YEARS = ["2023", "2024", "2025"]

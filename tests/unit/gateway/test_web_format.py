@@ -9,6 +9,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from services.gateway.api import reports
+from services.gateway.application import funding
 from services.gateway.web import charts
 from services.gateway.web.format import bar_width, money2, number, percent, period, rate, vn_date, vnd
 
@@ -66,7 +67,7 @@ PLAN = {"number": "34/KH-UBND", "date": "2019-03-19", "issuer": "UBND huyện V�
 
 
 def test_the_plan_workbook_has_one_row_per_item_integer_money_and_the_office_layout(tmp_path):
-    from services.gateway.figures import execution_rate
+    from services.common.money import execution_rate
 
     src = {"district_budget": {"allocated": 300, "disbursed": 100}}
     items = [
@@ -157,7 +158,7 @@ def test_a_report_with_a_missing_part_is_refused_rather_than_handed_on():
 
     missing = {"partial": True, "missing": [{"part": "investment", "kind": "timeout", "reason": "chậm"}]}
     with pytest.raises(DomainError) as caught:
-        reports._refuse_partial(missing)
+        funding.refuse_partial(missing)
     assert caught.value.status == 503 and caught.value.errors[0]["code"] == "report_incomplete"
     assert "đầu tư" in caught.value.errors[0]["message"]  # the service as people know it
-    reports._refuse_partial({"partial": False, "missing": []})
+    funding.refuse_partial({"partial": False, "missing": []})

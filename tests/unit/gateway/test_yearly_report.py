@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from services.common import catalog
-from services.gateway import yearly_report as report
+from services.gateway.application import yearly_report as report
 from services.gateway.models import GatewayBase, ReportSubmission
 
 

@@ -253,7 +253,7 @@ def reporting_status(session: Any, plan: catalog.Plan, year: int, today: date, s
         rows.append(
             {
                 "unit": code,
-                "name": _unit_name(code),
+                "name": unit_name(code),
                 "status": state,
                 "late": state in ("late", "overdue"),
                 "submission": None if sub is None else submission_dict(sub),
@@ -315,7 +315,8 @@ def late_counts(session: Any, today: date) -> dict[tuple[str, int], int]:
     return out
 
 
-def _unit_name(code: str) -> str:
+def unit_name(code: str) -> str:
+    """A unit's name today (a merged commune by its current name), as the report prints it."""
     if code == units.PROVINCE_CODE:
         return units.PROVINCE_NAME
     district = units.districts().get(code)
@@ -562,7 +563,7 @@ def report_document(data: ReportData) -> bytes:
     _para(
         doc,
         f"Thực hiện mục V (Thông tin, báo cáo) của Kế hoạch số {plan.number}, {issuer.name} báo cáo "
-        f"kết quả thực hiện năm {year} ({_unit_name(data.unit)}) như sau:",
+        f"kết quả thực hiện năm {year} ({unit_name(data.unit)}) như sau:",
         indent=True,
     )
 

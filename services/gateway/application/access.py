@@ -4,8 +4,8 @@ everybody, so a new endpoint cannot be exposed by forgetting a check. The route 
 the OpenAPI document and the role × endpoint test) comes from the same declarations.
 
 Unit scoping (`--unit`): a principal bound to a district or commune sees and writes only inside it.
-Views call `scoped_unit()` / `require_unit()` for units a request names and `require_facility()` for
-facilities (MA_CSKCB, mapped to units by the gateway's facility register).
+Views call `scoped_unit()` / `require_unit()` for units a request names; facilities (MA_CSKCB) are scoped
+through the unit the gateway's register maps them to (facilities.require_facility, facilities.scoped_facilities).
 Personal data in claims is masked for roles that may not see it by one response filter (`mask_personal`,
 applied to every JSON answer in hooks.py), so a view cannot leak it by forgetting.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -21,7 +22,8 @@ from flask import session as web_session
 
 from services.common import units
 from services.common.errors import DomainError
-from services.gateway import accounts, facilities
+from services.gateway import accounts
+from services.gateway.application.remote import rpc
 
 READ_ROLES = ("admin", "finance", "bhxh", "viewer")
 # docs/contract.md "Access": shown only to admin and bhxh, masked for the others (NĐ 13/2023 on personal data).
@@ -139,28 +141,49 @@ def scoped_unit(requested: str | None, field: str = "unit") -> str | None:
     return principal.unit if principal.scoped else None
 
 
-def require_facility(code: str, field: str = "facility_code") -> None:
-    """A scoped principal may touch a facility only if it is registered to a unit within their scope;
-    unscoped (province or no unit) principals may touch any facility."""
-    principal: accounts.Principal = g.principal
-    if not principal.scoped:
+def scope_unit(requested: str | None) -> str | None:
+    """The unit an investment or indicator read is narrowed to: the one asked for (which the caller must see),
+    else the caller's own unit, the province included (`scoped_unit` gives None for the province)."""
+    unit = requested or g.principal.unit
+    if unit is not None:
+        units.require_unit(unit)
+        require_unit(unit)
+    return unit
+
+
+def unit_in_scope(code: str, year: int) -> None:
+    """A unit's yearly report sections: a year of the plans' range, a unit that exists, within the caller's."""
+    if not 2000 <= year <= 2100:
+        raise DomainError.one("out_of_range", "Năm phải từ 2000 đến 2100.", "year")
+    if not (code == units.PROVINCE_CODE or code in units.districts() or units.is_known_unit(code)):
+        raise DomainError.one("not_found", f"Không có đơn vị {code[:10]}.", "code", 404)
+    require_unit(code, "code")
+
+
+def sees_station(code: str) -> bool:
+    """A merged station's projects are now its successor's: a user of the successor sees them too."""
+    p = g.principal
+    return p.sees_unit(code) or p.sees_unit(units.successor_on(code, date.today()))
+
+
+def require_station(code: str, field: str = "station_code") -> None:
+    if not sees_station(code):
+        require_unit(code, field)
+
+
+def require_project(project_id: int) -> None:
+    """Unit scoping for a request naming a project: its station must be visible to the caller."""
+    unit = g.principal.unit
+    if unit is None or unit == units.PROVINCE_CODE:
         return
-    unit = facilities.unit_of(code)
-    if unit is None or not principal.sees_unit(unit):
-        raise DomainError.one(
-            "facility_forbidden",
-            f"Cơ sở KCB {code} không thuộc phạm vi được giao ({principal.unit}) hoặc chưa được đăng ký.",
-            field,
-            403,
-        )
+    scope = rpc("investment", "project_scope", project_id)
+    require_station(scope["station_code"], "project_id")
 
 
-def scoped_facilities() -> list[str] | None:
-    """The facility codes a scoped principal may see (for list filters); None means all of them."""
-    principal: accounts.Principal = g.principal
-    if not principal.scoped:
-        return None
-    return facilities.codes_within(principal.unit)  # type: ignore[arg-type]
+def require_allocation_unit(allocation_id: int, field: str = "id") -> None:
+    """A unit-scoped user writes only against allocations whose recipient lies within the unit."""
+    if g.principal.unit is not None:
+        require_unit(rpc("finance", "get_allocation", allocation_id)["recipient_unit"], field)
 
 
 # --------------------------------------------------------------------------- personal data

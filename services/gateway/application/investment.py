@@ -1,0 +1,37 @@
+"""Investment projects at commune health stations (mục II.5): the commands recorded against a project, each
+checked against the caller's unit scope (the project's station must be visible) before the investment service
+is asked. The API's project endpoints and the project pages both record through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from marshmallow import Schema
+
+from services.common.contracts import investment as contract
+from services.gateway.application.access import require_project, require_station
+from services.gateway.application.remote import rpc
+
+STATUSES = ("proposed", "approved", "under_construction", "completed", "settled")
+
+# A command on a project: the investment service's method and the contract schema of its body.
+PROJECT_COMMANDS: dict[str, type[Schema]] = {
+    "assign_capital": contract.CapitalIn,
+    "disburse": contract.DisbursementIn,
+    "revise_estimate": contract.EstimateIn,
+    "change_status": contract.StatusIn,
+    "complete_project": contract.CompletionIn,
+}
+
+
+def register_project(body: dict[str, Any]) -> dict[str, Any]:
+    """Register a project at a station the caller sees (`body` loaded by contract.ProjectIn)."""
+    require_station(body["station_code"])
+    return rpc("investment", "register_project", contract.ProjectIn().dump(body), g.principal.name)
+
+
+def project_command(project_id: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Record one of PROJECT_COMMANDS on a project the caller sees (`body` loaded by its schema)."""
+    require_project(project_id)
+    return rpc("investment", method, project_id, PROJECT_COMMANDS[method]().dump(body), g.principal.name)
