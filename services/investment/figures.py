@@ -1,6 +1,6 @@
 """Investment's figures for the wall (services/common/business_metrics.py): whether each target of a plan was
 met at the end of the last finished year, measured as `GET /api/v1/plans/{id}/targets` measures it
-(measures.targets, province scope), so the gauge and the page agree.
+(views.targets, province scope), so the gauge and the page agree.
 
 The year is the last finished one (Việt Nam time), kept at the plan's last year once the plan is over: the
 outcome of a finished plan stays on the wall (the alert on it looks only at a year ended less than a year
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.common import catalog
 from services.common.business_metrics import VN_TZ, BusinessFigures, TargetFigure
-from services.investment import measures
+from services.investment import views
 
 
 def reviewed_year(plan: catalog.Plan, today: date) -> int | None:
@@ -31,7 +31,7 @@ def target_figures(session: Session, today: date) -> list[TargetFigure]:
         year = reviewed_year(plan, today)
         if year is None:
             continue
-        answer = measures.targets(session, plan.id, year, None, today)
+        answer = views.targets(session, plan.id, year, None, today)
         for t in answer["items"]:
             if t["target_year"] not in (year, None):
                 continue

@@ -1,8 +1,10 @@
-"""Investment service entrypoints (nameko). Thin: each method opens a unit of work and calls the ledger
-(commands) or the queries (reads). Answers are JSON-able dicts; refusals are DomainError."""
+"""Investment service entrypoints (nameko). Thin: a command runs one handler in a unit of work (committed, then
+the outbox relay woken); a read runs one view in a read session. Answers are JSON-able dicts; refusals are the
+named errors of services/common/errors.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -11,8 +13,9 @@ from nameko.rpc import rpc
 from services.common.business_metrics import BusinessMetrics
 from services.common.messaging import Database, OutboxRelay
 from services.common.metrics import EntrypointMetrics
-from services.investment import figures, ledger, measures, queries
+from services.investment import figures, handlers, views
 from services.investment.models import WRITES, Outbox
+from services.investment.unit_of_work import InvestmentUnitOfWork
 
 
 def _date(text: str | None) -> date | None:
@@ -28,105 +31,85 @@ class Service:
     # Targets not met at the end of the last finished year, recomputed only when a write (or the day) changed.
     business = BusinessMetrics(figures.business_figures, stamp=WRITES.stamp)
 
-    def _cid(self) -> str | None:
-        return self.db.correlation_id
+    def _command(self, handler: Callable[..., Any], *args: Any) -> Any:
+        """Run one handler in its own unit of work; once committed, wake the relay for what it published."""
+        with self.db.unit_of_work(InvestmentUnitOfWork) as uow:
+            result = handler(uow, *args)
+        if uow.published:
+            self.relay()
+        return result
+
+    def _read(self, view: Callable[..., Any], *args: Any) -> Any:
+        with self.db.transaction() as session:
+            return view(session, *args)
 
     # ----------------------------------------------------------------- health and stations
 
     @rpc
     def health(self) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return {"status": "ok", "stations": queries.count_stations(s)}
+        return {"status": "ok", "stations": self._read(views.count_stations)}
 
     @rpc
     def list_stations(self, unit: str | None = None, at: str | None = None, history: bool = False) -> list[dict]:
-        with self.db.transaction() as s:
-            return queries.list_stations(s, unit, _date(at), history)
+        return self._read(views.list_stations, unit, _date(at), history)
 
     @rpc
     def get_station(self, code: str, at: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.get_station(s, code, _date(at), date.today())
+        return self._read(views.get_station, code, _date(at), date.today())
 
     @rpc
     def record_station_status(self, code: str, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.record_station_status(s, code, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.record_station_status, code, payload, actor)
 
     @rpc
     def station_funding(self, code: str, year: int | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.station_funding(s, code, year)
+        return self._read(views.station_funding, code, year)
 
-    # ----------------------------------------------------------------- indicator facts (measures.py)
+    # ----------------------------------------------------------------- indicator facts
 
     @rpc
     def get_indicators(self, code: str, year: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return measures.facts_of(s, code, year)
+        return self._read(views.facts_of, code, year)
 
     @rpc
     def record_indicators(
         self, code: str, year: int, payload: dict[str, Any], actor: str | None = None
     ) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return measures.record_facts(s, code, year, payload, actor)
+        return self._command(handlers.record_indicators, code, year, payload, actor)
 
     @rpc
     def indicator_sheet(self, unit: str | None, year: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return measures.sheet_rows(s, unit, year)
+        return self._read(views.sheet_rows, unit, year)
 
     @rpc
     def import_indicators(self, year: int, rows: list[dict[str, Any]], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return measures.import_rows(s, year, rows, actor)
+        return self._command(handlers.import_indicators, year, rows, actor)
 
     # ----------------------------------------------------------------- projects (commands)
 
     @rpc
     def register_project(self, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.register_project(s, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.register_project, payload, actor)
 
     @rpc
     def assign_capital(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.assign_capital(s, project_id, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.assign_capital, project_id, payload, actor)
 
     @rpc
     def disburse(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.disburse(s, project_id, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.disburse, project_id, payload, actor)
 
     @rpc
     def revise_estimate(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.revise_estimate(s, project_id, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.revise_estimate, project_id, payload, actor)
 
     @rpc
     def change_status(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.change_status(s, project_id, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.change_status, project_id, payload, actor)
 
     @rpc
     def complete_project(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            result = ledger.complete_project(s, project_id, payload, actor, self._cid())
-        self.relay()
-        return result
+        return self._command(handlers.complete_project, project_id, payload, actor)
 
     # ----------------------------------------------------------------- projects (reads)
 
@@ -139,19 +122,15 @@ class Service:
         plan_id: int | None = None,
         item_code: str | None = None,
     ) -> list[dict[str, Any]]:
-        with self.db.transaction() as s:
-            codes = [station] if station else None
-            return queries.list_projects(s, unit, codes, status, plan_id, item_code)
+        return self._read(views.list_projects, unit, [station] if station else None, status, plan_id, item_code)
 
     @rpc
     def get_project(self, project_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.project_detail(s, project_id)
+        return self._read(views.project_detail, project_id)
 
     @rpc
     def project_scope(self, project_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.project_scope(s, project_id, date.today())
+        return self._read(views.project_scope, project_id, date.today())
 
     # ----------------------------------------------------------------- roll-ups
 
@@ -159,31 +138,25 @@ class Service:
     def funding_status(
         self, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
     ) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.funding_status_kept(s, plan_id, item_code, year, unit)
+        return self._read(views.funding_status_kept, plan_id, item_code, year, unit)
 
     @rpc
     def funding_tree(self, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.funding_tree_kept(s, plan_id, year, unit)
+        return self._read(views.funding_tree_kept, plan_id, year, unit)
 
     @rpc
     def targets(self, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.targets(s, plan_id, year, unit)
+        return self._read(views.targets, plan_id, year, unit)
 
     @rpc
     def surplus_capital(self) -> list[dict[str, Any]]:
         """Project capital of the 20% BHYT surplus per fund year and legal use (services/common/surplus.py)."""
-        with self.db.transaction() as s:
-            return queries.surplus_capital(s)
+        return self._read(views.surplus_capital)
 
     @rpc
     def medium_term(self, unit: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.medium_term(s, unit)
+        return self._read(views.medium_term, unit)
 
     @rpc
     def priorities(self, year: int, unit: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            return queries.priorities(s, year, unit)
+        return self._read(views.priorities, year, unit)

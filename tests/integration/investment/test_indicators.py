@@ -15,9 +15,11 @@ from services.common.contracts import investment as contract
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError, NotFound
 from services.common.migrate import upgrade
-from services.investment import ledger, measures
+from services.investment import handlers, views
+from services.investment.handlers import record_indicators
 from services.investment.models import IndicatorFact
 from services.investment.register_loader import sync_register
+from services.investment.unit_of_work import InvestmentUnitOfWork
 
 TODAY = date(2026, 12, 6)
 SOURCE = "Báo cáo thống kê y tế xã năm 2024 (biểu 01/TYT)"
@@ -62,14 +64,20 @@ def run(db: sessionmaker[Session], fn: Any, *args: Any, **kwargs: Any) -> Any:
     with transaction(db) as s:
         return fn(s, *args, **kwargs)
 
+def command(db: sessionmaker[Session], fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """One command in the service's unit of work (committed when it returns, rolled back when it refuses)."""
+    with InvestmentUnitOfWork(db) as uow:
+        return fn(uow, *args, **kwargs)
+
+
 
 def put(db: sessionmaker[Session], code: str, year: int, **facts: Any) -> dict[str, Any]:
-    return run(db, measures.record_facts, code, year, {"source": SOURCE, **facts}, "tester")
+    return command(db, handlers.record_indicators, code, year, {"source": SOURCE, **facts}, "tester")
 
 
 def codes(db: sessionmaker[Session], fn: Any, *args: Any) -> list[tuple[str, str]]:
     with pytest.raises((DomainError, NotFound)) as exc:
-        run(db, fn, *args)
+        command(db, fn, *args)
     return [(e.get("field"), e["code"]) for e in exc.value.errors]
 
 
@@ -87,36 +95,38 @@ def test_facts_are_versions_and_checked(db: sessionmaker[Session]) -> None:
     first = put(db, "31051", 2024, population=12000, population_managed=10800)
     assert first["created"] and first["current"]["version"] == 1 and first["name"] == "Trạm Y tế Thị trấn Vĩnh Thuận"
     # A correction of one field keeps the others and the first version stays visible.
-    second = run(
-        db, measures.record_facts, "31051", 2024, {"population_managed": "10.900", "source": "Điều tra 2024"}, "x"
+    second = command(
+        db, handlers.record_indicators, "31051", 2024, {"population_managed": "10.900", "source": "Điều tra 2024"}, "x"
     )
     assert [v["population_managed"] for v in second["history"]] == [10800, 10900]
     assert second["current"]["population"] == 12000 and second["current"]["changed"] == ["population_managed"]
     assert second["current"]["source"] == "Điều tra 2024"
     # The same facts again make no new version.
-    again = run(db, measures.record_facts, "31051", 2024, {"population_managed": 10900, "source": "Điều tra 2024"}, "x")
+    again = command(
+        db, handlers.record_indicators, "31051", 2024, {"population_managed": 10900, "source": "Điều tra 2024"}, "x"
+    )
     assert again["created"] is False and len(again["history"]) == 2
     # Refusals, each naming its field.
-    assert codes(db, measures.record_facts, "31051", 2024, {"population_managed": 13000, "source": "x"}) == [
+    assert codes(db, record_indicators, "31051", 2024, {"population_managed": 13000, "source": "x"}) == [
         ("population_managed", "exceeds_total")
     ]
-    assert codes(db, measures.record_facts, "31051", 2024, {"doctors": "1,5", "doctor_days_per_week": 9}) == [
+    assert codes(db, record_indicators, "31051", 2024, {"doctors": "1,5", "doctor_days_per_week": 9}) == [
         ("doctors", "invalid_number"),
         ("doctor_days_per_week", "out_of_range"),
         ("source", "source_required"),
     ]
-    assert codes(db, measures.record_facts, "31051", 2024, {"beds": 3, "source": "x"}) == [("beds", "unknown_field")]
-    assert codes(db, measures.record_facts, "910", 2024, {"population": 3, "source": "x"}) == [
+    assert codes(db, record_indicators, "31051", 2024, {"beds": 3, "source": "x"}) == [("beds", "unknown_field")]
+    assert codes(db, record_indicators, "910", 2024, {"population": 3, "source": "x"}) == [
         ("population", "not_for_centre")
     ]
     assert (
-        codes(db, measures.record_facts, "31099", 2022, {"population": 3, "source": "x"})[0][1] == "unit_not_in_force"
+        codes(db, record_indicators, "31099", 2022, {"population": 3, "source": "x"})[0][1] == "unit_not_in_force"
     )
-    assert codes(db, measures.record_facts, "99999", 2024, {"population": 3, "source": "x"}) == [
+    assert codes(db, record_indicators, "99999", 2024, {"population": 3, "source": "x"}) == [
         ("code", "unknown_station")
     ]
     # The district level ended on 30/6/2025: no centre facts for 2026.
-    assert codes(db, measures.record_facts, "910", 2026, {"services_in_list": 3, "source": "x"})[0][1] == (
+    assert codes(db, record_indicators, "910", 2026, {"services_in_list": 3, "source": "x"})[0][1] == (
         "unit_not_in_force"
     )
     # A reused code: 2025 facts go to the commune of 01/7/2025 (Xã Vĩnh Bình), the 2024 ones to Xã Bình Minh.
@@ -131,25 +141,26 @@ def test_import_is_all_or_nothing(db: sessionmaker[Session]) -> None:
         {"row": 7, "code": "31063", "values": {"population": None, "source": None}},  # empty row: skipped
     ]
     with pytest.raises(DomainError) as exc:
-        run(db, measures.import_rows, 2024, rows, "x")
+        command(db, handlers.import_indicators, 2024, rows, "x")
     assert [(e["row"], e["field"], e["code"]) for e in exc.value.errors] == [
         (6, "population_managed", "invalid_number")
     ]
     with db() as s:
         assert s.scalar(select(func.count()).select_from(IndicatorFact)) == 0
     rows[1]["values"]["population_managed"] = 6000
-    done = run(db, measures.import_rows, 2024, rows, "x")
+    done = command(db, handlers.import_indicators, 2024, rows, "x")
     assert (done["written"], done["skipped"], done["unchanged"]) == (2, 1, 0)
-    assert run(db, measures.import_rows, 2024, rows, "x")["unchanged"] == 2  # the same sheet twice: no versions
+    # The same sheet twice: no versions.
+    assert command(db, handlers.import_indicators, 2024, rows, "x")["unchanged"] == 2
     duplicated = [*rows, {"row": 9, "code": "31051", "values": {"population": 1, "source": SOURCE}}]
     with pytest.raises(DomainError) as exc:
-        run(db, measures.import_rows, 2024, duplicated, "x")
+        command(db, handlers.import_indicators, 2024, duplicated, "x")
     assert [(e["row"], e["code"]) for e in exc.value.errors] == [(9, "duplicate_row")]
 
 
 def test_vinh_thuan_2024_every_target(db: sessionmaker[Session]) -> None:
     load_vinh_thuan(db)
-    answer = run(db, measures.targets, 2, 2024, None, TODAY)
+    answer = run(db, views.targets, 2, 2024, None, TODAY)
     contract.Targets().load(answer)
     t = by_key(answer)
     assert answer["level"] == "district" and answer["as_of"] == "2024-12-31"
@@ -188,14 +199,14 @@ def test_vinh_thuan_2024_every_target(db: sessionmaker[Session]) -> None:
     assert all(i["source"] in ("indicators", "register", "indicators+register") for i in answer["items"])
 
     # The province plan asked about the district: its own share target over the one centre.
-    province = by_key(run(db, measures.targets, 1, 2024, "910", TODAY))
+    province = by_key(run(db, views.targets, 1, 2024, "910", TODAY))
     share = province[("I.2.a", "district_centres_technical_services_share")]
     assert (share["actual_value"], share["numerator"], share["denominator"], share["met"]) == ("100.00", 1, 1, True)
     share25 = province[("I.2.b", "district_centres_technical_services_share")]  # 70 % < 90 %
     assert (share25["actual_value"], share25["met"]) == ("0.00", False)
     assert share25["misses"][0]["code"] == "910"
     # The whole province: 144 stations in force, only Vĩnh Thuận's 8 reported; shown district by district.
-    whole = by_key(run(db, measures.targets, 1, 2024, None, TODAY))
+    whole = by_key(run(db, views.targets, 1, 2024, None, TODAY))
     doc = whole[("I.2.a", "stations_with_doctor")]
     assert (doc["numerator"], doc["denominator"], doc["actual_value"], doc["reported"]) == (6, 144, "4.17", 8)
     per_district = {r["unit"]: r for r in doc["by_unit"]}
@@ -205,7 +216,7 @@ def test_vinh_thuan_2024_every_target(db: sessionmaker[Session]) -> None:
     centres = whole[("I.2.a", "district_centres_technical_services_share")]
     assert (centres["numerator"], centres["denominator"], centres["actual_value"]) == (1, 15, "6.67")
     # One commune: its own value, nothing below it.
-    commune = by_key(run(db, measures.targets, 2, 2024, "31063", TODAY))
+    commune = by_key(run(db, views.targets, 2, 2024, "31063", TODAY))
     own = commune[("I.2.a", "stations_technical_services")]
     assert (own["actual_value"], own["level"], own["by_unit"]) == ("58.33", "commune", [])
     assert commune[("I.2.a", "district_centres_technical_services")]["actual_value"] is None
@@ -244,7 +255,7 @@ def test_after_the_merger_three_successors_are_the_denominator(db: sessionmaker[
         doctor_days_per_week=1,
         doctors_family_medicine=0,
     )
-    t = by_key(run(db, measures.targets, 2, 2025, None, TODAY))
+    t = by_key(run(db, views.targets, 2, 2025, None, TODAY))
     # 56 900 / 65 000 = 87.538… → 87.54; doctors ≥ 2 days: 2 of 3 = 66.67; family medicine 3 of 5 = 60.00.
     records = t[("I.2.b", "population_health_managed")]
     assert (records["actual_value"], records["numerator"], records["denominator"]) == ("87.54", 56900, 65000)
@@ -254,15 +265,15 @@ def test_after_the_merger_three_successors_are_the_denominator(db: sessionmaker[
     fm = t[("I.2.b", "doctors_family_medicine_trained")]
     assert (fm["actual_value"], fm["met"]) == ("60.00", True)
     # Nothing reported for 2023: the fact-only targets are not measured (null), the register ones are 0 of 8.
-    empty = by_key(run(db, measures.targets, 2, 2023, None, TODAY))
+    empty = by_key(run(db, views.targets, 2, 2023, None, TODAY))
     assert empty[("I.2.a", "stations_with_doctor")]["actual_value"] is None
     assert empty[("I.2.a", "population_health_managed")]["actual_value"] is None
     assert empty[("I.2.a", "stations_bhyt_eligible")]["actual_value"] == "0.00"
 
 
 def test_indicator_facts_take_precedence_over_the_register(db: sessionmaker[Session]) -> None:
-    run(db, ledger.record_station_status, "31051", {"attribute": "bhyt_eligible", "value": True, "year": 2020})
-    run(db, ledger.record_station_status, "31060", {"attribute": "bhyt_eligible", "value": True, "year": 2020})
+    command(db, handlers.record_station_status, "31051", {"attribute": "bhyt_eligible", "value": True, "year": 2020})
+    command(db, handlers.record_station_status, "31060", {"attribute": "bhyt_eligible", "value": True, "year": 2020})
     put(db, "31060", 2024, bhyt_eligible=False)  # the 2024 survey says otherwise
-    row = by_key(run(db, measures.targets, 2, 2024, None, TODAY))[("I.2.a", "stations_bhyt_eligible")]
+    row = by_key(run(db, views.targets, 2, 2024, None, TODAY))[("I.2.a", "stations_bhyt_eligible")]
     assert (row["numerator"], row["denominator"], row["source"]) == (1, 8, "indicators+register")

@@ -1,4 +1,4 @@
-"""Investment keeps its funding answers between writes (queries.funding_status_kept / funding_tree_kept), with a
+"""Investment keeps its funding answers between writes (views.funding_status_kept / funding_tree_kept), with a
 stamp every writing transaction bumps (models.WRITES), so a kept answer is refreshed after each kind of write,
 the project status updated in place included; SQLite and PostgreSQL."""
 
@@ -11,10 +11,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.db import transaction
-from services.investment import ledger, queries
+from services.investment import handlers
 from services.investment.models import WRITES, Project
-from tests.integration.investment.test_investment_ledger import TODAY, capital, new_project, pay, run
-from tests.integration.investment.test_investment_ledger import db as db  # noqa: F401 - the fixture
+from services.investment.views import funding as views
+from tests.integration.investment.test_handlers_and_views import TODAY, capital, command, new_project, pay, run
+from tests.integration.investment.test_handlers_and_views import db as db  # noqa: F401 - the fixture
 
 
 def stamp(db: sessionmaker[Session]) -> int:
@@ -26,7 +27,7 @@ def stamp(db: sessionmaker[Session]) -> int:
 def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Which answers were computed rather than taken from memory."""
     calls: list[str] = []
-    status, tree = queries.funding_status, queries.funding_tree
+    status, tree = views.funding_status, views.funding_tree
 
     def counted_status(*args: Any, **kwargs: Any) -> dict[str, Any]:
         calls.append("item")
@@ -36,15 +37,15 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append("tree")
         return tree(*args, **kwargs)
 
-    monkeypatch.setattr(queries, "funding_status", counted_status)
-    monkeypatch.setattr(queries, "funding_tree", counted_tree)
+    monkeypatch.setattr(views, "funding_status", counted_status)
+    monkeypatch.setattr(views, "funding_tree", counted_tree)
     return calls
 
 
 def read(db: sessionmaker[Session]) -> tuple[dict[str, Any], dict[str, Any]]:
-    item = run(db, queries.funding_status_kept, 1, "II.5", 2024)
-    tree = run(db, queries.funding_tree_kept, 1, 2024)
-    assert item == run(db, queries.funding_status, 1, "II.5", 2024)  # what a fresh computation answers
+    item = run(db, views.funding_status_kept, 1, "II.5", 2024)
+    tree = run(db, views.funding_tree_kept, 1, 2024)
+    assert item == run(db, views.funding_status, 1, "II.5", 2024)  # what a fresh computation answers
     return item, tree
 
 
@@ -57,8 +58,8 @@ def test_kept_answers_refresh_after_every_kind_of_write(db: sessionmaker[Session
     writes = [
         ("capital", lambda: capital(db, pid, "provincial_budget", 2024, 700)),
         ("disbursement", lambda: pay(db, pid, "provincial_budget", 300, "2024-05-05")),
-        ("status", lambda: run(db, ledger.change_status, pid, {"status": "approved"}, today=TODAY)),
-        ("station status", lambda: run(db, ledger.record_station_status, "30733",
+        ("status", lambda: command(db, handlers.change_status, pid, {"status": "approved"}, today=TODAY)),
+        ("station status", lambda: command(db, handlers.record_station_status, "30733",
                                        {"attribute": "national_health_criteria", "value": True, "year": 2021})),
         ("another project", lambda: new_project(db, estimated_cost=100)),
     ]

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError
 from services.common.migrate import upgrade
-from services.investment import ledger, queries
+from services.investment import handlers, views
 from services.investment.register_loader import sync_register
+from services.investment.unit_of_work import InvestmentUnitOfWork
 
 TODAY = date(2026, 11, 25)
 IN_FORCE = {"stations_bhyt_eligible", "communes_national_health_criteria", "stations_with_doctor"}
@@ -33,7 +34,7 @@ def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
 
 def denominators(db: sessionmaker[Session], plan: int, year: int, unit: str | None = None) -> set[int]:
     with transaction(db) as s:
-        answer = queries.targets(s, plan, year, unit, TODAY)
+        answer = views.targets(s, plan, year, unit, TODAY)
     return {i["denominator"] for i in answer["items"] if i["key"] in IN_FORCE}
 
 
@@ -47,16 +48,19 @@ def test_target_denominators_count_the_units_of_the_evaluation_date(db: sessionm
 
 def test_the_register_holds_the_2025_units_and_projects_need_one_in_force(db: sessionmaker[Session]) -> None:
     with transaction(db) as s:
-        vinh_phong = queries.list_stations(s, "910", date(2025, 7, 1))
+        vinh_phong = views.list_stations(s, "910", date(2025, 7, 1))
     assert sorted((st["code"], st["commune"]) for st in vinh_phong) == [
         ("31051", "Xã Vĩnh Phong"), ("31064", "Xã Vĩnh Bình"), ("31069", "Xã Vĩnh Thuận"),
     ]
     body = {"kind": "renovation", "title": "Cải tạo", "estimated_cost": 900, "plan_id": 1, "item_code": "II.5",
             "decision_no": "1/QĐ-UBND"}
-    with pytest.raises(DomainError) as exc, transaction(db) as s:
-        ledger.register_project(s, body | {"station_code": "31074", "decision_date": "2025-07-01"}, today=TODAY)
+    with pytest.raises(DomainError) as exc, InvestmentUnitOfWork(db) as uow:
+        handlers.register_project(uow, body | {"station_code": "31074", "decision_date": "2025-07-01"}, today=TODAY)
     [err] = exc.value.errors
     assert (err["code"], err["successor"], err["field"]) == ("unit_not_in_force", "31051", "station_code")
-    with transaction(db) as s:  # the reused code, the day the new unit began: Xã Vĩnh Phong's station
-        made = ledger.register_project(s, body | {"station_code": "31051", "decision_date": "2025-07-01"}, today=TODAY)
+    # The reused code, the day the new unit began: Xã Vĩnh Phong's station.
+    with InvestmentUnitOfWork(db) as uow:
+        made = handlers.register_project(
+            uow, body | {"station_code": "31051", "decision_date": "2025-07-01"}, today=TODAY
+        )
     assert made["station_name"] == "Trạm Y tế Xã Vĩnh Phong"

@@ -3,7 +3,7 @@ target measured over a handful of stations (values computed by hand)."""
 
 from __future__ import annotations
 
-from services.investment import indicators as ind
+from services.investment.domain import indicators as ind
 
 
 def unit(code: str, group: str | None = "910", **facts: object) -> ind.Unit:

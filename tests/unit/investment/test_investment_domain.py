@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.common import money
 from services.common.errors import DomainError
 from services.common.targets import target_met
-from services.investment import domain
+from services.investment import domain, priority_rules
 from services.investment.domain import ProjectFigures, SourceFigures, StatusRecord
 
 
@@ -238,10 +239,10 @@ def test_criteria_reached_only_when_the_current_value_becomes_true() -> None:
 
 
 def test_execution_rate_and_percent_are_exact_strings() -> None:
-    assert domain.execution_rate(0, 0) is None
-    assert domain.execution_rate(3, 1) == "0.3333"
-    assert domain.execution_rate(3, 2) == "0.6667"
-    assert domain.execution_rate(10**15, 10**15) == "1.0000"
+    assert money.execution_rate(0, 0) is None
+    assert money.execution_rate(3, 1) == "0.3333"
+    assert money.execution_rate(3, 2) == "0.6667"
+    assert money.execution_rate(10**15, 10**15) == "1.0000"
     assert domain.percent(1, 3) == "33.33"
     assert domain.percent(2, 3) == "66.67"
     assert domain.percent(0, 0) is None
@@ -306,7 +307,7 @@ def facts(**kw: object) -> domain.StationFacts:
 
 
 def test_priority_rule_file_loads_and_shows_its_parts() -> None:
-    rules = domain.load_priority_rules()
+    rules = priority_rules.load_priority_rules()
     assert rules.version == 1
     score, parts = domain.priority_score(
         facts(national_health_criteria=False, nrd_target_year=2027, building_condition="poor"), rules, 2027
@@ -324,7 +325,7 @@ def test_priority_rule_file_loads_and_shows_its_parts() -> None:
 
 
 def test_priority_ranks_needs_above_stations_in_good_shape() -> None:
-    rules = domain.load_priority_rules()
+    rules = priority_rules.load_priority_rules()
     needy, _ = domain.priority_score(facts(building_condition="none", nrd_target_year=2026), rules, 2026)
     fine, parts = domain.priority_score(
         facts(
@@ -346,7 +347,7 @@ def test_priority_ranks_needs_above_stations_in_good_shape() -> None:
 
 
 def test_nrd_target_points_grow_as_the_year_nears() -> None:
-    rules = domain.load_priority_rules()
+    rules = priority_rules.load_priority_rules()
 
     def nrd_points(target: int) -> int:
         _, parts = domain.priority_score(facts(nrd_target_year=target), rules, 2026)
@@ -356,11 +357,11 @@ def test_nrd_target_points_grow_as_the_year_nears() -> None:
 
 
 def test_broken_priority_rules_are_refused() -> None:
-    data = copy.deepcopy(domain.priority_rules_document())
+    data = copy.deepcopy(priority_rules.priority_rules_document())
     del data["weights"]["building_condition"]["none"]
     with pytest.raises(domain.RulesError):
         domain.PriorityRules.from_mapping(data)
-    data = copy.deepcopy(domain.priority_rules_document())
+    data = copy.deepcopy(priority_rules.priority_rules_document())
     data["weights"]["national_health_criteria_not_met"] = "many"
     with pytest.raises(domain.RulesError):
         domain.PriorityRules.from_mapping(data)

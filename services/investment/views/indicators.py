@@ -1,7 +1,5 @@
-"""Indicator facts in the database and the plans' targets measured from them (the rules are in
-indicators.py, pure). Writes: `record_facts` (one unit and year, a new version), `import_rows` (a sheet:
-every row checked first, nothing written when one is wrong). Reads: `facts_of`, `sheet_rows`, `targets`.
-"""
+"""Indicator facts (a unit's facts of a year and their versions, the sheet to fill in) and the plans' targets
+measured from them; the measuring rules are pure (domain/indicators.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +7,23 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import units
 from services.common.errors import DomainError, NotFound, error
-from services.investment import domain, indicators, queries
-from services.investment.models import IndicatorFact, Station
+from services.investment import domain
+from services.investment.domain import indicators
+from services.investment.models import IndicatorFact, Project, ProjectStatusChange, Station
+from services.investment.views.rows import (
+    check_unit,
+    fact_dict,
+    latest_status,
+    plan_or_refuse,
+    station_versions,
+    stations_on,
+)
 
 CENTRE_PREFIX = "Trung tâm Y tế "
-
-
-# --------------------------------------------------------------------------- whose facts
 
 
 class Subject:
@@ -47,42 +50,27 @@ def _unknown(code: str) -> NotFound:
 def subject(session: Session, code: str, year: int, valid_from: date | None = None) -> Subject:
     """The station in force during `year` (the latest one when a code was reused, unless `valid_from`
     names one), or the district health centre of a district that existed during the year."""
-    from services.investment.ledger import station_for_status  # ledger imports queries; no cycle at call time
-
     domain.check_year(year, "year")
     if not isinstance(code, str) or not units.is_known_unit(code):
         raise _unknown(code)
     level = units.level_of(code)
     if level == "district":
-        versions = [
-            u
-            for u in units.unit_versions().get(code, ())
-            if u.level == "district" and domain.overlaps(u.valid_from, u.valid_to, date(year, 1, 1), date(year, 12, 31))
-        ]
+        versions = _district_during(code, year)
         if not versions:
             raise DomainError(units.check_unit(code, date(year, 12, 31), "code"))
         return Subject(code, versions[-1].valid_from, "district", CENTRE_PREFIX + versions[-1].name, None)
     if level != "commune":
         raise _unknown(code)
-    station = station_for_status(session, code, year, None, valid_from)
+    station = domain.version_for_fact(station_versions(session, code), code, year, None, valid_from)
     return Subject(station.code, station.valid_from, "commune", station.name, station)
 
 
-# --------------------------------------------------------------------------- rows
+def _district_during(code: str, year: int) -> list[units.Unit]:
+    """The versions of a district that existed during `year` (none after the 2025 reform)."""
+    return domain.during_year((u for u in units.unit_versions().get(code, ()) if u.level == "district"), year)
 
 
-def fact_dict(r: IndicatorFact) -> dict[str, Any]:
-    return {
-        **{name: getattr(r, name) for name in indicators.FACT_NAMES},
-        "source": r.source,
-        "version": r.version,
-        "changed": list(r.changed or []),
-        "recorded_by": r.recorded_by,
-        "recorded_at": r.recorded_at.isoformat() if r.recorded_at else None,
-    }
-
-
-def _versions(session: Session, s: Subject, year: int) -> list[IndicatorFact]:
+def fact_versions(session: Session, s: Subject, year: int) -> list[IndicatorFact]:
     return list(
         session.scalars(
             select(IndicatorFact)
@@ -99,7 +87,7 @@ def _versions(session: Session, s: Subject, year: int) -> list[IndicatorFact]:
 def facts_of(session: Session, code: str, year: int, valid_from: date | None = None) -> dict[str, Any]:
     """The current facts of a unit for a year and every earlier version (oldest first)."""
     s = subject(session, code, year, valid_from)
-    history = [fact_dict(r) for r in _versions(session, s, year)]
+    history = [fact_dict(r) for r in fact_versions(session, s, year)]
     return {
         **s.as_dict(),
         "year": year,
@@ -108,127 +96,11 @@ def facts_of(session: Session, code: str, year: int, valid_from: date | None = N
     }
 
 
-def _current_values(rows: list[IndicatorFact]) -> dict[str, Any] | None:
+def current_values(rows: list[IndicatorFact]) -> dict[str, Any] | None:
+    """The values of the latest version with its source: what the next version is merged over."""
     if not rows:
         return None
-    last = rows[-1]
-    return {**{n: getattr(last, n) for n in indicators.FACT_NAMES}, "source": last.source}
-
-
-def _write(
-    session: Session, s: Subject, year: int, merged: dict[str, Any], changed: list[str], version: int, actor: str | None
-) -> IndicatorFact:
-    row = IndicatorFact(
-        station_id=s.station.id if s.station else None,
-        unit_code=s.code,
-        unit_valid_from=s.valid_from,
-        level=s.level,
-        year=year,
-        version=version,
-        source=merged["source"],
-        changed=changed,
-        recorded_by=actor,
-        **{n: merged[n] for n in indicators.FACT_NAMES},
-    )
-    session.add(row)
-    return row
-
-
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except IntegrityError:
-        # Two writers took the same next version: the second is told to read again, nothing half-written.
-        raise DomainError.one(
-            "indicator_conflict", "Số liệu vừa được người khác cập nhật; hãy tải lại rồi ghi lần nữa.", None, 409
-        ) from None
-
-
-def _refusal(problems: list[indicators.Problem], **extra: Any) -> DomainError:
-    return DomainError([error(p.code, p.message, p.field, **extra) for p in problems])
-
-
-def record_facts(
-    session: Session, code: str, year: int, payload: dict[str, Any], actor: str | None = None
-) -> dict[str, Any]:
-    """A new version of a unit's facts for a year: the fields given set over the current ones (null clears
-    one); `source` names the document or survey of this version. Identical facts make no new version."""
-    if not isinstance(payload, dict):
-        raise DomainError.one("invalid_json", "Nội dung phải là một đối tượng JSON.", None, 400)
-    body = dict(payload)
-    valid_from = body.pop("station_valid_from", None)
-    try:
-        on = date.fromisoformat(valid_from) if valid_from else None
-    except (TypeError, ValueError):
-        raise DomainError.one("invalid", "Ngày phải có dạng YYYY-MM-DD.", "station_valid_from") from None
-    s = subject(session, code, year, on)
-    rows = _versions(session, s, year)
-    current = _current_values(rows)
-    merged, changed, problems = indicators.merge_facts(current, body, s.level)
-    if problems:
-        raise _refusal(problems)
-    if current is not None and merged == current:
-        return {**facts_of(session, s.code, year, s.valid_from), "created": False}
-    _write(session, s, year, merged, changed, len(rows) + 1, actor)
-    _flush(session)
-    return {**facts_of(session, s.code, year, s.valid_from), "created": True}
-
-
-def import_rows(session: Session, year: int, rows: list[dict[str, Any]], actor: str | None = None) -> dict[str, Any]:
-    """A filled-in sheet: `rows` = [{row, code, values}] where `values` is every column of the row (an empty
-    cell is null). Every row is checked before anything is written; any problem refuses the whole sheet,
-    each problem naming its row and field. A row without any value is skipped; a row equal to the current
-    facts makes no new version."""
-    domain.check_year(year, "year")
-    problems: list[dict[str, Any]] = []
-    plans: list[tuple[Subject, dict[str, Any], list[str], int]] = []
-    seen: dict[tuple[str, date], int] = {}
-    skipped = unchanged = 0
-    for r in rows:
-        row_no, code, values = r.get("row"), str(r.get("code") or "").strip(), dict(r.get("values") or {})
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
-            skipped += 1
-            continue
-        try:
-            s = subject(session, code, year)
-        except DomainError as exc:
-            problems += [{**e, "row": row_no, "field": "code"} for e in exc.errors]
-            continue
-        if (s.code, s.valid_from) in seen:
-            problems.append(
-                error("duplicate_row", f"Mã {code} đã có ở dòng {seen[(s.code, s.valid_from)]}.", "code", row=row_no)
-            )
-            continue
-        seen[(s.code, s.valid_from)] = row_no
-        if s.level == "district":  # a centre's row carries only its own columns; the others stay empty
-            values = {
-                k: v for k, v in values.items() if k in indicators.CENTRE_FIELDS or k == "source" or v not in (None, "")
-            }
-        existing = _versions(session, s, year)
-        current = _current_values(existing)
-        merged, changed, found = indicators.merge_facts(current, values, s.level)
-        if found:
-            problems += [error(p.code, p.message, p.field, row=row_no) for p in found]
-            continue
-        if current is not None and merged == current:
-            unchanged += 1
-            continue
-        plans.append((s, merged, changed, len(existing) + 1))
-    if problems:
-        raise DomainError(problems)
-    for s, merged, changed, version in plans:
-        _write(session, s, year, merged, changed, version, actor)
-    _flush(session)
-    return {
-        "year": year,
-        "written": len(plans),
-        "unchanged": unchanged,
-        "skipped": skipped,
-        "units": [s.code for s, *_ in plans],
-    }
-
-
-# --------------------------------------------------------------------------- the sheet
+    return {**(_facts(rows[-1]) or {}), "source": rows[-1].source}
 
 
 def _latest(
@@ -256,16 +128,9 @@ def _latest(
 
 def _centres(scope: str, year: int) -> list[units.Unit]:
     """District health centres of the scope: districts that existed during the year (none after 2025)."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
     out = []
     for code in sorted(units.districts()):
-        if not units.within(scope, code):
-            continue
-        during = [
-            u
-            for u in units.unit_versions().get(code, ())
-            if u.level == "district" and domain.overlaps(u.valid_from, u.valid_to, start, end)
-        ]
+        during = _district_during(code, year) if units.within(scope, code) else []
         if during:
             out.append(during[-1])
     return out
@@ -275,11 +140,11 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
     """One row per station in force at the year's as-of date within `unit` (then the district health
     centres), each with the year's latest facts: what the Excel template is filled with."""
     today = today or date.today()
-    queries.check_unit(unit)
+    check_unit(unit)
     domain.check_year(year, "year")
     scope = unit or units.PROVINCE_CODE
-    on = domain.as_of_date(year, today)
-    stations = queries._stations_on(session, on, (scope,))
+    on = indicators.as_of_date(year, today)
+    stations = stations_on(session, on, (scope,))
     centres = _centres(scope, year) if units.level_of(scope) != "commune" else []
     latest = _latest(session, year)
     rows = []
@@ -310,7 +175,19 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
     return {"unit": scope, "year": year, "as_of": on.isoformat(), "rows": rows}
 
 
-# --------------------------------------------------------------------------- targets
+def _completed_building_codes(session: Session, on: date) -> set[str]:
+    """Stations (resolved to `on`) with a building project completed on or before `on`."""
+    done = (
+        select(ProjectStatusChange.project_id)
+        .where(ProjectStatusChange.to_status == "completed", ProjectStatusChange.effective_date <= on)
+        .subquery()
+    )
+    codes = session.scalars(
+        select(Project.station_code)
+        .where(Project.id.in_(select(done.c.project_id)), Project.kind.in_(sorted(domain.BUILDING_KINDS)))
+        .group_by(Project.station_code)
+    )
+    return {units.successor_on(c, on) for c in codes}
 
 
 def _facts(r: IndicatorFact | None) -> dict[str, Any] | None:
@@ -328,14 +205,14 @@ def targets(
     on the as-of date (31/12, or today for the year running), their indicator facts of the year and the
     register; the value per unit one level down (`by_unit`) and the stations or centres that miss it."""
     today = today or date.today()
-    plan = queries.plan_or_404(plan_id)
-    queries.check_unit(unit)
+    plan = plan_or_refuse(plan_id)
+    check_unit(unit)
     year = year or today.year
-    on = domain.as_of_date(year, today)
+    on = indicators.as_of_date(year, today)
     scope = unit or plan.unit
     level = units.level_of(scope)
-    stations = queries._stations_on(session, on, (plan.unit, unit))
-    status = queries.latest_status(
+    stations = stations_on(session, on, (plan.unit, unit))
+    status = latest_status(
         session,
         [s.id for s in stations],
         up_to_year=on.year,
@@ -343,8 +220,8 @@ def targets(
     )
     latest = _latest(session, year)
     completed: set[str] | None = None
-    if any(t.key == domain.DIFFICULT_INVESTED_KEY for _i, t in plan.targets()):
-        completed = queries._completed_building_codes(session, on)
+    if any(t.key == indicators.DIFFICULT_INVESTED_KEY for _i, t in plan.targets()):
+        completed = _completed_building_codes(session, on)
 
     def group(s: Station) -> tuple[str | None, str | None]:
         if level == "province":
@@ -389,7 +266,7 @@ def targets(
         threshold = next((t.value for t in item.targets if t.key == "district_centres_technical_services"), None)
         spec = indicators.Spec(target.key, target.value, target.comparison, threshold)
         pool = centre_units if kind in (indicators.CENTRE_POOLED, indicators.CENTRE_SHARE) else station_units
-        if target.key != domain.DIFFICULT_INVESTED_KEY:
+        if target.key != indicators.DIFFICULT_INVESTED_KEY:
             for u in pool:
                 u.in_pool = True
         else:
@@ -421,3 +298,5 @@ def targets(
             }
         )
     return {"plan_id": plan.id, "year": year, "unit": scope, "level": level, "as_of": on.isoformat(), "items": items}
+
+

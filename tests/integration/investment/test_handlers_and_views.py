@@ -1,5 +1,5 @@
-"""The investment service layer and read side on real databases (SQLite and PostgreSQL), schema built by
-the service's own migrations and the register loaded as `ytcs migrate` loads it."""
+"""The investment handlers (each in its unit of work) and read side (views) on real databases (SQLite and
+PostgreSQL), schema built by the service's own migrations and the register loaded as `ytcs migrate` loads it."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from services.common.contracts import investment as contract
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError, NotFound
 from services.common.migrate import upgrade
-from services.investment import ledger, queries
+from services.investment import handlers, views
 from services.investment.models import Outbox, ProjectCapital, ProjectDisbursement
 from services.investment.register_loader import sync_register
+from services.investment.unit_of_work import InvestmentUnitOfWork
 
 TODAY = date(2026, 11, 25)
 
@@ -43,6 +44,12 @@ def run(db: sessionmaker[Session], fn: Any, *args: Any, **kwargs: Any) -> Any:
     with transaction(db) as s:
         return fn(s, *args, **kwargs)
 
+def command(db: sessionmaker[Session], fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """One command in the service's unit of work (committed when it returns, rolled back when it refuses)."""
+    with InvestmentUnitOfWork(db) as uow:
+        return fn(uow, *args, **kwargs)
+
+
 
 def new_project(db: sessionmaker[Session], **kw: Any) -> dict[str, Any]:
     body = {
@@ -54,7 +61,7 @@ def new_project(db: sessionmaker[Session], **kw: Any) -> dict[str, Any]:
         "item_code": "II.5",
     }
     body.update(kw)
-    return run(db, ledger.register_project, body, "test", today=TODAY)
+    return command(db, handlers.register_project, body, "test", today=TODAY)
 
 
 def capital(
@@ -68,11 +75,12 @@ def capital(
         "decision_date": f"{year}-02-01",
         **extra,
     }
-    return run(db, ledger.assign_capital, pid, body, "test")
+    return command(db, handlers.assign_capital, pid, body, "test")
 
 
 def pay(db: sessionmaker[Session], pid: int, source: str, amount: int, on: str) -> dict[str, Any]:
-    return run(db, ledger.disburse, pid, {"source": source, "amount": amount, "date": on, "reference": "KB"}, "test")
+    body = {"source": source, "amount": amount, "date": on, "reference": "KB"}
+    return command(db, handlers.disburse, pid, body, "test")
 
 
 def refused(fn: Any, *args: Any, **kwargs: Any) -> str:
@@ -139,7 +147,7 @@ def test_multi_source_project_across_years(db: sessionmaker[Session]) -> None:
     pay(db, pid, "provincial_budget", 250_000_000, "2022-03-10")  # 2020 and 2022 capital of the source
     pay(db, pid, "ntp_nrd", 300_000_000, "2023-01-20")
 
-    detail = run(db, queries.project_detail, pid, TODAY)
+    detail = run(db, views.project_detail, pid, TODAY)
     assert detail["by_source"] == {
         "bhyt_surplus_20": {"capital": 300_000_000, "disbursed": 300_000_000, "available": 0},
         "ntp_nrd": {"capital": 400_000_000, "disbursed": 300_000_000, "available": 100_000_000},
@@ -149,7 +157,7 @@ def test_multi_source_project_across_years(db: sessionmaker[Session]) -> None:
     assert detail["by_year"]["2023"] == {"capital": 0, "disbursed": 300_000_000}
     assert [c["amount"] for c in detail["capital_records"]] == [300_000_000, 500_000_000, 400_000_000, 200_000_000]
 
-    whole = run(db, queries.funding_status, 1, "II.5")
+    whole = run(db, views.funding_status, 1, "II.5")
     contract.FundingStatus().load(whole)  # the shape the gateway adds to finance's
     assert (whole["allocated"], whole["disbursed"]) == (1_400_000_000, 1_300_000_000)
     assert whole["execution_rate"] == "0.9286"
@@ -161,15 +169,15 @@ def test_multi_source_project_across_years(db: sessionmaker[Session]) -> None:
         "2022": {"allocated": 200_000_000, "disbursed": 250_000_000},
         "2023": {"allocated": 0, "disbursed": 300_000_000},
     }
-    y2022 = run(db, queries.funding_status, 1, "II.5", 2022)
+    y2022 = run(db, views.funding_status, 1, "II.5", 2022)
     assert (y2022["allocated"], y2022["disbursed"], y2022["year"]) == (200_000_000, 250_000_000, 2022)
     assert list(y2022["by_year"]) == ["2022"]
     # Section II contains II.5; an unrelated item has nothing.
-    assert run(db, queries.funding_status, 1, "II")["allocated"] == 1_400_000_000
-    assert run(db, queries.funding_status, 1, "II.4")["allocated"] == 0
-    assert run(db, queries.funding_status, 1, "II.4")["execution_rate"] is None
+    assert run(db, views.funding_status, 1, "II")["allocated"] == 1_400_000_000
+    assert run(db, views.funding_status, 1, "II.4")["allocated"] == 0
+    assert run(db, views.funding_status, 1, "II.4")["execution_rate"] is None
 
-    mt = run(db, queries.medium_term, None, TODAY)
+    mt = run(db, views.medium_term, None, TODAY)
     first, second, other = mt["periods"]
     assert (first["period"], first["capital"], first["disbursed"]) == ("2016-2020", 800_000_000, 750_000_000)
     assert first["by_source"]["bhyt_surplus_20"]["by_year"] == {
@@ -207,9 +215,9 @@ def test_both_guards_refuse_and_write_nothing(db: sessionmaker[Session]) -> None
     capital(db, pid, "ntp_nrd", 2025, 100_000_000)
     pay(db, pid, "provincial_budget", 600_000_000, "2024-10-01")
     # A revised estimate (new record with its decision) raises the cap.
-    revised = run(
+    revised = command(
         db,
-        ledger.revise_estimate,
+        handlers.revise_estimate,
         pid,
         {"amount": 1_200_000_000, "decision_no": "99/QĐ-UBND", "decision_date": "2025-05-05"},
     )
@@ -217,11 +225,11 @@ def test_both_guards_refuse_and_write_nothing(db: sessionmaker[Session]) -> None
     capital(db, pid, "ntp_nrd", 2025, 200_000_000)
     assert refused(capital, db, pid, "ntp_nrd", 2025, 1) == "exceeds_estimated_cost"
     body = {"amount": 1_100_000_000, "decision_no": "100/QĐ", "decision_date": "2025-06-01"}
-    assert refused(run, db, ledger.revise_estimate, pid, body) == "estimate_below_capital"
+    assert refused(command, db, handlers.revise_estimate, pid, body) == "estimate_below_capital"
     # A capital reduction is a negative row, never below what that source paid out.
     assert refused(capital, db, pid, "provincial_budget", 2025, -1) == "capital_below_disbursed"
     capital(db, pid, "district_budget", 2025, -300_000_000)
-    detail = run(db, queries.project_detail, pid, TODAY)
+    detail = run(db, views.project_detail, pid, TODAY)
     assert detail["capital"] == 900_000_000
     assert [e["amount"] for e in detail["estimates"]] == [1_000_000_000, 1_200_000_000]
     assert detail["by_source"]["district_budget"] == {"capital": 0, "disbursed": 0, "available": 0}
@@ -253,7 +261,7 @@ def test_concurrent_capital_cannot_both_pass_the_guard(db: sessionmaker[Session]
     for t in threads:
         t.join()
     assert outcomes.count("ok") == 1, outcomes
-    assert run(db, queries.project_detail, pid, TODAY)["capital"] == 600_000_000
+    assert run(db, views.project_detail, pid, TODAY)["capital"] == 600_000_000
 
 
 # --------------------------------------------------------------------------- merger
@@ -269,13 +277,13 @@ def test_merged_station_rolls_up_to_its_successor_after_01_07_2025(db: sessionma
     pay(db, pid, "ntp_nrd", 500_000_000, "2025-06-30")  # the last day of Vĩnh Bình Bắc
     pay(db, pid, "ntp_nrd", 600_000_000, "2025-07-01")  # the first day of Xã Vĩnh Bình
 
-    old = run(db, queries.station_funding, "31060")
-    new = run(db, queries.station_funding, "31064")
+    old = run(db, views.station_funding, "31060")
+    new = run(db, views.station_funding, "31064")
     assert (old["allocated"], old["disbursed"]) == (1_000_000_000, 1_300_000_000)
     assert (new["allocated"], new["disbursed"]) == (1_500_000_000, 600_000_000)
     assert new["by_year"] == {"2025": {"allocated": 1_500_000_000, "disbursed": 600_000_000}}
-    assert run(db, queries.station_funding, "31064", 2024)["allocated"] == 0
-    assert run(db, queries.station_funding, "31060", 2024)["allocated"] == 1_000_000_000
+    assert run(db, views.station_funding, "31064", 2024)["allocated"] == 0
+    assert run(db, views.station_funding, "31060", 2024)["allocated"] == 1_000_000_000
     # The same split through the plan item narrowed to a unit (what a commune user sees).
     for unit, year, expected in [
         ("31064", 2025, (1_500_000_000, 600_000_000)),
@@ -285,13 +293,13 @@ def test_merged_station_rolls_up_to_its_successor_after_01_07_2025(db: sessionma
         ("910", None, (2_500_000_000, 1_900_000_000)),
         ("899", None, (0, 0)),
     ]:
-        f = run(db, queries.funding_status, 2, "II.5", year, unit)
+        f = run(db, views.funding_status, 2, "II.5", year, unit)
         assert (f["allocated"], f["disbursed"]) == expected, (unit, year)
     # The project itself never moves: it stays at 31060, now under 31064.
-    (row,) = run(db, queries.list_projects, unit="31064", today=TODAY)
+    (row,) = run(db, views.list_projects, unit="31064", today=TODAY)
     assert (row["id"], row["station_code"], row["current_station_code"]) == (pid, "31060", "31064")
-    assert run(db, queries.list_projects, unit="31069", today=TODAY) == []
-    station = run(db, queries.get_station, "31064", None, TODAY)
+    assert run(db, views.list_projects, unit="31069", today=TODAY) == []
+    station = run(db, views.get_station, "31064", None, TODAY)
     assert station["name"] == "Trạm Y tế Xã Vĩnh Bình"
     assert station["merged_in"] == ["31060", "31063"]
     assert [p["id"] for p in station["projects"]] == [pid]
@@ -310,21 +318,21 @@ def test_district_money_counts_once_in_the_province_item(db: sessionmaker[Sessio
     capital(db, other_item, "ntp_health_population", 2024, 50_000_000)
     pay(db, district, "district_budget", 100_000_000, "2024-08-08")
 
-    assert run(db, queries.funding_status, 1, "II.5")["allocated"] == 1_100_000_000
-    assert run(db, queries.funding_status, 2, "II.5")["allocated"] == 400_000_000
-    assert run(db, queries.funding_status, 1, "II")["allocated"] == 1_150_000_000
-    assert run(db, queries.funding_status, 1, "II.2")["allocated"] == 50_000_000
-    assert run(db, queries.funding_status, 1, "II.5", None, "910")["allocated"] == 400_000_000
-    tree = run(db, queries.funding_tree, 1)
+    assert run(db, views.funding_status, 1, "II.5")["allocated"] == 1_100_000_000
+    assert run(db, views.funding_status, 2, "II.5")["allocated"] == 400_000_000
+    assert run(db, views.funding_status, 1, "II")["allocated"] == 1_150_000_000
+    assert run(db, views.funding_status, 1, "II.2")["allocated"] == 50_000_000
+    assert run(db, views.funding_status, 1, "II.5", None, "910")["allocated"] == 400_000_000
+    tree = run(db, views.funding_tree, 1)
     contract.FundingTree().load(tree)
     assert set(tree["items"]) == set(catalog.get_plan(1).codes)
     for code, figures in tree["items"].items():
-        single = run(db, queries.funding_status, 1, code)
+        single = run(db, views.funding_status, 1, code)
         assert {k: v for k, v in single.items() if k != "plan_id"} == figures, code
-    assert run(db, queries.funding_tree, 2)["items"]["II"]["allocated"] == 400_000_000
+    assert run(db, views.funding_tree, 2)["items"]["II"]["allocated"] == 400_000_000
     with pytest.raises(NotFound):
-        run(db, queries.funding_status, 1, "IX")
-    assert refused(run, db, queries.funding_status, 1, "II.5", None, "12345") == "unknown_unit"
+        run(db, views.funding_status, 1, "IX")
+    assert refused(run, db, views.funding_status, 1, "II.5", None, "12345") == "unknown_unit"
 
 
 # --------------------------------------------------------------------------- project life
@@ -335,20 +343,20 @@ def test_status_flow_completion_and_settled_cost(db: sessionmaker[Session]) -> N
     capital(db, pid, "provincial_budget", 2024, 900_000_000)
     pay(db, pid, "provincial_budget", 700_000_000, "2024-10-10")
     step = {"status": "under_construction", "effective_date": "2024-03-01"}
-    assert refused(run, db, ledger.change_status, pid, step) == "invalid_transition"
-    run(db, ledger.change_status, pid, {"status": "approved", "effective_date": "2024-02-01"})
-    run(db, ledger.change_status, pid, step)
+    assert refused(command, db, handlers.change_status, pid, step) == "invalid_transition"
+    command(db, handlers.change_status, pid, {"status": "approved", "effective_date": "2024-02-01"})
+    command(db, handlers.change_status, pid, step)
     done = {
         "settled_cost": 1_000_000_001,
         "completed_on": "2024-12-01",
         "decision_no": "5/QĐ",
         "decision_date": "2025-02-01",
     }
-    assert refused(run, db, ledger.complete_project, pid, done) == "exceeds_estimated_cost"
-    assert refused(run, db, ledger.complete_project, pid, {**done, "settled_cost": 699_999_999}) == (
+    assert refused(command, db, handlers.complete_project, pid, done) == "exceeds_estimated_cost"
+    assert refused(command, db, handlers.complete_project, pid, {**done, "settled_cost": 699_999_999}) == (
         "settled_below_disbursed"
     )
-    settled = run(db, ledger.complete_project, pid, {**done, "settled_cost": 800_000_000})
+    settled = command(db, handlers.complete_project, pid, {**done, "settled_cost": 800_000_000})
     assert settled["status"] == "settled"
     assert [h["to_status"] for h in settled["status_history"]] == [
         "proposed",
@@ -362,11 +370,11 @@ def test_status_flow_completion_and_settled_cost(db: sessionmaker[Session]) -> N
     # After quyết toán the settled cost caps payments and capital.
     assert refused(pay, db, pid, "provincial_budget", 100_000_001, "2025-03-01") == "exceeds_settled_cost"
     pay(db, pid, "provincial_budget", 100_000_000, "2025-03-01")
-    assert refused(run, db, ledger.complete_project, pid, done) == "already_settled"
+    assert refused(command, db, handlers.complete_project, pid, done) == "already_settled"
     with pytest.raises(NotFound):
-        run(
+        command(
             db,
-            ledger.assign_capital,
+            handlers.assign_capital,
             999_999,
             {"source": "other", "fiscal_year": 2024, "amount": 1, "decision_no": "x", "decision_date": "2024-01-01"},
         )
@@ -376,16 +384,16 @@ def test_every_command_leaves_its_event_in_the_outbox(db: sessionmaker[Session])
     pid = new_project(db, estimated_cost=500)["id"]
     capital(db, pid, "oda_aid", 2024, 500)
     pay(db, pid, "oda_aid", 400, "2024-05-05")
-    run(db, ledger.change_status, pid, {"status": "approved"}, today=TODAY)
-    run(db, ledger.change_status, pid, {"status": "under_construction"}, today=TODAY)
-    run(
+    command(db, handlers.change_status, pid, {"status": "approved"}, today=TODAY)
+    command(db, handlers.change_status, pid, {"status": "under_construction"}, today=TODAY)
+    command(
         db,
-        ledger.complete_project,
+        handlers.complete_project,
         pid,
         {"settled_cost": 450, "completed_on": "2024-12-01", "decision_no": "1", "decision_date": "2024-12-20"},
     )
     status = {"attribute": "national_health_criteria", "value": True, "year": 2021, "decision_no": "QĐ 7"}
-    run(db, ledger.record_station_status, "30733", status)
+    command(db, handlers.record_station_status, "30733", status)
     with db() as s:
         rows = list(s.scalars(select(Outbox).order_by(Outbox.id)))
     kinds = [r.event_type for r in rows]
@@ -411,7 +419,8 @@ def test_every_command_leaves_its_event_in_the_outbox(db: sessionmaker[Session])
 
 
 def record(db: sessionmaker[Session], code: str, attribute: str, value: Any, year: int, **kw: Any) -> dict:
-    return run(db, ledger.record_station_status, code, {"attribute": attribute, "value": value, "year": year, **kw})
+    body = {"attribute": attribute, "value": value, "year": year, **kw}
+    return command(db, handlers.record_station_status, code, body)
 
 
 def test_station_status_keeps_history_and_reports_reaching_criteria_once(db: sessionmaker[Session]) -> None:
@@ -427,7 +436,7 @@ def test_station_status_keeps_history_and_reports_reaching_criteria_once(db: ses
     # Hòn Thơm ceased on 31/01/2021: nothing to record about it for 2022.
     assert refused(record, db, "31099", "nrd_standard", True, 2022) == "unit_not_in_force"
 
-    station = run(db, queries.get_station, "30739", None, TODAY)
+    station = run(db, views.get_station, "30739", None, TODAY)
     assert station["national_health_criteria"] is True
     assert station["national_health_criteria_year"] == 2022
     assert station["building_condition"] == "poor"
@@ -437,11 +446,11 @@ def test_station_status_keeps_history_and_reports_reaching_criteria_once(db: ses
         (2020, True),
         (2022, True),
     ]
-    listed = {s["code"]: s for s in run(db, queries.list_stations)}
+    listed = {s["code"]: s for s in run(db, views.list_stations)}
     assert len(listed) == 145
     assert listed["30739"]["status"]["building_condition"]["value"] == "poor"
     # As of a year, later records are not seen.
-    as_of_2019 = {s["code"]: s for s in run(db, queries.list_stations, None, date(2019, 12, 31))}
+    as_of_2019 = {s["code"]: s for s in run(db, views.list_stations, None, date(2019, 12, 31))}
     assert as_of_2019["30739"]["national_health_criteria"] is False
     with db() as s:
         events = s.scalars(select(Outbox.event_type).where(Outbox.event_type == "station_criteria_reached")).all()
@@ -460,7 +469,7 @@ def test_targets_are_computed_from_the_register(db: sessionmaker[Session]) -> No
     record(db, "31064", "national_health_criteria", True, 2025, decision_date="2025-09-01")
     record(db, "31069", "national_health_criteria", True, 2025)
 
-    t2020 = run(db, queries.targets, 2, 2020, None, TODAY)
+    t2020 = run(db, views.targets, 2, 2020, None, TODAY)
     contract.Targets().load(t2020)
     by_key = {(i["key"], i["target_year"]): i for i in t2020["items"]}
     bhyt = by_key[("stations_bhyt_eligible", 2020)]
@@ -472,24 +481,24 @@ def test_targets_are_computed_from_the_register(db: sessionmaker[Session]) -> No
     assert t2020["unit"] == "910"
 
     # After the merger Vĩnh Thuận has 3 communes: Vĩnh Bình and Vĩnh Thuận have their own decisions.
-    t2025 = run(db, queries.targets, 2, 2025, None, TODAY)
+    t2025 = run(db, views.targets, 2, 2025, None, TODAY)
     nhc25 = next(i for i in t2025["items"] if i["key"] == "communes_national_health_criteria")
     assert (nhc25["numerator"], nhc25["denominator"], nhc25["actual_value"]) == (2, 3, "66.67")
     bhyt25 = next(i for i in t2025["items"] if i["key"] == "stations_bhyt_eligible")
     assert (bhyt25["numerator"], bhyt25["denominator"]) == (0, 3)
 
     # The province counts every station in force: 145 in 2020, 144 after Hòn Thơm joined An Thới.
-    p2020 = run(db, queries.targets, 1, 2020, None, TODAY)
+    p2020 = run(db, views.targets, 1, 2020, None, TODAY)
     p_nhc = next(i for i in p2020["items"] if i["key"] == "communes_national_health_criteria")
     assert (p_nhc["numerator"], p_nhc["denominator"], p_nhc["actual_value"]) == (7, 145, "4.83")
-    p2024 = run(db, queries.targets, 1, 2024, "910", TODAY)
+    p2024 = run(db, views.targets, 1, 2024, "910", TODAY)
     # Station shares count every station in force (the pooled and centre targets count other things).
     shares = ("stations_bhyt_eligible", "communes_national_health_criteria", "stations_with_doctor")
     assert {i["denominator"] for i in p2024["items"] if i["key"] in shares} == {8}
-    p2024_all = run(db, queries.targets, 1, 2024, None, TODAY)
+    p2024_all = run(db, views.targets, 1, 2024, None, TODAY)
     assert {i["denominator"] for i in p2024_all["items"] if i["key"] in shares} == {144}
     # A year still running is counted as of today.
-    assert run(db, queries.targets, 1, 2027, None, TODAY)["as_of"] == "2026-11-25"
+    assert run(db, views.targets, 1, 2027, None, TODAY)["as_of"] == "2026-11-25"
 
 
 def test_difficult_communes_invested_target(db: sessionmaker[Session]) -> None:
@@ -505,7 +514,7 @@ def test_difficult_communes_invested_target(db: sessionmaker[Session]) -> None:
         status="under_construction",
     )["id"]
     capital(db, pid, "provincial_budget", 2019, 100)
-    run(db, ledger.change_status, pid, {"status": "completed", "effective_date": "2020-06-01"})
+    command(db, handlers.change_status, pid, {"status": "completed", "effective_date": "2020-06-01"})
     equipment = new_project(
         db,
         station_code="31063",
@@ -515,15 +524,15 @@ def test_difficult_communes_invested_target(db: sessionmaker[Session]) -> None:
         estimated_cost=100,
         status="under_construction",
     )["id"]
-    run(db, ledger.change_status, equipment, {"status": "completed", "effective_date": "2020-06-01"})
-    t = run(db, queries.targets, 1, 2020, "910", TODAY)
+    command(db, handlers.change_status, equipment, {"status": "completed", "effective_date": "2020-06-01"})
+    t = run(db, views.targets, 1, 2020, "910", TODAY)
     item = next(i for i in t["items"] if i["key"] == "stations_difficult_communes_invested")
     assert (item["numerator"], item["denominator"], item["actual_value"], item["met"]) == (1, 2, "50.00", False)
     assert item["target_value"] is None and item["target_unit"] == "completion"
     assert (
         next(
             i
-            for i in run(db, queries.targets, 1, 2019, "910", TODAY)["items"]
+            for i in run(db, views.targets, 1, 2019, "910", TODAY)["items"]
             if i["key"] == "stations_difficult_communes_invested"
         )["numerator"]
         == 0
@@ -548,9 +557,9 @@ def test_priorities_rank_with_visible_parts(db: sessionmaker[Session]) -> None:
         estimated_cost=100,
         status="under_construction",
     )["id"]
-    run(db, ledger.change_status, pid, {"status": "completed", "effective_date": "2026-05-01"})
+    command(db, handlers.change_status, pid, {"status": "completed", "effective_date": "2026-05-01"})
 
-    ranked = run(db, queries.priorities, 2027, "910", TODAY)
+    ranked = run(db, views.priorities, 2027, "910", TODAY)
     assert [i["code"] for i in ranked["items"]] == ["31051", "31064", "31069"]
     top = ranked["items"][0]
     assert top["rank"] == 1
@@ -566,12 +575,12 @@ def test_priorities_rank_with_visible_parts(db: sessionmaker[Session]) -> None:
     assert last["score"] == 10 and last["facts"]["last_completed_year"] == 2026
     assert ranked["rule"]["version"] == 1
     # Before the merger the 8 old stations are ranked.
-    assert len(run(db, queries.priorities, 2024, "910", TODAY)["items"]) == 8
+    assert len(run(db, views.priorities, 2024, "910", TODAY)["items"]) == 8
 
 
 def test_a_bad_rpc_payload_is_a_named_refusal(db: sessionmaker[Session]) -> None:
     pid = new_project(db)["id"]
     with pytest.raises(DomainError) as exc:
-        run(db, ledger.assign_capital, pid, {"source": "other", "fiscal_year": 2024, "amount": 1.5})
+        command(db, handlers.assign_capital, pid, {"source": "other", "fiscal_year": 2024, "amount": 1.5})
     assert {e["field"] for e in exc.value.errors} == {"amount", "decision_no", "decision_date"}
     assert all(e["code"] == "invalid" for e in exc.value.errors)

@@ -1,6 +1,6 @@
 """Indicator facts and the plans' targets measured from them (docs/investment.md "Indicator facts"). Pure:
-no database, no framework. The read side (queries.py) gathers the stations, centres and their facts and
-hands them here; ledger.py validates what is written with `validate_facts`.
+no database, no framework. The read side (views/indicators.py) gathers the stations, centres and their facts
+and hands them here; the handlers check what is written with `merge_facts`.
 
 A station's facts for a year are one version of every field (an update carries the others over). The nine
 target keys of the plans (services/common/reference/plans/*.yaml) are measured in four ways:
@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -214,6 +215,16 @@ def consistency(f: dict[str, Any]) -> list[Problem]:
 
 # --------------------------------------------------------------------------- the targets
 
+# "Hoàn thành đầu tư trạm y tế ở các xã có điều kiện kinh tế - xã hội khó khăn và đặc biệt khó khăn"
+# (158/KH-UBND I.2.a): of the difficult communes, those whose station has a completed building project.
+DIFFICULT_INVESTED_KEY = "stations_difficult_communes_invested"
+
+
+def as_of_date(year: int, today: date) -> date:
+    """A year's figure is as of 31/12, or today for the year still running (or a future year)."""
+    return min(date(year, 12, 31), today)
+
+
 SHARE = "share"  # stations meeting a condition ÷ stations in force
 POOLED = "pooled"  # Σ numerator ÷ Σ denominator over stations reporting both
 CENTRE_POOLED = "centre_pooled"
@@ -232,7 +243,7 @@ KINDS = {
     "stations_bhyt_eligible": SHARE,
     "communes_national_health_criteria": SHARE,
     "stations_with_doctor": SHARE,
-    "stations_difficult_communes_invested": SHARE,
+    DIFFICULT_INVESTED_KEY: SHARE,
     "population_health_managed": POOLED,
     "doctors_family_medicine_trained": POOLED,
     "stations_technical_services": POOLED,
@@ -282,7 +293,7 @@ def _doctor_ok(f: dict[str, Any]) -> bool:
 def _share_check(key: str, u: Unit, year: int) -> tuple[bool | None, str, str]:
     """(meets?, where the value came from, why it misses) for one station and a share target.
     meets None: nothing known (counted as not meeting, named as not reported)."""
-    if key == "stations_difficult_communes_invested":
+    if key == DIFFICULT_INVESTED_KEY:
         return u.invested, "register", "chưa có dự án xây mới/cải tạo/nâng cấp hoàn thành"
     if key == "stations_with_doctor":
         f = u.facts
@@ -381,7 +392,7 @@ def evaluate(spec: Spec, units_: list[Unit], year: int, *, with_groups: bool = T
 
         hits, pool, sources, known, misses = _count(spec, units_, year, check)
         # A target measured only by indicator facts is not measured while nobody has reported.
-        measured = known > 0 or spec.key in REGISTER_FALLBACK or spec.key == "stations_difficult_communes_invested"
+        measured = known > 0 or spec.key in REGISTER_FALLBACK or spec.key == DIFFICULT_INVESTED_KEY
         actual = percent(hits, pool) if measured else None
         source = "+".join(sorted(sources)) or ("indicators" if spec.key == "stations_with_doctor" else "register")
         by_unit = []
@@ -494,7 +505,7 @@ def _row(code: str, name: str, actual: str | None, n: int, d: int, spec: Spec) -
 def basis(key: str, year: int, on_text: str, scope_name: str, result: Result, threshold: float | None) -> str:
     """How the value was computed, in words (shown beside the figure and in the report)."""
     rep = f"{result.reported}/{result.expected}"
-    if key == "stations_difficult_communes_invested":
+    if key == DIFFICULT_INVESTED_KEY:
         return (
             f"Trạm của các xã khó khăn, đặc biệt khó khăn (ghi nhận đến năm {year}) đã có dự án xây mới/cải tạo/"
             f"nâng cấp hoàn thành đến {on_text}, trên số xã đó, thuộc {scope_name}"

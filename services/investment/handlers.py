@@ -1,0 +1,432 @@
+"""Investment's commands: one function per command, each given the unit of work it runs in.
+
+Each loads its payload with the contract's schema, reads what its guard needs through `uow.repo` (money
+commands under the project's row lock, so two concurrent commands cannot both pass a guard only one of them
+may pass), asks domain/ for the decision, writes through `uow.repo` and announces it with `uow.publish`. Money
+rows are only ever inserted. Handlers never commit: leaving the unit of work does. The answer is the read
+model of what was written (views/), read in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from services.common.contracts import investment as contract
+from services.common.errors import DomainError, Malformed, error
+from services.investment import domain
+from services.investment.domain import indicators
+from services.investment.models import (
+    IndicatorFact,
+    Project,
+    ProjectCapital,
+    ProjectCompletion,
+    ProjectDisbursement,
+    ProjectEstimate,
+    ProjectStatusChange,
+    StationStatus,
+)
+from services.investment.unit_of_work import InvestmentUnitOfWork
+from services.investment.views import facts_of, project_detail, project_figures
+from services.investment.views.indicators import Subject, current_values, fact_versions, subject
+from services.investment.views.rows import (
+    capital_dict,
+    disbursement_dict,
+    estimate_dict,
+    plan_or_refuse,
+    project_totals,
+    status_dict,
+)
+
+
+def _load(schema: type[Schema], payload: dict[str, Any]) -> dict[str, Any]:
+    """The RPC payload is validated again with the contract's schema (the gateway is not the only caller);
+    a bad payload is a named refusal, never a crash of the worker."""
+    try:
+        return schema().load(payload)
+    except ValidationError as exc:
+        raise DomainError(
+            [
+                error("invalid", "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages), field)
+                for field, messages in sorted(exc.normalized_messages().items())
+            ]
+        ) from None
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def register_project(
+    uow: InvestmentUnitOfWork, payload: dict[str, Any], actor: str | None = None, today: date | None = None
+) -> dict[str, Any]:
+    data = _load(contract.ProjectIn, payload)
+    today = today or date.today()
+    domain.check_kind(data["kind"])
+    domain.check_estimate(data["estimated_cost"])
+    domain.check_years(data["start_year"], data["end_year"])
+    domain.check_initial_status(data["status"])
+    plan = plan_or_refuse(data["plan_id"], data["item_code"], refusal=DomainError)
+    on = data["decision_date"] or (date(data["start_year"], 1, 1) if data["start_year"] else None)
+    versions = uow.repo.station_versions(data["station_code"])
+    station = domain.version_for_project(versions, data["station_code"], (plan.period_from, plan.period_to), on, today)
+    domain.check_within_plan(plan.unit, plan.number, station.code, station.name)
+    project = Project(
+        station_id=station.id,
+        station_code=station.code,
+        kind=data["kind"],
+        title=data["title"],
+        plan_id=plan.id,
+        item_code=data["item_code"],
+        status=data["status"],
+        start_year=data["start_year"],
+        end_year=data["end_year"],
+        decision_no=data["decision_no"],
+        decision_date=data["decision_date"],
+        created_by=actor,
+    )
+    uow.repo.add(project)
+    uow.repo.add(
+        ProjectStatusChange(
+            project_id=project.id,
+            from_status=None,
+            to_status=project.status,
+            effective_date=data["decision_date"] or today,
+            decision_no=data["decision_no"],
+            recorded_by=actor,
+        ),
+        ProjectEstimate(
+            project_id=project.id,
+            amount=data["estimated_cost"],
+            decision_no=data["decision_no"],
+            decision_date=data["decision_date"],
+            note="Tổng mức đầu tư khi đăng ký dự án",
+            recorded_by=actor,
+        ),
+    )
+    uow.publish(
+        "project_registered",
+        {
+            "project_id": project.id,
+            "station_code": project.station_code,
+            "kind": project.kind,
+            "plan_id": project.plan_id,
+            "item_code": project.item_code,
+            "estimated_cost": data["estimated_cost"],
+        },
+    )
+    return project_detail(uow.session, project.id, today)
+
+
+def assign_capital(
+    uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    data = _load(contract.CapitalIn, payload)
+    project = uow.repo.lock_project(project_id)
+    domain.check_year(data["fiscal_year"], "fiscal_year")
+    domain.check_source(data["source"], data["fiscal_year"], data["fund_year"], data["use"])
+    figures = project_figures(uow.session, project.id)
+    domain.check_capital(figures, data["source"], data["amount"])
+    row = ProjectCapital(
+        project_id=project.id,
+        source=data["source"],
+        fiscal_year=data["fiscal_year"],
+        fund_year=data["fund_year"],
+        surplus_use=data["use"],
+        amount=data["amount"],
+        decision_no=data["decision_no"],
+        decision_date=data["decision_date"],
+        recorded_by=actor,
+    )
+    uow.repo.add(row)
+    uow.publish(
+        "capital_assigned",
+        {
+            "capital_id": row.id,
+            "project_id": project.id,
+            "source": row.source,
+            "fiscal_year": row.fiscal_year,
+            "fund_year": row.fund_year,
+            "use": row.surplus_use,
+            "amount": row.amount,
+        },
+    )
+    return {**capital_dict(row), "project": project_totals(figures.plus(row.source, capital=row.amount))}
+
+
+def disburse(
+    uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    data = _load(contract.DisbursementIn, payload)
+    project = uow.repo.lock_project(project_id)
+    domain.check_source(data["source"])
+    domain.check_year(data["date"].year, "date")
+    figures = project_figures(uow.session, project.id)
+    domain.check_disbursement(figures, data["source"], data["amount"])
+    row = ProjectDisbursement(
+        project_id=project.id,
+        source=data["source"],
+        amount=data["amount"],
+        date=data["date"],
+        year=data["date"].year,
+        reference=data["reference"],
+        recorded_by=actor,
+    )
+    uow.repo.add(row)
+    uow.publish(
+        "project_disbursed",
+        {
+            "disbursement_id": row.id,
+            "project_id": project.id,
+            "source": row.source,
+            "amount": row.amount,
+            "date": row.date.isoformat(),
+        },
+    )
+    return {**disbursement_dict(row), "project": project_totals(figures.plus(row.source, disbursed=row.amount))}
+
+
+def revise_estimate(
+    uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    data = _load(contract.EstimateIn, payload)
+    project = uow.repo.lock_project(project_id)
+    domain.check_revised_estimate(project_figures(uow.session, project.id), data["amount"])
+    row = ProjectEstimate(
+        project_id=project.id,
+        amount=data["amount"],
+        decision_no=data["decision_no"],
+        decision_date=data["decision_date"],
+        note=data["note"],
+        recorded_by=actor,
+    )
+    uow.repo.add(row)
+    uow.publish(
+        "project_estimate_revised",
+        {"estimate_id": row.id, "project_id": project.id, "amount": row.amount, "decision_no": row.decision_no},
+    )
+    return {**estimate_dict(row), "project": project_totals(project_figures(uow.session, project.id))}
+
+
+def _move(
+    uow: InvestmentUnitOfWork,
+    project: Project,
+    to: str,
+    on: date,
+    decision_no: str | None,
+    note: str | None,
+    actor: str | None,
+) -> None:
+    """One step of the project's status: its history row, its event, and the current status kept beside them."""
+    uow.repo.add(
+        ProjectStatusChange(
+            project_id=project.id,
+            from_status=project.status,
+            to_status=to,
+            effective_date=on,
+            decision_no=decision_no,
+            note=note,
+            recorded_by=actor,
+        )
+    )
+    uow.publish(
+        "project_status_changed",
+        {"project_id": project.id, "from_status": project.status, "to_status": to, "effective_date": on.isoformat()},
+    )
+    project.status = to
+
+
+def change_status(
+    uow: InvestmentUnitOfWork,
+    project_id: int,
+    payload: dict[str, Any],
+    actor: str | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    data = _load(contract.StatusIn, payload)
+    project = uow.repo.lock_project(project_id)
+    domain.check_transition(project.status, data["status"])
+    on = data["effective_date"] or today or date.today()
+    _move(uow, project, data["status"], on, data["decision_no"], data["note"], actor)
+    uow.session.flush()
+    return project_detail(uow.session, project.id, today)
+
+
+def complete_project(
+    uow: InvestmentUnitOfWork,
+    project_id: int,
+    payload: dict[str, Any],
+    actor: str | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    data = _load(contract.CompletionIn, payload)
+    project = uow.repo.lock_project(project_id)
+    steps = domain.completion_steps(project.status)
+    domain.check_settlement(project_figures(uow.session, project.id), data["settled_cost"])
+    domain.check_completion_dates(data["completed_on"], data["decision_date"])
+    row = ProjectCompletion(
+        project_id=project.id,
+        settled_cost=data["settled_cost"],
+        completed_on=data["completed_on"],
+        decision_no=data["decision_no"],
+        decision_date=data["decision_date"],
+        recorded_by=actor,
+    )
+    uow.repo.add(row)
+    for step in steps:
+        on = data["completed_on"] if step == "completed" else data["decision_date"]
+        _move(uow, project, step, on, data["decision_no"], None, actor)
+    uow.session.flush()
+    uow.publish(
+        "project_completed",
+        {"project_id": project.id, "settled_cost": row.settled_cost, "completed_on": row.completed_on.isoformat()},
+    )
+    return project_detail(uow.session, project.id, today)
+
+
+# --------------------------------------------------------------------------- station attributes
+
+
+def record_station_status(
+    uow: InvestmentUnitOfWork, code: str, payload: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    data = _load(contract.StationStatusIn, payload)
+    domain.check_year(data["year"], "year")
+    value = domain.parse_attribute_value(data["attribute"], data["value"])
+    station = domain.version_for_fact(
+        uow.repo.station_versions(code), code, data["year"], data["decision_date"], data["station_valid_from"]
+    )
+    uow.repo.lock_station(station)
+    before = uow.repo.latest_status(station.id, data["attribute"])
+    row = StationStatus(
+        station_id=station.id,
+        station_code=station.code,
+        attribute=data["attribute"],
+        value=value,
+        year=data["year"],
+        decision_no=data["decision_no"],
+        decision_date=data["decision_date"],
+        note=data["note"],
+        recorded_by=actor,
+    )
+    uow.repo.add(row)
+    new = domain.StatusRecord(row.id, row.year, row.value)
+    reached = data["attribute"] in domain.CRITERIA and domain.becomes_true(before, new)
+    if reached:
+        uow.publish(
+            "station_criteria_reached", {"station_code": station.code, "criterion": row.attribute, "year": row.year}
+        )
+    if data["attribute"] == domain.FACILITY_ATTRIBUTE:
+        uow.publish(
+            "station_facility_set", {"station_code": station.code, "facility_code": row.value, "year": row.year}
+        )
+    current = domain.current_of([r for r in (before, new) if r is not None])
+    return {
+        **status_dict(row),
+        "station_valid_from": station.valid_from.isoformat(),
+        "current": domain.typed_value(row.attribute, current.value) if current else None,
+        "current_year": current.year if current else None,
+        "criteria_reached": reached,
+    }
+
+
+# --------------------------------------------------------------------------- indicator facts
+
+
+def _fact_row(
+    s: Subject, year: int, merged: dict[str, Any], changed: list[str], version: int, actor: str | None
+) -> IndicatorFact:
+    return IndicatorFact(
+        station_id=s.station.id if s.station else None,
+        unit_code=s.code,
+        unit_valid_from=s.valid_from,
+        level=s.level,
+        year=year,
+        version=version,
+        source=merged["source"],
+        changed=changed,
+        recorded_by=actor,
+        **{n: merged[n] for n in indicators.FACT_NAMES},
+    )
+
+
+def record_indicators(
+    uow: InvestmentUnitOfWork, code: str, year: int, payload: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    """A new version of a unit's facts for a year: the fields given set over the current ones (null clears
+    one); `source` names the document or survey of this version. Identical facts make no new version."""
+    if not isinstance(payload, dict):
+        raise Malformed.one("invalid_json", "Nội dung phải là một đối tượng JSON.")
+    body = dict(payload)
+    valid_from = body.pop("station_valid_from", None)
+    try:
+        on = date.fromisoformat(valid_from) if valid_from else None
+    except (TypeError, ValueError):
+        raise DomainError.one("invalid", "Ngày phải có dạng YYYY-MM-DD.", "station_valid_from") from None
+    s = subject(uow.session, code, year, on)
+    rows = fact_versions(uow.session, s, year)
+    current = current_values(rows)
+    merged, changed, problems = indicators.merge_facts(current, body, s.level)
+    if problems:
+        raise DomainError([error(p.code, p.message, p.field) for p in problems])
+    created = current is None or merged != current
+    if created:
+        uow.repo.add_versions([_fact_row(s, year, merged, changed, len(rows) + 1, actor)])
+    return {**facts_of(uow.session, s.code, year, s.valid_from), "created": created}
+
+
+def import_indicators(
+    uow: InvestmentUnitOfWork, year: int, rows: list[dict[str, Any]], actor: str | None = None
+) -> dict[str, Any]:
+    """A filled-in sheet: `rows` = [{row, code, values}] where `values` is every column of the row (an empty
+    cell is null). Every row is checked before anything is written; any problem refuses the whole sheet,
+    each problem naming its row and field. A row without any value is skipped; a row equal to the current
+    facts makes no new version."""
+    domain.check_year(year, "year")
+    problems: list[dict[str, Any]] = []
+    planned: list[IndicatorFact] = []
+    units_written: list[str] = []
+    seen: dict[tuple[str, date], int] = {}
+    skipped = unchanged = 0
+    for r in rows:
+        row_no, code, values = r.get("row"), str(r.get("code") or "").strip(), dict(r.get("values") or {})
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+            skipped += 1
+            continue
+        try:
+            s = subject(uow.session, code, year)
+        except DomainError as exc:
+            problems += [{**e, "row": row_no, "field": "code"} for e in exc.errors]
+            continue
+        if (s.code, s.valid_from) in seen:
+            problems.append(
+                error("duplicate_row", f"Mã {code} đã có ở dòng {seen[(s.code, s.valid_from)]}.", "code", row=row_no)
+            )
+            continue
+        seen[(s.code, s.valid_from)] = row_no
+        if s.level == "district":  # a centre's row carries only its own columns; the others stay empty
+            values = {
+                k: v for k, v in values.items() if k in indicators.CENTRE_FIELDS or k == "source" or v not in (None, "")
+            }
+        existing = fact_versions(uow.session, s, year)
+        current = current_values(existing)
+        merged, changed, found = indicators.merge_facts(current, values, s.level)
+        if found:
+            problems += [error(p.code, p.message, p.field, row=row_no) for p in found]
+            continue
+        if current is not None and merged == current:
+            unchanged += 1
+            continue
+        planned.append(_fact_row(s, year, merged, changed, len(existing) + 1, actor))
+        units_written.append(s.code)
+    if problems:
+        raise DomainError(problems)
+    uow.repo.add_versions(planned)
+    return {
+        "year": year,
+        "written": len(planned),
+        "unchanged": unchanged,
+        "skipped": skipped,
+        "units": units_written,
+    }

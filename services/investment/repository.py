@@ -1,0 +1,68 @@
+"""SQLAlchemy access of investment's write side: row locks, the rows a command's guard reads under its lock,
+and inserts. The answers a command gives are read by views/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common.errors import Conflict, NotFound, error
+from services.investment.domain import StatusRecord
+from services.investment.models import Project, Station, StationStatus
+
+
+class InvestmentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _lock_row(self, model: Any, row_id: int, column: Any) -> Any:
+        """Lock one row for the rest of the unit of work. PostgreSQL: SELECT … FOR UPDATE. SQLite: pysqlite
+        only opens its transaction at the first write, so a no-op UPDATE takes the database's write lock
+        before the guard reads anything (two writers are serialised, the second one reads the first's rows)."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(update(model).where(model.id == row_id).values({column: column}))
+        return self.session.get(model, row_id, with_for_update=True)
+
+    def lock_project(self, project_id: int) -> Project:
+        """The project, locked: every money command on it reads its figures after this, one at a time."""
+        project = self._lock_row(Project, project_id, Project.status)
+        if project is None:
+            raise NotFound([error("unknown_project", f"Không có dự án số {project_id}.", "project_id")])
+        return project
+
+    def lock_station(self, station: Station) -> None:
+        """Serialise recordings for one station, so "becomes true" is decided once."""
+        self._lock_row(Station, station.id, Station.code)
+
+    def station_versions(self, code: str) -> list[Station]:
+        return list(self.session.scalars(select(Station).where(Station.code == code).order_by(Station.valid_from)))
+
+    def latest_status(self, station_id: int, attribute: str) -> StatusRecord | None:
+        """The station's current record of an attribute (latest by year, then by recording order)."""
+        row = self.session.execute(
+            select(StationStatus.id, StationStatus.year, StationStatus.value)
+            .where(StationStatus.station_id == station_id, StationStatus.attribute == attribute)
+            .order_by(StationStatus.year.desc(), StationStatus.id.desc())
+            .limit(1)
+        ).first()
+        return StatusRecord(row.id, row.year, row.value) if row else None
+
+    def add(self, *rows: Any) -> None:
+        """Insert rows now (flushed), so their ids are known to the events and answers."""
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def add_versions(self, rows: Iterable[Any]) -> None:
+        """Insert numbered versions; two writers that took the same next number meet the unique key and the
+        second is told to read again, with nothing half-written."""
+        self.session.add_all(list(rows))
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise Conflict.one(
+                "indicator_conflict", "Số liệu vừa được người khác cập nhật; hãy tải lại rồi ghi lần nữa."
+            ) from None

@@ -1,0 +1,14 @@
+"""Investment's unit of work: one transaction over investment's database, its outbox and inbox, with the
+repository of its write side (services/common/unit_of_work.py says how it commits)."""
+
+from __future__ import annotations
+
+from services.common.unit_of_work import UnitOfWork
+from services.investment.models import Inbox, Outbox
+from services.investment.repository import InvestmentRepository
+
+
+class InvestmentUnitOfWork(UnitOfWork[InvestmentRepository]):
+    outbox_model = Outbox
+    inbox_model = Inbox
+    repository = InvestmentRepository
