@@ -2,7 +2,7 @@
 exposed fiscal years, read through the kept roll-up the API answers with (`funding_tree_kept`), so the gauges
 and `GET /api/v1/funding/...` agree and a scrape reuses the answers the pages already asked for; and the
 settlement steps of every reported quarter that are overdue today, as `GET /api/v1/reconciliation` lists them
-(ledger.quarter_schedule)."""
+(views.quarter_schedule)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.common import units
 from services.common.business_metrics import VN_TZ, BusinessFigures, FundingFigure, OverdueStep, exposed_years
-from services.finance import ledger, queries
+from services.finance import views
 from services.finance.models import (
     CapitationAdvance,
     CapitationPayment,
@@ -27,14 +28,14 @@ def stamp(session: Session) -> tuple[int, ...]:
     with every write): the figures are computed again when either changed (or the day did: overdue is dated)."""
     counts = [select(func.count()).select_from(m).scalar_subquery()
               for m in (CapitationReport, CapitationResult, CapitationPayment, CapitationAdvance)]
-    return queries.data_version(session) + tuple(int(v) for v in session.execute(select(*counts)).one())
+    return views.data_version(session) + tuple(int(v) for v in session.execute(select(*counts)).one())
 
 
 def overdue_steps(session: Session) -> list[OverdueStep]:
     """Every reported facility-quarter's steps overdue today. Quarters whose payment is done have nothing
     left to be overdue, but telling them apart costs the schedule itself: a province's reports (~250
     facilities × 4 quarters a year) are read once per write or day, never per scrape."""
-    today = ledger.today()
+    today = units.today()
     rows: list[OverdueStep] = []
     pairs = session.execute(
         select(CapitationReport.facility_code, CapitationReport.period).distinct().order_by(
@@ -42,7 +43,7 @@ def overdue_steps(session: Session) -> list[OverdueStep]:
         )
     ).all()
     for facility, period in pairs:
-        schedule = ledger.quarter_schedule(session, facility, period, on=today)
+        schedule = views.quarter_schedule(session, facility, period, on=today)
         for step in schedule["overdue"]:
             unpaid = 0
             if step == "advance":
@@ -57,7 +58,7 @@ def business_figures(session: Session) -> BusinessFigures:
     years = exposed_years(datetime.now(VN_TZ).date())
     for plan_id, number in session.execute(select(Plan.id, Plan.number).order_by(Plan.id)):
         for year in years:
-            tree = queries.funding_tree_kept(session, plan_id, year)
+            tree = views.funding_tree_kept(session, plan_id, year)
             for code, item in tree["items"].items():
                 for source, money in item["by_source"].items():
                     rows.append(FundingFigure(number, code, source, year, money["allocated"], money["disbursed"]))

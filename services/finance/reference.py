@@ -1,11 +1,11 @@
 """Finance reference data (`reference.yaml`): funding sources, allocation kinds, capitation settings.
 
-Pure Python (PyYAML, standard library): domain rules read it, nothing here touches a database.
+Infrastructure: reads and checks the YAML file once, into the plain values of `domain/reference.py` that the
+handlers pass to the rules. Nothing here touches a database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -14,41 +14,13 @@ from typing import Any
 import yaml
 
 from services.common.catalog import FUNDING_SOURCE_CODES
-
-
-@dataclass(frozen=True)
-class Source:
-    code: str
-    name: str
-    legal_basis: str | None = None
-
-
-@dataclass(frozen=True)
-class AllocationKind:
-    code: str
-    name: str
-    sources: frozenset[str] | None  # None: every source
-    legal_basis: str | None = None
-
-
-@dataclass(frozen=True)
-class CapitationYear:
-    rate_per_card: int | None
-    coefficient: Decimal | None
-
-
-@dataclass(frozen=True)
-class CapitationSettings:
-    advance_share: Decimal
-    advance_legal_basis: str
-    years: dict[int, CapitationYear] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FinanceReference:
-    sources: dict[str, Source]
-    kinds: dict[str, AllocationKind]
-    capitation: CapitationSettings
+from services.finance.domain.reference import (
+    AllocationKind,
+    CapitationSettings,
+    CapitationYear,
+    FinanceReference,
+    Source,
+)
 
 
 def _decimal(value: Any, where: str) -> Decimal:

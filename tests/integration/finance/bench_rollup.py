@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common import units
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
-from services.finance import queries
+from services.finance import views
 from services.finance.catalog_loader import sync_catalog
 from services.finance.models import Adjustment, Allocation, Disbursement
 
@@ -92,15 +92,15 @@ def best_of(label: str, fn: Callable[[], Any], n: int = 3) -> None:
 def main(url: str, scale: int) -> None:
     factory = build(url, scale)
     with factory() as s:
-        best_of("funding_status(1, II) all years", lambda: queries.funding_status(s, 1, "II"))
-        best_of("funding_status(1, II.5, 2024)", lambda: queries.funding_status(s, 1, "II.5", 2024))
-        best_of("funding_status(2, II.5, 2024)", lambda: queries.funding_status(s, 2, "II.5", 2024))
-        best_of("funding_tree(1) all years", lambda: queries.funding_tree(s, 1))
-        best_of("funding_tree(1, 2024)", lambda: queries.funding_tree(s, 1, 2024))
-        best_of("funding_tree(1, 2024, unit=910)", lambda: queries.funding_tree(s, 1, 2024, "910"))
-        best_of("funding_by_unit(31060)", lambda: queries.funding_by_unit(s, "31060"))
-        best_of("funding_by_unit(91, 2024)", lambda: queries.funding_by_unit(s, "91", 2024))
-        best_of("list_allocations(unit=910)", lambda: queries.list_allocations(s, unit="910"))
+        best_of("funding_status(1, II) all years", lambda: views.funding_status(s, 1, "II"))
+        best_of("funding_status(1, II.5, 2024)", lambda: views.funding_status(s, 1, "II.5", 2024))
+        best_of("funding_status(2, II.5, 2024)", lambda: views.funding_status(s, 2, "II.5", 2024))
+        best_of("funding_tree(1) all years", lambda: views.funding_tree(s, 1))
+        best_of("funding_tree(1, 2024)", lambda: views.funding_tree(s, 1, 2024))
+        best_of("funding_tree(1, 2024, unit=910)", lambda: views.funding_tree(s, 1, 2024, "910"))
+        best_of("funding_by_unit(31060)", lambda: views.funding_by_unit(s, "31060"))
+        best_of("funding_by_unit(91, 2024)", lambda: views.funding_by_unit(s, "91", 2024))
+        best_of("list_allocations(unit=910)", lambda: views.list_allocations(s, unit="910"))
 
 
 if __name__ == "__main__":

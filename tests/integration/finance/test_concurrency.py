@@ -6,13 +6,14 @@ import threading
 
 from services.common.db import transaction
 from services.common.errors import DomainError
-from services.finance import ledger
+from services.finance import handlers, views
+from services.finance.unit_of_work import FinanceUnitOfWork
 
 
 def test_parallel_disbursements_and_sub_allocations_never_overspend(finance_db):
-    with transaction(finance_db) as s:
-        root = ledger.make_allocation(
-            s,
+    with FinanceUnitOfWork(finance_db) as uow:
+        root = handlers.create_allocation(
+            uow,
             {
                 "plan_id": 1,
                 "item_code": "II.5",
@@ -31,12 +32,12 @@ def test_parallel_disbursements_and_sub_allocations_never_overspend(finance_db):
     def worker(i: int) -> None:
         start.wait()
         try:
-            with transaction(finance_db) as s:
+            with FinanceUnitOfWork(finance_db) as uow:
                 if i % 2:
-                    ledger.disburse(s, root["id"], {"amount": 300, "date": "2024-02-01"})
+                    handlers.disburse(uow, root["id"], {"amount": 300, "date": "2024-02-01"})
                 else:
-                    ledger.make_allocation(
-                        s,
+                    handlers.create_allocation(
+                        uow,
                         {
                             "parent_allocation_id": root["id"],
                             "recipient_unit": "910",
@@ -59,5 +60,5 @@ def test_parallel_disbursements_and_sub_allocations_never_overspend(finance_db):
     assert outcomes.count("ok") == 3  # 3 × 300 fit in 1 000; the fourth would not
     assert sorted(set(outcomes) - {"ok"}) <= ["exceeds_allocation", "exceeds_parent"]
     with transaction(finance_db) as s:
-        view = ledger.allocation_view(s, ledger.get_allocation_row(s, root["id"]))
+        view = views.allocation_detail(s, root["id"])
     assert view["sub_allocated"] + view["disbursed"] == 900 and view["remaining"] == 100

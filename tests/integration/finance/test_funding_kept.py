@@ -8,7 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine, transaction
-from services.finance import ledger, queries
+from services.finance import handlers, views
+from services.finance.unit_of_work import FinanceUnitOfWork
 
 M = 1_000_000
 
@@ -27,47 +28,47 @@ def test_kept_answers_follow_every_write_and_spare_the_query_otherwise(finance_d
 
     def same(*question) -> dict:
         with transaction(finance_db) as s:
-            kept = (queries.funding_tree_kept(s, *question) if len(question) == 3
-                    else queries.funding_status_kept(s, *question))
+            kept = (views.funding_tree_kept(s, *question) if len(question) == 3
+                    else views.funding_status_kept(s, *question))
         with transaction(finance_db) as s:
-            fresh = queries.funding_tree(s, *question) if len(question) == 3 else queries.funding_status(s, *question)
+            fresh = views.funding_tree(s, *question) if len(question) == 3 else views.funding_status(s, *question)
         assert kept == fresh
         return kept
 
     def run(fn, *args):
-        with transaction(finance_db) as s:
-            return fn(s, *args)
+        with FinanceUnitOfWork(finance_db) as uow:
+            return fn(uow, *args)
 
     assert same(1, "II.5", 2024, None)["allocated"] == 0
-    root = run(ledger.make_allocation, _allocation())
+    root = run(handlers.create_allocation, _allocation())
     assert same(1, "II.5", 2024, None)["allocated"] == 900 * M
-    child = run(ledger.make_allocation, _allocation(recipient_unit="910", amount=300 * M,
+    child = run(handlers.create_allocation, _allocation(recipient_unit="910", amount=300 * M,
                                                     parent_allocation_id=root["id"], decision_no="2/QĐ-UBND"))
     assert same(1, "II.5", 2024, "910")["allocated"] == 300 * M
-    run(ledger.adjust, root["id"], {"amount": -100 * M, "decision_no": "ĐC 1", "decision_date": "2024-03-01"})
+    run(handlers.adjust, root["id"], {"amount": -100 * M, "decision_no": "ĐC 1", "decision_date": "2024-03-01"})
     assert same(1, "II.5", 2024, None)["allocated"] == 800 * M
-    paid = run(ledger.disburse, child["id"], {"amount": 120 * M, "date": "2024-04-01", "reference": "UNC 1"})
+    paid = run(handlers.disburse, child["id"], {"amount": 120 * M, "date": "2024-04-01", "reference": "UNC 1"})
     assert same(1, None, None)["items"]["II.5"]["disbursed"] == 120 * M
-    run(ledger.reverse_disbursement, paid["id"], {"amount": 20 * M, "date": "2024-04-02", "reference": "hủy"})
+    run(handlers.reverse_disbursement, paid["id"], {"amount": 20 * M, "date": "2024-04-02", "reference": "hủy"})
     assert same(1, "II.5", 2024, None)["disbursed"] == 100 * M
 
     # Nothing written: the kept answers are served without the roll-up query.
     same(1, None, None)
     rollups.clear()
     with transaction(finance_db) as s:
-        first = queries.funding_status_kept(s, 1, "II.5", 2024, None)
+        first = views.funding_status_kept(s, 1, "II.5", 2024, None)
         first["allocated"] = -1  # a caller changing its copy changes nothing kept
-        tree = queries.funding_tree_kept(s, 1, None, None)
+        tree = views.funding_tree_kept(s, 1, None, None)
     with transaction(finance_db) as s:
-        assert queries.funding_status_kept(s, 1, "II.5", 2024, None)["allocated"] == 800 * M
-        assert queries.funding_tree_kept(s, 1, None, None) == tree
+        assert views.funding_status_kept(s, 1, "II.5", 2024, None)["allocated"] == 800 * M
+        assert views.funding_tree_kept(s, 1, None, None) == tree
     assert rollups == []
 
     # Another replica (its own engine on the same database) writes: this one sees it at once.
     other = make_engine(any_db_url)
     try:
-        with transaction(sessionmaker(other, expire_on_commit=False)) as s:
-            ledger.disburse(s, child["id"], {"amount": 50 * M, "date": "2024-05-01", "reference": "UNC 2"})
+        with FinanceUnitOfWork(sessionmaker(other, expire_on_commit=False)) as uow:
+            handlers.disburse(uow, child["id"], {"amount": 50 * M, "date": "2024-05-01", "reference": "UNC 2"})
     finally:
         other.dispose()
     assert same(1, "II.5", 2024, None)["disbursed"] == 150 * M
@@ -81,4 +82,4 @@ def test_a_refusal_is_not_kept(finance_db):
 
     for _ in range(2):
         with transaction(finance_db) as s, pytest.raises(NotFound):
-            queries.funding_status_kept(s, 1, "IX.9", 2024, None)
+            views.funding_status_kept(s, 1, "IX.9", 2024, None)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.db import transaction
 from services.common.errors import DomainError
-from services.finance import ledger
+from services.finance import handlers, views
+from services.finance.unit_of_work import FinanceUnitOfWork
 
 FACILITY = "91301"
 
@@ -34,6 +35,11 @@ def claims_answer(requested: str, approved: str, ffs: str, cap: str, drg: str, a
 
 
 def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
+    with FinanceUnitOfWork(db) as uow:
+        return fn(uow, *args)
+
+
+def read(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
     with transaction(db) as s:
         return fn(s, *args)
 
@@ -50,7 +56,7 @@ def test_report_advance_result_refund_and_offset(finance_db):
     figures = claims_answer("42500000.75", "41000000.40", "10000000.50", "30000000.25", "2500000.00")
     report = run(
         db,
-        ledger.record_report,
+        handlers.record_report,
         {"facility_code": FACILITY, "period": "2024-Q2", "received_date": "2024-07-12"},
         figures,
     )
@@ -62,12 +68,12 @@ def test_report_advance_result_refund_and_offset(finance_db):
     # The Q2 advance paid earlier was too much: 45 000 000 đ.
     run(
         db,
-        ledger.pay_advance,
+        handlers.pay_advance,
         {"facility_code": FACILITY, "period": "2024-Q2", "amount": 45_000_000, "date": "2024-04-10"},
     )
     result = run(
         db,
-        ledger.record_result,
+        handlers.record_result,
         {"facility_code": FACILITY, "period": "2024-Q2", "result_date": "2024-08-12"},
         figures,
     )
@@ -80,17 +86,17 @@ def test_report_advance_result_refund_and_offset(finance_db):
     )
     assert result["payment_due"] == "2024-08-22"
     pay = {"facility_code": FACILITY, "period": "2024-Q2", "date": "2024-08-20"}
-    assert refused(db, ledger.record_payment, pay | {"kind": "payment", "amount": 1}) == "excess_advance"
-    assert refused(db, ledger.record_payment, pay | {"kind": "offset", "amount": 1}) == "required"
-    assert refused(db, ledger.record_payment, pay | {"kind": "offset", "amount": 1, "offset_period": "2024-Q2"}) == (
+    assert refused(db, handlers.record_payment, pay | {"kind": "payment", "amount": 1}) == "excess_advance"
+    assert refused(db, handlers.record_payment, pay | {"kind": "offset", "amount": 1}) == "required"
+    assert refused(db, handlers.record_payment, pay | {"kind": "offset", "amount": 1, "offset_period": "2024-Q2"}) == (
         "invalid_period"
     )
-    run(db, ledger.record_payment, pay | {"kind": "refund", "amount": 1_500_000})
-    assert refused(db, ledger.record_payment, pay | {"kind": "refund", "amount": 2_500_001}) == "exceeds_result"
-    last = run(db, ledger.record_payment, pay | {"kind": "offset", "amount": 2_500_000, "offset_period": "2024-Q3"})
+    run(db, handlers.record_payment, pay | {"kind": "refund", "amount": 1_500_000})
+    assert refused(db, handlers.record_payment, pay | {"kind": "refund", "amount": 2_500_001}) == "exceeds_result"
+    last = run(db, handlers.record_payment, pay | {"kind": "offset", "amount": 2_500_000, "offset_period": "2024-Q3"})
     assert last["left"] == 0
 
-    schedule = run(db, ledger.quarter_schedule, FACILITY, "2024-Q2", date(2024, 9, 1))
+    schedule = read(db, views.quarter_schedule, FACILITY, "2024-Q2", date(2024, 9, 1))
     steps = schedule["steps"]
     assert steps["report"] == {"due": "2024-07-15", "date": "2024-07-12", "late": False, "overdue": False}
     assert steps["advance"]["overdue"] is True and steps["advance"]["paid"] == 0  # no Q3 advance recorded
@@ -111,17 +117,17 @@ def test_quarter_4_from_july_2025_gives_bhxh_60_days_and_results_need_a_report(f
     db = finance_db
     figures = claims_answer("1000.00", "1000.00", "0.00", "1000.00", "0.00")
     body = {"facility_code": FACILITY, "period": "2025-Q4", "result_date": "2026-01-20"}
-    assert refused(db, ledger.record_result, body, figures) == "no_quarterly_report"
+    assert refused(db, handlers.record_result, body, figures) == "no_quarterly_report"
     q4 = run(
         db,
-        ledger.record_report,
+        handlers.record_report,
         {"facility_code": FACILITY, "period": "2025-Q4", "received_date": "2026-01-12"},
         figures,
     )
     assert q4["result_due"] == "2026-03-13"  # 60 days after 12/1/2026
     q4_2024 = run(
         db,
-        ledger.record_report,
+        handlers.record_report,
         {"facility_code": "91302", "period": "2024-Q4", "received_date": "2025-01-10"},
         figures,
     )
@@ -129,7 +135,7 @@ def test_quarter_4_from_july_2025_gives_bhxh_60_days_and_results_need_a_report(f
     # Received Fri 24/1/2025 (Tết Ất Tỵ 27–31/1, Sat 8/2 worked in exchange): the 5th working day is Fri 7/2.
     q = run(
         db,
-        ledger.record_report,
+        handlers.record_report,
         {"facility_code": "91303", "period": "2024-Q4", "received_date": "2025-01-24"},
         figures,
     )

@@ -1,4 +1,4 @@
-"""The roll-up on a realistic scenario, on SQLite and PostgreSQL, through the ledger's own commands.
+"""The roll-up on a realistic scenario, on SQLite and PostgreSQL, through finance's own command handlers.
 
 Both plans (158/KH-UBND and 34/KH-UBND), four sources, three fiscal years, sub-allocations three levels
 deep (province → Vĩnh Thuận → commune station), adjustments up and down, a package payment, the 20%
@@ -17,8 +17,9 @@ from sqlalchemy.exc import DatabaseError
 
 from services.common.db import transaction
 from services.common.errors import DomainError
-from services.finance import ledger, queries
+from services.finance import handlers, views
 from services.finance.models import Allocation, Outbox
+from services.finance.unit_of_work import FinanceUnitOfWork
 from tests.unit.finance.model import LedgerModel, Node
 
 B = 1_000_000_000  # một tỷ đồng
@@ -26,7 +27,7 @@ M = 1_000_000  # một triệu đồng
 
 
 class Books:
-    """Runs ledger commands in their own transactions and mirrors what they accept in the model."""
+    """Runs finance's command handlers in their own units of work and mirrors what they accept in the model."""
 
     def __init__(self, factory: Any) -> None:
         self.factory = factory
@@ -34,6 +35,10 @@ class Books:
         self.n = 0
 
     def _run(self, fn: Any, *args: Any) -> dict:
+        with FinanceUnitOfWork(self.factory) as uow:
+            return fn(uow, *args)
+
+    def _read(self, fn: Any, *args: Any) -> dict:
         with transaction(self.factory) as s:
             return fn(s, *args)
 
@@ -61,7 +66,7 @@ class Books:
         for key, value in (("plan_id", plan), ("item_code", item), ("source", source), ("fiscal_year", year)):
             if value is not None:
                 data[key] = value
-        row = self._run(ledger.make_allocation, data)
+        row = self._run(handlers.create_allocation, data)
         self.model.nodes[row["id"]] = Node(
             row["id"],
             row["plan_id"],
@@ -75,11 +80,11 @@ class Books:
         return row["id"]
 
     def adjust(self, alloc: int, amount: int) -> None:
-        self._run(ledger.adjust, alloc, {"amount": amount, "decision_no": "ĐC", "decision_date": "2023-06-01"})
+        self._run(handlers.adjust, alloc, {"amount": amount, "decision_no": "ĐC", "decision_date": "2023-06-01"})
         self.model.nodes[alloc].adjustments += amount
 
     def pay(self, alloc: int, amount: int) -> int:
-        row = self._run(ledger.disburse, alloc, {"amount": amount, "date": "2023-07-01", "reference": "UNC"})
+        row = self._run(handlers.disburse, alloc, {"amount": amount, "date": "2023-07-01", "reference": "UNC"})
         self.model.nodes[alloc].disbursed += amount
         self.model.nodes[alloc].payments[row["id"]] = amount
         return row["id"]
@@ -88,7 +93,7 @@ class Books:
         data: dict[str, Any] = {"date": "2023-08-01", "reference": "hủy UNC"}
         if amount is not None:
             data["amount"] = amount
-        row = self._run(ledger.reverse_disbursement, disbursement, data)
+        row = self._run(handlers.reverse_disbursement, disbursement, data)
         self.model.nodes[alloc].disbursed += row["amount"]
 
     def refused(self, code: str, fn: Any, *args: Any) -> None:
@@ -97,9 +102,9 @@ class Books:
         assert exc.value.errors[0]["code"] == code, exc.value.errors
 
     def status(self, plan: int, code: str, year: int | None = None, unit: str | None = None) -> dict:
-        fresh = self._run(queries.funding_status, plan, code, year, unit)
+        fresh = self._read(views.funding_status, plan, code, year, unit)
         # What the service answers (kept between writes) is the query's answer after every step.
-        assert self._run(queries.funding_status_kept, plan, code, year, unit) == fresh
+        assert self._read(views.funding_status_kept, plan, code, year, unit) == fresh
         return fresh
 
 
@@ -173,7 +178,7 @@ def test_headline_figures_written_by_hand(books):
     assert (d["allocated"], d["disbursed"]) == (2_100 * M, 650 * M)
     # Station 31060 (Vĩnh Bình Bắc) in 2023: a3 0.8 tỷ from the province's money, a9 0.1 tỷ district money.
     with transaction(books.factory) as s:
-        station = queries.funding_by_unit(s, "31060", 2023)
+        station = views.funding_by_unit(s, "31060", 2023)
     assert station["by_source"] == {
         "district_budget": {"allocated": 100 * M, "disbursed": 100 * M},
         "provincial_budget": {"allocated": 800 * M, "disbursed": 500 * M},
@@ -187,7 +192,7 @@ def test_every_item_of_both_plans_matches_the_model(books):
         for year in (None, 2021, 2023, 2024):
             for unit in (None, "91", "910", "31060", "899"):
                 for plan_id in (1, 2):
-                    tree = queries.funding_tree(s, plan_id, year, unit)
+                    tree = views.funding_tree(s, plan_id, year, unit)
                     for code, figures in tree["items"].items():
                         where = (plan_id, code, year, unit)
                         expected = books.model.rollup(plan_id, code, year, unit)
@@ -213,7 +218,7 @@ def test_every_item_of_both_plans_matches_the_model(books):
 
 def test_tree_agrees_with_status(books):
     with transaction(books.factory) as s:
-        tree = queries.funding_tree(s, 1, 2024)
+        tree = views.funding_tree(s, 1, 2024)
     for code in ("II", "II.2", "II.2.1", "II.5", "III"):
         one = books.status(1, code, 2024)
         assert {k: v for k, v in one.items() if k != "plan_id"} == tree["items"][code]
@@ -222,7 +227,7 @@ def test_tree_agrees_with_status(books):
 def test_unit_view_counts_each_dong_once(books):
     for unit in ("91", "910", "31060", "31064", "899", "31051"):
         with transaction(books.factory) as s:
-            view = queries.funding_by_unit(s, unit)
+            view = views.funding_by_unit(s, unit)
         assert (view["allocated"], view["disbursed"]) == books.model.unit_total(unit), unit
         assert sum(r["allocated"] for r in view["by_item"]) == view["allocated"]
         assert all(r["disbursed"] <= r["allocated"] for r in view["by_item"])
@@ -233,7 +238,7 @@ def test_refusals_leave_the_books_unchanged(books):
     # a2 holds 1.8 tỷ, passed 1.3 tỷ to stations: 0.5 tỷ left.
     books.refused(
         "exceeds_parent",
-        ledger.make_allocation,
+        handlers.create_allocation,
         {
             "parent_allocation_id": books.a2,
             "recipient_unit": "31063",
@@ -242,20 +247,20 @@ def test_refusals_leave_the_books_unchanged(books):
             "decision_date": "2023-02-01",
         },
     )
-    books.refused("exceeds_allocation", ledger.disburse, books.a3, {"amount": 300 * M + 1, "date": "2023-09-01"})
+    books.refused("exceeds_allocation", handlers.disburse, books.a3, {"amount": 300 * M + 1, "date": "2023-09-01"})
     books.refused(
         "below_used",
-        ledger.adjust,
+        handlers.adjust,
         books.a2,
         {"amount": -500 * M - 1, "decision_no": "x", "decision_date": "2023-02-01"},
     )
     books.refused(
         "exceeds_parent",
-        ledger.adjust,
+        handlers.adjust,
         books.a3,
         {"amount": 500 * M + 1, "decision_no": "x", "decision_date": "2023-02-01"},
     )
-    books.refused("not_reversible", ledger.reverse_disbursement, _reversal_id(books), {"date": "2023-09-01"})
+    books.refused("not_reversible", handlers.reverse_disbursement, _reversal_id(books), {"date": "2023-09-01"})
     assert books.status(1, "II") == before
 
 

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.errors import DomainError
-from services.common.periods import Quarter
+from services.common.money import execution_rate
+from services.common.periods import Quarter, quarter_or_refuse
 from services.finance import domain
 from services.finance.domain import AllocationFacts
 from services.finance.reference import parse_reference, reference
+
+# The rules receive the reference data; the tests give them the real file's.
+check_source = partial(domain.check_source, ref=reference())
+capitation_fund = partial(domain.capitation_fund, settings=reference().capitation)
+advance_of = partial(domain.advance_of, share=reference().capitation.advance_share)
 
 
 def code_of(fn, *args, **kwargs) -> str:
@@ -80,11 +87,11 @@ def test_reference_refuses_floats_and_unknown_sources():
 
 def test_surplus_source_follows_the_fund_year_2015_to_2020():
     def codes(*args: object) -> list[str]:
-        return [e["code"] for e in domain.check_source(*args)]  # type: ignore[arg-type]
+        return [e["code"] for e in check_source(*args)]  # type: ignore[arg-type]
 
     assert codes("bhyt_surplus_20", 2021, "budget", 2020, "equipment") == []  # 2020's surplus, spent in 2021
     assert codes("bhyt_surplus_20", 2024, "budget", 2015, "kcb_poor_fund") == []
-    [err] = domain.check_source("bhyt_surplus_20", 2022, "budget", 2021, "equipment")
+    [err] = check_source("bhyt_surplus_20", 2022, "budget", 2021, "equipment")
     assert (err["code"], err["field"]) == ("surplus_source_closed", "fund_year")
     assert "Điều 35" in err["message"] and "105/2014" in err["message"]
     assert codes("bhyt_surplus_20", 2016, "budget", 2014, "equipment") == ["surplus_source_not_open"]
@@ -98,10 +105,10 @@ def test_surplus_source_follows_the_fund_year_2015_to_2020():
 
 
 def test_package_payments_come_from_the_budget_or_programs_only():
-    assert domain.check_source("ntp_health_population", 2024, "package_payment", None) == []
-    assert domain.check_source("bhyt_fund", 2024, "package_payment", None)[0]["code"] == "source_not_allowed_for_kind"
-    assert domain.check_source("x", 2024, "budget", None)[0]["code"] == "unknown_source"
-    assert domain.check_source("other", 2024, "grant", None)[0]["code"] == "unknown_kind"
+    assert check_source("ntp_health_population", 2024, "package_payment", None) == []
+    assert check_source("bhyt_fund", 2024, "package_payment", None)[0]["code"] == "source_not_allowed_for_kind"
+    assert check_source("x", 2024, "budget", None)[0]["code"] == "unknown_source"
+    assert check_source("other", 2024, "grant", None)[0]["code"] == "unknown_kind"
 
 
 def test_decisions_need_a_number_and_a_date_not_in_the_future():
@@ -167,7 +174,7 @@ def test_disbursements_reversals_and_adjustments():
     ],
 )
 def test_execution_rate_is_a_four_decimal_string(allocated, disbursed, rate):
-    assert domain.execution_rate(allocated, disbursed) == rate
+    assert execution_rate(allocated, disbursed) == rate
 
 
 # --------------------------------------------------------------------------- capitation
@@ -175,12 +182,12 @@ def test_execution_rate_is_a_four_decimal_string(allocated, disbursed, rate):
 
 def test_fund_is_cards_times_rate_times_coefficient_rounded_half_up():
     q = Quarter(2024, 2)
-    f = domain.capitation_fund(q, 1000, 12_345, "1.05")
+    f = capitation_fund(q, 1000, 12_345, "1.05")
     assert (f.base, f.fund, f.cards) == (12_345_000, 12_962_250, 1000)
-    assert domain.capitation_fund(q, 3, 5, "1.1").fund == 17  # 16.5 → 17
-    assert domain.capitation_fund(q, 1, 5, "0.9").fund == 5  # 4.5 → 5
-    assert domain.capitation_fund(q, 1, 5, "0.89").fund == 4  # 4.45 → 4
-    inputs = domain.capitation_fund(q, 10, 100, Decimal("1.0000001")).inputs()
+    assert capitation_fund(q, 3, 5, "1.1").fund == 17  # 16.5 → 17
+    assert capitation_fund(q, 1, 5, "0.9").fund == 5  # 4.5 → 5
+    assert capitation_fund(q, 1, 5, "0.89").fund == 4  # 4.45 → 4
+    inputs = capitation_fund(q, 10, 100, Decimal("1.0000001")).inputs()
     assert inputs["coefficient"] == "1.0000001" and inputs["groups"] == [
         {"group": "all", "cards": 10, "rate_per_card": 100}
     ]
@@ -188,7 +195,7 @@ def test_fund_is_cards_times_rate_times_coefficient_rounded_half_up():
 
 def test_fund_from_card_groups_and_from_the_years_defaults():
     q = Quarter(2024, 1)
-    f = domain.capitation_fund(
+    f = capitation_fund(
         q,
         None,
         None,
@@ -199,15 +206,15 @@ def test_fund_from_card_groups_and_from_the_years_defaults():
         ],
     )
     assert f.fund == 11_760_000 and f.cards == 1000
-    d = domain.capitation_fund(q, 10, 1_000, None)
+    d = capitation_fund(q, 10, 1_000, None)
     assert d.coefficient == Decimal("1") and d.defaults_used == ("coefficient",)
-    assert code_of(domain.capitation_fund, q, 10, None, "1") == "rate_not_configured"
-    assert code_of(domain.capitation_fund, Quarter(2030, 1), 10, 5, None) == "coefficient_not_configured"
-    assert code_of(domain.capitation_fund, q, 10, 5, 1.05) == "invalid_decimal"  # a float is refused
-    assert code_of(domain.capitation_fund, q, 10, 5, "-1") == "invalid_decimal"
-    assert code_of(domain.capitation_fund, q, 10, 0, "1") == "amount_not_positive"
-    assert code_of(domain.capitation_fund, q, -1, 5, "1") == "invalid_cards"
-    assert code_of(domain.capitation_fund, q, 1, 5, "1", [{"group": "a", "cards": 1, "rate_per_card": 1}]) == (
+    assert code_of(capitation_fund, q, 10, None, "1") == "rate_not_configured"
+    assert code_of(capitation_fund, Quarter(2030, 1), 10, 5, None) == "coefficient_not_configured"
+    assert code_of(capitation_fund, q, 10, 5, 1.05) == "invalid_decimal"  # a float is refused
+    assert code_of(capitation_fund, q, 10, 5, "-1") == "invalid_decimal"
+    assert code_of(capitation_fund, q, 10, 0, "1") == "amount_not_positive"
+    assert code_of(capitation_fund, q, -1, 5, "1") == "invalid_cards"
+    assert code_of(capitation_fund, q, 1, 5, "1", [{"group": "a", "cards": 1, "rate_per_card": 1}]) == (
         "groups_and_totals"
     )
 
@@ -218,7 +225,7 @@ def test_fund_from_card_groups_and_from_the_years_defaults():
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("3"), places=4),
 )
 def test_fund_is_exact_for_any_inputs(groups, coefficient):
-    f = domain.capitation_fund(
+    f = capitation_fund(
         Quarter(2024, 3),
         None,
         None,
@@ -231,9 +238,9 @@ def test_fund_is_exact_for_any_inputs(groups, coefficient):
 
 
 def test_the_advance_is_80_percent_of_the_reports_total():
-    assert domain.advance_of(Decimal("1200000.40")) == 960_000
-    assert domain.advance_of(Decimal("10.63")) == 9  # 8.504
-    assert domain.advance_of(Decimal("0.625")) == 1  # 0.5 → 1
+    assert advance_of(Decimal("1200000.40")) == 960_000
+    assert advance_of(Decimal("10.63")) == 9  # 8.504
+    assert advance_of(Decimal("0.625")) == 1  # 0.5 → 1
 
 
 def test_a_years_settlement_needs_the_stations_share_and_its_decision():
@@ -265,6 +272,6 @@ def test_facility_codes_accepted():
 
 
 def test_periods_are_quarters():
-    assert domain.parse_quarter("2024-Q3") == Quarter(2024, 3)
+    assert quarter_or_refuse("2024-Q3") == Quarter(2024, 3)
     for bad in ("2024-Q5", "2024-07", "2024", None):
-        assert code_of(domain.parse_quarter, bad) == "invalid_period"
+        assert code_of(quarter_or_refuse, bad) == "invalid_period"

@@ -1,8 +1,9 @@
 """Property-based: no sequence of allocations, sub-allocations, disbursements, reversals and adjustments
 can make a roll-up count a đồng twice, lose one, or let disbursed exceed allocated.
 
-Each example runs the ledger's real commands on a fresh in-memory SQLite copy of the finance schema and
-compares the SQL roll-ups with the independent model in model.py (Σ of the money each allocation kept).
+Each example runs finance's real command handlers, each in its own unit of work, on a fresh in-memory
+SQLite copy of the finance schema, and compares the SQL roll-ups with the independent model in model.py
+(Σ of the money each allocation kept).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from sqlalchemy.pool import StaticPool
 from services.common.catalog import get_plan
 from services.common.db import transaction
 from services.common.errors import DomainError
-from services.finance import ledger, queries
+from services.finance import handlers, views
 from services.finance.catalog_loader import sync_catalog
 from services.finance.models import FinanceBase
+from services.finance.unit_of_work import FinanceUnitOfWork
 from tests.unit.finance.model import LedgerModel, Node
 
 _TEMPLATE: sqlite3.Connection | None = None
@@ -92,8 +94,8 @@ DATE = {"decision_no": "1/QĐ", "decision_date": "2024-01-02"}
 
 def run(factory: sessionmaker[Session], fn: Any, *args: Any) -> dict | None:
     try:
-        with transaction(factory) as s:
-            return fn(s, *args)
+        with FinanceUnitOfWork(factory) as uow:
+            return fn(uow, *args)
     except DomainError:
         return None
 
@@ -109,7 +111,7 @@ def apply(factory: sessionmaker[Session], model: LedgerModel, op: tuple, payment
         _, (plan, to), item, source, year, amount = op
         row = run(
             factory,
-            ledger.make_allocation,
+            handlers.create_allocation,
             {
                 "plan_id": plan,
                 "item_code": item,
@@ -137,7 +139,7 @@ def apply(factory: sessionmaker[Session], model: LedgerModel, op: tuple, payment
         expect = to != node.recipient and model.may_sub_allocate(node, amount)
         row = run(
             factory,
-            ledger.make_allocation,
+            handlers.create_allocation,
             {"parent_allocation_id": node.id, "recipient_unit": to, "item_code": item, "amount": amount, **DATE},
         )
         assert (row is not None) == expect, (op, model.remaining(node))
@@ -146,7 +148,7 @@ def apply(factory: sessionmaker[Session], model: LedgerModel, op: tuple, payment
     elif kind == "pay":
         amount = sized(model.remaining(node), op[2])
         expect = model.may_disburse(node, amount)
-        row = run(factory, ledger.disburse, node.id, {"amount": amount, "date": "2024-03-01"})
+        row = run(factory, handlers.disburse, node.id, {"amount": amount, "date": "2024-03-01"})
         assert (row is not None) == expect, (op, model.remaining(node))
         if row:
             node.disbursed += amount
@@ -163,7 +165,7 @@ def apply(factory: sessionmaker[Session], model: LedgerModel, op: tuple, payment
         data: dict[str, Any] = {"date": "2024-04-01"}
         if op[2] is not None:
             data["amount"] = op[2]
-        row = run(factory, ledger.reverse_disbursement, pay_id, data)
+        row = run(factory, handlers.reverse_disbursement, pay_id, data)
         assert (row is not None) == expect, op
         if row:
             assert row["amount"] == -amount
@@ -173,13 +175,13 @@ def apply(factory: sessionmaker[Session], model: LedgerModel, op: tuple, payment
     elif kind == "adjust":
         amount = op[2]
         expect = model.may_adjust(node, amount)
-        row = run(factory, ledger.adjust, node.id, {"amount": amount, **DATE})
+        row = run(factory, handlers.adjust, node.id, {"amount": amount, **DATE})
         assert (row is not None) == expect, (op, model.remaining(node))
         if row:
             node.adjustments += amount
     # After every command, every allocation's books balance in the database.
     with transaction(factory) as s:
-        view = ledger.allocation_view(s, ledger.get_allocation_row(s, node.id))
+        view = views.allocation_detail(s, node.id)
     assert view["allocated"] == model.allocated(node)
     assert view["disbursed"] + view["sub_allocated"] <= view["allocated"]
     assert view["remaining"] == model.remaining(node) >= 0
@@ -208,7 +210,7 @@ def test_no_sequence_counts_a_dong_twice_or_overspends(program):
         for year in (None, 2024):
             for unit in (None, "910", "31060"):
                 for plan_id in (1, 2):
-                    tree = queries.funding_tree(s, plan_id, year, unit)["items"]
+                    tree = views.funding_tree(s, plan_id, year, unit)["items"]
                     for code, figures in tree.items():
                         assert (figures["allocated"], figures["disbursed"]) == model.rollup(plan_id, code, year, unit)
                         assert 0 <= figures["disbursed"] <= figures["allocated"]
@@ -219,17 +221,17 @@ def test_no_sequence_counts_a_dong_twice_or_overspends(program):
                         children = [c for c in CODES[plan_id] if c.rpartition(".")[0] == code]
                         assert sum(tree[c]["allocated"] for c in children) <= figures["allocated"]
                 # The province plan's sections together hold every đồng that entered (for this year/unit) once.
-                top = queries.funding_tree(s, 1, year, None)["items"]
+                top = views.funding_tree(s, 1, year, None)["items"]
                 sections = sum(top[c]["allocated"] for c in ("I", "II", "III", "IV", "V"))
                 assert sections == sum(
                     model.allocated(n)
                     for n in model.nodes.values()
                     if n.parent is None and (year is None or n.year == year)
                 )
-        whole = queries.funding_by_unit(s, "91")
+        whole = views.funding_by_unit(s, "91")
         assert whole["allocated"] == model.injected()
         assert whole["disbursed"] == sum(n.disbursed for n in model.nodes.values())
         for unit in ("910", "899", "31060"):
-            view = queries.funding_by_unit(s, unit)
+            view = views.funding_by_unit(s, unit)
             assert (view["allocated"], view["disbursed"]) == model.unit_total(unit)
             assert all(0 <= r["disbursed"] <= r["allocated"] for r in view["by_item"])

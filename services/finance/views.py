@@ -1,28 +1,40 @@
-"""Read side of finance: plain queries answering the gateway (no domain objects needed to read)."""
+"""Read side of finance: functions (session, ...) -> the dicts the gateway answers with.
+
+Plans and their items, the funding roll-ups (kept while the money is unchanged), allocation listings, a
+facility-quarter's capitation and its dated steps, the 20% surplus by legal use. Nothing here writes, and
+nothing here imports the write side (handlers, repository, unit of work): what both sides read is in
+records.py.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from services.common import surplus, units
 from services.common.errors import NotFound, error
 from services.common.kept import KeptAnswers
-from services.finance import domain
+from services.common.money import execution_rate
+from services.common.periods import quarter_or_refuse
+from services.finance import domain, records
 from services.finance.models import (
     Adjustment,
     Allocation,
     CapitationAdvance,
     CapitationFundRecord,
+    CapitationReport,
+    CapitationResult,
     CapitationSettlement,
     CapitationSpendReport,
     Disbursement,
     Plan,
     PlanItem,
 )
+from services.finance.reference import reference
 
 
 def plan_dict(p: Plan) -> dict[str, Any]:
@@ -167,7 +179,7 @@ def _funding_shape(code: str | None, year: int | None, unit: str | None, rows: l
         "unit": unit,
         "allocated": allocated,
         "disbursed": disbursed,
-        "execution_rate": domain.execution_rate(allocated, disbursed),
+        "execution_rate": execution_rate(allocated, disbursed),
         "by_source": dict(sorted(by_source.items())),
         "by_year": dict(sorted(by_year.items())),
         "by_unit": dict(sorted(by_unit.items())),
@@ -205,9 +217,7 @@ def _bucket_sql(mapping: dict[str, str], params: dict[str, Any]) -> str:
 
 
 def _scope_params(session: Session, plan: Plan, year: int | None, unit: str | None) -> tuple[str, dict[str, Any], list]:
-    from services.finance.ledger import plans_below
-
-    filters, params = "", {"plans": [plan.id, *plans_below(session, plan.id)], "plan_id": plan.id}
+    filters, params = "", {"plans": [plan.id, *records.plans_below(session, plan.id)], "plan_id": plan.id}
     if year is not None:
         filters += " AND a.fiscal_year = :year"
         params["year"] = year
@@ -379,47 +389,6 @@ def funding_by_unit(session: Session, unit: str, year: int | None = None) -> dic
 # --------------------------------------------------------------------------- allocation listings
 
 
-def _money_columns() -> list[Any]:
-    adj = select(func.coalesce(func.sum(Adjustment.amount), 0)).where(Adjustment.allocation_id == Allocation.id)
-    child = aliased(Allocation)
-    child_amount = select(func.coalesce(func.sum(child.amount), 0)).where(child.parent_id == Allocation.id)
-    child_adj = (
-        select(func.coalesce(func.sum(Adjustment.amount), 0))
-        .join(child, child.id == Adjustment.allocation_id)
-        .where(child.parent_id == Allocation.id)
-    )
-    disb = select(func.coalesce(func.sum(Disbursement.amount), 0)).where(Disbursement.allocation_id == Allocation.id)
-    return [
-        adj.scalar_subquery().label("adjusted"),
-        (child_amount.scalar_subquery() + child_adj.scalar_subquery()).label("sub_allocated"),
-        disb.scalar_subquery().label("disbursed"),
-    ]
-
-
-def _row_view(a: Allocation, adjusted: int, sub_allocated: int, disbursed: int) -> dict[str, Any]:
-    allocated = int(a.amount) + int(adjusted)
-    return {
-        "id": a.id,
-        "plan_id": a.plan_id,
-        "item_code": a.item_code,
-        "source": a.source,
-        "fiscal_year": a.fiscal_year,
-        "fund_year": a.fund_year,
-        "recipient_unit": a.recipient_unit,
-        "kind": a.kind,
-        "amount": int(a.amount),
-        "decision_no": a.decision_no,
-        "decision_date": a.decision_date.isoformat(),
-        "parent_allocation_id": a.parent_id,
-        "note": a.note,
-        "adjusted": int(adjusted),
-        "allocated": allocated,
-        "sub_allocated": int(sub_allocated),
-        "disbursed": int(disbursed),
-        "remaining": allocated - int(sub_allocated) - int(disbursed),
-    }
-
-
 def list_allocations(
     session: Session,
     plan_id: int | None = None,
@@ -451,27 +420,17 @@ def list_allocations(
     if parent_id is not None:
         conds.append(Allocation.parent_id == parent_id)
     total = session.scalar(select(func.count()).select_from(Allocation).where(*conds))
-    stmt = (
-        select(Allocation, *_money_columns())
-        .where(*conds)
-        .order_by(Allocation.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    items = [_row_view(r[0], r.adjusted, r.sub_allocated, r.disbursed) for r in session.execute(stmt)]
+    items = records.allocations_with_money(session, *conds, page=(page, per_page))
     return {"items": items, "page": page, "per_page": per_page, "total": int(total or 0)}
 
 
 def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:
     """One allocation with its whole history: adjustments, disbursements (reversals too), sub-allocations."""
-    row = session.execute(select(Allocation, *_money_columns()).where(Allocation.id == allocation_id)).first()
-    if row is None:
+    found = records.allocations_with_money(session, Allocation.id == allocation_id)
+    if not found:
         raise NotFound([error("unknown_allocation", f"Không có phân bổ số {allocation_id}.", "id")])
-    view = _row_view(row[0], row.adjusted, row.sub_allocated, row.disbursed)
-    children = session.execute(
-        select(Allocation, *_money_columns()).where(Allocation.parent_id == allocation_id).order_by(Allocation.id)
-    )
-    view["sub_allocations"] = [_row_view(r[0], r.adjusted, r.sub_allocated, r.disbursed) for r in children]
+    view = found[0]
+    view["sub_allocations"] = records.allocations_with_money(session, Allocation.parent_id == allocation_id)
     view["adjustments"] = [
         {
             "id": j.id,
@@ -502,7 +461,7 @@ def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:
 
 
 def list_sources() -> list[dict[str, Any]]:
-    ref = domain.reference()
+    ref = reference()
     out: list[dict[str, Any]] = []
     for s in ref.sources.values():
         row: dict[str, Any] = {"code": s.code, "name": s.name, "last_fund_year": None, "legal_basis": s.legal_basis}
@@ -521,10 +480,8 @@ def list_sources() -> list[dict[str, Any]]:
 
 def capitation_status(session: Session, facility_code: str, period: str) -> dict[str, Any]:
     """A facility-quarter at a glance: fund (and its history), advances, reported spend, settlement."""
-    from services.finance import ledger
-
     facility = domain.parse_facility(facility_code, "facility")
-    quarter = str(domain.parse_quarter(period))
+    quarter = str(quarter_or_refuse(period))
     funds = list(
         session.scalars(
             select(CapitationFundRecord)
@@ -539,25 +496,21 @@ def capitation_status(session: Session, facility_code: str, period: str) -> dict
             .order_by(CapitationAdvance.id)
         )
     )
-    report = ledger.latest_spend(session, facility, quarter)
-    settlement = session.scalar(
-        select(CapitationSettlement)
-        .where(CapitationSettlement.facility_code == facility, CapitationSettlement.period == quarter)
-        .order_by(CapitationSettlement.id.desc())
-        .limit(1)
-    )
+    report = records.latest_spend(session, facility, quarter)
+    settlement = records.latest(session, CapitationSettlement, facility, quarter)
     fund = int(funds[0].fund) if funds else None
-    spend = ledger.domain_money(report.spend) if report else None
+    spend = records.money_str(report.spend) if report else None
     balance = None
     if fund is not None:
-        balance = ledger.domain_money(Decimal(fund) - (Decimal(report.spend) if report else Decimal(0)))
+        balance = records.money_str(Decimal(fund) - (Decimal(report.spend) if report else Decimal(0)))
+    year_fund = records.latest(session, CapitationFundRecord, facility, quarter[:4])
     return {
         "facility_code": facility,
         "period": quarter,
         "fund": fund,
-        "fund_record": ledger.fund_view(funds[0]) if funds else None,
-        "fund_history": [ledger.fund_view(f) for f in funds[1:]],
-        "advances": [ledger.advance_view(a) for a in advances],
+        "fund_record": records.fund_dict(funds[0]) if funds else None,
+        "fund_history": [records.fund_dict(f) for f in funds[1:]],
+        "advances": [records.advance_dict(a) for a in advances],
         "advanced": sum(int(a.amount) for a in advances),
         "spend": spend,
         "spend_claims": report.claims if report else None,
@@ -568,19 +521,87 @@ def capitation_status(session: Session, facility_code: str, period: str) -> dict
             .where(CapitationSpendReport.facility_code == facility, CapitationSpendReport.period == quarter)
         ),
         "balance": balance,
-        "settlement": ledger.settlement_view(settlement) if settlement else None,
+        "settlement": records.settlement_dict(settlement) if settlement else None,
         # The fund and its balance are settled by the year (NĐ 146/2018 Điều 25): a quarter is a provisional view.
         "provisional": True,
-        "year_fund": _annual_fund(session, facility, quarter[:4]),
-        "schedule": ledger.quarter_schedule(session, facility, quarter),
+        "year_fund": records.fund_dict(year_fund) if year_fund else None,
+        "schedule": quarter_schedule(session, facility, quarter),
     }
 
 
-def _annual_fund(session: Session, facility: str, year: str) -> dict[str, Any] | None:
-    from services.finance import ledger
+def advance_suggestion(session: Session, facility_code: str, period: str) -> dict[str, Any]:
+    """The advance of a quarter: 80% of the facility's report of the previous quarter (all payment methods),
+    due 5 working days after BHXH received it; a first contract: 80% of the notified fund."""
+    facility = domain.parse_facility(facility_code, "facility")
+    quarter = quarter_or_refuse(period)
+    previous = quarter.previous()
+    report, suggested, basis = records.suggested_advance(session, facility, quarter)
+    cap = reference().capitation
+    return {
+        "facility_code": facility,
+        "period": str(quarter),
+        "previous_period": str(previous),
+        "share": str(cap.advance_share),
+        "advanced": records.advanced_total(session, facility, str(quarter)),
+        "legal_basis": cap.advance_legal_basis,
+        "report": records.report_dict(report) if report else None,
+        "previous_total": records.money_str(report.total) if report else None,
+        "suggested": suggested,
+        "due": report.advance_due.isoformat() if report else None,
+        "basis": basis,
+        "message": None
+        if report is not None or suggested is not None
+        else f"Chưa nhận báo cáo quyết toán quý {previous} của cơ sở {facility}.",
+    }
 
-    f = ledger.latest_fund(session, facility, year)
-    return ledger.fund_view(f) if f else None
+
+def quarter_schedule(session: Session, facility: str, period: str, on: date | None = None) -> dict[str, Any]:
+    """Every dated step of a facility's quarter: its report, the advance it gives, BHXH's result, the payment;
+    each with its due date, the date it happened, and whether it is late or overdue `on` (Vietnam today)."""
+    quarter = quarter_or_refuse(period)
+    now = on or units.today()
+    report = records.latest(session, CapitationReport, facility, str(quarter))
+    result = records.latest(session, CapitationResult, facility, str(quarter))
+    steps: dict[str, Any] = {
+        "report": domain.step(domain.report_due(quarter), report.received_date if report else None, now)
+    }
+    if report is not None:
+        first_advance = session.scalar(
+            select(func.min(CapitationAdvance.date)).where(
+                CapitationAdvance.facility_code == facility, CapitationAdvance.period == report.advance_period
+            )
+        )
+        steps["advance"] = domain.step(report.advance_due, first_advance, now) | {
+            "period": report.advance_period,
+            "amount": int(report.advance),
+            "paid": records.advanced_total(session, facility, report.advance_period),
+        }
+        steps["result"] = domain.step(report.result_due, result.result_date if result else None, now)
+    if result is not None:
+        paid = records.payments_of(session, facility, str(quarter), result.id)
+        done = sum(int(p.amount) for p in paid)
+        owed = abs(int(result.to_pay))
+        finished = max((p.date for p in paid), default=None) if done >= owed else None
+        steps["payment"] = domain.step(result.payment_due, finished if owed else result.result_date, now) | {
+            "to_pay": int(result.to_pay),
+            "settled": done,
+            "records": [records.payment_dict(p) for p in paid],
+        }
+    return {
+        "facility_code": facility,
+        "period": str(quarter),
+        "report": records.report_dict(report) if report else None,
+        "result": records.result_dict(result) if result else None,
+        "steps": steps,
+        "overdue": [name for name, s in steps.items() if s["overdue"]],
+    }
+
+
+def reported_facilities(session: Session, period: str) -> list[str]:
+    """The facilities whose quarterly report for `period` was received."""
+    return list(
+        session.scalars(select(CapitationReport.facility_code).where(CapitationReport.period == period).distinct())
+    )
 
 
 def disbursement_detail(session: Session, disbursement_id: int) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""Finance's business rules in plain Python: no nameko, SQLAlchemy, YAML or files.
+
+The handlers read the facts a rule needs through the repository, pass them (and the reference data) here,
+and write what the rule allows. Every refusal is a `DomainError` with a stable code and a Vietnamese message
+(docs/finance.md lists them). By topic: `allocations` (the ledger of budget money), `capitation` (the fund
+and its settlement), `settlement` (a quarter's report, result and payment), `checks` (shared refusals),
+`reference` (the shape of the reference data).
+"""
+
+from services.finance.domain.allocations import (
+    AllocationFacts,
+    PlanFacts,
+    check_adjustment,
+    check_disbursement,
+    check_plan_year,
+    check_recipient_in_plan,
+    check_reversal,
+    check_same_fund,
+    check_source,
+    check_sub_allocation,
+    most_local_plan,
+)
+from services.finance.domain.capitation import (
+    CapitationFund,
+    CardGroup,
+    Settlement,
+    capitation_fund,
+    parse_fund_period,
+    settle,
+)
+from services.finance.domain.checks import (
+    check_decision,
+    check_positive,
+    check_unit,
+    parse_decimal,
+    parse_facility,
+    raise_if,
+)
+from services.finance.domain.reference import (
+    AllocationKind,
+    CapitationSettings,
+    CapitationYear,
+    FinanceReference,
+    Source,
+)
+from services.finance.domain.settlement import (
+    PAYMENT_KINDS,
+    QuarterFigures,
+    ReportTerms,
+    advance_of,
+    check_payment,
+    check_payment_date,
+    check_result_date,
+    payment_due,
+    report_due,
+    report_terms,
+    result_days,
+    step,
+)
+
+__all__ = [
+    "PAYMENT_KINDS",
+    "AllocationFacts",
+    "AllocationKind",
+    "CapitationFund",
+    "CapitationSettings",
+    "CapitationYear",
+    "CardGroup",
+    "FinanceReference",
+    "PlanFacts",
+    "QuarterFigures",
+    "ReportTerms",
+    "Settlement",
+    "Source",
+    "advance_of",
+    "capitation_fund",
+    "check_adjustment",
+    "check_decision",
+    "check_disbursement",
+    "check_payment",
+    "check_payment_date",
+    "check_plan_year",
+    "check_positive",
+    "check_recipient_in_plan",
+    "check_result_date",
+    "check_reversal",
+    "check_same_fund",
+    "check_source",
+    "check_sub_allocation",
+    "check_unit",
+    "most_local_plan",
+    "parse_decimal",
+    "parse_facility",
+    "parse_fund_period",
+    "payment_due",
+    "raise_if",
+    "report_due",
+    "report_terms",
+    "result_days",
+    "settle",
+    "step",
+]

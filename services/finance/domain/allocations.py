@@ -1,0 +1,259 @@
+"""Allocation rules: where money may go, how much of it is left, what a sub-allocation, a disbursement,
+a reversal or an adjustment may do with it. Plain Python over the facts the repository reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common import surplus, units
+from services.common.errors import DomainError, error
+from services.finance.domain.checks import check_positive, raise_if, vn
+from services.finance.domain.reference import FinanceReference
+
+# --------------------------------------------------------------------------- facts the rules read
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    id: int
+    number: str
+    unit: str
+    period_from: int
+    period_to: int
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class AllocationFacts:
+    """One allocation and how much of it is already used (all sums in whole đồng)."""
+
+    id: int
+    plan_id: int
+    item_code: str
+    source: str
+    fiscal_year: int
+    recipient_unit: str
+    kind: str
+    parent_id: int | None
+    amount: int  # the first decision
+    adjustments: int  # Σ điều chỉnh (signed)
+    children: int  # Σ allocated of its direct sub-allocations (their adjustments included)
+    disbursed: int  # Σ giải ngân directly against it, reversals netted
+    fund_year: int | None = None  # the 20% surplus's fund year (None for other sources)
+    use: str | None = None  # the surplus's legal use
+
+    @property
+    def allocated(self) -> int:
+        return self.amount + self.adjustments
+
+    @property
+    def used(self) -> int:
+        return self.children + self.disbursed
+
+    @property
+    def remaining(self) -> int:
+        """What may still be passed down or paid out: allocated − Σ children − disbursed."""
+        return self.allocated - self.used
+
+
+def check_source(
+    source: str, fiscal_year: int, kind: str, fund_year: int | None, use: str | None = None, *, ref: FinanceReference
+) -> list[dict]:
+    """The source exists, the kind exists and may spend from it, and the 20% surplus rule holds."""
+    out: list[dict] = []
+    src = ref.sources.get(source)
+    if src is None:
+        codes = ", ".join(ref.sources)
+        return [error("unknown_source", f"Không có nguồn kinh phí mã '{source}' (các mã: {codes}).", "source")]
+    k = ref.kinds.get(kind)
+    if k is None:
+        kinds = ", ".join(ref.kinds)
+        return [error("unknown_kind", f"Không có loại phân bổ '{kind}' (các loại: {kinds}).", "kind")]
+    if k.sources is not None and source not in k.sources:
+        allowed = ", ".join(sorted(k.sources))
+        out.append(
+            error(
+                "source_not_allowed_for_kind",
+                f"{k.name} không chi từ nguồn '{src.name}'; nguồn được dùng: {allowed}.",
+                "source",
+            )
+        )
+    # The 20% surplus: one rule for finance and investment (services/common/surplus.py).
+    out += surplus.check(source, fiscal_year, fund_year, use)
+    return out
+
+
+def check_plan_year(plan: PlanFacts, fiscal_year: int) -> list[dict]:
+    if not plan.period_from <= fiscal_year <= plan.period_to:
+        return [
+            error(
+                "year_outside_plan",
+                f"Năm ngân sách {fiscal_year} nằm ngoài thời kỳ {plan.period_from}–{plan.period_to} "
+                f"của kế hoạch {plan.number}.",
+                "fiscal_year",
+            )
+        ]
+    return []
+
+
+def check_recipient_in_plan(plan: PlanFacts, recipient: str) -> list[dict]:
+    """A plan spends on its own territory: a district plan's money goes to the district or its communes."""
+    if units.is_known_unit(recipient) and not units.within(plan.unit, recipient):
+        return [
+            error(
+                "recipient_outside_plan",
+                f"Đơn vị nhận {recipient} không thuộc địa bàn của kế hoạch {plan.number} (đơn vị {plan.unit}).",
+                "recipient_unit",
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- the ledger's rules
+
+
+def most_local_plan(parent_plan_id: int, candidates: list[PlanFacts], recipient: str) -> int:
+    """A sub-allocation is booked to the most local plan whose territory holds the recipient (a province
+    allocation passed to district 910 lands on the district plan 34/KH-UBND), else the parent's plan."""
+    best, best_depth = parent_plan_id, -1
+    for plan in candidates:
+        if units.is_known_unit(plan.unit) and units.within(plan.unit, recipient):
+            depth = len(plan.unit)
+            if depth > best_depth:
+                best, best_depth = plan.id, depth
+    return best
+
+
+def check_same_fund(parent: AllocationFacts, fund_year: int | None, use: str | None) -> None:
+    """The 20% surplus passed down stays the same fund year's money, for the same legal use."""
+    if fund_year != parent.fund_year:
+        raise DomainError.one(
+            "sub_allocation_mismatch",
+            f"Phân bổ cấp dưới phải giữ năm quỹ của phân bổ cấp trên số {parent.id} ({parent.fund_year}).",
+            "fund_year",
+        )
+    if use != parent.use:
+        raise DomainError.one(
+            "sub_allocation_mismatch",
+            f"Phân bổ cấp dưới phải giữ nội dung sử dụng của phân bổ cấp trên số {parent.id}.",
+            "use",
+        )
+
+
+def check_sub_allocation(
+    parent: AllocationFacts,
+    plan_ids_below_parent_plan: set[int],
+    plan_id: int,
+    item_code: str,
+    source: str,
+    fiscal_year: int,
+    kind: str,
+    recipient: str,
+    amount: int,
+) -> None:
+    """A sub-allocation passes part of its parent's money one level down: the same money.
+
+    It keeps the parent's source, fiscal year and kind; it is booked to the parent's plan or a plan
+    applying it (province plan → district plan), to the parent's item or one of its sub-items; its
+    recipient lies strictly below the parent's; and it cannot exceed what the parent has left.
+    """
+    errs: list[dict] = []
+    for field, mine, theirs in (
+        ("source", source, parent.source),
+        ("fiscal_year", fiscal_year, parent.fiscal_year),
+        ("kind", kind, parent.kind),
+    ):
+        if mine != theirs:
+            errs.append(
+                error(
+                    "sub_allocation_mismatch",
+                    f"Phân bổ cấp dưới phải giữ {field} của phân bổ cấp trên số {parent.id} ({theirs}), "
+                    f"không phải {mine}.",
+                    field,
+                )
+            )
+    if plan_id != parent.plan_id and plan_id not in plan_ids_below_parent_plan:
+        errs.append(
+            error(
+                "sub_allocation_mismatch",
+                f"Phân bổ cấp dưới phải thuộc kế hoạch của phân bổ cấp trên (số {parent.plan_id}) "
+                "hoặc kế hoạch cấp dưới triển khai kế hoạch đó.",
+                "plan_id",
+            )
+        )
+    if item_code != parent.item_code and not item_code.startswith(parent.item_code + "."):
+        errs.append(
+            error(
+                "sub_allocation_mismatch",
+                f"Phân bổ cấp dưới phải thuộc mục {parent.item_code} hoặc một mục con của nó, không phải {item_code}.",
+                "item_code",
+            )
+        )
+    if recipient == parent.recipient_unit or not units.within(parent.recipient_unit, recipient):
+        errs.append(
+            error(
+                "not_below_parent",
+                f"Đơn vị nhận {recipient} phải là đơn vị cấp dưới của {parent.recipient_unit} "
+                f"(đơn vị nhận phân bổ cấp trên số {parent.id}).",
+                "recipient_unit",
+            )
+        )
+    raise_if(errs)
+    if amount > parent.remaining:
+        raise DomainError.one(
+            "exceeds_parent",
+            f"Phân bổ cấp trên số {parent.id} chỉ còn {vn(parent.remaining)} chưa phân bổ/giải ngân "
+            f"(đã giao {vn(parent.allocated)}); không thể phân bổ tiếp {vn(amount)}.",
+            "amount",
+        )
+
+
+def check_disbursement(alloc: AllocationFacts, amount: int) -> None:
+    raise_if(check_positive(amount))
+    if amount > alloc.remaining:
+        raise DomainError.one(
+            "exceeds_allocation",
+            f"Giải ngân {vn(amount)} vượt số còn lại {vn(alloc.remaining)} của phân bổ số {alloc.id} "
+            f"(đã giao {vn(alloc.allocated)}, đã giải ngân {vn(alloc.disbursed)}, "
+            f"đã phân bổ xuống cấp dưới {vn(alloc.children)}).",
+            "amount",
+        )
+
+
+def check_reversal(original_amount: int, already_reversed: int, amount: int, disbursement_id: int) -> None:
+    """`amount` is the positive size of the reversal; a reversal never undoes more than was paid."""
+    if original_amount <= 0:
+        raise DomainError.one(
+            "not_reversible", f"Bản ghi giải ngân số {disbursement_id} là một bút toán hủy, không hủy tiếp được.", "id"
+        )
+    left = original_amount - already_reversed
+    if left == 0:
+        raise DomainError.one("already_reversed", f"Lần giải ngân số {disbursement_id} đã bị hủy toàn bộ.", "id")
+    raise_if(check_positive(amount))
+    if amount > left:
+        raise DomainError.one(
+            "exceeds_disbursement",
+            f"Chỉ còn {vn(left)} của lần giải ngân số {disbursement_id} chưa bị hủy; không thể hủy {vn(amount)}.",
+            "amount",
+        )
+
+
+def check_adjustment(alloc: AllocationFacts, parent: AllocationFacts | None, amount: int) -> None:
+    """Up: a sub-allocation's increase comes out of its parent's remaining money. Down: never below
+    what the allocation has already passed down or paid out (nor below zero)."""
+    if amount == 0:
+        raise DomainError.one("amount_not_positive", "Số tiền điều chỉnh phải khác 0 đồng.", "amount")
+    if amount > 0 and parent is not None and amount > parent.remaining:
+        raise DomainError.one(
+            "exceeds_parent",
+            f"Phân bổ cấp trên số {parent.id} chỉ còn {vn(parent.remaining)}; không thể tăng phân bổ số "
+            f"{alloc.id} thêm {vn(amount)}.",
+            "amount",
+        )
+    if amount < 0 and alloc.allocated + amount < alloc.used:
+        raise DomainError.one(
+            "below_used",
+            f"Không thể giảm phân bổ số {alloc.id} xuống {vn(alloc.allocated + amount)}: đã giải ngân "
+            f"{vn(alloc.disbursed)} và đã phân bổ xuống cấp dưới {vn(alloc.children)}.",
+            "amount",
+        )

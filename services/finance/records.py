@@ -1,0 +1,340 @@
+"""Finance's rows as both sides read them: what is left of an allocation, the record in force of a
+facility-period, and every row as the contract answers it.
+
+The repository (write side) and the views (read side) both need these and may not import each other, so
+they live here once. Money rows are append-only: the newest row of a facility and period is the one in force.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from services.common.periods import Quarter
+from services.finance.domain import AllocationFacts, advance_of
+from services.finance.models import (
+    Adjustment,
+    Allocation,
+    CapitationAdvance,
+    CapitationFundRecord,
+    CapitationPayment,
+    CapitationReport,
+    CapitationResult,
+    CapitationSettlement,
+    CapitationSpendReport,
+    Disbursement,
+    Plan,
+)
+from services.finance.reference import reference
+
+# --------------------------------------------------------------------------- an allocation's money
+
+
+def money_columns() -> list[Any]:
+    """Σ adjustments, Σ what its direct sub-allocations were given (their adjustments included) and Σ
+    disbursements (reversals netted) of each `Allocation` row selected beside them: the one query of an
+    allocation's money, for one row under lock or a page of a listing."""
+    adj = select(func.coalesce(func.sum(Adjustment.amount), 0)).where(Adjustment.allocation_id == Allocation.id)
+    child = aliased(Allocation)
+    child_amount = select(func.coalesce(func.sum(child.amount), 0)).where(child.parent_id == Allocation.id)
+    child_adj = (
+        select(func.coalesce(func.sum(Adjustment.amount), 0))
+        .join(child, child.id == Adjustment.allocation_id)
+        .where(child.parent_id == Allocation.id)
+    )
+    disb = select(func.coalesce(func.sum(Disbursement.amount), 0)).where(Disbursement.allocation_id == Allocation.id)
+    return [
+        adj.scalar_subquery().label("adjusted"),
+        (child_amount.scalar_subquery() + child_adj.scalar_subquery()).label("sub_allocated"),
+        disb.scalar_subquery().label("disbursed"),
+    ]
+
+
+def allocation_facts(row: Allocation, adjusted: int, sub_allocated: int, disbursed: int) -> AllocationFacts:
+    return AllocationFacts(
+        id=row.id,
+        plan_id=row.plan_id,
+        item_code=row.item_code,
+        source=row.source,
+        fiscal_year=row.fiscal_year,
+        recipient_unit=row.recipient_unit,
+        kind=row.kind,
+        parent_id=row.parent_id,
+        amount=int(row.amount),
+        adjustments=int(adjusted),
+        children=int(sub_allocated),
+        disbursed=int(disbursed),
+        fund_year=row.fund_year,
+        use=row.surplus_use,
+    )
+
+
+def allocations_with_money(session: Session, *conditions: Any, page: tuple[int, int] | None = None) -> list[dict]:
+    """The allocations matching `conditions`, oldest first, each as the contract shows it (its money so far)."""
+    stmt = select(Allocation, *money_columns()).where(*conditions).order_by(Allocation.id)
+    if page is not None:
+        number, per_page = page
+        stmt = stmt.offset((number - 1) * per_page).limit(per_page)
+    return [
+        allocation_dict(r[0], allocation_facts(r[0], r.adjusted, r.sub_allocated, r.disbursed))
+        for r in session.execute(stmt)
+    ]
+
+
+def allocation_dict(row: Allocation, facts: AllocationFacts) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "plan_id": row.plan_id,
+        "item_code": row.item_code,
+        "source": row.source,
+        "fiscal_year": row.fiscal_year,
+        "fund_year": row.fund_year,
+        "use": row.surplus_use,
+        "recipient_unit": row.recipient_unit,
+        "kind": row.kind,
+        "amount": int(row.amount),
+        "decision_no": row.decision_no,
+        "decision_date": row.decision_date.isoformat(),
+        "parent_allocation_id": row.parent_id,
+        "note": row.note,
+        "adjusted": facts.adjustments,
+        "allocated": facts.allocated,
+        "sub_allocated": facts.children,
+        "disbursed": facts.disbursed,
+        "remaining": facts.remaining,
+    }
+
+
+def plans_below(session: Session, plan_id: int) -> list[int]:
+    """The plans applying `plan_id` at lower levels (the province plan's district plans), recursively."""
+    out: list[int] = []
+    frontier = [plan_id]
+    while frontier:
+        rows = list(session.scalars(select(Plan.id).where(Plan.parent_id.in_(frontier))))
+        out.extend(rows)
+        frontier = rows
+    return out
+
+
+def disbursement_dict(d: Disbursement) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "allocation_id": d.allocation_id,
+        "amount": int(d.amount),
+        "date": d.date.isoformat(),
+        "reference": d.reference,
+        "reverses_id": d.reverses_id,
+    }
+
+
+def adjustment_dict(a: Adjustment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "allocation_id": a.allocation_id,
+        "amount": int(a.amount),
+        "decision_no": a.decision_no,
+        "decision_date": a.decision_date.isoformat(),
+        "note": a.note,
+    }
+
+
+# --------------------------------------------------------------------------- the record in force
+
+_Row = TypeVar("_Row", CapitationFundRecord, CapitationReport, CapitationResult, CapitationSettlement)
+
+
+def latest(session: Session, model: type[_Row], facility: str, period: str) -> _Row | None:
+    """The newest row (highest id) of an append-only facility-and-period table: the one in force."""
+    return session.scalar(
+        select(model).where(model.facility_code == facility, model.period == period).order_by(model.id.desc()).limit(1)
+    )
+
+
+def latest_spend(session: Session, facility: str, period: str) -> CapitationSpendReport | None:
+    """The level in force: the latest report by the time claims computed it (a late replay never wins)."""
+    return session.scalar(
+        select(CapitationSpendReport)
+        .where(CapitationSpendReport.facility_code == facility, CapitationSpendReport.period == period)
+        .order_by(CapitationSpendReport.occurred_at.desc(), CapitationSpendReport.id.desc())
+        .limit(1)
+    )
+
+
+def advanced_total(session: Session, facility: str, period: str) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(CapitationAdvance.amount), 0)).where(
+                CapitationAdvance.facility_code == facility, CapitationAdvance.period == period
+            )
+        )
+    )
+
+
+def payments_of(session: Session, facility: str, period: str, result_id: int | None = None) -> list[CapitationPayment]:
+    stmt = select(CapitationPayment).where(
+        CapitationPayment.facility_code == facility, CapitationPayment.period == period
+    )
+    if result_id is not None:
+        stmt = stmt.where(CapitationPayment.result_id == result_id)
+    return list(session.scalars(stmt.order_by(CapitationPayment.id)))
+
+
+def suggested_advance(
+    session: Session, facility: str, quarter: Quarter
+) -> tuple[CapitationReport | None, int | None, str | None]:
+    """(the previous quarter's report, the advance it suggests, why). Without a report, a facility contracting
+    for the first time gets 80% of its notified fund (Luật BHYT Điều 32 k1b): the quarter's fund, else a
+    quarter of the year's."""
+    previous = quarter.previous()
+    report = latest(session, CapitationReport, facility, str(previous))
+    if report is not None:
+        return report, int(report.advance), (
+            f"80% chi phí KCB BHYT (mọi phương thức) trong báo cáo quyết toán quý {previous}"
+        )
+    earlier = session.scalar(select(func.count(CapitationReport.id)).where(CapitationReport.facility_code == facility))
+    if earlier:
+        return None, None, None
+    share = reference().capitation.advance_share
+    fund = latest(session, CapitationFundRecord, facility, str(quarter))
+    if fund is not None:
+        return None, advance_of(Decimal(fund.fund), share), f"80% quỹ định suất được thông báo quý {quarter}"
+    annual = latest(session, CapitationFundRecord, facility, str(quarter.year))
+    if annual is not None:
+        return (
+            None,
+            advance_of(Decimal(annual.fund) / 4, share),
+            f"80% của một phần tư quỹ định suất được thông báo năm {quarter.year}",
+        )
+    return None, None, None
+
+
+# --------------------------------------------------------------------------- capitation rows as answered
+
+
+def money_str(value: Decimal) -> str:
+    """Claim amounts cross the wire as strings with 2 places."""
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def fund_dict(f: CapitationFundRecord) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "facility_code": f.facility_code,
+        "period": f.period,
+        "cards": int(f.cards),
+        "coefficient": f.coefficient,
+        "fund": int(f.fund),
+        "inputs": f.inputs,
+        "supersedes_id": f.supersedes_id,
+        "created_at": f.created_at.isoformat(),
+    }
+
+
+def advance_dict(a: CapitationAdvance) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "facility_code": a.facility_code,
+        "period": a.period,
+        "amount": int(a.amount),
+        "date": a.date.isoformat(),
+        "reference": a.reference,
+        "suggested": int(a.suggested) if a.suggested is not None else None,
+    }
+
+
+def settlement_dict(s: CapitationSettlement) -> dict[str, Any]:
+    balance = int(s.balance)
+    return {
+        "id": s.id,
+        "facility_code": s.facility_code,
+        "period": s.period,
+        "fund_id": s.fund_id,
+        "fund": int(s.fund),
+        "spend": money_str(s.spend),
+        "spend_vnd": int(s.spend_vnd),
+        "balance": balance,
+        "surplus": max(balance, 0),
+        "deficit": max(-balance, 0),
+        # A quarter is provisional and passes nothing; the year's share comes with its decision.
+        "provisional": bool(s.provisional),
+        "station_share_rate": None if s.provisional else s.station_share_rate,
+        "station_share": None if s.provisional else int(s.station_share),
+        "station_share_decision": {
+            "number": s.station_share_decision_no,
+            "date": _iso(s.station_share_decision_date),
+        }
+        if s.station_share_decision_no
+        else None,
+        "advanced": int(s.advanced),
+        "to_pay": int(s.fund) - int(s.advanced),
+        "supersedes_id": s.supersedes_id,
+        "created_at": s.created_at.isoformat(),
+    }
+
+
+def report_dict(r: CapitationReport) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "facility_code": r.facility_code,
+        "period": r.period,
+        "received_date": r.received_date.isoformat(),
+        "claims": r.claims,
+        "total": money_str(r.total),
+        "by_method": {
+            "fee_for_service": money_str(r.fee_for_service),
+            "capitation": money_str(r.capitation),
+            "drg": money_str(r.drg),
+        },
+        "advance": {
+            "period": r.advance_period,
+            "amount": int(r.advance),
+            "due": r.advance_due.isoformat(),
+            "share": str(reference().capitation.advance_share),
+        },
+        "result_due": r.result_due.isoformat(),
+        "supersedes_id": r.supersedes_id,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+def result_dict(r: CapitationResult) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "facility_code": r.facility_code,
+        "period": r.period,
+        "report_id": r.report_id,
+        "result_date": r.result_date.isoformat(),
+        "assessed": r.assessed,
+        "pending": money_str(r.pending),
+        "approved": money_str(r.approved),
+        "approved_vnd": int(r.approved_vnd),
+        "advanced": int(r.advanced),
+        "to_pay": int(r.to_pay),
+        "excess_advance": max(-int(r.to_pay), 0),
+        "payment_due": r.payment_due.isoformat(),
+        "reference": r.reference,
+        "supersedes_id": r.supersedes_id,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+def payment_dict(p: CapitationPayment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "facility_code": p.facility_code,
+        "period": p.period,
+        "result_id": p.result_id,
+        "kind": p.kind,
+        "amount": int(p.amount),
+        "date": p.date.isoformat(),
+        "offset_period": p.offset_period,
+        "reference": p.reference,
+    }

@@ -1,0 +1,142 @@
+"""Finance's write-side data access: the facts a command's rules need, read under lock, and its inserts.
+
+Money rows are only ever inserted. Every command that checks an allocation's remaining money locks that
+allocation first (parents before children), so two checks cannot both pass on stale sums.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from services.common.errors import DomainError, NotFound, error
+from services.common.periods import Quarter
+from services.finance import records
+from services.finance.domain import AllocationFacts, PlanFacts
+from services.finance.models import (
+    Allocation,
+    CapitationFundRecord,
+    CapitationReport,
+    CapitationResult,
+    CapitationSettlement,
+    CapitationSpendReport,
+    Disbursement,
+    Plan,
+    PlanItem,
+)
+
+_Row = TypeVar("_Row")
+
+
+class FinanceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- locking ----------------------------------------------------------------------------------
+
+    def serialize_writes(self) -> None:
+        """Make check-then-insert atomic. SQLite: take the write lock before the first read (BEGIN IMMEDIATE),
+        so no other writer commits between our check and our insert. PostgreSQL: row locks."""
+        if self.session.get_bind().dialect.name != "sqlite":
+            return
+        dbapi = self.session.connection().connection.dbapi_connection
+        if not dbapi.in_transaction:  # type: ignore[union-attr]
+            self.session.execute(text("BEGIN IMMEDIATE"))
+
+    def _for_update(self, stmt: Any) -> Any:
+        return stmt.with_for_update() if self.session.get_bind().dialect.name == "postgresql" else stmt
+
+    # --- allocations ------------------------------------------------------------------------------
+
+    def allocation(self, allocation_id: int, lock: bool = False) -> Allocation:
+        """The allocation (locked for the rest of the transaction with `lock`), or 404 unknown_allocation."""
+        row = self.find_allocation(allocation_id, lock)
+        if row is None:
+            raise NotFound([error("unknown_allocation", f"Không có phân bổ số {allocation_id}.", "id")])
+        return row
+
+    def find_allocation(self, allocation_id: int, lock: bool = False) -> Allocation | None:
+        stmt = select(Allocation).where(Allocation.id == allocation_id)
+        return self.session.scalar(self._for_update(stmt) if lock else stmt)
+
+    def facts(self, row: Allocation) -> AllocationFacts:
+        """The allocation's own money and what is already used of it, summed in the database."""
+        money = self.session.execute(select(*records.money_columns()).where(Allocation.id == row.id)).one()
+        return records.allocation_facts(row, money.adjusted, money.sub_allocated, money.disbursed)
+
+    def allocation_dict(self, row: Allocation) -> dict[str, Any]:
+        return records.allocation_dict(row, self.facts(row))
+
+    def disbursement(self, disbursement_id: int) -> Disbursement:
+        d = self.session.get(Disbursement, disbursement_id)
+        if d is None:
+            raise NotFound([error("unknown_disbursement", f"Không có lần giải ngân số {disbursement_id}.", "id")])
+        return d
+
+    def reversed_amount(self, disbursement_id: int) -> int:
+        """Σ of the reversals of a disbursement, as a positive amount."""
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(Disbursement.amount), 0)).where(Disbursement.reverses_id == disbursement_id)
+        )
+        return -int(total)
+
+    # --- plans ------------------------------------------------------------------------------------
+
+    def plan(self, plan_id: int, field: str = "plan_id") -> PlanFacts:
+        plan = self.session.get(Plan, plan_id)
+        if plan is None:
+            raise DomainError.one("unknown_plan", f"Không có kế hoạch số hiệu {plan_id}.", field)
+        return PlanFacts(plan.id, plan.number, plan.unit, plan.period_from, plan.period_to, plan.parent_id)
+
+    def plans_below(self, plan_id: int) -> list[int]:
+        return records.plans_below(self.session, plan_id)
+
+    def item_exists(self, plan_id: int, code: str) -> bool:
+        stmt = select(PlanItem.id).where(PlanItem.plan_id == plan_id, PlanItem.code == code)
+        return self.session.scalar(stmt) is not None
+
+    # --- capitation -------------------------------------------------------------------------------
+
+    def _latest(self, model: type[_Row], facility: str, period: str) -> _Row | None:
+        return records.latest(self.session, model, facility, period)  # type: ignore[type-var]
+
+    def latest_fund(self, facility: str, period: str) -> CapitationFundRecord | None:
+        return self._latest(CapitationFundRecord, facility, period)
+
+    def latest_report(self, facility: str, period: str) -> CapitationReport | None:
+        return self._latest(CapitationReport, facility, period)
+
+    def latest_result(self, facility: str, period: str) -> CapitationResult | None:
+        return self._latest(CapitationResult, facility, period)
+
+    def latest_settlement(self, facility: str, period: str) -> CapitationSettlement | None:
+        return self._latest(CapitationSettlement, facility, period)
+
+    def latest_spend(self, facility: str, period: str) -> CapitationSpendReport | None:
+        return records.latest_spend(self.session, facility, period)
+
+    def advanced_total(self, facility: str, period: str) -> int:
+        return records.advanced_total(self.session, facility, period)
+
+    def suggested_advance(self, facility: str, quarter: Quarter) -> int | None:
+        """The advance the law suggests for the quarter (kept beside the one paid, for audit)."""
+        return records.suggested_advance(self.session, facility, quarter)[1]
+
+    def settled_on(self, result: CapitationResult) -> int:
+        """Σ recorded against a result, its row locked first (PostgreSQL): concurrent payments of one result
+        queue on it, so Σ recorded never passes what is owed."""
+        self.session.execute(self._for_update(select(CapitationResult.id).where(CapitationResult.id == result.id)))
+        payments = records.payments_of(self.session, result.facility_code, result.period, result.id)
+        return sum(int(p.amount) for p in payments)
+
+    # --- inserts ----------------------------------------------------------------------------------
+
+    def add(self, row: _Row) -> _Row:
+        """Insert a row and give it its id (money rows are append-only: this is the only write)."""
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
