@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.intake --sizes 100000 --mode stack          # POST through the gateway (RabbitMQ)
     .venv/bin/python -m bench.intake --sizes 1000000 --no-floor           # memory at 1M records
 
-For each size one file is generated (services/claims/generator.py: one station, three months, planted faults),
+For each size one file is generated (services/devtools/claims_generator.py: one station, three months, planted faults),
 then the floor (bench/floor.py) and the system each read it in a fresh child process on a fresh database:
 `inprocess` runs the claims service's intake pipeline (what `file_received` runs), `stack` uploads the file to
 `POST /api/v1/claims/files` of a whole `ytcs run` and polls `GET /api/v1/claims/files/{id}` until done.

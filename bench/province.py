@@ -191,7 +191,7 @@ def facilities(n: int) -> list[str]:
 
 
 def load_claims(api_bhxh: Api, api_finance: Api, scale: Scale, loaded: Loaded, work: Path) -> None:
-    from services.claims import generator
+    from services.devtools import claims_generator as generator
 
     loaded.facilities = facilities(scale.facilities)
     ids = []

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=10_000)
     p.add_argument("--postgres", action="store_true")
     args = p.parse_args(argv)
-    from services.claims import generator
+    from services.devtools import claims_generator as generator
 
     with tempfile.TemporaryDirectory(prefix="ytcs-bench-scale-files-") as files:
         paths = []

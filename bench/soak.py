@@ -218,7 +218,7 @@ class Client:
 
 
 def claims_loop(c: Client, stop: threading.Event, records: int, seed: int) -> None:
-    from services.claims import generator
+    from services.devtools import claims_generator as generator
 
     n = 0
     while not stop.is_set() and n < 2_000:

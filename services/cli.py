@@ -174,7 +174,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["claims", "generate"]:
-        from services.claims.generator import main as generate
+        from services.devtools.claims_generator import main as generate
 
         return generate(argv[2:])
     parser = argparse.ArgumentParser(prog="ytcs", description="YTCS Finance")

@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 from tests.browser.conftest import screenshot
 
 PASSWORD = "mật-khẩu-trình-duyệt-914"

@@ -221,7 +221,7 @@ def _service_process(stack: Stack, service: str) -> psutil.Process:
 def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     """Allocations, a disbursement, a capitation fund, a claim file, a duplicate event, a dead letter, a slow
     service (a partial answer) and a 404, each through the running system's front doors."""
-    from services.claims import generator
+    from services.devtools import claims_generator as generator
 
     # Counters must be seen at their start value first, or increase() has nothing to rise from.
     prometheus.wait_for('ytcs_events_consumed_total{service="claims", outcome="dead_lettered"}')

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 
 CONTRACT_RECORD_CODES = (
     "record_unreadable",

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import requests
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 
 M = 1_000_000
 

@@ -13,8 +13,8 @@ import lxml.html
 import pytest
 import requests
 
-from services.claims import generator
 from services.common.periods import PeriodError, read_quarter
+from services.devtools import claims_generator as generator
 from tests.e2e.test_web_pages import PASSWORD, Browser, _upload_and_wait
 
 DISTRICT, COMMUNE, YEAR, FACILITY = "910", "31060", 2022, "91917"

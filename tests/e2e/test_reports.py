@@ -16,7 +16,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DISTRICT, COMMUNE, YEAR = "912", "31108", 2022

@@ -18,9 +18,9 @@ import pytest
 import requests
 from sqlalchemy.orm import sessionmaker
 
-from services.claims import generator
 from services.common.db import make_engine
 from services.common.migrate import upgrade
+from services.devtools import claims_generator as generator
 from services.gateway import accounts
 from services.gateway.app import create_app
 

@@ -16,8 +16,8 @@ import requests
 from lxml import etree
 from sqlalchemy import create_engine, text
 
-from services.claims import generator
 from services.common.periods import Quarter
+from services.devtools import claims_generator as generator
 from tests.support.infra import Stack
 
 # Critical faults that keep MA_LK and the period intact, so the rejected records are easy to name.

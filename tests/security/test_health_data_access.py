@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 from tests.support.infra import Stack
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"

@@ -25,7 +25,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, inspect, text
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 from services.gateway.app import create_app
 from tests.support.infra import Stack
 

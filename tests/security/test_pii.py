@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from services.claims import generator
+from services.devtools import claims_generator as generator
 from tests.security.test_injection import PATH_DEFAULTS, SPEC
 from tests.support.infra import Stack
 

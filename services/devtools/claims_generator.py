@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 from services.claims.reference import IcdCatalogue, base_salary, load_icd_catalogue
+from services.common import facility_code
 from services.common.money import CENT
 from services.common.periods import Quarter
 
@@ -734,8 +735,8 @@ def generate(
     sloppy: bool = False,
 ) -> GeneratedSummary:
     """Write a GIAMDINHHS file to ``out`` (streamed) and return what the intake should find."""
-    if not (len(facility) == 5 and facility.isascii() and facility.isalnum()):
-        raise ValueError("facility: mã cơ sở KCB gồm 5 ký tự")
+    if not facility_code.is_code(facility):
+        raise ValueError(f"facility: {facility_code.MESSAGE}")
     if not months or any(not 1 <= m <= 12 for m in months):
         raise ValueError("months: các tháng từ 1 đến 12")
     if standard not in ("130", "4210"):
