@@ -29,7 +29,7 @@ FAULTS = {"amount_mismatch": 20, "duplicate_claim": 10, "card_format": 10, "icd1
 
 
 def generate(path: Path, records: int, seed: int) -> dict:
-    from services.claims import generator
+    from services.devtools import claims_generator as generator
 
     started = time.perf_counter()
     with open(path, "wb") as fh:
@@ -49,8 +49,9 @@ def child(path: str, db_url: str | None, workdir: str) -> None:
     """Runs in its own process: migrate, store, register, process; print one JSON line."""
     from sqlalchemy.orm import sessionmaker
 
-    from services.claims import ledger, queries
+    from services.claims import handlers, views
     from services.claims.intake import Intake
+    from services.claims.unit_of_work import ClaimsUnitOfWork
     from services.common.blobstore import FilesystemBlobStore
     from services.common.db import make_engine, transaction
     from services.common.migrate import upgrade
@@ -65,13 +66,14 @@ def child(path: str, db_url: str | None, workdir: str) -> None:
     with open(path, "rb") as fh:
         blob = store.put(fh)
     stored = time.perf_counter() - started
-    with transaction(factory) as s:
-        reg = ledger.register_file(s, blob.sha256, blob.size, blob.name, "bench")
+    with ClaimsUnitOfWork(factory) as uow:
+        data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "bench"}
+        reg = handlers.register_file(uow, data)
     started = time.perf_counter()
     outcome = Intake(factory, store).process(reg["id"])
     seconds = time.perf_counter() - started
     with transaction(factory) as s:
-        status = queries.file_status(s, reg["id"], limit=0)
+        status = views.file_status(s, reg["id"], limit=0)
     engine.dispose()
     print(
         json.dumps(

@@ -3,12 +3,12 @@
     .venv/bin/python -m bench.reads --claims 20000,200000,1000000 --postgres
     .venv/bin/python -m bench.reads --claims 20000,200000                      # SQLite
 
-A fresh database gets one generated file through the real intake (services/claims/generator.py, 4 facilities,
-12 months, 5 % of the claims assessed through `ledger.record_assessments`), then its claims are copied in SQL
+A fresh database gets one generated file through the real intake (services/devtools/claims_generator.py, 4 facilities,
+12 months, 5 % of the claims assessed through `handlers.record_assessments`), then its claims are copied in SQL
 (new MA_LK, same money) up to each size and the totals rebuilt with the migration's own backfill, which the
 scenario test proves equal to what intake and assessment keep. Timed in-process, warm, `--repeat` times each:
-`scan` is `queries.claim_totals` (what the reconciliation and the summary computed before), `kept` is
-`queries.kept_totals` (what they read now); both must give the same figures or the bench fails.
+`scan` is `views.claim_totals` (what the reconciliation and the summary computed before), `kept` is
+`views.kept_totals` (what they read now); both must give the same figures or the bench fails.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ def backfill_sql() -> str:
 
 def seed(factory: sessionmaker[Session], work: str) -> int:
     """One file per facility through the intake, 5 % of the accepted claims assessed."""
-    from services.claims import generator, ledger
+    from services.claims import handlers
     from services.claims.intake import Intake
     from services.claims.models import Claim
+    from services.claims.unit_of_work import ClaimsUnitOfWork
     from services.common.blobstore import FilesystemBlobStore
     from services.common.db import transaction
+    from services.devtools import claims_generator as generator
 
     store = FilesystemBlobStore(Path(work) / "blobs")
     rng = random.Random(19)
@@ -69,8 +71,9 @@ def seed(factory: sessionmaker[Session], work: str) -> int:
         buf = io.BytesIO()
         generator.generate(buf, facility=facility, records=1_000, year=2024, months=list(range(1, 13)), seed=k + 1)
         blob = store.put(io.BytesIO(buf.getvalue()))
-        with transaction(factory) as s:
-            file_id = ledger.register_file(s, blob.sha256, blob.size, blob.name, "bench")["id"]
+        with ClaimsUnitOfWork(factory) as uow:
+            data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "bench"}
+            file_id = handlers.register_file(uow, data)["id"]
         Intake(factory, store).process(file_id)
         with transaction(factory) as s:
             rows = s.execute(select(Claim.ma_lk, Claim.t_bhtt).where(
@@ -78,8 +81,8 @@ def seed(factory: sessionmaker[Session], work: str) -> int:
         items = [{"ma_lk": m, "approved_amount": str(t), "reason_code": None} for m, t in rng.sample(rows, 50)]
         for item in items[:20]:
             item.update(approved_amount="0", reason_code="sai_gia")
-        with transaction(factory) as s:
-            ledger.record_assessments(s, facility, items, "bench")
+        with ClaimsUnitOfWork(factory) as uow:
+            handlers.record_assessments(uow, {"facility_code": facility, "items": items}, "bench")
     with factory() as s:
         return int(s.scalar(select(func.count()).select_from(Claim)) or 0)
 
@@ -131,7 +134,7 @@ def timed(factory: sessionmaker[Session], fn: Callable[[Session], Any], repeat: 
 
 
 def measure(size: int, postgres: bool, repeat: int) -> dict[str, Any]:
-    from services.claims import queries
+    from services.claims import views
     from services.claims.models import Claim
     from services.common.db import make_engine
     from services.common.migrate import upgrade
@@ -146,12 +149,12 @@ def measure(size: int, postgres: bool, repeat: int) -> dict[str, Any]:
         rebuild_totals(factory)
         questions: dict[str, tuple[Callable[[Session], Any], Callable[[Session], Any]]] = {
             "reconciliation (one facility-quarter)": (
-                lambda s: queries.claim_totals(s, [Claim.facility_code == "91060", Claim.period_year == 2024,
+                lambda s: views.claim_totals(s, [Claim.facility_code == "91060", Claim.period_year == 2024,
                                                    Claim.period_quarter == 3]),
-                lambda s: queries.kept_totals(s, ["91060"], 2024, 3)),
+                lambda s: views.kept_totals(s, ["91060"], 2024, 3)),
             "capitation summary (year, all facilities)": (
-                lambda s: queries.claim_totals(s, [Claim.period_year == 2024]),
-                lambda s: queries.kept_totals(s, None, 2024)),
+                lambda s: views.claim_totals(s, [Claim.period_year == 2024]),
+                lambda s: views.kept_totals(s, None, 2024)),
         }
         for name, (scan, kept) in questions.items():
             a, scan_t = timed(factory, scan, max(3, repeat // 10))

@@ -23,12 +23,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.claims.models import ClaimFile
+from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.common.blobstore import BlobStore
-from services.common.db import transaction
 from services.common.outbox import utcnow
 
 _NAME = re.compile(r"^[0-9a-f]{64}$")
@@ -54,26 +52,18 @@ def sweep(factory: sessionmaker[Session], store: BlobStore, ttl: float | None = 
     ttl = ttl_seconds() if ttl is None else ttl
     cutoff = time.time() - ttl
     removed = {"failed": 0, "orphan": 0, "partial": 0}
-    with transaction(factory) as s:
-        failed = list(
-            s.scalars(
-                select(ClaimFile.blob_name).where(
-                    ClaimFile.status == "failed", ClaimFile.finished_at < utcnow() - timedelta(seconds=ttl)
-                )
-            )
-        )
+    with ClaimsUnitOfWork(factory) as uow:
+        failed = uow.repo.failed_blobs(utcnow() - timedelta(seconds=ttl))
     for name in failed:
         if _NAME.match(name) and _unlink(store.root / name):
             removed["failed"] += 1
     old = [p.name for p in store.root.iterdir() if _NAME.match(p.name) and _mtime(p) < cutoff]
-    for start in range(0, len(old), 500):
-        chunk = old[start : start + 500]
-        with transaction(factory) as s:
-            # A failed file's blob is the first rule's (its own clock); only rows that need their bytes keep them.
-            known = set(s.scalars(select(ClaimFile.blob_name).where(ClaimFile.blob_name.in_(chunk))))
-        for name in chunk:
-            if name not in known and _unlink(store.root / name):
-                removed["orphan"] += 1
+    with ClaimsUnitOfWork(factory) as uow:
+        # A failed file's blob is the first rule's (its own clock); only rows that need their bytes keep them.
+        known = uow.repo.blobs_in_use(old)
+    for name in old:
+        if name not in known and _unlink(store.root / name):
+            removed["orphan"] += 1
     for part in store.tmp.glob("*.part"):
         if _mtime(part) < cutoff and _unlink(part):
             removed["partial"] += 1

@@ -1,5 +1,5 @@
 """Claims' figures for the wall (services/common/business_metrics.py): the capitation fund and spend of every
-facility in the exposed quarters, read through the reconciliation the API answers with (`queries.reconciliation`),
+facility in the exposed quarters, read through the reconciliation the API answers with (`views.reconciliation`),
 so the gauges agree with `GET /api/v1/reconciliation` whatever the spend rule is."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.claims import queries
+from services.claims import views
 from services.claims.models import CapitationFund, Claim
 from services.common.business_metrics import VN_TZ, BusinessFigures, CapitationFigure, exposed_quarters
 
@@ -26,6 +26,6 @@ def business_figures(session: Session) -> BusinessFigures:
         for facility in sorted(
             set(session.scalars(with_claims.distinct())) | set(session.scalars(with_fund.distinct()))
         ):
-            capitation = queries.reconciliation(session, facility, str(q))["capitation"]
+            capitation = views.reconciliation(session, facility, str(q))["capitation"]
             rows.append(CapitationFigure(facility, str(q), Decimal(capitation["fund"]), Decimal(capitation["spend"])))
     return BusinessFigures(capitation=rows)

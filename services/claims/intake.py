@@ -16,12 +16,13 @@
    per facility-quarter) in one transaction.
 
 Memory holds one batch; per-file totals are summed by the database at the end, not kept in Python.
-This module knows nothing of nameko: `pause` lets an eventlet host yield between records.
+Every transaction is a `ClaimsUnitOfWork`: the SQL is the repository's, the finishing events are the handler's
+(`handlers.file_loaded`). This module knows nothing of nameko: `pause` lets an eventlet host yield between
+records, and `after_batch` lets a caller observe each committed batch (tests use it to crash a worker mid-file).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -31,24 +32,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any, BinaryIO
 
-from sqlalchemy import Table, insert, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.claims import ledger, totals
+from services.claims import handlers
 from services.claims import metrics as m
-from services.claims.models import Claim, ClaimFile, ClaimFormatNote, ClaimIssue, ClaimLine, ClaimTable
+from services.claims.domain import totals
+from services.claims.domain.records import Claim as ClaimRecord
+from services.claims.domain.records import Issue
+from services.claims.models import ClaimFile
 from services.claims.parsing import EnvelopeHeader, FileRejected, RawRecord, decode_record, open_claim_file
 from services.claims.parsing.notes import Note
-from services.claims.records import Claim as ClaimRecord
-from services.claims.records import Issue
-from services.claims.stations import is_commune_station
+from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.claims.validation import ValidationContext, duplicate_issue, is_rejected, make_issue, validate
 from services.common.blobstore import BlobStore
-from services.common.db import transaction
 from services.common.outbox import utcnow
 from services.common.periods import Quarter
 
@@ -102,7 +101,7 @@ class Intake:
         lease_seconds: float | None = None,
         max_attempts: int | None = None,
         pause: Callable[[], None] | None = None,
-        stop_after_batches: int | None = None,
+        after_batch: Callable[[int, int], None] | None = None,
     ) -> None:
         self.factory = factory
         self.store = store
@@ -110,9 +109,13 @@ class Intake:
         self.lease = timedelta(seconds=lease_seconds or _env_int("YTCS_CLAIMS_LEASE_SECONDS", 60))
         self.max_attempts = max_attempts or _env_int("YTCS_CLAIMS_MAX_ATTEMPTS", 5)
         self.pause = pause or (lambda: None)
-        # Tests simulate a crash: raise after committing this many batches.
-        self.stop_after_batches = stop_after_batches
+        # Told (file id, batches this intake has committed) after each commit; what it raises ends the run as a
+        # crash would, leaving the lease to expire and the file to resume at `next_index`.
+        self.after_batch = after_batch
         self._batches = 0
+
+    def _uow(self) -> ClaimsUnitOfWork:
+        return ClaimsUnitOfWork(self.factory)
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -136,86 +139,51 @@ class Intake:
 
     def stalled(self, grace_seconds: float = 60, limit: int = 5) -> list[int]:
         """Files still processing whose worker is gone (lease expired) or that nobody picked up in time."""
-        now = utcnow()
-        with transaction(self.factory) as s:
-            return list(
-                s.scalars(
-                    select(ClaimFile.id)
-                    .where(
-                        ClaimFile.status == "processing",
-                        or_(
-                            ClaimFile.lease_until < now,
-                            ClaimFile.lease_owner.is_(None)
-                            & (ClaimFile.uploaded_at < now - timedelta(seconds=grace_seconds)),
-                        ),
-                    )
-                    .order_by(ClaimFile.id)
-                    .limit(limit)
-                )
-            )
+        with self._uow() as uow:
+            return uow.repo.stalled_files(utcnow(), timedelta(seconds=grace_seconds), limit)
 
     # --- lease ------------------------------------------------------------------------------------
 
     def _acquire(self, file_id: int, owner: str) -> str:
         now = utcnow()
-        with transaction(self.factory) as s:
-            res = s.execute(
-                update(ClaimFile)
-                .where(
-                    ClaimFile.id == file_id,
-                    ClaimFile.status == "processing",
-                    or_(ClaimFile.lease_owner.is_(None), ClaimFile.lease_until < now),
-                )
-                .values(lease_owner=owner, lease_until=now + self.lease, attempts=ClaimFile.attempts + 1)
-            )
-            if res.rowcount == 0:
-                f = s.get(ClaimFile, file_id)
+        with self._uow() as uow:
+            taken = uow.repo.take_lease(file_id, owner, now, now + self.lease)
+            f = uow.repo.file(file_id)
+            if not taken:
                 if f is None:
                     return "missing"
                 return "finished" if f.status != "processing" else "busy"
-            f = s.get(ClaimFile, file_id)
             assert f is not None
             if f.started_at is None:
                 f.started_at = now
             if f.attempts > self.max_attempts:
                 # A file that keeps crashing its worker is parked instead of retried for ever.
-                self._mark_failed(s, f, "processing_failed", _failure_issue(f.attempts - 1))
+                self._mark_failed(uow, file_id, "processing_failed", _failure_issue(f.attempts - 1))
                 return "failed"
         return "acquired"
 
-    def _renew(self, s: Session, file_id: int, owner: str, **values: Any) -> None:
-        res = s.execute(
-            update(ClaimFile)
-            .where(ClaimFile.id == file_id, ClaimFile.lease_owner == owner, ClaimFile.status == "processing")
-            .values(**{"lease_until": utcnow() + self.lease, **values})
-        )
-        if res.rowcount == 0:
+    def _renew(self, uow: ClaimsUnitOfWork, file_id: int, owner: str, **values: Any) -> None:
+        if not uow.repo.renew_lease(file_id, owner, utcnow() + self.lease, **values):
             raise LeaseLost(file_id)
 
     def _release(self, file_id: int, owner: str) -> None:
         """After a crash inside this process: let the next attempt start at once (best effort)."""
         try:
-            with transaction(self.factory) as s:
-                s.execute(
-                    update(ClaimFile)
-                    .where(ClaimFile.id == file_id, ClaimFile.lease_owner == owner)
-                    .values(lease_owner=None, lease_until=None)
-                )
+            with self._uow() as uow:
+                uow.repo.release_lease(file_id, owner)
         except Exception:  # noqa: BLE001 - the database may be what failed; the lease then simply expires
             log.warning("claims file %s: could not release the lease", file_id)
 
     # --- the passes -------------------------------------------------------------------------------
 
     def _run(self, file_id: int, owner: str) -> str:
-        with transaction(self.factory) as s:
-            f = s.get(ClaimFile, file_id)
+        with self._uow() as uow:
+            f = uow.repo.file(file_id)
             assert f is not None
             blob, checked, start = f.blob_name, f.total is not None, f.next_index
         if not self.store.exists(blob):
-            with transaction(self.factory) as s:
-                f = s.get(ClaimFile, file_id)
-                issue = make_issue("envelope_invalid", detail="không tìm thấy nội dung tệp đã lưu")
-                self._mark_failed(s, f, "blob_missing", issue, owner)
+            issue = make_issue("envelope_invalid", detail="không tìm thấy nội dung tệp đã lưu")
+            self._fail(file_id, "blob_missing", issue, owner)
             return "failed"
         if not checked and not self._check(file_id, owner, blob):
             return "failed"
@@ -223,11 +191,12 @@ class Intake:
 
     def _check(self, file_id: int, owner: str, blob: str) -> bool:
         """Count the records and find whole-file faults before loading anything."""
-        with transaction(self.factory) as s:
-            self._renew(s, file_id, owner, phase="checking")
+        with self._uow() as uow:
+            self._renew(uow, file_id, owner, phase="checking")
             # The facility the gateway authorised the uploader for (read from the envelope head): the envelope as
             # parsed here decides, and a file naming another facility is refused whole, no claim counted.
-            authorised = s.scalar(select(ClaimFile.facility_code).where(ClaimFile.id == file_id))
+            f = uow.repo.file(file_id)
+            authorised = f.facility_code if f is not None else None
         last_renew = time.monotonic()
         try:
             with self.store.open(blob) as raw_fp:
@@ -236,8 +205,7 @@ class Intake:
                 header = reader.header
                 if authorised is not None and header.facility != authorised:
                     issue = _facility_issue(header.facility, authorised)
-                    with transaction(self.factory) as s:
-                        self._mark_failed(s, s.get(ClaimFile, file_id), issue.code, issue, owner)
+                    self._fail(file_id, issue.code, issue, owner)
                     return False
                 count = 0
                 for _raw in reader:
@@ -245,16 +213,15 @@ class Intake:
                     if count % 200 == 0:
                         self.pause()
                         if time.monotonic() - last_renew > self.lease.total_seconds() / 4:
-                            with transaction(self.factory) as s:
-                                self._renew(s, file_id, owner)
+                            with self._uow() as uow:
+                                self._renew(uow, file_id, owner)
                             last_renew = time.monotonic()
         except FileRejected as exc:
-            with transaction(self.factory) as s:
-                self._mark_failed(s, s.get(ClaimFile, file_id), exc.code, exc.issue, owner)
+            self._fail(file_id, exc.code, exc.issue, owner)
             return False
-        with transaction(self.factory) as s:
+        with self._uow() as uow:
             self._renew(
-                s,
+                uow,
                 file_id,
                 owner,
                 phase="loading",
@@ -272,8 +239,8 @@ class Intake:
                 fp = _Counting(raw_fp)
                 reader = open_claim_file(fp)
                 header = reader.header
-                with transaction(self.factory) as s:  # a commune station is paid 100 % (muc_huong check)
-                    station = is_commune_station(s, header.facility)
+                with self._uow() as uow:  # a commune station is paid 100 % (muc_huong check)
+                    station = header.facility in uow.repo.commune_station_facilities()
                 ctx = ValidationContext(envelope_facility=header.facility, commune_station=station)
                 for raw in reader:
                     if raw.index < start:
@@ -294,8 +261,7 @@ class Intake:
         except FileRejected as exc:
             # The check pass read the same bytes with the same reader, so this cannot happen unless the
             # stored blob changed under us; the file is refused and what was loaded stays visible.
-            with transaction(self.factory) as s:
-                self._mark_failed(s, s.get(ClaimFile, file_id), exc.code, exc.issue, owner)
+            self._fail(file_id, exc.code, exc.issue, owner)
             return "failed"
         self._finish(file_id, owner, file_issues, size, file_notes)
         return "done"
@@ -314,8 +280,8 @@ class Intake:
     def _commit(self, file_id: int, owner: str, facility: str, batch: list[Prepared], bytes_read: int) -> None:
         for attempt in range(3):
             try:
-                with transaction(self.factory) as s:
-                    counts = self._write(s, file_id, owner, facility, batch, bytes_read)
+                with self._uow() as uow:
+                    counts = self._write(uow, file_id, owner, facility, batch, bytes_read)
                 break
             except IntegrityError:
                 # Another file of the same facility accepted one of these MA_LK at the same moment:
@@ -331,14 +297,15 @@ class Intake:
         for (kind, table), n in _note_counts(batch).items():
             m.FORMAT_NOTES.labels(kind, table or "GIAMDINHHS").inc(n)
         self._batches += 1
-        if self.stop_after_batches is not None and self._batches >= self.stop_after_batches:
-            raise SimulatedCrash(file_id)
+        if self.after_batch is not None:
+            self.after_batch(file_id, self._batches)
 
     def _write(
-        self, s: Session, file_id: int, owner: str, facility: str, batch: list[Prepared], bytes_read: int
+        self, uow: ClaimsUnitOfWork, file_id: int, owner: str, facility: str, batch: list[Prepared], bytes_read: int
     ) -> tuple[int, int, dict[tuple[str, str], int], int]:
-        previous_bytes = s.scalar(select(ClaimFile.bytes_processed).where(ClaimFile.id == file_id)) or 0
-        already = self._accepted_among(s, facility, {p.ma_lk for p in batch if p.ma_lk})
+        f = uow.repo.file(file_id)
+        previous_bytes = (f.bytes_processed if f is not None else 0) or 0
+        already = uow.repo.accepted_among(facility, {_clip(p.ma_lk, 100) or "" for p in batch if p.ma_lk})
         claim_rows: list[dict[str, Any]] = []
         record_issues: list[list[Issue]] = []
         accepted = rejected = warnings = 0
@@ -360,7 +327,7 @@ class Intake:
             claim_rows.append(_claim_row(file_id, facility, p, ok, len(issues) - n_warn, n_warn))
             record_issues.append(issues)
         self._renew(
-            s,
+            uow,
             file_id,
             owner,
             next_index=batch[-1].index + 1,
@@ -369,18 +336,7 @@ class Intake:
             warnings=ClaimFile.warnings + warnings,
             bytes_processed=bytes_read,
         )
-        # A plain executemany, then the ids by (file_id, record_index): RETURNING in parameter order makes
-        # SQLite insert one row per statement.
-        _bulk_insert(s, Claim.__table__, claim_rows)
-        by_index: dict[int, int] = {
-            index: claim_id
-            for index, claim_id in s.execute(
-                select(Claim.record_index, Claim.id).where(
-                    Claim.file_id == file_id, Claim.record_index.between(batch[0].index, batch[-1].index)
-                )
-            )
-        }
-        ids = [by_index[p.index] for p in batch]
+        ids = uow.repo.insert_claims(file_id, claim_rows)
         lines: list[dict[str, Any]] = []
         tables: list[dict[str, Any]] = []
         issue_rows: list[dict[str, Any]] = []
@@ -392,50 +348,32 @@ class Intake:
                     for name, data in sorted(p.claim.other_tables.items())
                 )
             issue_rows.extend(_issue_row(file_id, p.index, i) for i in issues)
-        for rows, model in ((lines, ClaimLine), (tables, ClaimTable), (issue_rows, ClaimIssue)):
-            if rows:
-                _bulk_insert(s, model.__table__, rows)
+        uow.repo.insert_details(lines, tables, issue_rows)
         notes = _note_counts(batch)  # only when a repair was made: clean files write nothing here
-        if notes:
-            s.execute(insert(ClaimFormatNote.__table__), [
-                {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
-                for (kind, table), n in sorted(notes.items(), key=lambda item: (item[0][0], item[0][1] or ""))
-            ])
+        uow.repo.insert_format_notes([
+            {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
+            for (kind, table), n in sorted(notes.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+        ])
         # Last, so the totals rows stay locked for the shortest time before the commit.
-        totals.apply(s, totals.for_claims(claim_rows))
+        uow.repo.add_to_totals(totals.for_claims(claim_rows))
         return accepted, rejected, issue_counts, bytes_read - previous_bytes
-
-    def _accepted_among(self, s: Session, facility: str, ma_lks: set[str]) -> set[str]:
-        found: set[str] = set()
-        keys = sorted(_clip(k, 100) or "" for k in ma_lks)
-        for start in range(0, len(keys), 500):
-            found.update(
-                s.scalars(
-                    select(Claim.ma_lk).where(
-                        Claim.status == "accepted",
-                        Claim.facility_code == facility,
-                        Claim.ma_lk.in_(keys[start : start + 500]),
-                    )
-                )
-            )
-        return found
 
     # --- the end of a file ------------------------------------------------------------------------
 
     def _finish(
         self, file_id: int, owner: str, file_issues: list[Issue], size: int, file_notes: list[Note] | None = None
     ) -> None:
-        with transaction(self.factory) as s:
-            f = s.get(ClaimFile, file_id)
+        with self._uow() as uow:
+            f = uow.repo.file(file_id)
             assert f is not None
             records = f.total or 0
-            if file_notes:  # repairs to the envelope itself concern every record of the file
-                s.execute(insert(ClaimFormatNote.__table__), [
-                    {"file_id": file_id, "kind": kind, "table_name": table, "records": records}
-                    for kind, table in file_notes
-                ])
+            # Repairs to the envelope itself concern every record of the file.
+            uow.repo.insert_format_notes([
+                {"file_id": file_id, "kind": kind, "table_name": table, "records": records}
+                for kind, table in file_notes or ()
+            ])
             self._renew(
-                s,
+                uow,
                 file_id,
                 owner,
                 status="done",
@@ -446,9 +384,8 @@ class Intake:
                 warnings=ClaimFile.warnings + len(file_issues),
                 bytes_processed=size,
             )
-            if file_issues:
-                s.execute(insert(ClaimIssue.__table__), [_issue_row(file_id, None, i) for i in file_issues])
-            ledger.file_finished_events(s, file_id)
+            uow.repo.insert_issues([_issue_row(file_id, None, i) for i in file_issues])
+            handlers.file_loaded(uow, file_id)
             started = f.started_at
         for i in file_issues:
             m.ISSUES.labels(i.code, i.severity).inc()
@@ -457,22 +394,22 @@ class Intake:
         m.FILES.labels("done").inc()
         _observe_duration(started)
 
-    def _mark_failed(self, s: Session, f: ClaimFile | None, code: str, issue: Issue, owner: str | None = None) -> None:
+    def _fail(self, file_id: int, code: str, issue: Issue, owner: str) -> None:
+        with self._uow() as uow:
+            self._mark_failed(uow, file_id, code, issue, owner)
+
+    def _mark_failed(
+        self, uow: ClaimsUnitOfWork, file_id: int, code: str, issue: Issue, owner: str | None = None
+    ) -> None:
         """The whole file is refused (or could not be processed): status `failed` with its issue."""
+        f = uow.repo.file(file_id)
         assert f is not None
         if owner is not None and f.lease_owner != owner:
             raise LeaseLost(f.id)
-        f.status, f.phase, f.error_code = "failed", "finished", code[:40]
-        f.finished_at = utcnow()
-        f.lease_owner = f.lease_until = None
-        s.add(ClaimIssue(**_issue_row(f.id, None, issue)))
+        uow.repo.mark_failed(f, code, _issue_row(f.id, None, issue))
         m.FILES.labels("failed").inc()
         m.ISSUES.labels(issue.code, issue.severity).inc()
         _observe_duration(f.started_at)
-
-
-class SimulatedCrash(Exception):
-    """Raised by `stop_after_batches` (tests of resumption)."""
 
 
 def _failure_issue(attempts: int) -> Issue:
@@ -518,58 +455,6 @@ def _observe_duration(started: Any) -> None:
 
 
 # --- rows -----------------------------------------------------------------------------------------
-
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Callable[[Any], Any] | None]]] = {}
-
-
-def _bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows in one go at the driver: SQLite `executemany`, PostgreSQL `execute_values` (1,000 a statement).
-
-    The same rows and values as `s.execute(insert(table), rows)` stores (the column types' own bind
-    conversions are applied), for less: SQLAlchemy's per-row parameter building was a fifth of the intake's
-    time on SQLite (docs/benchmarks.md). Not COPY: psycopg2 refuses it under psycogreen's wait callback, which
-    the service runs with. Every row has the keys of the first, as Core requires too. Driver errors are
-    raised as SQLAlchemy's own (IntegrityError: `_commit` retries on it), as before."""
-    conn = s.connection()
-    dialect = conn.dialect
-    keys = tuple(rows[0])
-    cached = _INSERTS.get((dialect.name, table.name, keys))
-    if cached is None:
-        procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-        columns = ", ".join(keys)
-        values = "%s" if dialect.name == "postgresql" else "(" + ", ".join(["?"] * len(keys)) + ")"
-        sql = f"INSERT INTO {table.name} ({columns}) VALUES {values}"  # noqa: S608 - our own table and columns
-        cached = _INSERTS[(dialect.name, table.name, keys)] = (sql, procs)
-    sql, procs = cached
-    get = itemgetter(*keys)  # several keys: a tuple, built in C
-    converted = [(i, p) for i, p in enumerate(procs) if p is not None]
-    params: list[Any] = [get(row) for row in rows]
-    if converted:
-        for n, values in enumerate(params):
-            values = list(values)
-            for i, p in converted:
-                values[i] = p(values[i])
-            params[n] = values
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if dialect.name == "postgresql":
-            from psycopg2.extras import execute_values
-
-            # executemany would be one round trip per row on psycopg2.
-            execute_values(cursor, sql, params, page_size=1000)
-        else:
-            cursor.executemany(sql, params)
-    except dialect.loaded_dbapi.Error as exc:
-        # As SQLAlchemy itself would raise it: IntegrityError for `_commit`'s retry, OperationalError for the
-        # event handler's transient-failure path, a dropped connection marked invalidated.
-        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
-    finally:
-        with contextlib.suppress(Exception):
-            cursor.close()
-
 
 def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value is not None else None

@@ -36,3 +36,7 @@ for _outcome in ("accepted", "rejected"):
     RECORDS.labels(_outcome)
 for _outcome in ("received", "duplicate", "done", "failed"):
     FILES.labels(_outcome)
+
+
+def file_registered(duplicate: bool) -> None:
+    FILES.labels("duplicate" if duplicate else "received").inc()

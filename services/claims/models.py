@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -25,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    cast,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -35,6 +39,12 @@ from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 Money = Numeric(18, 2)
 Quantity = Numeric(18, 3)  # SO_LUONG and unit prices carry up to 3 decimals in QĐ 130
 Percent = Numeric(18, 2)
+
+
+def cents(column: Any) -> ColumnElement[Any]:
+    """Σ of a money column in whole cents, 0 over no rows: exact on PostgreSQL's NUMERIC and on SQLite, which
+    stores NUMERIC as binary floating point. Both the write side (events) and the read side sum this way."""
+    return func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0)
 
 
 class ClaimsBase(DeclarativeBase):

@@ -1,4 +1,5 @@
-"""Claims service entrypoints (nameko). Thin: open a unit of work, call ledger/queries/intake, return dicts.
+"""Claims service entrypoints (nameko). Thin: decode the call, open a unit of work (commands) or a session
+(queries), call one function of handlers.py, views.py or the intake pipeline, return its dict.
 
 Processing is a work queue: `register_file` queues the event `file_received` through the outbox, and this
 service consumes its own event to process the file; several replicas compete on the queue, the file
@@ -13,13 +14,13 @@ from typing import Any
 import eventlet
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import text
 
-from services.claims import assessment, blobsweep, figures, ledger, queries
+from services.claims import blobsweep, figures, handlers, reasons, views
 from services.claims import metrics as claim_metrics
 from services.claims.intake import Intake
 from services.claims.models import Outbox
-from services.claims.validation.catalog import rulebook
+from services.claims.unit_of_work import ClaimsUnitOfWork
+from services.claims.validation.rulebook import rulebook
 from services.common.blobstore import default_store
 from services.common.business_metrics import BusinessMetrics
 from services.common.contracts import claims as contract
@@ -43,7 +44,7 @@ class Service:
     metrics = EntrypointMetrics()
     # Capitation fund and spend per facility-quarter for the wall, recomputed only when claims data changed, at
     # most once per 10 s while files stream in (a pass is one reconciliation per facility-quarter).
-    business = BusinessMetrics(figures.business_figures, stamp=queries.data_version)
+    business = BusinessMetrics(figures.business_figures, stamp=views.data_version)
     queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
 
     def _intake(self) -> Intake:
@@ -52,8 +53,7 @@ class Service:
     @rpc
     def health(self) -> dict[str, Any]:
         with self.db.transaction() as s:
-            s.execute(text("SELECT 1"))
-        return {"status": "ok"}
+            return views.health(s)
 
     # --- files ------------------------------------------------------------------------------------
 
@@ -67,19 +67,17 @@ class Service:
         facility_code: str | None = None,
         filename: str | None = None,
     ) -> dict[str, Any]:
-        args = contract.RegisterFileV1().load(
-            {
-                "sha256": sha256,
-                "size": size,
-                "blob_name": blob_name,
-                "uploaded_by": uploaded_by,
-                "facility_code": facility_code,
-                "filename": filename,
-            }
-        )
-        with self.db.transaction() as s:
-            out = ledger.register_file(s, **args)
-        claim_metrics.FILES.labels("duplicate" if out["duplicate"] else "received").inc()
+        data = {
+            "sha256": sha256,
+            "size": size,
+            "blob_name": blob_name,
+            "uploaded_by": uploaded_by,
+            "facility_code": facility_code,
+            "filename": filename,
+        }
+        with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
+            out = handlers.register_file(uow, data)
+        claim_metrics.file_registered(out["duplicate"])
         self.relay()  # publish file_received now rather than at the relay's next tick
         return out
 
@@ -111,85 +109,85 @@ class Service:
         self, file_id: int, limit: int = 100, offset: int = 0, code: str | None = None, severity: str | None = None
     ) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.file_status(s, file_id, limit, offset, code, severity)
+            return views.file_status(s, file_id, limit, offset, code, severity)
 
     @rpc
     def file_issues(self, file_id: int, after_id: int = 0, limit: int = 1000) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.file_issues_after(s, file_id, after_id, min(max(1, limit), 5000))
+            return views.file_issues_after(s, file_id, after_id, min(max(1, limit), 5000))
 
     @rpc
     def list_files(
         self, page: int = 1, per_page: int = 50, facilities: list[str] | None = None, status: str | None = None
     ) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.list_files(s, page, per_page, facilities, status)
+            return views.list_files(s, page, per_page, facilities, status)
 
     @rpc
     def facilities_seen(self, registered: list[str]) -> list[dict[str, Any]]:
         """MA_CSKCB named by uploaded files but not in the gateway's register (`registered`), for mapping."""
         with self.db.transaction() as s:
-            return queries.facilities_seen(s, list(registered))
+            return views.facilities_seen(s, list(registered))
 
     # --- claims -----------------------------------------------------------------------------------
 
     @rpc
     def list_claims(self, personal: bool, facilities: list[str] | None = None, **filters: Any) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.list_claims(s, personal=personal, facilities=facilities, **filters)
+            return views.list_claims(s, personal=personal, facilities=facilities, **filters)
 
     @rpc
     def get_claim(
         self, facility: str, ma_lk: str, personal: bool, facilities: list[str] | None = None
     ) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.get_claim(s, facility, ma_lk, personal=personal, facilities=facilities)
+            return views.get_claim(s, facility, ma_lk, personal=personal, facilities=facilities)
 
     # --- assessments (giám định) ------------------------------------------------------------------
 
     @rpc
     def record_assessments(self, facility_code: str, items: list[dict[str, Any]], assessed_by: str) -> dict[str, Any]:
-        req = contract.AssessmentRequestV1().load({"facility_code": facility_code, "items": items})
-        with self.db.transaction() as s:
-            out = ledger.record_assessments(s, req["facility_code"], req["items"], assessed_by)
+        data = {"facility_code": facility_code, "items": items}
+        with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
+            out = handlers.record_assessments(uow, data, assessed_by)
         self.relay()
         return out
 
     @rpc
     def rules(self) -> dict[str, Any]:
-        """The validation rulebook (services/claims/validation/catalog.py): codes, and rules by table and field."""
+        """The validation rulebook (services/claims/validation/rulebook.py): codes, and rules by table and field."""
         return rulebook()
 
     @rpc
     def reasons(self) -> list[dict[str, Any]]:
-        return [r.as_dict() for r in assessment.reasons().values()]
+        return reasons.listing()
 
     # --- reconciliation ---------------------------------------------------------------------------
 
     @rpc
     def reconciliation(self, facility: str | None, period: str, facilities: list[str] | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return queries.reconciliation(s, facility, period, facilities)
+            return views.reconciliation(s, facility, period, facilities)
 
     @rpc
     def capitation_summary(self, facilities: list[str] | None = None, year: int | None = None) -> dict[str, str]:
         with self.db.transaction() as s:
-            return queries.capitation_summary_cached(s, facilities, year)
+            return views.capitation_summary_cached(s, facilities, year)
 
     # --- finance's capitation figures (projection) ------------------------------------------------
 
     @reliable_event_handler("finance", "capitation_fund_set")
     def on_capitation_fund_set(self, body: dict[str, Any]) -> bool:
-        with self.db.transaction() as s:
-            return ledger.record_fund(s, body)  # False: a redelivery, counted as a duplicate
+        with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
+            return handlers.record_fund(uow, body)  # False: a redelivery, counted as a duplicate
 
     @reliable_event_handler("investment", "station_facility_set")
-    def on_station_facility_set(self, body: dict[str, Any]) -> None:
+    def on_station_facility_set(self, body: dict[str, Any]) -> bool:
         """A commune station's MA_CSKCB: its claims get the 100 % benefit level of Luật BHYT Điều 22 k1 e."""
-        with self.db.transaction() as s:
-            ledger.record_station(s, body)
+        with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
+            return handlers.record_station(uow, body)  # False: a redelivery, counted as a duplicate
 
     @reliable_event_handler("finance", "advance_paid")
     def on_advance_paid(self, body: dict[str, Any]) -> bool:
-        with self.db.transaction() as s:
-            return ledger.record_advance(s, body)  # False: a redelivery, counted as a duplicate
+        with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
+            return handlers.record_advance(uow, body)  # False: a redelivery, counted as a duplicate

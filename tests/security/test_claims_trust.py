@@ -21,14 +21,16 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from services.claims import generator, ledger
 from services.claims.intake import Intake
 from services.claims.models import Claim, ClaimFile
 from services.claims.parsing import FileRejected, open_claim_file
+from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.common.blobstore import FilesystemBlobStore
 from services.common.claimfile import HEAD_LIMIT, HeadReader, read_head
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
+from services.devtools import claims_generator as generator
+from tests.integration.claims.conftest import register
 from tests.support.infra import Stack, rabbit_vhost
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "claims"
@@ -134,8 +136,8 @@ def test_the_claims_service_fails_a_file_whose_envelope_is_not_the_authorised_fa
         ids = {}
         for authorised, seed in ((OURS, 3), (THEIRS, 4)):
             blob = store.put(io.BytesIO(claim_file(THEIRS, seed)))
-            with transaction(factory) as s:
-                ids[authorised] = ledger.register_file(s, blob.sha256, blob.size, blob.name, "t", authorised)["id"]
+            with ClaimsUnitOfWork(factory) as uow:
+                ids[authorised] = register(uow, blob, "t", authorised)["id"]
             Intake(factory, store).process(ids[authorised])
         with transaction(factory) as s:
             refused = s.get(ClaimFile, ids[OURS])
@@ -144,10 +146,10 @@ def test_the_claims_service_fails_a_file_whose_envelope_is_not_the_authorised_fa
             assert s.scalar(select(func.count()).select_from(Claim).where(Claim.file_id == ids[OURS])) == 0
             done = s.get(ClaimFile, ids[THEIRS])
             assert (done.status, done.accepted) == ("done", 3)
-        from services.claims import queries
+        from services.claims import views
 
         with transaction(factory) as s:
-            message = queries.file_status(s, ids[OURS])["errors"][0]["message"]
+            message = views.file_status(s, ids[OURS])["errors"][0]["message"]
         assert "91T11" in message and "không hồ sơ nào được tính" in message
     finally:
         engine.dispose()
@@ -171,9 +173,9 @@ def test_the_sweep_deletes_only_what_has_expired(any_db_url: str, tmp_path: Path
         for kind in ("failed_old", "failed_new", "done", "processing"):
             blob = store.put(io.BytesIO(kind.encode() * 100))
             names[kind] = blob.name
-            with transaction(factory) as s:
-                file_id = ledger.register_file(s, blob.sha256, blob.size, blob.name, "t")["id"]
-                f = s.get(ClaimFile, file_id)
+            with ClaimsUnitOfWork(factory) as uow:
+                file_id = register(uow, blob, "t")["id"]
+                f = uow.session.get(ClaimFile, file_id)
                 if kind.startswith("failed"):
                     f.status = "failed"
                     f.finished_at = utcnow() - timedelta(hours=30 if kind == "failed_old" else 1)

@@ -7,11 +7,13 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from bench import floor, latency, province
-from services.claims import generator, ledger, queries
+from services.claims import handlers, views
 from services.claims.intake import Intake
+from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
+from services.devtools import claims_generator as generator
 
 
 def _file(tmp_path: Path, records: int) -> Path:
@@ -35,11 +37,12 @@ def test_floor_reads_every_record_the_system_counts(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path / "blobs")
     with open(path, "rb") as fh:
         blob = store.put(fh)
-    with transaction(factory) as s:
-        file_id = ledger.register_file(s, blob.sha256, blob.size, blob.name, "test")["id"]
+    with ClaimsUnitOfWork(factory) as uow:
+        data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "test"}
+        file_id = handlers.register_file(uow, data)["id"]
     assert Intake(factory, store, batch_size=7).process(file_id) == "done"
     with transaction(factory) as s:
-        status = queries.file_status(s, file_id, limit=0)
+        status = views.file_status(s, file_id, limit=0)
     engine.dispose()
     assert status["records"]["total"] == bare["records"]
     assert status["records"]["accepted"] + status["records"]["rejected"] == bare["records"]

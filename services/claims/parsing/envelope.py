@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from services.claims.domain.records import Issue
 from services.claims.parsing.notes import TABLE_EMPTY, TABLE_PLAIN_XML, Note, note_table
 from services.claims.parsing.safexml import (
     NS_INVALID,
@@ -28,8 +29,8 @@ from services.claims.parsing.safexml import (
     repair_prolog,
     short_error,
 )
-from services.claims.records import Issue
 from services.claims.validation.catalog import make_issue
+from services.common import facility_code
 from services.common.xmlsafe import PROLOG_MAX
 
 _CHUNK = 1 << 16
@@ -263,9 +264,10 @@ class ClaimFileReader:
         text = (el.text or "").strip()
         if name == "MACSKCB":
             if self._facility is None:
-                if not (len(text) == 5 and text.isascii() and text.isalnum()):
+                code = facility_code.normalise(text)
+                if code is None:
                     raise self._fail("envelope_invalid", "MACSKCB phải là mã cơ sở KCB gồm 5 ký tự")
-                self._facility = text
+                self._facility = code
         elif name == "NGAYLAP":
             self._ngay_lap = text or None
         elif text.isascii() and text.isdigit():

@@ -16,11 +16,11 @@ from decimal import Decimal
 
 from lxml import etree
 
-from services.claims.parsing import values
+from services.claims.domain import values
+from services.claims.domain.records import NAMES_4210, Claim, ClaimLine, Issue, Standard
 from services.claims.parsing.envelope import EnvelopeHeader, RawRecord
 from services.claims.parsing.notes import BIRTH_DATE_PARTIAL, TABLE_ROOT_UNWRAPPED
 from services.claims.parsing.safexml import UnsafeXML, local_name, read_document
-from services.claims.records import NAMES_4210, Claim, ClaimLine, Issue, Standard
 from services.claims.validation.catalog import make_issue
 
 TABLE_ROOTS = {"XML1": "TONG_HOP", "XML2": "CHITIEU_CHITIET_THUOC", "XML3": "CHITIEU_CHITIET_DVKT_VTYT"}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.claims.parsing import values
-from services.claims.records import Claim, Issue, field_name
+from services.claims.domain import values
+from services.claims.domain.records import Claim, Issue, field_name
 from services.claims.reference import base_salary
 from services.claims.validation.catalog import make_issue
 from services.claims.validation.context import ValidationContext

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.claims.records import PERSONAL_FIELDS, Issue, Severity
+from services.claims.domain.records import PERSONAL_FIELDS, Issue, Severity
 
 CATALOG: dict[str, tuple[Severity, str]] = {
     # Whole file (docs/contract.md "Claim error codes")
@@ -169,7 +169,7 @@ class Rule:
 _Q130 = "QĐ 130/QĐ-BYT, sửa đổi bởi QĐ 4750/QĐ-BYT"
 _SHEET = "bảng kiểm tra QĐ 4750 của nhà cung cấp phần mềm"
 
-_RULES: tuple[Rule, ...] = (
+RULES: tuple[Rule, ...] = (
     Rule("xml_malformed", "file", None, "Tệp là XML hợp lệ, không khai báo DTD/thực thể", "CONTRACT; XML 1.0"),
     Rule("envelope_invalid", "file", "MACSKCB", "Tệp có cấu trúc GIAMDINHHS và mã cơ sở gửi tệp",
          f"CONTRACT; {_Q130} (hồ sơ gửi)"),
@@ -232,17 +232,3 @@ _RULES: tuple[Rule, ...] = (
          f"{_Q130} Bảng 1 (MA_CSKCB: 2 ký tự đầu là mã tỉnh)"),
     Rule("duplicate_claim", "XML1", "MA_LK", "MA_LK chưa được tiếp nhận cho cơ sở này", f"CONTRACT; {_Q130}"),
 )
-
-
-def rules() -> list[Rule]:
-    """Every rule: the hand-written ones above, the field shapes, and one row per required field."""
-    from services.claims.validation import formats, required  # they import make_issue from here
-
-    return [*_RULES, *formats.RULES, *required.rules()]
-
-
-def rulebook() -> dict[str, list[dict[str, str | None]]]:
-    """What `GET /api/v1/claims/rules` answers: every code with its severity and message, every rule by table and
-    field with its legal basis."""
-    codes = [{"code": code, "severity": sev, "message": template} for code, (sev, template) in CATALOG.items()]
-    return {"codes": codes, "items": [r.as_dict() for r in rules()]}

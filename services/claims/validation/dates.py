@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.claims.records import Claim, Issue
+from services.claims.domain.records import Claim, Issue
 from services.claims.validation.catalog import make_issue
 from services.claims.validation.context import ValidationContext
 

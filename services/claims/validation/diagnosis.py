@@ -8,7 +8,7 @@ unknown day or month (QĐ 130 allows '00'), as the age is then uncertain.
 
 from __future__ import annotations
 
-from services.claims.records import Claim, Issue, field_name
+from services.claims.domain.records import Claim, Issue, field_name
 from services.claims.validation.catalog import make_issue
 from services.claims.validation.context import ValidationContext
 

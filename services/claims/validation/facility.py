@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.claims.records import Claim, Issue
+from services.claims.domain.records import Claim, Issue
 from services.claims.validation.catalog import make_issue
 from services.claims.validation.context import ValidationContext
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from services.claims.parsing import values
-from services.claims.records import Claim, Issue
+from services.claims.domain import values
+from services.claims.domain.records import Claim, Issue
 from services.claims.validation.catalog import Rule, make_issue
 from services.claims.validation.context import ValidationContext
+from services.common import facility_code
 
 _Q130 = "QĐ 130/QĐ-BYT, sửa đổi bởi QĐ 4750/QĐ-BYT"
 _SHEET = "bảng kiểm tra QĐ 4750 của nhà cung cấp phần mềm"
@@ -38,7 +39,7 @@ def _cccd(text: str) -> bool:
 
 
 def _facility(text: str) -> bool:
-    return len(text) == 5 and text.isascii() and text.isalnum()
+    return facility_code.normalise(text) is not None
 
 
 def _khoa(text: str) -> bool:

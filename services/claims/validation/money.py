@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
-from services.claims.records import Claim, ClaimLine, Issue, field_name
+from services.claims.domain.records import Claim, ClaimLine, Issue, field_name
 from services.claims.validation.catalog import make_issue
 from services.claims.validation.context import ValidationContext
 from services.common.money import CENT, format_vnd

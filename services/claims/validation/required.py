@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 
-from services.claims.records import Claim, ClaimLine, Issue, field_name
+from services.claims.domain.records import Claim, ClaimLine, Issue, field_name
 from services.claims.validation.catalog import Rule, make_issue
 from services.claims.validation.context import ValidationContext
 

@@ -4,7 +4,7 @@ directly, as the service's event handler calls it)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,33 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.claims import generator, ledger, queries
+from services.claims import handlers, views
 from services.claims.intake import Intake
+from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
+from services.devtools import claims_generator as generator
+
+
+class SimulatedCrash(Exception):
+    """A worker dying mid-file, raised by `crash_after` (tests of resumption)."""
+
+
+def crash_after(batches: int) -> Callable[[int, int], None]:
+    """An `Intake(after_batch=...)` observer that crashes the run once it has committed `batches` batches."""
+
+    def after_batch(file_id: int, committed: int) -> None:
+        if committed >= batches:
+            raise SimulatedCrash(file_id)
+
+    return after_batch
+
+
+def register(uow: ClaimsUnitOfWork, blob: Any, uploaded_by: str, facility_code: str | None = None) -> dict[str, Any]:
+    """`register_file` of a stored blob, as the gateway calls it."""
+    data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": uploaded_by}
+    return handlers.register_file(uow, data | {"facility_code": facility_code})
 
 
 @dataclass
@@ -27,10 +49,18 @@ class ClaimsEnv:
     def session(self) -> Any:
         return transaction(self.factory)
 
+    def uow(self) -> ClaimsUnitOfWork:
+        return ClaimsUnitOfWork(self.factory)
+
+    def run(self, handler: Callable[..., Any], *args: Any) -> Any:
+        """A command handler in its own unit of work, as the service's entrypoints call it."""
+        with self.uow() as uow:
+            return handler(uow, *args)
+
     def register(self, data: bytes) -> dict[str, Any]:
         blob = self.store.put(io.BytesIO(data))
-        with self.session() as s:
-            return ledger.register_file(s, blob.sha256, blob.size, blob.name, "test")
+        with self.uow() as uow:
+            return register(uow, blob, "test")
 
     def intake(self, **kwargs: Any) -> Intake:
         kwargs.setdefault("batch_size", 50)
@@ -44,7 +74,7 @@ class ClaimsEnv:
 
     def status(self, file_id: int) -> dict[str, Any]:
         with self.session() as s:
-            return queries.file_status(s, file_id, limit=100_000)
+            return views.file_status(s, file_id, limit=100_000)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from services.claims import assessment, ledger, queries
+from services.claims import handlers, views
+from services.claims import reasons as reason_catalog
 from services.claims.models import Assessment, Claim, Outbox
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
@@ -32,8 +33,7 @@ def loaded(claims_env):
 
 
 def assess(env, items, facility=FAC):
-    with env.session() as s:
-        return ledger.record_assessments(s, facility, items, "bhxh-test")
+    return env.run(handlers.record_assessments, {"facility_code": facility, "items": items}, "bhxh-test")
 
 
 def codes(exc):
@@ -61,9 +61,9 @@ def test_full_partial_and_refused_results_add_up(loaded):
     assessed_requested = full[1] + part[1] + refused[1] + later[1]
     requested = sum(c[1] for c in q3)
     with env.session() as s:
-        rec = queries.reconciliation(s, FAC, "2024-Q3")
+        rec = views.reconciliation(s, FAC, "2024-Q3")
         assert s.scalar(select(func.count()).select_from(Assessment)) == 5
-        assert [i["assessment"]["status"] for i in queries.list_claims(s, personal=True, ma_lk=part[0])["items"]] == [
+        assert [i["assessment"]["status"] for i in views.list_claims(s, personal=True, ma_lk=part[0])["items"]] == [
             "partial"
         ]
     c = rec["claims"]
@@ -149,17 +149,17 @@ def test_fund_and_advances_from_finance_give_the_balance(loaded):
     other = envelope("capitation_fund_set", {"fund_id": 8, "facility_code": "91061", "period": "2024-Q3", "fund": 1})
     adv1 = envelope("advance_paid", {"advance_id": 1, "facility_code": FAC, "period": "2024-Q3", "amount": 8_000_000})
     adv2 = envelope("advance_paid", {"advance_id": 2, "facility_code": FAC, "period": "2024-Q3", "amount": 2_500_000})
+    fund, advance = handlers.record_fund, handlers.record_advance
+    # delivered out of order and twice: the newest fund_id wins, each advance counts once
+    assert env.run(fund, newer) and env.run(fund, first) and env.run(fund, other)
+    assert env.run(advance, adv1) and env.run(advance, adv2)
+    assert not env.run(fund, newer)
+    assert not env.run(advance, adv1)
+    assert not env.run(advance, {**adv2, "event_id": str(uuid.uuid4())})  # re-published advance
     with env.session() as s:
-        # delivered out of order and twice: the newest fund_id wins, each advance counts once
-        assert ledger.record_fund(s, newer) and ledger.record_fund(s, first) and ledger.record_fund(s, other)
-        assert ledger.record_advance(s, adv1) and ledger.record_advance(s, adv2)
-    with env.session() as s:
-        assert not ledger.record_fund(s, newer)
-        assert not ledger.record_advance(s, adv1)
-        assert not ledger.record_advance(s, {**adv2, "event_id": str(uuid.uuid4())})  # re-published advance
-        rec = queries.reconciliation(s, FAC, "2024-Q3")
-        summary_all = queries.capitation_summary(s, None, 2024)
-        summary_none = queries.capitation_summary(s, [], 2024)
+        rec = views.reconciliation(s, FAC, "2024-Q3")
+        summary_all = views.capitation_summary(s, None, 2024)
+        summary_none = views.capitation_summary(s, [], 2024)
     spend = totals.capitation
     assert rec["capitation"] == {
         "fund": "60000000.00",
@@ -181,9 +181,9 @@ def test_fund_and_advances_from_finance_give_the_balance(loaded):
 def test_personal_fields_are_masked_in_one_place(loaded):
     env, _, claims = loaded
     with env.session() as s:
-        shown = queries.list_claims(s, personal=True, ma_lk=claims[0][0])["items"][0]
-        masked = queries.list_claims(s, personal=False, ma_lk=claims[0][0])["items"][0]
-        one = queries.get_claim(s, FAC, claims[0][0], personal=False)
+        shown = views.list_claims(s, personal=True, ma_lk=claims[0][0])["items"][0]
+        masked = views.list_claims(s, personal=False, ma_lk=claims[0][0])["items"][0]
+        one = views.get_claim(s, FAC, claims[0][0], personal=False)
     assert shown["ho_ten"] and shown["ma_the_bhyt"] and len(shown["ma_the_bhyt"]) >= 15
     for name in ("ho_ten", "ma_the_bhyt", "so_cccd", "ma_bn", "ngay_sinh", "dia_chi", "dien_thoai"):
         assert masked[name] in (None, "***"), name
@@ -195,13 +195,13 @@ def test_personal_fields_are_masked_in_one_place(loaded):
 def test_claims_list_filters(loaded):
     env, _, claims = loaded
     with env.session() as s:
-        every = queries.list_claims(s, personal=True, facility=FAC, per_page=500)
-        q3 = queries.list_claims(s, personal=True, period="2024-Q3", status="accepted")
-        rejected = queries.list_claims(s, personal=True, status="rejected")
+        every = views.list_claims(s, personal=True, facility=FAC, per_page=500)
+        q3 = views.list_claims(s, personal=True, period="2024-Q3", status="accepted")
+        rejected = views.list_claims(s, personal=True, status="rejected")
         one = every["items"][0]
-        by_card = queries.list_claims(s, personal=True, card=one["ma_the_bhyt"])
-        by_dx = queries.list_claims(s, personal=True, diagnosis=one["ma_benh_chinh"][:3])
-        scoped_out = queries.list_claims(s, personal=True, facilities=["91999"])
+        by_card = views.list_claims(s, personal=True, card=one["ma_the_bhyt"])
+        by_dx = views.list_claims(s, personal=True, diagnosis=one["ma_benh_chinh"][:3])
+        scoped_out = views.list_claims(s, personal=True, facilities=["91999"])
     assert every["total"] == 80 and rejected["total"] == 2
     assert q3["total"] == sum(1 for c in claims if c[3] == 3)
     assert all(i["ma_the_bhyt"] == one["ma_the_bhyt"] for i in by_card["items"]) and by_card["total"] >= 1
@@ -210,7 +210,7 @@ def test_claims_list_filters(loaded):
 
 
 def test_the_reason_catalog_is_data():
-    reasons = assessment.reasons()
+    reasons = reason_catalog.catalog()
     assert {"sai_gia", "xuat_toan_theo_ty_le", "khac"} <= set(reasons)
     assert {r.kind for r in reasons.values()} == {"tu_choi", "xuat_toan"}
     assert reasons["khac"].requires_note

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from services.claims.intake import _bulk_insert
 from services.claims.models import ClaimFile, ClaimIssue
+from services.claims.repository import bulk_insert as _bulk_insert
 from services.common.outbox import utcnow
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from services.claims import ledger, queries
+from services.claims import handlers, views
 from tests.integration.claims.conftest import ClaimsEnv, generate
 
 
@@ -16,21 +16,22 @@ def test_facilities_named_by_files_and_not_registered_are_listed_with_their_coun
     claims_env.load(first)
     claims_env.load(second)
     with claims_env.session() as s:
-        seen = {f["facility_code"]: f for f in queries.facilities_seen(s, [])}
+        seen = {f["facility_code"]: f for f in views.facilities_seen(s, [])}
         assert set(seen) == {"91001", "91002"}
         assert (seen["91001"]["files"], seen["91001"]["claims"]) == (1, 3)
         assert (seen["91002"]["files"], seen["91002"]["claims"]) == (1, 2)
         assert seen["91001"]["last_seen"]
-        assert [f["facility_code"] for f in queries.facilities_seen(s, ["91001"])] == ["91002"]
-        assert queries.facilities_seen(s, ["91001", "91002"]) == []
+        assert [f["facility_code"] for f in views.facilities_seen(s, ["91001"])] == ["91002"]
+        assert views.facilities_seen(s, ["91001", "91002"]) == []
 
 
 def test_the_uploaded_file_name_is_kept_and_answered(claims_env: ClaimsEnv):
     data, _ = generate(facility="91003", records=1, seed=3)
     blob = claims_env.store.put(io.BytesIO(data))
-    with claims_env.session() as s:
-        file_id = ledger.register_file(s, blob.sha256, blob.size, blob.name, "test", None, "HoSo_Quý3.xml")["id"]
+    data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "test",
+            "facility_code": None, "filename": "HoSo_Quý3.xml"}
+    file_id = claims_env.run(handlers.register_file, data)["id"]
     assert claims_env.status(file_id)["filename"] == "HoSo_Quý3.xml"
     with claims_env.session() as s:
-        [listed] = queries.list_files(s, 1, 10, None)["items"]
+        [listed] = views.list_files(s, 1, 10, None)["items"]
     assert listed["filename"] == "HoSo_Quý3.xml"

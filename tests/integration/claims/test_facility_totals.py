@@ -1,4 +1,4 @@
-"""The facility-quarter totals kept by intake and assessment (services/claims/totals.py) always equal a full
+"""The facility-quarter totals kept by intake and assessment (services/claims/domain/totals.py) always equal a full
 recomputation from the claims and their newest assessments, after random sequences of files, files delivered
 again (the same bytes, and the same MA_LK in other bytes), assessments and re-assessments; on SQLite and
 PostgreSQL. The recomputation here is plain Python over the stored rows, independent of the service's SQL."""
@@ -15,7 +15,8 @@ from types import ModuleType
 import pytest
 from sqlalchemy import delete, select, text
 
-from services.claims import ledger, queries, totals
+from services.claims import handlers, views
+from services.claims.domain import totals
 from services.claims.models import Assessment, Claim, FacilityQuarterTotal
 from tests.integration.claims.conftest import generate
 
@@ -62,7 +63,7 @@ def recomputed(env) -> dict[totals.Key, dict[str, int]]:
 
 def kept(env) -> dict[totals.Key, dict[str, int]]:
     with env.session() as s:
-        return totals.all_rows(s)
+        return views.totals_rows(s)
 
 
 def assert_kept_equal_recomputed(env) -> None:
@@ -72,10 +73,10 @@ def assert_kept_equal_recomputed(env) -> None:
         for facility, year, quarter in expected:
             if year and quarter:
                 where = [Claim.facility_code == facility, Claim.period_year == year, Claim.period_quarter == quarter]
-                assert queries.kept_totals(s, [facility], year, quarter) == queries.claim_totals(s, where)
+                assert views.kept_totals(s, [facility], year, quarter) == views.claim_totals(s, where)
         for year in {k[1] for k in expected}:
-            assert queries.kept_totals(s, None, year) == queries.claim_totals(s, [Claim.period_year == year])
-        assert queries.kept_totals(s, list(FACILITIES), None) == queries.claim_totals(s, [])
+            assert views.kept_totals(s, None, year) == views.claim_totals(s, [Claim.period_year == year])
+        assert views.kept_totals(s, list(FACILITIES), None) == views.claim_totals(s, [])
 
 
 def assess_some(env, rng: random.Random) -> int:
@@ -94,8 +95,7 @@ def assess_some(env, rng: random.Random) -> int:
         if approved < asked:
             item["reason_code"] = "sai_gia"
         items.append(item)
-    with env.session() as s:
-        ledger.record_assessments(s, facility, items, "bhxh-test")
+    env.run(handlers.record_assessments, {"facility_code": facility, "items": items}, "bhxh-test")
     return len(items)
 
 
@@ -141,8 +141,7 @@ def test_kept_totals_equal_a_recomputation_after_random_writes(claims_env, seed)
             if f == facility
         ]
         if items:
-            with claims_env.session() as s:
-                ledger.record_assessments(s, facility, items, "bhxh-test")
+            claims_env.run(handlers.record_assessments, {"facility_code": facility, "items": items}, "bhxh-test")
     assert_kept_equal_recomputed(claims_env)
     assert rows, "no claim was assessed"
     assert sum(v["claims"] for v in kept(claims_env).values()) > 0
@@ -162,17 +161,17 @@ def test_a_reassessment_moves_money_between_approved_and_rejected(claims_env):
     claims_env.load(generate(facility="91060", records=6, months=[7], seed=4)[0])
     with claims_env.session() as s:
         ma_lk, t_bhtt = s.execute(select(Claim.ma_lk, Claim.t_bhtt).where(Claim.status == "accepted")).first()
-        start = queries.kept_totals(s, ["91060"], 2024, 3)
+        start = views.kept_totals(s, ["91060"], 2024, 3)
     req = round(Decimal(t_bhtt) * 100)
+    full_items = [{"ma_lk": ma_lk, "approved_amount": str(t_bhtt)}]
+    claims_env.run(handlers.record_assessments, {"facility_code": "91060", "items": full_items}, "bhxh")
     with claims_env.session() as s:
-        ledger.record_assessments(s, "91060", [{"ma_lk": ma_lk, "approved_amount": str(t_bhtt)}], "bhxh")
-    with claims_env.session() as s:
-        full = queries.kept_totals(s, ["91060"], 2024, 3)
+        full = views.kept_totals(s, ["91060"], 2024, 3)
     assert (full["approved"], full["rejected"], full["pending"]) == (req, 0, start["pending"] - req)
+    refused_items = [{"ma_lk": ma_lk, "approved_amount": "0", "reason_code": "sai_gia"}]
+    claims_env.run(handlers.record_assessments, {"facility_code": "91060", "items": refused_items}, "b")
     with claims_env.session() as s:
-        ledger.record_assessments(s, "91060", [{"ma_lk": ma_lk, "approved_amount": "0", "reason_code": "sai_gia"}], "b")
-    with claims_env.session() as s:
-        refused = queries.kept_totals(s, ["91060"], 2024, 3)
+        refused = views.kept_totals(s, ["91060"], 2024, 3)
     assert (refused["approved"], refused["rejected"], refused["pending"]) == (0, req, full["pending"])
     assert refused["assessed"] == full["assessed"] == start["assessed"] + 1
     assert refused["requested"] == refused["approved"] + refused["rejected"] + refused["pending"]
@@ -227,8 +226,7 @@ def test_concurrent_intake_and_assessments_lose_no_increment(claims_env):
             for item in items:
                 if item["approved_amount"] != "0":
                     item.pop("reason_code")
-            with claims_env.session() as s:
-                ledger.record_assessments(s, "91060", items, f"bhxh-{k}")
+            claims_env.run(handlers.record_assessments, {"facility_code": "91060", "items": items}, f"bhxh-{k}")
 
     threads = [threading.Thread(target=guarded, args=(claims_env.intake(batch_size=10).process, f)) for f in files]
     threads += [threading.Thread(target=guarded, args=(assess, k)) for k in (0, 1)]

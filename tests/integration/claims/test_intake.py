@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
-from services.claims import generator, queries
-from services.claims.intake import SimulatedCrash
+from services.claims import views
 from services.claims.models import Claim, ClaimFile, ClaimLine, ClaimTable, Outbox
 from services.common.outbox import utcnow
-from tests.integration.claims.conftest import generate
+from services.devtools import claims_generator as generator
+from tests.integration.claims.conftest import SimulatedCrash, crash_after, generate
 
 ALL_RECORD_FAULTS = {code: 1 for code in generator.RECORD_FAULTS}
 
@@ -53,7 +53,7 @@ def test_reconciliation_equals_the_generators_own_sums(claims_env):
     claims_env.load(data)
     with claims_env.session() as s:
         for (facility, period), totals in summary.totals.items():
-            rec = queries.reconciliation(s, facility, period)
+            rec = views.reconciliation(s, facility, period)
             assert rec["claims"]["count"] == totals.count
             assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
             assert Decimal(rec["claims"]["pending"]) == totals.t_bhtt
@@ -92,7 +92,7 @@ def test_records_sent_again_in_another_file_are_duplicates(claims_env):
     assert len(dup) == 58 and all(e["severity"] == "critical" and e["field"] == "MA_LK" for e in dup)
     with claims_env.session() as s:
         (facility, period), totals = next(iter(summary.totals.items()))
-        rec = queries.reconciliation(s, facility, period)
+        rec = views.reconciliation(s, facility, period)
     assert rec["claims"]["count"] == totals.count  # counted once
 
 
@@ -100,7 +100,7 @@ def test_a_crashed_worker_is_resumed_where_it_stopped(claims_env):
     data, summary = generate(records=230, faults={"duplicate_claim": 2, "missing_field": 2})
     reg = claims_env.register(data)
     with pytest.raises(SimulatedCrash):
-        claims_env.intake(batch_size=50, stop_after_batches=2).process(reg["id"])
+        claims_env.intake(batch_size=50, after_batch=crash_after(2)).process(reg["id"])
     mid = claims_env.status(reg["id"])
     assert mid["status"] == "processing" and mid["records"]["processed"] == 100
     assert claims_env.intake(batch_size=50).process(reg["id"]) == "done"
@@ -202,5 +202,5 @@ def test_a_qd4210_archive_file_loads(claims_env):
     assert st["records"]["accepted"] == summary.accepted
     with claims_env.session() as s:
         (facility, period), totals = next(iter(summary.totals.items()))
-        rec = queries.reconciliation(s, facility, period)
+        rec = views.reconciliation(s, facility, period)
     assert Decimal(rec["capitation"]["spend"]) == totals.capitation

@@ -9,9 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from services.claims import queries
-from services.claims.intake import SimulatedCrash
+from services.claims import views
 from services.claims.models import Claim, ClaimFormatNote
+from tests.integration.claims.conftest import SimulatedCrash, crash_after
 from tests.unit.claims.test_real_format import (
     BAD_NS,
     BASE64,
@@ -64,7 +64,7 @@ def test_format_notes_are_stored_once_per_file_across_batches_and_a_crash(claims
     before = metric("namespace_invalid", "XML2"), metric("namespace_invalid", "GIAMDINHHS")
     reg = claims_env.register(data)
     with pytest.raises(SimulatedCrash):
-        claims_env.intake(batch_size=5, stop_after_batches=1).process(reg["id"])
+        claims_env.intake(batch_size=5, after_batch=crash_after(1)).process(reg["id"])
     claims_env.intake(batch_size=5).process(reg["id"])  # resumes at record 5
     st = claims_env.status(reg["id"])
     assert st["status"] == "done" and st["records"]["accepted"] == records and st["records"]["rejected"] == 0
@@ -104,4 +104,4 @@ def test_partial_birth_date_is_kept_as_written(claims_env):
     with claims_env.session() as s:
         claim = s.scalars(select(Claim).where(Claim.file_id == st["id"])).one()
         assert (claim.standard, claim.ngay_sinh_raw, claim.ngay_sinh.isoformat()) == ("4210", "195603", "1956-03-01")
-        assert queries._birth(claim) == "1956-03"
+        assert views._birth(claim) == "1956-03"

@@ -9,15 +9,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from services.claims import ledger as claims_ledger
-from services.claims.stations import commune_station_facilities
+from services.claims import handlers as claims_handlers
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError
 from services.common.migrate import upgrade
 from services.common.outbox import utcnow
-from services.investment import ledger as investment_ledger
+from services.investment import handlers as investment_handlers
 from services.investment.models import Outbox as InvestmentOutbox
 from services.investment.register_loader import sync_register
+from services.investment.unit_of_work import InvestmentUnitOfWork
 from tests.integration.claims.conftest import ClaimsEnv, generate
 
 STATION = "31069"  # Trạm Y tế xã Vĩnh Thuận
@@ -43,9 +43,9 @@ def _published(factory: sessionmaker) -> list[dict]:
 
 
 def _record(factory: sessionmaker, value: object, year: int) -> dict:
-    with transaction(factory) as s:
-        return investment_ledger.record_station_status(
-            s, STATION, {"attribute": "bhyt_facility_code", "value": value, "year": year}
+    with InvestmentUnitOfWork(factory) as uow:
+        return investment_handlers.record_station_status(
+            uow, STATION, {"attribute": "bhyt_facility_code", "value": value, "year": year}
         )
 
 
@@ -82,12 +82,11 @@ def test_a_station_named_by_investment_gets_no_false_benefit_level_warning(
         {"station_code": STATION, "facility_code": "91061", "year": 2023},
         {"station_code": STATION, "facility_code": "91060", "year": 2024},
     ]
-    with env.session() as s:
-        for body in reversed(events):  # out of order, and one delivered twice
-            assert claims_ledger.record_station(s, body)
-        assert not claims_ledger.record_station(s, events[0])
-    with env.session() as s:
-        assert commune_station_facilities(s) == {"91060"}
+    for body in reversed(events):  # out of order, and one delivered twice
+        assert env.run(claims_handlers.record_station, body)
+    assert not env.run(claims_handlers.record_station, events[0])
+    with env.uow() as uow:
+        assert uow.repo.commune_station_facilities() == {"91060"}
 
     # The same kind of file from the station now: 100 % is its right (Luật BHYT Điều 22 k1 e), no warning.
     assert _muc_huong_warnings(env, "91060", 2025) == (0, 60)

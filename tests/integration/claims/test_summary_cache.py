@@ -3,7 +3,7 @@ after every kind of write that can change it: a new file's batches, an assessmen
 
 from __future__ import annotations
 
-from services.claims import ledger, queries
+from services.claims import handlers, views
 from tests.integration.claims.conftest import generate
 from tests.integration.claims.test_assessments import envelope
 
@@ -12,9 +12,9 @@ FAC = "91060"
 
 def both(env, facilities=None, year=2024):
     with env.session() as s:
-        cached = queries.capitation_summary_cached(s, facilities, year)
+        cached = views.capitation_summary_cached(s, facilities, year)
     with env.session() as s:
-        fresh = queries.capitation_summary(s, facilities, year)
+        fresh = views.capitation_summary(s, facilities, year)
     assert cached == fresh
     return cached
 
@@ -28,21 +28,17 @@ def test_cached_summary_follows_every_write(claims_env):
     assert both(claims_env, [FAC]) == after_file  # another key, same figures
 
     with claims_env.session() as s:
-        listed = queries.list_claims(s, personal=False, facility=FAC, period="2024-Q1", status="accepted")
+        listed = views.list_claims(s, personal=False, facility=FAC, period="2024-Q1", status="accepted")
     first = listed["items"][0]
-    with claims_env.session() as s:
-        ledger.record_assessments(
-            s, FAC, [{"ma_lk": first["ma_lk"], "approved_amount": "0", "reason_code": "so_luong_vuot"}], "t"
-        )
+    items = [{"ma_lk": first["ma_lk"], "approved_amount": "0", "reason_code": "so_luong_vuot"}]
+    claims_env.run(handlers.record_assessments, {"facility_code": FAC, "items": items}, "t")
     assert both(claims_env)["approved"] == "0.00"
 
     fund = envelope("capitation_fund_set", {"fund_id": 1, "facility_code": FAC, "period": "2024-Q1", "fund": 5_000_000})
-    with claims_env.session() as s:
-        assert ledger.record_fund(s, fund)
+    assert claims_env.run(handlers.record_fund, fund)
     assert both(claims_env)["fund"] == "5000000.00"
     advance = envelope("advance_paid", {"advance_id": 1, "facility_code": FAC, "period": "2024-Q1", "amount": 10**6})
-    with claims_env.session() as s:
-        assert ledger.record_advance(s, advance)
+    assert claims_env.run(handlers.record_advance, advance)
     final = both(claims_env)
     assert (final["fund"], final["advanced"]) == ("5000000.00", "1000000.00")
 

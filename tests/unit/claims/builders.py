@@ -6,9 +6,10 @@ import base64
 import io
 from collections.abc import Iterable
 
+from services.claims.domain.records import Issue
 from services.claims.parsing import open_claim_file
-from services.claims.records import Issue
-from services.claims.validation import RecordResult, ValidationContext, check_record
+from services.claims.reading import RecordResult, check_record
+from services.claims.validation import ValidationContext
 
 FACILITY = "91060"
 

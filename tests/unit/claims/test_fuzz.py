@@ -9,9 +9,10 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.claims.generator import generate
 from services.claims.parsing import FileRejected, open_claim_file
-from services.claims.validation import CATALOG, ValidationContext, check_record
+from services.claims.reading import check_record
+from services.claims.validation import CATALOG, ValidationContext
+from services.devtools.claims_generator import generate
 from tests.unit.claims.builders import DRUG, envelope, tables
 
 

@@ -12,11 +12,18 @@ from decimal import Decimal
 
 import pytest
 
-from services.claims.generator import CRITICAL_FAULTS, RECORD_FAULTS, WARNING_FAULTS, GeneratedSummary, generate, main
 from services.claims.parsing import open_claim_file
 from services.claims.reference import load_icd_catalogue
 from services.claims.validation import CATALOG
 from services.common.periods import Quarter
+from services.devtools.claims_generator import (
+    CRITICAL_FAULTS,
+    RECORD_FAULTS,
+    WARNING_FAULTS,
+    GeneratedSummary,
+    generate,
+    main,
+)
 from tests.unit.claims.builders import run
 
 ALL_FAULTS = {code: 2 for code in RECORD_FAULTS}
@@ -169,9 +176,10 @@ def test_every_generated_code_is_in_the_catalog():
 
 _RSS_SCRIPT = r"""
 import os, resource, sys, threading
-from services.claims.generator import generate
+from services.devtools.claims_generator import generate
 from services.claims.parsing import open_claim_file
-from services.claims.validation import ValidationContext, check_record
+from services.claims.reading import check_record
+from services.claims.validation import ValidationContext
 r, w = os.pipe()
 n = int(sys.argv[1])
 def produce():

@@ -18,7 +18,8 @@ import pytest
 from services.claims.parsing import decode_record, open_claim_file
 from services.claims.parsing.notes import FORMAT_NOTES, note_message
 from services.claims.parsing.safexml import read_document
-from services.claims.validation import RecordResult, ValidationContext, check_record
+from services.claims.reading import RecordResult, check_record
+from services.claims.validation import ValidationContext
 from tests.unit.claims.builders import DRUG, EXAM, codes
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "claims"

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from services.claims.domain.records import PERSONAL_FIELDS
 from services.claims.parsing import decode_record, open_claim_file
-from services.claims.records import PERSONAL_FIELDS
 from services.claims.validation import CATALOG, ValidationContext, duplicate_issue, validate
 from tests.unit.claims.builders import DRUG, EXAM, XML1, codes, envelope, issues_of, run, tables
 

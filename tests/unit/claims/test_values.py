@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.claims.parsing import values
+from services.claims.domain import values
 from services.claims.parsing.safexml import prolog_has_dtd
 
 

@@ -6,6 +6,7 @@
   reason "khác" needs a note (`note_required`) — partial approval is a lower amount with its reason;
 - one claim appears once per batch (`duplicate_item`).
 A later assessment of the same claim is a new row that supersedes the earlier one (append-only).
+The reason catalog itself is read from services/claims/reasons.yaml by services/claims/reasons.py.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from services.common.errors import error
+from services.common.money import CENT, decimal_str
 
 ZERO = Decimal("0.00")
 
@@ -40,21 +38,6 @@ class Reason:
             "basis": self.basis,
             "requires_note": self.requires_note,
         }
-
-
-@cache
-def reasons() -> dict[str, Reason]:
-    """The reason catalog (services/claims/reasons.yaml)."""
-    text = resources.files("services.claims").joinpath("reasons.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    out: dict[str, Reason] = {}
-    for row in data["reasons"]:
-        if row["kind"] not in ("tu_choi", "xuat_toan"):
-            raise ValueError(f"reason {row['code']}: unknown kind {row['kind']}")
-        out[row["code"]] = Reason(
-            row["code"], row["kind"], row["title"], row.get("basis"), bool(row.get("requires_note", False))
-        )
-    return out
 
 
 @dataclass(frozen=True)
@@ -129,3 +112,48 @@ def check(items: list[Item], requested: Mapping[str, Decimal], catalog: Mapping[
         if item.reason_code is not None and catalog[item.reason_code].requires_note and not (item.note or "").strip():
             errors.append(error("note_required", "Lý do “khác” cần ghi rõ nội dung.", f"{where}.note"))
     return errors
+
+
+@dataclass(frozen=True)
+class AcceptedClaim:
+    """What an assessment needs of the accepted claim it names."""
+
+    claim_id: int
+    requested: Decimal  # the claim's T_BHTT, quantized to 0.01
+    year: int | None
+    quarter: int | None
+
+
+def read_item(data: Mapping[str, Any]) -> Item:
+    """One item of the request as the rules judge it (MA_LK trimmed, the amount to the cent)."""
+    return Item(
+        ma_lk=str(data["ma_lk"]).strip(),
+        approved_amount=Decimal(data["approved_amount"]).quantize(CENT),
+        reason_code=data.get("reason_code") or None,
+        note=data.get("note") or None,
+    )
+
+
+def item_answer(item: Item, requested: Decimal) -> dict[str, Any]:
+    """How one recorded item is answered to BHXH."""
+    return {
+        "ma_lk": item.ma_lk,
+        "requested": decimal_str(requested),
+        "approved_amount": decimal_str(item.approved_amount),
+        "rejected": decimal_str(requested - item.approved_amount),
+        "reason_code": item.reason_code,
+        "outcome": outcome(requested, item.approved_amount),
+    }
+
+
+def by_quarter(
+    items: list[Item], claims: Mapping[str, AcceptedClaim]
+) -> dict[tuple[int | None, int | None], tuple[int, Decimal]]:
+    """(year, quarter) -> (items assessed, Σ approved): one `claims_assessed` event each."""
+    out: dict[tuple[int | None, int | None], tuple[int, Decimal]] = {}
+    for item in items:
+        claim = claims[item.ma_lk]
+        key = (claim.year, claim.quarter)
+        count, approved = out.get(key, (0, ZERO))
+        out[key] = (count + 1, approved + item.approved_amount)
+    return dict(sorted(out.items()))  # type: ignore[arg-type] # an accepted claim has its period

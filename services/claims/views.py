@@ -1,7 +1,9 @@
 """Read side of claims: file status, claims list, reconciliation. Figures are aggregated in the database.
 
-Sums of money are taken in whole cents (`SUM(CAST(ROUND(x * 100) AS BIGINT))`): exact on PostgreSQL's
-NUMERIC and on SQLite, which stores NUMERIC as binary floating point.
+Functions of a session returning dicts; they import the models, services.common and pure rules of
+services/claims/domain, never the write side (handlers, repository, unit of work).
+Sums of money are taken in whole cents (`models.cents`): exact on PostgreSQL's NUMERIC and on SQLite, which
+stores NUMERIC as binary floating point.
 Personal data (NĐ 13/2023/NĐ-CP) leaves this module only through `present_claim`, masked unless the
 caller may see it: that function is the one place where masking is decided.
 """
@@ -13,10 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.claims import totals
+from services.claims.domain.assessment import outcome
+from services.claims.domain.periods import period_months
+from services.claims.domain.totals import FIELDS
 from services.claims.models import (
     Assessment,
     AssessmentBatch,
@@ -28,24 +32,20 @@ from services.claims.models import (
     ClaimIssue,
     ClaimLine,
     ClaimTable,
+    FacilityQuarterTotal,
+    cents,
 )
 from services.claims.parsing.notes import note_message
 from services.common.errors import DomainError, NotFound
 from services.common.kept import KeptAnswers
-from services.common.money import decimal_str
-from services.common.periods import PeriodError, Quarter
+from services.common.money import CENT, decimal_str
+from services.common.periods import quarter_or_refuse
 
-CENT = Decimal("0.01")
 PERSONAL = ("ho_ten", "so_cccd", "ma_the_bhyt", "ma_bn", "ngay_sinh", "dia_chi", "dien_thoai")
 MAX_PER_PAGE = 500
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def cents(column: Any) -> ColumnElement[Any]:
-    """Σ of a money column in whole cents, 0 over no rows."""
-    return func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0)
 
 
 def money(cents_value: int | None) -> str:
@@ -69,34 +69,17 @@ def latest_assessments() -> Any:
     )
 
 
-def parse_quarter(text: str, field: str = "period") -> Quarter:
-    try:
-        return Quarter.parse(text)
-    except PeriodError as exc:
-        raise DomainError.one("invalid_period", str(exc), field) from exc
-
-
-def period_months(text: str) -> tuple[int, list[int]]:
-    """`2024` / `2024-Q3` / `2024-07` -> (year, months)."""
-    t = (text or "").strip()
-    try:
-        if len(t) == 4 and t.isdigit():
-            return int(t), list(range(1, 13))
-        if "-Q" in t:
-            q = Quarter.parse(t)
-            return q.year, list(q.months)
-        if len(t) == 7 and t[4] == "-" and t[:4].isdigit() and t[5:].isdigit() and 1 <= int(t[5:]) <= 12:
-            return int(t[:4]), [int(t[5:])]
-    except PeriodError:
-        pass
-    raise DomainError.one("invalid_period", "Kỳ phải có dạng YYYY, YYYY-Qn hoặc YYYY-MM.", "period")
-
-
 def _in_scope(column: Any, facilities: list[str] | None) -> ColumnElement[bool] | None:
     """None: no restriction; a list: only those facilities (an empty list sees nothing)."""
     if facilities is None:
         return None
     return column.in_(facilities) if facilities else false()
+
+
+def health(session: Session) -> dict[str, Any]:
+    """The database answers."""
+    session.execute(select(1))
+    return {"status": "ok"}
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -306,8 +289,6 @@ def _assessment_dict(c: Claim, a: Assessment | None) -> dict[str, Any] | None:
         return None
     if a is None:
         return {"status": "pending"}
-    from services.claims.assessment import outcome
-
     return {
         "status": outcome(a.requested, a.approved_amount),
         "approved_amount": decimal_str(a.approved_amount),
@@ -472,9 +453,9 @@ def claim_totals(session: Session, where: Iterable[Any]) -> dict[str, int]:
 def kept_totals(
     session: Session, facilities: list[str] | None, year: int | None, quarter: int | None = None
 ) -> dict[str, int]:
-    """`claim_totals` read from the facility-quarter totals the writes keep (services/claims/totals.py): a few
-    rows whatever the number of claims."""
-    t = totals.read(session, facilities, year, quarter)
+    """`claim_totals` read from the facility-quarter totals the writes keep (services/claims/domain/totals.py): a
+    few rows whatever the number of claims."""
+    t = totals_read(session, facilities, year, quarter)
     return {
         "count": t["claims"],
         "assessed": t["assessed"],
@@ -512,7 +493,7 @@ def reconciliation(
     session: Session, facility: str | None, period: str, facilities: list[str] | None = None
 ) -> dict[str, Any]:
     """docs/contract.md's reconciliation of a facility (or every facility in scope) for one quarter."""
-    q = parse_quarter(period)
+    q = quarter_or_refuse(period)
     fund_where: list[Any] = [CapitationFund.period == str(q)]
     adv_where: list[Any] = [CapitationAdvance.period == str(q)]
     claim_scope = facilities
@@ -605,22 +586,34 @@ def capitation_summary_cached(session: Session, facilities: list[str] | None, ye
     return _SUMMARIES.get(session, key, lambda: capitation_summary(session, facilities, year))
 
 
-def spend_level(session: Session, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:
-    """The capitation spend of one facility-quarter as it stands: (Σ line T_BHTT with MA_PTTT = 2, claims)."""
-    t = kept_totals(session, [facility], year, quarter)
-    return Decimal(t["spend"]) * CENT, t["count"]
+# --- the kept facility-quarter totals -------------------------------------------------------------
 
 
-def accepted_requested(session: Session, facility: str, ma_lks: list[str]) -> dict[str, tuple[int, Decimal, int, int]]:
-    """MA_LK -> (claim id, T_BHTT, NAM_QT, quarter) of the accepted claims of a facility among `ma_lks`."""
-    out: dict[str, tuple[int, Decimal, int, int]] = {}
-    for start in range(0, len(ma_lks), 500):
-        chunk = ma_lks[start : start + 500]
-        rows = session.execute(
-            select(Claim.ma_lk, Claim.id, Claim.t_bhtt, Claim.period_year, Claim.period_quarter).where(
-                and_(Claim.status == "accepted", Claim.facility_code == facility, Claim.ma_lk.in_(chunk))
-            )
-        )
-        for ma_lk, cid, t_bhtt, year, quarter in rows:
-            out[ma_lk] = (cid, (t_bhtt or Decimal(0)).quantize(CENT), year, quarter)
+def totals_read(
+    session: Session, facilities: list[str] | None, year: int | None = None, quarter: int | None = None
+) -> dict[str, int]:
+    """Σ of the kept rows over facilities (None: all; [] none), a year (None: all, unknown years included)
+    and a quarter (None: all)."""
+    t = FacilityQuarterTotal
+    where: list[Any] = []
+    scope = _in_scope(t.facility_code, facilities)
+    if scope is not None:
+        where.append(scope)
+    if year is not None:
+        where.append(t.period_year == year)
+    if quarter is not None:
+        where.append(t.period_quarter == quarter)
+    row = session.execute(
+        select(*(func.coalesce(func.sum(getattr(t, name)), 0) for name in FIELDS)).where(*where)
+    ).one()
+    return {name: int(v or 0) for name, v in zip(FIELDS, row, strict=True)}
+
+
+def totals_rows(session: Session) -> dict[tuple[str, int, int], dict[str, int]]:
+    """Every kept row by (facility, year, quarter) (tests compare them with a recomputation from the claims)."""
+    t = FacilityQuarterTotal
+    out: dict[tuple[str, int, int], dict[str, int]] = {}
+    columns = (t.facility_code, t.period_year, t.period_quarter, *(getattr(t, n) for n in FIELDS))
+    for row in session.execute(select(*columns)):
+        out[(row[0], int(row[1]), int(row[2]))] = {n: int(v) for n, v in zip(FIELDS, row[3:], strict=True)}
     return out

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from services.common import facility_code as facility_code_rule
 from services.common.money import CENT
 
 # QĐ 130 types amounts as "Số 15": at most 15 digits before the decimal point.
@@ -105,9 +106,10 @@ def code2(text: str) -> str:
 
 
 def facility_code(text: str) -> str:
-    """MA_CSKCB / MA_DKBD: 5 characters, province first (QĐ 130)."""
-    if len(text) == 5 and text.isascii() and text.isalnum():
-        return text
+    """MA_CSKCB / MA_DKBD: the one facility-code rule (services/common/facility_code.py), lower case forgiven."""
+    code = facility_code_rule.normalise(text)
+    if code is not None:
+        return code
     raise BadValue("mã cơ sở KCB phải gồm 5 ký tự chữ hoặc số")
 
 

@@ -1,0 +1,80 @@
+"""Facility-quarter totals kept by the writes themselves (table `facility_quarter_totals`): the increments.
+
+An intake batch adds its accepted claims and an assessment batch moves money between pending, approved and
+rejected, each in its own transaction, so the reconciliation and the capitation summary read a few rows instead of
+scanning claims. This module computes the increments (in whole cents); the repository applies them as upserts
+of `x = x + delta` in key order (services/claims/repository.py), so concurrent transactions never lose each
+other's increment and never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+Key = tuple[str, int, int]  # (facility_code, period_year or 0, period_quarter or 0)
+Deltas = dict[Key, dict[str, int]]
+FIELDS = (
+    "claims",
+    "assessed",
+    "requested",
+    "approved",
+    "rejected",
+    "pending",
+    "fee_for_service",
+    "capitation",
+    "drg",
+)
+# Claim column of the Σ line T_BHTT of each payment method -> its total.
+METHODS = (("bhtt_fee_for_service", "fee_for_service"), ("bhtt_capitation", "capitation"), ("bhtt_drg", "drg"))
+
+
+def to_cents(value: Decimal | None) -> int:
+    """A 2-place amount in whole cents (None: 0, as the sums over claims count it)."""
+    return 0 if value is None else int((value * 100).to_integral_value())
+
+
+def key_of(facility: str, year: int | None, quarter: int | None) -> Key:
+    return (facility, int(year or 0), int(quarter or 0))
+
+
+def _add(deltas: Deltas, key: Key, **values: int) -> None:
+    row = deltas.setdefault(key, dict.fromkeys(FIELDS, 0))
+    for name, value in values.items():
+        row[name] += value
+
+
+def for_claims(rows: Iterable[Mapping[str, Any]]) -> Deltas:
+    """Increments for claim rows as the intake inserts them: only accepted claims count, all pending."""
+    deltas: Deltas = {}
+    for r in rows:
+        if r["status"] != "accepted":
+            continue
+        requested = to_cents(r.get("t_bhtt"))
+        methods = {name: to_cents(r.get(column)) for column, name in METHODS}
+        key = key_of(r["facility_code"], r.get("period_year"), r.get("period_quarter"))
+        _add(deltas, key, claims=1, requested=requested, pending=requested, **methods)
+    return deltas
+
+
+def for_assessments(
+    facility: str,
+    items: Iterable[tuple[int, Decimal, int | None, int | None, Decimal]],
+    previous: Mapping[int, Decimal],
+) -> Deltas:
+    """Increments for a batch of new assessments: (claim id, requested, year, quarter, approved) each.
+
+    `previous` maps a claim already assessed to the approved amount of its newest assessment, which the new one
+    supersedes: its approved/rejected split is taken back. The caller reads it under the totals rows' lock, so
+    it is the assessment the totals hold."""
+    deltas: Deltas = {}
+    for claim_id, requested, year, quarter, approved in items:
+        req, new = to_cents(requested), to_cents(approved)
+        key = key_of(facility, year, quarter)
+        if claim_id in previous:
+            old = to_cents(previous[claim_id])
+            _add(deltas, key, approved=new - old, rejected=old - new)
+        else:
+            _add(deltas, key, assessed=1, pending=-req, approved=new, rejected=req - new)
+    return deltas

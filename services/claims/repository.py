@@ -1,0 +1,364 @@
+"""The write side's access to the claims database: `ClaimsRepository(session)`.
+
+Every SELECT, INSERT and UPDATE the commands and the intake pipeline make lives here: files and their lease,
+batches of claims, assessments, the facility-quarter totals (upserts of increments, in key order), and the
+projections of finance's and investment's events. Nothing here commits: the unit of work does
+(services/claims/unit_of_work.py). The read side has its own queries (services/claims/views.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Table, case, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from services.claims.domain.assessment import AcceptedClaim
+from services.claims.domain.totals import FIELDS, Deltas, Key
+from services.claims.models import (
+    Assessment,
+    AssessmentBatch,
+    CapitationAdvance,
+    CapitationFund,
+    Claim,
+    ClaimFile,
+    ClaimFormatNote,
+    ClaimIssue,
+    ClaimLine,
+    ClaimTable,
+    CommuneStation,
+    FacilityQuarterTotal,
+    cents,
+)
+from services.common.money import CENT
+from services.common.outbox import utcnow
+
+CHUNK = 500  # keys per IN (...) list
+
+
+def _chunks(keys: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(keys), CHUNK):
+        yield keys[start : start + CHUNK]
+
+
+class ClaimsRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- files --------------------------------------------------------------------------------------
+
+    def file(self, file_id: int) -> ClaimFile | None:
+        return self.session.get(ClaimFile, file_id)
+
+    def file_by_sha256(self, sha256: str) -> ClaimFile | None:
+        return self.session.scalar(select(ClaimFile).where(ClaimFile.sha256 == sha256))
+
+    def add_file(self, row: ClaimFile) -> bool:
+        """Insert a new file row; False when the same bytes were registered by another request at that moment."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def stalled_files(self, now: datetime, grace: timedelta, limit: int) -> list[int]:
+        """Files still processing whose worker is gone (lease expired) or that nobody picked up within `grace`."""
+        return list(
+            self.session.scalars(
+                select(ClaimFile.id)
+                .where(
+                    ClaimFile.status == "processing",
+                    or_(
+                        ClaimFile.lease_until < now,
+                        ClaimFile.lease_owner.is_(None) & (ClaimFile.uploaded_at < now - grace),
+                    ),
+                )
+                .order_by(ClaimFile.id)
+                .limit(limit)
+            )
+        )
+
+    def take_lease(self, file_id: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Lease a processing file nobody holds (or whose lease expired): a conditional UPDATE, atomic on SQLite
+        and PostgreSQL, so two workers never both win. Counts the attempt."""
+        res = self.session.execute(
+            update(ClaimFile)
+            .where(
+                ClaimFile.id == file_id,
+                ClaimFile.status == "processing",
+                or_(ClaimFile.lease_owner.is_(None), ClaimFile.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=until, attempts=ClaimFile.attempts + 1)
+        )
+        return res.rowcount > 0
+
+    def renew_lease(self, file_id: int, owner: str, until: datetime, **values: Any) -> bool:
+        """Extend our lease with other changes of the file row; False when the lease is no longer ours."""
+        res = self.session.execute(
+            update(ClaimFile)
+            .where(ClaimFile.id == file_id, ClaimFile.lease_owner == owner, ClaimFile.status == "processing")
+            .values(**{"lease_until": until, **values})  # finishing a file clears the lease: values win
+        )
+        return res.rowcount > 0
+
+    def release_lease(self, file_id: int, owner: str) -> None:
+        self.session.execute(
+            update(ClaimFile)
+            .where(ClaimFile.id == file_id, ClaimFile.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+
+    def mark_failed(self, f: ClaimFile, code: str, issue: dict[str, Any]) -> None:
+        """The whole file refused (or impossible to process): status `failed`, its issue stored."""
+        f.status, f.phase, f.error_code = "failed", "finished", code[:40]
+        f.finished_at = utcnow()
+        f.lease_owner = f.lease_until = None
+        self.session.add(ClaimIssue(**issue))
+
+    def failed_blobs(self, before: datetime) -> list[str]:
+        """Blob names of files refused whole before `before`."""
+        return list(
+            self.session.scalars(
+                select(ClaimFile.blob_name).where(ClaimFile.status == "failed", ClaimFile.finished_at < before)
+            )
+        )
+
+    def blobs_in_use(self, names: list[str]) -> set[str]:
+        """Those of `names` that a file row points to."""
+        found: set[str] = set()
+        for chunk in _chunks(names):
+            found.update(self.session.scalars(select(ClaimFile.blob_name).where(ClaimFile.blob_name.in_(chunk))))
+        return found
+
+    # --- a batch of claims --------------------------------------------------------------------------
+
+    def accepted_among(self, facility: str, ma_lks: Iterable[str]) -> set[str]:
+        """Those MA_LK already accepted for the facility (a second one is a duplicate)."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(ma_lks)):
+            found.update(
+                self.session.scalars(
+                    select(Claim.ma_lk).where(
+                        Claim.status == "accepted", Claim.facility_code == facility, Claim.ma_lk.in_(chunk)
+                    )
+                )
+            )
+        return found
+
+    def insert_claims(self, file_id: int, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert claim rows of one file (consecutive record indexes) and return their ids in row order.
+
+        A plain executemany, then the ids by (file_id, record_index): RETURNING in parameter order makes SQLite
+        insert one row per statement."""
+        bulk_insert(self.session, Claim.__table__, rows)
+        first, last = rows[0]["record_index"], rows[-1]["record_index"]
+        by_index = dict(
+            self.session.execute(
+                select(Claim.record_index, Claim.id).where(
+                    Claim.file_id == file_id, Claim.record_index.between(first, last)
+                )
+            ).all()
+        )
+        return [by_index[r["record_index"]] for r in rows]
+
+    def insert_details(
+        self, lines: list[dict[str, Any]], tables: list[dict[str, Any]], issues: list[dict[str, Any]]
+    ) -> None:
+        """A batch's claim lines (XML2/3), other tables (XML4..15) and issues."""
+        for rows, model in ((lines, ClaimLine), (tables, ClaimTable), (issues, ClaimIssue)):
+            if rows:
+                bulk_insert(self.session, model.__table__, rows)
+
+    def insert_format_notes(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(ClaimFormatNote.__table__), rows)
+
+    def insert_issues(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(ClaimIssue.__table__), rows)
+
+    def file_months(self, file_id: int) -> list[tuple[str, int, int, int, int, int]]:
+        """Per facility-month of a file's claims: (facility, year, month, accepted, records, accepted T_BHTT in
+        cents), in that order."""
+        accepted = Claim.status == "accepted"
+        rows = self.session.execute(
+            select(
+                Claim.facility_code,
+                Claim.period_year,
+                Claim.period_month,
+                func.sum(case((accepted, 1), else_=0)),
+                func.count(Claim.id),
+                cents(case((accepted, func.coalesce(Claim.t_bhtt, 0)), else_=0)),
+            )
+            .where(Claim.file_id == file_id, Claim.period_year.is_not(None), Claim.period_month.is_not(None))
+            .group_by(Claim.facility_code, Claim.period_year, Claim.period_month)
+            .order_by(Claim.facility_code, Claim.period_year, Claim.period_month)
+        ).all()
+        return [(f, int(y), int(m), int(a or 0), int(n), int(t or 0)) for f, y, m, a, n, t in rows]
+
+    def commune_station_facilities(self) -> set[str]:
+        """MA_CSKCB each commune station claims under now: per station, its newest record by (year, arrival)."""
+        newest = (
+            select(
+                CommuneStation.facility_code,
+                func.row_number()
+                .over(
+                    partition_by=CommuneStation.station_code,
+                    order_by=(CommuneStation.year.desc(), CommuneStation.id.desc()),
+                )
+                .label("n"),
+            )
+            .subquery()
+        )
+        return set(self.session.scalars(select(newest.c.facility_code).where(newest.c.n == 1)))
+
+    # --- assessments --------------------------------------------------------------------------------
+
+    def accepted_claims(self, facility: str, ma_lks: list[str]) -> dict[str, AcceptedClaim]:
+        """MA_LK -> the accepted claim of the facility, for those of `ma_lks` that have one."""
+        out: dict[str, AcceptedClaim] = {}
+        for chunk in _chunks(ma_lks):
+            rows = self.session.execute(
+                select(Claim.ma_lk, Claim.id, Claim.t_bhtt, Claim.period_year, Claim.period_quarter).where(
+                    Claim.status == "accepted", Claim.facility_code == facility, Claim.ma_lk.in_(chunk)
+                )
+            )
+            for ma_lk, cid, t_bhtt, year, quarter in rows:
+                out[ma_lk] = AcceptedClaim(cid, (t_bhtt or Decimal(0)).quantize(CENT), year, quarter)
+        return out
+
+    def add_assessment_batch(self, facility: str, assessed_by: str, items: int) -> AssessmentBatch:
+        batch = AssessmentBatch(facility_code=facility, assessed_by=assessed_by, items=items)
+        self.session.add(batch)
+        self.session.flush()
+        return batch
+
+    def insert_assessments(self, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), 1000):
+            self.session.execute(insert(Assessment.__table__), rows[start : start + 1000])
+
+    def newest_approved(self, claim_ids: list[int]) -> dict[int, Decimal]:
+        """claim id -> approved_amount of its newest assessment, for those assessed."""
+        out: dict[int, Decimal] = {}
+        for chunk in _chunks(claim_ids):
+            newest = (
+                select(func.max(Assessment.id)).where(Assessment.claim_id.in_(chunk)).group_by(Assessment.claim_id)
+            )
+            rows = self.session.execute(
+                select(Assessment.claim_id, Assessment.approved_amount).where(Assessment.id.in_(newest))
+            )
+            out.update({int(cid): Decimal(amount) for cid, amount in rows})
+        return out
+
+    # --- facility-quarter totals --------------------------------------------------------------------
+
+    def add_to_totals(self, deltas: Mapping[Key, Mapping[str, int]]) -> None:
+        """Add increments to their rows (created at zero when new), in key order.
+
+        An upsert of `x = x + delta`: concurrent transactions on the same row serialise on its row lock
+        (PostgreSQL) or the write lock (SQLite) and none loses the other's increment; key order means two
+        transactions never wait on each other in a cycle. A rolled-back transaction takes its increments along."""
+        dialect = self.session.get_bind().dialect.name
+        make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+        if make is None:
+            raise RuntimeError(f"facility_quarter_totals: no upsert for {dialect}")
+        table = FacilityQuarterTotal.__table__
+        for key in sorted(deltas):
+            values = {name: int(deltas[key].get(name, 0)) for name in FIELDS}
+            stmt = make(table).values(facility_code=key[0], period_year=key[1], period_quarter=key[2], **values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["facility_code", "period_year", "period_quarter"],
+                set_={name: table.c[name] + stmt.excluded[name] for name in FIELDS},
+            )
+            self.session.execute(stmt)
+
+    def lock_totals(self, keys: Iterable[Key]) -> None:
+        """Take the write lock of these rows (a zero upsert) before reading what an increment depends on."""
+        empty: Deltas = {k: {} for k in keys}
+        self.add_to_totals(empty)
+
+    def quarter_spend(self, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:
+        """A facility-quarter's capitation spend as it stands: (Σ line T_BHTT with MA_PTTT = 2, claims)."""
+        t = FacilityQuarterTotal
+        row = self.session.execute(
+            select(t.capitation, t.claims).where(
+                t.facility_code == facility, t.period_year == year, t.period_quarter == quarter
+            )
+        ).one_or_none()
+        spend, count = row if row is not None else (0, 0)
+        return Decimal(int(spend or 0)) * CENT, int(count or 0)
+
+    # --- projections of other services' events ------------------------------------------------------
+
+    def has_fund(self, fund_id: int) -> bool:
+        return self.session.scalar(select(CapitationFund.id).where(CapitationFund.fund_id == fund_id)) is not None
+
+    def has_advance(self, advance_id: int) -> bool:
+        query = select(CapitationAdvance.id).where(CapitationAdvance.advance_id == advance_id)
+        return self.session.scalar(query) is not None
+
+    def add(self, row: CapitationFund | CapitationAdvance | CommuneStation) -> None:
+        self.session.add(row)
+
+
+# --- the driver-level batch insert ----------------------------------------------------------------
+
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Callable[[Any], Any] | None]]] = {}
+
+
+def bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows in one go at the driver: SQLite `executemany`, PostgreSQL `execute_values` (1,000 a statement).
+
+    The same rows and values as `s.execute(insert(table), rows)` stores (the column types' own bind
+    conversions are applied), for less: SQLAlchemy's per-row parameter building was a fifth of the intake's
+    time on SQLite (docs/benchmarks.md). Not COPY: psycopg2 refuses it under psycogreen's wait callback, which
+    the service runs with. Every row has the keys of the first, as Core requires too. Driver errors are
+    raised as SQLAlchemy's own (IntegrityError: the intake retries a batch on it), as before."""
+    conn = s.connection()
+    dialect = conn.dialect
+    keys = tuple(rows[0])
+    cached = _INSERTS.get((dialect.name, table.name, keys))
+    if cached is None:
+        procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+        columns = ", ".join(keys)
+        values = "%s" if dialect.name == "postgresql" else "(" + ", ".join(["?"] * len(keys)) + ")"
+        sql = f"INSERT INTO {table.name} ({columns}) VALUES {values}"  # noqa: S608 - our own table and columns
+        cached = _INSERTS[(dialect.name, table.name, keys)] = (sql, procs)
+    sql, procs = cached
+    get = itemgetter(*keys)  # several keys: a tuple, built in C
+    converted = [(i, p) for i, p in enumerate(procs) if p is not None]
+    params: list[Any] = [get(row) for row in rows]
+    if converted:
+        for n, values in enumerate(params):
+            values = list(values)
+            for i, p in converted:
+                values[i] = p(values[i])
+            params[n] = values
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect.name == "postgresql":
+            from psycopg2.extras import execute_values
+
+            # executemany would be one round trip per row on psycopg2.
+            execute_values(cursor, sql, params, page_size=1000)
+        else:
+            cursor.executemany(sql, params)
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy itself would raise it: IntegrityError for the intake's retry, OperationalError for the
+        # event handler's transient-failure path, a dropped connection marked invalidated.
+        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
