@@ -1,10 +1,14 @@
-"""RPC to the services from gunicorn threads.
+"""RPC to the services from gunicorn threads, through nameko's standalone proxy (`ClusterRpcProxy`).
 
-nameko's `ClusterRpcProxy` is not thread-safe, so each thread gets its own, created lazily after fork
-and dropped after a timeout (its reply queue may still receive the late answer). `fan_out` sends every
-call at once (`call_async`) and collects them against ONE deadline for the whole batch: nameko's own
-timeout is a socket idle timeout per wait, so N slow replies could otherwise take N × timeout. A slow,
-dead, unknown or crashing service becomes `Unavailable` for its own calls only, never a hang.
+The proxy is not thread-safe, so each thread gets its own, created lazily after fork and dropped after a
+timeout (its reply queue may still receive the late answer). `fan_out` sends every call at once
+(`call_async`) and collects them against ONE deadline for the whole batch: nameko's own timeout is a socket
+idle timeout per wait, so N slow replies could otherwise take N × timeout. A slow, dead, unknown or crashing
+service becomes `Unavailable` for its own calls only, never a hang (errors.remote_failure says which).
+
+Only nameko's public API is used: the proxy's `context_data` (the AMQP headers of every call; this module
+keeps the dict and sets the request's correlation id in it) and `reply_listener_cls` (a reply listener whose
+waits are bounded by the batch's deadline, `BoundedReplyListener`).
 """
 
 from __future__ import annotations
@@ -16,61 +20,82 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from nameko.exceptions import (
-    BadRequest,
-    MethodNotFound,
-    RemoteError,
-    RpcTimeout,
-    UnknownService,
-    deserialize_to_instance,
-)
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.standalone.rpc import ClusterRpcProxy, PollingQueueConsumer, SingleThreadedReplyListener
 
 from services.common import config
 from services.common.config import MessagingOptions
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError
+from services.gateway.errors import BROKER_UNREACHABLE, Unavailable, remote_failure
 
 log = logging.getLogger(__name__)
 
-# Refusals must cross RPC as themselves here too: the services register them in
-# services.common.messaging, which the gateway never imports; unregistered, a 422 became a 503.
-deserialize_to_instance(DomainError)
-deserialize_to_instance(NotFound)
-
 MIN_WAIT = 0.05  # after the deadline, still read what has already arrived
 
-
-class Unavailable(Exception):
-    """A service did not answer in time, is not running, or failed on the call.
-
-    `kind`: timeout | unknown_service | broker | method_not_found | error."""
-
-    def __init__(self, service: str, reason: str, kind: str = "error") -> None:
-        super().__init__(service, reason)
-        self.service = service
-        self.reason = reason
-        self.kind = kind
-
-
 Call = tuple[str, str, tuple[Any, ...], dict[str, Any]]
+
+
+class Waits:
+    """How long the next wait for a reply may take, shared by a thread's proxy and its reply consumer."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+class BoundedQueueConsumer(PollingQueueConsumer):
+    """nameko's polling reply consumer, its socket timeout read from `Waits` before each wait."""
+
+    def __init__(self, waits: Waits) -> None:
+        super().__init__(timeout=waits.seconds)
+        self.waits = waits
+
+    def get_message(self, correlation_id: str) -> None:
+        self.timeout = self.waits.seconds
+        super().get_message(correlation_id)
+
+
+class BoundedReplyListener(SingleThreadedReplyListener):
+    """nameko's single-threaded reply listener with a `BoundedQueueConsumer` (passed as `reply_listener_cls`)."""
+
+    def __init__(self, timeout: float | None = None, waits: Waits | None = None) -> None:
+        super().__init__(timeout=timeout)
+        self.queue_consumer = BoundedQueueConsumer(waits or Waits(timeout or 0))
+
+
+class _Thread(threading.local):
+    """One thread's proxy, its headers and its wait bound."""
+
+    standalone: ClusterRpcProxy | None = None
+    proxy: Any = None
+    context: dict[str, Any]
+    waits: Waits | None = None
 
 
 class ServiceClients:
     def __init__(self, amqp_uri: str | None = None, timeout: float | None = None) -> None:
         self.config = {"AMQP_URI": amqp_uri or config.amqp_uri(), "serializer": "json"}
         self.timeout = timeout if timeout is not None else MessagingOptions.from_env().rpc_timeout
-        self._local = threading.local()
+        self._local = _Thread()
+        self._local.context = {}
 
-    def _standalone(self) -> ClusterRpcProxy:
-        standalone = getattr(self._local, "standalone", None)
-        if standalone is None:
-            standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
-            self._local.proxy = standalone.start()
-            self._local.standalone = standalone
-        return standalone
+    def _proxy(self) -> Any:
+        local = self._local
+        if local.standalone is None:
+            local.context = getattr(local, "context", {})
+            local.waits = Waits(self.timeout)
+            waits = local.waits
+
+            def listener(timeout: float | None = None) -> BoundedReplyListener:
+                return BoundedReplyListener(timeout=timeout, waits=waits)
+
+            standalone = ClusterRpcProxy(
+                self.config, context_data=local.context, timeout=self.timeout, reply_listener_cls=listener
+            )
+            local.proxy = standalone.start()
+            local.standalone = standalone
+        return local.proxy
 
     def _drop(self) -> None:
-        standalone = getattr(self._local, "standalone", None)
+        standalone = self._local.standalone
         self._local.standalone = self._local.proxy = None
         if standalone is not None:
             # The connection may already be gone; there is nothing left to release then.
@@ -79,20 +104,17 @@ class ServiceClients:
 
     def set_correlation_id(self, cid: str | None) -> None:
         """Carried in the AMQP headers of every call this thread makes for the current request."""
-        self._local.correlation_id = cid
-
-    def _context(self, standalone: ClusterRpcProxy) -> None:
-        cid = getattr(self._local, "correlation_id", None)
-        data = standalone._worker_ctx.data
+        context = getattr(self._local, "context", None)
+        if context is None:
+            context = self._local.context = {}
         if cid:
-            data["correlation_id"] = cid
+            context["correlation_id"] = cid
         else:
-            data.pop("correlation_id", None)
+            context.pop("correlation_id", None)
 
-    @staticmethod
-    def _set_wait(standalone: ClusterRpcProxy, seconds: float) -> None:
-        # The polling consumer reads its socket timeout on every wait: this bounds the next wait.
-        standalone._reply_listener.queue_consumer.timeout = seconds
+    def _set_wait(self, seconds: float) -> None:
+        if self._local.waits is not None:
+            self._local.waits.seconds = seconds
 
     def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call; a DomainError or Unavailable is raised (the app answers it as 4xx / 503)."""
@@ -109,45 +131,36 @@ class ServiceClients:
         results: dict[str, Any] = {}
         pending: dict[str, Any] = {}
         try:
-            standalone = self._standalone()
-            self._context(standalone)
-            proxy = self._local.proxy
+            proxy = self._proxy()
         except Exception as exc:  # broker unreachable
             self._drop()
             log.warning("rpc: broker unreachable: %s", exc)
-            results = {k: Unavailable(c[0], "không kết nối được RabbitMQ", "broker") for k, c in calls.items()}
+            results = {k: Unavailable(c[0], BROKER_UNREACHABLE, "broker") for k, c in calls.items()}
             return self._finish(results, raise_domain)
         broken = False
         for key, (svc, meth, args, kwargs) in calls.items():
             try:
                 pending[key] = getattr(getattr(proxy, svc), meth).call_async(*args, **kwargs)
-            except UnknownService:
-                # No queue for it: the service has never started on this broker (or its queue is gone).
-                results[key] = Unavailable(svc, "dịch vụ chưa chạy", "unknown_service")
-            except Exception as exc:  # noqa: BLE001 - connection lost while publishing
-                log.warning("rpc %s.%s: publish failed: %r", svc, meth, exc)
-                results[key] = Unavailable(svc, "không kết nối được RabbitMQ", "broker")
-                broken = True
+            except Exception as exc:  # noqa: BLE001 - unknown service, or the connection lost while publishing
+                failed = remote_failure(svc, meth, exc)
+                if not (isinstance(failed, Unavailable) and failed.kind == "unknown_service"):
+                    log.warning("rpc %s.%s: publish failed: %r", svc, meth, exc)
+                    failed = Unavailable(svc, BROKER_UNREACHABLE, "broker")
+                    broken = True
+                results[key] = failed
         for key, reply in pending.items():
             service, method = calls[key][0], calls[key][1]
-            self._set_wait(standalone, max(MIN_WAIT, deadline - time.monotonic()))
+            self._set_wait(max(MIN_WAIT, deadline - time.monotonic()))
             try:
                 results[key] = reply.result()
-            except DomainError as exc:
-                results[key] = exc
-            except RpcTimeout:
-                results[key] = Unavailable(service, "dịch vụ không trả lời kịp", "timeout")
-                broken = True
-            except MethodNotFound:
-                results[key] = Unavailable(service, f"dịch vụ chưa có thao tác {method}", "method_not_found")
-            except Exception as exc:  # noqa: BLE001 - connection lost mid-call, remote crash
-                log.warning("rpc %s.%s failed: %r", service, method, exc)
-                if isinstance(exc, (RemoteError, BadRequest)):  # the service answered: with a failure
-                    results[key] = Unavailable(service, "dịch vụ gặp lỗi khi xử lý", "error")
-                else:
-                    results[key] = Unavailable(service, "mất kết nối tới dịch vụ", "broker")
-                    broken = True
-        self._set_wait(standalone, self.timeout)
+            except Exception as exc:  # noqa: BLE001 - a refusal, a timeout, a remote crash, a lost connection
+                failed = remote_failure(service, method, exc)
+                if isinstance(failed, Unavailable) and failed.kind in ("error", "broker", "unknown_service"):
+                    log.warning("rpc %s.%s failed: %r", service, method, exc)
+                if isinstance(failed, Unavailable) and failed.kind in ("timeout", "broker"):
+                    broken = True  # the reply queue may still receive a late answer, or the connection is gone
+                results[key] = failed
+        self._set_wait(self.timeout)
         if broken:
             # A timed-out reply may still arrive on this reply queue: start the next request afresh.
             self._drop()

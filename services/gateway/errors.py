@@ -1,5 +1,12 @@
 """Every failure answers JSON `{"errors": [{"field", "code", "message"}]}` with a Vietnamese message;
-bad input is a 4xx, never a 500 (a 500 means a bug, logged with its request id)."""
+bad input is a 4xx, never a 500 (a 500 means a bug, logged with its request id).
+
+The one place where failures become answers: `remote_failure` turns what a nameko call raised into a
+refusal (the services' DomainError kinds: DomainError 422, NotFound 404, Conflict 409, Malformed 400, each
+carrying its status) or `Unavailable` (timeout, unknown service or method, a remote crash, a lost broker);
+`failure` turns a refusal, a validation error or an unavailable service into (errors, status, headers), for
+the API's error handlers (`install`) and the pages (web/common.py) alike.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,17 @@ from typing import Any
 
 from flask import Flask, g, jsonify, request
 from marshmallow import ValidationError
+from nameko.exceptions import (
+    BadRequest,
+    MethodNotFound,
+    RemoteError,
+    RpcTimeout,
+    UnknownService,
+    deserialize_to_instance,
+)
 from werkzeug.exceptions import HTTPException
 
-from services.common.errors import DomainError
-from services.gateway.clients import Unavailable
+from services.common.errors import Conflict, DomainError, Malformed, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -206,29 +220,95 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return out or [{"field": None, "code": "invalid", "message": "Dữ liệu không hợp lệ."}]
 
 
-def install(app: Flask) -> None:
-    @app.errorhandler(DomainError)
-    def domain(exc: DomainError) -> Any:
-        response, status = body(exc.errors, exc.status)
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="ytcs"'
+# --------------------------------------------------------------------------- failures of a remote call
+
+# The services' refusals cross RPC as themselves (the services register them in services.common.messaging,
+# which the gateway does not import): unregistered, a 422 arrived as a RemoteError and was answered 503.
+REFUSALS = (DomainError, NotFound, Conflict, Malformed)
+for _kind in REFUSALS:
+    deserialize_to_instance(_kind)
+
+
+class Unavailable(Exception):
+    """A service did not answer in time, is not running, or failed on the call.
+
+    `kind`: timeout | unknown_service | broker | method_not_found | error."""
+
+    def __init__(self, service: str, reason: str, kind: str = "error") -> None:
+        super().__init__(service, reason)
+        self.service = service
+        self.reason = reason
+        self.kind = kind
+
+
+BROKER_UNREACHABLE = "không kết nối được RabbitMQ"
+
+
+def remote_failure(service: str, method: str, exc: BaseException) -> DomainError | Unavailable:
+    """What a call to `service.method` raised, as the gateway answers it: the service's refusal as it is, any
+    other failure as `Unavailable` of that service (`kind` says which, for the logs and partial answers)."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, RpcTimeout):
+        return Unavailable(service, "dịch vụ không trả lời kịp", "timeout")
+    if isinstance(exc, UnknownService):
+        # No queue for it: the service has never started on this broker (or its queue is gone).
+        return Unavailable(service, "dịch vụ chưa chạy", "unknown_service")
+    if isinstance(exc, MethodNotFound):
+        return Unavailable(service, f"dịch vụ chưa có thao tác {method}", "method_not_found")
+    if isinstance(exc, (RemoteError, BadRequest)):  # the service answered: with a failure
+        return Unavailable(service, "dịch vụ gặp lỗi khi xử lý", "error")
+    return Unavailable(service, "mất kết nối tới dịch vụ", "broker")  # connection lost mid-call
+
+
+# --------------------------------------------------------------------------- failures as answers
+
+
+Failure = tuple[list[dict[str, Any]], int, dict[str, str]]
+
+
+def failure(exc: Exception, for_page: bool = False) -> Failure | None:
+    """(errors, status, headers) answering a refusal, a validation error or an unavailable service; None for
+    any other exception. `for_page`: a person reads it next to a form, so an unavailable service is named
+    without the technical reason (which stays in the log)."""
+    if isinstance(exc, DomainError):
+        headers: dict[str, str] = {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="ytcs"'
         retry = getattr(exc, "retry_after", None)
         if retry:
-            response.headers["Retry-After"] = str(retry)
-        return response, status
+            headers["Retry-After"] = str(retry)
+        return exc.errors, exc.status, headers
+    if isinstance(exc, ValidationError):
+        return validation_errors(exc), 422, {}
+    if isinstance(exc, Unavailable):
+        name = service_name(exc.service)
+        if for_page:
+            message = f"Dịch vụ {name} tạm thời không phản hồi. Vui lòng thử lại sau."
+            errors = [{"field": None, "code": "service_unavailable", "message": message}]
+        else:
+            message = f"Dịch vụ {name} tạm thời không phản hồi ({exc.reason}). Vui lòng thử lại sau."
+            errors = [{"field": None, "code": "service_unavailable", "message": message, "service": exc.service}]
+        return errors, 503, {"Retry-After": "5"}
+    return None
 
+
+def answer(found: Failure) -> tuple[Any, int]:
+    """A failure as the JSON answer."""
+    errors, status, headers = found
+    response, status = body(errors, status)
+    response.headers.update(headers)
+    return response, status
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(DomainError)
     @app.errorhandler(ValidationError)
-    def invalid(exc: ValidationError) -> Any:
-        return body(validation_errors(exc), 422)
-
     @app.errorhandler(Unavailable)
-    def unavailable(exc: Unavailable) -> Any:
-        msg = f"Dịch vụ {service_name(exc.service)} tạm thời không phản hồi ({exc.reason}). Vui lòng thử lại sau."
-        response, status = body(
-            [{"field": None, "code": "service_unavailable", "message": msg, "service": exc.service}], 503
-        )
-        response.headers["Retry-After"] = "5"
-        return response, status
+    def refused(exc: Exception) -> Any:
+        found = failure(exc)
+        assert found is not None  # registered for exactly the kinds `failure` answers
+        return answer(found)
 
     @app.errorhandler(HTTPException)
     def http(exc: HTTPException) -> Any:

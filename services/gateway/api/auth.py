@@ -6,7 +6,7 @@ row, session_store.py) and sets the cookie naming it; the page that shows the fo
 token (or a JSON body, which another site cannot send without a CORS permission it never gets), so a link or a
 form on another site cannot log people out. Failed logins are limited per (address, username), per username
 and per address (accounts.login_retry_after): past a limit the answer is 429 `too_many_attempts` with
-Retry-After. API writes never accept the cookie (access.py).
+Retry-After. API writes never accept the cookie (application/access.py).
 """
 
 from __future__ import annotations

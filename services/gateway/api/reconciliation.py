@@ -11,7 +11,7 @@ from services.gateway.api.common import load_args, rpc
 from services.gateway.api.schemas.reconciliation import ReconciliationAnswerV1, ReconciliationQuery
 from services.gateway.application.access import READ_ROLES, allow
 from services.gateway.application.facilities import require_facility, scoped_facilities
-from services.gateway.clients import Unavailable
+from services.gateway.errors import Unavailable
 from services.gateway.openapi import doc
 
 bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/reconciliation")

@@ -2,7 +2,7 @@
 due to Sở Y tế before 30/11, docs/domain.md §1 V), a facility-quarter's reconciliation (đối soát) and a claim
 file's errors.
 
-The figures are the gateway's own funding aggregation (api/funding.py, figures.py) and the claims service's
+The figures are the gateway's own funding aggregation (application/funding.py) and the claims service's
 answers, never recomputed here. Money cells are integers of đồng (claim amounts: exact decimals with 2 places)
 with the number format `#,##0`: Excel draws the thousands separator of the reader's locale, so a Vietnamese
 Windows shows 1.234.567.000 and an English one 1,234,567,000, from the same integer. A report is never

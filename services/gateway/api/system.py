@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from services.gateway.api.common import ytcs
 from services.gateway.api.schemas.system import Health
 from services.gateway.application.access import public
-from services.gateway.clients import Unavailable
+from services.gateway.errors import Unavailable
 from services.gateway.openapi import doc
 
 bp = Blueprint("system", __name__)

@@ -1,5 +1,6 @@
 """The yearly report of a plan (section V: before 30/11) as a Word document, the sections a unit writes in
-it itself, and who has reported (services/gateway/yearly_report.py builds; this module answers HTTP)."""
+it itself, and who has reported (application/yearly.py gathers, application/yearly_report.py builds; this
+module answers HTTP)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The facility register (MA_CSKCB -> unit): registering facilities and asking which lie within a unit.
 
 Claims and capitation name facilities, not units; the register is what lets unit scoping hold for them.
-Used by the API (api/facilities.py), the register page (web/facility_pages.py), access.require_facility, the
+Used by the API (api/facilities.py), the register page (web/facility_pages.py), unit scoping of facilities, the
 claims views and `ytcs facility add`. The code's rule is services.common.facility_code, as everywhere.
 """
 

@@ -11,8 +11,10 @@ the plan's figures for item II.4, never added into them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
+
+from services.common.money import execution_rate
 
 BREAKDOWNS = ("by_source", "by_year", "by_unit")
 # Item II.4 (tài chính gắn với BHYT toàn dân) and the items above it carry the capitation block.
@@ -34,14 +36,6 @@ def _int(value: Any) -> int:
 
 def empty() -> dict[str, Any]:
     return {"allocated": 0, "disbursed": 0, "by_source": {}, "by_year": {}, "by_unit": {}}
-
-
-def execution_rate(allocated: int, disbursed: int) -> str | None:
-    """Disbursed ÷ allocated (docs/domain.md §3) as a decimal string with 4 places, like the services answer it
-    ("0.4523"); None when nothing is allocated."""
-    if allocated <= 0:
-        return None
-    return str((Decimal(disbursed) / Decimal(allocated)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
 def normalise(answer: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The yearly report of a plan (plan section V: each unit reports before 30/11) as a Word document in the
 administrative form of Nghị định 30/2020/NĐ-CP, and who has reported.
 
-The figures are never recomputed here: the targets are `GET /api/v1/plans/{id}/targets` (api/funding.py),
+The figures are never recomputed here: the targets are `GET /api/v1/plans/{id}/targets` (application/funding.py),
 money per item and source the funding tree (api/reports.plan_figures), station investment the investment
 service's projects, BHYT the claims service's reconciliation per quarter. What the unit writes itself
 (shortcomings, proposals) and the submissions are the gateway's own tables (models.ReportSection,

@@ -1,7 +1,7 @@
 """The web pages for people (finance officers, BHXH officers, viewers), in Vietnamese, served by the gateway.
 
 Server-rendered (Jinja templates in web/templates, CSS and a small script in web/static: nothing from a CDN).
-Access is the gateway's one mechanism (access.py): every page declares `@allow(...)` or `@public`, and the
+Access is the gateway's one mechanism (application/access.py): every page declares `@allow(...)` or `@public`, and the
 session cookie set by `POST /login` (api/auth.py) identifies the person. Page forms post to page routes,
 never to the API (API writes refuse the cookie): each such POST carries a CSRF token (Flask-WTF's
 `flask_wtf.csrf`, checked in this blueprint's before_request, after the access check), then calls the

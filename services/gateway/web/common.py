@@ -25,7 +25,7 @@ from services.common.contracts.fields import VND
 from services.common.errors import DomainError
 from services.gateway import errors, hooks
 from services.gateway.application import access
-from services.gateway.clients import Unavailable
+from services.gateway.errors import Unavailable
 from services.gateway.openapi import doc
 
 bp = Blueprint("web", __name__)
@@ -161,29 +161,22 @@ def form_data(schema: Schema, form: dict[str, str] | None = None) -> dict[str, A
 
 
 def form_errors(exc: Exception) -> list[dict[str, Any]]:
-    """The Vietnamese messages of a refused write, in the API's error shape, for the page to show."""
+    """The Vietnamese messages of a refused write, in the API's error shape, each with the label a page shows
+    next to it (errors.failure: the one mapping of failures)."""
+    found = errors.failure(exc, for_page=True)
+    if found is None:
+        raise exc
     if isinstance(exc, ValidationError):
-        found = errors.validation_errors(exc)
-        log.info("form refused: %s", [(e["field"], e["code"]) for e in found])  # the technical detail, for the log
-        return errors.with_labels(found)
-    if isinstance(exc, DomainError):
-        return errors.with_labels(exc.errors)
+        log.info("form refused: %s", [(e["field"], e["code"]) for e in found[0]])  # the technical detail, for the log
     if isinstance(exc, Unavailable):
-        return [
-            {
-                "field": None,
-                "code": "service_unavailable",
-                "message": f"Dịch vụ {errors.service_name(exc.service)} tạm thời không phản hồi. Vui lòng thử lại sau.",
-            }
-        ]
-    raise exc
+        return found[0]
+    return errors.with_labels(found[0])
 
 
 def form_status(exc: Exception) -> int:
-    """The status of a page showing a refused form: the service's own (403 outside one's unit, 422 a rule)."""
-    if isinstance(exc, DomainError):
-        return exc.status
-    return 503 if isinstance(exc, Unavailable) else 422
+    """The status of a page showing a refused form: the failure's own (403 outside one's unit, 422 a rule)."""
+    found = errors.failure(exc, for_page=True)
+    return found[1] if found is not None else 422
 
 
 WRITE_ERRORS = (ValidationError, DomainError, Unavailable)
@@ -234,30 +227,22 @@ def _login_redirect() -> Response:
 
 
 @bp.errorhandler(DomainError)
-def domain_error(exc: DomainError) -> Any:
-    if not wants_html():
-        return errors.body(exc.errors, exc.status)
-    if exc.status == 401:
-        return _login_redirect()  # not logged in, or the session expired
-    return render("error.html", exc.status, errors=errors.with_labels(exc.errors))
-
-
 @bp.errorhandler(ValidationError)
-def invalid(exc: ValidationError) -> Any:
-    errs = errors.validation_errors(exc)
-    if not wants_html():
-        return errors.body(errs, 422)
-    return render("error.html", 422, errors=errors.with_labels(errs))
-
-
 @bp.errorhandler(Unavailable)
-def unavailable(exc: Unavailable) -> Any:
-    errs = form_errors(exc)
+def refused(exc: Exception) -> Any:
+    """A page's failure: JSON for programs (as the API answers it), for people the login page when not logged
+    in, else the error page with the messages."""
+    found = errors.failure(exc, for_page=isinstance(exc, Unavailable))
+    assert found is not None  # registered for exactly the kinds `failure` answers
+    errs, status, _headers = found
     if not wants_html():
-        response, status = errors.body(errs, 503)
-        response.headers["Retry-After"] = "5"
+        response, status = errors.body(errs, status)
+        if isinstance(exc, Unavailable):
+            response.headers["Retry-After"] = "5"
         return response, status
-    return render("error.html", 503, errors=errs)
+    if status == 401:
+        return _login_redirect()  # not logged in, or the session expired
+    return render("error.html", status, errors=errs if isinstance(exc, Unavailable) else errors.with_labels(errs))
 
 
 @bp.errorhandler(CSRFError)

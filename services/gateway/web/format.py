@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from services.gateway.application.figures import execution_rate
+from services.common.money import execution_rate
 from services.gateway.errors import field_label
 from services.gateway.web.claim_codes import code_label
 
@@ -70,7 +70,7 @@ def percent(rate: Any, places: int = 1) -> str:
 
 
 def rate(pair: Any) -> str | None:
-    """The execution rate of {"allocated", "disbursed"} (disbursed ÷ allocated, figures.execution_rate)."""
+    """The execution rate of {"allocated", "disbursed"} (disbursed ÷ allocated, services.common.money)."""
     if not isinstance(pair, dict):
         return None
     return execution_rate(int(pair.get("allocated") or 0), int(pair.get("disbursed") or 0))
