@@ -93,22 +93,27 @@ def plan_items(session: Session, plan_id: int) -> list[dict[str, Any]]:
 # `by_unit` says where that money sits now: each allocation keeps what it did not pass down (`kept`), and
 # Σ kept over a downward-closed scope is again its allocated money, so the units' shares add up to the total.
 
+# The adjustments (`adj`) and disbursements (`disb`, reversals netted) of each allocation of the CTE `{scope}`,
+# summed per allocation: the money of a roll-up's allocations, one query text for both roll-ups below.
+_SUMS = """adj AS (
+    SELECT j.allocation_id, SUM(j.amount) AS amount
+    FROM adjustments j JOIN {scope} s ON s.id = j.allocation_id
+    GROUP BY j.allocation_id
+),
+disb AS (
+    SELECT d.allocation_id, SUM(d.amount) AS amount
+    FROM disbursements d JOIN {scope} s ON s.id = d.allocation_id
+    GROUP BY d.allocation_id
+)"""
+
+
 _SCOPED = """
 scoped AS (
     SELECT a.id, a.parent_id, a.item_code, a.source, a.fiscal_year, a.recipient_unit, a.amount
     FROM allocations a
     WHERE a.plan_id IN :plans {filters}
 ),
-adj AS (
-    SELECT j.allocation_id, SUM(j.amount) AS amount
-    FROM adjustments j JOIN scoped s ON s.id = j.allocation_id
-    GROUP BY j.allocation_id
-),
-disb AS (
-    SELECT d.allocation_id, SUM(d.amount) AS amount
-    FROM disbursements d JOIN scoped s ON s.id = d.allocation_id
-    GROUP BY d.allocation_id
-),
+{sums},
 passed AS (
     SELECT c.parent_id AS id, SUM(c.amount + COALESCE(adj.amount, 0)) AS amount
     FROM scoped c LEFT JOIN adj ON adj.allocation_id = c.id
@@ -252,7 +257,8 @@ def _rollup_rows(session: Session, plan: Plan, year: int | None, unit: str | Non
         params |= {"code": code, "prefix": code + ".%"}
         item_filter = "AND i.code = :code"
     bucket = params.pop("_bucket")
-    sql = text(_ROLLUP.format(filters=filters, item_filter=item_filter, bucket=bucket)).bindparams(*binds)
+    sums = _SUMS.format(scope="scoped")
+    sql = text(_ROLLUP.format(filters=filters, item_filter=item_filter, bucket=bucket, sums=sums)).bindparams(*binds)
     _no_jit(session)
     return list(session.execute(sql, params))
 
@@ -334,16 +340,7 @@ entry (id, entry_id) AS (
     UNION ALL
     SELECT c.id, e.entry_id FROM inside c JOIN entry e ON c.parent_id = e.id
 ),
-adj AS (
-    SELECT j.allocation_id, SUM(j.amount) AS amount
-    FROM adjustments j JOIN inside s ON s.id = j.allocation_id
-    GROUP BY j.allocation_id
-),
-disb AS (
-    SELECT d.allocation_id, SUM(d.amount) AS amount
-    FROM disbursements d JOIN inside s ON s.id = d.allocation_id
-    GROUP BY d.allocation_id
-)
+{sums}
 SELECT ea.plan_id, ea.item_code, ea.source, ea.fiscal_year,
        SUM(CASE WHEN e.id = e.entry_id THEN i.amount + COALESCE(adj.amount, 0) ELSE 0 END) AS allocated,
        SUM(COALESCE(disb.amount, 0)) AS disbursed,
@@ -357,14 +354,14 @@ GROUP BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
 ORDER BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
 """
 
-
 def funding_by_unit(session: Session, unit: str, year: int | None = None) -> dict[str, Any]:
     """What a unit (province, district or commune station) has received, from which sources, for which items."""
     _check_unit(unit)
     filters, params = "", {"units": sorted(units.units_within(unit))}
     if year is not None:
         filters, params["year"] = " AND a.fiscal_year = :year", year
-    sql = text(_BY_UNIT.format(filters=filters)).bindparams(bindparam("units", expanding=True))
+    sums = _SUMS.format(scope="inside")
+    sql = text(_BY_UNIT.format(filters=filters, sums=sums)).bindparams(bindparam("units", expanding=True))
     _no_jit(session)
     rows = list(session.execute(sql, params))
     shape = _funding_shape(
