@@ -28,7 +28,7 @@ from services.common.contracts.finance import (
 )
 from services.common.errors import DomainError, error
 from services.common.money import round_vnd
-from services.common.periods import quarter_or_refuse
+from services.common.periods import Quarter, quarter_or_refuse
 from services.finance import domain, records
 from services.finance.models import (
     Adjustment,
@@ -244,12 +244,23 @@ def adjust(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -> 
 # --------------------------------------------------------------------------- capitation (định suất)
 
 
+def _facility_quarter(cmd: dict[str, Any]) -> tuple[str, Quarter]:
+    """The facility and quarter every quarterly command names, or their named refusals."""
+    return domain.parse_facility(cmd["facility_code"]), quarter_or_refuse(cmd["period"])
+
+
+def _facility_fund_period(cmd: dict[str, Any]) -> tuple[str, int, Quarter | None]:
+    """The facility and the fund's period: a year (the legal fund) or a quarter of it (provisional)."""
+    facility = domain.parse_facility(cmd["facility_code"])
+    year, quarter = domain.parse_fund_period(cmd["period"])
+    return facility, year, quarter
+
+
 def set_capitation_fund(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     """Quỹ định suất of a facility-year (or a provisional quarter); a later fund for the same period
     supersedes the earlier one."""
     cmd = load_command(CapitationFundCommandV1, data)
-    facility = domain.parse_facility(cmd["facility_code"])
-    year, quarter = domain.parse_fund_period(cmd["period"])
+    facility, year, quarter = _facility_fund_period(cmd)
     period = str(quarter) if quarter else str(year)
     result = domain.capitation_fund(
         quarter or year,
@@ -297,8 +308,7 @@ def set_capitation_fund(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[st
 def pay_advance(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     """Tạm ứng: any positive amount (the 80% suggestion is kept beside it for audit)."""
     cmd = load_command(AdvanceCommandV1, data)
-    facility = domain.parse_facility(cmd["facility_code"])
-    quarter = quarter_or_refuse(cmd["period"])
+    facility, quarter = _facility_quarter(cmd)
     domain.raise_if(domain.check_positive(cmd["amount"]))
     uow.repo.serialize_writes()
     row = uow.repo.add(
@@ -370,8 +380,7 @@ def settle_capitation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
     the share its decision sets to the stations; a deficit borne by the facility. A quarter (`YYYY-Qn`) is a
     provisional view. A later settlement of the same period supersedes the earlier (e.g. after late claims)."""
     cmd = load_command(SettlementCommandV1, data)
-    facility = domain.parse_facility(cmd["facility_code"])
-    year, quarter = domain.parse_fund_period(cmd["period"])
+    facility, year, quarter = _facility_fund_period(cmd)
     period = str(quarter) if quarter else str(year)
     uow.repo.serialize_writes()
     if quarter is not None:
@@ -476,8 +485,7 @@ def record_report(
     quarter that day (`figures`, claims' reconciliation), kept as they were; it gives the next quarter's
     advance and the dates of what follows. A later report of the same quarter supersedes the earlier."""
     cmd = load_command(QuarterlyReportCommandV1, data)
-    facility = domain.parse_facility(cmd["facility_code"])
-    quarter = quarter_or_refuse(cmd["period"])
+    facility, quarter = _facility_quarter(cmd)
     f = domain.QuarterFigures.read(figures)
     share = reference().capitation.advance_share
     terms = domain.report_terms(quarter, cmd["received_date"], f.total, units.today(), share)
@@ -521,8 +529,7 @@ def record_result(uow: FinanceUnitOfWork, data: dict[str, Any], figures: dict[st
     """BHXH's assessed result of the quarter: the approved amounts of the assessments as claims holds them,
     against the quarter's advances; `approved − advanced` is due 10 days later (negative: an excess advance)."""
     cmd = load_command(QuarterlyResultCommandV1, data)
-    facility = domain.parse_facility(cmd["facility_code"])
-    quarter = quarter_or_refuse(cmd["period"])
+    facility, quarter = _facility_quarter(cmd)
     f = domain.QuarterFigures.read(figures)
     uow.repo.serialize_writes()
     report = uow.repo.latest_report(facility, str(quarter))
@@ -572,8 +579,7 @@ def record_result(uow: FinanceUnitOfWork, data: dict[str, Any], figures: dict[st
 def record_payment(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     """Settle a quarter's result: BHXH pays `approved − advanced`; an excess advance is refunded or offset."""
     cmd = load_command(QuarterlyPaymentCommandV1, data)
-    facility = domain.parse_facility(cmd["facility_code"])
-    quarter = quarter_or_refuse(cmd["period"])
+    facility, quarter = _facility_quarter(cmd)
     offset = quarter_or_refuse(cmd["offset_period"], "offset_period") if cmd["offset_period"] else None
     uow.repo.serialize_writes()
     result = uow.repo.latest_result(facility, str(quarter))
