@@ -158,36 +158,33 @@ def _first_delivery(uow: ClaimsUnitOfWork, body: dict[str, Any]) -> dict[str, An
 
 def record_fund(uow: ClaimsUnitOfWork, body: dict[str, Any]) -> bool:
     """Finance's `capitation_fund_set` (once per event id). False for a redelivery."""
-    data = _first_delivery(uow, body)
-    if data is None or uow.repo.has_fund(data["fund_id"]):
-        return False  # a redelivery, or the same fund re-published under a new event id
-    period, year = settlement_period(data["period"])
-    uow.repo.add(
-        CapitationFund(
-            fund_id=data["fund_id"],
-            facility_code=data["facility_code"],
-            period=period,
-            year=year,
-            fund=data["fund"],
-            event_id=body["event_id"],
-        )
-    )
-    return True
+    return _record_finance_figure(uow, body, CapitationFund, "fund_id", "fund")
 
 
 def record_advance(uow: ClaimsUnitOfWork, body: dict[str, Any]) -> bool:
     """Finance's `advance_paid` (tạm ứng), once per event id. False for a redelivery."""
+    return _record_finance_figure(uow, body, CapitationAdvance, "advance_id", "amount")
+
+
+def _record_finance_figure(
+    uow: ClaimsUnitOfWork,
+    body: dict[str, Any],
+    model: type[CapitationFund] | type[CapitationAdvance],
+    id_field: str,
+    amount_field: str,
+) -> bool:
+    """A fund or an advance of finance's, kept once: not for a redelivered event, nor for the same figure
+    re-published under a new event id. Its period is keyed as the reconciliation reads it."""
     data = _first_delivery(uow, body)
-    if data is None or uow.repo.has_advance(data["advance_id"]):
+    if data is None or uow.repo.has_finance_figure(model, id_field, data[id_field]):
         return False
     period, year = settlement_period(data["period"])
     uow.repo.add(
-        CapitationAdvance(
-            advance_id=data["advance_id"],
+        model(
+            **{id_field: data[id_field], amount_field: data[amount_field]},
             facility_code=data["facility_code"],
             period=period,
             year=year,
-            amount=data["amount"],
             event_id=body["event_id"],
         )
     )

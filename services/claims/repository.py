@@ -299,12 +299,12 @@ class ClaimsRepository:
 
     # --- projections of other services' events ------------------------------------------------------
 
-    def has_fund(self, fund_id: int) -> bool:
-        return self.session.scalar(select(CapitationFund.id).where(CapitationFund.fund_id == fund_id)) is not None
-
-    def has_advance(self, advance_id: int) -> bool:
-        query = select(CapitationAdvance.id).where(CapitationAdvance.advance_id == advance_id)
-        return self.session.scalar(query) is not None
+    def has_finance_figure(
+        self, model: type[CapitationFund] | type[CapitationAdvance], id_field: str, value: int
+    ) -> bool:
+        """A fund (`fund_id`) or an advance (`advance_id`) of finance's is already projected."""
+        column = getattr(model, id_field)
+        return self.session.scalar(select(model.id).where(column == value)) is not None
 
     def add(self, row: CapitationFund | CapitationAdvance | CommuneStation) -> None:
         self.session.add(row)

@@ -69,11 +69,12 @@ def latest_assessments() -> Any:
     )
 
 
-def _in_scope(column: Any, facilities: list[str] | None) -> ColumnElement[bool] | None:
-    """None: no restriction; a list: only those facilities (an empty list sees nothing)."""
+def _scope(column: Any, facilities: list[str] | None) -> list[ColumnElement[bool]]:
+    """The conditions restricting `column` to the caller's facilities: none for None (no restriction); for a list,
+    only those facilities (an empty list sees nothing)."""
     if facilities is None:
-        return None
-    return column.in_(facilities) if facilities else false()
+        return []
+    return [column.in_(facilities) if facilities else false()]
 
 
 def health(session: Session) -> dict[str, Any]:
@@ -191,10 +192,7 @@ def file_issues_after(session: Session, file_id: int, after_id: int, limit: int)
 def list_files(
     session: Session, page: int, per_page: int, facilities: list[str] | None, status: str | None = None
 ) -> dict[str, Any]:
-    where = []
-    scope = _in_scope(ClaimFile.facility_code, facilities)
-    if scope is not None:
-        where.append(scope)
+    where = _scope(ClaimFile.facility_code, facilities)
     if status:
         where.append(ClaimFile.status == status)
     total = session.scalar(select(func.count()).select_from(ClaimFile).where(*where)) or 0
@@ -314,10 +312,7 @@ def list_claims(
     per_page: int = 50,
 ) -> dict[str, Any]:
     latest = latest_assessments()
-    where: list[Any] = []
-    scope = _in_scope(Claim.facility_code, facilities)
-    if scope is not None:
-        where.append(scope)
+    where: list[Any] = _scope(Claim.facility_code, facilities)
     if facility:
         where.append(Claim.facility_code == facility)
     if period:
@@ -501,10 +496,8 @@ def reconciliation(
         fund_where.append(CapitationFund.facility_code == facility)
         adv_where.append(CapitationAdvance.facility_code == facility)
         claim_scope = [facility] if facilities is None or facility in facilities else []
-    for column, bucket in ((CapitationFund.facility_code, fund_where), (CapitationAdvance.facility_code, adv_where)):
-        scope = _in_scope(column, facilities)
-        if scope is not None:
-            bucket.append(scope)
+    fund_where += _scope(CapitationFund.facility_code, facilities)
+    adv_where += _scope(CapitationAdvance.facility_code, facilities)
     t = kept_totals(session, claim_scope, q.year, q.quarter)
     fund, fund_set = _fund_cents(session, fund_where)
     advanced = _advances_cents(session, adv_where)
@@ -537,10 +530,8 @@ def capitation_summary(session: Session, facilities: list[str] | None, year: int
     if year is not None:
         fund_where.append(CapitationFund.year == year)
         adv_where.append(CapitationAdvance.year == year)
-    for column, bucket in ((CapitationFund.facility_code, fund_where), (CapitationAdvance.facility_code, adv_where)):
-        scope = _in_scope(column, facilities)
-        if scope is not None:
-            bucket.append(scope)
+    fund_where += _scope(CapitationFund.facility_code, facilities)
+    adv_where += _scope(CapitationAdvance.facility_code, facilities)
     t = kept_totals(session, facilities, year)
     fund, _ = _fund_cents(session, fund_where)
     return {
@@ -595,10 +586,7 @@ def totals_read(
     """Σ of the kept rows over facilities (None: all; [] none), a year (None: all, unknown years included)
     and a quarter (None: all)."""
     t = FacilityQuarterTotal
-    where: list[Any] = []
-    scope = _in_scope(t.facility_code, facilities)
-    if scope is not None:
-        where.append(scope)
+    where: list[Any] = _scope(t.facility_code, facilities)
     if year is not None:
         where.append(t.period_year == year)
     if quarter is not None:

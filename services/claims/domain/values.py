@@ -161,3 +161,11 @@ decimal_c = Memo(decimal)
 money_c = Memo(money)
 integer_c = Memo(integer)
 timestamp_c = Memo(timestamp)
+
+
+def field_text(fields: dict[str, str | None], name: str) -> str | None:
+    """A field of a record as written, trimmed; None when absent or blank."""
+    raw = fields.get(name)
+    if raw is None:
+        return None
+    return raw.strip() or None

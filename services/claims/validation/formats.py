@@ -22,6 +22,7 @@ from datetime import datetime
 
 from services.claims.domain import values
 from services.claims.domain.records import Claim, Issue
+from services.claims.domain.values import field_text
 from services.claims.validation.catalog import Rule, make_issue
 from services.claims.validation.context import ValidationContext
 from services.common import facility_code
@@ -109,17 +110,10 @@ _BY_TABLE: dict[str, tuple[tuple[str, Callable[[str], bool], str], ...]] = {
 }
 
 
-def _text(fields: dict[str, str | None], name: str) -> str | None:
-    raw = fields.get(name)
-    if raw is None:
-        return None
-    return raw.strip() or None
-
-
 def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
     x1 = claim.fields
     for name, test, what in _BY_TABLE["XML1"]:
-        text = _text(x1, name)
+        text = field_text(x1, name)
         if text is not None and not test(text):
             out.append(make_issue("field_format", table="XML1", field=name, ma_lk=claim.ma_lk, value=text,
                                   detail=f"phải là {what}"))
@@ -149,9 +143,9 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
     for table in ("XML4", "XML5"):
         for n, row in enumerate(claim.details.get(table, ()), 1):
             for name, test, what in _BY_TABLE[table]:
-                text = _text(row, name)
+                text = field_text(row, name)
                 if text is not None and not test(text):
-                    stt = _text(row, "STT")
+                    stt = field_text(row, "STT")
                     found.setdefault((table, name), []).append(
                         (n, int(stt) if stt and stt.isdigit() and len(stt) < 10 else None, text, what)
                     )
@@ -167,7 +161,7 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
 
 
 def _moment(fields: dict[str, str | None], name: str) -> datetime | None:
-    text = _text(fields, name)
+    text = field_text(fields, name)
     if text is None:
         return None
     try:

@@ -26,6 +26,7 @@ from functools import cache
 from importlib import resources
 
 from services.claims.domain.records import Claim, ClaimLine, Issue, field_name
+from services.claims.domain.values import field_text
 from services.claims.validation.catalog import Rule, make_issue
 from services.claims.validation.context import ValidationContext
 
@@ -94,18 +95,23 @@ _AS_ZERO = {
     **{(t, f): "amount_mismatch" for t in ("XML2", "XML3") for f in ("T_NGUONKHAC", "T_BNTT", "T_BNCCT")},
 }
 _SURGERY_GROUPS = frozenset({"1", "2", "3", "8", "18"})  # MA_NHOM: tests, imaging, functional, procedures, surgery
+
+
+def _group(fields: dict[str, str | None]) -> str | None:
+    return field_text(fields, "MA_NHOM")
+
 # Conditional requirements: (table, field) -> (condition in Vietnamese, test on the line's fields)
 _WHEN = {
-    ("XML2", "TT_THAU"): ("trừ MA_NHOM 7, 17", lambda v: _text(v, "MA_NHOM") not in ("7", "17")),
+    ("XML2", "TT_THAU"): ("trừ MA_NHOM 7, 17", lambda v: field_text(v, "MA_NHOM") not in ("7", "17")),
     ("XML2", "SO_DANG_KY"): ("như QĐ 4210", None),
     ("XML2", "MA_BAC_SI"): ("như QĐ 4210", None),
-    ("XML3", "TEN_DICH_VU"): ("khi có MA_DICH_VU", lambda v: _text(v, "MA_DICH_VU") is not None),
-    ("XML3", "TEN_VAT_TU"): ("khi có MA_VAT_TU", lambda v: _text(v, "MA_VAT_TU") is not None),
-    ("XML3", "MA_XANG_DAU"): ("khi MA_NHOM = 12", lambda v: _text(v, "MA_NHOM") == "12"),
-    ("XML3", "TT_THAU"): ("khi MA_NHOM = 10", lambda v: _text(v, "MA_NHOM") == "10"),
-    ("XML3", "NGUOI_THUC_HIEN"): ("khi MA_NHOM = 1, 2, 3, 8, 18", lambda v: _text(v, "MA_NHOM") in _SURGERY_GROUPS),
-    ("XML3", "NGAY_TH_YL"): ("khi MA_NHOM = 1, 2, 3, 8, 18", lambda v: _text(v, "MA_NHOM") in _SURGERY_GROUPS),
-    ("XML4", "NGAY_KQ"): ("khi GIA_TRI có dữ liệu", lambda v: _text(v, "GIA_TRI") is not None),
+    ("XML3", "TEN_DICH_VU"): ("khi có MA_DICH_VU", lambda v: field_text(v, "MA_DICH_VU") is not None),
+    ("XML3", "TEN_VAT_TU"): ("khi có MA_VAT_TU", lambda v: field_text(v, "MA_VAT_TU") is not None),
+    ("XML3", "MA_XANG_DAU"): ("khi MA_NHOM = 12", lambda v: field_text(v, "MA_NHOM") == "12"),
+    ("XML3", "TT_THAU"): ("khi MA_NHOM = 10", lambda v: field_text(v, "MA_NHOM") == "10"),
+    ("XML3", "NGUOI_THUC_HIEN"): ("khi MA_NHOM = 1, 2, 3, 8, 18", lambda v: _group(v) in _SURGERY_GROUPS),
+    ("XML3", "NGAY_TH_YL"): ("khi MA_NHOM = 1, 2, 3, 8, 18", lambda v: _group(v) in _SURGERY_GROUPS),
+    ("XML4", "NGAY_KQ"): ("khi GIA_TRI có dữ liệu", lambda v: field_text(v, "GIA_TRI") is not None),
     ("XML1", "MAHUYEN_CU_TRU"): ("khi NGAY_VAO trước 01/7/2025 (bỏ cấp huyện)", None),
 }
 # Weighed and not required: (table, field) -> why
@@ -113,13 +119,6 @@ _NOT_REQUIRED = {
     ("XML2", "MA_DICH_VU"): "không bắt buộc: “như QĐ 4210”, bảng thuốc của QĐ 4210 không có trường này",
 }
 _EITHER = "MA_DICH_VU hoặc MA_VAT_TU"  # XML3: a service or a supply; missing both is missing_field
-
-
-def _text(fields: dict[str, str | None], name: str) -> str | None:
-    raw = fields.get(name)
-    if raw is None:
-        return None
-    return raw.strip() or None
 
 
 @cache
@@ -210,10 +209,10 @@ def _descriptive_fields(claim: Claim, out: list[Issue]) -> None:
     spec = _descriptive()
     x1 = claim.fields
     for name, _ in spec["XML1"]:
-        if _text(x1, name) is None and f"XML1:0:{name}" not in claim.invalid:
+        if field_text(x1, name) is None and f"XML1:0:{name}" not in claim.invalid:
             out.append(make_issue("missing_descriptive_field", table="XML1", field=name, ma_lk=claim.ma_lk,
                                   detail=""))
-    if _text(x1, "MAHUYEN_CU_TRU") is None and claim.ngay_vao is not None and claim.ngay_vao < DISTRICTS_ABOLISHED:
+    if field_text(x1, "MAHUYEN_CU_TRU") is None and claim.ngay_vao is not None and claim.ngay_vao < DISTRICTS_ABOLISHED:
         out.append(make_issue("missing_descriptive_field", table="XML1", field="MAHUYEN_CU_TRU", ma_lk=claim.ma_lk,
                               detail=" (người bệnh vào trước khi bỏ cấp huyện)"))
     missing: dict[tuple[str, str], list[ClaimLine | tuple[int, int | None]]] = {}
@@ -230,8 +229,8 @@ def _descriptive_fields(claim: Claim, out: list[Issue]) -> None:
     for table in ("XML4", "XML5"):
         for n, row in enumerate(claim.details.get(table, ()), 1):
             for name, when in spec[table]:
-                if _text(row, name) is None and (when is None or when(row)):  # type: ignore[operator]
-                    stt = _text(row, "STT")
+                if field_text(row, name) is None and (when is None or when(row)):  # type: ignore[operator]
+                    stt = field_text(row, "STT")
                     missing.setdefault((table, name), []).append(
                         (n, int(stt) if stt and stt.isdigit() and len(stt) < 10 else None)
                     )
