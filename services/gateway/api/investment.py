@@ -3,10 +3,12 @@ settlement, the medium-term view, the priority ranking, and the register's targe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, jsonify
+from marshmallow import Schema
 
 from services.common.contracts import investment as contract
 from services.gateway.api.common import load_args, load_json, rpc
@@ -63,50 +65,62 @@ def get_project(project_id: int) -> Any:
     return jsonify(project)
 
 
-def _command(project_id: int, method: str) -> Any:
-    """A command on a project: its body loaded by the command's contract schema, recorded (201)."""
-    body = load_json(investment.PROJECT_COMMANDS[method]())
-    return jsonify(investment.project_command(project_id, method, body)), 201
+# The commands on a project, all the same steps (application/investment.py): (path, the service's method,
+# what it answers, the endpoint's description).
+PROJECT_ROUTES: tuple[tuple[str, str, type[Schema], str], ...] = (
+    (
+        "capital",
+        "assign_capital",
+        contract.MoneyRecordOut,
+        "Giao vốn: capital from one source for one fiscal year; 422 exceeds_estimated_cost past the estimate.",
+    ),
+    (
+        "disbursements",
+        "disburse",
+        contract.MoneyRecordOut,
+        "Giải ngân from one source; 422 exceeds_capital past that source's capital.",
+    ),
+    (
+        "estimates",
+        "revise_estimate",
+        contract.MoneyRecordOut,
+        "A revised estimate with its decision: a new record; the latest one caps the capital.",
+    ),
+    (
+        "status",
+        "change_status",
+        contract.ProjectOut,
+        "Move a project one step: proposed → approved → under_construction → completed.",
+    ),
+    (
+        "completion",
+        "complete_project",
+        contract.ProjectOut,
+        "Quyết toán dự án hoàn thành: the settled cost (≤ the latest estimate); the project becomes settled.",
+    ),
+)
 
 
-@bp.post("/projects/<int:project_id>/capital")
-@allow(*WRITE_ROLES)
-@doc(body=contract.CapitalIn, response=contract.MoneyRecordOut, status=201)
-def assign_capital(project_id: int) -> Any:
-    """Giao vốn: capital from one source for one fiscal year; 422 exceeds_estimated_cost past the estimate."""
-    return _command(project_id, "assign_capital")
+def _command_view(method: str, summary: str) -> Callable[[int], Any]:
+    """The view of one project command: its body loaded by the command's contract schema, recorded (201)."""
+
+    def view(project_id: int) -> Any:
+        body = load_json(investment.PROJECT_COMMANDS[method]())
+        return jsonify(investment.project_command(project_id, method, body)), 201
+
+    view.__name__ = method  # the endpoint: investment.<method>
+    view.__doc__ = summary
+    return view
 
 
-@bp.post("/projects/<int:project_id>/disbursements")
-@allow(*WRITE_ROLES)
-@doc(body=contract.DisbursementIn, response=contract.MoneyRecordOut, status=201)
-def disburse(project_id: int) -> Any:
-    """Giải ngân from one source; 422 exceeds_capital past that source's capital."""
-    return _command(project_id, "disburse")
-
-
-@bp.post("/projects/<int:project_id>/estimates")
-@allow(*WRITE_ROLES)
-@doc(body=contract.EstimateIn, response=contract.MoneyRecordOut, status=201)
-def revise_estimate(project_id: int) -> Any:
-    """A revised estimate with its decision: a new record; the latest one caps the capital."""
-    return _command(project_id, "revise_estimate")
-
-
-@bp.post("/projects/<int:project_id>/status")
-@allow(*WRITE_ROLES)
-@doc(body=contract.StatusIn, response=contract.ProjectOut, status=201)
-def change_status(project_id: int) -> Any:
-    """Move a project one step: proposed → approved → under_construction → completed."""
-    return _command(project_id, "change_status")
-
-
-@bp.post("/projects/<int:project_id>/completion")
-@allow(*WRITE_ROLES)
-@doc(body=contract.CompletionIn, response=contract.ProjectOut, status=201)
-def complete_project(project_id: int) -> Any:
-    """Quyết toán dự án hoàn thành: the settled cost (≤ the latest estimate); the project becomes settled."""
-    return _command(project_id, "complete_project")
+for _path, _method, _answer, _summary in PROJECT_ROUTES:
+    bp.post(f"/projects/<int:project_id>/{_path}")(
+        allow(*WRITE_ROLES)(
+            doc(body=investment.PROJECT_COMMANDS[_method], response=_answer, status=201)(
+                _command_view(_method, _summary)
+            )
+        )
+    )
 
 
 # --------------------------------------------------------------------------- views over all projects

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError, fields
 from wtforms.validators import ValidationError as WTFormsValidationError
@@ -198,6 +198,17 @@ def write_form(
     if out.get("id") is not None:
         g.audit_details["result_id"] = out["id"]
     return done(out)
+
+
+def then_go(message: str, endpoint: str, **values: Any) -> Callable[[dict[str, Any]], Any]:
+    """A success answer for `write_form`: `message` flashed, then to `endpoint` (303: a reload does not post
+    the form again). `message` may name the record's fields ("{id}", "{period}")."""
+
+    def done(out: dict[str, Any]) -> Any:
+        flash(message.format(**out), "ok")
+        return redirect(url_for(endpoint, **values), 303)
+
+    return done
 
 
 def show_refused(exc: Exception, *pages: Callable[[int, list[dict[str, Any]], dict[str, str]], Any]) -> Any:

@@ -41,6 +41,7 @@ from services.gateway.web.common import (
     record_id,
     render,
     show_refused,
+    then_go,
     write_form,
 )
 
@@ -328,16 +329,11 @@ def _write_on_allocation(
 ) -> Any:
     allocation_id = record_id(text_id)
     audit_form(allocation_id=allocation_id)
-
-    def recorded(_out: dict[str, Any]) -> Any:
-        flash(done, "ok")
-        return redirect(url_for("web.allocation", allocation_id=allocation_id), 303)
-
     return write_form(
         schema,
         lambda cmd: write(allocation_id, cmd),
         lambda exc: _allocation_page(allocation_id, form_status(exc), form_errors(exc), which),
-        recorded,
+        then_go(done, "web.allocation", allocation_id=allocation_id),
     )
 
 

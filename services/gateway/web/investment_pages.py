@@ -26,6 +26,7 @@ from services.gateway.web.common import (
     page,
     record_id,
     render,
+    then_go,
     write_form,
 )
 from services.gateway.web.finance_pages import KINDS_VN, STATUS_VN
@@ -117,16 +118,11 @@ def _write(text_id: str, method: str, which: str, done: str) -> Any:
     """A command on a project from its page's form (the same checks as the API's, application/investment.py)."""
     project_id = record_id(text_id)
     audit_form(project_id=project_id)
-
-    def recorded(_out: dict[str, Any]) -> Any:
-        flash(done, "ok")
-        return redirect(url_for("web.project", project_id=project_id), 303)
-
     return write_form(
         investment.PROJECT_COMMANDS[method](),
         lambda body: investment.project_command(project_id, method, body),
         lambda exc: _project_page(project_id, form_status(exc), form_errors(exc), which),
-        recorded,
+        then_go(done, "web.project", project_id=project_id),
     )
 
 
