@@ -114,7 +114,7 @@ class Service:
     @rpc
     def file_issues(self, file_id: int, after_id: int = 0, limit: int = 1000) -> dict[str, Any]:
         with self.db.transaction() as s:
-            return views.file_issues_after(s, file_id, after_id, min(max(1, limit), 5000))
+            return views.file_issues_after(s, file_id, after_id, limit)
 
     @rpc
     def list_files(

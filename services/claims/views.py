@@ -43,6 +43,7 @@ from services.common.periods import quarter_or_refuse
 
 PERSONAL = ("ho_ten", "so_cccd", "ma_the_bhyt", "ma_bn", "ngay_sinh", "dia_chi", "dien_thoai")
 MAX_PER_PAGE = 500
+MAX_ISSUES_PAGE = 5000
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -176,8 +177,10 @@ def _table_order(table: str | None) -> int:
 
 
 def file_issues_after(session: Session, file_id: int, after_id: int, limit: int) -> dict[str, Any]:
-    """A page of a file's issues by id (keyset): the gateway streams the CSV from these pages."""
+    """A page of a file's issues by id (keyset): the gateway streams the CSV from these pages (1 to 5,000 a page:
+    a larger `limit` is cut, not refused)."""
     get_file(session, file_id)
+    limit = min(max(1, limit), MAX_ISSUES_PAGE)
     rows = list(
         session.scalars(
             select(ClaimIssue)

@@ -144,7 +144,7 @@ def make_issue(
 
 
 # --- the rulebook: every check by table and field, with its legal basis (served at GET /api/v1/claims/rules,
-# written into docs/claims-validation.md by ``python -m services.claims.validation.docs``) ----------------------
+# written into docs/claims-validation.md by ``python -m services.devtools.claims_rulebook``) ----------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from services.claims.validation import CATALOG, rules
-from services.claims.validation.docs import PAGE, current, render
 from services.claims.validation.formats import SHAPES
 from services.claims.validation.required import requirements, sheet_marks
+from services.devtools.claims_rulebook import PAGE, current, render
 from tests.unit.claims.builders import DRUG, EXAM, XML1, codes, envelope, run, tables
 
 MA_LK = XML1["MA_LK"]
@@ -275,7 +275,7 @@ def test_the_rulebook_covers_every_code_and_the_docs_are_generated_from_it():
     for r in rules():
         assert r.severity == CATALOG[r.code][0] and r.check and r.basis and not r.check.isascii()
     page = PAGE.read_text(encoding="utf-8")
-    assert current(page) == render(), "run: python -m services.claims.validation.docs"
+    assert current(page) == render(), "run: python -m services.devtools.claims_rulebook"
     for code, (severity, _) in CATALOG.items():
         assert f"| `{code}` | {severity} |" in page
 
