@@ -130,7 +130,7 @@ def record_assessments(uow: ClaimsUnitOfWork, data: dict[str, Any], assessed_by:
             "claims_assessed",
             {
                 "facility_code": facility,
-                "period": str(Quarter(year, quarter)),  # type: ignore[arg-type] # an accepted claim has its period
+                "period": str(Quarter(year, quarter)),  # type: ignore[arg-type] - an accepted claim has its period
                 "assessed": count,
                 "approved": decimal_str(approved),
             },

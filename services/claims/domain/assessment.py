@@ -156,4 +156,4 @@ def by_quarter(
         key = (claim.year, claim.quarter)
         count, approved = out.get(key, (0, ZERO))
         out[key] = (count + 1, approved + item.approved_amount)
-    return dict(sorted(out.items()))  # type: ignore[arg-type] # an accepted claim has its period
+    return dict(sorted(out.items()))  # type: ignore[type-var] - an accepted claim has its period
