@@ -107,7 +107,10 @@ disb AS (
 )"""
 
 
-_SCOPED = """
+# Item X's scope: allocations booked to X or a sub-item of X, in the plan or a plan applying it. An
+# allocation whose parent is in X's scope too is the parent's money: it adds nothing to "allocated".
+_ROLLUP = """
+WITH
 scoped AS (
     SELECT a.id, a.parent_id, a.item_code, a.source, a.fiscal_year, a.recipient_unit, a.amount
     FROM allocations a
@@ -134,14 +137,6 @@ grouped AS (
     LEFT JOIN passed ON passed.id = s.id
     GROUP BY s.item_code, p.item_code, s.source, s.fiscal_year, {bucket}
 )
-"""
-
-# Item X's scope: allocations booked to X or a sub-item of X, in the plan or a plan applying it. An
-# allocation whose parent is in X's scope too is the parent's money: it adds nothing to "allocated".
-_ROLLUP = (
-    "WITH"
-    + _SCOPED
-    + """
 SELECT i.code, g.source, g.fiscal_year, g.bucket,
        SUM(CASE WHEN g.parent_item IS NOT NULL
                  AND (g.parent_item = i.code OR g.parent_item LIKE i.code || '.%')
@@ -153,7 +148,6 @@ JOIN grouped g ON (g.item_code = i.code OR g.item_code LIKE i.code || '.%')
 WHERE i.plan_id = :plan_id {item_filter}
 GROUP BY i.code, g.source, g.fiscal_year, g.bucket
 """
-)
 
 
 def _figures(allocated: int, disbursed: int) -> dict[str, int]:
