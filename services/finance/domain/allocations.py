@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from services.common import surplus, units
 from services.common.errors import DomainError, error
-from services.finance.domain.checks import check_positive, raise_if, vn
+from services.common.money import format_vnd
+from services.finance.domain.checks import check_positive, raise_if
 from services.finance.domain.reference import FinanceReference
 
 # --------------------------------------------------------------------------- facts the rules read
@@ -202,8 +203,8 @@ def check_sub_allocation(
     if amount > parent.remaining:
         raise DomainError.one(
             "exceeds_parent",
-            f"Phân bổ cấp trên số {parent.id} chỉ còn {vn(parent.remaining)} chưa phân bổ/giải ngân "
-            f"(đã giao {vn(parent.allocated)}); không thể phân bổ tiếp {vn(amount)}.",
+            f"Phân bổ cấp trên số {parent.id} chỉ còn {format_vnd(parent.remaining)} chưa phân bổ/giải ngân "
+            f"(đã giao {format_vnd(parent.allocated)}); không thể phân bổ tiếp {format_vnd(amount)}.",
             "amount",
         )
 
@@ -213,9 +214,9 @@ def check_disbursement(alloc: AllocationFacts, amount: int) -> None:
     if amount > alloc.remaining:
         raise DomainError.one(
             "exceeds_allocation",
-            f"Giải ngân {vn(amount)} vượt số còn lại {vn(alloc.remaining)} của phân bổ số {alloc.id} "
-            f"(đã giao {vn(alloc.allocated)}, đã giải ngân {vn(alloc.disbursed)}, "
-            f"đã phân bổ xuống cấp dưới {vn(alloc.children)}).",
+            f"Giải ngân {format_vnd(amount)} vượt số còn lại {format_vnd(alloc.remaining)} của phân bổ số {alloc.id} "
+            f"(đã giao {format_vnd(alloc.allocated)}, đã giải ngân {format_vnd(alloc.disbursed)}, "
+            f"đã phân bổ xuống cấp dưới {format_vnd(alloc.children)}).",
             "amount",
         )
 
@@ -233,7 +234,8 @@ def check_reversal(original_amount: int, already_reversed: int, amount: int, dis
     if amount > left:
         raise DomainError.one(
             "exceeds_disbursement",
-            f"Chỉ còn {vn(left)} của lần giải ngân số {disbursement_id} chưa bị hủy; không thể hủy {vn(amount)}.",
+            f"Chỉ còn {format_vnd(left)} của lần giải ngân số {disbursement_id} chưa bị hủy; "
+            f"không thể hủy {format_vnd(amount)}.",
             "amount",
         )
 
@@ -246,14 +248,14 @@ def check_adjustment(alloc: AllocationFacts, parent: AllocationFacts | None, amo
     if amount > 0 and parent is not None and amount > parent.remaining:
         raise DomainError.one(
             "exceeds_parent",
-            f"Phân bổ cấp trên số {parent.id} chỉ còn {vn(parent.remaining)}; không thể tăng phân bổ số "
-            f"{alloc.id} thêm {vn(amount)}.",
+            f"Phân bổ cấp trên số {parent.id} chỉ còn {format_vnd(parent.remaining)}; không thể tăng phân bổ số "
+            f"{alloc.id} thêm {format_vnd(amount)}.",
             "amount",
         )
     if amount < 0 and alloc.allocated + amount < alloc.used:
         raise DomainError.one(
             "below_used",
-            f"Không thể giảm phân bổ số {alloc.id} xuống {vn(alloc.allocated + amount)}: đã giải ngân "
-            f"{vn(alloc.disbursed)} và đã phân bổ xuống cấp dưới {vn(alloc.children)}.",
+            f"Không thể giảm phân bổ số {alloc.id} xuống {format_vnd(alloc.allocated + amount)}: đã giải ngân "
+            f"{format_vnd(alloc.disbursed)} và đã phân bổ xuống cấp dưới {format_vnd(alloc.children)}.",
             "amount",
         )

@@ -8,11 +8,6 @@ from decimal import Decimal, InvalidOperation
 
 from services.common import facility_code, units
 from services.common.errors import DomainError, error
-from services.common.money import format_vnd
-
-
-def vn(amount: int) -> str:
-    return format_vnd(amount)
 
 
 def raise_if(errors: list[dict]) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 from services.common import workdays
 from services.common.errors import DomainError, error
-from services.common.money import round_vnd
+from services.common.money import format_vnd, round_vnd
 from services.common.periods import Quarter
-from services.finance.domain.checks import check_positive, raise_if, vn
+from services.finance.domain.checks import check_positive, raise_if
 
 ADVANCE_WORKING_DAYS = 5  # the advance: within 5 working days of receiving the report
 REPORT_DAYS = 15  # the report: within the first 15 days of the next quarter
@@ -132,7 +132,7 @@ def check_payment(
         errs.append(
             error(
                 "excess_advance",
-                f"Tạm ứng vượt số được duyệt {vn(-to_pay)}: ghi thu hồi (refund) hoặc bù trừ (offset).",
+                f"Tạm ứng vượt số được duyệt {format_vnd(-to_pay)}: ghi thu hồi (refund) hoặc bù trừ (offset).",
                 "kind",
             )
         )
@@ -147,8 +147,8 @@ def check_payment(
         errs.append(
             error(
                 "exceeds_result",
-                f"Còn {vn(abs(to_pay) - settled)} phải thanh toán theo kết quả quý {quarter}; "
-                f"không ghi {vn(amount)}.",
+                f"Còn {format_vnd(abs(to_pay) - settled)} phải thanh toán theo kết quả quý {quarter}; "
+                f"không ghi {format_vnd(amount)}.",
                 "amount",
             )
         )
