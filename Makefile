@@ -50,6 +50,8 @@ deps-system:
 
 test: $(STAMP) deps-system
 	$(VENV)/bin/ruff check .
+	# The import rules (docs/architecture.md): services independent, domain pure, read side apart, no cycles.
+	$(VENV)/bin/lint-imports --no-cache
 	# Static security analysis; accepted findings are named in docs/security.md and the baseline file.
 	$(VENV)/bin/bandit -q -r services -c pyproject.toml -b tests/security/bandit-baseline.json
 	$(VENV)/bin/pytest -q -p no:cacheprovider
