@@ -331,7 +331,7 @@ def bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
         columns = ", ".join(keys)
         values = "%s" if dialect.name == "postgresql" else "(" + ", ".join(["?"] * len(keys)) + ")"
-        sql = f"INSERT INTO {table.name} ({columns}) VALUES {values}"  # noqa: S608 - our own table and columns
+        sql = f"INSERT INTO {table.name} ({columns}) VALUES {values}"  # noqa: S608  # nosec B608 - our own table and columns
         cached = _INSERTS[(dialect.name, table.name, keys)] = (sql, procs)
     sql, procs = cached
     get = itemgetter(*keys)  # several keys: a tuple, built in C
