@@ -26,6 +26,7 @@ from typing import Protocol
 
 from lxml import etree
 
+from services.common import facility_code
 from services.common.xmlsafe import PROLOG_MAX, SAFE_OPTIONS, local_name, prolog_has_dtd, repair_prolog
 
 HEAD_LIMIT = 8 * 1024 * 1024  # real envelopes name their facility in the first few hundred bytes
@@ -138,9 +139,9 @@ class HeadReader:
                         self._decide(None, "root")
                 continue
             if name == "MACSKCB":
-                text = (el.text or "").strip()
-                if len(text) == 5 and text.isascii() and text.isalnum():
-                    self._decide(text, None)
+                code = facility_code.normalise(el.text or "")  # the claims service reads it the same way
+                if code is not None:
+                    self._decide(code, None)
                 else:
                     self._decide(None, "invalid")
             elif name == "HOSO":
