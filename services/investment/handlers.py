@@ -33,6 +33,7 @@ from services.investment.views import facts_of, project_detail, project_figures
 from services.investment.views.indicators import Subject, current_values, fact_versions, subject
 from services.investment.views.rows import (
     capital_dict,
+    columns,
     disbursement_dict,
     estimate_dict,
     plan_or_refuse,
@@ -55,6 +56,11 @@ def _load(schema: type[Schema], payload: dict[str, Any]) -> dict[str, Any]:
         ) from None
 
 
+def _pick(fields: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The named fields of a loaded command (what its row stores) or of its answer (what its event carries)."""
+    return {name: fields[name] for name in names}
+
+
 # --------------------------------------------------------------------------- projects
 
 
@@ -75,16 +81,9 @@ def register_project(
     project = Project(
         station_id=station.id,
         station_code=station.code,
-        kind=data["kind"],
-        title=data["title"],
         plan_id=plan.id,
-        item_code=data["item_code"],
-        status=data["status"],
-        start_year=data["start_year"],
-        end_year=data["end_year"],
-        decision_no=data["decision_no"],
-        decision_date=data["decision_date"],
         created_by=actor,
+        **_pick(data, "kind", "title", "item_code", "status", "start_year", "end_year", "decision_no", "decision_date"),
     )
     uow.repo.add(project)
     uow.repo.add(
@@ -109,10 +108,7 @@ def register_project(
         "project_registered",
         {
             "project_id": project.id,
-            "station_code": project.station_code,
-            "kind": project.kind,
-            "plan_id": project.plan_id,
-            "item_code": project.item_code,
+            **columns(project, "station_code", "kind", "plan_id", "item_code"),
             "estimated_cost": data["estimated_cost"],
         },
     )
@@ -130,29 +126,17 @@ def assign_capital(
     domain.check_capital(figures, data["source"], data["amount"])
     row = ProjectCapital(
         project_id=project.id,
-        source=data["source"],
-        fiscal_year=data["fiscal_year"],
-        fund_year=data["fund_year"],
         surplus_use=data["use"],
-        amount=data["amount"],
-        decision_no=data["decision_no"],
-        decision_date=data["decision_date"],
         recorded_by=actor,
+        **_pick(data, "source", "fiscal_year", "fund_year", "amount", "decision_no", "decision_date"),
     )
     uow.repo.add(row)
+    answer = capital_dict(row)
     uow.publish(
         "capital_assigned",
-        {
-            "capital_id": row.id,
-            "project_id": project.id,
-            "source": row.source,
-            "fiscal_year": row.fiscal_year,
-            "fund_year": row.fund_year,
-            "use": row.surplus_use,
-            "amount": row.amount,
-        },
+        {"capital_id": row.id, **_pick(answer, "project_id", "source", "fiscal_year", "fund_year", "use", "amount")},
     )
-    return {**capital_dict(row), "project": project_totals(figures.plus(row.source, capital=row.amount))}
+    return {**answer, "project": project_totals(figures.plus(row.source, capital=row.amount))}
 
 
 def disburse(
@@ -166,25 +150,16 @@ def disburse(
     domain.check_disbursement(figures, data["source"], data["amount"])
     row = ProjectDisbursement(
         project_id=project.id,
-        source=data["source"],
-        amount=data["amount"],
-        date=data["date"],
         year=data["date"].year,
-        reference=data["reference"],
         recorded_by=actor,
+        **_pick(data, "source", "amount", "date", "reference"),
     )
     uow.repo.add(row)
+    answer = disbursement_dict(row)
     uow.publish(
-        "project_disbursed",
-        {
-            "disbursement_id": row.id,
-            "project_id": project.id,
-            "source": row.source,
-            "amount": row.amount,
-            "date": row.date.isoformat(),
-        },
+        "project_disbursed", {"disbursement_id": row.id, **_pick(answer, "project_id", "source", "amount", "date")}
     )
-    return {**disbursement_dict(row), "project": project_totals(figures.plus(row.source, disbursed=row.amount))}
+    return {**answer, "project": project_totals(figures.plus(row.source, disbursed=row.amount))}
 
 
 def revise_estimate(
@@ -194,19 +169,14 @@ def revise_estimate(
     project = uow.repo.lock_project(project_id)
     domain.check_revised_estimate(project_figures(uow.session, project.id), data["amount"])
     row = ProjectEstimate(
-        project_id=project.id,
-        amount=data["amount"],
-        decision_no=data["decision_no"],
-        decision_date=data["decision_date"],
-        note=data["note"],
-        recorded_by=actor,
+        project_id=project.id, recorded_by=actor, **_pick(data, "amount", "decision_no", "decision_date", "note")
     )
     uow.repo.add(row)
+    answer = estimate_dict(row)
     uow.publish(
-        "project_estimate_revised",
-        {"estimate_id": row.id, "project_id": project.id, "amount": row.amount, "decision_no": row.decision_no},
+        "project_estimate_revised", {"estimate_id": row.id, **_pick(answer, "project_id", "amount", "decision_no")}
     )
-    return {**estimate_dict(row), "project": project_totals(project_figures(uow.session, project.id))}
+    return {**answer, "project": project_totals(project_figures(uow.session, project.id))}
 
 
 def _move(
@@ -267,11 +237,8 @@ def complete_project(
     domain.check_completion_dates(data["completed_on"], data["decision_date"])
     row = ProjectCompletion(
         project_id=project.id,
-        settled_cost=data["settled_cost"],
-        completed_on=data["completed_on"],
-        decision_no=data["decision_no"],
-        decision_date=data["decision_date"],
         recorded_by=actor,
+        **_pick(data, "settled_cost", "completed_on", "decision_no", "decision_date"),
     )
     uow.repo.add(row)
     for step in steps:
@@ -302,13 +269,9 @@ def record_station_status(
     row = StationStatus(
         station_id=station.id,
         station_code=station.code,
-        attribute=data["attribute"],
         value=value,
-        year=data["year"],
-        decision_no=data["decision_no"],
-        decision_date=data["decision_date"],
-        note=data["note"],
         recorded_by=actor,
+        **_pick(data, "attribute", "year", "decision_no", "decision_date", "note"),
     )
     uow.repo.add(row)
     new = domain.StatusRecord(row.id, row.year, row.value)

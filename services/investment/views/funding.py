@@ -15,12 +15,15 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from services.common import catalog, units
+from services.common import catalog, surplus, units
 from services.common.kept import KeptAnswers
 from services.investment import domain
 from services.investment.models import WRITES, Project, ProjectCapital, ProjectDisbursement, Station
 from services.investment.views.projects import list_projects
 from services.investment.views.rows import check_unit, codes_reaching, merged_into, plan_or_refuse
+
+# What a project's money is grouped by before the source and the year.
+_PROJECT_KEYS = (Project.plan_id, Project.item_code, Project.station_code)
 
 
 def money_groups(
@@ -48,46 +51,25 @@ def money_groups(
         cap_conds.append(ProjectCapital.fiscal_year == year)
         dis_conds.append(ProjectDisbursement.year == year)
 
+    # Each group: (plan, item, station, source, year[, after_end], amount).
+    capital_keys = (*_PROJECT_KEYS, ProjectCapital.source, ProjectCapital.fiscal_year)
     capital = session.execute(
-        select(
-            Project.plan_id,
-            Project.item_code,
-            Project.station_code,
-            ProjectCapital.source,
-            ProjectCapital.fiscal_year,
-            func.sum(ProjectCapital.amount),
-        )
+        select(*capital_keys, func.sum(ProjectCapital.amount))
         .join(Project, Project.id == ProjectCapital.project_id)
         .where(*cap_conds)
-        .group_by(
-            Project.plan_id, Project.item_code, Project.station_code, ProjectCapital.source, ProjectCapital.fiscal_year
-        )
+        .group_by(*capital_keys)
     ).all()
     # A payment made after its station ceased belongs to the successor; one made before stays put.
     after_end = case(
         (and_(Station.valid_to.is_not(None), ProjectDisbursement.date > Station.valid_to), 1), else_=0
     ).label("after_end")
+    paid_keys = (*_PROJECT_KEYS, ProjectDisbursement.source, ProjectDisbursement.year, after_end)
     paid = session.execute(
-        select(
-            Project.plan_id,
-            Project.item_code,
-            Project.station_code,
-            ProjectDisbursement.source,
-            ProjectDisbursement.year,
-            after_end,
-            func.sum(ProjectDisbursement.amount),
-        )
+        select(*paid_keys, func.sum(ProjectDisbursement.amount))
         .join(Project, Project.id == ProjectDisbursement.project_id)
         .join(Station, Station.id == Project.station_id)
         .where(*dis_conds)
-        .group_by(
-            Project.plan_id,
-            Project.item_code,
-            Project.station_code,
-            ProjectDisbursement.source,
-            ProjectDisbursement.year,
-            after_end,
-        )
+        .group_by(*paid_keys)
     ).all()
     out = [
         ("allocated", plan, item, domain.resolve_station(code, fy), src, fy, int(amount or 0))
@@ -197,7 +179,7 @@ def surplus_capital(session: Session) -> list[dict[str, Any]]:
     """Σ project capital of the 20% BHYT surplus by fund year and legal use (reductions included)."""
     rows = session.execute(
         select(ProjectCapital.fund_year, ProjectCapital.surplus_use, func.sum(ProjectCapital.amount))
-        .where(ProjectCapital.source == "bhyt_surplus_20")
+        .where(ProjectCapital.source == surplus.SOURCE)
         .group_by(ProjectCapital.fund_year, ProjectCapital.surplus_use)
     ).all()
     return [{"fund_year": fy, "use": use, "capital": int(total or 0)} for fy, use, total in rows]

@@ -25,9 +25,9 @@ from services.investment.models import (
 from services.investment.views.rows import (
     capital_dict,
     codes_reaching,
+    columns,
     disbursement_dict,
     estimate_dict,
-    iso,
     project_dict,
     project_totals,
     station_dict,
@@ -203,14 +203,7 @@ def project_detail(session: Session, project_id: int, today: date | None = None)
             )
         ],
         "status_history": [
-            {
-                "from_status": r.from_status,
-                "to_status": r.to_status,
-                "effective_date": iso(r.effective_date),
-                "decision_no": r.decision_no,
-                "note": r.note,
-                "recorded_by": r.recorded_by,
-            }
+            columns(r, "from_status", "to_status", "effective_date", "decision_no", "note", "recorded_by")
             for r in session.scalars(
                 select(ProjectStatusChange)
                 .where(ProjectStatusChange.project_id == p.id)
@@ -218,14 +211,7 @@ def project_detail(session: Session, project_id: int, today: date | None = None)
             )
         ],
         "completion": (
-            {
-                "settled_cost": completion.settled_cost,
-                "completed_on": iso(completion.completed_on),
-                "decision_no": completion.decision_no,
-                "decision_date": iso(completion.decision_date),
-            }
-            if completion
-            else None
+            columns(completion, "settled_cost", "completed_on", "decision_no", "decision_date") if completion else None
         ),
     }
 

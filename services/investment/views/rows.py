@@ -30,77 +30,46 @@ from services.investment.models import (
 FAR_FUTURE = date(9999, 12, 31)
 
 
-def iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
+def columns(row: Any, *names: str) -> dict[str, Any]:
+    """The named columns of a row as an answer shows them: dates (and times) as ISO text, the rest as stored."""
+    out = {}
+    for name in names:
+        value = getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
 
 
 def station_dict(s: Station) -> dict[str, Any]:
     return {
-        "code": s.code,
-        "name": s.name,
+        **columns(s, "code", "name"),
         "commune": s.commune_name,
         "commune_kind": s.commune_kind,
-        "district": s.district,
-        "district_name": s.district_name,
-        "valid_from": s.valid_from.isoformat(),
-        "valid_to": iso(s.valid_to),
-        "successor": s.successor,
-        "legal_basis": s.legal_basis,
+        **columns(s, "district", "district_name", "valid_from", "valid_to", "successor", "legal_basis"),
     }
 
 
 def status_dict(r: StationStatus) -> dict[str, Any]:
     return {
-        "id": r.id,
-        "station_code": r.station_code,
-        "attribute": r.attribute,
+        **columns(r, "id", "station_code", "attribute"),
         "value": domain.typed_value(r.attribute, r.value),
-        "year": r.year,
-        "decision_no": r.decision_no,
-        "decision_date": iso(r.decision_date),
-        "note": r.note,
-        "recorded_by": r.recorded_by,
-        "recorded_at": r.recorded_at.isoformat() if r.recorded_at else None,
+        **columns(r, "year", "decision_no", "decision_date", "note", "recorded_by", "recorded_at"),
     }
 
 
 def capital_dict(r: ProjectCapital) -> dict[str, Any]:
     return {
-        "id": r.id,
-        "project_id": r.project_id,
-        "source": r.source,
-        "fiscal_year": r.fiscal_year,
-        "fund_year": r.fund_year,
+        **columns(r, "id", "project_id", "source", "fiscal_year", "fund_year"),
         "use": r.surplus_use,
-        "amount": r.amount,
-        "decision_no": r.decision_no,
-        "decision_date": iso(r.decision_date),
-        "recorded_by": r.recorded_by,
+        **columns(r, "amount", "decision_no", "decision_date", "recorded_by"),
     }
 
 
 def disbursement_dict(r: ProjectDisbursement) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "project_id": r.project_id,
-        "source": r.source,
-        "amount": r.amount,
-        "date": iso(r.date),
-        "reference": r.reference,
-        "recorded_by": r.recorded_by,
-    }
+    return columns(r, "id", "project_id", "source", "amount", "date", "reference", "recorded_by")
 
 
 def estimate_dict(r: ProjectEstimate) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "project_id": r.project_id,
-        "amount": r.amount,
-        "decision_no": r.decision_no,
-        "decision_date": iso(r.decision_date),
-        "note": r.note,
-        "recorded_by": r.recorded_by,
-    }
+    return columns(r, "id", "project_id", "amount", "decision_no", "decision_date", "note", "recorded_by")
 
 
 def project_totals(f: domain.ProjectFigures) -> dict[str, Any]:
@@ -212,20 +181,11 @@ def merged_into() -> dict[str, set[str]]:
 
 def project_dict(p: Project, station_name: str, today: date) -> dict[str, Any]:
     return {
-        "id": p.id,
-        "station_code": p.station_code,
+        **columns(p, "id", "station_code"),
         "station_name": station_name,
         "current_station_code": units.successor_on(p.station_code, today),
-        "kind": p.kind,
-        "title": p.title,
-        "plan_id": p.plan_id,
-        "item_code": p.item_code,
-        "status": p.status,
-        "start_year": p.start_year,
-        "end_year": p.end_year,
-        "decision_no": p.decision_no,
-        "decision_date": iso(p.decision_date),
-        "created_by": p.created_by,
+        **columns(p, "kind", "title", "plan_id", "item_code", "status", "start_year", "end_year"),
+        **columns(p, "decision_no", "decision_date", "created_by"),
     }
 
 
@@ -260,12 +220,9 @@ def stations_on(session: Session, on: date, scope: Iterable[str | None]) -> list
 
 def fact_dict(r: IndicatorFact) -> dict[str, Any]:
     return {
-        **{name: getattr(r, name) for name in FACT_NAMES},
-        "source": r.source,
-        "version": r.version,
+        **columns(r, *FACT_NAMES, "source", "version"),
         "changed": list(r.changed or []),
-        "recorded_by": r.recorded_by,
-        "recorded_at": r.recorded_at.isoformat() if r.recorded_at else None,
+        **columns(r, "recorded_by", "recorded_at"),
     }
 
 
