@@ -1,7 +1,7 @@
 """The facility register: each health facility's MA_CSKCB mapped to the administrative unit it serves.
 
 Claims and capitation name facilities, not units; this register is what lets unit scoping hold for them
-(access.require_facility). Admins register facilities (`POST /api/v1/facilities`, `ytcs facility add`).
+(facilities.require_facility). Admins register facilities (`POST /api/v1/facilities`, `ytcs facility add`).
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def listing(unit: str | None) -> list[dict[str, Any]]:
 
 
 def get(code: str) -> dict[str, Any]:
-    """One registered facility, or NotFound (the caller has checked access.require_facility)."""
+    """One registered facility, or NotFound (the caller has checked require_facility)."""
     with current_app.extensions["ytcs"].session() as s:
         facility = s.get(Facility, code)
         if facility is None:

@@ -2,7 +2,7 @@
 administrative form of Nghị định 30/2020/NĐ-CP, and who has reported.
 
 The figures are never recomputed here: the targets are `GET /api/v1/plans/{id}/targets` (application/funding.py),
-money per item and source the funding tree (api/reports.plan_figures), station investment the investment
+money per item and source the funding tree (funding.plan_figures), station investment the investment
 service's projects, BHYT the claims service's reconciliation per quarter. What the unit writes itself
 (shortcomings, proposals) and the submissions are the gateway's own tables (models.ReportSection,
 models.ReportSubmission), both append-only: the latest row counts, the earlier ones stay visible.

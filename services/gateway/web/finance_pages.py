@@ -1,7 +1,7 @@
 """Pages for everyone who reads the money, and for finance officers who record it (Sở Tài chính, Sở Y tế,
 Phòng TC-KH): the plans' roll-up with drill-down province → district → station, allocations (phân bổ),
 sub-allocations, disbursements (giải ngân), adjustments (điều chỉnh), a station's history, investment projects
-and next year's priority list. Figures come from the same aggregation as the API (reports.plan_figures)."""
+and next year's priority list. Figures come from the same aggregation as the API (application/funding.py)."""
 
 from __future__ import annotations
 
