@@ -25,6 +25,7 @@ from services.common.contracts.finance import (
     QuarterlyResultCommandV1,
     ReversalCommandV1,
     SettlementCommandV1,
+    YearEndCommandV1,
 )
 from services.common.errors import DomainError, error
 from services.common.money import round_vnd
@@ -41,6 +42,7 @@ from services.finance.models import (
     CapitationSettlement,
     CapitationSpendReport,
     Disbursement,
+    YearEndRecord,
 )
 from services.finance.reference import reference
 from services.finance.unit_of_work import FinanceUnitOfWork
@@ -96,6 +98,8 @@ def create_allocation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
     errs += domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today())
     errs += domain.check_plan_year(plan, cmd["fiscal_year"])
     errs += domain.check_recipient_in_plan(plan, cmd["recipient_unit"])
+    if parent is None:  # money entering the plan: only from a source its section III names
+        errs += domain.check_source_in_plan(plan, cmd["source"])
     domain.raise_if(errs)
 
     if parent is not None:
@@ -176,7 +180,7 @@ def disburse(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -
     row = uow.repo.allocation(allocation_id, lock=True)
     # Money is paid to a unit that exists on the day it is paid; after a merger, allocate to the successor.
     domain.raise_if(domain.check_unit(row.recipient_unit, cmd["date"], "date"))
-    domain.check_disbursement(uow.repo.facts(row), cmd["amount"])
+    domain.check_disbursement(uow.repo.facts(row), cmd["amount"], cmd["date"])
     d = Disbursement(
         allocation_id=row.id,
         amount=cmd["amount"],
@@ -239,6 +243,61 @@ def adjust(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -> 
         },
     )
     return records.adjustment_dict(adj) | {"allocation": uow.repo.allocation_dict(row)}
+
+
+# --------------------------------------------------------------------------- the budget year end
+
+
+def _year_end(
+    uow: FinanceUnitOfWork, kind: str, allocation_id: int, data: dict[str, Any], actor: str | None
+) -> dict[str, Any]:
+    """Chuyển nguồn or quyết toán of what a past year's allocation still holds: an append-only record."""
+    cmd = load_command(YearEndCommandV1, data)
+    uow.repo.serialize_writes()
+    row = uow.repo.allocation(allocation_id, lock=True)
+    today = units.today()
+    domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], today))
+    domain.check_year_end(uow.repo.facts(row), kind, cmd["amount"], cmd["date"], today)
+    record = uow.repo.add(
+        YearEndRecord(
+            allocation_id=row.id,
+            kind=kind,
+            amount=cmd["amount"],
+            date=cmd["date"],
+            decision_no=cmd["decision_no"].strip(),
+            decision_date=cmd["decision_date"],
+            recorded_by=actor,
+            note=cmd["note"],
+            created_at=outbox.utcnow(),
+        )
+    )
+    uow.publish(
+        "allocation_carried_over" if kind == domain.CARRY_OVER else "allocation_closed",
+        {
+            "record_id": record.id,
+            "allocation_id": row.id,
+            "fiscal_year": row.fiscal_year,
+            "to_year": row.fiscal_year + 1 if kind == domain.CARRY_OVER else None,
+            "amount": record.amount,
+            "date": record.date,
+            "decision_no": record.decision_no,
+            "decision_date": record.decision_date,
+            "recorded_by": actor,
+        },
+    )
+    return records.year_end_dict(record) | {"allocation": uow.repo.allocation_dict(row)}
+
+
+def carry_over(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any], actor: str | None = None) -> dict:
+    """Chuyển nguồn: money the allocation held on 31/12 becomes payable in the next fiscal year."""
+    return _year_end(uow, domain.CARRY_OVER, allocation_id, data, actor)
+
+
+def close_allocation(
+    uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    """Quyết toán: money the allocation held on 31/12 lapses; it is never paid out."""
+    return _year_end(uow, domain.CLOSE, allocation_id, data, actor)
 
 
 # --------------------------------------------------------------------------- capitation (định suất)

@@ -139,6 +139,29 @@ class Disbursement(AppendOnly, FinanceBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class YearEndRecord(AppendOnly, FinanceBase):
+    """The budget year end of an allocation (Luật NSNN 83/2015): `carry_over` (chuyển nguồn: the money stays
+    the allocation's, paid out in the next fiscal year) or `close` (quyết toán: the money lapses). Positive
+    amounts; a correction is a later record."""
+
+    __tablename__ = "year_end_records"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_year_end_records_amount_positive"),
+        CheckConstraint("kind IN ('carry_over', 'close')", name="ck_year_end_records_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[date] = mapped_column(Date)
+    decision_no: Mapped[str] = mapped_column(String(80))
+    decision_date: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class CapitationFundRecord(AppendOnly, FinanceBase):
     """Quỹ định suất of a facility-quarter with the inputs it came from; a later record supersedes it."""
 

@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, aliased
 
 from services.common.periods import Quarter
-from services.finance.domain import AllocationFacts, advance_of
+from services.finance.domain import CARRY_OVER, CLOSE, AllocationFacts, advance_of
 from services.finance.models import (
     Adjustment,
     Allocation,
@@ -28,6 +28,7 @@ from services.finance.models import (
     CapitationSpendReport,
     Disbursement,
     Plan,
+    YearEndRecord,
 )
 from services.finance.reference import reference
 
@@ -47,14 +48,57 @@ def money_columns() -> list[Any]:
         .where(child.parent_id == Allocation.id)
     )
     disb = select(func.coalesce(func.sum(Disbursement.amount), 0)).where(Disbursement.allocation_id == Allocation.id)
+    # Paid on a date after the fiscal year (a reversal counts on its original's date, so it gives back the
+    # money of the year the original took it from).
+    original = aliased(Disbursement)
+    paid_on = func.coalesce(original.date, Disbursement.date)
+    after = (
+        select(func.coalesce(func.sum(Disbursement.amount), 0))
+        .select_from(Disbursement)
+        .outerjoin(original, original.id == Disbursement.reverses_id)
+        .where(Disbursement.allocation_id == Allocation.id, extract("year", paid_on) > Allocation.fiscal_year)
+    )
     return [
         adj.scalar_subquery().label("adjusted"),
         (child_amount.scalar_subquery() + child_adj.scalar_subquery()).label("sub_allocated"),
         disb.scalar_subquery().label("disbursed"),
+        _year_end_sum(CARRY_OVER).label("carried_over"),
+        _year_end_sum(CLOSE).label("closed"),
+        after.scalar_subquery().label("disbursed_after"),
     ]
 
 
-def allocation_facts(row: Allocation, adjusted: int, sub_allocated: int, disbursed: int) -> AllocationFacts:
+def _year_end_sum(kind: str) -> Any:
+    return (
+        select(func.coalesce(func.sum(YearEndRecord.amount), 0))
+        .where(YearEndRecord.allocation_id == Allocation.id, YearEndRecord.kind == kind)
+        .scalar_subquery()
+    )
+
+
+def facts_of(row: Allocation, money: Any) -> AllocationFacts:
+    """The facts of an `Allocation` row from the `money_columns()` selected beside it."""
+    return allocation_facts(
+        row,
+        money.adjusted,
+        money.sub_allocated,
+        money.disbursed,
+        carried_over=money.carried_over,
+        closed=money.closed,
+        disbursed_after=money.disbursed_after,
+    )
+
+
+def allocation_facts(
+    row: Allocation,
+    adjusted: int,
+    sub_allocated: int,
+    disbursed: int,
+    *,
+    carried_over: int = 0,
+    closed: int = 0,
+    disbursed_after: int = 0,
+) -> AllocationFacts:
     return AllocationFacts(
         id=row.id,
         plan_id=row.plan_id,
@@ -70,6 +114,9 @@ def allocation_facts(row: Allocation, adjusted: int, sub_allocated: int, disburs
         disbursed=int(disbursed),
         fund_year=row.fund_year,
         use=row.surplus_use,
+        carried_over=int(carried_over),
+        closed=int(closed),
+        disbursed_after=int(disbursed_after),
     )
 
 
@@ -79,10 +126,7 @@ def allocations_with_money(session: Session, *conditions: Any, page: tuple[int, 
     if page is not None:
         number, per_page = page
         stmt = stmt.offset((number - 1) * per_page).limit(per_page)
-    return [
-        allocation_dict(r[0], allocation_facts(r[0], r.adjusted, r.sub_allocated, r.disbursed))
-        for r in session.execute(stmt)
-    ]
+    return [allocation_dict(r[0], facts_of(r[0], r)) for r in session.execute(stmt)]
 
 
 def allocation_dict(row: Allocation, facts: AllocationFacts) -> dict[str, Any]:
@@ -106,6 +150,24 @@ def allocation_dict(row: Allocation, facts: AllocationFacts) -> dict[str, Any]:
         "sub_allocated": facts.children,
         "disbursed": facts.disbursed,
         "remaining": facts.remaining,
+        # The budget year end: carried over to the next year (and of it, what is still to pay), closed.
+        "carried_over": facts.carried_over,
+        "carried_over_left": facts.carried_over_left,
+        "closed": facts.closed,
+    }
+
+
+def year_end_dict(r: YearEndRecord) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "allocation_id": r.allocation_id,
+        "kind": r.kind,
+        "amount": int(r.amount),
+        "date": r.date.isoformat(),
+        "decision_no": r.decision_no,
+        "decision_date": r.decision_date.isoformat(),
+        "recorded_by": r.recorded_by,
+        "note": r.note,
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from services.common import catalog
 from services.common.errors import DomainError, NotFound, error
 from services.common.periods import Quarter
 from services.finance import records
@@ -25,9 +26,21 @@ from services.finance.models import (
     Disbursement,
     Plan,
     PlanItem,
+    YearEndRecord,
 )
 
 _Row = TypeVar("_Row")
+
+
+def _section_iii(plan_id: int) -> frozenset[str] | None:
+    """The funding sources section III of the plan names (the reviewed catalog); None when the catalog does
+    not hold the plan or names none, and then nothing is checked."""
+    try:
+        plan = catalog.get_plan(plan_id)
+    except KeyError:
+        return None
+    named = frozenset(s.code for item in plan.items if item.kind == "funding" for s in item.funding_sources)
+    return named or None
 
 
 class FinanceRepository:
@@ -64,7 +77,7 @@ class FinanceRepository:
     def facts(self, row: Allocation) -> AllocationFacts:
         """The allocation's own money and what is already used of it, summed in the database."""
         money = self.session.execute(select(*records.money_columns()).where(Allocation.id == row.id)).one()
-        return records.allocation_facts(row, money.adjusted, money.sub_allocated, money.disbursed)
+        return records.facts_of(row, money)
 
     def allocation_dict(self, row: Allocation) -> dict[str, Any]:
         return records.allocation_dict(row, self.facts(row))
@@ -82,13 +95,19 @@ class FinanceRepository:
         )
         return -int(total)
 
+    def year_end_records(self, allocation_id: int) -> list[YearEndRecord]:
+        stmt = select(YearEndRecord).where(YearEndRecord.allocation_id == allocation_id).order_by(YearEndRecord.id)
+        return list(self.session.scalars(stmt))
+
     # --- plans ------------------------------------------------------------------------------------
 
     def plan(self, plan_id: int, field: str = "plan_id") -> PlanFacts:
         plan = self.session.get(Plan, plan_id)
         if plan is None:
             raise DomainError.one("unknown_plan", f"Không có kế hoạch số hiệu {plan_id}.", field)
-        return PlanFacts(plan.id, plan.number, plan.unit, plan.period_from, plan.period_to, plan.parent_id)
+        return PlanFacts(
+            plan.id, plan.number, plan.unit, plan.period_from, plan.period_to, plan.parent_id, _section_iii(plan.id)
+        )
 
     def plans_below(self, plan_id: int) -> list[int]:
         return records.plans_below(self.session, plan_id)

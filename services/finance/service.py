@@ -85,6 +85,14 @@ class Service:
     def adjust(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
         return self._write(handlers.adjust, allocation_id, data)
 
+    @rpc
+    def carry_over(self, allocation_id: int, data: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+        return self._write(handlers.carry_over, allocation_id, data, actor)
+
+    @rpc
+    def close_allocation(self, allocation_id: int, data: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+        return self._write(handlers.close_allocation, allocation_id, data, actor)
+
     # --- the ledger (reads) -------------------------------------------------------------------------
 
     @rpc

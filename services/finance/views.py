@@ -33,6 +33,7 @@ from services.finance.models import (
     Disbursement,
     Plan,
     PlanItem,
+    YearEndRecord,
 )
 from services.finance.reference import reference
 
@@ -267,7 +268,8 @@ def funding_status(
         raise NotFound([error("unknown_item", f"Kế hoạch {plan_id} không có mục {item_code}.", "code")])
     rows = _rollup_rows(session, plan, year, unit, item_code)
     shaped = [(r.source, r.fiscal_year, r.bucket, r.allocated, r.kept, r.disbursed) for r in rows]
-    return {"plan_id": plan_id} | _funding_shape(item_code, year, unit, shaped)
+    ends = [(r.fiscal_year, r.kind, r.amount) for r in _year_end_rows(session, plan, year, unit, item_code)]
+    return {"plan_id": plan_id} | _funding_shape(item_code, year, unit, shaped) | year_end_figures(ends, year)
 
 
 def funding_tree(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
@@ -277,13 +279,73 @@ def funding_tree(session: Session, plan_id: int, year: int | None = None, unit: 
     per_item: dict[str, list[Any]] = {}
     for r in _rollup_rows(session, plan, year, unit, None):
         per_item.setdefault(r.code, []).append((r.source, r.fiscal_year, r.bucket, r.allocated, r.kept, r.disbursed))
+    ends: dict[str, list[Any]] = {}
+    for r in _year_end_rows(session, plan, year, unit, None):
+        ends.setdefault(r.code, []).append((r.fiscal_year, r.kind, r.amount))
     codes = session.scalars(select(PlanItem.code).where(PlanItem.plan_id == plan_id).order_by(PlanItem.position))
     return {
         "plan_id": plan_id,
         "year": year,
         "unit": unit,
-        "items": {c: _funding_shape(c, year, unit, per_item.get(c, [])) for c in codes},
+        "items": {
+            c: _funding_shape(c, year, unit, per_item.get(c, [])) | year_end_figures(ends.get(c, []), year)
+            for c in codes
+        },
     }
+
+
+# The budget year end of a roll-up's allocations: Σ carry-overs and closes per item and fiscal year. Each
+# record is of the allocation's own money (never what its sub-allocations hold), so summing them over a scope
+# counts each đồng once. Money carried over from year Y enters year Y + 1 apart from `allocated`.
+_YEAR_END = """
+SELECT i.code, a.fiscal_year, y.kind, SUM(y.amount) AS amount
+FROM year_end_records y
+JOIN allocations a ON a.id = y.allocation_id
+JOIN plan_items i ON (a.item_code = i.code OR a.item_code LIKE i.code || '.%')
+WHERE i.plan_id = :plan_id AND a.plan_id IN :plans {filters}
+GROUP BY i.code, a.fiscal_year, y.kind
+"""
+
+
+def _year_end_rows(session: Session, plan: Plan, year: int | None, unit: str | None, code: str | None) -> list:
+    """(code, fiscal_year, kind, amount) of the scope's year-end records; with `year`, of that year and the
+    one before (whose carry-overs come into it)."""
+    filters, params = "", {"plans": [plan.id, *records.plans_below(session, plan.id)], "plan_id": plan.id}
+    binds = [bindparam("plans", expanding=True)]
+    if year is not None:
+        filters += " AND a.fiscal_year IN :years"
+        params["years"] = [year - 1, year]
+        binds.append(bindparam("years", expanding=True))
+    if unit is not None and unit != units.PROVINCE_CODE:
+        filters += " AND a.recipient_unit IN :units"
+        params["units"] = sorted(units.units_within(unit))
+        binds.append(bindparam("units", expanding=True))
+    if code is not None:
+        filters += " AND i.code = :code"
+        params["code"] = code
+    return list(session.execute(text(_YEAR_END.format(filters=filters)).bindparams(*binds), params))
+
+
+def year_end_figures(rows: list[Any], year: int | None) -> dict[str, Any]:
+    """rows: (fiscal_year, kind, amount). The money of the budget year end, apart from `allocated`:
+    `carried_over_in` (brought into the year from the one before), `carried_over_out` (carried to the next),
+    `closed` (lapsed at quyết toán), in total and per year in `year_end_by_year` (years with any)."""
+    per_year: dict[int, dict[str, int]] = {}
+
+    def slot(y: int) -> dict[str, int]:
+        return per_year.setdefault(y, {"carried_over_in": 0, "carried_over_out": 0, "closed": 0})
+
+    for fiscal_year, kind, amount in rows:
+        fiscal_year, amount = int(fiscal_year), int(amount)
+        if kind == "carry_over":
+            slot(fiscal_year)["carried_over_out"] += amount
+            slot(fiscal_year + 1)["carried_over_in"] += amount
+        else:
+            slot(fiscal_year)["closed"] += amount
+    if year is not None:
+        per_year = {y: f for y, f in per_year.items() if y == year}
+    total = {k: sum(f[k] for f in per_year.values()) for k in ("carried_over_in", "carried_over_out", "closed")}
+    return total | {"year_end_by_year": {str(y): f for y, f in sorted(per_year.items())}}
 
 
 # --------------------------------------------------------------------------- answers kept while the data holds
@@ -300,7 +362,7 @@ def data_version(session: Session) -> tuple[int, ...]:
     UPDATE and DELETE), so their row counts grow with every such commit whatever order concurrent transactions
     commit their ids in; plans and items are reference data, counted for a catalog that grows."""
     counts = [select(func.count()).select_from(m).scalar_subquery()
-              for m in (Plan, PlanItem, Allocation, Adjustment, Disbursement)]
+              for m in (Plan, PlanItem, Allocation, Adjustment, Disbursement, YearEndRecord)]
     return tuple(int(v) for v in session.execute(select(*counts)).one())
 
 
@@ -348,6 +410,19 @@ GROUP BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
 ORDER BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
 """
 
+def _unit_year_end_rows(session: Session, unit: str, year: int | None) -> list[Any]:
+    """(fiscal_year, kind, amount) of the year-end records of allocations whose recipient lies within `unit`."""
+    stmt = (
+        select(Allocation.fiscal_year, YearEndRecord.kind, func.sum(YearEndRecord.amount))
+        .join(Allocation, Allocation.id == YearEndRecord.allocation_id)
+        .where(Allocation.recipient_unit.in_(sorted(units.units_within(unit))))
+        .group_by(Allocation.fiscal_year, YearEndRecord.kind)
+    )
+    if year is not None:
+        stmt = stmt.where(Allocation.fiscal_year.in_([year - 1, year]))
+    return [tuple(r) for r in session.execute(stmt)]
+
+
 def funding_by_unit(session: Session, unit: str, year: int | None = None) -> dict[str, Any]:
     """What a unit (province, district or commune station) has received, from which sources, for which items."""
     _check_unit(unit)
@@ -362,6 +437,7 @@ def funding_by_unit(session: Session, unit: str, year: int | None = None) -> dic
         None, year, unit, [(r.source, r.fiscal_year, unit, r.allocated, r.allocated, r.disbursed) for r in rows]
     )
     del shape["code"], shape["by_unit"]
+    shape |= year_end_figures(_unit_year_end_rows(session, unit, year), year)
     shape["by_item"] = [
         {
             "plan_id": r.plan_id,
@@ -446,6 +522,12 @@ def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:
         }
         for d in session.scalars(
             select(Disbursement).where(Disbursement.allocation_id == allocation_id).order_by(Disbursement.id)
+        )
+    ]
+    view["year_end"] = [
+        records.year_end_dict(r)
+        for r in session.scalars(
+            select(YearEndRecord).where(YearEndRecord.allocation_id == allocation_id).order_by(YearEndRecord.id)
         )
     ]
     return view

@@ -142,6 +142,21 @@ class QuarterlyPaymentMadeV1(_Event):
     offset_period = fields.String(allow_none=True, load_default=None)
 
 
+class AllocationYearEndV1(_Event):
+    """The budget year end of an allocation: `allocation_carried_over` (chuyển nguồn to `to_year`) or
+    `allocation_closed` (quyết toán: the money lapses; `to_year` is null)."""
+
+    record_id = fields.Integer(required=True)
+    allocation_id = fields.Integer(required=True)
+    fiscal_year = fields.Integer(required=True)
+    to_year = fields.Integer(allow_none=True, load_default=None)
+    amount = VND(required=True)
+    date = fields.Date(required=True)
+    decision_no = fields.String(required=True)
+    decision_date = fields.Date(required=True)
+    recorded_by = fields.String(allow_none=True, load_default=None)
+
+
 EVENTS = {
     "allocation_made": (1, AllocationMadeV1),
     "sub_allocation_made": (1, AllocationMadeV1),
@@ -153,6 +168,8 @@ EVENTS = {
     "quarterly_report_received": (1, QuarterlyReportReceivedV1),
     "quarterly_result_notified": (1, QuarterlyResultNotifiedV1),
     "quarterly_payment_made": (1, QuarterlyPaymentMadeV1),
+    "allocation_carried_over": (1, AllocationYearEndV1),
+    "allocation_closed": (1, AllocationYearEndV1),
 }
 
 
@@ -219,6 +236,17 @@ class AdjustmentCommandV1(Schema):
     amount = VND(required=True)  # signed
     decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=80))
     decision_date = Day(load_default=None, allow_none=True)
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class YearEndCommandV1(Schema):
+    """POST /api/v1/allocations/{id}/carry-over and /close: chuyển nguồn or quyết toán of what the allocation
+    still holds of its past fiscal year, by a decision (số/ngày văn bản)."""
+
+    amount = VND(required=True)
+    date = Day(required=True, metadata={"description": "on or after 31/12 of the allocation's fiscal year"})
+    decision_no = Text(required=True, validate=validate.Length(min=1, max=80))
+    decision_date = Day(required=True)
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 

@@ -4,7 +4,7 @@ The handlers read the facts a rule needs through the repository, pass them (and 
 and write what the rule allows. Every refusal is a `DomainError` with a stable code and a Vietnamese message
 (docs/finance.md lists them). By topic: `allocations` (the ledger of budget money), `capitation` (the fund
 and its settlement), `settlement` (a quarter's report, result and payment), `checks` (shared refusals),
-`reference` (the shape of the reference data).
+`reference` (the shape of the reference data), `year_end` (carry-over and close of a past year's money).
 """
 
 from services.finance.domain.allocations import (
@@ -17,6 +17,7 @@ from services.finance.domain.allocations import (
     check_reversal,
     check_same_fund,
     check_source,
+    check_source_in_plan,
     check_sub_allocation,
     most_local_plan,
 )
@@ -57,8 +58,16 @@ from services.finance.domain.settlement import (
     result_days,
     step,
 )
+from services.finance.domain.year_end import (
+    CARRY_OVER,
+    CLOSE,
+    check_year_end,
+    year_end_limit,
+)
 
 __all__ = [
+    "CARRY_OVER",
+    "CLOSE",
     "PAYMENT_KINDS",
     "AllocationFacts",
     "AllocationKind",
@@ -86,8 +95,10 @@ __all__ = [
     "check_reversal",
     "check_same_fund",
     "check_source",
+    "check_source_in_plan",
     "check_sub_allocation",
     "check_unit",
+    "check_year_end",
     "most_local_plan",
     "parse_decimal",
     "parse_facility",
@@ -99,4 +110,5 @@ __all__ = [
     "result_days",
     "settle",
     "step",
+    "year_end_limit",
 ]

@@ -4,6 +4,7 @@ a reversal or an adjustment may do with it. Plain Python over the facts the repo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from services.common import surplus, units
 from services.common.errors import DomainError, error
@@ -22,6 +23,8 @@ class PlanFacts:
     period_from: int
     period_to: int
     parent_id: int | None
+    # The sources the plan's section III names (services/common/reference/plans/*.yaml); None: not known.
+    sources: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class AllocationFacts:
     disbursed: int  # Σ giải ngân directly against it, reversals netted
     fund_year: int | None = None  # the 20% surplus's fund year (None for other sources)
     use: str | None = None  # the surplus's legal use
+    # The budget year end (docs/finance.md "Budget year end"): Σ chuyển nguồn, Σ quyết toán (money that
+    # lapsed), and Σ disbursed on dates after the fiscal year (a reversal counts on its original's date).
+    carried_over: int = 0
+    closed: int = 0
+    disbursed_after: int = 0
 
     @property
     def allocated(self) -> int:
@@ -52,9 +60,33 @@ class AllocationFacts:
         return self.children + self.disbursed
 
     @property
+    def year_ended(self) -> bool:
+        """A carry-over or a close is recorded: from then on the year's money and the next year's are apart."""
+        return self.carried_over > 0 or self.closed > 0
+
+    @property
+    def undisbursed_at_year_end(self) -> int:
+        """What the allocation itself still held on 31/12: allocated − Σ children − disbursed within the year.
+        Its sub-allocations' money is theirs to carry over or close, never the parent's."""
+        return self.allocated - self.children - (self.disbursed - self.disbursed_after)
+
+    @property
+    def year_end_open(self) -> int:
+        """Of the money held on 31/12, what no carry-over or close has decided yet."""
+        return self.undisbursed_at_year_end - self.carried_over - self.closed
+
+    @property
+    def carried_over_left(self) -> int:
+        """Carried-over money not yet paid out in the next year."""
+        return max(self.carried_over - self.disbursed_after, 0)
+
+    @property
     def remaining(self) -> int:
-        """What may still be passed down or paid out: allocated − Σ children − disbursed."""
-        return self.allocated - self.used
+        """What may still be passed down or paid out within the fiscal year: allocated − Σ children − disbursed
+        − closed − carried-over money still to pay (that is next year's). Without year-end records it is
+        allocated − Σ children − disbursed, as always. Payments dated after the year not covered by a
+        carry-over come out of it too (they wait for the carry-over that covers them)."""
+        return self.allocated - self.used - self.closed - self.carried_over_left
 
 
 def check_source(
@@ -82,6 +114,22 @@ def check_source(
     # The 20% surplus: one rule for finance and investment (services/common/surplus.py).
     out += surplus.check(source, fiscal_year, fund_year, use)
     return out
+
+
+def check_source_in_plan(plan: PlanFacts, source: str) -> list[dict]:
+    """A root allocation brings money into the plan: only from a source its section III names (docs/domain.md
+    §1, §2). A sub-allocation passes money already in the ledger and is not asked again."""
+    if plan.sources is None or source in plan.sources:
+        return []
+    named = ", ".join(sorted(plan.sources))
+    return [
+        error(
+            "source_not_in_plan",
+            f"Mục III (kinh phí thực hiện) của kế hoạch {plan.number} không nêu nguồn '{source}'; "
+            f"phân bổ gốc của kế hoạch này chỉ từ các nguồn: {named}.",
+            "source",
+        )
+    ]
 
 
 def check_plan_year(plan: PlanFacts, fiscal_year: int) -> list[dict]:
@@ -209,8 +257,27 @@ def check_sub_allocation(
         )
 
 
-def check_disbursement(alloc: AllocationFacts, amount: int) -> None:
+def check_disbursement(alloc: AllocationFacts, amount: int, on: date | None = None) -> None:
+    """At most what the allocation has left. Once its year is ended (a carry-over or close recorded), a
+    payment dated in the next year draws only on the carried-over money, and none is paid later than that."""
     raise_if(check_positive(amount))
+    if on is not None and on.year > alloc.fiscal_year and alloc.year_ended:
+        if on.year > alloc.fiscal_year + 1:
+            raise DomainError.one(
+                "carried_over_expired",
+                f"Phân bổ số {alloc.id} thuộc năm ngân sách {alloc.fiscal_year}: số chuyển nguồn chỉ được giải ngân "
+                f"trong năm {alloc.fiscal_year + 1}, không phải ngày {on.strftime('%d/%m/%Y')}.",
+                "date",
+            )
+        if amount > alloc.carried_over_left:
+            raise DomainError.one(
+                "exceeds_carried_over",
+                f"Năm {on.year} chỉ được giải ngân từ số chuyển nguồn của phân bổ số {alloc.id}: còn "
+                f"{format_vnd(alloc.carried_over_left)} (đã chuyển nguồn {format_vnd(alloc.carried_over)}, "
+                f"đã quyết toán {format_vnd(alloc.closed)}); không thể giải ngân {format_vnd(amount)}.",
+                "amount",
+            )
+        return
     if amount > alloc.remaining:
         raise DomainError.one(
             "exceeds_allocation",
@@ -252,7 +319,7 @@ def check_adjustment(alloc: AllocationFacts, parent: AllocationFacts | None, amo
             f"{alloc.id} thêm {format_vnd(amount)}.",
             "amount",
         )
-    if amount < 0 and alloc.allocated + amount < alloc.used:
+    if amount < 0 and alloc.remaining + amount < 0:
         raise DomainError.one(
             "below_used",
             f"Không thể giảm phân bổ số {alloc.id} xuống {format_vnd(alloc.allocated + amount)}: đã giải ngân "

@@ -120,8 +120,9 @@ def books(finance_db) -> Books:
     # CTMT Y tế – Dân số for prevention (II.2.4), passed to the district.
     b.a6 = b.allocate(600 * M, plan=1, item="II.2.4", source="ntp_health_population", year=2023, to="91")
     b.a7 = b.allocate(250 * M, parent=b.a6, to="910")
-    # The district's own budget on its own plan, then to a station.
-    b.a8 = b.allocate(300 * M, plan=2, item="II.5", source="district_budget", year=2023, to="910")
+    # NTM programme money (CTMTQG nông thôn mới, named by the district plan's section III) on the district's
+    # own plan, then to a station.
+    b.a8 = b.allocate(300 * M, plan=2, item="II.5", source="ntp_nrd", year=2023, to="910")
     b.a9 = b.allocate(100 * M, parent=b.a8, to="31060")
     # 2024 — again three levels deep; a sub-allocation to a sub-item (II.2 → II.2.1) on the district plan.
     b.a10 = b.allocate(4 * B, plan=1, item="II.5", source="provincial_budget", year=2024, to="91")
@@ -157,13 +158,13 @@ def books(finance_db) -> Books:
 
 
 def test_headline_figures_written_by_hand(books):
-    # Province II.5, 2023: ngân sách tỉnh 5.5 tỷ (a1 after +0.5) + ngân sách huyện 0.3 tỷ (a8, a district root).
+    # Province II.5, 2023: ngân sách tỉnh 5.5 tỷ (a1 after +0.5) + CTMTQG NTM 0.3 tỷ (a8, a district root).
     s = books.status(1, "II.5", 2023)
     assert s["allocated"] == 5_800 * M
     # Paid: 1 tỷ from a1 + 0.5 on a3 (the 0.2 reversed) + 0.25 net on a5 + 0.05 (a8) + 0.1 (a9).
     assert s["disbursed"] == 1_900 * M
     assert s["by_source"] == {
-        "district_budget": {"allocated": 300 * M, "disbursed": 150 * M},
+        "ntp_nrd": {"allocated": 300 * M, "disbursed": 150 * M},
         "provincial_budget": {"allocated": 5_500 * M, "disbursed": 1_750 * M},
     }
     assert s["execution_rate"] == "0.3276"  # 1.9 / 5.8
@@ -176,11 +177,11 @@ def test_headline_figures_written_by_hand(books):
     # The district plan sees what reached Vĩnh Thuận: a2 (1.8 tỷ after −0.2) and its own a8.
     d = books.status(2, "II.5", 2023)
     assert (d["allocated"], d["disbursed"]) == (2_100 * M, 650 * M)
-    # Station 31060 (Vĩnh Bình Bắc) in 2023: a3 0.8 tỷ from the province's money, a9 0.1 tỷ district money.
+    # Station 31060 (Vĩnh Bình Bắc) in 2023: a3 0.8 tỷ from the province's money, a9 0.1 tỷ NTM money.
     with transaction(books.factory) as s:
         station = views.funding_by_unit(s, "31060", 2023)
     assert station["by_source"] == {
-        "district_budget": {"allocated": 100 * M, "disbursed": 100 * M},
+        "ntp_nrd": {"allocated": 100 * M, "disbursed": 100 * M},
         "provincial_budget": {"allocated": 800 * M, "disbursed": 500 * M},
     }
     # Whole province plan, all years: every đồng that entered the ledger, once.

@@ -92,6 +92,10 @@ programs = st.tuples(
 DATE = {"decision_no": "1/QĐ", "decision_date": "2024-01-02"}
 
 
+def section_iii(plan_id: int) -> set[str]:
+    return {s.code for i in get_plan(plan_id).items if i.kind == "funding" for s in i.funding_sources}
+
+
 def run(factory: sessionmaker[Session], fn: Any, *args: Any) -> dict | None:
     try:
         with FinanceUnitOfWork(factory) as uow:
@@ -122,6 +126,9 @@ def apply(factory: sessionmaker[Session], model: LedgerModel, op: tuple, payment
                 **DATE,
             },
         )
+        if source not in section_iii(plan):  # money enters a plan only from a source its section III names
+            assert row is None, op
+            return
         assert row is not None, op
         model.nodes[row["id"]] = Node(row["id"], plan, item, source, year, to, None, amount)
         return
