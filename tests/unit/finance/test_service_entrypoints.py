@@ -101,7 +101,7 @@ def outbox_events(factory: sessionmaker[Session]) -> list[tuple[str, str | None]
 # Every entrypoint this file calls; test_every_entrypoint_is_covered compares it with the service's.
 COVERED = {
     "health", "list_plans", "get_plan", "plan_items", "list_sources",
-    "create_allocation", "disburse", "reverse_disbursement", "adjust",
+    "create_allocation", "disburse", "reverse_disbursement", "adjust", "carry_over", "close_allocation",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
     "record_quarterly_report", "record_quarterly_result", "record_quarterly_payment", "quarter_schedules",
@@ -156,6 +156,32 @@ def test_ledger_writes_commit_publish_and_wake_the_relay(service: Service, facto
     assert service.funding_status(1, "II.5", 2024)["allocated"] == 800_000_000
     assert service.funding_tree(1, 2024)["items"]["II.5"]["disbursed"] == 100_000_000
     assert service.funding_by_unit("910", 2024)["allocated"] == 300_000_000
+
+
+def test_year_end_entrypoints(service: Service, factory: sessionmaker[Session]):
+    # A 2024 allocation of 900 tr., 600 tr. paid in 2024: 300 tr. held on 31/12/2024.
+    root = service.create_allocation(ROOT)
+    service.disburse(root["id"], {"amount": 600_000_000, "date": "2024-10-01"})
+    record = {"date": "2025-01-15", "decision_no": "12/QĐ-STC", "decision_date": "2025-01-15"}
+    carried = service.carry_over(root["id"], record | {"amount": 200_000_000}, "ketoan")
+    assert (carried["kind"], carried["recorded_by"], carried["allocation"]["carried_over"]) == (
+        "carry_over",
+        "ketoan",
+        200_000_000,
+    )
+    closed = service.close_allocation(root["id"], record | {"amount": 100_000_000})
+    assert (closed["kind"], closed["allocation"]["remaining"], closed["allocation"]["closed"]) == (
+        "close",
+        0,
+        100_000_000,
+    )
+    with pytest.raises(DomainError) as exc:
+        service.close_allocation(root["id"], record | {"amount": 1})
+    assert exc.value.errors[0]["code"] == "exceeds_undisbursed"
+    assert service.funding_status(1, "II.5", 2025)["carried_over_in"] == 200_000_000
+    assert [r["kind"] for r in service.get_allocation(root["id"])["year_end"]] == ["carry_over", "close"]
+    assert service.relay.wakes == 4
+    assert [e for e, _ in outbox_events(factory)][-2:] == ["allocation_carried_over", "allocation_closed"]
 
 
 def test_a_refused_command_writes_nothing_and_names_its_fields(service: Service, factory: sessionmaker[Session]):
