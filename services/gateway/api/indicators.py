@@ -11,7 +11,7 @@ import io
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from services.common import units
 from services.common.contracts import investment as contract
@@ -25,10 +25,6 @@ from services.gateway.openapi import doc
 bp = Blueprint("indicators", __name__, url_prefix="/api/v1")
 WRITE_ROLES = ("finance", "admin")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _actor() -> str:
-    return g.principal.name
 
 
 def _check_year(year: int) -> None:
@@ -60,10 +56,7 @@ def put_indicators(code: str, year: int) -> Any:
     station takes every field, a district health centre (district code) only its service list."""
     body = load_json(contract.IndicatorsIn())
     _check_year(year)
-    require_station(code, "code")
-    if isinstance(body.get("station_valid_from"), date):
-        body["station_valid_from"] = body["station_valid_from"].isoformat()
-    return jsonify(rpc("investment", "record_indicators", code, year, body, _actor()))
+    return jsonify(indicators.record_facts(code, year, body))
 
 
 @bp.get("/indicators")

@@ -1,6 +1,7 @@
 """Indicator facts through the Excel template: the template a unit fills in (one row per station, then the
 district health centres) and the check of a filled-in one, cell by cell, before anything is recorded. The API's
-import and the indicator page's upload both read a sheet here."""
+import and the indicator page's upload both read a sheet here, and one unit's facts (the API's PUT, a row of the
+page) are recorded through `record_facts`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from services.common import units
 from services.common.errors import DomainError, error
+from services.gateway.application.access import require_station
 from services.gateway.application.remote import rpc
 
 MAX_ROWS = 2000  # a province has 160 units: more rows is not a filled-in template
@@ -193,3 +195,12 @@ def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
             named.append(_cell_problem(e.get("row"), letter, heading, e["code"], e["message"], e.get("field")))
         raise DomainError(named, exc.status) from None
     return answer
+
+
+def record_facts(code: str, year: int, body: dict[str, Any]) -> dict[str, Any]:
+    """One unit's facts for a year (`body` loaded by contract.IndicatorsIn), for a station or centre the caller
+    sees: a new version unless nothing changed (`created`)."""
+    require_station(code, "code")
+    if isinstance(body.get("station_valid_from"), date):
+        body["station_valid_from"] = body["station_valid_from"].isoformat()
+    return rpc("investment", "record_indicators", code, year, body, g.principal.name)

@@ -132,14 +132,12 @@ def _save_row(code: str, year: int) -> Any:
     audit_form(code=code, year=year)
     typed = {k: v for k, v in request.form.items() if k in FACT_COLUMNS}
     try:
-        require_station(code, "code")
+        require_station(code, "code")  # another unit's row is refused before its boxes are read
         centre = units.is_known_unit(code) and units.level_of(code) == "district"
         names = CENTRE_FIELDS if centre else FACT_COLUMNS
         raw: dict[str, Any] = {k: (typed.get(k, "").strip() or None) for k in names}
         raw["source"] = typed.get("source", "")  # an empty one is refused by the service, in its own words
-        schema = contract.IndicatorsIn()
-        body = schema.load(raw)
-        out = rpc("investment", "record_indicators", code, year, body, g.principal.name)
+        out = sheets.record_facts(code, year, contract.IndicatorsIn().load(raw))
     except WRITE_ERRORS as exc:
         return _page(q.get("unit"), year, form_status(exc), code, form_errors(exc), typed)
     g.audit_details["result_id"] = f"{code}/{year}/v{out.get('version')}"

@@ -51,16 +51,9 @@ def _default_year(plan: catalog.Plan) -> int:
 
 
 def _default_plan() -> catalog.Plan:
-    """The plan of the person's own district (its health centre reports under it), else the province plan."""
-    plans = catalog.load_plans()
-    unit = g.principal.unit
-    district = (
-        unit if unit in units.districts() else (units.parent_of(unit) if unit and units.is_known_unit(unit) else None)
-    )
-    for p in plans:
-        if p.level == "district" and p.unit == district:
-            return p
-    return plans[0]
+    """The plan of the person's own unit or the nearest one above it (their district's, else the province's):
+    the same rule as the money pages (funding.own_plan_id)."""
+    return funding.get_plan(funding.own_plan_id([{"id": p.id, "unit": p.unit} for p in catalog.load_plans()]))
 
 
 def _plan_or_default(plan_id: int | None) -> catalog.Plan:
