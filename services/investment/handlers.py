@@ -3,8 +3,8 @@
 Each loads its payload with the contract's schema, reads what its guard needs through `uow.repo` (money
 commands under the project's row lock, so two concurrent commands cannot both pass a guard only one of them
 may pass), asks domain/ for the decision, writes through `uow.repo` and announces it with `uow.publish`. Money
-rows are only ever inserted. Handlers never commit: leaving the unit of work does. The answer is the read
-model of what was written (views/), read in the same transaction.
+rows are only ever inserted. Handlers never commit: leaving the unit of work does. The answer is what
+was written as the contract shows it (records.py), read in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError
-
+from services.common.commands import load_command
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError, Malformed, error
 from services.investment import domain
@@ -28,32 +27,22 @@ from services.investment.models import (
     ProjectStatusChange,
     StationStatus,
 )
-from services.investment.unit_of_work import InvestmentUnitOfWork
-from services.investment.views import facts_of, project_detail, project_figures
-from services.investment.views.indicators import Subject, current_values, fact_versions, subject
-from services.investment.views.rows import (
+from services.investment.records import (
+    Subject,
     capital_dict,
     columns,
+    current_values,
     disbursement_dict,
     estimate_dict,
+    fact_versions,
+    facts_of,
     plan_or_refuse,
+    project_detail,
     project_totals,
     status_dict,
+    subject,
 )
-
-
-def _load(schema: type[Schema], payload: dict[str, Any]) -> dict[str, Any]:
-    """The RPC payload is validated again with the contract's schema (the gateway is not the only caller);
-    a bad payload is a named refusal, never a crash of the worker."""
-    try:
-        return schema().load(payload)
-    except ValidationError as exc:
-        raise DomainError(
-            [
-                error("invalid", "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages), field)
-                for field, messages in sorted(exc.normalized_messages().items())
-            ]
-        ) from None
+from services.investment.unit_of_work import InvestmentUnitOfWork
 
 
 def _pick(fields: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -67,7 +56,7 @@ def _pick(fields: dict[str, Any], *names: str) -> dict[str, Any]:
 def register_project(
     uow: InvestmentUnitOfWork, payload: dict[str, Any], actor: str | None = None, today: date | None = None
 ) -> dict[str, Any]:
-    data = _load(contract.ProjectIn, payload)
+    data = load_command(contract.ProjectIn, payload)
     today = today or date.today()
     domain.check_kind(data["kind"])
     domain.check_estimate(data["estimated_cost"])
@@ -118,11 +107,11 @@ def register_project(
 def assign_capital(
     uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
 ) -> dict[str, Any]:
-    data = _load(contract.CapitalIn, payload)
+    data = load_command(contract.CapitalIn, payload)
     project = uow.repo.lock_project(project_id)
     domain.check_year(data["fiscal_year"], "fiscal_year")
     domain.check_source(data["source"], data["fiscal_year"], data["fund_year"], data["use"])
-    figures = project_figures(uow.session, project.id)
+    figures = uow.repo.project_figures(project.id)
     domain.check_capital(figures, data["source"], data["amount"])
     row = ProjectCapital(
         project_id=project.id,
@@ -142,11 +131,11 @@ def assign_capital(
 def disburse(
     uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
 ) -> dict[str, Any]:
-    data = _load(contract.DisbursementIn, payload)
+    data = load_command(contract.DisbursementIn, payload)
     project = uow.repo.lock_project(project_id)
     domain.check_source(data["source"])
     domain.check_year(data["date"].year, "date")
-    figures = project_figures(uow.session, project.id)
+    figures = uow.repo.project_figures(project.id)
     domain.check_disbursement(figures, data["source"], data["amount"])
     row = ProjectDisbursement(
         project_id=project.id,
@@ -165,9 +154,9 @@ def disburse(
 def revise_estimate(
     uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
 ) -> dict[str, Any]:
-    data = _load(contract.EstimateIn, payload)
+    data = load_command(contract.EstimateIn, payload)
     project = uow.repo.lock_project(project_id)
-    domain.check_revised_estimate(project_figures(uow.session, project.id), data["amount"])
+    domain.check_revised_estimate(uow.repo.project_figures(project.id), data["amount"])
     row = ProjectEstimate(
         project_id=project.id, recorded_by=actor, **_pick(data, "amount", "decision_no", "decision_date", "note")
     )
@@ -176,7 +165,7 @@ def revise_estimate(
     uow.publish(
         "project_estimate_revised", {"estimate_id": row.id, **_pick(answer, "project_id", "amount", "decision_no")}
     )
-    return {**answer, "project": project_totals(project_figures(uow.session, project.id))}
+    return {**answer, "project": project_totals(uow.repo.project_figures(project.id))}
 
 
 def _move(
@@ -214,7 +203,7 @@ def change_status(
     actor: str | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    data = _load(contract.StatusIn, payload)
+    data = load_command(contract.StatusIn, payload)
     project = uow.repo.lock_project(project_id)
     domain.check_transition(project.status, data["status"])
     on = data["effective_date"] or today or date.today()
@@ -230,10 +219,10 @@ def complete_project(
     actor: str | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    data = _load(contract.CompletionIn, payload)
+    data = load_command(contract.CompletionIn, payload)
     project = uow.repo.lock_project(project_id)
     steps = domain.completion_steps(project.status)
-    domain.check_settlement(project_figures(uow.session, project.id), data["settled_cost"])
+    domain.check_settlement(uow.repo.project_figures(project.id), data["settled_cost"])
     domain.check_completion_dates(data["completed_on"], data["decision_date"])
     row = ProjectCompletion(
         project_id=project.id,
@@ -258,7 +247,7 @@ def complete_project(
 def record_station_status(
     uow: InvestmentUnitOfWork, code: str, payload: dict[str, Any], actor: str | None = None
 ) -> dict[str, Any]:
-    data = _load(contract.StationStatusIn, payload)
+    data = load_command(contract.StationStatusIn, payload)
     domain.check_year(data["year"], "year")
     value = domain.parse_attribute_value(data["attribute"], data["value"])
     station = domain.version_for_fact(

@@ -1,5 +1,5 @@
 """SQLAlchemy access of investment's write side: row locks, the rows a command's guard reads under its lock,
-and inserts. The answers a command gives are read by views/."""
+and inserts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, NotFound, error
-from services.investment.domain import StatusRecord
+from services.investment import records
+from services.investment.domain import ProjectFigures, StatusRecord
 from services.investment.models import Project, Station, StationStatus
 
 
@@ -38,8 +39,12 @@ class InvestmentRepository:
         """Serialise recordings for one station, so "becomes true" is decided once."""
         self._lock_row(Station, station.id, Station.code)
 
+    def project_figures(self, project_id: int) -> ProjectFigures:
+        """What a money guard reads after `lock_project`: estimate, settled cost, capital and disbursed by source."""
+        return records.project_figures(self.session, project_id)
+
     def station_versions(self, code: str) -> list[Station]:
-        return list(self.session.scalars(select(Station).where(Station.code == code).order_by(Station.valid_from)))
+        return records.station_versions(self.session, code)
 
     def latest_status(self, station_id: int, attribute: str) -> StatusRecord | None:
         """The station's current record of an attribute (latest by year, then by recording order)."""

@@ -20,7 +20,6 @@ def resolve_station(code: str, year: int, after_end: bool = True) -> str:
     return units.successor_on(code, date(year, 12, 31))
 
 
-
 class FundingTotals:
     """Adds grouped capital and disbursement figures into the funding-status shape the gateway sums
     with finance's answer: allocated = capital, disbursed = disbursements, by source and by year."""
@@ -65,5 +64,3 @@ def period_name(year: int) -> str:
         if start <= year <= end:
             return f"{start}-{end}"
     return "other"
-
-

@@ -266,8 +266,6 @@ def check_settlement(project: ProjectFigures, settled_cost: int) -> None:
         )
 
 
-
-
 def check_completion_dates(completed_on: date, decision_date: date) -> None:
     """The settlement (quyết toán) is approved after the works are finished, never before."""
     if decision_date < completed_on:

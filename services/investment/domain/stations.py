@@ -72,9 +72,7 @@ def not_in_force(last: Version | None, code: str, when: str, field_name: str, on
     )
 
 
-def version_for_project(
-    versions: Sequence[V], code: str, period: tuple[int, int], on: date | None, today: date
-) -> V:
+def version_for_project(versions: Sequence[V], code: str, period: tuple[int, int], on: date | None, today: date) -> V:
     """The station version a project belongs to: the one in force on the project's date (its decision, else
     1 January of its start year); with no date, one in force during the plan's `period` (today's if several: a
     reused commune code)."""
@@ -209,5 +207,3 @@ def becomes_true(previous: StatusRecord | None, new: StatusRecord) -> bool:
     """Does recording `new` make the attribute true where it was not? (station_criteria_reached)"""
     now = current_of([r for r in (previous, new) if r is not None])
     return now is new and new.value == "true" and (previous is None or previous.value != "true")
-
-

@@ -1,6 +1,8 @@
-"""Investment's read side: functions (session, …) -> answers. They read the models and pure rules only; nothing
-of the write side (handlers, repository, unit of work) is imported here."""
+"""Investment's read side: functions (session, …) -> answers. They read the models, the rows as both sides read
+them (records.py) and pure rules; nothing of the write side (handlers, repository, unit of work) is imported here."""
 
+# A unit's indicator facts and a project's detail are also what the commands answer: they are read in records.py.
+from services.investment.records import facts_of, project_detail
 from services.investment.views.funding import (
     funding_status,
     funding_status_kept,
@@ -10,9 +12,9 @@ from services.investment.views.funding import (
     station_funding,
     surplus_capital,
 )
-from services.investment.views.indicators import facts_of, sheet_rows, targets
+from services.investment.views.indicators import sheet_rows, targets
 from services.investment.views.priorities import priorities
-from services.investment.views.projects import list_projects, project_detail, project_figures, project_scope
+from services.investment.views.projects import list_projects, project_scope
 from services.investment.views.stations import count_stations, get_station, list_stations
 
 __all__ = [
@@ -28,7 +30,6 @@ __all__ = [
     "medium_term",
     "priorities",
     "project_detail",
-    "project_figures",
     "project_scope",
     "sheet_rows",
     "station_funding",

@@ -19,8 +19,9 @@ from services.common import catalog, surplus, units
 from services.common.kept import KeptAnswers
 from services.investment import domain
 from services.investment.models import WRITES, Project, ProjectCapital, ProjectDisbursement, Station
+from services.investment.records import plan_or_refuse
 from services.investment.views.projects import list_projects
-from services.investment.views.rows import check_unit, codes_reaching, merged_into, plan_or_refuse
+from services.investment.views.rows import check_unit, codes_reaching, merged_into
 
 # What a project's money is grouped by before the source and the year.
 _PROJECT_KEYS = (Project.plan_id, Project.item_code, Project.station_code)
@@ -255,5 +256,3 @@ def medium_term(session: Session, unit: str | None = None, today: date | None = 
             "remaining_to_finance": sum(r["remaining_to_finance"] for r in rows),
         },
     }
-
-

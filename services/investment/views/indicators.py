@@ -10,97 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.common import units
-from services.common.errors import DomainError, NotFound, error
 from services.investment import domain
 from services.investment.domain import indicators
 from services.investment.models import IndicatorFact, Project, ProjectStatusChange, Station
-from services.investment.views.rows import (
-    check_unit,
-    fact_dict,
-    latest_status,
-    plan_or_refuse,
-    station_versions,
-    stations_on,
-)
-
-CENTRE_PREFIX = "Trung tâm Y tế "
-
-
-class Subject:
-    """What a fact is about: a station version, or a district health centre (a district unit)."""
-
-    def __init__(self, code: str, valid_from: date, level: str, name: str, station: Station | None) -> None:
-        self.code, self.valid_from, self.level, self.name, self.station = code, valid_from, level, name, station
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "valid_from": self.valid_from.isoformat(),
-            "level": self.level,
-            "name": self.name,
-        }
-
-
-def _unknown(code: str) -> NotFound:
-    return NotFound(
-        [error("unknown_station", f"Không có trạm y tế (mã xã) hay trung tâm y tế huyện mã {code}.", "code")]
-    )
-
-
-def subject(session: Session, code: str, year: int, valid_from: date | None = None) -> Subject:
-    """The station in force during `year` (the latest one when a code was reused, unless `valid_from`
-    names one), or the district health centre of a district that existed during the year."""
-    domain.check_year(year, "year")
-    if not isinstance(code, str) or not units.is_known_unit(code):
-        raise _unknown(code)
-    level = units.level_of(code)
-    if level == "district":
-        versions = _district_during(code, year)
-        if not versions:
-            raise DomainError(units.check_unit(code, date(year, 12, 31), "code"))
-        return Subject(code, versions[-1].valid_from, "district", CENTRE_PREFIX + versions[-1].name, None)
-    if level != "commune":
-        raise _unknown(code)
-    station = domain.version_for_fact(station_versions(session, code), code, year, None, valid_from)
-    return Subject(station.code, station.valid_from, "commune", station.name, station)
-
-
-def _district_during(code: str, year: int) -> list[units.Unit]:
-    """The versions of a district that existed during `year` (none after the 2025 reform)."""
-    return domain.during_year((u for u in units.unit_versions().get(code, ()) if u.level == "district"), year)
-
-
-def fact_versions(session: Session, s: Subject, year: int) -> list[IndicatorFact]:
-    return list(
-        session.scalars(
-            select(IndicatorFact)
-            .where(
-                IndicatorFact.unit_code == s.code,
-                IndicatorFact.unit_valid_from == s.valid_from,
-                IndicatorFact.year == year,
-            )
-            .order_by(IndicatorFact.version)
-        )
-    )
-
-
-def facts_of(session: Session, code: str, year: int, valid_from: date | None = None) -> dict[str, Any]:
-    """The current facts of a unit for a year and every earlier version (oldest first)."""
-    s = subject(session, code, year, valid_from)
-    history = [fact_dict(r) for r in fact_versions(session, s, year)]
-    return {
-        **s.as_dict(),
-        "year": year,
-        "current": history[-1] if history else None,
-        "history": history,
-    }
-
-
-def current_values(rows: list[IndicatorFact]) -> dict[str, Any] | None:
-    """The values of the latest version with its source: what the next version is merged over."""
-    if not rows:
-        return None
-    return {**(_facts(rows[-1]) or {}), "source": rows[-1].source}
+from services.investment.records import CENTRE_PREFIX, district_during, fact_dict, fact_values, plan_or_refuse
+from services.investment.views.rows import check_unit, latest_status, stations_on
 
 
 def _latest(
@@ -130,7 +44,7 @@ def _centres(scope: str, year: int) -> list[units.Unit]:
     """District health centres of the scope: districts that existed during the year (none after 2025)."""
     out = []
     for code in sorted(units.districts()):
-        during = _district_during(code, year) if units.within(scope, code) else []
+        during = district_during(code, year) if units.within(scope, code) else []
         if during:
             out.append(during[-1])
     return out
@@ -190,10 +104,6 @@ def _completed_building_codes(session: Session, on: date) -> set[str]:
     return {units.successor_on(c, on) for c in codes}
 
 
-def _facts(r: IndicatorFact | None) -> dict[str, Any] | None:
-    return None if r is None else {n: getattr(r, n) for n in indicators.FACT_NAMES}
-
-
 def _scope_name(code: str, on: date) -> str:
     return f"{units.name_on(code, on)} ({code})"
 
@@ -241,7 +151,7 @@ def targets(
                 name=s.name,
                 group=g,
                 group_name=gname,
-                facts=_facts(latest.get((s.code, s.valid_from))),
+                facts=fact_values(latest.get((s.code, s.valid_from))),
                 register=register,
                 in_pool=register.get("difficult_commune", False),
                 invested=completed is not None and s.code in completed,
@@ -253,7 +163,7 @@ def targets(
             name=CENTRE_PREFIX + c.name,
             group=c.code if level == "province" else None,
             group_name=c.name,
-            facts=_facts(latest.get((c.code, c.valid_from))),
+            facts=fact_values(latest.get((c.code, c.valid_from))),
         )
         for c in (_centres(scope, year) if level != "commune" and units.within(plan.unit, scope) else [])
     ]
@@ -298,5 +208,3 @@ def targets(
             }
         )
     return {"plan_id": plan.id, "year": year, "unit": scope, "level": level, "as_of": on.isoformat(), "items": items}
-
-

@@ -92,5 +92,3 @@ def priorities(
         "rule": priority_rules_document(),
         "items": items,
     }
-
-

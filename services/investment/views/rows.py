@@ -1,5 +1,5 @@
-"""What several views share: the answers' row shapes, plan and unit lookups, the register's stations in force
-and their current attributes."""
+"""What several views share: the register's stations in force and their current attributes, where a merged
+station's figures went, and the unit a question is scoped to."""
 
 from __future__ import annotations
 
@@ -12,91 +12,14 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.common import catalog, units
-from services.common.errors import DomainError, NotFound, error
-from services.common.money import execution_rate
+from services.common import units
 from services.investment import domain
-from services.investment.domain.indicators import FACT_NAMES
 from services.investment.models import (
-    IndicatorFact,
-    Project,
-    ProjectCapital,
-    ProjectDisbursement,
-    ProjectEstimate,
     Station,
     StationStatus,
 )
 
 FAR_FUTURE = date(9999, 12, 31)
-
-
-def columns(row: Any, *names: str) -> dict[str, Any]:
-    """The named columns of a row as an answer shows them: dates (and times) as ISO text, the rest as stored."""
-    out = {}
-    for name in names:
-        value = getattr(row, name)
-        out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
-
-
-def station_dict(s: Station) -> dict[str, Any]:
-    return {
-        **columns(s, "code", "name"),
-        "commune": s.commune_name,
-        "commune_kind": s.commune_kind,
-        **columns(s, "district", "district_name", "valid_from", "valid_to", "successor", "legal_basis"),
-    }
-
-
-def status_dict(r: StationStatus) -> dict[str, Any]:
-    return {
-        **columns(r, "id", "station_code", "attribute"),
-        "value": domain.typed_value(r.attribute, r.value),
-        **columns(r, "year", "decision_no", "decision_date", "note", "recorded_by", "recorded_at"),
-    }
-
-
-def capital_dict(r: ProjectCapital) -> dict[str, Any]:
-    return {
-        **columns(r, "id", "project_id", "source", "fiscal_year", "fund_year"),
-        "use": r.surplus_use,
-        **columns(r, "amount", "decision_no", "decision_date", "recorded_by"),
-    }
-
-
-def disbursement_dict(r: ProjectDisbursement) -> dict[str, Any]:
-    return columns(r, "id", "project_id", "source", "amount", "date", "reference", "recorded_by")
-
-
-def estimate_dict(r: ProjectEstimate) -> dict[str, Any]:
-    return columns(r, "id", "project_id", "amount", "decision_no", "decision_date", "note", "recorded_by")
-
-
-def project_totals(f: domain.ProjectFigures) -> dict[str, Any]:
-    return {
-        "estimated_cost": f.estimate,
-        "settled_cost": f.settled_cost,
-        "capital": f.capital,
-        "disbursed": f.disbursed,
-        "remaining_to_finance": f.remaining_to_finance,
-        "undisbursed_capital": f.capital - f.disbursed,
-        "execution_rate": execution_rate(f.capital, f.disbursed),
-    }
-
-
-def plan_or_refuse(
-    plan_id: int, item_code: str | None = None, refusal: type[DomainError] = NotFound
-) -> catalog.Plan:
-    """The catalog's plan (and item). A read naming an unknown one is NotFound; a command passes DomainError
-    (the command is refused, nothing is missing from its address)."""
-    try:
-        plan = catalog.get_plan(plan_id)
-    except KeyError:
-        raise refusal([error("unknown_plan", f"Không có kế hoạch số hiệu {plan_id}.", "plan_id")]) from None
-    if item_code is not None and not plan.has_item(item_code):
-        message = f"Kế hoạch {plan.number} không có mục {item_code}."
-        raise refusal([error("unknown_item", message, "item_code")])
-    return plan
 
 
 def in_force_clause(at: date) -> Any:
@@ -179,16 +102,6 @@ def merged_into() -> dict[str, set[str]]:
     return dict(out)
 
 
-def project_dict(p: Project, station_name: str, today: date) -> dict[str, Any]:
-    return {
-        **columns(p, "id", "station_code"),
-        "station_name": station_name,
-        "current_station_code": units.successor_on(p.station_code, today),
-        **columns(p, "kind", "title", "plan_id", "item_code", "status", "start_year", "end_year"),
-        **columns(p, "decision_no", "decision_date", "created_by"),
-    }
-
-
 def codes_reaching(unit: str | None, on: date = FAR_FUTURE) -> set[str] | None:
     """Station codes whose projects and money a unit sees on `on`: those inside it, and those merged into a
     commune inside it (a merged station's projects are now the successor's); by default those that can
@@ -207,22 +120,7 @@ def check_unit(unit: str | None) -> None:
         units.require_unit(unit)
 
 
-def station_versions(session: Session, code: str) -> list[Station]:
-    """Every version of a (possibly reused) commune code, oldest first."""
-    return list(session.scalars(select(Station).where(Station.code == code).order_by(Station.valid_from)))
-
-
 def stations_on(session: Session, on: date, scope: Iterable[str | None]) -> list[Station]:
     """Stations in force on a date inside every given unit scope (None scopes ignored)."""
     rows = session.scalars(select(Station).where(in_force_clause(on)).order_by(Station.code))
     return [s for s in rows if all(u is None or units.within(u, s.code) for u in scope)]
-
-
-def fact_dict(r: IndicatorFact) -> dict[str, Any]:
-    return {
-        **columns(r, *FACT_NAMES, "source", "version"),
-        "changed": list(r.changed or []),
-        **columns(r, "recorded_by", "recorded_at"),
-    }
-
-

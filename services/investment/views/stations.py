@@ -11,17 +11,10 @@ from sqlalchemy.orm import Session
 from services.common import units
 from services.investment import domain
 from services.investment.models import Station, StationStatus
+from services.investment.records import station_dict, station_versions, status_dict
 from services.investment.views.funding import station_funding
 from services.investment.views.projects import list_projects
-from services.investment.views.rows import (
-    attributes_dict,
-    in_force_clause,
-    latest_status,
-    merged_into,
-    station_dict,
-    station_versions,
-    status_dict,
-)
+from services.investment.views.rows import attributes_dict, in_force_clause, latest_status, merged_into
 
 
 def count_stations(session: Session) -> int:
@@ -66,5 +59,3 @@ def get_station(session: Session, code: str, at: date | None, today: date) -> di
         "projects": list_projects(session, station_codes=project_codes, today=today),
         "funding": station_funding(session, code, None),
     }
-
-
