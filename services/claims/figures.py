@@ -11,16 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.claims import views
-from services.claims.models import CapitationFund, Claim
+from services.claims.models import CapitationFund, FacilityQuarterTotal
 from services.common.business_metrics import VN_TZ, BusinessFigures, CapitationFigure, exposed_quarters
 
 
 def business_figures(session: Session) -> BusinessFigures:
-    """One reconciliation per facility with claims or a fund in the quarter (current and previous quarter)."""
+    """One reconciliation per facility with claims or a fund in the quarter (current and previous quarter): claims
+    it treated, or claims of cards registered there and treated elsewhere (their spend is its fund's)."""
     rows: list[CapitationFigure] = []
+    t = FacilityQuarterTotal
     for q in exposed_quarters(datetime.now(VN_TZ).date()):
-        with_claims = select(Claim.facility_code).where(
-            Claim.period_year == q.year, Claim.period_quarter == q.quarter, Claim.status == "accepted"
+        with_claims = select(t.facility_code).where(
+            t.period_year == q.year, t.period_quarter == q.quarter, (t.claims > 0) | (t.registered_claims > 0)
         )
         with_fund = select(CapitationFund.facility_code).where(CapitationFund.period == str(q))
         for facility in sorted(

@@ -56,9 +56,9 @@ def _registered(f: ClaimFile, duplicate: bool) -> dict[str, Any]:
 
 def file_loaded(uow: ClaimsUnitOfWork, file_id: int) -> list[tuple[str, int, int]]:
     """The events of a file that has just been loaded: `records_accepted` per facility-month of the file, and
-    `capitation_spend_changed` with the current spend of every facility-quarter the file touched.
-    Returns the facility-quarters touched."""
-    quarters: set[tuple[str, int, int]] = set()
+    `capitation_spend_changed` with the current spend of every facility-quarter whose fund the file's claims
+    count against: the facility where each card is registered (MA_DKBD), wherever it was treated, so a card of B
+    treated at A tells B's quarter. Returns those facility-quarters."""
     for facility, year, month, accepted, count, t_bhtt in uow.repo.file_months(file_id):
         uow.publish(
             "records_accepted",
@@ -71,8 +71,13 @@ def file_loaded(uow: ClaimsUnitOfWork, file_id: int) -> list[tuple[str, int, int
                 "t_bhtt": decimal_str(Decimal(t_bhtt) * CENT),
             },
         )
-        if accepted:
-            quarters.add((facility, year, Quarter.of_month(year, month).quarter))
+    quarters = {
+        (totals.registered_facility(ma_dkbd, treating), year, quarter)
+        for ma_dkbd, treating, year, quarter in uow.repo.file_registrations(file_id)
+    }
+    # Under the rows' lock, the level told is the one committed last: another file's batch adding to the same
+    # registered facility (from another treating facility) waits for this commit and tells its own level after.
+    uow.repo.lock_totals(quarters)
     for facility, year, quarter in sorted(quarters):
         spend, claims = uow.repo.quarter_spend(facility, year, quarter)
         uow.publish(

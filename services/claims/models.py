@@ -260,7 +260,9 @@ class FacilityQuarterTotal(ClaimsBase):
     the reconciliation and the capitation summary read a few rows however many claims there are (migration 0006).
 
     Money in whole cents (exact on SQLite too). A claim without NAM_QT/quarter is kept under year/quarter 0.
-    Invariant: requested = approved + rejected + pending."""
+    Invariant: requested = approved + rejected + pending. Every column but the last three is by the treating
+    facility (the file's MA_CSKCB); those three are by the card's registered facility, so a row can exist for a
+    facility that treated nobody (services/claims/domain/totals.py)."""
 
     __tablename__ = "facility_quarter_totals"
 
@@ -276,6 +278,11 @@ class FacilityQuarterTotal(ClaimsBase):
     fee_for_service: Mapped[int] = mapped_column(BigInteger, default=0)  # Σ line T_BHTT, MA_PTTT = 1
     capitation: Mapped[int] = mapped_column(BigInteger, default=0)  # MA_PTTT = 2
     drg: Mapped[int] = mapped_column(BigInteger, default=0)  # MA_PTTT = 3
+    # By the card's registered facility (MA_DKBD) instead of the treating one (migration 0007): the capitation
+    # fund of a facility bears its cards' visits wherever they were treated (NĐ 146/2018 Điều 25 k2).
+    registered_claims: Mapped[int] = mapped_column(BigInteger, default=0)  # accepted claims of cards registered here
+    capitation_registered: Mapped[int] = mapped_column(BigInteger, default=0)  # their MA_PTTT = 2 spend
+    capitation_own: Mapped[int] = mapped_column(BigInteger, default=0)  # the part of it treated here
 
 
 class CapitationFund(ClaimsBase):

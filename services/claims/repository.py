@@ -205,6 +205,21 @@ class ClaimsRepository:
         ).all()
         return [(f, int(y), int(m), int(a or 0), int(n), int(t or 0)) for f, y, m, a, n, t in rows]
 
+    def file_registrations(self, file_id: int) -> list[tuple[str | None, str, int, int]]:
+        """The distinct (MA_DKBD as written, treating facility, year, quarter) of a file's accepted claims that have
+        a quarter: a handful per file, from which the registered facilities whose spend moved are told."""
+        rows = self.session.execute(
+            select(Claim.ma_dkbd, Claim.facility_code, Claim.period_year, Claim.period_quarter)
+            .where(
+                Claim.file_id == file_id,
+                Claim.status == "accepted",
+                Claim.period_year.is_not(None),
+                Claim.period_quarter.is_not(None),
+            )
+            .distinct()
+        ).all()
+        return [(d, f, int(y), int(q)) for d, f, y, q in rows]
+
     def commune_station_facilities(self) -> set[str]:
         """MA_CSKCB each commune station claims under now: per station, its newest record by (year, arrival)."""
         newest = (
@@ -287,10 +302,11 @@ class ClaimsRepository:
         self.add_to_totals(empty)
 
     def quarter_spend(self, facility: str, year: int, quarter: int) -> tuple[Decimal, int]:
-        """A facility-quarter's capitation spend as it stands: (Σ line T_BHTT with MA_PTTT = 2, claims)."""
+        """The capitation spend against a facility-quarter's fund as it stands: (Σ line T_BHTT with MA_PTTT = 2 of
+        the claims of cards registered there, wherever treated; those claims)."""
         t = FacilityQuarterTotal
         row = self.session.execute(
-            select(t.capitation, t.claims).where(
+            select(t.capitation_registered, t.registered_claims).where(
                 t.facility_code == facility, t.period_year == year, t.period_quarter == quarter
             )
         ).one_or_none()

@@ -453,7 +453,11 @@ def kept_totals(
 ) -> dict[str, int]:
     """`claim_totals` read from the facility-quarter totals the writes keep (services/claims/domain/totals.py): a
     few rows whatever the number of claims."""
-    t = totals_read(session, facilities, year, quarter)
+    return claim_figures(totals_read(session, facilities, year, quarter))
+
+
+def claim_figures(t: dict[str, int]) -> dict[str, int]:
+    """The kept rows' sums (`totals_read`) named as `claim_totals` names them: by the treating facility."""
     return {
         "count": t["claims"],
         "assessed": t["assessed"],
@@ -501,7 +505,8 @@ def reconciliation(
         claim_scope = [facility] if facilities is None or facility in facilities else []
     fund_where += _scope(CapitationFund.facility_code, facilities)
     adv_where += _scope(CapitationAdvance.facility_code, facilities)
-    t = kept_totals(session, claim_scope, q.year, q.quarter)
+    kept = totals_read(session, claim_scope, q.year, q.quarter)
+    t = claim_figures(kept)
     fund, fund_set = _fund_cents(session, fund_where)
     advanced = _advances_cents(session, adv_where)
     return {
@@ -516,13 +521,27 @@ def reconciliation(
             "pending": money(t["pending"]),
             "by_payment_method": _by_method(t),
         },
-        "capitation": {
-            "fund": money(fund),
-            "fund_set": fund_set,
-            "spend": money(t["spend"]),
-            "balance": money(fund - t["spend"]),
-        },
+        "capitation": capitation_answer(fund, fund_set, kept),
         "payments": {"advanced": money(advanced)},
+    }
+
+
+def capitation_answer(fund: int, fund_set: bool, t: dict[str, int]) -> dict[str, Any]:
+    """From the kept rows' sums (`totals_read`): the fund against the spend of its cards (NĐ 146/2018 Điều 25
+    k2). `spend` is Σ line T_BHTT with MA_PTTT = 2 of the cards registered at the facility (MA_DKBD), wherever
+    treated, split into those treated here and elsewhere; beside it, the capitation lines of other facilities'
+    cards treated here, which count against their own facilities' funds. The treating facility's capitation
+    lines, `claims.by_payment_method.capitation`, are own cards here + other cards here."""
+    spend, own = t["capitation_registered"], t["capitation_own"]
+    return {
+        "fund": money(fund),
+        "fund_set": fund_set,
+        "spend": money(spend),
+        "balance": money(fund - spend),
+        "spend_own_cards_here": money(own),
+        "spend_own_cards_elsewhere": money(spend - own),
+        "spend_other_cards_here": money(t["capitation"] - own),
+        "registered_claims": t["registered_claims"],
     }
 
 
@@ -535,12 +554,13 @@ def capitation_summary(session: Session, facilities: list[str] | None, year: int
         adv_where.append(CapitationAdvance.year == year)
     fund_where += _scope(CapitationFund.facility_code, facilities)
     adv_where += _scope(CapitationAdvance.facility_code, facilities)
-    t = kept_totals(session, facilities, year)
+    kept = totals_read(session, facilities, year)
+    t = claim_figures(kept)
     fund, _ = _fund_cents(session, fund_where)
     return {
         "fund": money(fund),
         "advanced": money(_advances_cents(session, adv_where)),
-        "spend": money(t["spend"]),
+        "spend": money(kept["capitation_registered"]),  # against the funds: by the cards' registered facility
         "fee_for_service": money(t["fee_for_service"]),
         "drg": money(t["drg"]),
         "requested": money(t["requested"]),

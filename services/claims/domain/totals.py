@@ -5,6 +5,11 @@ rejected, each in its own transaction, so the reconciliation and the capitation 
 scanning claims. This module computes the increments (in whole cents); the repository applies them as upserts
 of `x = x + delta` in key order (services/claims/repository.py), so concurrent transactions never lose each
 other's increment and never wait on each other in a cycle.
+
+Capitation spend counts against the fund of the facility where the card is registered (MA_DKBD), wherever the
+card was treated (NĐ 146/2018 Điều 25 k2 as amended by NĐ 75/2023): a claim adds its capitation lines to its
+treating facility's row (`capitation`, what was treated there) and to its registered facility's row
+(`capitation_registered`, what its fund bears; `capitation_own` when the two are the same facility).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
+
+from services.common import facility_code
 
 Key = tuple[str, int, int]  # (facility_code, period_year or 0, period_quarter or 0)
 Deltas = dict[Key, dict[str, int]]
@@ -25,6 +32,10 @@ FIELDS = (
     "fee_for_service",
     "capitation",
     "drg",
+    # By the card's registered facility (MA_DKBD), wherever the claim was treated:
+    "registered_claims",  # accepted claims of cards registered at this facility
+    "capitation_registered",  # their Σ line T_BHTT with MA_PTTT = 2: the spend against this facility's fund
+    "capitation_own",  # the part of it treated at this facility itself
 )
 # Claim column of the Σ line T_BHTT of each payment method -> its total.
 METHODS = (("bhtt_fee_for_service", "fee_for_service"), ("bhtt_capitation", "capitation"), ("bhtt_drg", "drg"))
@@ -37,6 +48,19 @@ def to_cents(value: Decimal | None) -> int:
 
 def key_of(facility: str, year: int | None, quarter: int | None) -> Key:
     return (facility, int(year or 0), int(quarter or 0))
+
+
+def registered_facility(ma_dkbd: str | None, treating: str) -> str:
+    """The facility whose capitation fund a claim's capitation lines count against: the MA_DKBD of its first card.
+
+    Several cards (';'-joined, one MA_DKBD each, in the order they were used) name the card the visit began
+    under first. A claim without a readable MA_DKBD is counted at its treating facility: the only facility the
+    claim names, so the spend is neither lost from every fund nor guessed elsewhere (an unreadable MA_DKBD is
+    `value_invalid` and rejects the claim, so only an absent one reaches the totals)."""
+    for part in (ma_dkbd or "").split(";"):
+        if part.strip():
+            return facility_code.normalise(part) or treating
+    return treating
 
 
 def _add(deltas: Deltas, key: Key, **values: int) -> None:
@@ -53,8 +77,13 @@ def for_claims(rows: Iterable[Mapping[str, Any]]) -> Deltas:
             continue
         requested = to_cents(r.get("t_bhtt"))
         methods = {name: to_cents(r.get(column)) for column, name in METHODS}
-        key = key_of(r["facility_code"], r.get("period_year"), r.get("period_quarter"))
+        treating = r["facility_code"]
+        key = key_of(treating, r.get("period_year"), r.get("period_quarter"))
         _add(deltas, key, claims=1, requested=requested, pending=requested, **methods)
+        registered = registered_facility(r.get("ma_dkbd"), treating)
+        own = methods["capitation"] if registered == treating else 0
+        reg_key = key_of(registered, r.get("period_year"), r.get("period_quarter"))
+        _add(deltas, reg_key, registered_claims=1, capitation_registered=methods["capitation"], capitation_own=own)
     return deltas
 
 

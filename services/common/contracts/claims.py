@@ -41,7 +41,9 @@ class CapitationSpendChangedV1(Schema):
 
     facility_code = fields.String(required=True)
     period = fields.String(required=True)  # YYYY-Qn
-    spend = Money2(required=True)  # Σ line T_BHTT with MA_PTTT = 2 (capitation) over accepted claims
+    # Σ line T_BHTT with MA_PTTT = 2 (capitation) over the accepted claims of the cards registered at the facility
+    # (MA_DKBD), wherever they were treated (NĐ 146/2018 Điều 25 k2); `claims`: those claims.
+    spend = Money2(required=True)
     claims = fields.Integer(required=True)
 
 
@@ -184,10 +186,22 @@ class ReconciliationClaimsV1(Schema):
 
 
 class ReconciliationCapitationV1(Schema):
+    """The fund against the spend of the cards registered at the facility (MA_DKBD), wherever they were treated
+    (NĐ 146/2018 Điều 25 k2): spend = own cards here + own cards elsewhere; other facilities' cards treated here
+    count against their own funds (by_payment_method.capitation = own cards here + other cards here)."""
+
     fund = Money2()
     fund_set = fields.Boolean()
-    spend = Money2()
-    balance = Money2()
+    spend = Money2(metadata={"description": "Σ line T_BHTT, MA_PTTT = 2, of the cards registered here (MA_DKBD)"})
+    balance = Money2(metadata={"description": "fund − spend"})
+    spend_own_cards_here = Money2(metadata={"description": "of cards registered here, treated here"})
+    spend_own_cards_elsewhere = Money2(metadata={"description": "of cards registered here, treated elsewhere"})
+    spend_other_cards_here = Money2(
+        metadata={"description": "of cards registered elsewhere, treated here (counts against their own fund)"}
+    )
+    registered_claims = fields.Integer(
+        metadata={"description": "accepted claims of cards registered here, wherever treated"}
+    )
 
 
 class ReconciliationPaymentsV1(Schema):
@@ -230,7 +244,7 @@ class ClaimRulesV1(Schema):
 class CapitationSummaryV1(Schema):
     fund = Money2()
     advanced = Money2()
-    spend = Money2()  # capitation: Σ line T_BHTT with MA_PTTT = 2
+    spend = Money2()  # capitation: Σ line T_BHTT with MA_PTTT = 2 of the cards registered there (MA_DKBD)
     fee_for_service = Money2()  # MA_PTTT = 1
     drg = Money2()  # MA_PTTT = 3
     requested = Money2()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.claims import handlers, views
 from services.claims.intake import Intake
+from services.claims.parsing import decode_record, open_claim_file
 from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine, transaction
 from services.common.migrate import upgrade
+from services.common.periods import Quarter
 from services.devtools import claims_generator as generator
 
 
@@ -92,3 +95,38 @@ def generate(**kwargs: Any) -> tuple[bytes, generator.GeneratedSummary]:
     kwargs.setdefault("seed", 1)
     summary = generator.generate(buf, **kwargs)
     return buf.getvalue(), summary
+
+
+@dataclass
+class Registered:
+    """A facility-quarter's capitation by the cards' registered facility (MA_DKBD), as a reader of the file sees it."""
+
+    spend: Decimal = Decimal("0.00")  # Σ capitation lines of the cards registered here, wherever treated
+    own_here: Decimal = Decimal("0.00")  # of those, treated here
+    other_here: Decimal = Decimal("0.00")  # capitation lines treated here of cards registered elsewhere
+    claims: int = 0  # accepted claims of the cards registered here
+
+
+def by_registration(data: bytes, summary: generator.GeneratedSummary) -> dict[tuple[str, str], Registered]:
+    """(facility, "YYYY-Qn") -> its capitation by registration, from the generated file read again record by
+    record with the pure reader (not the intake): the first card's MA_DKBD names the fund, none the treating
+    facility. Only the records the generator expects accepted count."""
+    out: dict[tuple[str, str], Registered] = {}
+    reader = open_claim_file(io.BytesIO(data))
+    for raw in reader:
+        if summary.fault_index.get(raw.index) in generator.CRITICAL_FAULTS:
+            continue
+        claim, _ = decode_record(raw, reader.header)
+        assert claim is not None and claim.nam_qt and claim.thang_qt and claim.ma_cskcb
+        period = str(Quarter.of_month(claim.nam_qt, claim.thang_qt))
+        first = (claim.ma_dkbd or "").split(";")[0].strip()
+        registered = first or claim.ma_cskcb
+        cap = sum((ln.t_bhtt or Decimal(0) for ln in claim.lines if ln.ma_pttt == "2"), Decimal("0.00"))
+        fund = out.setdefault((registered, period), Registered())
+        fund.spend += cap
+        fund.claims += 1
+        if registered == claim.ma_cskcb:
+            fund.own_here += cap
+        else:
+            out.setdefault((claim.ma_cskcb, period), Registered()).other_here += cap
+    return out

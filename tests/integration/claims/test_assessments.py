@@ -14,14 +14,17 @@ from services.claims import reasons as reason_catalog
 from services.claims.models import Assessment, Claim, Outbox
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
-from tests.integration.claims.conftest import generate
+from tests.integration.claims.conftest import by_registration, generate
 
 FAC = "91060"
 
 
+LOADED: dict = {"records": 80, "months": [7, 8, 9], "seed": 11, "faults": {"card_format": 2}}
+
+
 @pytest.fixture
 def loaded(claims_env):
-    data, summary = generate(records=80, months=[7, 8, 9], seed=11, faults={"card_format": 2})
+    data, summary = generate(**LOADED)
     claims_env.load(data)
     with claims_env.session() as s:
         rows = s.execute(
@@ -160,18 +163,30 @@ def test_fund_and_advances_from_finance_give_the_balance(loaded):
         rec = views.reconciliation(s, FAC, "2024-Q3")
         summary_all = views.capitation_summary(s, None, 2024)
         summary_none = views.capitation_summary(s, [], 2024)
-    spend = totals.capitation
+    # The fund bears the capitation lines of the cards registered at FAC (MA_DKBD); the lines of 91001's cards
+    # treated here count against 91001's fund.
+    data, _ = generate(**LOADED)
+    funds = by_registration(data, summary)
+    own, theirs = funds[(FAC, "2024-Q3")], funds[("91001", "2024-Q3")]
+    assert own.other_here == theirs.spend > 0 and own.spend + theirs.spend == totals.capitation
     assert rec["capitation"] == {
         "fund": "60000000.00",
         "fund_set": True,
-        "spend": str(spend),
-        "balance": str(Decimal(60_000_000) - spend),
+        "spend": str(own.spend),
+        "balance": str(Decimal(60_000_000) - own.spend),
+        "spend_own_cards_here": str(own.spend),
+        "spend_own_cards_elsewhere": "0.00",
+        "spend_other_cards_here": str(theirs.spend),
+        "registered_claims": own.claims,
     }
-    # Spend by payment method is Σ line T_BHTT by MA_PTTT; the three make up what is asked of the fund.
+    # Spend by payment method is Σ line T_BHTT by MA_PTTT of the claims treated here; the three make up what the
+    # facility asks.
     by_method = rec["claims"]["by_payment_method"]
-    assert by_method == {"fee_for_service": str(totals.t_bhtt_gdv), "capitation": str(spend), "drg": "0.00"}
+    assert by_method == {"fee_for_service": str(totals.t_bhtt_gdv), "capitation": str(totals.capitation), "drg": "0.00"}
     assert sum(Decimal(v) for v in by_method.values()) == Decimal(rec["claims"]["requested"])
-    assert summary_all["spend"] == str(spend) and summary_all["fee_for_service"] == str(totals.t_bhtt_gdv)
+    # over every facility: FAC's cards and 91001's, all of the capitation lines
+    assert summary_all["spend"] == str(totals.capitation)
+    assert summary_all["fee_for_service"] == str(totals.t_bhtt_gdv)
     assert rec["payments"] == {"advanced": "10500000.00"}
     assert summary_all["fund"] == "60000001.00" and summary_all["advanced"] == "10500000.00"
     assert Decimal(summary_all["requested"]) == summary.t_bhtt

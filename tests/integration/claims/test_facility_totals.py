@@ -36,6 +36,7 @@ def recomputed(env) -> dict[totals.Key, dict[str, int]]:
                 Claim.bhtt_fee_for_service,
                 Claim.bhtt_capitation,
                 Claim.bhtt_drg,
+                Claim.ma_dkbd,
             ).where(Claim.status == "accepted")
         ).all()
         newest: dict[int, Decimal] = {}
@@ -43,7 +44,7 @@ def recomputed(env) -> dict[totals.Key, dict[str, int]]:
         for claim_id, approved in s.execute(history):
             newest[claim_id] = Decimal(approved)
     out: dict[totals.Key, dict[str, int]] = {}
-    for cid, facility, year, quarter, t_bhtt, ffs, cap, drg in claims:
+    for cid, facility, year, quarter, t_bhtt, ffs, cap, drg, ma_dkbd in claims:
         row = out.setdefault((facility, year or 0, quarter or 0), dict.fromkeys(totals.FIELDS, 0))
         req = round(Decimal(t_bhtt or 0) * 100)
         row["claims"] += 1
@@ -51,6 +52,13 @@ def recomputed(env) -> dict[totals.Key, dict[str, int]]:
         row["fee_for_service"] += round(Decimal(ffs or 0) * 100)
         row["capitation"] += round(Decimal(cap or 0) * 100)
         row["drg"] += round(Decimal(drg or 0) * 100)
+        # the capitation fund that bears it: the first card's registered facility (MA_DKBD), else the treating one
+        registered = next((p.strip().upper() for p in (ma_dkbd or "").split(";") if p.strip()), facility)
+        fund = out.setdefault((registered, year or 0, quarter or 0), dict.fromkeys(totals.FIELDS, 0))
+        fund["registered_claims"] += 1
+        fund["capitation_registered"] += round(Decimal(cap or 0) * 100)
+        if registered == facility:
+            fund["capitation_own"] += round(Decimal(cap or 0) * 100)
         if cid in newest:
             approved = round(newest[cid] * 100)
             row["assessed"] += 1
@@ -77,6 +85,12 @@ def assert_kept_equal_recomputed(env) -> None:
         for year in {k[1] for k in expected}:
             assert views.kept_totals(s, None, year) == views.claim_totals(s, [Claim.period_year == year])
         assert views.kept_totals(s, list(FACILITIES), None) == views.claim_totals(s, [])
+        for (facility, year, quarter), row in expected.items():  # the spend answered: by the cards' registration
+            if year and quarter:
+                cap = views.reconciliation(s, facility, f"{year}-Q{quarter}")["capitation"]
+                assert Decimal(cap["spend"]) * 100 == row["capitation_registered"]
+                assert Decimal(cap["spend_own_cards_here"]) * 100 == row["capitation_own"]
+                assert Decimal(cap["spend_other_cards_here"]) * 100 == row["capitation"] - row["capitation_own"]
 
 
 def assess_some(env, rng: random.Random) -> int:
@@ -178,7 +192,7 @@ def test_a_reassessment_moves_money_between_approved_and_rejected(claims_env):
 
 
 def test_the_migration_backfills_the_totals_from_existing_claims(claims_env):
-    claims_env.load(generate(facility="91060", records=20, months=[1, 5, 9], seed=8, faults={"card_format": 2})[0])
+    claims_env.load(generate(facility="91060", records=60, months=[1, 5, 9], seed=8, faults={"card_format": 2})[0])
     rng = random.Random(8)
     assess_some(claims_env, rng)
     assess_some(claims_env, rng)
@@ -189,13 +203,15 @@ def test_the_migration_backfills_the_totals_from_existing_claims(claims_env):
         s.execute(delete(FacilityQuarterTotal))
     assert kept(claims_env) == {}
     with claims_env.session() as s:
-        s.execute(text(_migration()._BACKFILL))
+        s.execute(text(_migration("0005_facility_quarter_totals")._BACKFILL))
+        _migration("0007_capitation_by_registration").backfill(s.connection())
     assert kept(claims_env) == expected
+    assert {k[0] for k in expected} == {"91060", "91001"}  # 91001's row: its cards' spend, treated at 91060
 
 
-def _migration() -> ModuleType:
-    path = resources.files("services.claims").joinpath("migrations/versions/0005_facility_quarter_totals.py")
-    spec = importlib.util.spec_from_file_location("claims_0005", str(path))
+def _migration(name: str) -> ModuleType:
+    path = resources.files("services.claims").joinpath(f"migrations/versions/{name}.py")
+    spec = importlib.util.spec_from_file_location(f"claims_{name}", str(path))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -12,7 +12,7 @@ from services.claims import views
 from services.claims.models import Claim, ClaimFile, ClaimLine, ClaimTable, Outbox
 from services.common.outbox import utcnow
 from services.devtools import claims_generator as generator
-from tests.integration.claims.conftest import SimulatedCrash, crash_after, generate
+from tests.integration.claims.conftest import SimulatedCrash, by_registration, crash_after, generate
 
 ALL_RECORD_FAULTS = {code: 1 for code in generator.RECORD_FAULTS}
 
@@ -51,14 +51,32 @@ def test_every_fault_is_named_on_its_record(claims_env):
 def test_reconciliation_equals_the_generators_own_sums(claims_env):
     data, summary = generate(records=300, months=[2, 3, 4], faults={"amount_mismatch": 5, "card_format": 3})
     claims_env.load(data)
+    funds = by_registration(data, summary)
+    assert {f for f, _ in funds} == {"91060", "91001"}  # some cards are registered at another facility
     with claims_env.session() as s:
         for (facility, period), totals in summary.totals.items():
             rec = views.reconciliation(s, facility, period)
             assert rec["claims"]["count"] == totals.count
             assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
             assert Decimal(rec["claims"]["pending"]) == totals.t_bhtt
-            assert Decimal(rec["capitation"]["spend"]) == totals.capitation
-            assert Decimal(rec["capitation"]["balance"]) == -totals.capitation
+            # the lines treated here, whoever's cards; the spend against the fund: the cards registered here
+            assert Decimal(rec["claims"]["by_payment_method"]["capitation"]) == totals.capitation
+            own = funds[(facility, period)]
+            assert own.other_here > 0 and own.spend + own.other_here == totals.capitation
+            assert Decimal(rec["capitation"]["spend"]) == own.spend
+            assert Decimal(rec["capitation"]["balance"]) == -own.spend
+            assert Decimal(rec["capitation"]["spend_own_cards_here"]) == own.own_here == own.spend
+            assert Decimal(rec["capitation"]["spend_own_cards_elsewhere"]) == 0
+            assert Decimal(rec["capitation"]["spend_other_cards_here"]) == own.other_here
+            assert rec["capitation"]["registered_claims"] == own.claims
+        for (facility, period), fund in funds.items():  # 91001 treated nobody: its cards were treated at 91060
+            if facility == "91001":
+                rec = views.reconciliation(s, facility, period)
+                assert rec["claims"]["count"] == 0 and rec["claims"]["requested"] == "0.00"
+                assert Decimal(rec["capitation"]["spend"]) == fund.spend > 0
+                assert Decimal(rec["capitation"]["spend_own_cards_elsewhere"]) == fund.spend
+                assert rec["capitation"]["spend_own_cards_here"] == rec["capitation"]["spend_other_cards_here"]
+                assert rec["capitation"]["spend_own_cards_here"] == "0.00"
         # lines and the verbatim tables are stored with their claims
         assert s.scalar(select(func.count()).select_from(ClaimLine)) > 300
         assert s.scalar(select(func.count()).select_from(ClaimTable)) >= 0
@@ -187,11 +205,15 @@ def test_events_carry_counts_per_month_and_the_spend_level_per_quarter(claims_en
     assert sum(p["accepted"] for p in accepted) == summary.accepted
     assert sum(p["rejected"] for p in accepted) == 4
     assert sum(Decimal(p["t_bhtt"]) for p in accepted) == summary.t_bhtt
-    spend = {p["period"]: p for t, p in events if t == "capitation_spend_changed"}
-    for (facility, period), totals in summary.totals.items():
-        assert spend[period]["facility_code"] == facility
-        assert Decimal(spend[period]["spend"]) == totals.capitation
-        assert spend[period]["claims"] == totals.count
+    # one level per quarter of every facility whose fund the file's claims count against (MA_DKBD): the file's
+    # facility for its own cards, 91001 for its cards treated here
+    spend = {(p["facility_code"], p["period"]): p for t, p in events if t == "capitation_spend_changed"}
+    funds = by_registration(data, summary)
+    assert set(spend) == set(funds) and {f for f, _ in funds} == {"91060", "91001"}
+    for key, fund in funds.items():
+        assert Decimal(spend[key]["spend"]) == fund.spend
+        assert spend[key]["claims"] == fund.claims
+    assert sum(f.spend + f.other_here for k, f in funds.items() if k[0] == "91060") == summary.capitation
     assert all(p["file_id"] == st["id"] for p in accepted)
 
 
@@ -203,4 +225,5 @@ def test_a_qd4210_archive_file_loads(claims_env):
     with claims_env.session() as s:
         (facility, period), totals = next(iter(summary.totals.items()))
         rec = views.reconciliation(s, facility, period)
-    assert Decimal(rec["capitation"]["spend"]) == totals.capitation
+    assert Decimal(rec["claims"]["by_payment_method"]["capitation"]) == totals.capitation
+    assert Decimal(rec["capitation"]["spend"]) == by_registration(data, summary)[(facility, period)].spend

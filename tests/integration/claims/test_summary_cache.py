@@ -25,7 +25,11 @@ def test_cached_summary_follows_every_write(claims_env):
     claims_env.load(data)
     after_file = both(claims_env)
     assert after_file["requested"] != empty["requested"]
-    assert both(claims_env, [FAC]) == after_file  # another key, same figures
+    assert both(claims_env, [FAC, "91001"]) == after_file  # another key, same figures
+    # 91001's cards were treated at FAC: their capitation spend is 91001's, the rest stays FAC's
+    only_fac = both(claims_env, [FAC])
+    assert only_fac == after_file | {"spend": only_fac["spend"]}
+    assert 0 < float(only_fac["spend"]) < float(after_file["spend"])
 
     with claims_env.session() as s:
         listed = views.list_claims(s, personal=False, facility=FAC, period="2024-Q1", status="accepted")

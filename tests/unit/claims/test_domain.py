@@ -55,6 +55,49 @@ def test_claim_increments_count_only_accepted_claims() -> None:
     assert deltas[("91060", 0, 0)]["claims"] == 1  # a claim without its period is kept under 0/0
 
 
+def test_capitation_counts_against_the_fund_of_the_cards_registered_facility() -> None:
+    """NĐ 146/2018 Điều 25 k2: A's card treated at B adds to A's capitation spend; B keeps what it treated."""
+    a, b = "91060", "91061"
+    rows = [
+        # A's card treated at B: 12.34 capitation, 5.00 fee for service
+        {"status": "accepted", "facility_code": b, "period_year": 2024, "period_quarter": 3, "ma_dkbd": a,
+         "t_bhtt": Decimal("17.34"), "bhtt_capitation": Decimal("12.34"), "bhtt_fee_for_service": Decimal("5.00")},
+        # B's own card treated at B: 3.00 capitation (lower case and spaces forgiven, as the reader forgives them)
+        {"status": "accepted", "facility_code": b, "period_year": 2024, "period_quarter": 3, "ma_dkbd": " 91061 ",
+         "t_bhtt": Decimal("3.00"), "bhtt_capitation": Decimal("3.00")},
+        # A's card (its first card; the second names B) treated at A: 1.00
+        {"status": "accepted", "facility_code": a, "period_year": 2024, "period_quarter": 3, "ma_dkbd": f"{a};{b}",
+         "t_bhtt": Decimal("1.00"), "bhtt_capitation": Decimal("1.00")},
+        # no MA_DKBD: counted at the treating facility, as its own card
+        {"status": "accepted", "facility_code": a, "period_year": 2024, "period_quarter": 3, "ma_dkbd": None,
+         "t_bhtt": Decimal("2.00"), "bhtt_capitation": Decimal("2.00")},
+        # rejected: nowhere
+        {"status": "rejected", "facility_code": b, "period_year": 2024, "period_quarter": 3, "ma_dkbd": a,
+         "t_bhtt": Decimal("50.00"), "bhtt_capitation": Decimal("50.00")},
+    ]
+    deltas = totals.for_claims(rows)
+    at_a, at_b = deltas[(a, 2024, 3)], deltas[(b, 2024, 3)]
+    # by the treating facility, as before
+    assert (at_b["claims"], at_b["capitation"], at_b["requested"]) == (2, 1534, 2034)
+    assert (at_a["claims"], at_a["capitation"]) == (2, 300)
+    # by the registered facility: A's fund bears 12.34 (at B) + 1.00 + 2.00 (at A); B's only its own 3.00
+    assert (at_a["registered_claims"], at_a["capitation_registered"], at_a["capitation_own"]) == (3, 1534, 300)
+    assert (at_b["registered_claims"], at_b["capitation_registered"], at_b["capitation_own"]) == (1, 300, 300)
+    # the three views of the reconciliation: own cards here, own cards elsewhere, other cards here
+    assert at_a["capitation_registered"] - at_a["capitation_own"] == 1234
+    assert at_b["capitation"] - at_b["capitation_own"] == 1234
+
+
+def test_the_registered_facility_of_a_claim() -> None:
+    assert totals.registered_facility("91001", "91060") == "91001"
+    assert totals.registered_facility("91001;91060", "91060") == "91001"  # the first card's
+    assert totals.registered_facility(";91001", "91060") == "91001"
+    assert totals.registered_facility("9100a", "91060") == "9100A"
+    assert totals.registered_facility(None, "91060") == "91060"
+    assert totals.registered_facility("  ", "91060") == "91060"
+    assert totals.registered_facility("junk", "91060") == "91060"  # never accepted (value_invalid); not guessed
+
+
 def test_an_assessment_batch_is_answered_and_announced_per_quarter() -> None:
     items = [
         assessment.read_item({"ma_lk": " A ", "approved_amount": "10"}),
