@@ -26,6 +26,7 @@ from services.common.contracts.finance import (
     ReversalCommandV1,
     SettlementCommandV1,
     YearEndCommandV1,
+    YearEndReversalCommandV1,
 )
 from services.common.errors import DomainError, error
 from services.common.money import round_vnd
@@ -258,21 +259,37 @@ def _year_end(
     today = units.today()
     domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], today))
     domain.check_year_end(uow.repo.facts(row), kind, cmd["amount"], cmd["date"], today)
+    event = "allocation_carried_over" if kind == domain.CARRY_OVER else "allocation_closed"
+    return _year_end_recorded(uow, event, row, kind, cmd["amount"], cmd, actor)
+
+
+def _year_end_recorded(
+    uow: FinanceUnitOfWork,
+    event: str,
+    row: Allocation,
+    kind: str,
+    amount: int,
+    cmd: dict[str, Any],
+    actor: str | None,
+    reverses_id: int | None = None,
+) -> dict[str, Any]:
+    """Insert a year-end record (or its reversal), announce it, answer it with its allocation's money."""
     record = uow.repo.add(
         YearEndRecord(
             allocation_id=row.id,
             kind=kind,
-            amount=cmd["amount"],
+            amount=amount,
             date=cmd["date"],
             decision_no=cmd["decision_no"].strip(),
             decision_date=cmd["decision_date"],
             recorded_by=actor,
             note=cmd["note"],
+            reverses_id=reverses_id,
             created_at=outbox.utcnow(),
         )
     )
     uow.publish(
-        "allocation_carried_over" if kind == domain.CARRY_OVER else "allocation_closed",
+        event,
         {
             "record_id": record.id,
             "allocation_id": row.id,
@@ -283,6 +300,8 @@ def _year_end(
             "decision_no": record.decision_no,
             "decision_date": record.decision_date,
             "recorded_by": actor,
+            "kind": kind,
+            "reverses_id": reverses_id,
         },
     )
     return records.year_end_dict(record) | {"allocation": uow.repo.allocation_dict(row)}
@@ -298,6 +317,26 @@ def close_allocation(
 ) -> dict[str, Any]:
     """Quyết toán: money the allocation held on 31/12 lapses; it is never paid out."""
     return _year_end(uow, domain.CLOSE, allocation_id, data, actor)
+
+
+def reverse_year_end(
+    uow: FinanceUnitOfWork, record_id: int, data: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    """Hủy (một phần) a carry-over or a close: a negative record naming the original; the money is the year's
+    again. A carry-over is never undone below what the next year already paid out of it."""
+    cmd = load_command(YearEndReversalCommandV1, data)
+    uow.repo.serialize_writes()
+    original = uow.repo.year_end_record(record_id)
+    row = uow.repo.allocation(original.allocation_id, lock=True)
+    domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today()))
+    already = uow.repo.year_end_reversed(original.id)
+    amount = cmd["amount"] if cmd["amount"] is not None else int(original.amount) - already
+    domain.check_year_end_reversal(
+        uow.repo.facts(row), original.kind, int(original.amount), already, amount, original.id
+    )
+    return _year_end_recorded(
+        uow, "allocation_year_end_reversed", row, original.kind, -amount, cmd, actor, reverses_id=original.id
+    )
 
 
 # --------------------------------------------------------------------------- capitation (định suất)

@@ -141,12 +141,15 @@ class Disbursement(AppendOnly, FinanceBase):
 
 class YearEndRecord(AppendOnly, FinanceBase):
     """The budget year end of an allocation (Luật NSNN 83/2015): `carry_over` (chuyển nguồn: the money stays
-    the allocation's, paid out in the next fiscal year) or `close` (quyết toán: the money lapses). Positive
-    amounts; a correction is a later record."""
+    the allocation's, paid out in the next fiscal year) or `close` (quyết toán: the money lapses). A correction
+    is a negative record of the same kind naming the one it reverses (`reverses_id`)."""
 
     __tablename__ = "year_end_records"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_year_end_records_amount_positive"),
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
+            name="ck_year_end_records_sign",
+        ),
         CheckConstraint("kind IN ('carry_over', 'close')", name="ck_year_end_records_kind"),
     )
 
@@ -159,6 +162,7 @@ class YearEndRecord(AppendOnly, FinanceBase):
     decision_date: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("year_end_records.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

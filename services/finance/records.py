@@ -168,6 +168,7 @@ def year_end_dict(r: YearEndRecord) -> dict[str, Any]:
         "decision_date": r.decision_date.isoformat(),
         "recorded_by": r.recorded_by,
         "note": r.note,
+        "reverses_id": r.reverses_id,
     }
 
 

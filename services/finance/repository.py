@@ -95,9 +95,18 @@ class FinanceRepository:
         )
         return -int(total)
 
-    def year_end_records(self, allocation_id: int) -> list[YearEndRecord]:
-        stmt = select(YearEndRecord).where(YearEndRecord.allocation_id == allocation_id).order_by(YearEndRecord.id)
-        return list(self.session.scalars(stmt))
+    def year_end_record(self, record_id: int) -> YearEndRecord:
+        r = self.session.get(YearEndRecord, record_id)
+        if r is None:
+            raise NotFound([error("unknown_year_end_record", f"Không có bút toán cuối năm số {record_id}.", "id")])
+        return r
+
+    def year_end_reversed(self, record_id: int) -> int:
+        """Σ of the reversals of a year-end record, as a positive amount."""
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(YearEndRecord.amount), 0)).where(YearEndRecord.reverses_id == record_id)
+        )
+        return -int(total)
 
     # --- plans ------------------------------------------------------------------------------------
 

@@ -93,6 +93,10 @@ class Service:
     def close_allocation(self, allocation_id: int, data: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
         return self._write(handlers.close_allocation, allocation_id, data, actor)
 
+    @rpc
+    def reverse_year_end(self, record_id: int, data: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+        return self._write(handlers.reverse_year_end, record_id, data, actor)
+
     # --- the ledger (reads) -------------------------------------------------------------------------
 
     @rpc

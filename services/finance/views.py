@@ -410,6 +410,7 @@ GROUP BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
 ORDER BY ea.plan_id, ea.item_code, ea.source, ea.fiscal_year
 """
 
+
 def _unit_year_end_rows(session: Session, unit: str, year: int | None) -> list[Any]:
     """(fiscal_year, kind, amount) of the year-end records of allocations whose recipient lies within `unit`."""
     stmt = (

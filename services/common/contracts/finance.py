@@ -144,7 +144,8 @@ class QuarterlyPaymentMadeV1(_Event):
 
 class AllocationYearEndV1(_Event):
     """The budget year end of an allocation: `allocation_carried_over` (chuyển nguồn to `to_year`) or
-    `allocation_closed` (quyết toán: the money lapses; `to_year` is null)."""
+    `allocation_closed` (quyết toán: the money lapses; `to_year` is null); `allocation_year_end_reversed`:
+    a negative record of `kind` undoing part of the record `reverses_id`."""
 
     record_id = fields.Integer(required=True)
     allocation_id = fields.Integer(required=True)
@@ -155,6 +156,8 @@ class AllocationYearEndV1(_Event):
     decision_no = fields.String(required=True)
     decision_date = fields.Date(required=True)
     recorded_by = fields.String(allow_none=True, load_default=None)
+    kind = fields.String(allow_none=True, load_default=None)  # carry_over | close
+    reverses_id = fields.Integer(allow_none=True, load_default=None)
 
 
 EVENTS = {
@@ -170,6 +173,7 @@ EVENTS = {
     "quarterly_payment_made": (1, QuarterlyPaymentMadeV1),
     "allocation_carried_over": (1, AllocationYearEndV1),
     "allocation_closed": (1, AllocationYearEndV1),
+    "allocation_year_end_reversed": (1, AllocationYearEndV1),
 }
 
 
@@ -245,6 +249,17 @@ class YearEndCommandV1(Schema):
 
     amount = VND(required=True)
     date = Day(required=True, metadata={"description": "on or after 31/12 of the allocation's fiscal year"})
+    decision_no = Text(required=True, validate=validate.Length(min=1, max=80))
+    decision_date = Day(required=True)
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class YearEndReversalCommandV1(Schema):
+    """POST /api/v1/year-end-records/{id}/reversals: undo (part of) a carry-over or a close by a decision;
+    `amount` is the positive size, absent = all that is left."""
+
+    amount = VND(load_default=None, allow_none=True)
+    date = Day(required=True)
     decision_no = Text(required=True, validate=validate.Length(min=1, max=80))
     decision_date = Day(required=True)
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))

@@ -62,6 +62,7 @@ from services.finance.domain.year_end import (
     CARRY_OVER,
     CLOSE,
     check_year_end,
+    check_year_end_reversal,
     year_end_limit,
 )
 
@@ -99,6 +100,7 @@ __all__ = [
     "check_sub_allocation",
     "check_unit",
     "check_year_end",
+    "check_year_end_reversal",
     "most_local_plan",
     "parse_decimal",
     "parse_facility",

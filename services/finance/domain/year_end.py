@@ -2,7 +2,8 @@
 
 What an allocation still holds on 31/12 of its fiscal year is either carried over to the next year
 (chuyển nguồn: it stays the same allocation's money, paid out in year + 1) or closed (quyết toán: the money
-lapses and is never paid out). Each is an append-only record; these are their rules, over `AllocationFacts`.
+lapses and is never paid out). Each is an append-only record; a correction is a negative record of the same
+kind naming the one it reverses. These are their rules, over `AllocationFacts`.
 """
 
 from __future__ import annotations
@@ -77,5 +78,36 @@ def check_year_end(alloc: AllocationFacts, kind: str, amount: int, on: date, tod
             f"(cuối năm {alloc.fiscal_year} còn {format_vnd(alloc.undisbursed_at_year_end)}, đã chuyển nguồn "
             f"{format_vnd(alloc.carried_over)}, đã quyết toán {format_vnd(alloc.closed)}, đã phân bổ xuống cấp "
             f"dưới {format_vnd(alloc.children)}); không thể {NAMES[kind]} {format_vnd(amount)}.",
+            "amount",
+        )
+
+
+def check_year_end_reversal(
+    alloc: AllocationFacts, kind: str, original_amount: int, already_reversed: int, amount: int, record_id: int
+) -> None:
+    """Undo (part of) a carry-over or a close: `amount` is the positive size. Never more than the record still
+    unreversed; a carry-over never below what the next year already paid out of it (that money is spent).
+    Undone money is the year's again, to carry over or close anew."""
+    if original_amount <= 0:
+        raise DomainError.one(
+            "not_reversible", f"Bút toán cuối năm số {record_id} là một bút toán hủy, không hủy tiếp được.", "id"
+        )
+    left = original_amount - already_reversed
+    if left == 0:
+        raise DomainError.one("already_reversed", f"Bút toán cuối năm số {record_id} đã bị hủy toàn bộ.", "id")
+    raise_if(check_positive(amount))
+    if amount > left:
+        raise DomainError.one(
+            "exceeds_year_end_record",
+            f"Chỉ còn {format_vnd(left)} của bút toán {NAMES[kind]} số {record_id} chưa bị hủy; "
+            f"không thể hủy {format_vnd(amount)}.",
+            "amount",
+        )
+    if kind == CARRY_OVER and amount > alloc.carried_over_left:
+        raise DomainError.one(
+            "carried_over_paid",
+            f"Số chuyển nguồn của phân bổ số {alloc.id} còn {format_vnd(alloc.carried_over_left)} chưa giải ngân "
+            f"(đã giải ngân năm {alloc.fiscal_year + 1}: {format_vnd(alloc.disbursed_after)}); "
+            f"không thể hủy {format_vnd(amount)}.",
             "amount",
         )

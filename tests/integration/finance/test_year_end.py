@@ -129,6 +129,36 @@ def test_payments_of_the_next_year_before_the_carry_over(finance_db):
     assert read(db, views.allocation_detail, a["id"])["remaining"] == 0
 
 
+def test_a_record_is_corrected_by_a_reversal(finance_db):
+    db = finance_db
+    a = run(db, handlers.create_allocation, {"plan_id": 1, "item_code": "II.5", "source": "provincial_budget",
+                                             "fiscal_year": 2024, "recipient_unit": "91", "amount": 100 * M,
+                                             **DECISION})  # fmt: skip
+    carried = run(db, handlers.carry_over, a["id"], year_end(100 * M, "2025-01-10"))
+    run(db, handlers.disburse, a["id"], {"amount": 30 * M, "date": "2025-02-01"})
+    # 70 of the 100 carried is unpaid: only that much can be undone.
+    assert refused(db, handlers.reverse_year_end, carried["id"], year_end(70 * M + 1, "2025-02-02")) == (
+        "carried_over_paid",
+        "amount",
+    )
+    undone = run(db, handlers.reverse_year_end, carried["id"], year_end(40 * M, "2025-02-02"), "ketoan")
+    assert (undone["amount"], undone["reverses_id"], undone["kind"]) == (-40 * M, carried["id"], "carry_over")
+    # 60 carried (30 paid, 30 left), 40 of 2024 undecided again: closed, then the close undone in full.
+    assert (undone["allocation"]["carried_over"], undone["allocation"]["remaining"]) == (60 * M, 40 * M)
+    closed = run(db, handlers.close_allocation, a["id"], year_end(40 * M, "2025-02-03"))
+    back = run(db, handlers.reverse_year_end, closed["id"], {k: v for k, v in year_end(0, "2025-02-04").items()
+                                                             if k != "amount"})  # fmt: skip
+    assert (back["amount"], back["allocation"]["closed"], back["allocation"]["remaining"]) == (-40 * M, 0, 40 * M)
+    assert refused(db, handlers.reverse_year_end, closed["id"], year_end(1, "2025-02-05"))[0] == "already_reversed"
+    assert refused(db, handlers.reverse_year_end, back["id"], year_end(1, "2025-02-05"))[0] == "not_reversible"
+    s2025 = read(db, views.funding_status, 1, "II.5", 2025)
+    assert (s2025["carried_over_in"], s2025["allocated"]) == (60 * M, 0)
+    assert read(db, views.funding_status, 1, "II.5", 2024)["closed"] == 0
+    with transaction(db) as s:
+        kinds = [o.event_type for o in s.scalars(select(Outbox).order_by(Outbox.id))]
+    assert kinds.count("allocation_year_end_reversed") == 2
+
+
 def test_refusals_of_the_year_end(finance_db):
     db = finance_db
     current = run(db, handlers.create_allocation, {"plan_id": 1, "item_code": "II.5", "source": "provincial_budget",

@@ -102,6 +102,7 @@ def outbox_events(factory: sessionmaker[Session]) -> list[tuple[str, str | None]
 COVERED = {
     "health", "list_plans", "get_plan", "plan_items", "list_sources",
     "create_allocation", "disburse", "reverse_disbursement", "adjust", "carry_over", "close_allocation",
+    "reverse_year_end",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
     "record_quarterly_report", "record_quarterly_result", "record_quarterly_payment", "quarter_schedules",
@@ -178,10 +179,16 @@ def test_year_end_entrypoints(service: Service, factory: sessionmaker[Session]):
     with pytest.raises(DomainError) as exc:
         service.close_allocation(root["id"], record | {"amount": 1})
     assert exc.value.errors[0]["code"] == "exceeds_undisbursed"
+    undone = service.reverse_year_end(closed["id"], record | {"amount": 10_000_000}, "ketoan")
+    assert (undone["amount"], undone["allocation"]["remaining"]) == (-10_000_000, 10_000_000)
     assert service.funding_status(1, "II.5", 2025)["carried_over_in"] == 200_000_000
-    assert [r["kind"] for r in service.get_allocation(root["id"])["year_end"]] == ["carry_over", "close"]
-    assert service.relay.wakes == 4
-    assert [e for e, _ in outbox_events(factory)][-2:] == ["allocation_carried_over", "allocation_closed"]
+    assert [r["kind"] for r in service.get_allocation(root["id"])["year_end"]] == ["carry_over", "close", "close"]
+    assert service.relay.wakes == 5
+    assert [e for e, _ in outbox_events(factory)][-3:] == [
+        "allocation_carried_over",
+        "allocation_closed",
+        "allocation_year_end_reversed",
+    ]
 
 
 def test_a_refused_command_writes_nothing_and_names_its_fields(service: Service, factory: sessionmaker[Session]):

@@ -178,3 +178,26 @@ def test_a_root_names_a_source_of_its_plans_section_iii(plan_id, source, refused
 
 def test_a_plan_the_catalog_does_not_hold_is_not_asked():
     assert domain.check_source_in_plan(PlanFacts(9, "x", "91", 2018, 2025, None), "bhyt_fund") == []
+
+
+# --------------------------------------------------------------------------- correcting a record
+
+
+def test_a_year_end_record_is_undone_by_a_negative_record():
+    # 300 carried over, 120 of it paid in 2025: 180 may be undone, not more.
+    a = facts(disbursed=820 * M, disbursed_after=120 * M, carried_over=300 * M)
+    domain.check_year_end_reversal(a, domain.CARRY_OVER, 300 * M, 0, 180 * M, 4)
+    assert refusal(domain.check_year_end_reversal, a, domain.CARRY_OVER, 300 * M, 0, 180 * M + 1, 4) == (
+        "carried_over_paid",
+        "amount",
+    )
+    # A close is undone whatever was paid: the money is the year's again.
+    closed = facts(disbursed=700 * M, closed=300 * M)
+    domain.check_year_end_reversal(closed, domain.CLOSE, 300 * M, 100 * M, 200 * M, 5)
+    assert refusal(domain.check_year_end_reversal, closed, domain.CLOSE, 300 * M, 100 * M, 200 * M + 1, 5)[0] == (
+        "exceeds_year_end_record"
+    )
+    assert refusal(domain.check_year_end_reversal, closed, domain.CLOSE, 300 * M, 300 * M, 1, 5)[0] == (
+        "already_reversed"
+    )
+    assert refusal(domain.check_year_end_reversal, closed, domain.CLOSE, -10, 0, 1, 6)[0] == "not_reversible"

@@ -1,6 +1,7 @@
 """budget year end: carry-over (chuyển nguồn) and close (quyết toán) of an allocation's undisbursed money
 
-One append-only money table, `year_end_records`, with the same triggers as 0002 and 0003.
+One append-only money table, `year_end_records`, with the same triggers as 0002 and 0003. A correction is
+a negative record naming the one it reverses (`reverses_id`), as disbursements do.
 
 Revision ID: 0004
 Revises: 0003
@@ -33,10 +34,15 @@ def upgrade() -> None:
         sa.Column("decision_date", sa.Date(), nullable=False),
         sa.Column("recorded_by", sa.String(length=120), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("reverses_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("amount > 0", name="ck_year_end_records_amount_positive"),
+        sa.CheckConstraint(
+            "(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
+            name="ck_year_end_records_sign",
+        ),
         sa.CheckConstraint("kind IN ('carry_over', 'close')", name="ck_year_end_records_kind"),
         sa.ForeignKeyConstraint(["allocation_id"], ["allocations.id"]),
+        sa.ForeignKeyConstraint(["reverses_id"], ["year_end_records.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_year_end_records_allocation_id", TABLE, ["allocation_id"])
