@@ -1,11 +1,11 @@
 """Investment's pure rules, by topic: projects (sources, status steps, money guards), stations (register versions
-and recorded attributes), funding (roll-ups), indicators (facts and the plans' targets), priorities (the score).
+and recorded attributes), funding (roll-ups), indicators (a unit's facts of a year), targets (the plans' targets
+measured from the facts), priorities (the score).
 
 No database, framework, YAML or file here: handlers and views read the facts and hand them in.
 """
 
 from services.investment.domain.funding import MEDIUM_TERM_PERIODS, FundingTotals, period_name, resolve_station
-from services.investment.domain.indicators import DIFFICULT_INVESTED_KEY, as_of_date, percent
 from services.investment.domain.priorities import PriorityRules, RulesError, ScorePart, StationFacts, priority_score
 from services.investment.domain.projects import (
     BUILDING_KINDS,
@@ -57,6 +57,7 @@ from services.investment.domain.stations import (
     version_for_project,
     version_shown,
 )
+from services.investment.domain.targets import DIFFICULT_INVESTED_KEY, as_of_date, percent
 
 __all__ = [
     "ATTRIBUTES",

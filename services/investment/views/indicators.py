@@ -1,5 +1,5 @@
 """Indicator facts (a unit's facts of a year and their versions, the sheet to fill in) and the plans' targets
-measured from them; the measuring rules are pure (domain/indicators.py)."""
+measured from them; the rules are pure (domain/indicators.py, domain/targets.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.common import units
 from services.investment import domain
-from services.investment.domain import indicators
+from services.investment.domain import targets as target_rules
 from services.investment.models import IndicatorFact, Project, ProjectStatusChange, Station
 from services.investment.records import CENTRE_PREFIX, district_during, fact_dict, fact_values, plan_or_refuse
 from services.investment.views.rows import check_unit, latest_status, stations_on
@@ -57,7 +57,7 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
     check_unit(unit)
     domain.check_year(year, "year")
     scope = unit or units.PROVINCE_CODE
-    on = indicators.as_of_date(year, today)
+    on = target_rules.as_of_date(year, today)
     stations = stations_on(session, on, (scope,))
     centres = _centres(scope, year) if units.level_of(scope) != "commune" else []
     latest = _latest(session, year)
@@ -118,7 +118,7 @@ def targets(
     plan = plan_or_refuse(plan_id)
     check_unit(unit)
     year = year or today.year
-    on = indicators.as_of_date(year, today)
+    on = target_rules.as_of_date(year, today)
     scope = unit or plan.unit
     level = units.level_of(scope)
     stations = stations_on(session, on, (plan.unit, unit))
@@ -126,11 +126,11 @@ def targets(
         session,
         [s.id for s in stations],
         up_to_year=on.year,
-        attributes=[*indicators.REGISTER_FALLBACK.values(), "difficult_commune"],
+        attributes=[*target_rules.REGISTER_FALLBACK.values(), "difficult_commune"],
     )
     latest = _latest(session, year)
     completed: set[str] | None = None
-    if any(t.key == indicators.DIFFICULT_INVESTED_KEY for _i, t in plan.targets()):
+    if any(t.key == target_rules.DIFFICULT_INVESTED_KEY for _i, t in plan.targets()):
         completed = _completed_building_codes(session, on)
 
     def group(s: Station) -> tuple[str | None, str | None]:
@@ -146,7 +146,7 @@ def targets(
         register = {a: r.value == "true" for a, r in current.items()}
         g, gname = group(s)
         station_units.append(
-            indicators.Unit(
+            target_rules.Unit(
                 code=s.code,
                 name=s.name,
                 group=g,
@@ -158,7 +158,7 @@ def targets(
             )
         )
     centre_units = [
-        indicators.Unit(
+        target_rules.Unit(
             code=c.code,
             name=CENTRE_PREFIX + c.name,
             group=c.code if level == "province" else None,
@@ -170,19 +170,19 @@ def targets(
     scope_name = _scope_name(scope, on)
     items = []
     for item, target in plan.targets():
-        kind = indicators.KINDS.get(target.key)
+        kind = target_rules.KINDS.get(target.key)
         if kind is None:
             continue
         threshold = next((t.value for t in item.targets if t.key == "district_centres_technical_services"), None)
-        spec = indicators.Spec(target.key, target.value, target.comparison, threshold)
-        pool = centre_units if kind in (indicators.CENTRE_POOLED, indicators.CENTRE_SHARE) else station_units
-        if target.key != indicators.DIFFICULT_INVESTED_KEY:
+        spec = target_rules.Spec(target.key, target.value, target.comparison, threshold)
+        pool = centre_units if kind in (target_rules.CENTRE_POOLED, target_rules.CENTRE_SHARE) else station_units
+        if target.key != target_rules.DIFFICULT_INVESTED_KEY:
             for u in pool:
                 u.in_pool = True
         else:
             for u in pool:
                 u.in_pool = u.register.get("difficult_commune", False)
-        result = indicators.evaluate(spec, pool, year)
+        result = target_rules.evaluate(spec, pool, year)
         value = target.value
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -199,10 +199,10 @@ def targets(
                 "as_of": on.isoformat(),
                 "level": level,
                 "unit": scope,
-                "basis": indicators.basis(target.key, year, f"{on:%d/%m/%Y}", scope_name, result, threshold)
+                "basis": target_rules.basis(target.key, year, f"{on:%d/%m/%Y}", scope_name, result, threshold)
                 + (
                     ""
-                    if pool or kind not in (indicators.CENTRE_POOLED, indicators.CENTRE_SHARE)
+                    if pool or kind not in (target_rules.CENTRE_POOLED, target_rules.CENTRE_SHARE)
                     else "; không có trung tâm y tế huyện trong phạm vi này vào năm đó"
                 ),
             }

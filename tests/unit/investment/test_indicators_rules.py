@@ -4,10 +4,11 @@ target measured over a handful of stations (values computed by hand)."""
 from __future__ import annotations
 
 from services.investment.domain import indicators as ind
+from services.investment.domain import targets
 
 
-def unit(code: str, group: str | None = "910", **facts: object) -> ind.Unit:
-    return ind.Unit(code=code, name=f"Trạm {code}", group=group, group_name=group, facts=facts or None)
+def unit(code: str, group: str | None = "910", **facts: object) -> targets.Unit:
+    return targets.Unit(code=code, name=f"Trạm {code}", group=group, group_name=group, facts=facts or None)
 
 
 def test_values_are_read_liberally_and_refused_by_name() -> None:
@@ -46,37 +47,38 @@ def test_each_kind_of_target() -> None:
         unit("C"),  # not reported
     ]
     # A share: only A has a doctor ≥ 2 days; C counts in the denominator and is named as not reported.
-    r = ind.evaluate(ind.Spec("stations_with_doctor", 80, ">="), stations, 2024)
+    r = targets.evaluate(targets.Spec("stations_with_doctor", 80, ">="), stations, 2024)
     assert (r.actual, r.numerator, r.denominator, r.met, r.reported) == ("33.33", 1, 3, False, 2)
     assert [(m["code"], m["reason"]) for m in r.misses] == [
         ("B", "2 bác sỹ, 1 ngày/tuần"),
         ("C", "chưa có số liệu bác sỹ năm 2024"),
     ]
     # Pooled: (200 + 100) / (300 + 100) = 75.00; A's own 66.67 misses 70, B's 100 does not.
-    r = ind.evaluate(ind.Spec("population_health_managed", 70, ">="), stations, 2024)
+    r = targets.evaluate(targets.Spec("population_health_managed", 70, ">="), stations, 2024)
     assert (r.actual, r.numerator, r.denominator, r.met, r.reported, r.expected) == ("75.00", 300, 400, True, 2, 3)
     assert [m["code"] for m in r.misses] == ["A", "C"]
     # Nobody reported: not measured.
-    r = ind.evaluate(ind.Spec("stations_with_doctor", 80, ">="), [unit("C")], 2024)
+    r = targets.evaluate(targets.Spec("stations_with_doctor", 80, ">="), [unit("C")], 2024)
     assert r.actual is None and r.met is None
     # The register answers where the year has no fact; a fact of the year wins.
     registered = unit("D")
     registered.register = {"bhyt_eligible": True}
     surveyed = unit("E", bhyt_eligible=False)
     surveyed.register = {"bhyt_eligible": True}
-    r = ind.evaluate(ind.Spec("stations_bhyt_eligible", 90, ">="), [registered, surveyed], 2024)
+    r = targets.evaluate(targets.Spec("stations_bhyt_eligible", 90, ">="), [registered, surveyed], 2024)
     assert (r.actual, r.numerator, r.source) == ("50.00", 1, "indicators+register")
     # Centres: 70 % and 95 % of their lists; > 80 % of centres must reach 90 %: 1 of 2 = 50.00.
     centres = [
         unit("901", None, services_performed=70, services_in_list=100),
         unit("902", None, services_performed=95, services_in_list=100),
     ]
-    r = ind.evaluate(ind.Spec("district_centres_technical_services_share", 80, ">", threshold=90), centres, 2020)
+    share = targets.Spec("district_centres_technical_services_share", 80, ">", threshold=90)
+    r = targets.evaluate(share, centres, 2020)
     assert (r.actual, r.numerator, r.denominator, r.met) == ("50.00", 1, 2, False)
-    r = ind.evaluate(ind.Spec("district_centres_technical_services", 70, ">="), centres, 2020)
+    r = targets.evaluate(targets.Spec("district_centres_technical_services", 70, ">="), centres, 2020)
     assert (r.actual, r.numerator, r.denominator, r.met) == ("82.50", 165, 200, True)
     # Per group one level down.
-    r = ind.evaluate(ind.Spec("stations_with_doctor", 80, ">="), stations, 2024)
+    r = targets.evaluate(targets.Spec("stations_with_doctor", 80, ">="), stations, 2024)
     assert r.by_unit == [
         {"unit": "910", "name": "910", "actual_value": "33.33", "numerator": 1, "denominator": 3, "met": False}
     ]
