@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from services.common import surplus, units
+from services.common import catalog, surplus, units
 from services.common.errors import NotFound, error
 from services.common.kept import KeptAnswers
 from services.common.money import execution_rate
@@ -535,10 +535,16 @@ def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:
 
 
 def list_sources() -> list[dict[str, Any]]:
+    """The funding sources, each with the plans whose section III names it (`plans`: a root allocation of a
+    plan takes only those, `source_not_in_plan`)."""
     ref = reference()
+    named = {
+        p.id: {f.code for i in p.items if i.kind == "funding" for f in i.funding_sources} for p in catalog.load_plans()
+    }
     out: list[dict[str, Any]] = []
     for s in ref.sources.values():
         row: dict[str, Any] = {"code": s.code, "name": s.name, "last_fund_year": None, "legal_basis": s.legal_basis}
+        row["plans"] = sorted(pid for pid, codes in named.items() if s.code in codes)
         if s.code == surplus.SOURCE:  # the law's bounds and uses (services/common/surplus.py)
             row |= {
                 "first_fund_year": surplus.FIRST_FUND_YEAR,

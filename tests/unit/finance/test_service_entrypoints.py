@@ -124,6 +124,8 @@ def test_plan_entrypoints(service: Service):
     with pytest.raises(NotFound):
         service.get_plan(999)
     assert {s["code"] for s in service.list_sources()} >= {"provincial_budget", "bhyt_surplus_20"}
+    plans = {s["code"]: s["plans"] for s in service.list_sources()}
+    assert (plans["provincial_budget"], plans["bhyt_surplus_20"], plans["district_budget"]) == ([1, 2], [1], [])
 
 
 def test_ledger_writes_commit_publish_and_wake_the_relay(service: Service, factory: sessionmaker[Session]):
