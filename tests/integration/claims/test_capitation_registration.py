@@ -11,8 +11,9 @@ import re
 
 from sqlalchemy import select
 
-from services.claims import handlers, views
+from services.claims import figures, handlers, views
 from services.claims.models import Outbox
+from services.common.periods import Quarter
 from tests.integration.claims.test_assessments import envelope
 from tests.unit.claims.test_real_format import PLAIN
 
@@ -110,3 +111,12 @@ def test_a_card_treated_elsewhere_counts_against_its_registered_facilitys_fund(c
     )
     assert spend_events(claims_env)[2:] == [(TREATED_AT, QUARTER, "18900.00", 1)]
     assert capitation(claims_env, REGISTERED_AT)[0]["spend"] == "68800.00"
+
+
+def test_the_wall_shows_a_facility_whose_cards_were_only_treated_elsewhere(claims_env, monkeypatch):
+    assert claims_env.load(sample(capitation={0, 1}))["records"]["accepted"] == 1
+    monkeypatch.setattr(figures, "exposed_quarters", lambda today: [Quarter(2025, 4)])
+    with claims_env.session() as s:
+        gauges = {(c.facility, c.quarter): str(c.spend) for c in figures.business_figures(s).capitation}
+    # 20295 treated nobody and has no fund yet: its gauge still shows what its cards spent at 20003
+    assert gauges == {(REGISTERED_AT, QUARTER): "52900.00", (TREATED_AT, QUARTER): "0.00"}
