@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from openpyxl import Workbook
 
 from services.common.errors import DomainError
 from services.gateway.application.remote import rpc, ytcs
 
-__all__ = ["MAX_PER_PAGE", "Lenient", "PageInfo", "PageQuery", "load_args", "load_form", "load_json", "rpc", "ytcs"]
+__all__ = [
+    "MAX_PER_PAGE",
+    "XLSX",
+    "xlsx_download",
+    "Lenient",
+    "PageInfo",
+    "PageQuery",
+    "load_args",
+    "load_form",
+    "load_json",
+    "rpc",
+    "ytcs",
+]
 
 MAX_PER_PAGE = 500
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def load_json(schema: Schema, exact: bool = False) -> dict[str, Any]:
@@ -63,6 +78,17 @@ def load_args(schema: Schema) -> dict[str, Any]:
 def load_form(schema: Schema) -> dict[str, Any]:
     """An HTML form (application/x-www-form-urlencoded or multipart) loaded by `schema`."""
     return _load(schema, request.form.to_dict())
+
+
+def xlsx_download(book: Workbook, filename: str) -> Response:
+    """An Excel workbook as a download, never cached (it holds the figures of the moment)."""
+    buf = io.BytesIO()
+    book.save(buf)
+    return Response(
+        buf.getvalue(),
+        mimetype=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 class PageQuery(Schema):

@@ -7,16 +7,15 @@ a district's for its stations and its health centre). Reads: every role, within 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from services.common import units
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError
-from services.gateway.api.common import load_args, load_json, rpc
+from services.gateway.api.common import XLSX, load_args, load_json, rpc, xlsx_download
 from services.gateway.api.schemas.indicators import ImportQuery, SheetQuery, YearQuery
 from services.gateway.application import indicators
 from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
@@ -24,7 +23,6 @@ from services.gateway.openapi import doc
 
 bp = Blueprint("indicators", __name__, url_prefix="/api/v1")
 WRITE_ROLES = ("finance", "admin")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _check_year(year: int) -> None:
@@ -81,16 +79,7 @@ def template() -> Any:
     sheet = rpc("investment", "indicator_sheet", unit, q["year"])
     scope = sheet["unit"]
     name = units.name_on(scope, date(q["year"], 12, 31))
-    buf = io.BytesIO()
-    indicators.template_workbook(sheet, name).save(buf)
-    return Response(
-        buf.getvalue(),
-        mimetype=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="chi-so-{scope}-{q["year"]}.xlsx"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return xlsx_download(indicators.template_workbook(sheet, name), f"chi-so-{scope}-{q['year']}.xlsx")
 
 
 # --------------------------------------------------------------------------- import

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from services.gateway.api import reports
-from services.gateway.application import funding
+from services.gateway.application import funding, workbooks
 from services.gateway.web import charts
 from services.gateway.web.format import bar_width, money2, number, percent, period, rate, vn_date, vnd
 
@@ -104,7 +103,7 @@ def test_the_plan_workbook_has_one_row_per_item_integer_money_and_the_office_lay
     ]
     total = {"allocated": 300, "disbursed": 100, "execution_rate": execution_rate(300, 100), "by_source": src}
     names = {"provincial_budget": "Ngân sách tỉnh", "district_budget": "Ngân sách huyện"}
-    book = reports.plan_workbook(PLAN, items, total, 2024, "910", names, date(2024, 11, 20))
+    book = workbooks.plan_workbook(PLAN, items, total, 2024, "910", names, date(2024, 11, 20))
     path = tmp_path / "r.xlsx"
     book.save(path)
     ws = load_workbook(path).active
@@ -143,7 +142,7 @@ def test_the_reconciliation_workbook_keeps_exact_claim_money(tmp_path):
         "payments": {"advanced": "0.00"},
     }
     path = tmp_path / "d.xlsx"
-    reports.reconciliation_workbook(data, "Trạm Y tế xã Vĩnh Bình Bắc", date(2024, 10, 5)).save(path)
+    workbooks.reconciliation_workbook(data, "Trạm Y tế xã Vĩnh Bình Bắc", date(2024, 10, 5)).save(path)
     ws = load_workbook(path).active
     found = {row[1]: row[2] for row in ws.iter_rows(values_only=True) if row[1] and row[2] is not None}
     assert found["Số hồ sơ"] == 26
