@@ -9,6 +9,7 @@ neither holds a rule, a fan-out or a write orchestration of its own, and neither
   unit_funding.py   a unit's money of a year, its predecessors' included
   yearly.py         the yearly report's data, who has reported, submissions and the unit's own sections
   yearly_report.py  the Word document and the gateway's report tables
+  workbooks.py      the Excel reports (plan funding and targets, reconciliation, a claim file's errors)
   finance.py, investment.py, capitation.py, claims.py, indicators.py: the writes (commands) per service
   remote.py         the RPC clients and the database session of the running app
 """
