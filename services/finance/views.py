@@ -337,7 +337,7 @@ def year_end_figures(rows: list[Any], year: int | None) -> dict[str, Any]:
 
     for fiscal_year, kind, amount in rows:
         fiscal_year, amount = int(fiscal_year), int(amount)
-        if kind == "carry_over":
+        if kind == domain.CARRY_OVER:
             slot(fiscal_year)["carried_over_out"] += amount
             slot(fiscal_year + 1)["carried_over_in"] += amount
         else:
@@ -358,7 +358,7 @@ def year_end_figures(rows: list[Any], year: int | None) -> dict[str, Any]:
 def data_version(session: Session) -> tuple[int, ...]:
     """A stamp that moves with every committed write that can change a roll-up.
 
-    Allocations, adjustments and disbursements are append-only (the ORM guard and database triggers refuse
+    Allocations, adjustments, disbursements and year-end records are append-only (the ORM guard and triggers refuse
     UPDATE and DELETE), so their row counts grow with every such commit whatever order concurrent transactions
     commit their ids in; plans and items are reference data, counted for a catalog that grows."""
     counts = [select(func.count()).select_from(m).scalar_subquery()
