@@ -25,6 +25,7 @@ class FakeService:
         self.handlers = handlers
         self.delay = delay
         self.calls: list[tuple[str, list, dict]] = []
+        self.headers: list[dict[str, Any]] = []  # each call's AMQP headers (nameko's context: correlation id)
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -49,6 +50,7 @@ class FakeService:
             def on_message(body: dict, message: Any) -> None:
                 method = message.delivery_info["routing_key"].split(".", 1)[1]
                 self.calls.append((method, body.get("args", []), body.get("kwargs", {})))
+                self.headers.append(dict(message.headers or {}))
                 if self.delay:
                     time.sleep(self.delay)
                 handler = self.handlers.get(method)
@@ -64,15 +66,14 @@ class FakeService:
                     try:
                         payload = {"result": handler(*body.get("args", []), **body.get("kwargs", {})), "error": None}
                     except Exception as exc:  # noqa: BLE001 - crosses the wire like nameko's own errors
-                        payload = {
-                            "result": None,
-                            "error": {
-                                "exc_type": type(exc).__name__,
-                                "exc_path": "builtins.x",
-                                "exc_args": [str(exc)],
-                                "value": str(exc),
-                            },
+                        # An exception may carry its own wire form (`wire`): a refusal as a service sends it.
+                        error = getattr(exc, "wire", None) or {
+                            "exc_type": type(exc).__name__,
+                            "exc_path": "builtins.x",
+                            "exc_args": [str(exc)],
+                            "value": str(exc),
                         }
+                        payload = {"result": None, "error": error}
                 producer.publish(
                     payload,
                     exchange=RPC_EXCHANGE,
