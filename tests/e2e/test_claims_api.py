@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from services.devtools import claims_generator as generator
+from tests.integration.claims.conftest import by_registration
 
 CONTRACT_RECORD_CODES = (
     "record_unreadable",
@@ -306,7 +307,8 @@ def test_assessments_and_reconciliation_through_the_gateway(stack, tokens):
 
     assessed_requested = Decimal(a["t_bhtt"]) + Decimal(b["t_bhtt"]) + Decimal(c["t_bhtt"])
     approved = Decimal(a["t_bhtt"]) + partial
-    spend = totals.capitation
+    spend = totals.capitation  # the capitation lines treated here, whoever's cards
+    own = by_registration(data, summary)[(facility, "2023-Q1")]  # the spend against the fund: its own cards
     fund_value = Decimal(fund.json()["fund"])
     assert rec["claims"] == {
         "count": totals.count,
@@ -321,8 +323,12 @@ def test_assessments_and_reconciliation_through_the_gateway(stack, tokens):
     assert rec["capitation"] == {
         "fund": str(fund_value.quantize(Decimal("0.01"))),
         "fund_set": True,
-        "spend": str(spend),
-        "balance": str((fund_value - spend).quantize(Decimal("0.01"))),
+        "spend": str(own.spend),
+        "balance": str((fund_value - own.spend).quantize(Decimal("0.01"))),
+        "spend_own_cards_here": str(own.own_here),
+        "spend_own_cards_elsewhere": "0.00",
+        "spend_other_cards_here": str(spend - own.own_here),
+        "registered_claims": own.claims,
     }
     assert rec["payments"] == {"advanced": "4000000.00"}
     bad = requests.get(
@@ -357,7 +363,8 @@ def test_on_postgresql(pg_stack):
     rec = reconciliation(pg_stack, token, "91G01", "2023-Q4")
     assert rec["claims"]["count"] == totals.count
     assert Decimal(rec["claims"]["requested"]) == totals.t_bhtt
-    assert Decimal(rec["capitation"]["spend"]) == totals.capitation
+    assert Decimal(rec["claims"]["by_payment_method"]["capitation"]) == totals.capitation
+    assert Decimal(rec["capitation"]["spend"]) == by_registration(data, summary)[("91G01", "2023-Q4")].spend
 
 
 class Padded(io.RawIOBase):
