@@ -140,6 +140,10 @@ def test_a_reduction_takes_back_only_what_the_allocation_funded(db: sessionmaker
     capital(db, pid, "provincial_budget", 2024, -(100 * M), funded_by_allocation=41)
     whole = read(db, views.funding_status, 1, "II.5", 2024)
     assert (whole["allocated"], whole["linked_to_finance"]) == (800 * M, 500 * M)
+    # What the gateway's room check reads: every project's capital naming the allocation, reductions netted.
+    capital(db, project(db, "31069"), "provincial_budget", 2024, 50 * M, funded_by_allocation=41)
+    assert read(db, views.capital_linked, 41) == {"allocation_id": 41, "linked": 550 * M}
+    assert read(db, views.capital_linked, 42) == {"allocation_id": 42, "linked": 0}
 
 
 def test_the_20_percent_surplus_follows_its_fund_year(db: sessionmaker[Session]) -> None:
