@@ -1,8 +1,9 @@
 """Funding figures as the services answer them, joined by the gateway: plain Python, no Flask, no RPC.
 
-Each money stream lives in one service and is distinct by construction: finance holds budget allocations
-(phân bổ) and their disbursements, investment holds project capital (giao vốn) and its disbursements. So the
-gateway adds them source by source and year by year, and each đồng is still counted once. The services
+Each money stream lives in one service: finance holds budget allocations (phân bổ) and their disbursements,
+investment holds project capital (giao vốn) and its disbursements. The gateway adds them source by source and
+year by year; capital that names the allocation funding it is that allocation's money, taken off once
+(`count_once`), so each đồng is counted once. The services
 already roll an item up over its sub-items and a province item over the same item of its district plans.
 BHYT capitation figures (quỹ định suất, tạm ứng, chi phí KCB) are another kind of money and are shown beside
 the plan's figures for item II.4, never added into them.
@@ -113,3 +114,59 @@ def complete_tree(codes_parents: list[tuple[str, str | None]], figures: dict[str
 def carries_bhyt(code: str) -> bool:
     """II.4 itself and the items that contain it (II)."""
     return code == BHYT_ITEM or BHYT_ITEM.startswith(code + ".")
+
+
+# --------------------------------------------------------------------------- capital funded by an allocation
+#
+# A II.5 allocation (finance) and the project capital it pays for (investment) are the same money recorded in
+# both services when the capital names the allocation (`funded_by_allocation`, issue 16). Investment answers that
+# capital apart (`linked_by_allocation`); the join takes it off once for each allocation finance's figure of the
+# same scope counts, and shows it as `linked_capital`.
+
+
+def links(answer: Any) -> dict[str, dict[str, Any]]:
+    """Investment's capital funded by finance allocations, by allocation id: {amount, source, by_year}."""
+    raw = answer.get("linked_by_allocation") if isinstance(answer, Mapping) else None
+    out: dict[str, dict[str, Any]] = {}
+    if not isinstance(raw, Mapping):
+        return out
+    for key, slot in raw.items():
+        if isinstance(slot, Mapping):
+            years = slot.get("by_year")
+            out[str(key)] = {
+                "amount": _int(slot.get("amount")),
+                "source": str(slot.get("source") or ""),
+                "by_year": {str(y): _int(v) for y, v in years.items()} if isinstance(years, Mapping) else {},
+            }
+    return out
+
+
+def tree_links(answer: Any) -> dict[str, dict[str, dict[str, Any]]]:
+    """`links` of each item of investment's tree answer, by item code."""
+    items = answer.get("items") if isinstance(answer, Mapping) else None
+    if isinstance(items, list):
+        return {str(i["code"]): links(i) for i in items if isinstance(i, Mapping) and "code" in i}
+    if isinstance(items, Mapping):
+        return {str(code): links(v) for code, v in items.items()}
+    return {}
+
+
+def count_once(total: dict[str, Any], linked: dict[str, dict[str, Any]], counted: Iterable[str]) -> dict[str, Any]:
+    """`total` (added figures) less the linked capital of the allocations finance's figure already counts
+    (`counted`), by source and year too, with that capital as `linked_capital`."""
+    out = {**total, **{b: {k: dict(v) for k, v in total.get(b, {}).items()} for b in BREAKDOWNS}}
+    amount = 0
+    for key in sorted(set(counted)):
+        slot = linked.get(key)
+        if slot is None:
+            continue
+        amount += slot["amount"]
+        if slot["source"] in out["by_source"]:
+            out["by_source"][slot["source"]]["allocated"] -= slot["amount"]
+        for year, value in slot["by_year"].items():
+            if year in out["by_year"]:
+                out["by_year"][year]["allocated"] -= value
+    out["allocated"] = total["allocated"] - amount
+    out["execution_rate"] = execution_rate(out["allocated"], out["disbursed"])
+    out["linked_capital"] = amount
+    return out

@@ -61,6 +61,13 @@ class Figures(Schema):
         required=True,
         metadata={"example": {"910": {"allocated": 1_200_000_000, "disbursed": 450_000_000}}},
     )
+    linked_capital = VND(
+        metadata={
+            "description": "Project capital that names the finance allocation funding it (funded_by_allocation), "
+            "where finance's figure counts that allocation: inside `allocated` once, in both streams",
+            "example": 600_000_000,
+        }
+    )
 
 
 _MONEY2 = {"description": "Decimal string, 2 places (as the claims service keeps it)"}
