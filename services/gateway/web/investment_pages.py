@@ -15,7 +15,7 @@ from services.common import surplus
 from services.common.contracts import investment as contract
 from services.gateway.application import investment
 from services.gateway.application.access import READ_ROLES, allow, require_station
-from services.gateway.application.funding import check_capital_link, own_plan_id, plan_list, source_names
+from services.gateway.application.funding import own_plan_id, plan_list, source_names
 from services.gateway.application.remote import rpc
 from services.gateway.web.common import (
     FINANCE_WRITERS,
@@ -114,21 +114,13 @@ def project(project_id: str) -> Any:
     return _project_page(record_id(project_id))
 
 
-def _record(project_id: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A project command recorded; capital naming the allocation that funds it is first checked against
-    finance (application/funding.py, the API's check too)."""
-    if method == "assign_capital":
-        check_capital_link(project_id, body)
-    return investment.project_command(project_id, method, body)
-
-
 def _write(text_id: str, method: str, which: str, done: str) -> Any:
     """A command on a project from its page's form (the same checks as the API's, application/investment.py)."""
     project_id = record_id(text_id)
     audit_form(project_id=project_id)
     return write_form(
         investment.PROJECT_COMMANDS[method](),
-        lambda body: _record(project_id, method, body),
+        lambda body: investment.project_command(project_id, method, body),
         lambda exc: _project_page(project_id, form_status(exc), form_errors(exc), which),
         then_go(done, "web.project", project_id=project_id),
     )
