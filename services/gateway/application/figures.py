@@ -18,6 +18,10 @@ from typing import Any
 from services.common.money import execution_rate
 
 BREAKDOWNS = ("by_source", "by_year", "by_unit")
+# The budget year end (finance only, docs/finance.md "Budget year end"): money carried into a year from the one
+# before, carried out of it to the next, and closed (lapsed). Shown apart from `allocated`, never added into it:
+# carried money stays its own year's allocation, so counting it again in the next year would count it twice.
+YEAR_END = ("carried_over_in", "carried_over_out", "closed")
 # Item II.4 (tài chính gắn với BHYT toàn dân) and the items above it carry the capitation block.
 BHYT_ITEM = "II.4"
 
@@ -36,7 +40,19 @@ def _int(value: Any) -> int:
 
 
 def empty() -> dict[str, Any]:
-    return {"allocated": 0, "disbursed": 0, "by_source": {}, "by_year": {}, "by_unit": {}}
+    return {
+        "allocated": 0, "disbursed": 0, "by_source": {}, "by_year": {}, "by_unit": {},
+        **dict.fromkeys(YEAR_END, 0), "year_end_by_year": {},
+    }
+
+
+def _year_end_by_year(value: Any) -> dict[str, dict[str, int]]:
+    """`year_end_by_year` of an answer: {"YYYY": {carried_over_in, carried_over_out, closed}}."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(year): {k: _int(slot.get(k)) for k in YEAR_END} for year, slot in value.items() if isinstance(slot, Mapping)
+    }
 
 
 def normalise(answer: Any) -> dict[str, Any]:
@@ -46,6 +62,9 @@ def normalise(answer: Any) -> dict[str, Any]:
         return out
     out["allocated"] = _int(answer.get("allocated"))
     out["disbursed"] = _int(answer.get("disbursed"))
+    for key in YEAR_END:
+        out[key] = _int(answer.get(key))
+    out["year_end_by_year"] = _year_end_by_year(answer.get("year_end_by_year"))
     for breakdown in BREAKDOWNS:
         values = answer.get(breakdown)
         if isinstance(values, Mapping):
@@ -64,6 +83,12 @@ def add(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for part in parts:
         total["allocated"] += part["allocated"]
         total["disbursed"] += part["disbursed"]
+        for key in YEAR_END:
+            total[key] += part.get(key, 0)
+        for year, slot in part.get("year_end_by_year", {}).items():
+            into = total["year_end_by_year"].setdefault(year, dict.fromkeys(YEAR_END, 0))
+            for key in YEAR_END:
+                into[key] += slot.get(key, 0)
         for breakdown in BREAKDOWNS:
             for key, pair in part[breakdown].items():
                 slot = total[breakdown].setdefault(key, {"allocated": 0, "disbursed": 0})
@@ -81,6 +106,9 @@ def finish(figures: dict[str, Any]) -> dict[str, Any]:
     }
     for breakdown in BREAKDOWNS:
         out[breakdown] = dict(sorted(figures[breakdown].items()))
+    for key in YEAR_END:
+        out[key] = figures.get(key, 0)
+    out["year_end_by_year"] = dict(sorted(figures.get("year_end_by_year", {}).items()))
     return out
 
 
@@ -108,7 +136,8 @@ def complete_tree(codes_parents: list[tuple[str, str | None]], figures: dict[str
             below = [figures[c] for c in children[code] if c in figures]
             if below:
                 summed = add(below)
-                figures[code] = {k: summed[k] for k in ("allocated", "disbursed", *BREAKDOWNS)}
+                figures[code] = {k: summed[k] for k in ("allocated", "disbursed", *BREAKDOWNS, *YEAR_END)}
+                figures[code]["year_end_by_year"] = summed["year_end_by_year"]
 
 
 def carries_bhyt(code: str) -> bool:
@@ -155,6 +184,7 @@ def count_once(total: dict[str, Any], linked: dict[str, dict[str, Any]], counted
     """`total` (added figures) less the linked capital of the allocations finance's figure already counts
     (`counted`), by source and year too, with that capital as `linked_capital`."""
     out = {**total, **{b: {k: dict(v) for k, v in total.get(b, {}).items()} for b in BREAKDOWNS}}
+    out["year_end_by_year"] = {y: dict(v) for y, v in total.get("year_end_by_year", {}).items()}
     amount = 0
     for key in sorted(set(counted)):
         slot = linked.get(key)

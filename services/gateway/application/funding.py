@@ -139,7 +139,10 @@ def plan_tree(
             }
         )
     top = [row for row in items if row["parent_code"] is None]
-    total = figures.add({k: row[k] for k in ("allocated", "disbursed", *figures.BREAKDOWNS)} for row in top)
+    total = figures.add(
+        {k: row[k] for k in ("allocated", "disbursed", *figures.BREAKDOWNS, *figures.YEAR_END, "year_end_by_year")}
+        for row in top
+    )
     return items, {**total, "linked_capital": sum(row["linked_capital"] for row in top)}
 
 

@@ -229,6 +229,45 @@ def plan_workbook(
     return book
 
 
+YEAR_END_COLUMNS = (
+    ("Mã mục", 9),
+    ("Nội dung", 58),
+    ("Phân bổ", 17),
+    ("Giải ngân", 17),
+    ("Chuyển nguồn từ năm trước", 17),
+    ("Chuyển nguồn sang năm sau", 17),
+    ("Quyết toán (đóng)", 17),
+)
+
+
+def year_end_sheet(book: Workbook, plan: dict[str, Any], items: list[dict[str, Any]], total: dict[str, Any],
+                   year: int | None, unit: str | None, today: date) -> Worksheet:  # fmt: skip
+    """The budget year end per item beside its money (docs/finance.md "Budget year end"): carried over from the
+    year before, carried to the next, closed. Carried money stays its own year's allocation, so it is shown
+    apart, never added into `Phân bổ`."""
+    ws = book.create_sheet("Chuyển nguồn")
+    last_col = len(YEAR_END_COLUMNS)
+    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)} · "
+             "Đơn vị tính: đồng"]  # fmt: skip
+    period = f"NĂM {year}" if year else "CẢ GIAI ĐOẠN"
+    head = _heading(ws, plan["issuer"], last_col, f"CHUYỂN NGUỒN VÀ QUYẾT TOÁN KINH PHÍ {period}", lines)
+    bold = Font(name=FONT, size=11, bold=True)
+    for col, (text, width) in enumerate(YEAR_END_COLUMNS, 1):
+        _cell(ws, head, col, text, font=bold, alignment=_CENTER, fill=_HEAD_FILL, border=_BOX)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    keys = ("allocated", "disbursed", "carried_over_in", "carried_over_out", "closed")
+    rows = [(i["code"], "    " * int(i.get("depth") or 0) + i["title"], i) for i in items] + [("", "TỔNG CỘNG", total)]
+    for n, (code, label, data) in enumerate(rows, 1):
+        font = Font(name=FONT, size=11, bold=not code)
+        _cell(ws, head + n, 1, code, font=font, border=_BOX)
+        _cell(ws, head + n, 2, label, font=font, border=_BOX, alignment=_WRAP)
+        for col, key in enumerate(keys, 3):
+            _cell(ws, head + n, col, int(data.get(key) or 0), font=font, border=_BOX, number_format=VND_FORMAT)
+    ws.freeze_panes = ws.cell(row=head + 1, column=3)
+    _print_setup(ws, f"{head}:{head}")
+    return ws
+
+
 TARGET_COLUMNS = (
     ("STT", 6),
     ("Mục", 8),
@@ -393,6 +432,7 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
     targets = funding.targets_answer(plan_id, year, unit)  # the very answer of GET /plans/{id}/targets
     funding.refuse_partial(targets)
     targets_sheet(book, meta, targets["items"], year, unit, date.today())
+    year_end_sheet(book, meta, data["items"], data["total"], year, unit, date.today())
     number = plan.number.split("/")[0]
     return book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx"
 
