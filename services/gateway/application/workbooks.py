@@ -26,8 +26,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common import catalog
-from services.gateway.application import claims, funding
-from services.gateway.application.facilities import facility_name, scoped_facilities
+from services.gateway.application import capitation, claims, funding
+from services.gateway.application.facilities import facility_name
 from services.gateway.application.funding import unit_name
 from services.gateway.application.remote import rpc
 
@@ -329,7 +329,19 @@ RECONCILIATION_ROWS = (
     ("DRG (MA_PTTT = 3)", ("claims", "by_payment_method", "drg"), "money"),
     ("Quỹ định suất", None, None),
     ("Quỹ định suất được giao", ("capitation", "fund"), "money"),
-    ("Chi phí trong định suất (Σ T_BHTT các dòng MA_PTTT = 2)", ("capitation", "spend"), "money"),
+    (
+        "Chi phí trong định suất (Σ T_BHTT các dòng MA_PTTT = 2 của thẻ đăng ký tại cơ sở, MA_DKBD)",
+        ("capitation", "spend"),
+        "money",
+    ),
+    ("– thẻ đăng ký tại cơ sở, khám tại cơ sở", ("capitation", "spend_own_cards_here"), "money"),
+    ("– thẻ đăng ký tại cơ sở, khám tại cơ sở khác", ("capitation", "spend_own_cards_elsewhere"), "money"),
+    ("Số hồ sơ của thẻ đăng ký tại cơ sở", ("capitation", "registered_claims"), "count"),
+    (
+        "Chi định suất của thẻ đăng ký nơi khác, khám tại cơ sở (tính vào quỹ nơi đăng ký)",
+        ("capitation", "spend_other_cards_here"),
+        "money",
+    ),
     ("Cân đối quỹ (quỹ − chi; âm là vượt quỹ)", ("capitation", "balance"), "money"),
     ("Thanh toán", None, None),
     ("Đã tạm ứng", ("payments", "advanced"), "money"),
@@ -374,14 +386,65 @@ def reconciliation_workbook(data: dict[str, Any], facility_name: str | None, tod
         _cell(ws, row, 2, label, border=_BOX, alignment=_WRAP)
         _cell(ws, row, 3, value, border=_BOX, number_format="#,##0" if kind == "count" else MONEY2_FORMAT)
         row += 1
+    row = _settlement_steps(ws, row + 1, data)
     _signatures(ws, row + 1, 3, "Kiên Giang", today)
     ws.column_dimensions["A"].width = 7
     ws.column_dimensions["B"].width = 55
     ws.column_dimensions["C"].width = 22
+    ws.column_dimensions["D"].width = 16
+    ws.column_dimensions["E"].width = 14
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     _print_setup(ws, f"{head}:{head}", landscape=False)
     book.properties.creator = "YTCS Finance"
     return book
+
+
+def _settlement_steps(ws: Worksheet, row: int, data: dict[str, Any]) -> int:
+    """The quarter's settlement steps with their due dates and when they happened (one facility), and every step
+    overdue today (each facility in scope), as GET /api/v1/reconciliation answers them; the next free row."""
+    bold = Font(name=FONT, size=11, bold=True)
+    red = Font(name=FONT, size=11, bold=True, color="C00000")
+
+    def day(text: str | None) -> date | None:
+        return date.fromisoformat(text) if text else None
+
+    def table(title: str, rows: list[tuple[str, dict[str, Any]]], row: int) -> int:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+        _cell(ws, row, 1, title, font=bold, fill=_SECTION_FILL, border=_BOX)
+        row += 1
+        for col, text in enumerate(("STT", "Bước", "Hạn", "Ngày thực hiện", "Tình trạng"), 1):
+            _cell(ws, row, col, text, font=bold, alignment=_CENTER, fill=_HEAD_FILL, border=_BOX)
+        for n, (label, s) in enumerate(rows, 1):
+            row += 1
+            state = capitation.step_state(s)
+            _cell(ws, row, 1, n, border=_BOX, alignment=Alignment(horizontal="center"))
+            _cell(ws, row, 2, label, border=_BOX, alignment=_WRAP)
+            _cell(ws, row, 3, day(s.get("due")), border=_BOX, number_format="dd/mm/yyyy")
+            _cell(ws, row, 4, day(s.get("date")), border=_BOX, number_format="dd/mm/yyyy")
+            _cell(ws, row, 5, state, border=_BOX, **({"font": red} if s.get("overdue") else {}))
+        if not rows:
+            row += 1
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+            _cell(ws, row, 1, "Không có", border=_BOX)
+        return row + 2
+
+    settlement = data.get("settlement")
+    if settlement:
+        row = table(
+            "Các bước quyết toán quý và thời hạn",
+            [(capitation.step_label(name, s), s) for name, s in settlement["steps"].items()],
+            row,
+        )
+    if "overdue" in data:
+        row = table(
+            "Các bước quá hạn (đến ngày lập bảng)",
+            [(f"{o['facility_code']}: {capitation.step_label(o['step'], o)}", o) for o in data["overdue"]],
+            row,
+        )
+    elif data.get("settlement_unavailable"):
+        _cell(ws, row, 2, "Chưa lấy được các bước quyết toán quý (dịch vụ tài chính chưa trả lời).", font=red)
+        row += 2
+    return row
 
 
 ERROR_COLUMNS = ("STT hồ sơ", "MA_LK", "Bảng", "Trường", "Mã lỗi", "Mức độ", "Nội dung lỗi")
@@ -440,7 +503,7 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
 def reconciliation_report(facility: str | None, period: str) -> tuple[Workbook, str]:
     """A facility-quarter's reconciliation (every facility in the caller's scope when None) and its file name;
     the caller has checked `facility` (facilities.require_facility)."""
-    data = rpc("claims", "reconciliation", facility, period, scoped_facilities())
+    data = capitation.reconciliation(facility, period)
     book = reconciliation_workbook(data, facility_name(facility), date.today())
     return book, f"doi-soat-{facility or 'tat-ca'}-{period}.xlsx"
 
