@@ -215,7 +215,7 @@ def capitation_year() -> Any:
     return _year_page(q.get("facility"), q.get("year"))
 
 
-def _decimal_text(text: str, percent: bool = False) -> str:
+def decimal_text(text: str, percent: bool = False) -> str:
     """A decimal as people type it: "1,05" (Vietnamese comma) or "1.05"; with `percent`, "25%" means 0.25.
     What is not a number is handed on as typed, for the schema to refuse by name."""
     t = text.strip().replace(" ", "")
@@ -233,7 +233,7 @@ def _decimal_text(text: str, percent: bool = False) -> str:
     return t
 
 
-def _count_text(text: str) -> Any:
+def count_text(text: str) -> Any:
     """A count typed with thousands dots or spaces ("12.500", "12 500") is 12500; anything else as typed."""
     t = text.strip()
     if re.fullmatch(r"[0-9]{1,3}([. ][0-9]{3})+|[0-9]+", t):
@@ -248,16 +248,16 @@ def _fund_command() -> dict[str, Any]:
     schema = CapitationFundCommandV1()
     raw = form_data(schema)
     if "coefficient" in raw:
-        raw["coefficient"] = _decimal_text(raw["coefficient"])
+        raw["coefficient"] = decimal_text(raw["coefficient"])
     if "cards" in raw:
-        raw["cards"] = _count_text(raw["cards"])
+        raw["cards"] = count_text(raw["cards"])
     rows: list[int] = []
     groups: list[dict[str, Any]] = []
     for n in range(1, GROUP_ROWS + 1):
         row = {k: request.form.get(f"{k}_{n}", "").strip() for k in ("group", "cards", "rate_per_card")}
         if any(row.values()):
             rows.append(n - 1)
-            groups.append({k: _count_text(v) if k == "cards" else v for k, v in row.items() if v})
+            groups.append({k: count_text(v) if k == "cards" else v for k, v in row.items() if v})
     if groups:
         raw["groups"] = groups
     try:
@@ -275,7 +275,7 @@ def _settlement_command() -> dict[str, Any]:
     schema = SettlementCommandV1()
     raw = form_data(schema)
     if "station_share_rate" in raw:
-        raw["station_share_rate"] = _decimal_text(raw["station_share_rate"], percent=True)
+        raw["station_share_rate"] = decimal_text(raw["station_share_rate"], percent=True)
     return schema.load(raw)
 
 
