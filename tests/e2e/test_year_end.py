@@ -190,3 +190,26 @@ def test_a_carry_over_recorded_from_the_allocation_page(stack, finance):
     assert "Đã ghi chuyển nguồn." in page.text and "15/QĐ-STC" in page.text
     detail = finance.get(f"/api/v1/allocations/{a['id']}").json()
     assert detail["carried_over"] == 25 * M and detail["year_end"][0]["recorded_by"].endswith("ye-ketoan")
+    # The plan page shows the carried money apart from Phân bổ, the item's line too.
+    plan = http.get(stack.url + "/", params={"plan": 1, "year": 2024, "unit": UNIT}, timeout=60).text
+    assert 'id="total-carried-in"' in plan and "Chuyển nguồn từ năm trước" in plan
+    row = re.search(r'data-code="II\.5">(.*?)</tr>', plan, re.S).group(1)
+    assert 'class="carried-in"' in row
+
+
+def test_the_allocation_form_offers_as_root_sources_only_those_the_plan_names(stack, finance):
+    sources = {s["code"]: s["plans"] for s in finance.get("/api/v1/sources").json()["items"]}
+    assert 1 in sources["bhyt_surplus_20"] and 2 not in sources["bhyt_surplus_20"]
+    assert sources["district_budget"] == []
+    stack.ytcs("user", "create", "--username", "ye-ketoan-form", "--role", "finance", stdin=PASSWORD + "\n")
+    http = requests.Session()
+    http.headers.update({"Accept": "text/html"})
+    token = CSRF.search(http.get(stack.url + "/login", timeout=30).text).group(1)
+    http.post(stack.url + "/login", data={"username": "ye-ketoan-form", "password": PASSWORD, "next": "/",
+                                          "csrf_token": token}, allow_redirects=False, timeout=30)  # fmt: skip
+    for plan in (1, 2):
+        page = http.get(stack.url + "/allocations/new", params={"plan": plan}, timeout=30).text
+        select = re.search(r'<select name="source".*?</select>', page, re.S).group(0)
+        offered = set(re.findall(r'<option value="([a-z0-9_]+)" data-plans="[0-9 ]*" +(?:selected)?>', select))
+        assert offered == {code for code, plans in sources.items() if plan in plans}, (plan, offered)
+

@@ -290,6 +290,12 @@ def source_names() -> dict[str, str]:
     return {s["code"]: s["name"] for s in rpc("finance", "list_sources")}
 
 
+def source_plans() -> dict[str, list[int]]:
+    """Source code → the plans whose section III names it (a root allocation of a plan takes only those,
+    `source_not_in_plan`); a source finance answers without `plans` is left out (no filter known)."""
+    return {s["code"]: [int(p) for p in s["plans"]] for s in rpc("finance", "list_sources") if "plans" in s}
+
+
 def unit_name(code: str | None) -> str:
     """A unit's name as people know it (the province for None)."""
     if code is None or code == units.PROVINCE_CODE:

@@ -258,6 +258,7 @@ def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = No
         items=items,
         names=source_names(),
         surplus_uses=surplus.USES,  # the 20% surplus's fund year and legal use (services/common/surplus.py)
+        source_plans=funding.source_plans(),
         recipients=recipients,
         errors=errors or [],
         form=kw.pop("form", {}),
