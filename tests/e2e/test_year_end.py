@@ -148,6 +148,10 @@ def test_the_reports_show_the_carried_over_money(stack, finance):
     rows = {row[0]: row for row in ws.iter_rows(values_only=True) if row[0]}
     assert rows[ITEM][4] == expected  # chuyển nguồn từ năm trước
     assert rows[ITEM][2] == next(i for i in tree["items"] if i["code"] == ITEM)["allocated"]
+    # Under the item, a line per source: only this module's provincial budget money carried into 2024 here.
+    lines = list(ws.iter_rows(values_only=True))
+    at = next(n for n, row in enumerate(lines) if row[0] == ITEM)
+    assert "Ngân sách tỉnh" in lines[at + 1][1] and lines[at + 1][4] == expected
 
     r = requests.get(stack.url + "/api/v1/plans/1/report.docx", params={"year": 2024, "unit": UNIT},
                      headers=finance.headers, timeout=60)  # fmt: skip
@@ -155,8 +159,10 @@ def test_the_reports_show_the_carried_over_money(stack, finance):
     doc = Document(io.BytesIO(r.content))
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Mã mục"
                  and "Chuyển nguồn" in t.rows[0].cells[2].text)  # fmt: skip
-    printed = {row.cells[0].text: row.cells[2].text for row in table.rows[1:]}
-    assert int(printed[ITEM].replace(".", "")) == expected
+    cells = [[c.text for c in row.cells] for row in table.rows[1:]]
+    at = next(n for n, row in enumerate(cells) if row[0] == ITEM)
+    assert int(cells[at][2].replace(".", "")) == expected
+    assert cells[at + 1][1] == "– Ngân sách tỉnh" and int(cells[at + 1][2].replace(".", "")) == expected
 
 
 def test_a_carry_over_recorded_from_the_allocation_page(stack, finance):

@@ -140,6 +140,33 @@ def complete_tree(codes_parents: list[tuple[str, str | None]], figures: dict[str
                 figures[code]["year_end_by_year"] = summed["year_end_by_year"]
 
 
+def year_end_by_source(
+    allocations: Iterable[Mapping[str, Any]], codes: Iterable[str], year: int | None
+) -> dict[str, dict[str, dict[str, int]]]:
+    """The budget year end per item (sub-items included) and source, from finance's allocations (each carries
+    over or closes only what it itself holds, so their sum counts each đồng once): for `year`, what its own
+    allocations carried out and closed, and what the year before's carried in; for the whole period (None)
+    every carry-over is both out of its year and into the next. {code: {source: {carried_over_in, …}}}."""
+    rows = [a for a in allocations if _int(a.get("carried_over")) or _int(a.get("closed"))]
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for code in codes:
+        for a in rows:
+            item = str(a.get("item_code") or "")
+            if item != code and not item.startswith(code + "."):
+                continue
+            fiscal_year = _int(a.get("fiscal_year"))
+            if year is not None and fiscal_year not in (year, year - 1):
+                continue
+            carried, closed = _int(a.get("carried_over")), _int(a.get("closed"))
+            slot = out.setdefault(code, {}).setdefault(str(a.get("source") or ""), dict.fromkeys(YEAR_END, 0))
+            if year is None or fiscal_year == year:
+                slot["carried_over_out"] += carried
+                slot["closed"] += closed
+            if year is None or fiscal_year == year - 1:
+                slot["carried_over_in"] += carried
+    return {code: dict(sorted(by_source.items())) for code, by_source in out.items()}
+
+
 def carries_bhyt(code: str) -> bool:
     """II.4 itself and the items that contain it (II)."""
     return code == BHYT_ITEM or BHYT_ITEM.startswith(code + ".")

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import g
 
-from services.common import units
+from services.common import catalog, units
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
     AllocationCommandV1,
@@ -103,6 +103,34 @@ def year_end_open(alloc: dict[str, Any], today: date) -> bool:
     """Whether an allocation's page offers the year-end forms: its fiscal year is over and it still holds
     money not disbursed and not yet carried over or closed (the service decides the exact amount)."""
     return int(alloc.get("fiscal_year") or today.year) < today.year and int(alloc.get("remaining") or 0) > 0
+
+
+def year_end_allocations(plan_id: int, year: int | None, unit: str | None) -> list[dict[str, Any]]:
+    """Finance's allocations of the plan and the plans applying it (as its roll-up counts them) that hold year-end
+    money, of `year` and the year before (whose carry-overs come into it), within `unit`; for
+    figures.year_end_by_source (finance answers the year end per item, not per source)."""
+    plans = catalog.load_plans()
+    ids, frontier = [plan_id], [plan_id]
+    while frontier:  # the district plans applying a province plan, recursively
+        numbers = {p.number for p in plans if p.id in frontier}
+        frontier = [p.id for p in plans if p.parent_number in numbers]
+        ids += frontier
+    out: list[dict[str, Any]] = []
+    for pid in ids:
+        for fiscal_year in ([year - 1, year] if year is not None else [None]):
+            filters: dict[str, Any] = {"plan_id": pid}
+            if fiscal_year is not None:
+                filters["year"] = fiscal_year
+            if unit is not None:
+                filters["unit"] = unit
+            page = 1
+            while True:
+                answer = rpc("finance", "list_allocations", filters, page, 500)
+                out += [a for a in answer["items"] if a.get("carried_over") or a.get("closed")]
+                if page * 500 >= answer["total"]:
+                    break
+                page += 1
+    return out
 
 
 def allocation(allocation_id: int) -> dict[str, Any]:

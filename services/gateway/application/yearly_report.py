@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -341,6 +341,8 @@ class ReportData:
     quarters: list[dict[str, Any]]
     sections: dict[str, Any]
     today: date
+    # The budget year end per item and source (figures.year_end_by_source); empty when nothing was carried or closed.
+    year_end_sources: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
 
 def _font(run: Any, size: float = 13, bold: bool = False, italic: bool = False, underline: bool = False) -> None:
@@ -518,7 +520,8 @@ def money_rows(data: ReportData) -> list[tuple[list[str], bool]]:
 
 
 def year_end_rows(data: ReportData) -> list[tuple[list[str], bool]]:
-    """Each item with year-end money (chuyển nguồn in and out, quyết toán), the total last. (cells, bold).
+    """Each item with year-end money (chuyển nguồn in and out, quyết toán), a line per source under it, the total
+    last. (cells, bold).
     Carried money stays its own year's allocation: shown apart, never added into `Phân bổ`."""
     keys = ("carried_over_in", "carried_over_out", "closed")
     out: list[tuple[list[str], bool]] = []
@@ -526,6 +529,8 @@ def year_end_rows(data: ReportData) -> list[tuple[list[str], bool]]:
         if any(item.get(k) for k in keys):
             out.append(([item["code"], item["title"], *(vnd(item.get(k) or 0) for k in keys)],
                         item["parent_code"] is None))  # fmt: skip
+            for source, ends in data.year_end_sources.get(item["code"], {}).items():
+                out.append((["", "– " + data.sources.get(source, source), *(vnd(ends[k]) for k in keys)], False))
     out.append((["", "TỔNG CỘNG", *(vnd(data.total.get(k) or 0) for k in keys)], True))
     return out
 

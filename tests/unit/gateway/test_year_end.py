@@ -110,3 +110,32 @@ def test_joined_figures_carry_the_year_end_apart_and_once():
     figures.complete_tree([("II", None), ("II.5", "II"), ("II.5.1", "II.5")], mapped)
     assert mapped["II"]["carried_over_out"] == 180 and mapped["II"]["year_end_by_year"]["2023"]["closed"] == 120
     assert figures.normalise({"allocated": 1})["carried_over_in"] == 0
+
+
+def test_the_year_end_by_item_and_source_counts_each_allocation_once():
+    rows = [
+        {"item_code": "II.5", "source": "provincial_budget", "fiscal_year": 2023, "carried_over": 180, "closed": 120},
+        {"item_code": "II.5.1", "source": "ntp_nrd", "fiscal_year": 2024, "carried_over": 7, "closed": 0},
+        {"item_code": "II.50", "source": "ntp_nrd", "fiscal_year": 2024, "carried_over": 99, "closed": 0},
+        {"item_code": "II.5", "source": "oda_aid", "fiscal_year": 2024, "carried_over": 0, "closed": 0},
+    ]
+    by = figures.year_end_by_source(rows, ["II", "II.5", "II.5.1"], 2024)
+    assert by["II.5"] == {
+        "ntp_nrd": {"carried_over_in": 0, "carried_over_out": 7, "closed": 0},
+        "provincial_budget": {"carried_over_in": 180, "carried_over_out": 0, "closed": 0},
+    }
+    assert by["II"]["ntp_nrd"]["carried_over_out"] == 7 + 99  # II.50 lies under II, not under II.5
+    assert "provincial_budget" not in by["II.5.1"]
+    whole = figures.year_end_by_source(rows, ["II.5"], None)
+    assert whole["II.5"]["provincial_budget"] == {"carried_over_in": 180, "carried_over_out": 180, "closed": 120}
+
+
+def test_year_end_allocations_asks_the_plan_and_the_plans_applying_it_for_both_years(fake):
+    fake.answers[("finance", "list_allocations")] = {
+        "items": [{"id": 1, "carried_over": 5, "closed": 0}, {"id": 2, "carried_over": 0, "closed": 0}],
+        "total": 2,
+    }
+    out = finance.year_end_allocations(1, 2024, "910")
+    asked = [(a[0]["plan_id"], a[0]["year"], a[0]["unit"]) for _, m, a in fake.calls if m == "list_allocations"]
+    assert asked == [(1, 2023, "910"), (1, 2024, "910"), (2, 2023, "910"), (2, 2024, "910")]
+    assert [a["id"] for a in out] == [1, 1, 1, 1]
