@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common import catalog
-from services.gateway.application import capitation, claims, funding
+from services.gateway.application import capitation, claims, figures, finance, funding
 from services.gateway.application.facilities import facility_name
 from services.gateway.application.funding import unit_name
 from services.gateway.application.remote import rpc
@@ -241,10 +241,13 @@ YEAR_END_COLUMNS = (
 
 
 def year_end_sheet(book: Workbook, plan: dict[str, Any], items: list[dict[str, Any]], total: dict[str, Any],
-                   year: int | None, unit: str | None, today: date) -> Worksheet:  # fmt: skip
+                   year: int | None, unit: str | None, today: date,
+                   by_source: dict[str, dict[str, dict[str, int]]] | None = None,
+                   names: dict[str, str] | None = None) -> Worksheet:  # fmt: skip
     """The budget year end per item beside its money (docs/finance.md "Budget year end"): carried over from the
-    year before, carried to the next, closed. Carried money stays its own year's allocation, so it is shown
-    apart, never added into `Phân bổ`."""
+    year before, carried to the next, closed; under an item with any, one line per source (`by_source`,
+    figures.year_end_by_source) with its allocated and disbursed. Carried money stays its own year's allocation,
+    so it is shown apart, never added into `Phân bổ`."""
     ws = book.create_sheet("Chuyển nguồn")
     last_col = len(YEAR_END_COLUMNS)
     lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)} · "
@@ -256,9 +259,17 @@ def year_end_sheet(book: Workbook, plan: dict[str, Any], items: list[dict[str, A
         _cell(ws, head, col, text, font=bold, alignment=_CENTER, fill=_HEAD_FILL, border=_BOX)
         ws.column_dimensions[get_column_letter(col)].width = width
     keys = ("allocated", "disbursed", "carried_over_in", "carried_over_out", "closed")
-    rows = [(i["code"], "    " * int(i.get("depth") or 0) + i["title"], i) for i in items] + [("", "TỔNG CỘNG", total)]
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for i in items:
+        indent = "    " * int(i.get("depth") or 0)
+        rows.append((i["code"], indent + i["title"], i))
+        for source, ends in (by_source or {}).get(i["code"], {}).items():
+            money = i["by_source"].get(source, {})
+            label = f"{indent}    – {(names or {}).get(source, source)}"
+            rows.append(("", label, {**money, **ends}))
+    rows.append(("", "TỔNG CỘNG", total))
     for n, (code, label, data) in enumerate(rows, 1):
-        font = Font(name=FONT, size=11, bold=not code)
+        font = Font(name=FONT, size=11, bold=label == "TỔNG CỘNG", italic=not code and label != "TỔNG CỘNG")
         _cell(ws, head + n, 1, code, font=font, border=_BOX)
         _cell(ws, head + n, 2, label, font=font, border=_BOX, alignment=_WRAP)
         for col, key in enumerate(keys, 3):
@@ -492,7 +503,10 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
     targets = funding.targets_answer(plan_id, year, unit)  # the very answer of GET /plans/{id}/targets
     funding.refuse_partial(targets)
     targets_sheet(book, meta, targets["items"], year, unit, date.today())
-    year_end_sheet(book, meta, data["items"], data["total"], year, unit, date.today())
+    ends = figures.year_end_by_source(
+        finance.year_end_allocations(plan_id, year, unit), [i["code"] for i in data["items"]], year
+    )
+    year_end_sheet(book, meta, data["items"], data["total"], year, unit, date.today(), ends, funding.source_names())
     number = plan.number.split("/")[0]
     return book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx"
 
