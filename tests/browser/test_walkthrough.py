@@ -242,6 +242,16 @@ def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, 
     assert driver.find_element(By.CSS_SELECTOR, "svg.chart")
     assert "Khớp" in driver.page_source
     screenshot(driver, "reconciliation")
+    # The facility's year at a glance: the Q3 report recorded from its form, then what is overdue today.
+    driver.get(stack.url + f"/capitation/year?facility={FACILITY}&year=2024")
+    form = driver.find_element(By.ID, "report-form-2024-Q3")
+    # A date input's typed order follows the browser's locale: set the ISO value the form sends.
+    driver.execute_script("arguments[0].value = '2024-10-08'", form.find_element(By.NAME, "received_date"))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, ec.presence_of_element_located((By.ID, "2024-Q3-gives-advance")))
+    assert "Đã ghi nhận báo cáo quyết toán quý 2024-Q3" in driver.page_source
+    assert driver.find_element(By.ID, "overdue-2024-Q4-advance")
+    screenshot(driver, "capitation-year")
     driver.get(stack.url + "/claims")
     screenshot(driver, "claim-files")
 

@@ -283,7 +283,7 @@ def test_the_yearly_settlement_from_the_page_and_the_reconciliation_shows_what_i
         assert Decimal(shown.replace(".", "").replace(",", ".").split()[0]) == Decimal(cap[key]), ident
     assert digits(cell(page, "rec-registered-claims")) == cap["registered_claims"]
     overdue = re.search(r'id="rec-overdue".*?</p>', page, re.S).group(0)
-    assert "Tạm ứng quý 4/2024" in overdue and "15/10/2024" in overdue
+    assert "Tạm ứng quý IV/2024" in overdue and "15/10/2024" in overdue
     assert 'id="rec-step-advance" class="bad"' in page
 
     # The Excel: the steps with their dates, the overdue one red, and the split.
@@ -301,7 +301,7 @@ def test_the_yearly_settlement_from_the_page_and_the_reconciliation_shows_what_i
     assert labels["Số hồ sơ của thẻ đăng ký tại cơ sở"][2] == cap["registered_claims"]
     start = next(i for i, row in enumerate(rows) if row[0] == "Các bước quá hạn (đến ngày lập bảng)")
     late = [row for row in rows[start + 2 :] if isinstance(row[0], int)][:1]
-    assert late and f"{FACILITY}: Tạm ứng quý 4/2024" in late[0][1]
+    assert late and f"{FACILITY}: Tạm ứng quý IV/2024" in late[0][1]
     assert late[0][2].date().isoformat() == "2024-10-15" and late[0][4] == "Quá hạn"
     steps = {row[1]: row for row in rows if isinstance(row[1], str) and row[4] in ("Đúng hạn", "Trễ hạn", "Quá hạn")}
     assert any(row[3] is not None and row[3].date().isoformat() == "2024-10-08" for row in steps.values())

@@ -31,12 +31,15 @@ STEP_NAMES = {
 }
 
 
+ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}  # quarters as the pages write them (Quý III/2024)
+
+
 def step_label(name: str, step: dict[str, Any]) -> str:
-    """A settlement step as people read it: "Tạm ứng Quý III/2024" for an advance (it names its quarter), the
+    """A settlement step as people read it: "Tạm ứng quý III/2024 …" for an advance (it names its quarter), the
     step's rule otherwise."""
     if name == "advance" and step.get("period"):
         year, q = str(step["period"]).split("-Q")
-        return f"Tạm ứng quý {q}/{year} (80% báo cáo quý trước, 5 ngày làm việc)"
+        return f"Tạm ứng quý {ROMAN.get(q, q)}/{year} (80% báo cáo quý trước, 5 ngày làm việc)"
     return STEP_NAMES.get(name, name)
 
 

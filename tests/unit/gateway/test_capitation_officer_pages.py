@@ -41,7 +41,7 @@ def test_counts_take_thousands_dots_and_nothing_else(typed, read):
 
 
 def test_steps_are_named_and_judged_once():
-    assert capitation.step_label("advance", {"period": "2024-Q4"}).startswith("Tạm ứng quý 4/2024")
+    assert capitation.step_label("advance", {"period": "2024-Q4"}).startswith("Tạm ứng quý IV/2024")
     assert capitation.step_label("report", {}) == capitation.STEP_NAMES["report"]
     assert capitation.step_state({"overdue": True, "late": False}) == "Quá hạn"
     assert capitation.step_state({"overdue": False, "late": True, "date": "2024-08-20"}) == "Trễ hạn"
@@ -81,5 +81,5 @@ def test_the_reconciliation_workbook_shows_the_split_the_steps_and_what_is_overd
     assert found["Số hồ sơ của thẻ đăng ký tại cơ sở"][2] == 3
     report = found[capitation.STEP_NAMES["report"]]
     assert report[2:5] == (datetime(2024, 10, 15), datetime(2024, 10, 8), "Đúng hạn")
-    late = next(row for row in rows if isinstance(row[1], str) and row[1].startswith("91060: Tạm ứng quý 4/2024"))
+    late = next(row for row in rows if isinstance(row[1], str) and row[1].startswith("91060: Tạm ứng quý IV/2024"))
     assert late[2:5] == (datetime(2024, 10, 15), None, "Quá hạn")
