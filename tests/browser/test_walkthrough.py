@@ -249,7 +249,7 @@ def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, 
     driver.execute_script("arguments[0].value = '2024-10-08'", form.find_element(By.NAME, "received_date"))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(driver, ec.presence_of_element_located((By.ID, "2024-Q3-gives-advance")))
-    assert "Đã ghi nhận báo cáo quyết toán quý 2024-Q3" in driver.page_source
+    assert "Đã ghi nhận báo cáo quyết toán Quý III/2024" in driver.page_source
     assert driver.find_element(By.ID, "overdue-2024-Q4-advance")
     screenshot(driver, "capitation-year")
     driver.get(stack.url + "/claims")

@@ -114,7 +114,7 @@ def _write(
     year = _year_of(period) if to_year else None
 
     def recorded(out: dict[str, Any]) -> Any:
-        flash(done(out) if callable(done) else done.format(**out), "ok")
+        flash(done(out) if callable(done) else done.format(**{**out, "period": period_text(out["period"])}), "ok")
         if to_year:
             return redirect(url_for("web.capitation_year", facility=out["facility_code"], year=out["period"][:4]), 303)
         return redirect(url_for("web.capitation_quarter", facility=out["facility_code"], period=out["period"]), 303)
@@ -147,7 +147,7 @@ def _write(
 @page(body=QuarterlyReportCommandV1)
 def record_quarter_report() -> Any:
     """BHXH received the facility's quarterly report (the same checks as POST /api/v1/capitation/reports)."""
-    return _write(QuarterlyReportCommandV1(), capitation.record_report, "Đã ghi nhận báo cáo quyết toán quý {period}.")
+    return _write(QuarterlyReportCommandV1(), capitation.record_report, "Đã ghi nhận báo cáo quyết toán {period}.")
 
 
 @bp.post("/capitation/quarter/result")
@@ -155,7 +155,7 @@ def record_quarter_report() -> Any:
 @page(body=QuarterlyResultCommandV1)
 def record_quarter_result() -> Any:
     """BHXH's assessed result of the quarter (the same checks as POST /api/v1/capitation/results)."""
-    return _write(QuarterlyResultCommandV1(), capitation.record_result, "Đã ghi kết quả giám định quý {period}.")
+    return _write(QuarterlyResultCommandV1(), capitation.record_result, "Đã ghi kết quả giám định {period}.")
 
 
 @bp.post("/capitation/quarter/payment")
@@ -163,7 +163,7 @@ def record_quarter_result() -> Any:
 @page(body=QuarterlyPaymentCommandV1)
 def record_quarter_payment() -> Any:
     """A payment, refund or offset of the quarter (the same checks as POST /api/v1/capitation/payments)."""
-    return _write(QuarterlyPaymentCommandV1(), capitation.record_payment, "Đã ghi thanh toán số {id} quý {period}.")
+    return _write(QuarterlyPaymentCommandV1(), capitation.record_payment, "Đã ghi thanh toán số {id} {period}.")
 
 
 # --------------------------------------------------------------------------- a facility's year at a glance
