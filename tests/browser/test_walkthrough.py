@@ -63,7 +63,13 @@ def test_a_finance_officer_enters_money_sees_it_rolled_up_and_downloads_the_repo
 
     # Enter an allocation through the form.
     driver.get(stack.url + "/allocations/new")
+    # The district plan's section III names no 20% surplus: choosing that plan takes the source off the list,
+    # and choosing the province plan again puts it back (the server refuses it either way: source_not_in_plan).
+    Select(driver.find_element(By.ID, "plan_id")).select_by_value("2")
+    surplus = driver.find_element(By.CSS_SELECTOR, '#source option[value="bhyt_surplus_20"]')
+    assert not surplus.is_enabled()
     Select(driver.find_element(By.ID, "plan_id")).select_by_value("1")
+    assert surplus.is_enabled()
     Select(driver.find_element(By.ID, "item_code")).select_by_value("II.2.6")
     Select(driver.find_element(By.ID, "source")).select_by_value("provincial_budget")
     driver.find_element(By.ID, "fiscal_year").send_keys(str(YEAR))
