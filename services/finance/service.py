@@ -155,6 +155,11 @@ class Service:
         with self.db.transaction() as s:
             return views.capitation_status(s, facility_code, period)
 
+    @rpc
+    def capitation_year(self, facility_code: str, year: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return views.capitation_year(s, facility_code, year)
+
     def _quarter_figures(self, data: dict[str, Any]) -> dict[str, Any]:
         """A quarter's figures are the claims service's, asked by RPC before the write transaction opens."""
         handlers.check_quarter(data)

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from services.common import catalog, surplus, units
-from services.common.errors import NotFound, error
+from services.common.errors import DomainError, NotFound, error
 from services.common.kept import KeptAnswers
 from services.common.money import execution_rate
 from services.common.periods import quarter_or_refuse
@@ -607,6 +607,63 @@ def capitation_status(session: Session, facility_code: str, period: str) -> dict
         "year_fund": records.fund_dict(year_fund) if year_fund else None,
         "schedule": quarter_schedule(session, facility, quarter),
     }
+
+
+def capitation_year(session: Session, facility_code: str, year: int | str) -> dict[str, Any]:
+    """A facility's capitation year: the annual fund in force (with its inputs and document) and the funds it
+    superseded, the year's final settlement in force and the ones it superseded (newest first), and each
+    quarter's provisional figures (its fund, spend level in force, advances, balance)."""
+    facility = domain.parse_facility(facility_code, "facility")
+    number, quarter = domain.parse_fund_period(str(year), "year")
+    if quarter is not None:  # a quarter is capitation_status's; here only a year
+        raise DomainError.one("invalid_year", f"Năm không hợp lệ: {year}.", "year")
+    period = str(number)
+    funds = _newest_first(session, CapitationFundRecord, facility, period)
+    settlements = _newest_first(session, CapitationSettlement, facility, period)
+    quarters: list[dict[str, Any]] = []
+    for n in range(1, 5):
+        p = f"{period}-Q{n}"
+        fund = records.latest(session, CapitationFundRecord, facility, p)
+        spend = records.latest_spend(session, facility, p)
+        quarters.append(
+            {
+                "period": p,
+                "fund": int(fund.fund) if fund else None,
+                "spend": records.money_str(spend.spend) if spend else None,
+                "advanced": records.advanced_total(session, facility, p),
+                "balance": records.money_str(Decimal(fund.fund) - (Decimal(spend.spend) if spend else Decimal(0)))
+                if fund
+                else None,
+            }
+        )
+    return {
+        "facility_code": facility,
+        "year": number,
+        "fund": int(funds[0].fund) if funds else None,
+        "fund_record": records.fund_dict(funds[0]) if funds else None,
+        "fund_history": [records.fund_dict(f) for f in funds[1:]],
+        "settlement": _year_settlement(settlements[0]) if settlements else None,
+        "settlement_history": [_year_settlement(s) for s in settlements[1:]],
+        "quarters": quarters,
+        "advanced": sum(q["advanced"] for q in quarters),
+    }
+
+
+def _newest_first(
+    session: Session, model: type[CapitationFundRecord] | type[CapitationSettlement], facility: str, period: str
+) -> list[Any]:
+    """Every row of an append-only facility-and-period table, the one in force first."""
+    return list(
+        session.scalars(
+            select(model).where(model.facility_code == facility, model.period == period).order_by(model.id.desc())
+        )
+    )
+
+
+def _year_settlement(s: CapitationSettlement) -> dict[str, Any]:
+    """A year's settlement as answered, with what is left to pay the facility or for it to refund (fund − advanced)."""
+    out = records.settlement_dict(s)
+    return out | {"refund": max(-out["to_pay"], 0), "recorded_at": out["created_at"]}
 
 
 def advance_suggestion(session: Session, facility_code: str, period: str) -> dict[str, Any]:

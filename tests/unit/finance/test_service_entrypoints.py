@@ -105,6 +105,7 @@ COVERED = {
     "reverse_year_end",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
+    "capitation_year",
     "record_quarterly_report", "record_quarterly_result", "record_quarterly_payment", "quarter_schedules",
     "surplus_uses", "reported_facilities", "on_capitation_spend_changed",
 }  # fmt: skip
@@ -236,6 +237,19 @@ def test_capitation_entrypoints(service: Service, factory: sessionmaker[Session]
     # Spend 1 000 000,50 đ is 1 000 001 whole đồng against a fund of 1 100 000.
     settled = service.settle_capitation({"facility_code": FACILITY, "period": "2024-Q1"})
     assert (settled["provisional"], settled["balance"], settled["spend_reported"]) == (True, 99_999, True)
+    # The year: no annual fund nor final settlement yet; Q1's provisional figures.
+    year = service.capitation_year(FACILITY, 2024)
+    assert (year["fund_record"], year["settlement"], year["advanced"]) == (None, None, 500_000)
+    assert year["quarters"][0] == {
+        "period": "2024-Q1",
+        "fund": 1_100_000,
+        "spend": "1000000.50",
+        "advanced": 500_000,
+        "balance": "99999.50",
+    }
+    with pytest.raises(DomainError) as exc:
+        service.capitation_year(FACILITY, "2024-Q1")
+    assert exc.value.errors[0]["code"] == "invalid_year"
     suggestion = service.advance_suggestion(FACILITY, "2024-Q2")
     assert suggestion["previous_period"] == "2024-Q1" and suggestion["report"] is None
 
