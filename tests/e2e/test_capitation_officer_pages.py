@@ -3,7 +3,8 @@ with its card groups and document from the page; a BHXH officer records the quar
 result, a payment and a refund from the pages, and the yearly settlement with the stations' share; the year at a
 glance shows the figures computed here by hand and what is overdue, the same as the API's answers; the
 reconciliation page and its Excel show the overdue steps with their due dates and the capitation split by
-registration. A role that does not own a write gets 403 on its page."""
+registration. The year's settlement in force (and the one it superseded) is on a fresh GET of the year page, the
+same as the API's year. A role that does not own a write gets 403 on its page."""
 
 from __future__ import annotations
 
@@ -269,6 +270,51 @@ def test_the_yearly_settlement_from_the_page_and_the_reconciliation_shows_what_i
     assert "kết dư" in note and "7/QĐ-TTYT" in note and "15/01/2025" in note
     amounts = [int(re.sub(r"\D", "", a)) for a in re.findall(r"[0-9][0-9.]*\s*đ", note)]
     assert amounts[:2] == [466_200_000, whole(spend)] and surplus in amounts and share in amounts
+
+    # A fresh GET of the year page shows the settlement in force, the same figures as the API's year.
+    year = api(stack, token, "/capitation/years/2024", facility=FACILITY)
+    st = year["settlement"]
+    assert (st["fund"], st["spend_vnd"], st["surplus"], st["deficit"], st["station_share"]) == (
+        466_200_000,
+        whole(spend),
+        surplus,
+        0,
+        share,
+    )
+    assert st["station_share_decision"] == {"number": "7/QĐ-TTYT", "date": "2025-01-15"}
+    advanced = 100_000 + whole(claims["Q2"] * Decimal("0.80"))  # the Q2 and Q3 advances of the first test
+    assert (st["advanced"], st["to_pay"], year["settlement_history"]) == (advanced, 466_200_000 - advanced, [])
+    page = year_page(viewer)
+    assert 'class="flash' not in page  # not the note after recording: the page's own reading
+    assert digits(cell(page, "settlement-fund")) == st["fund"]
+    assert digits(cell(page, "settlement-spend")) == st["spend_vnd"]
+    assert digits(cell(page, "settlement-surplus")) == st["surplus"]
+    assert digits(cell(page, "settlement-station-share")) == st["station_share"]
+    assert cell(page, "settlement-share-rate").startswith("25,00")
+    assert cell(page, "settlement-decision") == "số 7/QĐ-TTYT ngày 15/01/2025"
+    assert digits(cell(page, "settlement-advanced")) == st["advanced"]
+    assert digits(cell(page, "settlement-to-pay")) == st["to_pay"]
+    assert 'id="settlement-deficit"' not in page and 'id="settlement-history"' not in page
+
+    # Settled again with another share: the new one is in force, the first is listed as superseded.
+    r = bhxh.post(
+        "/capitation/settlement",
+        {
+            **base,
+            "station_share_rate": "0,3",
+            "station_share_decision_no": "8/QĐ-TTYT",
+            "station_share_decision_date": "2025-01-20",
+        },
+    )
+    assert r.status_code == 303, r.text[:800]
+    year = api(stack, token, "/capitation/years/2024", facility=FACILITY)
+    assert [h["id"] for h in year["settlement_history"]] == [st["id"]]
+    assert year["settlement"]["supersedes_id"] == st["id"]
+    assert year["settlement"]["station_share"] == whole(Decimal(surplus) * Decimal("0.3"))
+    page = year_page(viewer)
+    assert digits(cell(page, "settlement-station-share")) == year["settlement"]["station_share"]
+    assert cell(page, "settlement-decision") == "số 8/QĐ-TTYT ngày 20/01/2025"
+    assert f'id="settlement-history-{st["id"]}"' in page and "7/QĐ-TTYT" in page
 
     # The reconciliation page: the split by registration and the overdue Q4 advance with its due date.
     rec = api(stack, token, "/reconciliation", facility=FACILITY, period="2024-Q3")

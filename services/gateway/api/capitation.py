@@ -16,7 +16,7 @@ from services.common.contracts.finance import (
     SettlementCommandV1,
 )
 from services.gateway.api.common import load_args, load_json, rpc
-from services.gateway.api.schemas.capitation import FacilityPeriodQuery
+from services.gateway.api.schemas.capitation import FacilityPeriodQuery, FacilityQuery
 from services.gateway.application import capitation
 from services.gateway.application.access import READ_ROLES, allow
 from services.gateway.application.facilities import require_facility
@@ -70,6 +70,18 @@ def status() -> Any:
     q = load_args(FacilityPeriodQuery())
     require_facility(q["facility"], "facility")
     return jsonify(rpc("finance", "capitation_status", q["facility"], q["period"]))
+
+
+@bp.get("/years/<int:year>")
+@allow(*READ_ROLES)
+@doc(query=FacilityQuery)
+def year(year: int) -> Any:
+    """A facility's year: the annual fund in force (with its inputs, document and history), the final settlement
+    in force (fund, spend, surplus or deficit, the stations' share and its decision, to pay or refund) with the
+    ones it superseded, and the quarters' provisional figures."""
+    q = load_args(FacilityQuery())
+    require_facility(q["facility"], "facility")
+    return jsonify(rpc("finance", "capitation_year", q["facility"], year))
 
 
 @bp.post("/reports")

@@ -129,13 +129,14 @@ def year_glance(facility: str, year: int) -> dict[str, Any]:
     the previous quarter's report: due, suggested, paid), result, payment, spend; and every step overdue today.
 
     The advance of a quarter is dated by the previous quarter's report, so the fourth quarter of the year before
-    is asked too. Finance answers no read of a year's final settlement (capitation_status takes quarters only):
-    the page shows a settlement when it is recorded."""
+    is asked too. The year's final settlement in force, and the ones it superseded, are finance's
+    `capitation_year`."""
     require_facility(facility, "facility")
     quarters = quarters_of(year)
     before = f"{year - 1}-Q4"
     calls: dict[str, Any] = {p: ("finance", "capitation_status", (facility, p), {}) for p in (before, *quarters)}
     calls |= {"suggestion " + p: ("finance", "advance_suggestion", (facility, p), {}) for p in quarters}
+    calls["year"] = ("finance", "capitation_year", (facility, year), {})
     got = clients().fan_out(calls, raise_domain=True)
     rows: list[dict[str, Any]] = []
     overdue: list[dict[str, Any]] = []
@@ -175,6 +176,8 @@ def year_glance(facility: str, year: int) -> dict[str, Any]:
         "facility_code": facility,
         "year": year,
         "year_fund": got[quarters[0]]["year_fund"],
+        "settlement": got["year"]["settlement"],
+        "settlement_history": got["year"]["settlement_history"],
         "quarters": rows,
         "overdue": overdue,
     }

@@ -5,7 +5,8 @@
   advance's refund or offset), with every due date and what is overdue.
 - A facility's year at a glance: the year's fund with its inputs and document (recorded here by finance
   officers), each quarter's report, advance (recorded here by BHXH), result and payment with their due dates,
-  what is overdue today, and the yearly settlement with the stations' share and its decision (BHXH).
+  what is overdue today, and the yearly settlement with the stations' share and its decision (recorded here by
+  BHXH; the one in force and those it superseded are shown from finance's capitation_year).
 
 Every write is the API's: the same contract schema and application/capitation.py call as POST
 /api/v1/capitation/funds, /advances, /settlements, /reports, /results and /payments, by the same roles."""
@@ -286,7 +287,7 @@ def _fund_done(out: dict[str, Any]) -> str:
 
 
 def _settlement_done(out: dict[str, Any]) -> str:
-    """What the settlement decided, said on the year's page (finance has no read of it afterwards)."""
+    """What the settlement decided, said once after recording it (the year's page shows the one in force)."""
     head = f"Đã quyết toán {period_text(out['period'])}: quỹ {vnd(out['fund'])}, chi định suất {vnd(out['spend_vnd'])}"
     if out.get("provisional"):
         return f"{head}, cân đối tạm tính {vnd(out['balance'])}."

@@ -8,3 +8,7 @@ from marshmallow import Schema, fields, validate
 class FacilityPeriodQuery(Schema):
     facility = fields.String(required=True, validate=validate.Length(max=5), metadata={"description": "MA_CSKCB"})
     period = fields.String(required=True, metadata={"description": "YYYY-Qn"})
+
+
+class FacilityQuery(Schema):
+    facility = fields.String(required=True, validate=validate.Length(max=5), metadata={"description": "MA_CSKCB"})
