@@ -392,6 +392,7 @@ class Intake:
                 self._fail(file_id, "blob_missing", issue, None)
                 return "failed"
             self._load(file_id, chunk_no, owner, blob, start, spec, station_facilities)
+            log.info("claims file %s chunk %s (records %s-%s) loaded by %s", file_id, chunk_no, start, end - 1, owner)
         else:  # a file without records: its one chunk is empty
             self._commit(file_id, chunk_no, owner, "", [], end, done=True)
         outcome = self._finish(file_id)
@@ -477,7 +478,8 @@ class Intake:
                 # at the same moment: judge the batch again against what is committed now.
                 if attempt == 2:
                     raise
-        accepted, rejected, issue_counts = counts
+        accepted, rejected, issue_counts, placed_bytes = counts
+        m.BYTES.inc(placed_bytes)
         m.RECORDS.labels("accepted").inc(accepted)
         m.RECORDS.labels("rejected").inc(rejected)
         for (code, severity), n in issue_counts.items():
@@ -497,7 +499,7 @@ class Intake:
         facility: str,
         batch: list[Prepared],
         done: bool,
-    ) -> tuple[int, int, dict[tuple[str, str], int]]:
+    ) -> tuple[int, int, dict[tuple[str, str], int], int]:
         # Under the chunk row's lock: still ours, and this batch starts where the chunk stands (a second worker
         # given the same chunk after our lease expired would find it moved on, and stop).
         c = uow.repo.chunk_for_update(file_id, chunk_no)
@@ -567,7 +569,7 @@ class Intake:
             next_index=len(batch),
             bytes_processed=max(0, placed_bytes),
         )
-        return accepted, rejected, issue_counts
+        return accepted, rejected, issue_counts, max(0, placed_bytes)
 
     # --- the end of a file ------------------------------------------------------------------------
 
@@ -590,10 +592,12 @@ class Intake:
                 )
             f.status, f.phase, f.finished_at = "done", "finished", utcnow()
             f.lease_owner = f.lease_until = None
+            unplaced = max(0, f.size - (f.bytes_processed or 0))  # the envelope, and chunks read from the start
             f.bytes_processed = f.size
             handlers.file_loaded(uow, file_id)
             started = f.started_at
         m.FILES.labels("done").inc()
+        m.BYTES.inc(unplaced)
         _observe_duration(started)
         log.info("claims file %s: done, %s chunks", file_id, chunks)
         return "done"
