@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from services.claims.intake import Intake
 from services.claims.models import Claim, ClaimFile, ClaimIssue, FileChunk, Outbox
 from tests.integration.claims.conftest import SimulatedCrash, crash_after, generate
 
@@ -131,4 +132,44 @@ def test_two_workers_on_every_chunk_at_once_load_each_record_once(claims_env) ->
         rows = s.scalar(select(func.count()).select_from(Claim).where(Claim.file_id == reg["id"]))
         accepted = s.scalar(select(func.count()).select_from(Claim).where(Claim.status == "accepted"))
     assert (rows, accepted) == (240, summary.accepted)
+    _told_once(claims_env, summary.accepted)
+
+
+def test_the_stall_timer_finds_what_a_dead_worker_left(claims_env) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from services.common.outbox import utcnow
+
+    data, summary = generate(records=90)
+    reg = claims_env.register(data)
+    with pytest.raises(SimulatedCrash):
+        claims_env.intake(batch_size=30, chunk_records=30, after_batch=crash_after(1)).process(reg["id"])
+    intake = claims_env.intake(batch_size=30, chunk_records=30)
+    # 1. A chunk held by a worker that died: left alone while its lease runs, taken up once it expired.
+    with claims_env.session() as s:
+        s.execute(
+            update(FileChunk)
+            .where(FileChunk.file_id == reg["id"], FileChunk.chunk_no == 1)
+            .values(lease_owner="dead-replica", lease_until=utcnow() + timedelta(minutes=5))
+        )
+    assert intake.process_chunk(reg["id"], 2) == "loaded"
+    assert intake.stalled(grace_seconds=3600) == []
+    with claims_env.session() as s:
+        s.execute(update(FileChunk).where(FileChunk.chunk_no == 1).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert intake.stalled(grace_seconds=3600) == [reg["id"]]
+    # 2. The last chunk loaded, its worker dead before it finished the file: the timer finishes it, once.
+    class DiesBeforeFinishing(Intake):
+        def _finish(self, file_id: int) -> str:
+            raise SimulatedCrash(file_id)
+
+    with pytest.raises(SimulatedCrash):
+        DiesBeforeFinishing(claims_env.factory, claims_env.store, batch_size=30).process_chunk(reg["id"], 1)
+    assert claims_env.status(reg["id"])["status"] == "processing"
+    with claims_env.session() as s:
+        s.execute(update(ClaimFile).values(lease_owner=None, lease_until=None))
+    assert intake.stalled(grace_seconds=3600) == [reg["id"]]
+    assert intake.process(reg["id"]) == "done"
+    assert intake.stalled(grace_seconds=0) == []
     _told_once(claims_env, summary.accepted)

@@ -41,6 +41,17 @@ def upgrade() -> None:
     )
     # The stall timer's question: pending chunks whose worker is gone.
     op.create_index('ix_file_chunks_status', 'file_chunks', ['status'])
+    # A file checked but not finished under the previous revision was loaded from its start, in order: it becomes
+    # one chunk of all its records that resumes where it stood (its `next_index`, the records committed), with
+    # the counts it has, so the stall timer finishes it on the new path (its file-level warnings, which the
+    # previous revision stored when finishing, are not told again). Files not yet checked need nothing.
+    op.execute(
+        "INSERT INTO file_chunks (file_id, chunk_no, first, \"end\", next_index, status, accepted, rejected, "
+        "warnings, attempts, created_at) "
+        "SELECT id, 0, 0, total, next_index, CASE WHEN next_index >= total THEN 'done' ELSE 'pending' END, "
+        "accepted, rejected, warnings, 0, uploaded_at FROM claim_files "
+        "WHERE status = 'processing' AND total IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
