@@ -44,7 +44,7 @@ def upgrade() -> None:
     # A file checked but not finished under the previous revision was loaded from its start, in order: it becomes
     # one chunk of all its records that resumes where it stood (its `next_index`, the records committed), with
     # the counts it has, so the stall timer finishes it on the new path (its file-level warnings, which the
-    # previous revision stored when finishing, are not told again). Files not yet checked need nothing.
+    # previous revision stored only when finishing, are then missing). Files not yet checked need nothing.
     op.execute(
         "INSERT INTO file_chunks (file_id, chunk_no, first, \"end\", next_index, status, accepted, rejected, "
         "warnings, attempts, created_at) "
