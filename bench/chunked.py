@@ -50,8 +50,10 @@ def run(path: Path, replicas: int, chunk: int, postgres: bool) -> dict[str, Any]
             uploaded = time.perf_counter()
             file_id = r.json()["id"]
             while True:
-                st = requests.get(stack.url + f"/api/v1/claims/files/{file_id}", headers=headers,
-                                  params={"errors_limit": 0}, timeout=60).json()
+                r = requests.get(stack.url + f"/api/v1/claims/files/{file_id}", headers=headers,
+                                 params={"errors_limit": 0}, timeout=60)
+                # A busy claims process may answer after the gateway's RPC deadline (503): ask again.
+                st = r.json() if r.status_code == 200 else {"status": "processing"}
                 if st["status"] != "processing":
                     break
                 time.sleep(0.5)
@@ -87,11 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--chunk", type=int, default=5000, help="records per chunk (YTCS_CLAIMS_CHUNK_RECORDS)")
     p.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    p.add_argument("--file", help="generate the file here, or use the one already there (kept)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ytcs-bench-chunked-file-") as files:
-        path = Path(files) / "claims.xml"
-        made = claims_intake.generate(path, args.records, seed=7)
-        print(json.dumps({"file": made}), flush=True)
+        path = Path(args.file or Path(files) / "claims.xml")
+        if not path.exists():
+            made = claims_intake.generate(path, args.records, seed=7)
+            print(json.dumps({"file": made}), flush=True)
         base = None
         for replicas in (int(r) for r in args.replicas.split(",")):
             row = run(path, replicas, args.chunk, args.db == "postgres")
