@@ -113,17 +113,24 @@ def assign_capital(
     domain.check_source(data["source"], data["fiscal_year"], data["fund_year"], data["use"])
     figures = uow.repo.project_figures(project.id)
     domain.check_capital(figures, data["source"], data["amount"])
+    domain.check_link(figures, data["funded_by_allocation"], data["amount"])
     row = ProjectCapital(
         project_id=project.id,
         surplus_use=data["use"],
         recorded_by=actor,
-        **_pick(data, "source", "fiscal_year", "fund_year", "amount", "decision_no", "decision_date"),
+        **_pick(
+            data, "source", "fiscal_year", "fund_year", "amount", "decision_no", "decision_date", "funded_by_allocation"
+        ),
     )
     uow.repo.add(row)
     answer = capital_dict(row)
     uow.publish(
         "capital_assigned",
-        {"capital_id": row.id, **_pick(answer, "project_id", "source", "fiscal_year", "fund_year", "use", "amount")},
+        {
+            "capital_id": row.id,
+            **_pick(answer, "project_id", "source", "fiscal_year", "fund_year", "use", "amount"),
+            "funded_by_allocation": row.funded_by_allocation,
+        },
     )
     return {**answer, "project": project_totals(figures.plus(row.source, capital=row.amount))}
 

@@ -152,6 +152,10 @@ class ProjectCapital(InvestmentBase):
     decision_date: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The finance allocation (phân bổ) whose money this capital is, when it is (null: money finance does not
+    # hold). Another service's id, so no foreign key: the gateway checks it against finance before sending it,
+    # and adds the linked money to finance's only once (docs/investment.md "Capital funded by an allocation").
+    funded_by_allocation: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class ProjectDisbursement(InvestmentBase):

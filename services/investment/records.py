@@ -64,7 +64,7 @@ def capital_dict(r: ProjectCapital) -> dict[str, Any]:
     return {
         **columns(r, "id", "project_id", "source", "fiscal_year", "fund_year"),
         "use": r.surplus_use,
-        **columns(r, "amount", "decision_no", "decision_date", "recorded_by"),
+        **columns(r, "amount", "decision_no", "decision_date", "recorded_by", "funded_by_allocation"),
     }
 
 
@@ -148,10 +148,16 @@ def project_figures(session: Session, project_id: int) -> domain.ProjectFigures:
     )
     by_source = {src: domain.SourceFigures(int(amount or 0), int(paid.pop(src, 0) or 0)) for src, amount in capital}
     by_source.update({src: domain.SourceFigures(0, int(amount or 0)) for src, amount in paid.items()})
+    linked = session.execute(
+        select(ProjectCapital.funded_by_allocation, func.sum(ProjectCapital.amount))
+        .where(ProjectCapital.project_id == project_id, ProjectCapital.funded_by_allocation.is_not(None))
+        .group_by(ProjectCapital.funded_by_allocation)
+    ).all()
     return domain.ProjectFigures(
         estimate=int(estimate or 0),
         settled_cost=int(settled) if settled is not None else None,
         by_source=by_source,
+        linked={int(a): int(amount or 0) for a, amount in linked},
     )
 
 

@@ -63,7 +63,13 @@ def test_a_finance_officer_enters_money_sees_it_rolled_up_and_downloads_the_repo
 
     # Enter an allocation through the form.
     driver.get(stack.url + "/allocations/new")
+    # The district plan's section III names no 20% surplus: choosing that plan takes the source off the list,
+    # and choosing the province plan again puts it back (the server refuses it either way: source_not_in_plan).
+    Select(driver.find_element(By.ID, "plan_id")).select_by_value("2")
+    surplus = driver.find_element(By.CSS_SELECTOR, '#source option[value="bhyt_surplus_20"]')
+    assert not surplus.is_enabled()
     Select(driver.find_element(By.ID, "plan_id")).select_by_value("1")
+    assert surplus.is_enabled()
     Select(driver.find_element(By.ID, "item_code")).select_by_value("II.2.6")
     Select(driver.find_element(By.ID, "source")).select_by_value("provincial_budget")
     driver.find_element(By.ID, "fiscal_year").send_keys(str(YEAR))
@@ -242,6 +248,16 @@ def test_a_bhxh_officer_uploads_a_claim_file_and_sees_its_errors(chrome, stack, 
     assert driver.find_element(By.CSS_SELECTOR, "svg.chart")
     assert "Khớp" in driver.page_source
     screenshot(driver, "reconciliation")
+    # The facility's year at a glance: the Q3 report recorded from its form, then what is overdue today.
+    driver.get(stack.url + f"/capitation/year?facility={FACILITY}&year=2024")
+    form = driver.find_element(By.ID, "report-form-2024-Q3")
+    # A date input's typed order follows the browser's locale: set the ISO value the form sends.
+    driver.execute_script("arguments[0].value = '2024-10-08'", form.find_element(By.NAME, "received_date"))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, ec.presence_of_element_located((By.ID, "2024-Q3-gives-advance")))
+    assert "Đã ghi nhận báo cáo quyết toán Quý III/2024" in driver.page_source
+    assert driver.find_element(By.ID, "overdue-2024-Q4-advance")
+    screenshot(driver, "capitation-year")
     driver.get(stack.url + "/claims")
     screenshot(driver, "claim-files")
 

@@ -56,7 +56,12 @@ def test_real_format_file_with_gdv_zero_is_accepted_and_spend_is_the_capitation_
     assert all(e["severity"] == "warning" for e in st["errors"])
 
     rec = reconciliation(stack, tokens["viewer"], FACILITY, "2025-Q4")
-    assert Decimal(rec["capitation"]["spend"]) == by_method["2"]
+    # The card is registered at 20295 (MA_DKBD): its capitation lines count against 20295's fund, not the
+    # treating facility's (NĐ 146 Điều 25 k2); here they are another facility's cards treated here.
+    assert Decimal(rec["capitation"]["spend"]) == 0
+    assert Decimal(rec["capitation"]["spend_other_cards_here"]) == by_method["2"]
+    registered = reconciliation(stack, tokens["viewer"], "20295", "2025-Q4")["capitation"]
+    assert Decimal(registered["spend"]) == Decimal(registered["spend_own_cards_elsewhere"]) == by_method["2"]
     assert rec["claims"]["by_payment_method"] == {
         "fee_for_service": f"{by_method['1']:.2f}", "capitation": f"{by_method['2']:.2f}", "drg": "0.00"}
     assert Decimal(rec["claims"]["requested"]) == by_method["1"] + by_method["2"]

@@ -92,7 +92,7 @@ def test_funding_joins_finance_and_investment_and_rolls_the_district_into_the_pr
         {
             "plan_id": 2,
             "item_code": "II.5",
-            "source": "district_budget",
+            "source": "ntp_health_population",
             "fiscal_year": YEAR,
             "recipient_unit": "910",
             "amount": 300 * M,
@@ -130,7 +130,7 @@ def test_funding_joins_finance_and_investment_and_rolls_the_district_into_the_pr
     # The district plan: its own allocation + the project's capital, source by source.
     assert _delta(after["p2"], before["p2"]) == (1_100 * M, 420 * M)
     assert _pair(after["p2"], "ntp_nrd")[0] - _pair(before["p2"], "ntp_nrd")[0] == 800 * M
-    assert _pair(after["p2"], "district_budget")[1] - _pair(before["p2"], "district_budget")[1] == 120 * M
+    assert _pair(after["p2"], "ntp_health_population")[1] - _pair(before["p2"], "ntp_health_population")[1] == 120 * M
     assert (
         after["p2"]["streams"]["investment"]["allocated"] - before["p2"]["streams"]["investment"]["allocated"]
     ) == 800 * M

@@ -90,6 +90,14 @@ def test_a_finance_officer_enters_a_project_its_capital_and_a_disbursement_from_
     # A fraction is not read as whole đồng: the one money reader refuses it.
     r = b.post(f"{path}/capital", {**capital, "form_key": form_key(r.text), "amount": "1000000.5"})
     assert r.status_code == 422
+    # Capital said to come from a budget allocation is checked against it (counted once): an unknown one is
+    # refused next to its field, the number kept.
+    r = b.post(f"{path}/capital", {**capital, "form_key": form_key(r.text), "funded_by_allocation": "999999"})
+    assert r.status_code == 422, r.text[:600]
+    refused = lxml.html.fromstring(r.text)
+    assert refused.xpath('//input[@id="funded-by-allocation"]/@value') == ["999999"]
+    said = refused.xpath('//label[input[@id="funded-by-allocation"]]/following-sibling::*[1][@class="field-error"]')
+    assert said and said[0].text_content().strip(), r.text[:2000]
 
     shown = lxml.html.fromstring(b.get(path).text)
     assert shown.get_element_by_id("capital").text_content() == "1.500.000.000\u00a0đ"

@@ -81,7 +81,7 @@ def test_a_district_officer_gets_the_district_plan_its_items_only_and_sees_plan_
             "form_key": page.xpath('//input[@name="form_key"]/@value')[0],
             "plan_id": chosen.get("value"),
             "item_code": "II.2.1",
-            "source": "district_budget",
+            "source": "ntp_health_population",
             "fiscal_year": str(YEAR),
             "recipient_unit": COMMUNE,
             "amount": "25.000.000",

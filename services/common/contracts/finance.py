@@ -401,3 +401,24 @@ class AllocationViewV1(Schema):
     sub_allocated = fields.Integer()
     disbursed = fields.Integer()
     remaining = fields.Integer()
+    # The budget year end (docs/finance.md "Budget year end"): what was carried into the next year, what of it is
+    # still to pay, what lapsed; the detail also lists the records.
+    carried_over = fields.Integer()
+    carried_over_left = fields.Integer()
+    closed = fields.Integer()
+    year_end = fields.List(fields.Nested(lambda: YearEndRecordV1()))
+
+
+class YearEndRecordV1(Schema):
+    """A carry-over (chuyển nguồn) or close (quyết toán) record, or a reversal of one (negative amount)."""
+
+    id = fields.Integer()
+    allocation_id = fields.Integer()
+    kind = fields.String(metadata={"enum": ["carry_over", "close"]})
+    amount = fields.Integer()
+    date = fields.Date()
+    decision_no = fields.String()
+    decision_date = fields.Date()
+    recorded_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    reverses_id = fields.Integer(allow_none=True)

@@ -73,6 +73,8 @@ class CapitalAssignedV1(Schema):
     amount = VND(required=True)  # negative for a reduction
     fund_year = fields.Integer(allow_none=True, load_default=None)
     use = fields.String(allow_none=True, load_default=None)
+    # Optional and added (v1 stays v1): the finance allocation whose money this capital is; null = not finance's.
+    funded_by_allocation = fields.Integer(allow_none=True, load_default=None)
 
 
 class ProjectDisbursedV1(Schema):
@@ -163,6 +165,13 @@ class CapitalIn(Schema):
     amount = _vnd()
     decision_no = _str(80, required=True)
     decision_date = _date(required=True)
+    funded_by_allocation = _int(
+        metadata={
+            "description": "The finance allocation (phân bổ) whose money this capital is: same plan, item (or a "
+            "sub-item), source and fiscal year, its recipient unit containing the station, and room left in it. "
+            "The funding answers then count that money once. Null: money finance does not hold."
+        }
+    )
 
 
 class DisbursementIn(Schema):
@@ -271,7 +280,11 @@ class Figure(Schema):
 
 
 class FundingFigures(Schema):
-    """allocated = capital assigned (by fiscal year), disbursed = disbursements (by year of payment)."""
+    """allocated = capital assigned (by fiscal year), disbursed = disbursements (by year of payment).
+
+    `linked_to_finance`: the part of `allocated` that is a finance allocation's money (capital naming
+    `funded_by_allocation`), and `linked_by_allocation` the same by allocation id, with its source and fiscal
+    year, so the gateway adds to finance's figures only the capital finance does not already count."""
 
     code = fields.String(required=True)
     year = fields.Integer(allow_none=True, required=True)
@@ -281,6 +294,18 @@ class FundingFigures(Schema):
     execution_rate = fields.String(allow_none=True, required=True)  # "0.4523", None when allocated is 0
     by_source = fields.Dict(keys=fields.String(), values=fields.Nested(Figure), required=True)
     by_year = fields.Dict(keys=fields.String(), values=fields.Nested(Figure), required=True)
+    linked_to_finance = VND(load_default=0)
+    linked_by_allocation = fields.Dict(
+        keys=fields.String(), values=fields.Nested(lambda: LinkedCapital()), load_default=dict
+    )
+
+
+class LinkedCapital(Schema):
+    """Capital funded by one finance allocation, within the answer's scope (reductions netted)."""
+
+    amount = VND(required=True)
+    source = fields.String(required=True)
+    by_year = fields.Dict(keys=fields.String(), values=VND(), required=True)
 
 
 class FundingStatus(FundingFigures):
@@ -399,4 +424,5 @@ class MoneyRecordOut(Schema):
     reference = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     recorded_by = fields.String(allow_none=True)
+    funded_by_allocation = fields.Integer(allow_none=True, metadata={"description": "Capital: the finance allocation"})
     project = fields.Nested(ProjectTotals, required=True)

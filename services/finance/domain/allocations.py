@@ -9,7 +9,7 @@ from datetime import date
 from services.common import surplus, units
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd
-from services.finance.domain.checks import check_positive, raise_if
+from services.finance.domain.checks import check_positive, check_reversal_size, raise_if
 from services.finance.domain.reference import FinanceReference
 
 # --------------------------------------------------------------------------- facts the rules read
@@ -290,21 +290,9 @@ def check_disbursement(alloc: AllocationFacts, amount: int, on: date | None = No
 
 def check_reversal(original_amount: int, already_reversed: int, amount: int, disbursement_id: int) -> None:
     """`amount` is the positive size of the reversal; a reversal never undoes more than was paid."""
-    if original_amount <= 0:
-        raise DomainError.one(
-            "not_reversible", f"Bản ghi giải ngân số {disbursement_id} là một bút toán hủy, không hủy tiếp được.", "id"
-        )
-    left = original_amount - already_reversed
-    if left == 0:
-        raise DomainError.one("already_reversed", f"Lần giải ngân số {disbursement_id} đã bị hủy toàn bộ.", "id")
-    raise_if(check_positive(amount))
-    if amount > left:
-        raise DomainError.one(
-            "exceeds_disbursement",
-            f"Chỉ còn {format_vnd(left)} của lần giải ngân số {disbursement_id} chưa bị hủy; "
-            f"không thể hủy {format_vnd(amount)}.",
-            "amount",
-        )
+    check_reversal_size(
+        original_amount, already_reversed, amount, f"Lần giải ngân số {disbursement_id}", "exceeds_disbursement"
+    )
 
 
 def check_adjustment(alloc: AllocationFacts, parent: AllocationFacts | None, amount: int) -> None:

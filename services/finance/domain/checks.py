@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from services.common import facility_code, units
 from services.common.errors import DomainError, error
+from services.common.money import format_vnd
 
 
 def raise_if(errors: list[dict]) -> None:
@@ -64,3 +65,24 @@ def parse_decimal(value: object, field: str) -> Decimal:
     if not d.is_finite() or d <= 0:
         raise DomainError.one("invalid_decimal", "Hệ số phải là số dương.", field)
     return d
+
+
+def check_reversal_size(
+    original_amount: int, already_reversed: int, amount: int, record: str, exceeds_code: str
+) -> None:
+    """The one rule of every reversal (a payment's, a year-end record's): a reversal is not itself reversed,
+    nothing fully reversed is reversed again, and a reversal never undoes more than is left of the original.
+    `record` names the original for people ("Lần giải ngân số 7")."""
+    if original_amount <= 0:
+        raise DomainError.one("not_reversible", f"{record} là một bút toán hủy, không hủy tiếp được.", "id")
+    left = original_amount - already_reversed
+    if left == 0:
+        raise DomainError.one("already_reversed", f"{record} đã bị hủy toàn bộ.", "id")
+    raise_if(check_positive(amount))
+    if amount > left:
+        raise DomainError.one(
+            exceeds_code,
+            f"Chỉ còn {format_vnd(left)} của {record[0].lower() + record[1:]} chưa bị hủy; "
+            f"không thể hủy {format_vnd(amount)}.",
+            "amount",
+        )

@@ -13,7 +13,7 @@ from datetime import date
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd
 from services.finance.domain.allocations import AllocationFacts
-from services.finance.domain.checks import check_positive, raise_if
+from services.finance.domain.checks import check_positive, check_reversal_size, raise_if
 
 CARRY_OVER = "carry_over"
 CLOSE = "close"
@@ -88,21 +88,9 @@ def check_year_end_reversal(
     """Undo (part of) a carry-over or a close: `amount` is the positive size. Never more than the record still
     unreversed; a carry-over never below what the next year already paid out of it (that money is spent).
     Undone money is the year's again, to carry over or close anew."""
-    if original_amount <= 0:
-        raise DomainError.one(
-            "not_reversible", f"Bút toán cuối năm số {record_id} là một bút toán hủy, không hủy tiếp được.", "id"
-        )
-    left = original_amount - already_reversed
-    if left == 0:
-        raise DomainError.one("already_reversed", f"Bút toán cuối năm số {record_id} đã bị hủy toàn bộ.", "id")
-    raise_if(check_positive(amount))
-    if amount > left:
-        raise DomainError.one(
-            "exceeds_year_end_record",
-            f"Chỉ còn {format_vnd(left)} của bút toán {NAMES[kind]} số {record_id} chưa bị hủy; "
-            f"không thể hủy {format_vnd(amount)}.",
-            "amount",
-        )
+    check_reversal_size(
+        original_amount, already_reversed, amount, f"Bút toán {NAMES[kind]} số {record_id}", "exceeds_year_end_record"
+    )
     if kind == CARRY_OVER and amount > alloc.carried_over_left:
         raise DomainError.one(
             "carried_over_paid",

@@ -14,9 +14,11 @@ from services.common.contracts.finance import (
     AllocationViewV1,
     DisbursementCommandV1,
     ReversalCommandV1,
+    YearEndCommandV1,
+    YearEndReversalCommandV1,
 )
 from services.gateway.api.common import load_args, load_json, rpc
-from services.gateway.api.schemas.finance import AllocationQuery
+from services.gateway.api.schemas.finance import AllocationQuery, YearEndRecord
 from services.gateway.application import finance
 from services.gateway.application.access import READ_ROLES, allow, scoped_unit
 from services.gateway.openapi import doc
@@ -84,6 +86,34 @@ def reverse_disbursement(disbursement_id: int) -> Any:
 def adjust(allocation_id: int) -> Any:
     """Record an adjustment (điều chỉnh), up or down, by a new decision."""
     return jsonify(finance.adjust(allocation_id, load_json(AdjustmentCommandV1()))), 201
+
+
+@bp.post("/allocations/<int:allocation_id>/carry-over")
+@allow(*WRITERS)
+@doc(body=YearEndCommandV1, response=YearEndRecord, status=201)
+def carry_over(allocation_id: int) -> Any:
+    """Chuyển nguồn: carry what a past year's allocation still holds to the next fiscal year, by a decision;
+    422 year_not_ended, before_year_end, date_in_future, invalid_decision, amount_not_positive,
+    exceeds_undisbursed."""
+    return jsonify(finance.carry_over(allocation_id, load_json(YearEndCommandV1()))), 201
+
+
+@bp.post("/allocations/<int:allocation_id>/close")
+@allow(*WRITERS)
+@doc(body=YearEndCommandV1, response=YearEndRecord, status=201)
+def close_allocation(allocation_id: int) -> Any:
+    """Quyết toán (đóng): what a past year's allocation still holds lapses, by a decision; the same refusals."""
+    return jsonify(finance.close_allocation(allocation_id, load_json(YearEndCommandV1()))), 201
+
+
+@bp.post("/year-end-records/<int:record_id>/reversals")
+@allow(*WRITERS)
+@doc(body=YearEndReversalCommandV1, response=YearEndRecord, status=201)
+def reverse_year_end(record_id: int) -> Any:
+    """Undo (part of) a carry-over or close by its own decision: a negative record naming the original;
+    422 exceeds_year_end_record, already_reversed, not_reversible, carried_over_paid; 404
+    unknown_year_end_record."""
+    return jsonify(finance.reverse_year_end(record_id, load_json(YearEndReversalCommandV1()))), 201
 
 
 # GET /api/v1/units/{code}/funding (finance and investment, predecessors included): api/units.py

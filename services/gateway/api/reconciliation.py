@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from services.gateway.api.common import load_args, rpc
+from services.gateway.api.common import load_args
 from services.gateway.api.schemas.reconciliation import ReconciliationAnswerV1, ReconciliationQuery
+from services.gateway.application import capitation
 from services.gateway.application.access import READ_ROLES, allow
-from services.gateway.application.facilities import require_facility, scoped_facilities
-from services.gateway.errors import Unavailable
+from services.gateway.application.facilities import require_facility
 from services.gateway.openapi import doc
 
 bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/reconciliation")
@@ -27,25 +27,4 @@ def reconciliation() -> Any:
     facility = q.get("facility")
     if facility:
         require_facility(facility, "facility")
-    scope = scoped_facilities()
-    answer = rpc("claims", "reconciliation", facility, q["period"], scope)
-    # The settlement's dated steps (report, advance, result, payment) from finance, added beside the
-    # contract's fields: what is overdue today. Finance down: the claims' answer still stands, said so.
-    try:
-        if facility:
-            names = [facility]
-        else:
-            reported = rpc("finance", "reported_facilities", q["period"])
-            names = sorted(f for f in reported if scope is None or f in scope)
-        schedules = rpc("finance", "quarter_schedules", q["period"], names)
-    except Unavailable:
-        answer["settlement_unavailable"] = True
-        return jsonify(answer)
-    if facility:
-        answer["settlement"] = schedules[0]
-    answer["overdue"] = [
-        {"facility_code": s["facility_code"], "step": step, **s["steps"][step]}
-        for s in schedules
-        for step in s["overdue"]
-    ]
-    return jsonify(answer)
+    return jsonify(capitation.reconciliation(facility, q["period"]))

@@ -1,6 +1,8 @@
 """BHYT capitation writes (definitions in docs/domain.md): the fund, advances, settlements and the quarter's
 steps (report, result, payment). Each names a facility the caller must see (facilities.require_facility) and is
-recorded by the finance service. The API's capitation endpoints and the capitation quarter page call these."""
+recorded by the finance service. The API's capitation endpoints and the capitation pages call these; the reads
+both faces (and the reconciliation workbook) show are gathered here too: a facility's year at a glance and the
+reconciliation with the quarter's dated steps."""
 
 from __future__ import annotations
 
@@ -17,8 +19,38 @@ from services.common.contracts.finance import (
     QuarterlyResultCommandV1,
     SettlementCommandV1,
 )
-from services.gateway.application.facilities import require_facility
-from services.gateway.application.remote import rpc
+from services.gateway.application.facilities import require_facility, scoped_facilities
+from services.gateway.application.remote import clients, rpc
+from services.gateway.errors import Unavailable
+
+STEP_NAMES = {
+    "report": "Cơ sở gửi báo cáo quyết toán quý (trong 15 ngày đầu quý sau)",
+    "advance": "BHXH tạm ứng 80% chi phí trong báo cáo (trong 5 ngày làm việc)",
+    "result": "BHXH thông báo kết quả giám định (30 ngày; quý 4 từ 01/7/2025: 60 ngày)",
+    "payment": "Thanh toán phần còn lại, hoặc thu hồi / bù trừ tạm ứng thừa (trong 10 ngày)",
+}
+
+
+ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}  # quarters as the pages write them (Quý III/2024)
+
+
+def step_label(name: str, step: dict[str, Any]) -> str:
+    """A settlement step as people read it: "Tạm ứng quý III/2024 …" for an advance (it names its quarter), the
+    step's rule otherwise."""
+    if name == "advance" and step.get("period"):
+        year, q = str(step["period"]).split("-Q")
+        return f"Tạm ứng quý {ROMAN.get(q, q)}/{year} (80% báo cáo quý trước, 5 ngày làm việc)"
+    return STEP_NAMES.get(name, name)
+
+
+def step_state(step: dict[str, Any]) -> str:
+    """The state people read: "Quá hạn" (not done, past due today), "Trễ hạn" (done after its due date),
+    "Đúng hạn", or "" (not yet due)."""
+    if step.get("overdue"):
+        return "Quá hạn"
+    if step.get("late"):
+        return "Trễ hạn"
+    return "Đúng hạn" if step.get("date") else ""
 
 
 def _record(method: str, schema: type[Schema], cmd: dict[str, Any], *extra: Any) -> dict[str, Any]:
@@ -55,3 +87,94 @@ def record_result(cmd: dict[str, Any]) -> dict[str, Any]:
 def record_payment(cmd: dict[str, Any]) -> dict[str, Any]:
     """A payment, refund or offset of the quarter (`cmd` loaded by QuarterlyPaymentCommandV1)."""
     return _record("record_quarterly_payment", QuarterlyPaymentCommandV1, cmd)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def reconciliation(facility: str | None, period: str) -> dict[str, Any]:
+    """Claims' reconciliation of a facility-quarter (every facility in scope when None; the caller has checked
+    `facility`), and beside the contract's fields the quarter's settlement steps from finance: `settlement`
+    (one facility) and `overdue` (each step past its due date today, with that date). Finance away: the
+    claims' answer still stands, with `settlement_unavailable`."""
+    scope = scoped_facilities()
+    answer: dict[str, Any] = rpc("claims", "reconciliation", facility, period, scope)
+    try:
+        if facility:
+            names = [facility]
+        else:
+            reported = rpc("finance", "reported_facilities", period)
+            names = sorted(f for f in reported if scope is None or f in scope)
+        schedules = rpc("finance", "quarter_schedules", period, names)
+    except Unavailable:
+        answer["settlement_unavailable"] = True
+        return answer
+    if facility:
+        answer["settlement"] = schedules[0]
+    answer["overdue"] = [
+        {"facility_code": s["facility_code"], "step": step, **s["steps"][step]}
+        for s in schedules
+        for step in s["overdue"]
+    ]
+    return answer
+
+
+def quarters_of(year: int) -> list[str]:
+    return [f"{year}-Q{n}" for n in range(1, 5)]
+
+
+def year_glance(facility: str, year: int) -> dict[str, Any]:
+    """A facility's capitation year at a glance, from finance's own answers (asked at once): the year's fund with
+    its inputs and document, and per quarter its provisional fund, report, the advance the quarter gets (given by
+    the previous quarter's report: due, suggested, paid), result, payment, spend; and every step overdue today.
+
+    The advance of a quarter is dated by the previous quarter's report, so the fourth quarter of the year before
+    is asked too. Finance answers no read of a year's final settlement (capitation_status takes quarters only):
+    the page shows a settlement when it is recorded."""
+    require_facility(facility, "facility")
+    quarters = quarters_of(year)
+    before = f"{year - 1}-Q4"
+    calls: dict[str, Any] = {p: ("finance", "capitation_status", (facility, p), {}) for p in (before, *quarters)}
+    calls |= {"suggestion " + p: ("finance", "advance_suggestion", (facility, p), {}) for p in quarters}
+    got = clients().fan_out(calls, raise_domain=True)
+    rows: list[dict[str, Any]] = []
+    overdue: list[dict[str, Any]] = []
+    previous = got[before]["schedule"]
+    for p in quarters:
+        status, schedule, suggestion = got[p], got[p]["schedule"], got["suggestion " + p]
+        given = previous["steps"].get("advance")  # this quarter's advance, given by the previous report
+        rows.append(
+            {
+                "period": p,
+                "fund": status["fund_record"],
+                "spend": status["spend"],
+                "balance": status["balance"],
+                "report": schedule["report"],
+                "result": schedule["result"],
+                "steps": schedule["steps"],
+                "advance": {
+                    "due": given["due"] if given else suggestion["due"],
+                    "suggested": given["amount"] if given else suggestion["suggested"],
+                    "basis": suggestion["basis"],
+                    "paid": status["advanced"],
+                    "records": status["advances"],
+                    "date": given["date"] if given else None,
+                    "late": bool(given and given["late"]),
+                    "overdue": bool(given and given["overdue"]),
+                },
+            }
+        )
+        if given and given["overdue"]:
+            overdue.append({"period": p, "step": "advance", **given})
+        overdue += [{"period": p, "step": s, **schedule["steps"][s]} for s in schedule["overdue"] if s != "advance"]
+        previous = schedule
+    after = previous["steps"].get("advance")  # the next year's first advance, given by this year's Q4 report
+    if after and after["overdue"]:
+        overdue.append({"step": "advance", **after})
+    return {
+        "facility_code": facility,
+        "year": year,
+        "year_fund": got[quarters[0]]["year_fund"],
+        "quarters": rows,
+        "overdue": overdue,
+    }

@@ -4,18 +4,21 @@ endpoints and the allocation pages record through here, so both check the same t
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import g
 
-from services.common import units
+from services.common import catalog, units
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
     AllocationCommandV1,
     DisbursementCommandV1,
     ReversalCommandV1,
+    YearEndCommandV1,
+    YearEndReversalCommandV1,
 )
-from services.common.errors import NotFound
+from services.common.errors import DomainError, NotFound
 from services.gateway.application.access import require_allocation_unit, require_unit
 from services.gateway.application.remote import rpc
 
@@ -52,6 +55,82 @@ def reverse_disbursement(disbursement_id: int, cmd: dict[str, Any]) -> dict[str,
     if g.principal.unit is not None:
         require_unit(rpc("finance", "get_disbursement", disbursement_id)["recipient_unit"], "id")
     return rpc("finance", "reverse_disbursement", disbursement_id, ReversalCommandV1().dump(cmd))
+
+
+def carry_over(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
+    """Chuyển nguồn: what a past year's allocation still holds, carried to the next fiscal year by a decision
+    (`cmd` loaded by YearEndCommandV1); the service checks the year, dates and amount."""
+    require_allocation_unit(allocation_id, "id")
+    return rpc("finance", "carry_over", allocation_id, YearEndCommandV1().dump(cmd), g.principal.name)
+
+
+def close_allocation(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
+    """Quyết toán (đóng): what a past year's allocation still holds lapses, by a decision (YearEndCommandV1)."""
+    require_allocation_unit(allocation_id, "id")
+    return rpc("finance", "close_allocation", allocation_id, YearEndCommandV1().dump(cmd), g.principal.name)
+
+
+def reverse_year_end(record_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
+    """A reversal of (part of) a carry-over or close record by its own decision (YearEndReversalCommandV1)."""
+    if g.principal.unit is not None:
+        require_year_end_record_unit(record_id)
+    return rpc("finance", "reverse_year_end", record_id, YearEndReversalCommandV1().dump(cmd), g.principal.name)
+
+
+def require_year_end_record_unit(record_id: int) -> None:
+    """A unit-scoped user reverses only records of allocations within the unit. Finance answers no record by
+    id, so the record is looked for among the unit's allocations that hold year-end money (a record undone in
+    whole cannot be undone again anyway: already_reversed)."""
+    page = 1
+    while True:
+        answer = rpc("finance", "list_allocations", {"unit": g.principal.unit}, page, 500)
+        for row in answer["items"]:
+            if not (row.get("carried_over") or row.get("closed")):
+                continue
+            detail = rpc("finance", "get_allocation", row["id"])
+            if any(r["id"] == record_id for r in detail.get("year_end", [])):
+                return
+        if page * 500 >= answer["total"]:
+            break
+        page += 1
+    raise DomainError.one(
+        "unit_forbidden", f"Bản ghi cuối năm số {record_id} không thuộc phạm vi được giao ({g.principal.unit}).",
+        "id", 403,
+    )
+
+
+def year_end_open(alloc: dict[str, Any], today: date) -> bool:
+    """Whether an allocation's page offers the year-end forms: its fiscal year is over and it still holds
+    money not disbursed and not yet carried over or closed (the service decides the exact amount)."""
+    return int(alloc.get("fiscal_year") or today.year) < today.year and int(alloc.get("remaining") or 0) > 0
+
+
+def year_end_allocations(plan_id: int, year: int | None, unit: str | None) -> list[dict[str, Any]]:
+    """Finance's allocations of the plan and the plans applying it (as its roll-up counts them) that hold year-end
+    money, of `year` and the year before (whose carry-overs come into it), within `unit`; for
+    figures.year_end_by_source (finance answers the year end per item, not per source)."""
+    plans = catalog.load_plans()
+    ids, frontier = [plan_id], [plan_id]
+    while frontier:  # the district plans applying a province plan, recursively
+        numbers = {p.number for p in plans if p.id in frontier}
+        frontier = [p.id for p in plans if p.parent_number in numbers]
+        ids += frontier
+    out: list[dict[str, Any]] = []
+    for pid in ids:
+        for fiscal_year in ([year - 1, year] if year is not None else [None]):
+            filters: dict[str, Any] = {"plan_id": pid}
+            if fiscal_year is not None:
+                filters["year"] = fiscal_year
+            if unit is not None:
+                filters["unit"] = unit
+            page = 1
+            while True:
+                answer = rpc("finance", "list_allocations", filters, page, 500)
+                out += [a for a in answer["items"] if a.get("carried_over") or a.get("closed")]
+                if page * 500 >= answer["total"]:
+                    break
+                page += 1
+    return out
 
 
 def allocation(allocation_id: int) -> dict[str, Any]:

@@ -17,9 +17,11 @@ from prometheus_client import Counter
 
 from services.common import catalog, units
 from services.common.errors import DomainError, NotFound
+from services.common.money import format_vnd
 from services.gateway import errors
 from services.gateway.application import facilities as register
 from services.gateway.application import figures
+from services.gateway.application.access import require_station
 from services.gateway.application.remote import Call, clients, rpc
 from services.gateway.errors import Unavailable
 
@@ -106,9 +108,10 @@ def bhyt_scope(plan: catalog.Plan, unit: str | None) -> tuple[str | None, list[s
 
 
 def plan_tree(
-    plan: catalog.Plan, results: dict[str, Any], state: dict[str, Any]
+    plan: catalog.Plan, results: dict[str, Any], state: dict[str, Any], year: int | None, unit: str | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every item of the plan with its figures (sum of the money streams), and the plan's total."""
+    """Every item of the plan with its figures (sum of the money streams, capital funded by an allocation finance
+    counts taken off once), and the plan's total."""
     codes_parents = [(i.code, i.parent_code) for i in plan.items]
     per_part: dict[str, dict[str, dict[str, Any]]] = {}
     for part in MONEY_PARTS:
@@ -116,10 +119,14 @@ def plan_tree(
             mapped = figures.tree_map(results[part])
             figures.complete_tree(codes_parents, mapped)
             per_part[part] = mapped
+    linked = figures.tree_links(results["investment"]) if set(MONEY_PARTS) <= set(per_part) else {}
+    allocations = linked_allocations({k for by_id in linked.values() for k in by_id}, state)
     items = []
     for item in plan.items:
         streams = {p: m[item.code] for p, m in per_part.items() if item.code in m}
-        summed = figures.add(streams.values())
+        summed = count_once(
+            plan, item.code, year, unit, figures.add(streams.values()), linked.get(item.code, {}), allocations
+        )
         items.append(
             {
                 "code": item.code,
@@ -131,12 +138,12 @@ def plan_tree(
                 "streams": {p: {"allocated": s["allocated"], "disbursed": s["disbursed"]} for p, s in streams.items()},
             }
         )
-    top = [
-        {k: row[k] for k in ("allocated", "disbursed", *figures.BREAKDOWNS)}
-        for row in items
-        if row["parent_code"] is None
-    ]
-    return items, figures.add(top)
+    top = [row for row in items if row["parent_code"] is None]
+    total = figures.add(
+        {k: row[k] for k in ("allocated", "disbursed", *figures.BREAKDOWNS, *figures.YEAR_END, "year_end_by_year")}
+        for row in top
+    )
+    return items, {**total, "linked_capital": sum(row["linked_capital"] for row in top)}
 
 
 def targets_answer(plan_id: int, year: int | None, unit: str | None, endpoint: str = "funding.plan_targets") -> dict:
@@ -146,7 +153,7 @@ def targets_answer(plan_id: int, year: int | None, unit: str | None, endpoint: s
     calls: dict[str, Call] = {part: (part, TREE_RPC[part], (plan_id, year, unit), {}) for part in MONEY_PARTS}
     calls["targets"] = ("investment", "targets", (plan_id, year, unit), {})
     results, state = gather(calls, endpoint)
-    items, _total = plan_tree(plan, results, state)
+    items, _total = plan_tree(plan, results, state, year, unit)
     by_code = {row["code"]: row for row in items}
     actuals = _actuals(results.get("targets"))
     rows = []
@@ -213,7 +220,10 @@ def item_funding(plan: catalog.Plan, item: catalog.PlanItem, year: int | None, u
         calls["claims"] = ("claims", "capitation_summary", (bhyt_facilities, year), {})
     results, state = gather(calls, "funding.item_funding")
     streams = {p: figures.normalise(results[p]) for p in MONEY_PARTS if state["parts"][p] == "ok"}
-    total = figures.add(streams.values())
+    # Capital funded by an allocation finance counts here too is that allocation's money: taken off once.
+    linked = figures.links(results["investment"]) if len(streams) == len(MONEY_PARTS) else {}
+    allocations = linked_allocations(set(linked), state)
+    total = count_once(plan, code, year, unit, figures.add(streams.values()), linked, allocations)
     if "claims" not in calls:
         state["parts"]["claims"] = "not_applicable"
     return {
@@ -237,7 +247,7 @@ def plan_funding(plan: catalog.Plan, year: int | None, unit: str | None) -> dict
     calls["claims"] = ("claims", "capitation_summary", (bhyt_facilities, year), {})
     results, state = gather(calls, "funding.plan_funding")
     bhyt = bhyt_figures(results.get("claims"), bhyt_unit, year, bhyt_facilities)
-    items, total = plan_tree(plan, results, state)
+    items, total = plan_tree(plan, results, state, year, unit)
     for row in items:
         row["bhyt"] = bhyt if figures.carries_bhyt(row["code"]) else None
     return {
@@ -259,7 +269,7 @@ def plan_figures(plan_id: int, year: int | None, unit: str | None, endpoint: str
     plan = get_plan(plan_id)
     calls: dict[str, Call] = {part: (part, TREE_RPC[part], (plan_id, year, unit), {}) for part in MONEY_PARTS}
     results, state = gather(calls, endpoint)
-    items, total = plan_tree(plan, results, state)
+    items, total = plan_tree(plan, results, state, year, unit)
     return {"plan": plan, "items": items, "total": total, **state}
 
 
@@ -278,6 +288,12 @@ def refuse_partial(data: dict[str, Any]) -> None:
 def source_names() -> dict[str, str]:
     """Source code → its Vietnamese name (finance's catalogue, docs/domain.md §2)."""
     return {s["code"]: s["name"] for s in rpc("finance", "list_sources")}
+
+
+def source_plans() -> dict[str, list[int]]:
+    """Source code → the plans whose section III names it (a root allocation of a plan takes only those,
+    `source_not_in_plan`); a source finance answers without `plans` is left out (no filter known)."""
+    return {s["code"]: [int(p) for p in s["plans"]] for s in rpc("finance", "list_sources") if "plans" in s}
 
 
 def unit_name(code: str | None) -> str:
@@ -305,3 +321,123 @@ def own_plan_id(plans: list[dict[str, Any]]) -> int:
                 return int(p["id"])
         unit = units.parent_of(unit) if units.is_known_unit(unit) else None
     return int(plans[0]["id"])
+
+
+# --------------------------------------------------------------------------- capital funded by an allocation
+
+LINK_FIELD = "funded_by_allocation"
+
+
+def counted_by_finance(plan: catalog.Plan, code: str, year: int | None, unit: str | None, allocation: dict) -> bool:
+    """Does finance's figure of (plan, item `code`, year, unit) count this allocation's money? Finance's roll-up
+    (finance/views.py): the plan and the plans applying it, the item and its sub-items, the fiscal year, a
+    recipient within the unit."""
+    plans = {plan.id, *(p.id for p in catalog.district_plans_of(plan.id))}
+    item = str(allocation.get("item_code") or "")
+    return (
+        allocation.get("plan_id") in plans
+        and (item == code or item.startswith(code + "."))
+        and (year is None or allocation.get("fiscal_year") == year)
+        and units.within(unit, str(allocation.get("recipient_unit") or ""))
+    )
+
+
+def linked_allocations(ids: set[str], state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The finance allocations investment's linked capital names, asked in parallel within the funding deadline.
+    One not answered leaves the answer partial (its capital then stays counted as investment's)."""
+    wanted = sorted(ids, key=int)
+    if not wanted:
+        return {}
+    results = clients().fan_out(
+        {i: ("finance", "get_allocation", (int(i),), {}) for i in wanted}, timeout=FUNDING_TIMEOUT
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for i in wanted:
+        value = results[i]
+        if isinstance(value, dict):
+            found[i] = value
+        elif isinstance(value, Unavailable) and not state["partial"]:
+            state["missing"].append({"part": "finance", "kind": value.kind, "reason": value.reason})
+            state["partial"] = True
+            PARTIAL_ANSWERS.labels("funding.linked_capital", "finance").inc()
+    return found
+
+
+def count_once(
+    plan: catalog.Plan,
+    code: str,
+    year: int | None,
+    unit: str | None,
+    summed: dict[str, Any],
+    linked: dict[str, dict[str, Any]],
+    allocations: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """An item's added figures with the capital of the allocations finance already counts there taken off once."""
+    counted = [k for k in linked if k in allocations and counted_by_finance(plan, code, year, unit, allocations[k])]
+    return figures.count_once(summed, linked, counted)
+
+
+def check_capital_link(project_id: int, body: dict[str, Any]) -> None:
+    """Capital naming the finance allocation that funds it (`funded_by_allocation`, issue 16): the allocation
+    exists, is of the project's plan (or a plan applying it, or the one it applies), of its item (a sub-item, or an
+    item containing it), of the capital's source and fiscal year, for a unit containing the station, and has room:
+    what it holds (allocated less what it passed down) less the capital already linked to it. Checked here as only
+    the gateway talks to both services; two links sent at the same instant may both pass (investment cannot lock
+    finance's allocation)."""
+    allocation_id = body.get(LINK_FIELD)
+    if allocation_id is None:
+        return
+    found = clients().fan_out(
+        {
+            "project": ("investment", "get_project", (project_id,), {}),
+            "allocation": ("finance", "get_allocation", (allocation_id,), {}),
+            "linked": ("investment", "capital_linked", (allocation_id,), {}),
+        }
+    )
+    for key, value in found.items():
+        if key == "allocation" and isinstance(value, NotFound):
+            raise DomainError.one("unknown_allocation", f"Không có phân bổ số {allocation_id}.", LINK_FIELD)
+        if isinstance(value, Exception):
+            raise value
+    project, allocation = found["project"], found["allocation"]
+    require_station(project["station_code"], "project_id")
+    plan = get_plan(project["plan_id"])
+    related = {plan.id, *(p.id for p in catalog.district_plans_of(plan.id))}
+    if plan.parent_number is not None:
+        related.add(catalog.get_plan_by_number(plan.parent_number).id)
+    item, own = str(allocation["item_code"]), str(project["item_code"])
+    name = f"Phân bổ số {allocation_id}"
+    if allocation["plan_id"] not in related or not (
+        item == own or item.startswith(own + ".") or own.startswith(item + ".")
+    ):
+        raise DomainError.one(
+            "allocation_not_for_project",
+            f"{name} thuộc kế hoạch {allocation['plan_id']}, mục {item}: không phải tiền của mục {own} của dự án.",
+            LINK_FIELD,
+        )
+    if allocation["source"] != body["source"]:
+        raise DomainError.one(
+            "allocation_other_source",
+            f"{name} là nguồn {allocation['source']}, vốn giao là nguồn {body['source']}.",
+            LINK_FIELD,
+        )
+    if allocation["fiscal_year"] != body["fiscal_year"]:
+        raise DomainError.one(
+            "allocation_other_year",
+            f"{name} là tiền năm {allocation['fiscal_year']}, vốn giao cho năm {body['fiscal_year']}.",
+            LINK_FIELD,
+        )
+    if not units.within(str(allocation["recipient_unit"]), str(project["station_code"])):
+        raise DomainError.one(
+            "allocation_other_unit",
+            f"{name} giao cho đơn vị {allocation['recipient_unit']}, không chứa trạm {project['station_code']}.",
+            LINK_FIELD,
+        )
+    room = int(allocation["allocated"]) - int(allocation["sub_allocated"]) - int(found["linked"]["linked"])
+    if body["amount"] > room:
+        raise DomainError.one(
+            "exceeds_allocation",
+            f"Vốn giao {format_vnd(body['amount'])} vượt phần còn lại của {name.lower()}: "
+            f"{format_vnd(max(room, 0))} (đã giao cho dự án {format_vnd(int(found['linked']['linked']))}).",
+            LINK_FIELD,
+        )

@@ -11,6 +11,7 @@ from marshmallow import Schema
 
 from services.common.contracts import investment as contract
 from services.gateway.application.access import require_project, require_station
+from services.gateway.application.funding import check_capital_link
 from services.gateway.application.remote import rpc
 
 STATUSES = ("proposed", "approved", "under_construction", "completed", "settled")
@@ -32,6 +33,9 @@ def register_project(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def project_command(project_id: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Record one of PROJECT_COMMANDS on a project the caller sees (`body` loaded by its schema)."""
+    """Record one of PROJECT_COMMANDS on a project the caller sees (`body` loaded by its schema); capital naming
+    the allocation that funds it is first checked against finance (funding.check_capital_link)."""
+    if method == "assign_capital":
+        check_capital_link(project_id, body)
     require_project(project_id)
     return rpc("investment", method, project_id, PROJECT_COMMANDS[method]().dump(body), g.principal.name)

@@ -16,6 +16,7 @@ from typing import Any
 from services.common import units
 from services.common.errors import DomainError
 from services.common.money import execution_rate
+from services.gateway.application.figures import YEAR_END
 from services.gateway.application.remote import Call, clients
 
 TIMEOUT = 10.0  # seconds for the whole fan-out; a service not answering by then is a 503
@@ -31,6 +32,9 @@ class _Sum:
         self.disbursed = 0
         self.by_source: dict[str, dict[str, int]] = {}
         self.by_year: dict[str, dict[str, int]] = {}
+        # The budget year end, apart from `allocated` (finance only; figures.YEAR_END).
+        self.year_end: dict[str, int] = dict.fromkeys(YEAR_END, 0)
+        self.year_end_by_year: dict[str, dict[str, int]] = {}
 
 
 def _add_answer(total: _Sum, part: _Sum, answer: dict[str, Any]) -> tuple[int, int]:
@@ -44,6 +48,12 @@ def _add_answer(total: _Sum, part: _Sum, answer: dict[str, Any]) -> tuple[int, i
                 row = table.setdefault(name, {"allocated": 0, "disbursed": 0})
                 row["allocated"] += int(figs.get("allocated") or 0)
                 row["disbursed"] += int(figs.get("disbursed") or 0)
+        for key in YEAR_END:
+            sink.year_end[key] += int(answer.get(key) or 0)
+        for y, figs in (answer.get("year_end_by_year") or {}).items():
+            row = sink.year_end_by_year.setdefault(str(y), dict.fromkeys(YEAR_END, 0))
+            for key in YEAR_END:
+                row[key] += int(figs.get(key) or 0)
     return a, d
 
 
@@ -135,6 +145,8 @@ def unit_funding(code: str, year: int | None, requested_as_of: date | None) -> d
         "execution_rate": execution_rate(total.allocated, total.disbursed),
         "by_source": dict(sorted(total.by_source.items())),
         "by_year": dict(sorted(total.by_year.items())),
+        **total.year_end,
+        "year_end_by_year": dict(sorted(total.year_end_by_year.items())),
         "parts": {k: {"allocated": v.allocated, "disbursed": v.disbursed} for k, v in parts.items()},
         "by_unit": [share_row(c) for c in listed],
         "by_item": by_item,

@@ -26,8 +26,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common import catalog
-from services.gateway.application import claims, funding
-from services.gateway.application.facilities import facility_name, scoped_facilities
+from services.gateway.application import capitation, claims, figures, finance, funding
+from services.gateway.application.facilities import facility_name
 from services.gateway.application.funding import unit_name
 from services.gateway.application.remote import rpc
 
@@ -229,6 +229,56 @@ def plan_workbook(
     return book
 
 
+YEAR_END_COLUMNS = (
+    ("Mã mục", 9),
+    ("Nội dung", 58),
+    ("Phân bổ", 17),
+    ("Giải ngân", 17),
+    ("Chuyển nguồn từ năm trước", 17),
+    ("Chuyển nguồn sang năm sau", 17),
+    ("Quyết toán (đóng)", 17),
+)
+
+
+def year_end_sheet(book: Workbook, plan: dict[str, Any], items: list[dict[str, Any]], total: dict[str, Any],
+                   year: int | None, unit: str | None, today: date,
+                   by_source: dict[str, dict[str, dict[str, int]]] | None = None,
+                   names: dict[str, str] | None = None) -> Worksheet:  # fmt: skip
+    """The budget year end per item beside its money (docs/finance.md "Budget year end"): carried over from the
+    year before, carried to the next, closed; under an item with any, one line per source (`by_source`,
+    figures.year_end_by_source) with its allocated and disbursed. Carried money stays its own year's allocation,
+    so it is shown apart, never added into `Phân bổ`."""
+    ws = book.create_sheet("Chuyển nguồn")
+    last_col = len(YEAR_END_COLUMNS)
+    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)} · "
+             "Đơn vị tính: đồng"]  # fmt: skip
+    period = f"NĂM {year}" if year else "CẢ GIAI ĐOẠN"
+    head = _heading(ws, plan["issuer"], last_col, f"CHUYỂN NGUỒN VÀ QUYẾT TOÁN KINH PHÍ {period}", lines)
+    bold = Font(name=FONT, size=11, bold=True)
+    for col, (text, width) in enumerate(YEAR_END_COLUMNS, 1):
+        _cell(ws, head, col, text, font=bold, alignment=_CENTER, fill=_HEAD_FILL, border=_BOX)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    keys = ("allocated", "disbursed", "carried_over_in", "carried_over_out", "closed")
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for i in items:
+        indent = "    " * int(i.get("depth") or 0)
+        rows.append((i["code"], indent + i["title"], i))
+        for source, ends in (by_source or {}).get(i["code"], {}).items():
+            money = i["by_source"].get(source, {})
+            label = f"{indent}    – {(names or {}).get(source, source)}"
+            rows.append(("", label, {**money, **ends}))
+    rows.append(("", "TỔNG CỘNG", total))
+    for n, (code, label, data) in enumerate(rows, 1):
+        font = Font(name=FONT, size=11, bold=label == "TỔNG CỘNG", italic=not code and label != "TỔNG CỘNG")
+        _cell(ws, head + n, 1, code, font=font, border=_BOX)
+        _cell(ws, head + n, 2, label, font=font, border=_BOX, alignment=_WRAP)
+        for col, key in enumerate(keys, 3):
+            _cell(ws, head + n, col, int(data.get(key) or 0), font=font, border=_BOX, number_format=VND_FORMAT)
+    ws.freeze_panes = ws.cell(row=head + 1, column=3)
+    _print_setup(ws, f"{head}:{head}")
+    return ws
+
+
 TARGET_COLUMNS = (
     ("STT", 6),
     ("Mục", 8),
@@ -290,7 +340,16 @@ RECONCILIATION_ROWS = (
     ("DRG (MA_PTTT = 3)", ("claims", "by_payment_method", "drg"), "money"),
     ("Quỹ định suất", None, None),
     ("Quỹ định suất được giao", ("capitation", "fund"), "money"),
+    # The fund's spend is of the cards registered at the facility (MA_DKBD), wherever they were treated.
     ("Chi phí trong định suất (Σ T_BHTT các dòng MA_PTTT = 2)", ("capitation", "spend"), "money"),
+    ("– thẻ đăng ký tại cơ sở, khám tại cơ sở", ("capitation", "spend_own_cards_here"), "money"),
+    ("– thẻ đăng ký tại cơ sở, khám tại cơ sở khác", ("capitation", "spend_own_cards_elsewhere"), "money"),
+    ("Số hồ sơ của thẻ đăng ký tại cơ sở", ("capitation", "registered_claims"), "count"),
+    (
+        "Chi định suất của thẻ đăng ký nơi khác, khám tại cơ sở (tính vào quỹ nơi đăng ký)",
+        ("capitation", "spend_other_cards_here"),
+        "money",
+    ),
     ("Cân đối quỹ (quỹ − chi; âm là vượt quỹ)", ("capitation", "balance"), "money"),
     ("Thanh toán", None, None),
     ("Đã tạm ứng", ("payments", "advanced"), "money"),
@@ -335,14 +394,65 @@ def reconciliation_workbook(data: dict[str, Any], facility_name: str | None, tod
         _cell(ws, row, 2, label, border=_BOX, alignment=_WRAP)
         _cell(ws, row, 3, value, border=_BOX, number_format="#,##0" if kind == "count" else MONEY2_FORMAT)
         row += 1
+    row = _settlement_steps(ws, row + 1, data)
     _signatures(ws, row + 1, 3, "Kiên Giang", today)
     ws.column_dimensions["A"].width = 7
     ws.column_dimensions["B"].width = 55
     ws.column_dimensions["C"].width = 22
+    ws.column_dimensions["D"].width = 16
+    ws.column_dimensions["E"].width = 14
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     _print_setup(ws, f"{head}:{head}", landscape=False)
     book.properties.creator = "YTCS Finance"
     return book
+
+
+def _settlement_steps(ws: Worksheet, row: int, data: dict[str, Any]) -> int:
+    """The quarter's settlement steps with their due dates and when they happened (one facility), and every step
+    overdue today (each facility in scope), as GET /api/v1/reconciliation answers them; the next free row."""
+    bold = Font(name=FONT, size=11, bold=True)
+    red = Font(name=FONT, size=11, bold=True, color="C00000")
+
+    def day(text: str | None) -> date | None:
+        return date.fromisoformat(text) if text else None
+
+    def table(title: str, rows: list[tuple[str, dict[str, Any]]], row: int) -> int:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+        _cell(ws, row, 1, title, font=bold, fill=_SECTION_FILL, border=_BOX)
+        row += 1
+        for col, text in enumerate(("STT", "Bước", "Hạn", "Ngày thực hiện", "Tình trạng"), 1):
+            _cell(ws, row, col, text, font=bold, alignment=_CENTER, fill=_HEAD_FILL, border=_BOX)
+        for n, (label, s) in enumerate(rows, 1):
+            row += 1
+            state = capitation.step_state(s)
+            _cell(ws, row, 1, n, border=_BOX, alignment=Alignment(horizontal="center"))
+            _cell(ws, row, 2, label, border=_BOX, alignment=_WRAP)
+            _cell(ws, row, 3, day(s.get("due")), border=_BOX, number_format="dd/mm/yyyy")
+            _cell(ws, row, 4, day(s.get("date")), border=_BOX, number_format="dd/mm/yyyy")
+            _cell(ws, row, 5, state, border=_BOX, **({"font": red} if s.get("overdue") else {}))
+        if not rows:
+            row += 1
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+            _cell(ws, row, 1, "Không có", border=_BOX)
+        return row + 2
+
+    settlement = data.get("settlement")
+    if settlement:
+        row = table(
+            "Các bước quyết toán quý và thời hạn",
+            [(capitation.step_label(name, s), s) for name, s in settlement["steps"].items()],
+            row,
+        )
+    if "overdue" in data:
+        row = table(
+            "Các bước quá hạn (đến ngày lập bảng)",
+            [(f"{o['facility_code']}: {capitation.step_label(o['step'], o)}", o) for o in data["overdue"]],
+            row,
+        )
+    elif data.get("settlement_unavailable"):
+        _cell(ws, row, 2, "Chưa lấy được các bước quyết toán quý (dịch vụ tài chính chưa trả lời).", font=red)
+        row += 2
+    return row
 
 
 ERROR_COLUMNS = ("STT hồ sơ", "MA_LK", "Bảng", "Trường", "Mã lỗi", "Mức độ", "Nội dung lỗi")
@@ -393,6 +503,10 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
     targets = funding.targets_answer(plan_id, year, unit)  # the very answer of GET /plans/{id}/targets
     funding.refuse_partial(targets)
     targets_sheet(book, meta, targets["items"], year, unit, date.today())
+    ends = figures.year_end_by_source(
+        finance.year_end_allocations(plan_id, year, unit), [i["code"] for i in data["items"]], year
+    )
+    year_end_sheet(book, meta, data["items"], data["total"], year, unit, date.today(), ends, funding.source_names())
     number = plan.number.split("/")[0]
     return book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx"
 
@@ -400,7 +514,7 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
 def reconciliation_report(facility: str | None, period: str) -> tuple[Workbook, str]:
     """A facility-quarter's reconciliation (every facility in the caller's scope when None) and its file name;
     the caller has checked `facility` (facilities.require_facility)."""
-    data = rpc("claims", "reconciliation", facility, period, scoped_facilities())
+    data = capitation.reconciliation(facility, period)
     book = reconciliation_workbook(data, facility_name(facility), date.today())
     return book, f"doi-soat-{facility or 'tat-ca'}-{period}.xlsx"
 

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from services.common import catalog, units
 from services.common.contracts.fields import Text, Year
 from services.common.errors import DomainError
-from services.gateway.application import funding
+from services.gateway.application import figures, finance, funding
 from services.gateway.application import yearly_report as report
 from services.gateway.application.access import require_unit, scoped_unit
 from services.gateway.application.remote import rpc, session
@@ -78,6 +78,9 @@ def report_data(plan_id: int, year: int, unit: str | None) -> report.ReportData:
         quarters=quarters,
         sections=sections(scope, year),
         today=units.today(),
+        year_end_sources=figures.year_end_by_source(
+            finance.year_end_allocations(plan_id, year, unit), [i["code"] for i in money["items"]], year
+        ),
     )
 
 

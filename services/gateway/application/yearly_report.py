@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -341,6 +341,8 @@ class ReportData:
     quarters: list[dict[str, Any]]
     sections: dict[str, Any]
     today: date
+    # The budget year end per item and source (figures.year_end_by_source); empty when nothing was carried or closed.
+    year_end_sources: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
 
 def _font(run: Any, size: float = 13, bold: bool = False, italic: bool = False, underline: bool = False) -> None:
@@ -434,6 +436,11 @@ TARGET_HEADINGS = ["STT", "Mục", "Chỉ tiêu", "Mục tiêu", "Thực hiện"
 TARGET_WIDTHS = [1.0, 1.4, 6.4, 2.6, 1.9, 2.2, 2.0]
 MONEY_HEADINGS = ["Mã mục", "Nội dung", "Nguồn kinh phí", "Phân bổ (đồng)", "Giải ngân (đồng)", "Tỷ lệ"]
 MONEY_WIDTHS = [1.3, 5.2, 3.4, 2.9, 2.9, 1.8]
+YEAR_END_HEADINGS = [
+    "Mã mục", "Nội dung", "Chuyển nguồn từ năm trước (đồng)", "Chuyển nguồn sang năm sau (đồng)",
+    "Quyết toán, đóng (đồng)",
+]
+YEAR_END_WIDTHS = [1.3, 6.6, 3.2, 3.2, 3.2]
 PROJECT_HEADINGS = ["STT", "Trạm y tế", "Công trình", "Tình trạng", "Vốn đã giao (đồng)", "Đã giải ngân (đồng)"]
 PROJECT_WIDTHS = [1.0, 3.6, 5.0, 2.4, 2.9, 2.9]
 BHYT_HEADINGS = ["Quý", "Số hồ sơ", "Đề nghị thanh toán", "Được duyệt", "Quỹ định suất", "Chi định suất", "Đã tạm ứng"]
@@ -512,6 +519,22 @@ def money_rows(data: ReportData) -> list[tuple[list[str], bool]]:
     return out
 
 
+def year_end_rows(data: ReportData) -> list[tuple[list[str], bool]]:
+    """Each item with year-end money (chuyển nguồn in and out, quyết toán), a line per source under it, the total
+    last. (cells, bold).
+    Carried money stays its own year's allocation: shown apart, never added into `Phân bổ`."""
+    keys = ("carried_over_in", "carried_over_out", "closed")
+    out: list[tuple[list[str], bool]] = []
+    for item in data.items:
+        if any(item.get(k) for k in keys):
+            out.append(([item["code"], item["title"], *(vnd(item.get(k) or 0) for k in keys)],
+                        item["parent_code"] is None))  # fmt: skip
+            for source, ends in data.year_end_sources.get(item["code"], {}).items():
+                out.append((["", "– " + data.sources.get(source, source), *(vnd(ends[k]) for k in keys)], False))
+    out.append((["", "TỔNG CỘNG", *(vnd(data.total.get(k) or 0) for k in keys)], True))
+    return out
+
+
 def report_document(data: ReportData) -> bytes:
     """The report as a .docx (A4 portrait, margins of Nghị định 30/2020: top/bottom 2 cm, left 3 cm, right 1.5 cm)."""
     plan, year, issuer = data.plan, data.year, issuer_of(data.unit)
@@ -587,8 +610,19 @@ def report_document(data: ReportData) -> bytes:
         _row(table, values, MONEY_WIDTHS, {3, 4, 5}, bold)
     _para(
         doc,
-        "Số liệu của mỗi mục đã gồm các mục con; tổng cộng là tổng các phần I, II, III. Kinh phí chuyển nguồn "
-        "sang năm sau: hệ thống tài chính chưa ghi nhận riêng, đơn vị bổ sung nếu có.",
+        "Số liệu của mỗi mục đã gồm các mục con; tổng cộng là tổng các phần I, II, III.",
+        11,
+        italic=True,
+    )
+    _para(doc, "Chuyển nguồn và quyết toán kinh phí cuối năm ngân sách", 12, bold=True)
+    table = _table(doc, YEAR_END_HEADINGS, YEAR_END_WIDTHS)
+    for values, bold in year_end_rows(data):
+        _row(table, values, YEAR_END_WIDTHS, {2, 3, 4}, bold)
+    _para(
+        doc,
+        f"Chuyển nguồn từ năm trước: kinh phí năm {data.year - 1} chưa giải ngân được chuyển sang chi trong năm "
+        f"{data.year}; số này thuộc phân bổ năm {data.year - 1}, không cộng vào phân bổ năm {data.year}. Quyết toán "
+        "(đóng): kinh phí không chi hết, không được chi tiếp.",
         11,
         italic=True,
     )

@@ -18,7 +18,7 @@ from services.common.contracts import claims as contract
 from services.common.contracts.fields import MoneyInputError, parse_money2
 from services.common.errors import DomainError
 from services.common.periods import PeriodError, read_quarter
-from services.gateway.application import claims, facilities
+from services.gateway.application import capitation, claims, facilities
 from services.gateway.application.access import HEALTH_ROLES, READ_ROLES, allow, file_status_for_role
 from services.gateway.application.facilities import facility_name, require_facility, scoped_facilities
 from services.gateway.application.remote import rpc
@@ -296,14 +296,15 @@ def _quarters(period: str) -> list[str]:
 @page(query=ReconciliationPageQuery)
 def reconciliation() -> Any:
     """A facility and quarter reconciled: claims requested = approved + rejected + pending, capitation fund
-    against spend, advances; and the year's quarters side by side in a chart."""
+    against the spend of the cards registered there (treated there or elsewhere), advances; the quarter's
+    settlement steps with their due dates and what is overdue; and the year's quarters side by side in a chart."""
     q = page_args(ReconciliationPageQuery())
     data, chart = None, None
     facility, period = q.get("facility"), q.get("period")
     if facility and period:
         require_facility(facility, "facility")
         scope = scoped_facilities()
-        data = rpc("claims", "reconciliation", facility, period, scope)
+        data = capitation.reconciliation(facility, period)  # with the quarter's dated steps, what is overdue
         quarters = []
         for p in _quarters(period):
             row = data if p == period else rpc("claims", "reconciliation", facility, p, scope)
@@ -322,6 +323,7 @@ def reconciliation() -> Any:
         chart=chart,
         facilities=facilities.picker(),
         checks=checks,
+        step_label=capitation.step_label,
         facility_label=facility_name(facility),
         unit_names={c.code: c.name for c in units.communes()},
     )

@@ -14,7 +14,12 @@ from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
 from services.common import surplus, units
-from services.common.contracts.finance import AdjustmentCommandV1, AllocationCommandV1, DisbursementCommandV1
+from services.common.contracts.finance import (
+    AdjustmentCommandV1,
+    AllocationCommandV1,
+    DisbursementCommandV1,
+    YearEndCommandV1,
+)
 from services.common.errors import NotFound
 from services.gateway.application import finance, funding
 from services.gateway.application.access import (
@@ -253,6 +258,7 @@ def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = No
         items=items,
         names=source_names(),
         surplus_uses=surplus.USES,  # the 20% surplus's fund year and legal use (services/common/surplus.py)
+        source_plans=funding.source_plans(),
         recipients=recipients,
         errors=errors or [],
         form=kw.pop("form", {}),
@@ -313,6 +319,7 @@ def _allocation_page(
         which=which,
         form=request.form.to_dict() if errors else {},
         today=date.today().isoformat(),
+        year_end_open=finance.year_end_open(alloc, date.today()),
     )
 
 
@@ -354,6 +361,26 @@ def adjust(allocation_id: str) -> Any:
     """Record an adjustment (điều chỉnh, up or down) of an allocation from the form."""
     return _write_on_allocation(
         allocation_id, AdjustmentCommandV1(), finance.adjust, "adjustment", "Đã ghi điều chỉnh."
+    )
+
+
+@bp.post("/allocations/<allocation_id>/carry-over")
+@allow(*FINANCE_WRITERS)
+@page(body=YearEndCommandV1)
+def carry_over(allocation_id: str) -> Any:
+    """Chuyển nguồn: carry what a past year's allocation still holds to the next year (as the API's carry-over)."""
+    return _write_on_allocation(
+        allocation_id, YearEndCommandV1(), finance.carry_over, "carry_over", "Đã ghi chuyển nguồn."
+    )
+
+
+@bp.post("/allocations/<allocation_id>/close")
+@allow(*FINANCE_WRITERS)
+@page(body=YearEndCommandV1)
+def close_allocation(allocation_id: str) -> Any:
+    """Quyết toán (đóng): what a past year's allocation still holds lapses (as the API's close)."""
+    return _write_on_allocation(
+        allocation_id, YearEndCommandV1(), finance.close_allocation, "close", "Đã ghi quyết toán (đóng)."
     )
 
 

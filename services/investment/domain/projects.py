@@ -149,6 +149,8 @@ class ProjectFigures:
     estimate: int  # the latest estimate (tổng mức đầu tư / dự toán được duyệt)
     settled_cost: int | None  # the final settled cost once quyết toán is recorded
     by_source: Mapping[str, SourceFigures] = field(default_factory=dict)
+    # The project's capital funded by each finance allocation (allocation id -> Σ its rows, reductions netted).
+    linked: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def cap(self) -> int:
@@ -174,7 +176,7 @@ class ProjectFigures:
         """The figures after a new capital or disbursement row (what the command answers with)."""
         now = self.source(source)
         by_source = {**self.by_source, source: SourceFigures(now.capital + capital, now.disbursed + disbursed)}
-        return ProjectFigures(self.estimate, self.settled_cost, by_source)
+        return ProjectFigures(self.estimate, self.settled_cost, by_source, self.linked)
 
 
 def check_capital(project: ProjectFigures, source: str, amount: int) -> None:
@@ -202,6 +204,22 @@ def check_capital(project: ProjectFigures, source: str, amount: int) -> None:
             f"Không thể giảm vốn nguồn {source} xuống {format_vnd(figures.capital + amount)}: "
             f"đã giải ngân {format_vnd(figures.disbursed)} từ nguồn này.",
             "amount",
+        )
+
+
+def check_link(project: ProjectFigures, allocation_id: int | None, amount: int) -> None:
+    """Capital naming the finance allocation that funds it: a reduction takes back only what that allocation
+    funded in this project, so the linked money the gateway subtracts is never more than was linked. Whether
+    the allocation exists, matches and has room is finance's knowledge: the gateway checks it before sending."""
+    if allocation_id is None or amount > 0:
+        return
+    linked = project.linked.get(allocation_id, 0)
+    if linked + amount < 0:
+        raise DomainError.one(
+            "link_below_zero",
+            f"Không thể giảm {format_vnd(-amount)} vốn từ phân bổ số {allocation_id}: dự án mới được giao "
+            f"{format_vnd(linked)} từ phân bổ này.",
+            "funded_by_allocation",
         )
 
 

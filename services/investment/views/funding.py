@@ -83,6 +83,39 @@ def money_groups(
     return out
 
 
+def linked_groups(
+    session: Session,
+    plan_ids: Iterable[int] | None = None,
+    item_codes: Iterable[str] | None = None,
+    station_codes: Iterable[str] | None = None,
+    year: int | None = None,
+) -> list[tuple[int, str, str, int, str, int, int]]:
+    """Capital funded by a finance allocation, summed per (plan, item, station, allocation, source, fiscal year)
+    in the database, placed at the station it belongs to in that year as `money_groups` places capital.
+
+    Rows: (plan_id, item_code, resolved station code, allocation id, source, fiscal year, amount)."""
+    conds: list[Any] = [ProjectCapital.funded_by_allocation.is_not(None)]
+    if plan_ids is not None:
+        conds.append(Project.plan_id.in_(list(plan_ids)))
+    if item_codes is not None:
+        conds.append(Project.item_code.in_(list(item_codes)))
+    if station_codes is not None:
+        conds.append(Project.station_code.in_(sorted(station_codes)))
+    if year is not None:
+        conds.append(ProjectCapital.fiscal_year == year)
+    keys = (*_PROJECT_KEYS, ProjectCapital.funded_by_allocation, ProjectCapital.source, ProjectCapital.fiscal_year)
+    rows = session.execute(
+        select(*keys, func.sum(ProjectCapital.amount))
+        .join(Project, Project.id == ProjectCapital.project_id)
+        .where(*conds)
+        .group_by(*keys)
+    ).all()
+    return [
+        (plan, item, domain.resolve_station(code, fy), int(allocation), src, fy, int(amount or 0))
+        for plan, item, code, allocation, src, fy, amount in rows
+    ]
+
+
 def included_pairs(plan: catalog.Plan, code: str) -> set[tuple[int, str]]:
     """The (plan, item) pairs whose money an item counts: itself and its sub-items, and for a province
     plan the same item (and sub-items) of each district plan applying it. Each project is in one pair,
@@ -95,13 +128,19 @@ def included_pairs(plan: catalog.Plan, code: str) -> set[tuple[int, str]]:
 
 
 def _totals_by_pair(
-    groups: Iterable[tuple[str, int, str, str, str, int, int]], unit: str | None
+    groups: Iterable[tuple[str, int, str, str, str, int, int]],
+    links: Iterable[tuple[int, str, str, int, str, int, int]],
+    unit: str | None,
 ) -> dict[tuple[int, str], domain.FundingTotals]:
     out: dict[tuple[int, str], domain.FundingTotals] = defaultdict(domain.FundingTotals)
     for kind, plan_id, item, station, source, year, amount in groups:
         if unit is not None and not units.within(unit, station):
             continue
         out[(plan_id, item)].add(kind, source, year, amount)
+    for plan_id, item, station, allocation, source, year, amount in links:
+        if unit is not None and not units.within(unit, station):
+            continue
+        out[(plan_id, item)].link(allocation, source, year, amount)
     return out
 
 
@@ -111,26 +150,28 @@ def funding_status(
     plan = plan_or_refuse(plan_id, item_code)
     check_unit(unit)
     pairs = included_pairs(plan, item_code)
-    groups = money_groups(session, {p for p, _ in pairs}, {c for _, c in pairs}, codes_reaching(unit), year)
+    scope = ({p for p, _ in pairs}, {c for _, c in pairs}, codes_reaching(unit), year)
     totals = domain.FundingTotals()
-    for pair, figures in _totals_by_pair(groups, unit).items():
+    for pair, figures in _totals_by_pair(money_groups(session, *scope), linked_groups(session, *scope), unit).items():
         if pair in pairs:
             totals.merge(figures)
-    return {"plan_id": plan.id, "code": item_code, "year": year, "unit": unit, **totals.as_dict()}
+    shape = {**totals.as_dict(), **totals.linked_dict()}
+    return {"plan_id": plan.id, "code": item_code, "year": year, "unit": unit, **shape}
 
 
 def funding_tree(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict[str, Any]:
     plan = plan_or_refuse(plan_id)
     check_unit(unit)
     plan_ids = {plan.id, *(c.id for c in catalog.district_plans_of(plan.id))}
-    by_pair = _totals_by_pair(money_groups(session, plan_ids, None, codes_reaching(unit), year), unit)
+    scope = (plan_ids, None, codes_reaching(unit), year)
+    by_pair = _totals_by_pair(money_groups(session, *scope), linked_groups(session, *scope), unit)
     items: dict[str, Any] = {}
     for code in plan.codes:
         totals = domain.FundingTotals()
         for pair in included_pairs(plan, code):
             if pair in by_pair:
                 totals.merge(by_pair[pair])
-        items[code] = {"code": code, "year": year, "unit": unit, **totals.as_dict()}
+        items[code] = {"code": code, "year": year, "unit": unit, **totals.as_dict(), **totals.linked_dict()}
     return {"plan_id": plan.id, "year": year, "unit": unit, "items": items}
 
 
@@ -174,6 +215,15 @@ def station_funding(session: Session, code: str, year: int | None = None) -> dic
             for (p, i), t in sorted(by_item.items())
         ],
     }
+
+
+def capital_linked(session: Session, allocation_id: int) -> dict[str, Any]:
+    """Σ capital (reductions netted) of every project naming the finance allocation `allocation_id` as its
+    funding: what the gateway compares with the allocation's money before it links more to it."""
+    total = session.scalar(
+        select(func.sum(ProjectCapital.amount)).where(ProjectCapital.funded_by_allocation == allocation_id)
+    )
+    return {"allocation_id": allocation_id, "linked": int(total or 0)}
 
 
 def surplus_capital(session: Session) -> list[dict[str, Any]]:

@@ -365,3 +365,36 @@ def test_broken_priority_rules_are_refused() -> None:
     data["weights"]["national_health_criteria_not_met"] = "many"
     with pytest.raises(domain.RulesError):
         domain.PriorityRules.from_mapping(data)
+
+
+def test_capital_linked_to_an_allocation_is_reduced_only_by_what_it_funded() -> None:
+    figures = domain.ProjectFigures(1_000, None, {"provincial_budget": domain.SourceFigures(900, 0)}, {41: 600})
+    domain.check_link(figures, 41, 500)  # more from the same allocation: finance's room is the gateway's check
+    domain.check_link(figures, 41, -600)
+    domain.check_link(figures, None, -900)  # own money: the capital guards alone
+    with pytest.raises(DomainError) as exc:
+        domain.check_link(figures, 41, -601)
+    assert codes(exc) == ["link_below_zero"]
+    with pytest.raises(DomainError) as exc:
+        domain.check_link(figures, 42, -1)
+    assert codes(exc) == ["link_below_zero"]
+    assert figures.plus("provincial_budget", capital=10).linked == {41: 600}
+
+
+def test_funding_totals_keep_the_linked_capital_by_allocation() -> None:
+    t = domain.FundingTotals()
+    t.add("allocated", "provincial_budget", 2024, 600)
+    t.link(41, "provincial_budget", 2024, 600)
+    other = domain.FundingTotals()
+    other.add("allocated", "provincial_budget", 2025, 100)
+    other.link(41, "provincial_budget", 2025, 100)
+    other.link(43, "ntp_nrd", 2025, 5)
+    t.merge(other)
+    assert t.linked_dict() == {
+        "linked_to_finance": 705,
+        "linked_by_allocation": {
+            "41": {"amount": 700, "source": "provincial_budget", "by_year": {"2024": 600, "2025": 100}},
+            "43": {"amount": 5, "source": "ntp_nrd", "by_year": {"2025": 5}},
+        },
+    }
+    assert domain.FundingTotals().linked_dict() == {"linked_to_finance": 0, "linked_by_allocation": {}}

@@ -17,3 +17,19 @@ class AllocationQuery(Schema):
     parent_id = Id()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class YearEndRecord(Schema):
+    """A year-end record (chuyển nguồn or quyết toán), or a reversal of one, with its allocation as it now is."""
+
+    id = fields.Integer(metadata={"example": 7})
+    allocation_id = fields.Integer(metadata={"example": 12})
+    kind = fields.String(metadata={"description": "carry_over | close", "example": "carry_over"})
+    amount = fields.Integer(metadata={"description": "VND; negative on a reversal", "example": 150_000_000})
+    date = fields.Date(metadata={"example": "2024-01-15"})
+    decision_no = fields.String(metadata={"example": "12/QĐ-SYT"})
+    decision_date = fields.Date(metadata={"example": "2024-01-10"})
+    recorded_by = fields.String(allow_none=True, metadata={"example": "ketoan"})
+    note = fields.String(allow_none=True)
+    reverses_id = fields.Integer(allow_none=True, metadata={"description": "the record a reversal undoes"})
+    allocation = fields.Dict(metadata={"description": "the allocation after the record (AllocationViewV1)"})

@@ -35,6 +35,12 @@ class Pair(Schema):
     disbursed = VND(required=True, metadata={"example": 450_000_000})
 
 
+class YearEnd(Schema):
+    carried_over_in = VND(required=True, metadata={"example": 150_000_000})
+    carried_over_out = VND(required=True, metadata={"example": 0})
+    closed = VND(required=True, metadata={"example": 0})
+
+
 class Figures(Schema):
     allocated = VND(required=True, metadata={"description": "Phân bổ + vốn giao (VND)", "example": 1_200_000_000})
     disbursed = VND(required=True, metadata={"description": "Giải ngân (VND)", "example": 450_000_000})
@@ -60,6 +66,32 @@ class Figures(Schema):
         values=fields.Nested(Pair),
         required=True,
         metadata={"example": {"910": {"allocated": 1_200_000_000, "disbursed": 450_000_000}}},
+    )
+    carried_over_in = VND(
+        metadata={
+            "description": "Chuyển nguồn vào: money of the year before carried into this year (docs/finance.md "
+            "\"Budget year end\"); inside the year before's `allocated`, never in this year's",
+            "example": 150_000_000,
+        }
+    )
+    carried_over_out = VND(
+        metadata={"description": "Chuyển nguồn ra: money of this year carried to the next", "example": 0}
+    )
+    closed = VND(metadata={"description": "Quyết toán (đóng): money of the year that lapsed", "example": 0})
+    year_end_by_year = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(YearEnd),
+        metadata={
+            "description": "The year-end figures per fiscal year (years with any)",
+            "example": {"2024": {"carried_over_in": 150_000_000, "carried_over_out": 0, "closed": 0}},
+        },
+    )
+    linked_capital = VND(
+        metadata={
+            "description": "Project capital that names the finance allocation funding it (funded_by_allocation), "
+            "where finance's figure counts that allocation: inside `allocated` once, in both streams",
+            "example": 600_000_000,
+        }
     )
 
 

@@ -44,6 +44,12 @@ class UnitFundingAnswerV1(Schema):
     execution_rate = fields.String(allow_none=True, metadata={"description": '"0.4523" or null'})
     by_source = fields.Dict(keys=fields.String(), values=fields.Nested(SourceFiguresV1))
     by_year = fields.Dict(keys=fields.String(), values=fields.Nested(SourceFiguresV1))
+    carried_over_in = fields.Integer(
+        metadata={"description": "VND chuyển nguồn vào the year (finance, docs/finance.md \"Budget year end\")"}
+    )
+    carried_over_out = fields.Integer(metadata={"description": "VND chuyển nguồn ra to the next year"})
+    closed = fields.Integer(metadata={"description": "VND lapsed at quyết toán"})
+    year_end_by_year = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={"description": "per year"})
     parts = fields.Dict(
         keys=fields.String(), values=fields.Nested(PartV1), metadata={"description": "finance, investment"}
     )

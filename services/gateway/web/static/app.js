@@ -78,4 +78,21 @@
       if (/^-?\d+$/.test(raw)) { input.value = raw.replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
     });
   });
+
+  // Allocation form: a root allocation takes only the sources the chosen plan's section III names. The server
+  // renders the choice for the plan it shows and refuses any other (source_not_in_plan); this keeps the list
+  // right when the plan is changed before sending.
+  var plan = document.getElementById("plan_id");
+  var source = document.getElementById("source");
+  if (plan && source) {
+    plan.addEventListener("change", function () {
+      Array.prototype.forEach.call(source.options, function (option) {
+        var named = option.getAttribute("data-plans");
+        var fits = named === null || named.split(" ").indexOf(plan.value) >= 0;  // no attribute: any plan
+        option.hidden = !fits;
+        option.disabled = !fits;
+        if (!fits && option.selected) { source.value = ""; }
+      });
+    });
+  }
 })();

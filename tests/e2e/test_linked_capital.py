@@ -1,0 +1,135 @@
+"""Project capital funded by a finance allocation, through the running system (issue 16): the capital names the
+II.5 allocation whose money it is (`funded_by_allocation`), the gateway checks the link against finance, and the
+item's funding counts that money once and shows how much is linked.
+
+The stack is shared by every e2e test: this one writes its own money (fiscal year 2022, district Vĩnh Thuận,
+station 31063) and compares what changed."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+M = 1_000_000
+YEAR = 2022
+ITEM = "/api/v1/plans/{plan}/items/II.5/funding"
+
+
+class Api:
+    def __init__(self, stack, token: str) -> None:
+        self.base, self.headers = stack.url, {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **params):
+        r = requests.get(self.base + path, headers=self.headers, params=params, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def post(self, path: str, body: dict, status: int = 201) -> dict:
+        r = requests.post(self.base + path, json=body, headers=self.headers, timeout=30)
+        assert r.status_code == status, r.text
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def apis(stack):
+    return {"finance": Api(stack, stack.token("finance")), "viewer": Api(stack, stack.token("viewer"))}
+
+
+def _decision() -> dict:
+    return {"decision_no": f"{uuid.uuid4().hex[:6]}/QĐ-UBND", "decision_date": f"{YEAR}-02-10"}
+
+
+def _allocated(body: dict, *path: str) -> int:
+    for key in path:
+        body = body.get(key, {})
+    return body.get("allocated", 0) if isinstance(body, dict) else 0
+
+
+def test_capital_funded_by_a_II5_allocation_is_counted_once_and_shown_as_linked(apis):
+    fin, viewer = apis["finance"], apis["viewer"]
+
+    def snapshot() -> dict:
+        tree = viewer.get("/api/v1/plans/1/funding", year=YEAR)
+        return {
+            "district": viewer.get(ITEM.format(plan=2), year=YEAR),
+            "province": viewer.get(ITEM.format(plan=1), year=YEAR),
+            "district_910": viewer.get(ITEM.format(plan=2), year=YEAR, unit="910"),
+            "commune": viewer.get(ITEM.format(plan=2), year=YEAR, unit="31063"),
+            "tree_II.5": next(r for r in tree["items"] if r["code"] == "II.5"),
+            "tree_total": tree["total"],
+        }
+
+    before = snapshot()
+    allocation = fin.post(
+        "/api/v1/allocations",
+        {
+            "plan_id": 2,
+            "item_code": "II.5",
+            "source": "ntp_nrd",
+            "fiscal_year": YEAR,
+            "recipient_unit": "910",
+            "amount": 1_000 * M,
+            **_decision(),
+        },
+    )
+    project = fin.post(
+        "/api/v1/investment/projects",
+        {
+            "station_code": "31063",
+            "kind": "renovation",
+            "title": f"Cải tạo Trạm Y tế {uuid.uuid4().hex[:6]}",
+            "estimated_cost": 2_000 * M,
+            "plan_id": 2,
+            "item_code": "II.5",
+        },
+    )
+    capital_path = f"/api/v1/investment/projects/{project['id']}/capital"
+    linked = {"source": "ntp_nrd", "fiscal_year": YEAR, "funded_by_allocation": allocation["id"], **_decision()}
+    answer = fin.post(capital_path, {**linked, "amount": 600 * M})
+    assert answer["funded_by_allocation"] == allocation["id"] and answer["project"]["capital"] == 600 * M
+    after = snapshot()
+
+    for name in ("district", "province", "district_910", "commune"):
+        assert after[name]["partial"] is False, after[name]
+    district, was = after["district"], before["district"]
+    # 1 000 000 000 allocated, not 1 600 000 000: the project's 600 000 000 is the allocation's money.
+    assert district["allocated"] - was["allocated"] == 1_000 * M
+    assert district["linked_capital"] - was["linked_capital"] == 600 * M
+    assert _allocated(district, "streams", "finance") - _allocated(was, "streams", "finance") == 1_000 * M
+    assert _allocated(district, "streams", "investment") - _allocated(was, "streams", "investment") == 600 * M
+    assert _allocated(district, "by_source", "ntp_nrd") - _allocated(was, "by_source", "ntp_nrd") == 1_000 * M
+    assert _allocated(district, "by_year", str(YEAR)) - _allocated(was, "by_year", str(YEAR)) == 1_000 * M
+    # The province plan rolls the district plan in, the tree and its total say the same, and so does the district.
+    for name in ("province", "district_910", "tree_II.5", "tree_total"):
+        assert after[name]["allocated"] - before[name]["allocated"] == 1_000 * M, name
+        assert after[name]["linked_capital"] - before[name]["linked_capital"] == 600 * M, name
+    # The commune's own view: finance's money went to the district (910), so the capital is counted there alone.
+    commune, was = after["commune"], before["commune"]
+    assert commune["allocated"] - was["allocated"] == 600 * M
+    assert commune["linked_capital"] - was["linked_capital"] == 0
+
+    # The gateway checks the link against finance before investment records it.
+    def refused(body: dict) -> tuple[str, str]:
+        err = fin.post(capital_path, body, status=422)["errors"][0]
+        return err["code"], err["field"]
+
+    assert refused({**linked, "amount": 400 * M + 1}) == ("exceeds_allocation", "funded_by_allocation")
+    assert refused({**linked, "source": "provincial_budget", "amount": M}) == (
+        "allocation_other_source",
+        "funded_by_allocation",
+    )
+    assert refused({**linked, "fiscal_year": YEAR + 1, "amount": M}) == (
+        "allocation_other_year",
+        "funded_by_allocation",
+    )
+    assert refused({**linked, "funded_by_allocation": 9_000_000_000, "amount": M}) == (
+        "unknown_allocation",
+        "funded_by_allocation",
+    )
+    # Exactly the room left is accepted: the allocation's whole money is now the project's, still counted once.
+    fin.post(capital_path, {**linked, "amount": 400 * M})
+    final = viewer.get(ITEM.format(plan=2), year=YEAR)
+    assert final["allocated"] - before["district"]["allocated"] == 1_000 * M
+    assert final["linked_capital"] - before["district"]["linked_capital"] == 1_000 * M
