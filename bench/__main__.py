@@ -54,6 +54,10 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
         "1, 2 and 4 claims replicas as competing consumers on 4 files of 10,000 records",
         [[PY, "-m", "bench.scaleout", "--replicas", "1,2,4", "--files", "4", "--records", "10000"]],
     ),
+    "chunked": (
+        "one 100,000-record file loaded by 1, 2 and 4 claims replicas sharing its chunks (PostgreSQL)",
+        [[PY, "-m", "bench.chunked", "--replicas", "1,2,4", "--records", "100000", "--db", "postgres"]],
+    ),
     "reads": (
         "claims' reconciliation and year summary at 20k, 200k and 1M claims: the scan against the kept totals (PG)",
         [[PY, "-m", "bench.reads", "--claims", "20000,200000,1000000", "--postgres"]],

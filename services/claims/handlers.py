@@ -54,6 +54,16 @@ def _registered(f: ClaimFile, duplicate: bool) -> dict[str, Any]:
     return {"id": f.id, "status": f.status, "sha256": f.sha256, "duplicate": duplicate}
 
 
+def chunks_planned(uow: ClaimsUnitOfWork, file_id: int, chunks: list[tuple[int, int, int]]) -> None:
+    """A checked file cut into (chunk, first, end): one `file_chunk_ready` per chunk when there are several, for
+    any replica to take (this service consumes it). A file of one chunk is loaded by the worker that checked it;
+    if that worker dies, the stall timer takes the chunk up."""
+    if len(chunks) < 2:
+        return
+    for chunk, first, end in chunks:
+        uow.publish("file_chunk_ready", {"file_id": file_id, "chunk": chunk, "first": first, "end": end})
+
+
 def file_loaded(uow: ClaimsUnitOfWork, file_id: int) -> list[tuple[str, int, int]]:
     """The events of a file that has just been loaded: `records_accepted` per facility-month of the file, and
     `capitation_spend_changed` with the current spend of every facility-quarter whose fund the file's claims

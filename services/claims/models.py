@@ -54,8 +54,9 @@ class ClaimsBase(DeclarativeBase):
 class ClaimFile(ClaimsBase):
     """One uploaded file (its bytes live in the blob store under `blob_name`), deduplicated by SHA-256.
 
-    `next_index` is the position of the first record not yet committed: a restarted worker resumes there.
-    `lease_owner`/`lease_until` keep two replicas from processing the same file at once.
+    `next_index` counts the records committed (each batch adds its own, whichever chunk it belongs to; it ends at
+    `total`). `lease_owner`/`lease_until` keep two replicas from checking and planning the same file at once; the
+    records themselves are loaded chunk by chunk (`FileChunk`), each chunk with a lease of its own.
     """
 
     __tablename__ = "claim_files"
@@ -84,6 +85,38 @@ class ClaimFile(ClaimsBase):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class FileChunk(ClaimsBase):
+    """A run of consecutive records of a file (`first` ≤ record_index < `end`): the unit of work that any claims
+    replica may take (services/claims/intake.py). `next_index` is the first record of the chunk not yet committed;
+    it moves, with the counters, in the transaction that inserts the records, and `status` becomes `done` in the
+    one that inserts the last, so a chunk taken again (a replica killed, a message redelivered) resumes there or
+    finds nothing left to do. `byte_start`/`byte_end` locate the chunk's records in the blob when the check pass
+    could place them exactly (`head_end`, `tail_start`: the envelope around the records); otherwise NULL and the
+    chunk is read from the file's start, skipping what comes before it.
+    """
+
+    __tablename__ = "file_chunks"
+
+    file_id: Mapped[int] = mapped_column(BigId, ForeignKey("claim_files.id"), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    next_index: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|done
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    byte_start: Mapped[int | None] = mapped_column(BigInteger)
+    byte_end: Mapped[int | None] = mapped_column(BigInteger)  # NULL with byte_start set: to the end of the blob
+    head_end: Mapped[int | None] = mapped_column(BigInteger)
+    tail_start: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Claim(ClaimsBase):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, case, func, insert, or_, select, update
+from sqlalchemy import Table, case, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from services.claims.models import (
     ClaimTable,
     CommuneStation,
     FacilityQuarterTotal,
+    FileChunk,
     cents,
 )
 from services.common.money import CENT
@@ -71,21 +72,124 @@ class ClaimsRepository:
         return True
 
     def stalled_files(self, now: datetime, grace: timedelta, limit: int) -> list[int]:
-        """Files still processing whose worker is gone (lease expired) or that nobody picked up within `grace`."""
+        """Files still processing that nobody is getting on with: not yet planned and their worker gone (lease
+        expired) or never picked up within `grace`; planned, with a chunk whose worker is gone or that nobody took
+        within `grace` (its message lost), or with every chunk done but the file not finished."""
+        c = FileChunk
+        unplanned = ClaimFile.total.is_(None) & or_(
+            ClaimFile.lease_until < now,
+            ClaimFile.lease_owner.is_(None) & (ClaimFile.uploaded_at < now - grace),
+        )
+        abandoned = exists().where(
+            c.file_id == ClaimFile.id,
+            c.status == "pending",
+            or_(c.lease_until < now, c.lease_owner.is_(None) & (c.created_at < now - grace)),
+        )
+        unfinished = ~exists().where(c.file_id == ClaimFile.id, c.status == "pending") & or_(
+            ClaimFile.lease_owner.is_(None), ClaimFile.lease_until < now
+        )
+        planned = ClaimFile.total.is_not(None) & or_(abandoned, unfinished)
         return list(
             self.session.scalars(
                 select(ClaimFile.id)
-                .where(
-                    ClaimFile.status == "processing",
-                    or_(
-                        ClaimFile.lease_until < now,
-                        ClaimFile.lease_owner.is_(None) & (ClaimFile.uploaded_at < now - grace),
-                    ),
-                )
+                .where(ClaimFile.status == "processing", or_(unplanned, planned))
                 .order_by(ClaimFile.id)
                 .limit(limit)
             )
         )
+
+    def file_for_update(self, file_id: int) -> ClaimFile | None:
+        """The file row under its row lock (PostgreSQL; SQLite's write lock serialises anyway)."""
+        return self.session.scalar(
+            select(ClaimFile).where(ClaimFile.id == file_id).with_for_update().execution_options(populate_existing=True)
+        )
+
+    def add_to_file(self, file_id: int, **increments: int) -> None:
+        """Add to the file row's counters (`accepted=3, ...`): an UPDATE of `x = x + n`, never a lost increment."""
+        self.session.execute(
+            update(ClaimFile)
+            .where(ClaimFile.id == file_id)
+            .values({getattr(ClaimFile, k): getattr(ClaimFile, k) + v for k, v in increments.items()})
+            .execution_options(synchronize_session=False)
+        )
+
+    # --- chunks of a file ---------------------------------------------------------------------------
+
+    def add_chunks(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(FileChunk.__table__), rows)
+
+    def chunk(self, file_id: int, chunk_no: int) -> FileChunk | None:
+        return self.session.get(FileChunk, (file_id, chunk_no), populate_existing=True)
+
+    def chunk_for_update(self, file_id: int, chunk_no: int) -> FileChunk | None:
+        return self.session.scalar(
+            select(FileChunk)
+            .where(FileChunk.file_id == file_id, FileChunk.chunk_no == chunk_no)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    def free_chunks(self, file_id: int, now: datetime) -> list[int]:
+        """Chunk numbers of a file that are pending and nobody holds (or whose holder's lease expired)."""
+        c = FileChunk
+        return list(
+            self.session.scalars(
+                select(c.chunk_no)
+                .where(
+                    c.file_id == file_id,
+                    c.status == "pending",
+                    or_(c.lease_owner.is_(None), c.lease_until < now),
+                )
+                .order_by(c.chunk_no)
+            )
+        )
+
+    def take_chunk(self, file_id: int, chunk_no: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Lease a pending chunk nobody holds (or whose lease expired), counting the attempt: a conditional
+        UPDATE, so of two replicas given the same chunk one wins."""
+        c = FileChunk
+        res = self.session.execute(
+            update(c)
+            .where(
+                c.file_id == file_id,
+                c.chunk_no == chunk_no,
+                c.status == "pending",
+                or_(c.lease_owner.is_(None), c.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=until, attempts=c.attempts + 1)
+            .execution_options(synchronize_session=False)  # the row is read again before it is used
+        )
+        return res.rowcount > 0
+
+    def release_chunk(self, file_id: int, chunk_no: int, owner: str) -> None:
+        c = FileChunk
+        self.session.execute(
+            update(c)
+            .where(c.file_id == file_id, c.chunk_no == chunk_no, c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    def chunks_pending(self, file_id: int) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count()).select_from(FileChunk).where(
+                    FileChunk.file_id == file_id, FileChunk.status == "pending"
+                )
+            )
+            or 0
+        )
+
+    def chunk_sums(self, file_id: int) -> tuple[int, int, int, int]:
+        """(chunks, Σ accepted, Σ rejected, Σ records) of a file's chunks."""
+        c = FileChunk
+        row = self.session.execute(
+            select(func.count(), func.sum(c.accepted), func.sum(c.rejected), func.sum(c.end - c.first)).where(
+                c.file_id == file_id
+            )
+        ).one()
+        return tuple(int(v or 0) for v in row)  # type: ignore[return-value]
 
     def take_lease(self, file_id: int, owner: str, now: datetime, until: datetime) -> bool:
         """Lease a processing file nobody holds (or whose lease expired): a conditional UPDATE, atomic on SQLite

@@ -2,16 +2,19 @@
 (queries), call one function of handlers.py, views.py or the intake pipeline, return its dict.
 
 Processing is a work queue: `register_file` queues the event `file_received` through the outbox, and this
-service consumes its own event to process the file; several replicas compete on the queue, the file
-row's lease keeps two of them off the same file, and a timer resumes files whose worker died.
+service consumes its own event to check the file and cut it into chunks; a file of several chunks queues one
+`file_chunk_ready` per chunk, which every replica consumes too, so one large file is loaded by all of them. The
+file's and each chunk's lease keep two replicas off the same work, and a timer resumes what a dead worker left.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import eventlet
+import eventlet.semaphore
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -29,6 +32,11 @@ from services.common.messaging import Database, OutboxRelay, reliable_event_hand
 from services.common.metrics import EntrypointMetrics
 
 log = logging.getLogger(__name__)
+
+
+# Chunks one replica loads at once (`YTCS_CLAIMS_CHUNK_SLOTS`): loading is CPU-bound, so more green threads only
+# add batches held in memory; the messages beyond wait unacknowledged and go to another replica if this one dies.
+_CHUNK_SLOTS = eventlet.semaphore.Semaphore(int(os.environ.get("YTCS_CLAIMS_CHUNK_SLOTS", "2")))
 
 
 def _pause() -> None:
@@ -87,6 +95,14 @@ class Service:
         outcome = self._intake().process(data["file_id"])
         self.relay()
         log.info("claims file %s: %s", data["file_id"], outcome)
+
+    @reliable_event_handler("claims", "file_chunk_ready")
+    def on_file_chunk_ready(self, body: dict[str, Any]) -> None:
+        data = contract.FileChunkReadyV1().load(body["data"])
+        with _CHUNK_SLOTS:
+            outcome = self._intake().process_chunk(data["file_id"], data["chunk"])
+        self.relay()
+        log.info("claims file %s chunk %s: %s", data["file_id"], data["chunk"], outcome)
 
     @timer(interval=20)
     def resume_stalled(self) -> None:

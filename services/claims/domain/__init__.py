@@ -4,6 +4,7 @@
 - `assessment`: what BHXH may record as its result for a claim (giám định), and how a result is answered;
 - `totals`: the increments of the facility-quarter totals that intake and assessment keep;
 - `periods`: the periods claims are counted and filtered in;
+- `chunks`: how a file's records are cut into chunks that any replica may load;
 - `values`: the tolerant readers of a field's typed value (numbers, dates, codes), liberal in format only.
 
 Nothing here touches a database, a broker, a file or a framework (the import contracts in pyproject.toml check

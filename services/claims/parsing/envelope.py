@@ -191,6 +191,21 @@ class ClaimFileReader:
             raise StopIteration
         return record
 
+    def skip(self, count: int) -> int:
+        """Read past the next `count` records without decoding their tables (a chunk that starts mid-file);
+        returns how many there were."""
+        decode, self._decode = self._decode, False
+        skipped = 0
+        try:
+            for _ in range(count):
+                next(self)
+                skipped += 1
+        except StopIteration:
+            pass
+        finally:
+            self._decode = decode
+        return skipped
+
     def file_issues(self) -> list[Issue]:
         """Warnings about the file as a whole, once it has been read to the end."""
         if self._done and self._so_luong is not None and self._so_luong != self._count:

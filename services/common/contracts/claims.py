@@ -18,6 +18,17 @@ class FileReceivedV1(Schema):
     facility_code = fields.String(allow_none=True, load_default=None)
 
 
+class FileChunkReadyV1(Schema):
+    """A chunk of a claim file's records (`first` ≤ index < `end`) waiting for any claims replica to load it.
+    Claims consumes its own event: the replicas compete on the queue, the chunk's lease and done-mark make a
+    redelivery change nothing."""
+
+    file_id = fields.Integer(required=True)
+    chunk = fields.Integer(required=True)
+    first = fields.Integer(required=True)
+    end = fields.Integer(required=True)
+
+
 class RecordsAcceptedV1(Schema):
     """Counts and totals per facility-period of one processed file."""
 
@@ -49,6 +60,7 @@ class CapitationSpendChangedV1(Schema):
 
 EVENTS = {
     "file_received": (1, FileReceivedV1),
+    "file_chunk_ready": (1, FileChunkReadyV1),
     "records_accepted": (1, RecordsAcceptedV1),
     "claims_assessed": (1, ClaimsAssessedV1),
     "capitation_spend_changed": (1, CapitationSpendChangedV1),

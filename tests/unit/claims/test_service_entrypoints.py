@@ -39,6 +39,7 @@ COVERED = {
     "health",
     "register_file",
     "on_file_received",
+    "on_file_chunk_ready",
     "resume_stalled",
     "expire_blobs",
     "file_status",
@@ -161,6 +162,37 @@ def test_on_file_received_processes_the_file(service: Any, store: FilesystemBlob
     assert (st["records"]["accepted"], st["records"]["rejected"]) == (7, 1)
     assert outbox(factory, "records_accepted") and outbox(factory, "capitation_spend_changed")
     assert count(factory, Claim) == 8
+
+
+def test_on_file_chunk_ready_loads_the_chunk_once(
+    service: Any, store: FilesystemBlobStore, factory: sessionmaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YTCS_CLAIMS_CHUNK_RECORDS", "4")
+    data = claim_file(records=10, faults={"missing_field": 1})
+    reg = upload(service, store, data)
+    # The worker that checked and planned the file dies at its first batch: the chunks are the replicas' now.
+    from services.claims.intake import Intake
+
+    class Died(Exception):
+        pass
+
+    def die(file_id: int, batches: int) -> None:
+        raise Died
+
+    with pytest.raises(Died):
+        Intake(factory, store, after_batch=die).process(reg["id"])
+    ready = outbox(factory, "file_chunk_ready")
+    assert [(e.payload["first"], e.payload["end"]) for e in ready] == [(0, 4), (4, 8), (8, 10)]
+    service.relay.reset_mock()
+    for e in [*ready, ready[1]]:  # every replica's share, one of them delivered twice
+        service.on_file_chunk_ready({"event_id": e.event_id, "data": e.payload})
+    st = service.file_status(reg["id"])
+    assert st["status"] == "done" and st["records"]["total"] == 10
+    assert (st["records"]["accepted"], st["records"]["rejected"]) == (9, 1)
+    assert count(factory, Claim) == 10
+    told = [e.payload for e in outbox(factory, "records_accepted")]  # per facility-month, each told once
+    assert len({t["period"] for t in told}) == len(told) and sum(t["accepted"] for t in told) == 9
+    assert service.relay.call_count == 4
 
 
 def test_resume_stalled_takes_up_a_file_nobody_processed(
