@@ -33,7 +33,7 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def reaches(path: Path) -> list[str]:
+def reaches(path: Path, root: Path = ROOT) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     modules: set[str] = set()  # local names bound to imported modules
     found = []
@@ -44,7 +44,7 @@ def reaches(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if _private(alias.name):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module} import {alias.name}")
+                    found.append(f"{path.relative_to(root)}:{node.lineno} from {node.module} import {alias.name}")
                 else:
                     # `from services.gateway.api import funding` binds a module; `from x import Name` may too.
                     modules.add(alias.asname or alias.name)
@@ -56,7 +56,7 @@ def reaches(path: Path) -> list[str]:
             and node.value.id in modules
             and f"{node.value.id}.{node.attr}" not in ALLOWED
         ):
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
+            found.append(f"{path.relative_to(root)}:{node.lineno} {node.value.id}.{node.attr}")
     return found
 
 
@@ -68,14 +68,6 @@ def test_no_private_name_of_another_module(path: Path) -> None:
 def test_the_check_sees_both_forms(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("from a.b import _hidden\nfrom a import c\nimport d\nc._x()\nd._y\nd.__name__\n")
-    found = reaches_relative(sample)
+    found = reaches(sample, tmp_path)
     assert sorted(f.split(" ", 1)[1] for f in found) == ["c._x", "d._y", "from a.b import _hidden"]
 
-
-def reaches_relative(path: Path) -> list[str]:
-    global ROOT
-    saved, ROOT = ROOT, path.parent
-    try:
-        return reaches(path)
-    finally:
-        ROOT = saved
