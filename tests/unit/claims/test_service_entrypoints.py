@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, Entrypoint
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.claims.models import CapitationAdvance, CapitationFund, Claim, ClaimFile, CommuneStation, Outbox
@@ -30,6 +29,7 @@ from services.common.messaging import DatabaseAccess
 from services.common.migrate import upgrade
 from services.common.outbox import utcnow
 from services.devtools import claims_generator
+from tests.support.services import entrypoint_names, outbox_rows, row_count
 
 FACILITY = "91060"
 CORRELATION = "corr-claims-entrypoints"
@@ -115,26 +115,12 @@ def event(event_type: str, data: dict[str, Any], source: str = "finance") -> dic
 
 
 def outbox(factory: sessionmaker[Session], event_type: str) -> list[Outbox]:
-    with transaction(factory) as s:
-        return list(s.scalars(select(Outbox).where(Outbox.event_type == event_type).order_by(Outbox.id)))
-
-
-def count(factory: sessionmaker[Session], model: Any) -> int:
-    with transaction(factory) as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def entrypoints() -> set[str]:
-    return {
-        name
-        for name, member in vars(Service).items()
-        if any(isinstance(e, Entrypoint) for e in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()))
-    }
+    return outbox_rows(factory, Outbox, event_type)
 
 
 def test_every_entrypoint_is_covered() -> None:
     # RPC methods, the event handlers (its own file_received, finance's and investment's events) and the timers.
-    assert entrypoints() == COVERED
+    assert entrypoint_names(Service) == COVERED
 
 
 def test_health(service: Any) -> None:
@@ -161,7 +147,7 @@ def test_on_file_received_processes_the_file(service: Any, store: FilesystemBlob
     assert st["status"] == "done" and st["records"]["total"] == 8
     assert (st["records"]["accepted"], st["records"]["rejected"]) == (7, 1)
     assert outbox(factory, "records_accepted") and outbox(factory, "capitation_spend_changed")
-    assert count(factory, Claim) == 8
+    assert row_count(factory, Claim) == 8
 
 
 def test_on_file_chunk_ready_loads_the_chunk_once(
@@ -189,7 +175,7 @@ def test_on_file_chunk_ready_loads_the_chunk_once(
     st = service.file_status(reg["id"])
     assert st["status"] == "done" and st["records"]["total"] == 10
     assert (st["records"]["accepted"], st["records"]["rejected"]) == (9, 1)
-    assert count(factory, Claim) == 10
+    assert row_count(factory, Claim) == 10
     told = [e.payload for e in outbox(factory, "records_accepted")]  # per facility-month, each told once
     assert len({t["period"] for t in told}) == len(told) and sum(t["accepted"] for t in told) == 9
     assert service.relay.call_count == 4
@@ -300,7 +286,7 @@ def test_funds_advances_and_the_reconciliation(service: Any, store: FilesystemBl
     advance = event("advance_paid", {"advance_id": 1, "facility_code": FACILITY, "period": "2024-08", "amount": 500})
     assert service.on_advance_paid(advance) is True
     assert service.on_advance_paid(advance) is False
-    assert (count(factory, CapitationFund), count(factory, CapitationAdvance)) == (1, 1)
+    assert (row_count(factory, CapitationFund), row_count(factory, CapitationAdvance)) == (1, 1)
     rec = service.reconciliation(FACILITY, "2024-Q3")
     assert rec["capitation"]["fund"] == "9000.00" and rec["payments"] == {"advanced": "500.00"}
     assert rec["claims"]["count"] == 6
@@ -319,4 +305,4 @@ def test_a_station_s_facility_code_is_projected(service: Any, factory: sessionma
     )
     assert service.on_station_facility_set(body) is True
     assert service.on_station_facility_set(body) is False
-    assert count(factory, CommuneStation) == 1
+    assert row_count(factory, CommuneStation) == 1

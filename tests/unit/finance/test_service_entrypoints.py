@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +25,7 @@ from services.common.messaging import DatabaseAccess
 from services.finance.catalog_loader import sync_catalog
 from services.finance.models import FinanceBase, Inbox, Outbox
 from services.finance.service import Service
+from tests.support.services import entrypoint_names
 
 FACILITY = "91301"
 DECISION = {"decision_no": "1/QĐ-UBND", "decision_date": "2024-01-05"}
@@ -112,8 +112,7 @@ COVERED = {
 
 
 def test_every_entrypoint_is_covered():
-    entrypoints = {name for name, member in vars(Service).items() if getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, None)}
-    assert entrypoints == COVERED
+    assert entrypoint_names(Service) == COVERED
 
 
 def test_plan_entrypoints(service: Service):

@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-from nameko.rpc import Rpc
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import units
@@ -25,6 +22,7 @@ from services.common.migrate import upgrade
 from services.investment.models import Outbox
 from services.investment.register_loader import sync_register
 from services.investment.service import Service
+from tests.support.services import entrypoint_names, outbox_rows, row_count
 
 STATION = "30733"
 CORRELATION = "corr-entrypoints"
@@ -97,26 +95,12 @@ def service(factory: sessionmaker[Session]) -> Any:
 
 
 def outbox(factory: sessionmaker[Session], event_type: str) -> list[Outbox]:
-    with transaction(factory) as s:
-        return list(s.scalars(select(Outbox).where(Outbox.event_type == event_type).order_by(Outbox.id)))
-
-
-def count(factory: sessionmaker[Session], model: Any) -> int:
-    with transaction(factory) as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def rpc_entrypoints() -> set[str]:
-    return {
-        name
-        for name, member in vars(Service).items()
-        if any(isinstance(e, Rpc) for e in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()))
-    }
+    return outbox_rows(factory, Outbox, event_type)
 
 
 def test_every_entrypoint_is_covered() -> None:
     # The service consumes no events today: every entrypoint is an RPC method.
-    assert rpc_entrypoints() == COVERED
+    assert entrypoint_names(Service) == COVERED
 
 
 # --------------------------------------------------------------------------- stations
@@ -153,11 +137,11 @@ def test_record_station_status_commits_and_wakes_the_relay(service: Any, factory
 def test_a_refused_command_writes_nothing_and_leaves_the_relay_asleep(
     service: Any, factory: sessionmaker[Session]
 ) -> None:
-    before = count(factory, Outbox)
+    before = row_count(factory, Outbox)
     with pytest.raises(DomainError) as exc:
         service.record_station_status(STATION, {"attribute": "stars", "value": True, "year": 2021})
     assert [e["code"] for e in exc.value.errors] == ["unknown_attribute"]
-    assert count(factory, Outbox) == before
+    assert row_count(factory, Outbox) == before
     service.relay.assert_not_called()
 
 
