@@ -27,6 +27,20 @@ from services.investment.views.rows import check_unit, codes_reaching, merged_in
 _PROJECT_KEYS = (Project.plan_id, Project.item_code, Project.station_code)
 
 
+def _project_filters(
+    plan_ids: Iterable[int] | None, item_codes: Iterable[str] | None, station_codes: Iterable[str] | None
+) -> list[Any]:
+    """The projects a funding question is about: its plans, items and stations (None: any)."""
+    conds: list[Any] = []
+    if plan_ids is not None:
+        conds.append(Project.plan_id.in_(list(plan_ids)))
+    if item_codes is not None:
+        conds.append(Project.item_code.in_(list(item_codes)))
+    if station_codes is not None:
+        conds.append(Project.station_code.in_(sorted(station_codes)))
+    return conds
+
+
 def money_groups(
     session: Session,
     plan_ids: Iterable[int] | None = None,
@@ -39,15 +53,8 @@ def money_groups(
 
     Rows: (kind, plan_id, item_code, resolved station code, source, year, amount); kind is 'allocated'
     (capital by fiscal year) or 'disbursed' (by the year of the payment)."""
-    cap_conds: list[Any] = []
-    dis_conds: list[Any] = []
-    for conds in (cap_conds, dis_conds):
-        if plan_ids is not None:
-            conds.append(Project.plan_id.in_(list(plan_ids)))
-        if item_codes is not None:
-            conds.append(Project.item_code.in_(list(item_codes)))
-        if station_codes is not None:
-            conds.append(Project.station_code.in_(sorted(station_codes)))
+    cap_conds = _project_filters(plan_ids, item_codes, station_codes)
+    dis_conds = list(cap_conds)
     if year is not None:
         cap_conds.append(ProjectCapital.fiscal_year == year)
         dis_conds.append(ProjectDisbursement.year == year)
@@ -94,13 +101,7 @@ def linked_groups(
     in the database, placed at the station it belongs to in that year as `money_groups` places capital.
 
     Rows: (plan_id, item_code, resolved station code, allocation id, source, fiscal year, amount)."""
-    conds: list[Any] = [ProjectCapital.funded_by_allocation.is_not(None)]
-    if plan_ids is not None:
-        conds.append(Project.plan_id.in_(list(plan_ids)))
-    if item_codes is not None:
-        conds.append(Project.item_code.in_(list(item_codes)))
-    if station_codes is not None:
-        conds.append(Project.station_code.in_(sorted(station_codes)))
+    conds = [ProjectCapital.funded_by_allocation.is_not(None), *_project_filters(plan_ids, item_codes, station_codes)]
     if year is not None:
         conds.append(ProjectCapital.fiscal_year == year)
     keys = (*_PROJECT_KEYS, ProjectCapital.funded_by_allocation, ProjectCapital.source, ProjectCapital.fiscal_year)
