@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.intake --sizes 10000 --postgres             # PostgreSQL
     .venv/bin/python -m bench.intake --sizes 100000 --mode stack          # POST through the gateway (RabbitMQ)
     .venv/bin/python -m bench.intake --sizes 1000000 --no-floor           # memory at 1M records
+    .venv/bin/python -m bench.intake --sizes 10000 --ref 1e8f154          # and the code of that commit: before/after
 
 For each size one file is generated (services/devtools/claims_generator.py: one station, three months, planted faults),
 then the floor (bench/floor.py) and the system each read it in a fresh child process on a fresh database:
@@ -51,7 +52,26 @@ def floor(path: Path, db: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, *, mode: str, postgres: bool, with_floor: bool, seed: int = 7) -> dict[str, Any]:
+def reference_checkout(ref: str) -> Path:
+    """A detached `git worktree` of `ref` outside the repository (kept for the next run): the code *before*."""
+    sha = subprocess.run(["git", "rev-parse", "--short=12", ref], cwd=ROOT, capture_output=True, text=True,  # noqa: S603, S607
+                         check=True).stdout.strip()
+    path = Path(tempfile.gettempdir()) / f"ytcs-bench-ref-{sha}"
+    if not (path / "services").is_dir():
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)  # noqa: S603, S607
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), sha], cwd=ROOT, check=True,  # noqa: S603, S607
+                       capture_output=True)
+    return path
+
+
+def _ratio(system_s: float, row: dict[str, Any], size: int) -> float | None:
+    floor_rate = row.get("floor", {}).get("records_per_s")
+    return round(size / system_s / floor_rate, 2) if floor_rate and system_s else None
+
+
+def measure(
+    size: int, *, mode: str, postgres: bool, with_floor: bool, seed: int = 7, ref: str | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ytcs-bench-intake-") as work:
         path = Path(work) / f"claims-{size}.xml"
         row: dict[str, Any] = {"records": size, "db": "postgresql" if postgres else "sqlite", "mode": mode,
@@ -61,6 +81,11 @@ def measure(size: int, *, mode: str, postgres: bool, with_floor: bool, seed: int
             with database(postgres, work, "floor") as db:
                 row["floor"] = floor(path, db)
         if mode == "inprocess":
+            if ref is not None:  # the code before, on the same file in the same run
+                with database(postgres, work, "before") as db:
+                    before = claims_intake.inprocess(path, None if db.startswith("sqlite") else db,
+                                                     reference_checkout(ref))
+                row["before"] = {"ref": ref, **before, "ratio_to_floor": _ratio(before["process_s"], row, size)}
             with database(postgres, work, "claims") as db:
                 row["system"] = claims_intake.inprocess(path, None if db.startswith("sqlite") else db)
             seconds = row["system"]["process_s"]
@@ -81,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", action="store_true")
     p.add_argument("--no-floor", action="store_true")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--ref", help="also run the intake of this commit (in-process), same file, same run: before/after")
     args = p.parse_args(argv)
     for size in (int(s) for s in args.sizes.split(",")):
-        row = measure(size, mode=args.mode, postgres=args.postgres, with_floor=not args.no_floor, seed=args.seed)
+        row = measure(size, mode=args.mode, postgres=args.postgres, with_floor=not args.no_floor, seed=args.seed,
+                      ref=args.ref)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     return 0
 
