@@ -64,7 +64,7 @@ audit: $(STAMP)
 	       "(found one, or the service is unreachable): not passing silently; see docs/security.md" >&2; exit 1; }
 
 bench: $(STAMP)
-	$(PY) -m bench $(BENCH)
+	$(PY) -m bench $(if $(REF),--ref $(REF)) $(BENCH)
 
 clean:
 	rm -rf var .pytest_cache

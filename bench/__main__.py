@@ -3,6 +3,11 @@
     .venv/bin/python -m bench                 # everything (about 45 minutes on 2 cores)
     .venv/bin/python -m bench intake latency  # some of them
     .venv/bin/python -m bench --list
+    .venv/bin/python -m bench --ref 1e8f154 intake soak   # before/after: also the code of that commit
+
+With `--ref` (`make bench REF=…`), `intake` runs that commit's intake beside the current one on the same file in
+the same run (bench.intake --ref); every other suite runs first as that commit's own bench, from a `git worktree`
+of it, then as the current one, both into the same output file.
 
 Each suite is also a module of its own (`python -m bench.intake --help` …) with the exact commands the
 document quotes. Output goes to the terminal and to bench/out/<suite>-<UTC time>.jsonl with `uptime` and
@@ -69,6 +74,19 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
 }
 
 
+def _runs(name: str, ref: str | None) -> list[tuple[list[str], Path]]:
+    """(argv, working directory) in turn: with a ref, intake measures both itself; other suites run twice."""
+    cmds = SUITES[name][1]
+    if ref is None:
+        return [(c, ROOT) for c in cmds]
+    if name == "intake":
+        return [([*c, "--ref", ref], ROOT) for c in cmds]
+    from bench.intake import reference_checkout
+
+    before = reference_checkout(ref)
+    return [(c, before) for c in cmds] + [(c, ROOT) for c in cmds]
+
+
 def _machine() -> str:
     def sh(*cmd: str) -> str:
         return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()  # noqa: S603
@@ -82,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, (what, _) in SUITES.items():
             print(f"{name:14s} {what}")
         return 0
+    ref = None
+    if "--ref" in args:
+        at = args.index("--ref")
+        if at + 1 >= len(args):
+            print("--ref needs a commit", file=sys.stderr)
+            return 2
+        ref, args = args[at + 1], args[:at] + args[at + 2 :]
     chosen = args or list(SUITES)
     unknown = [a for a in chosen if a not in SUITES]
     if unknown:
@@ -94,13 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         out = OUT / f"{name}-{stamp}.jsonl"
         with open(out, "w") as fh:
             fh.write("# " + _machine().replace("\n", "\n# ") + "\n")
-            for cmd in SUITES[name][1]:
+            for cmd, cwd in _runs(name, ref):
                 if name == "latency" and cmd[2] == "bench.province" and (PROVINCE / "loaded.json").exists():
                     continue  # the province is built once; delete bench/out/province to rebuild it
-                fh.write("# " + " ".join(Path(c).name if c == PY else c for c in cmd) + "\n")
+                fh.write(f"# {'' if cwd == ROOT else f'(code of {ref}) '}"
+                         + " ".join(Path(c).name if c == PY else c for c in cmd) + "\n")
                 fh.flush()
                 print("$", " ".join(cmd), flush=True)
-                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+                run_env = env if cwd == ROOT else dict(env, PYTHONPATH=str(cwd))
+                proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdout=subprocess.PIPE, text=True)  # noqa: S603
                 assert proc.stdout is not None
                 for line in proc.stdout:
                     sys.stdout.write(line)
