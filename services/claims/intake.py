@@ -57,10 +57,11 @@ from services.claims.domain import chunks as chunking
 from services.claims.domain import totals
 from services.claims.domain.records import Claim as ClaimRecord
 from services.claims.domain.records import Issue
-from services.claims.models import ClaimFile
+from services.claims.models import ClaimFile, ClaimIssue, ClaimLine, ClaimTable
 from services.claims.parsing import EnvelopeHeader, FileRejected, RawRecord, decode_record, open_claim_file
 from services.claims.parsing.boundaries import RecordBoundaries
 from services.claims.parsing.notes import Note
+from services.claims.repository import DriverForm
 from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.claims.validation import ValidationContext, duplicate_issue, is_rejected, make_issue, validate
 from services.common.blobstore import BlobStore
@@ -509,9 +510,12 @@ class Intake:
             raise LeaseLost(file_id)
         accepted = rejected = warnings = 0
         issue_counts: dict[tuple[str, str], int] = {}
-        claim_rows: list[dict[str, Any]] = []
         if batch:
             already = uow.repo.accepted_among(facility, {_clip(p.ma_lk, 100) or "" for p in batch if p.ma_lk})
+            form = uow.repo.driver_form()
+            now = form.stamp(utcnow())  # one created_at for the batch's claims: one transaction
+            claim_rows: list[tuple[Any, ...]] = []
+            counted: list[totals.Counted] = []
             record_issues: list[list[Issue]] = []
             for p in batch:
                 issues = list(p.issues)
@@ -527,28 +531,38 @@ class Intake:
                     issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
                 n_warn = sum(1 for i in issues if i.severity == "warning")
                 warnings += n_warn
-                claim_rows.append(_claim_row(file_id, facility, p, ok, len(issues) - n_warn, n_warn))
+                row, amounts = _claim_row(file_id, facility, p, ok, len(issues) - n_warn, n_warn, now, form)
+                claim_rows.append(row)
+                if ok and amounts is not None:  # a claim that is ok has its amounts
+                    counted.append(amounts)
                 record_issues.append(issues)
-            ids = uow.repo.insert_claims(file_id, claim_rows)
-            lines: list[dict[str, Any]] = []
-            tables: list[dict[str, Any]] = []
-            issue_rows: list[dict[str, Any]] = []
+            ids = uow.repo.insert_claims(file_id, CLAIM_COLUMNS, claim_rows)
+            lines: list[tuple[Any, ...]] = []
+            tables: list[tuple[Any, ...]] = []
+            issue_rows: list[tuple[Any, ...]] = []
             for claim_id, p, issues in zip(ids, batch, record_issues, strict=True):
                 if p.claim is not None:
-                    lines.extend(_line_row(claim_id, ln) for ln in p.claim.lines)
-                    tables.extend(
-                        {"claim_id": claim_id, "ma_lk": _clip(p.ma_lk, 100), "table_name": name[:5], "content": data}
-                        for name, data in sorted(p.claim.other_tables.items())
-                    )
-                issue_rows.extend(_issue_row(file_id, p.index, i) for i in issues)
-            uow.repo.insert_details(lines, tables, issue_rows)
+                    lines.extend([_line_row(claim_id, ln, form) for ln in p.claim.lines])
+                    if p.claim.other_tables:
+                        ma_lk = _clip(p.ma_lk, 100)
+                        tables.extend(
+                            (claim_id, ma_lk, name[:5], form.blob(data))
+                            for name, data in sorted(p.claim.other_tables.items())
+                        )
+                if issues:
+                    issue_rows.extend([_issue_values(file_id, p.index, i) for i in issues])
+            uow.repo.insert_details(
+                (ClaimLine.__table__, LINE_COLUMNS, lines),
+                (ClaimTable.__table__, TABLE_COLUMNS, tables),
+                (ClaimIssue.__table__, ISSUE_COLUMNS, issue_rows),
+            )
             notes = _note_counts(batch)  # only when a repair was made: clean files write nothing here
             uow.repo.insert_format_notes([
                 {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
                 for (kind, table), n in sorted(notes.items(), key=lambda item: (item[0][0], item[0][1] or ""))
             ])
             # Near the end, so the totals rows stay locked for the shortest time before the commit.
-            uow.repo.add_to_totals(totals.for_claims(claim_rows))
+            uow.repo.add_to_totals(totals.for_accepted(counted))
             c.next_index = batch[-1].index + 1
         c.accepted += accepted
         c.rejected += rejected
@@ -695,58 +709,16 @@ def _int(value: int | None) -> int | None:
     return value if value is not None and -INT_MAX <= value <= INT_MAX else None
 
 
-def _claim_row(file_id: int, facility: str, p: Prepared, ok: bool, critical: int, warnings: int) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "file_id": file_id,
-        "record_index": p.index,
-        "status": "accepted" if ok else "rejected",
-        "facility_code": facility,
-        "ma_lk": _clip(p.ma_lk, 100),
-        "critical_issues": critical,
-        "warning_issues": warnings,
-        "created_at": utcnow(),
-    }
-    c = p.claim
-    if c is None:
-        # Core executemany wants the same keys in every row: a record without a readable XML1 has no values.
-        return dict.fromkeys(_CLAIM_VALUE_KEYS) | row
-    year = c.nam_qt if c.nam_qt is not None and 1900 <= c.nam_qt <= 9999 else None
-    month = c.thang_qt if c.thang_qt is not None and 1 <= c.thang_qt <= 12 else None
-    row.update(
-        standard=c.standard,
-        period_year=year,
-        period_month=month if year else None,
-        period_quarter=Quarter.of_month(year, month).quarter if year and month else None,
-        ma_bn=_clip(c.ma_bn, 100),
-        ho_ten=_clip(c.ho_ten, 255),
-        so_cccd=_clip(c.so_cccd, 20),
-        ngay_sinh=c.ngay_sinh,
-        ngay_sinh_raw=_clip(c.ngay_sinh_raw, 12),
-        gioi_tinh=_int(c.gioi_tinh),
-        dia_chi=_clip(c.dia_chi, 1024),
-        dien_thoai=_clip(c.dien_thoai, 20),
-        ma_the_bhyt=_clip(c.ma_the_bhyt, 255),
-        ma_dkbd=_clip(c.ma_dkbd, 255),
-        gt_the_tu=_clip(c.gt_the_tu, 255),
-        gt_the_den=_clip(c.gt_the_den, 255),
-        ma_benh_chinh=_clip(c.ma_benh_chinh, 10),
-        ma_benh_kt=_clip(";".join(c.ma_benh_kt), 200) if c.ma_benh_kt else None,
-        ma_loai_kcb=_clip(c.ma_loai_kcb, 2),
-        ngay_vao=c.ngay_vao,
-        ngay_ra=c.ngay_ra,
-        t_tongchi_bv=c.t_tongchi_bv,
-        t_tongchi_bh=c.t_tongchi_bh,
-        t_bntt=c.t_bntt,
-        t_bncct=c.t_bncct,
-        t_bhtt=c.t_bhtt,
-        t_nguonkhac=c.t_nguonkhac,
-        t_bhtt_gdv=c.t_bhtt_gdv,
-        **_by_method(c.lines),
-    )
-    return row
-
-
-_CLAIM_VALUE_KEYS = (
+# The INSERT's columns of each table, in the order the row builders below put their values.
+CLAIM_COLUMNS = (
+    "file_id",
+    "record_index",
+    "status",
+    "facility_code",
+    "ma_lk",
+    "critical_issues",
+    "warning_issues",
+    "created_at",
     "standard",
     "period_year",
     "period_month",
@@ -779,51 +751,139 @@ _CLAIM_VALUE_KEYS = (
     "bhtt_capitation",
     "bhtt_drg",
 )
-# Claim column of the Σ line T_BHTT of each payment method (MA_PTTT): spend is read from these, never T_BHTT_GDV.
-_METHOD_COLUMNS = {"1": "bhtt_fee_for_service", "2": "bhtt_capitation", "3": "bhtt_drg"}
+LINE_COLUMNS = (
+    "claim_id",
+    "table_name",
+    "line_index",
+    "stt",
+    "item_code",
+    "name",
+    "ma_nhom",
+    "quantity",
+    "unit_price",
+    "tyle_tt_bh",
+    "thanh_tien_bv",
+    "thanh_tien_bh",
+    "muc_huong",
+    "t_nguonkhac",
+    "t_bntt",
+    "t_bncct",
+    "t_bhtt",
+    "ma_pttt",
+    "ngay_yl",
+)
+TABLE_COLUMNS = ("claim_id", "ma_lk", "table_name", "content")
+ISSUE_COLUMNS = ("file_id", "record_index", "ma_lk", "table_name", "field", "code", "severity", "message")
+# A record without a readable XML1 has no values past created_at.
+_NO_VALUES = (None,) * (len(CLAIM_COLUMNS) - CLAIM_COLUMNS.index("standard"))
 
 
-def _by_method(lines: list[Any]) -> dict[str, Decimal]:
-    out = dict.fromkeys(_METHOD_COLUMNS.values(), _ZERO)
+def _claim_row(
+    file_id: int, facility: str, p: Prepared, ok: bool, critical: int, warnings: int, now: Any, form: DriverForm
+) -> tuple[tuple[Any, ...], totals.Counted | None]:
+    """The claim's row (CLAIM_COLUMNS, in the driver's form) and, when it has values, what it adds to the totals
+    (in Decimal: the driver's form may be a float)."""
+    ma_lk = _clip(p.ma_lk, 100)
+    head = (file_id, p.index, "accepted" if ok else "rejected", facility, ma_lk, critical, warnings, now)
+    c = p.claim
+    if c is None:
+        return head + _NO_VALUES, None
+    year = c.nam_qt if c.nam_qt is not None and 1900 <= c.nam_qt <= 9999 else None
+    month = c.thang_qt if c.thang_qt is not None and 1 <= c.thang_qt <= 12 else None
+    quarter = Quarter.of_month(year, month).quarter if year and month else None
+    ma_dkbd = _clip(c.ma_dkbd, 255)
+    fee, capitation, drg = _by_method(c.lines)
+    money, moment = form.money, form.moment
+    row = head + (
+        c.standard,
+        year,
+        month if year else None,
+        quarter,
+        _clip(c.ma_bn, 100),
+        _clip(c.ho_ten, 255),
+        _clip(c.so_cccd, 20),
+        form.day(c.ngay_sinh),
+        _clip(c.ngay_sinh_raw, 12),
+        _int(c.gioi_tinh),
+        _clip(c.dia_chi, 1024),
+        _clip(c.dien_thoai, 20),
+        _clip(c.ma_the_bhyt, 255),
+        ma_dkbd,
+        _clip(c.gt_the_tu, 255),
+        _clip(c.gt_the_den, 255),
+        _clip(c.ma_benh_chinh, 10),
+        _clip(";".join(c.ma_benh_kt), 200) if c.ma_benh_kt else None,
+        _clip(c.ma_loai_kcb, 2),
+        moment(c.ngay_vao),
+        moment(c.ngay_ra),
+        money(c.t_tongchi_bv),
+        money(c.t_tongchi_bh),
+        money(c.t_bntt),
+        money(c.t_bncct),
+        money(c.t_bhtt),
+        money(c.t_nguonkhac),
+        money(c.t_bhtt_gdv),
+        money(fee),
+        money(capitation),
+        money(drg),
+    )
+    return row, totals.Counted(facility, year, quarter, ma_dkbd, c.t_bhtt, fee, capitation, drg)
+
+
+# The Σ line T_BHTT of each payment method (MA_PTTT: fee for service, capitation, DRG), in that order:
+# spend is read from these, never T_BHTT_GDV.
+_METHODS = {"1": 0, "2": 1, "3": 2}
+
+
+def _by_method(lines: list[Any]) -> tuple[Decimal, Decimal, Decimal]:
+    out = [_ZERO, _ZERO, _ZERO]
     for ln in lines:
-        column = _METHOD_COLUMNS.get(ln.ma_pttt)
-        if column is not None and ln.t_bhtt is not None:
-            out[column] += ln.t_bhtt
-    return out
+        at = _METHODS.get(ln.ma_pttt)
+        if at is not None and ln.t_bhtt is not None:
+            out[at] += ln.t_bhtt
+    return out[0], out[1], out[2]
 
 
-def _line_row(claim_id: int, ln: Any) -> dict[str, Any]:
-    return {
-        "claim_id": claim_id,
-        "table_name": ln.table,
-        "line_index": ln.index,
-        "stt": _int(ln.stt),
-        "item_code": _clip(ln.item_code, 255),
-        "name": _clip(ln.name, 1024),
-        "ma_nhom": _clip(ln.ma_nhom, 4),
-        "quantity": ln.quantity,
-        "unit_price": ln.unit_price,
-        "tyle_tt_bh": ln.tyle_tt_bh,
-        "thanh_tien_bv": ln.thanh_tien_bv,
-        "thanh_tien_bh": ln.thanh_tien_bh,
-        "muc_huong": ln.muc_huong,
-        "t_nguonkhac": ln.t_nguonkhac,
-        "t_bntt": ln.t_bntt,
-        "t_bncct": ln.t_bncct,
-        "t_bhtt": ln.t_bhtt,
-        "ma_pttt": _clip(ln.ma_pttt, 2),
-        "ngay_yl": ln.ngay_yl,
-    }
+def _line_row(claim_id: int, ln: Any, form: DriverForm) -> tuple[Any, ...]:
+    """A claim line's row (LINE_COLUMNS, in the driver's form)."""
+    money, quantity = form.money, form.quantity
+    return (
+        claim_id,
+        ln.table,
+        ln.index,
+        _int(ln.stt),
+        _clip(ln.item_code, 255),
+        _clip(ln.name, 1024),
+        _clip(ln.ma_nhom, 4),
+        quantity(ln.quantity),
+        quantity(ln.unit_price),
+        money(ln.tyle_tt_bh),
+        money(ln.thanh_tien_bv),
+        money(ln.thanh_tien_bh),
+        money(ln.muc_huong),
+        money(ln.t_nguonkhac),
+        money(ln.t_bntt),
+        money(ln.t_bncct),
+        money(ln.t_bhtt),
+        _clip(ln.ma_pttt, 2),
+        form.moment(ln.ngay_yl),
+    )
+
+
+def _issue_values(file_id: int, record_index: int | None, i: Issue) -> tuple[Any, ...]:
+    """An issue's row as the batch inserts it (ISSUE_COLUMNS): text and integers, alike in every driver's form."""
+    return (
+        file_id,
+        record_index,
+        _clip(i.ma_lk, 100),
+        _clip(i.table, 20),
+        _clip(i.field, 40),
+        i.code[:40],
+        i.severity,
+        i.message,
+    )
 
 
 def _issue_row(file_id: int, record_index: int | None, i: Issue) -> dict[str, Any]:
-    return {
-        "file_id": file_id,
-        "record_index": record_index,
-        "ma_lk": _clip(i.ma_lk, 100),
-        "table_name": _clip(i.table, 20),
-        "field": _clip(i.field, 40),
-        "code": i.code[:40],
-        "severity": i.severity,
-        "message": i.message,
-    }
+    """`_issue_values` by column name, for Core's insert and the ORM."""
+    return dict(zip(ISSUE_COLUMNS, _issue_values(file_id, record_index, i), strict=True))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, case, exists, func, insert, or_, select, update
+from sqlalchemy import Dialect, Table, case, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -258,29 +259,37 @@ class ClaimsRepository:
             )
         return found
 
-    def insert_claims(self, file_id: int, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert claim rows of one file (consecutive record indexes) and return their ids in row order.
+    def driver_form(self) -> DriverForm:
+        """How this session's driver takes the values of the intake's rows (the row builders convert once)."""
+        return driver_form(self.session.get_bind().dialect)
 
-        A plain executemany, then the ids by (file_id, record_index): RETURNING in parameter order makes SQLite
-        insert one row per statement."""
-        bulk_insert(self.session, Claim.__table__, rows)
-        first, last = rows[0]["record_index"], rows[-1]["record_index"]
-        by_index = dict(
-            self.session.execute(
-                select(Claim.record_index, Claim.id).where(
-                    Claim.file_id == file_id, Claim.record_index.between(first, last)
+    def insert_claims(self, file_id: int, columns: Columns, rows: list[Row]) -> list[int]:
+        """Insert claim rows of one file (tuples in `columns` order, in the driver's form; consecutive record
+        indexes) and return their ids in row order.
+
+        The ids are matched by record_index ((file_id, record_index) is unique), never by position: PostgreSQL
+        returns them from the INSERT itself (RETURNING, whose order is not promised); SQLite reads them back
+        (its executemany gives no ids, and RETURNING in parameter order makes it insert one row per statement)."""
+        at = columns.index("record_index")
+        table = Claim.__table__
+        if self.session.get_bind().dialect.name == "postgresql":
+            by_index = dict(insert_rows(self.session, table, columns, rows, returning=("record_index", "id")))
+        else:
+            insert_rows(self.session, table, columns, rows)
+            by_index = dict(
+                _driver_call(
+                    self.session,
+                    "SELECT record_index, id FROM claims WHERE file_id = ? AND record_index BETWEEN ? AND ?",
+                    lambda cur, sql: cur.execute(sql, (file_id, rows[0][at], rows[-1][at])).fetchall(),
                 )
-            ).all()
-        )
-        return [by_index[r["record_index"]] for r in rows]
+            )
+        return [by_index[r[at]] for r in rows]
 
-    def insert_details(
-        self, lines: list[dict[str, Any]], tables: list[dict[str, Any]], issues: list[dict[str, Any]]
-    ) -> None:
-        """A batch's claim lines (XML2/3), other tables (XML4..15) and issues."""
-        for rows, model in ((lines, ClaimLine), (tables, ClaimTable), (issues, ClaimIssue)):
+    def insert_details(self, *batches: tuple[Table, Columns, list[Row]]) -> None:
+        """A batch's claim lines (XML2/3), other tables (XML4..15) and issues: (table, columns, rows) each."""
+        for table, columns, rows in batches:
             if rows:
-                bulk_insert(self.session, model.__table__, rows)
+                insert_rows(self.session, table, columns, rows)
 
     def insert_format_notes(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -432,53 +441,147 @@ class ClaimsRepository:
 
 # --- the driver-level batch insert ----------------------------------------------------------------
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Callable[[Any], Any] | None]]] = {}
+Columns = tuple[str, ...]
+Row = tuple[Any, ...]
+Convert = Callable[[Any], Any]
+# Rows per INSERT on PostgreSQL: the server parses and plans a VALUES list in more than linear time (1,000 rows
+# a statement cost it ~50 % more CPU than 100 to 250 did on the intake's rows, and took longer).
+PG_PAGE = 100
 
 
-def bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows in one go at the driver: SQLite `executemany`, PostgreSQL `execute_values` (1,000 a statement).
+def _same(value: Any) -> Any:
+    return value
 
-    The same rows and values as `s.execute(insert(table), rows)` stores (the column types' own bind
-    conversions are applied), for less: SQLAlchemy's per-row parameter building was a fifth of the intake's
-    time on SQLite (docs/benchmarks.md). Not COPY: psycopg2 refuses it under psycogreen's wait callback, which
-    the service runs with. Every row has the keys of the first, as Core requires too. Driver errors are
-    raised as SQLAlchemy's own (IntegrityError: the intake retries a batch on it), as before."""
+
+@dataclass(frozen=True, slots=True)
+class DriverForm:
+    """The driver's form of the intake's values: the column types' own bind processors (what Core's insert
+    applies), taken once per dialect and driver. SQLite: Decimal as float, datetime and date as text, bytes as
+    sqlite3.Binary; psycopg2: bytes as psycopg2.Binary, the rest as they are (`_same`)."""
+
+    money: Convert  # Numeric(18, 2): amounts and percentages
+    quantity: Convert  # Numeric(18, 3)
+    moment: Convert  # DateTime: NGAY_VAO, NGAY_RA, NGAY_YL
+    stamp: Convert  # DateTime(timezone=True): created_at
+    day: Convert  # Date
+    blob: Convert  # LargeBinary
+
+
+_FORMS: dict[tuple[str, str], DriverForm] = {}
+
+
+def _bind(column: Any, dialect: Dialect) -> Convert:
+    return column.type.dialect_impl(dialect).bind_processor(dialect) or _same
+
+
+_PROBE = datetime(1, 2, 3, 4, 5, 6, 7)
+
+
+def _moment(column: Any, dialect: Dialect) -> Convert:
+    """A naive DateTime column's conversion. SQLite's processor writes a naive datetime as `isoformat(" ",
+    "microseconds")` does (checked here on a probe, and in tests over the edge values): that C method for a
+    naive datetime costs a third of the processor, which still takes anything else (None, a date, an aware
+    datetime, whose offset it drops)."""
+    process = _bind(column, dialect)
+    if process is _same or process(_PROBE) != _PROBE.isoformat(" ", "microseconds"):
+        return process
+
+    def moment(value: Any) -> Any:
+        if value.__class__ is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return process(value)
+
+    return moment
+
+
+def driver_form(dialect: Dialect) -> DriverForm:
+    key = (dialect.name, dialect.driver)
+    form = _FORMS.get(key)
+    if form is None:
+        c, ln = Claim.__table__.c, ClaimLine.__table__.c
+        form = _FORMS[key] = DriverForm(
+            money=_bind(c.t_bhtt, dialect),
+            quantity=_bind(ln.quantity, dialect),
+            moment=_moment(c.ngay_vao, dialect),
+            stamp=_bind(c.created_at, dialect),
+            day=_bind(c.ngay_sinh, dialect),
+            blob=_bind(ClaimTable.__table__.c.content, dialect),
+        )
+    return form
+
+
+_SQL: dict[tuple[str, str, Columns, Columns], str] = {}
+
+
+def _insert_sql(dialect: str, table: Table, columns: Columns, returning: Columns) -> str:
+    key = (dialect, table.name, columns, returning)
+    sql = _SQL.get(key)
+    if sql is None:
+        values = "%s" if dialect == "postgresql" else "(" + ", ".join(["?"] * len(columns)) + ")"
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}"  # noqa: S608  # nosec B608 - our own table and columns
+        if returning:
+            sql += f" RETURNING {', '.join(returning)}"
+        sql = _SQL[key] = sql
+    return sql
+
+
+def _driver_call(s: Session, sql: str, work: Callable[[Any, str], Any]) -> Any:
+    """`work(cursor, sql)` on the session's own DBAPI connection, its errors raised as SQLAlchemy's own
+    (IntegrityError: the intake retries a batch on it; OperationalError: the event handler's transient-failure
+    path; a dropped connection marked invalidated), as Core would raise them."""
     conn = s.connection()
     dialect = conn.dialect
-    keys = tuple(rows[0])
-    cached = _INSERTS.get((dialect.name, table.name, keys))
-    if cached is None:
-        procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-        columns = ", ".join(keys)
-        values = "%s" if dialect.name == "postgresql" else "(" + ", ".join(["?"] * len(keys)) + ")"
-        sql = f"INSERT INTO {table.name} ({columns}) VALUES {values}"  # noqa: S608  # nosec B608 - our own table and columns
-        cached = _INSERTS[(dialect.name, table.name, keys)] = (sql, procs)
-    sql, procs = cached
-    get = itemgetter(*keys)  # several keys: a tuple, built in C
-    converted = [(i, p) for i, p in enumerate(procs) if p is not None]
-    params: list[Any] = [get(row) for row in rows]
-    if converted:
-        for n, values in enumerate(params):
-            values = list(values)
-            for i, p in converted:
-                values[i] = p(values[i])
-            params[n] = values
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi_conn = conn.connection.dbapi_connection
+    cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
     try:
-        if dialect.name == "postgresql":
-            from psycopg2.extras import execute_values
-
-            # executemany would be one round trip per row on psycopg2.
-            execute_values(cursor, sql, params, page_size=1000)
-        else:
-            cursor.executemany(sql, params)
+        return work(cursor, sql)
     except dialect.loaded_dbapi.Error as exc:
-        # As SQLAlchemy itself would raise it: IntegrityError for the intake's retry, OperationalError for the
-        # event handler's transient-failure path, a dropped connection marked invalidated.
-        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        lost = dialect.is_disconnect(exc, dbapi_conn, cursor)
         if lost:
             conn.invalidate(exc)
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
     finally:
         with contextlib.suppress(Exception):
             cursor.close()
+
+
+def insert_rows(s: Session, table: Table, columns: Columns, rows: list[Row], returning: Columns = ()) -> list[Row]:
+    """Rows already in the driver's form (`DriverForm`; tuples in `columns` order) in one go at the driver:
+    SQLite `executemany`, PostgreSQL `execute_values` (PG_PAGE rows a statement). `returning` (PostgreSQL only):
+    those columns of every row inserted, in no promised order.
+
+    Not COPY: psycopg2 refuses it under psycogreen's wait callback, which the service runs with."""
+    dialect = s.get_bind().dialect.name
+    sql = _insert_sql(dialect, table, columns, returning)
+    if dialect != "postgresql":
+        if returning:
+            raise ValueError("insert_rows: RETURNING only on PostgreSQL")
+        _driver_call(s, sql, lambda cur, q: cur.executemany(q, rows))
+        return []
+    from psycopg2.extras import execute_values
+
+    template = "(" + ", ".join(["%s"] * len(columns)) + ")"  # not re-derived from the first row each page
+    # executemany would be one round trip per row on psycopg2.
+    found = _driver_call(
+        s, sql, lambda cur, q: execute_values(cur, q, rows, template=template, page_size=PG_PAGE, fetch=bool(returning))
+    )
+    return list(found or [])
+
+
+def bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Dict rows (every row with the keys of the first, as Core requires too) stored as `s.execute(insert(table),
+    rows)` stores them: the column types' own bind conversions applied, then `insert_rows`."""
+    dialect = s.get_bind().dialect
+    columns = tuple(rows[0])
+    get = itemgetter(*columns)
+    converted = [(i, p) for i, k in enumerate(columns) if (p := _bind(table.c[k], dialect)) is not _same]
+    params: list[Row] = []
+    for row in rows:
+        values = get(row) if len(columns) > 1 else (get(row),)
+        if converted:
+            values = list(values)
+            for i, p in converted:
+                values[i] = p(values[i])
+            values = tuple(values)
+        params.append(values)
+    insert_rows(s, table, columns, params)

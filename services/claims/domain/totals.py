@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.common import facility_code
 
@@ -69,21 +69,56 @@ def _add(deltas: Deltas, key: Key, **values: int) -> None:
         row[name] += value
 
 
+class Counted(NamedTuple):
+    """What an accepted claim adds to the totals, as its row stores it (the intake builds these beside the rows)."""
+
+    facility_code: str
+    period_year: int | None
+    period_quarter: int | None
+    ma_dkbd: str | None
+    t_bhtt: Decimal | None
+    fee_for_service: Decimal | None  # the claim's Σ line T_BHTT of each payment method (METHODS)
+    capitation: Decimal | None
+    drg: Decimal | None
+
+
 def for_claims(rows: Iterable[Mapping[str, Any]]) -> Deltas:
     """Increments for claim rows as the intake inserts them: only accepted claims count, all pending."""
+    return for_accepted(
+        Counted(
+            r["facility_code"],
+            r.get("period_year"),
+            r.get("period_quarter"),
+            r.get("ma_dkbd"),
+            r.get("t_bhtt"),
+            *(r.get(column) for column, _ in METHODS),
+        )
+        for r in rows
+        if r["status"] == "accepted"
+    )
+
+
+def for_accepted(claims: Iterable[Counted]) -> Deltas:
+    """Increments for accepted claims (`for_claims` without the rows): all pending."""
     deltas: Deltas = {}
-    for r in rows:
-        if r["status"] != "accepted":
-            continue
-        requested = to_cents(r.get("t_bhtt"))
-        methods = {name: to_cents(r.get(column)) for column, name in METHODS}
-        treating = r["facility_code"]
-        key = key_of(treating, r.get("period_year"), r.get("period_quarter"))
-        _add(deltas, key, claims=1, requested=requested, pending=requested, **methods)
-        registered = registered_facility(r.get("ma_dkbd"), treating)
-        own = methods["capitation"] if registered == treating else 0
-        reg_key = key_of(registered, r.get("period_year"), r.get("period_quarter"))
-        _add(deltas, reg_key, registered_claims=1, capitation_registered=methods["capitation"], capitation_own=own)
+    for c in claims:
+        requested = to_cents(c.t_bhtt)
+        capitation = to_cents(c.capitation)
+        key = key_of(c.facility_code, c.period_year, c.period_quarter)
+        _add(
+            deltas,
+            key,
+            claims=1,
+            requested=requested,
+            pending=requested,
+            fee_for_service=to_cents(c.fee_for_service),
+            capitation=capitation,
+            drg=to_cents(c.drg),
+        )
+        registered = registered_facility(c.ma_dkbd, c.facility_code)
+        own = capitation if registered == c.facility_code else 0
+        reg_key = key_of(registered, c.period_year, c.period_quarter)
+        _add(deltas, reg_key, registered_claims=1, capitation_registered=capitation, capitation_own=own)
     return deltas
 
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from services.claims.models import ClaimFile, ClaimIssue
+import pytest
+from sqlalchemy import String, create_engine, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from services.claims import intake as intake_module
+from services.claims.models import Claim, ClaimFile, ClaimIssue, ClaimLine, ClaimsBase, ClaimTable
+from services.claims.repository import ClaimsRepository, DriverForm, driver_form
 from services.claims.repository import bulk_insert as _bulk_insert
+from services.common.blobstore import FilesystemBlobStore
+from services.common.db import make_engine
+from services.common.migrate import upgrade
 from services.common.outbox import utcnow
+from tests.integration.claims.conftest import ClaimsEnv, generate
 
 
 def _file(s, sha: str) -> int:
@@ -31,3 +41,126 @@ def test_rows_and_a_constraint_violation(claims_env):
     with pytest.raises(IntegrityError), claims_env.session() as s:  # the same sha256 twice
         _bulk_insert(s, ClaimFile.__table__, [{"sha256": "a" * 64, "size": 1, "blob_name": "b", "uploaded_by": "t",
                                                "uploaded_at": utcnow(), "status": "processing"}])
+
+
+# --- the intake's rows: built once in the driver's form, stored as Core's insert of the same values stores them ---
+
+_FAULTS = {"record_unreadable": 3, "amount_mismatch": 4, "duplicate_claim": 3, "card_format": 3,
+           "table_unknown": 3, "ma_lk_mismatch": 3, "line_date_outside_visit": 3, "value_invalid": 3}
+_TABLES = ("claims", "claim_lines", "claim_tables", "claim_issues", "facility_quarter_totals", "file_chunks")
+_FROZEN = datetime(2024, 10, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def _as_is(value):
+    """The reference's values: the Python objects themselves, for Core's insert to convert."""
+    return value
+
+
+def _core_insert_claims(self, file_id, columns, rows):
+    """The reference: Core's insert of dicts (the column types' own bind processors), ids read back."""
+    self.session.execute(insert(Claim.__table__), [dict(zip(columns, r, strict=True)) for r in rows])
+    by_index = dict(self.session.execute(select(Claim.record_index, Claim.id).where(Claim.file_id == file_id)).all())
+    return [by_index[r[columns.index("record_index")]] for r in rows]
+
+
+def _core_insert_details(self, *batches):
+    for table, columns, rows in batches:
+        if rows:
+            self.session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+
+
+def _stored(url: str) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Every row of the intake's tables as the database holds it (with the column names): PostgreSQL's text of
+    each value; SQLite's values with their storage class (1 and 1.0 differ there)."""
+    engine = make_engine(url)
+    out: dict[str, tuple[list[str], list[tuple]]] = {}
+    with engine.connect() as conn:
+        for table in _TABLES:
+            by = ", ".join(ClaimsBase.metadata.tables[table].primary_key.columns.keys())
+            result = conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY {by}")  # noqa: S608
+            names = list(result.keys())
+            if engine.dialect.name == "postgresql":
+                text = ", ".join(f"CAST(\"{n}\" AS text)" for n in names)
+                rows = conn.exec_driver_sql(f"SELECT {text} FROM {table} ORDER BY {by}").all()  # noqa: S608
+            else:
+                rows = [tuple((type(v).__name__, v) for v in r) for r in result.all()]
+            out[table] = (names, [tuple(r) for r in rows])
+    engine.dispose()
+    return out
+
+
+def _load(url: str, data: bytes, store_dir) -> None:
+    upgrade("claims", url)
+    engine = make_engine(url)
+    env = ClaimsEnv(sessionmaker(engine, expire_on_commit=False), FilesystemBlobStore(store_dir))
+    status = env.load(data, batch_size=40, chunk_records=70)  # several chunks, a batch cut inside each
+    assert status["status"] == "done"
+    engine.dispose()
+
+
+def test_the_intakes_rows_are_stored_as_cores_insert_stores_them(db_url_factory, tmp_path, monkeypatch):
+    """Byte for byte, every column of every row (claims, lines, other tables, issues, totals, chunk counters):
+    the intake's driver-form tuples against Core's insert of the same values as Python objects."""
+    data, _ = generate(records=160, faults=_FAULTS)
+    monkeypatch.setattr(intake_module, "utcnow", lambda: _FROZEN)  # created_at the same in both databases
+    fast, core = db_url_factory("fast"), db_url_factory("core")
+    _load(fast, data, tmp_path / "fast")
+    with monkeypatch.context() as m:
+        m.setattr(ClaimsRepository, "driver_form", lambda self: DriverForm(*[_as_is] * 6))
+        m.setattr(ClaimsRepository, "insert_claims", _core_insert_claims)
+        m.setattr(ClaimsRepository, "insert_details", _core_insert_details)
+        _load(core, data, tmp_path / "core")
+    got, want = _stored(fast), _stored(core)
+    assert got == want
+    # Every kind of value went through both paths: each column of claims and lines that is not text (a value the
+    # driver may need converted: amounts, dates, times, numbers) holds a value somewhere.
+    assert [t for t, (_, rows) in got.items() if not rows] == []
+    for table in ("claims", "claim_lines"):
+        names, rows = got[table]
+        typed = [i for i, n in enumerate(names) if not isinstance(ClaimsBase.metadata.tables[table].c[n].type, String)]
+        assert [names[i] for i in typed if all(r[i] in (None, ("NoneType", None)) for r in rows)] == []
+
+
+def test_claim_ids_follow_the_record_index_not_the_order_of_insertion(claims_env):
+    """insert_claims returns each row's own id in row order, whatever order the database hands them back in."""
+    with claims_env.session() as s:
+        file_id = _file(s, "c" * 64)
+        repo = ClaimsRepository(s)
+        form = repo.driver_form()
+        columns = ("file_id", "record_index", "status", "facility_code", "critical_issues", "warning_issues",
+                   "created_at")
+        rows = [(file_id, i, "rejected", "91060", 1, 0, form.stamp(_FROZEN)) for i in range(450)]  # several pages
+        ids = repo.insert_claims(file_id, columns, rows)
+        stored = dict(s.execute(select(Claim.id, Claim.record_index).where(Claim.file_id == file_id)).all())
+    assert len(set(ids)) == 450 and [stored[i] for i in ids] == list(range(450))
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg2://"], ids=["sqlite", "postgres"])
+def test_the_driver_form_is_the_column_types_own_bind_processing(url):
+    """Each conversion of DriverForm gives what the column type's own bind processor gives: the naive-datetime
+    shortcut on SQLite included, over the edge values and what it hands back to the processor."""
+    dialect = create_engine(url).dialect  # with its driver loaded (bytes: sqlite3.Binary), never connected
+    form = driver_form(dialect)
+    columns = {"money": Claim.__table__.c.t_bhtt, "quantity": ClaimLine.__table__.c.quantity,
+               "moment": ClaimLine.__table__.c.ngay_yl, "stamp": Claim.__table__.c.created_at,
+               "day": Claim.__table__.c.ngay_sinh, "blob": ClaimTable.__table__.c.content}
+    samples = {
+        "money": [None, Decimal("0.00"), Decimal("-12.34"), Decimal("9999999999999999.99"), Decimal("0.1")],
+        "quantity": [None, Decimal("1.000"), Decimal("0.125"), Decimal("123456789012345.678")],
+        "moment": [None, datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(2024, 2, 29, 7, 5),
+                   datetime(2024, 7, 1, 0, 0, 0, 1), date(2024, 7, 1), datetime(2024, 7, 1, 8, 30, tzinfo=UTC)],
+        "stamp": [None, _FROZEN, datetime(2024, 7, 1, 8, 30)],
+        "day": [None, date(1, 1, 1), date(2024, 2, 29)],
+        "blob": [None, b"", b"\x00\xff<XML4/>"],
+    }
+    for kind, column in columns.items():
+        own = column.type.dialect_impl(dialect).bind_processor(dialect) or _as_is
+        convert = getattr(form, kind)
+        for value in samples[kind]:
+            got, want = _plain(convert(value)), _plain(own(value))
+            assert (type(got), got) == (type(want), want), (kind, value)
+
+
+def _plain(value):
+    """A driver's wrapper compared by what it wraps (psycopg2.Binary has no equality of its own)."""
+    return (type(value), value.adapted) if hasattr(value, "adapted") else value
