@@ -181,11 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="start everything and supervise it (make run)")
     run_p.add_argument(
-        "--replicas", type=int, help="claims service processes (competing consumers); YTCS_CLAIMS_REPLICAS, default 1"
+        "--replicas",
+        type=int,
+        help="claims intake workers (competing consumers) beside the claims RPC process; YTCS_CLAIMS_REPLICAS (1)",
     )
     sub.add_parser("migrate", help="apply migrations and load reference data")
-    serve = sub.add_parser("serve", help="run one service in the foreground")
-    serve.add_argument("service", choices=config.SERVICES)
+    serve = sub.add_parser("serve", help="run one service (or the claims intake worker) in the foreground")
+    serve.add_argument("service", choices=config.PROCESSES)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     tc = token.add_parser("create")

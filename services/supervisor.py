@@ -1,4 +1,5 @@
-"""`ytcs run`: start the three services and the gateway, restart whatever dies, stop all on Ctrl-C.
+"""`ytcs run`: start the three services, the claims intake workers and the gateway, restart whatever dies, stop
+all on Ctrl-C.
 
 Like `restart: always` under docker-compose: a process that exits is started again after a short,
 growing pause. In-flight work survives a restart because it lives in the broker and the databases
@@ -59,8 +60,9 @@ def broker_reachable(uri: str, timeout: float = 3.0) -> str | None:
 
 
 def claims_replicas() -> int:
-    """`YTCS_CLAIMS_REPLICAS` (default 1): claims processes consuming the same queues. Files are shared out
-    by the broker (one `file_received` per file) and each file is leased to one process (intake.py)."""
+    """`YTCS_CLAIMS_REPLICAS` (default 1): claims intake workers (services/claims/worker.py) consuming the same
+    queues. Files are shared out by the broker (one `file_received` per file), each file and chunk is leased to
+    one process (intake.py); the claims RPCs are answered by one process of their own beside them."""
     raw = os.environ.get("YTCS_CLAIMS_REPLICAS", "1").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= 16:
         raise SystemExit(f"ytcs: YTCS_CLAIMS_REPLICAS must be a whole number from 1 to 16, not {raw!r}")
@@ -70,11 +72,12 @@ def claims_replicas() -> int:
 def children(replicas: int | None = None) -> list[Child]:
     py = sys.executable
     out = [Child(s, [py, "-m", "services.common.runner", s]) for s in config.SERVICES]
-    # Replica k (from 2) serves its metrics on CLAIMS_METRICS_PORT + 100·(k−1): 9202, 9302… by default.
-    base = config.metrics_port("claims")
-    for k in range(2, (replicas if replicas is not None else claims_replicas()) + 1):
-        port = str(base + 100 * (k - 1))
-        out.append(Child(f"claims#{k}", [py, "-m", "services.common.runner", "claims"], {"CLAIMS_METRICS_PORT": port}))
+    # Intake worker k serves its metrics on CLAIMS_INTAKE_METRICS_PORT + 100·(k−1): 9104, 9204… by default.
+    base = config.metrics_port(config.CLAIMS_INTAKE)
+    for k in range(1, (replicas if replicas is not None else claims_replicas()) + 1):
+        name = config.CLAIMS_INTAKE if k == 1 else f"{config.CLAIMS_INTAKE}#{k}"
+        argv = [py, "-m", "services.common.runner", config.CLAIMS_INTAKE]
+        out.append(Child(name, argv, {"CLAIMS_INTAKE_METRICS_PORT": str(base + 100 * (k - 1))}))
     out.append(
         Child("gateway", [py, "-m", "gunicorn", "-c", str(Path(__file__).parent / "gateway" / "gunicorn_conf.py")])
     )

@@ -24,6 +24,12 @@ case "$role" in
     unset PROMETHEUS_MULTIPROC_DIR
     exec python -m services.common.runner "$role"
     ;;
+  claims-intake)
+    # The claims intake worker (services/claims/worker.py): a nameko process like the services, on its own
+    # metrics port (CLAIMS_INTAKE_METRICS_PORT, 9104); it lowers its own priority (YTCS_CLAIMS_INTAKE_NICE).
+    unset PROMETHEUS_MULTIPROC_DIR
+    exec python -m services.common.runner claims-intake
+    ;;
   migrate)
     # Migrations of every service's database and the reference data; idempotent, run once per release.
     exec ytcs migrate

@@ -1,47 +1,33 @@
 """Claims service entrypoints (nameko). Thin: decode the call, open a unit of work (commands) or a session
-(queries), call one function of handlers.py, views.py or the intake pipeline, return its dict.
+(queries), call one function of handlers.py or views.py, return its dict.
 
-Processing is a work queue: `register_file` queues the event `file_received` through the outbox, and this
-service consumes its own event to check the file and cut it into chunks; a file of several chunks queues one
-`file_chunk_ready` per chunk, which every replica consumes too, so one large file is loaded by all of them. The
-file's and each chunk's lease keep two replicas off the same work, and a timer resumes what a dead worker left.
+These are the claims RPCs and the small event handlers, answered at once. The intake (checking claim files and
+loading them in chunks) runs in processes of its own, worker.py (`runner claims-intake`): the same service to
+the broker, on the same database, so `register_file` here queues `file_received` through the outbox and a worker
+takes it; this process consumes neither `file_received` nor `file_chunk_ready`, and its hub never waits behind a
+chunk (issue 19).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
-import eventlet
-import eventlet.semaphore
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.claims import blobsweep, figures, handlers, reasons, views
 from services.claims import metrics as claim_metrics
-from services.claims.intake import Intake
 from services.claims.models import Outbox
 from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.claims.validation.rulebook import rulebook
 from services.common.blobstore import default_store
 from services.common.business_metrics import BusinessMetrics
-from services.common.contracts import claims as contract
 from services.common.dlq import QueueDepths
 from services.common.messaging import Database, OutboxRelay, reliable_event_handler
 from services.common.metrics import EntrypointMetrics
 
 log = logging.getLogger(__name__)
-
-
-# Chunks one replica loads at once (`YTCS_CLAIMS_CHUNK_SLOTS`): loading is CPU-bound, so more green threads only
-# add batches held in memory; the messages beyond wait unacknowledged and go to another replica if this one dies.
-_CHUNK_SLOTS = eventlet.semaphore.Semaphore(int(os.environ.get("YTCS_CLAIMS_CHUNK_SLOTS", "2")))
-
-
-def _pause() -> None:
-    # Processing is CPU-bound: let the hub answer RPCs and broker heartbeats between records.
-    eventlet.sleep(0)
 
 
 class Service:
@@ -54,9 +40,6 @@ class Service:
     # most once per 10 s while files stream in (a pass is one reconciliation per facility-quarter).
     business = BusinessMetrics(figures.business_figures, stamp=views.data_version)
     queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
-
-    def _intake(self) -> Intake:
-        return Intake(self.db.factory, default_store(), pause=_pause)
 
     @rpc
     def health(self) -> dict[str, Any]:
@@ -86,32 +69,8 @@ class Service:
         with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
             out = handlers.register_file(uow, data)
         claim_metrics.file_registered(out["duplicate"])
-        self.relay()  # publish file_received now rather than at the relay's next tick
+        self.relay()  # publish file_received now rather than at the relay's next tick: an intake worker takes it
         return out
-
-    @reliable_event_handler("claims", "file_received")
-    def on_file_received(self, body: dict[str, Any]) -> None:
-        data = contract.FileReceivedV1().load(body["data"])
-        outcome = self._intake().process(data["file_id"])
-        self.relay()
-        log.info("claims file %s: %s", data["file_id"], outcome)
-
-    @reliable_event_handler("claims", "file_chunk_ready")
-    def on_file_chunk_ready(self, body: dict[str, Any]) -> None:
-        data = contract.FileChunkReadyV1().load(body["data"])
-        with _CHUNK_SLOTS:
-            outcome = self._intake().process_chunk(data["file_id"], data["chunk"])
-        self.relay()
-        log.info("claims file %s chunk %s: %s", data["file_id"], data["chunk"], outcome)
-
-    @timer(interval=20)
-    def resume_stalled(self) -> None:
-        """Files whose worker died (lease expired) or whose event was lost are taken up again."""
-        intake = self._intake()
-        for file_id in intake.stalled():
-            outcome = intake.process(file_id)
-            self.relay()
-            log.info("claims file %s resumed: %s", file_id, outcome)
 
     @timer(interval=blobsweep.sweep_interval())
     def expire_blobs(self) -> None:

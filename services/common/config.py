@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SERVICES = ("finance", "claims", "investment")
+# The claims intake worker (services/claims/worker.py): the claims service to the broker and the database, in
+# processes of its own so that loading claim files never delays the claims RPCs (issue 19).
+CLAIMS_INTAKE = "claims-intake"
+PROCESSES = (*SERVICES, CLAIMS_INTAKE)  # what `ytcs serve` and the runner start
 DEFAULT_METRICS_PORTS = {"finance": 9101, "claims": 9102, "investment": 9103}
 
 
@@ -28,8 +32,18 @@ def db_url(service: str) -> str:
     return f"sqlite:///{var_dir() / (service + '.db')}"
 
 
-def metrics_port(service: str) -> int:
-    return int(os.environ.get(f"{service.upper()}_METRICS_PORT", DEFAULT_METRICS_PORTS[service]))
+def service_of(process: str) -> str:
+    """The service a process role belongs to: its nameko name, database and queues."""
+    return "claims" if process == CLAIMS_INTAKE else process
+
+
+def metrics_port(process: str) -> int:
+    """`FINANCE_METRICS_PORT` etc.; the intake worker's `CLAIMS_INTAKE_METRICS_PORT` defaults to the claims
+    port + 2 (9104), so a stack given other claims ports moves its worker with them."""
+    if process == CLAIMS_INTAKE:
+        raw = os.environ.get("CLAIMS_INTAKE_METRICS_PORT")
+        return int(raw) if raw else metrics_port("claims") + 2
+    return int(os.environ.get(f"{process.upper()}_METRICS_PORT", DEFAULT_METRICS_PORTS[process]))
 
 
 def http_port() -> int:

@@ -1,4 +1,5 @@
-"""Run one nameko service in this process: `ytcs serve finance`.
+"""Run one nameko service in this process: `ytcs serve finance`; `ytcs serve claims-intake` runs the claims
+intake worker (services/claims/worker.py), the claims service's intake entrypoints in a process of their own.
 
 Eventlet must patch the standard library before anything else imports it, and psycopg2 must be made
 cooperative, or one slow query would freeze every green thread of the service.
@@ -27,11 +28,25 @@ from services.common import config, logs, metrics  # noqa: E402
 log = logging.getLogger("ytcs.runner")
 
 
+def service_class(process: str) -> type:
+    """The nameko class a process role runs: `services.<service>.service.Service`, or the intake worker."""
+    if process == config.CLAIMS_INTAKE:
+        return importlib.import_module("services.claims.worker").Worker
+    return importlib.import_module(f"services.{process}.service").Service
+
+
+def port_variable(process: str) -> str:
+    return f"{process.upper().replace('-', '_')}_METRICS_PORT"
+
+
 def serve(service: str) -> int:
+    """`service` is a process role of config.PROCESSES; the intake worker runs with the claims configuration."""
+    if service not in config.PROCESSES:
+        log.error("unknown service %r: one of %s", service, ", ".join(config.PROCESSES))
+        return 2
     logs.configure(service)
-    service_cls = importlib.import_module(f"services.{service}.service").Service
-    runner = ServiceRunner(config.nameko_config(service))
-    runner.add_service(service_cls)
+    runner = ServiceRunner(config.nameko_config(config.service_of(service)))
+    runner.add_service(service_class(service))
 
     stopping: list[int] = []
     grace = float(os.environ.get("YTCS_STOP_SECONDS", "20"))
@@ -59,11 +74,11 @@ def serve(service: str) -> int:
         metrics.serve(port)
     except OSError as exc:  # most often another copy still holds the port: one line, not a traceback
         log.error(
-            "%s: cannot serve metrics on port %s (%s); set %s_METRICS_PORT",
+            "%s: cannot serve metrics on port %s (%s); set %s",
             service,
             port,
             exc.strerror,
-            service.upper(),
+            port_variable(service),
         )
         return 1
     runner.start()

@@ -40,3 +40,21 @@ def test_the_gateway_has_an_application_layer_between_its_two_faces() -> None:
     gateway = SERVICES / "gateway"
     for part in ("application", "api", "web"):
         assert (gateway / part / "__init__.py").is_file(), part
+
+
+def test_the_claims_intake_worker_is_an_entrypoint_module_on_top_like_service_py() -> None:
+    """claims/worker.py (docs/architecture.md): the intake's entrypoints in processes of their own. Like service.py
+    it sits on top: no module imports it (the runner loads it by name), so nothing below depends on nameko's
+    entrypoints."""
+    import ast
+
+    assert has(SERVICES / "claims", "worker")
+    importers = []
+    for path in SERVICES.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            if "services.claims.worker" in names:
+                importers.append(str(path.relative_to(SERVICES)))
+    assert importers == []

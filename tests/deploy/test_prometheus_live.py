@@ -66,6 +66,7 @@ def derived_config(stack: Stack, prom_port: int) -> dict:
         "ytcs-gateway": stack.port,
         "ytcs-finance": stack.env["FINANCE_METRICS_PORT"],
         "ytcs-claims": stack.env["CLAIMS_METRICS_PORT"],
+        "ytcs-claims-intake": int(stack.env["CLAIMS_METRICS_PORT"]) + 2,  # the intake worker's default port
         "ytcs-investment": stack.env["INVESTMENT_METRICS_PORT"],
         "prometheus": prom_port,
     }
@@ -73,7 +74,8 @@ def derived_config(stack: Stack, prom_port: int) -> dict:
     for job in cfg["scrape_configs"]:
         if job["job_name"].startswith("rabbitmq"):
             continue  # the broker of this machine runs without its prometheus plugin
-        job["static_configs"][0]["targets"] = [f"127.0.0.1:{ports[job['job_name']]}"]
+        job.pop("dns_sd_configs", None)  # compose finds the scaled intake workers by DNS; here, one port
+        job.setdefault("static_configs", [{}])[0]["targets"] = [f"127.0.0.1:{ports[job['job_name']]}"]
         job["scrape_interval"] = "1s"
         jobs.append(job)
     assert {j["job_name"] for j in jobs} == set(ports)
@@ -131,12 +133,18 @@ def test_every_process_of_the_stack_is_scraped_as_up(prometheus: Prometheus) -> 
     while True:
         targets = prometheus.api("targets", state="active")["activeTargets"]
         health = {t["labels"]["job"]: t["health"] for t in targets}
-        if len(health) == 5 and all(h == "up" for h in health.values()):
+        if len(health) == 6 and all(h == "up" for h in health.values()):
             break
         assert time.monotonic() < deadline, [(t["labels"]["job"], t["health"], t["lastError"]) for t in targets]
         time.sleep(0.5)
     ups = {r["metric"]["job"]: r["value"][1] for r in prometheus.wait_for('up{job=~"ytcs-.*"}')}
-    assert ups == {"ytcs-gateway": "1", "ytcs-finance": "1", "ytcs-claims": "1", "ytcs-investment": "1"}
+    assert ups == {
+        "ytcs-gateway": "1",
+        "ytcs-finance": "1",
+        "ytcs-claims": "1",
+        "ytcs-claims-intake": "1",
+        "ytcs-investment": "1",
+    }
 
 
 def test_the_rules_load_and_every_dashboard_query_parses(prometheus: Prometheus) -> None:
@@ -507,6 +515,7 @@ def test_derived_config_keeps_the_deploy_jobs(stack: Stack, tmp_path: Path) -> N
         "ytcs-gateway",
         "ytcs-finance",
         "ytcs-claims",
+        "ytcs-claims-intake",
         "ytcs-investment",
         "prometheus",
     ]

@@ -340,7 +340,8 @@ def test_assessments_and_reconciliation_through_the_gateway(stack, tokens):
 def test_claims_metrics_on_the_service_port(stack, tokens):
     data, _ = make_file("91M01", records=4, faults={"date_order": 1})
     send(stack, tokens["bhxh"], data)
-    text = requests.get(f"http://127.0.0.1:{stack.env['CLAIMS_METRICS_PORT']}/metrics", timeout=10).text
+    intake_port = int(stack.env["CLAIMS_METRICS_PORT"]) + 2  # the intake worker's (CLAIMS_INTAKE_METRICS_PORT)
+    text = requests.get(f"http://127.0.0.1:{intake_port}/metrics", timeout=10).text
     for needle in (
         'ytcs_claims_records_total{outcome="accepted"}',
         'ytcs_claims_records_total{outcome="rejected"}',
@@ -421,7 +422,7 @@ def test_a_one_gigabyte_file_streams_through_in_bounded_memory(stack, tokens):
     body = Padded(data, 1 << 30)
     procs = psutil.Process(stack.proc.pid).children(recursive=True)
     watched = {p.pid: " ".join(p.cmdline()) for p in procs if "gunicorn" in " ".join(p.cmdline())
-               or p.cmdline()[-1:] == ["claims"]}
+               or p.cmdline()[-1:] in (["claims"], ["claims-intake"])}
     before = {pid: _peak_rss_mib(pid) for pid in watched}
     r = requests.post(stack.url + "/api/v1/claims/files", data=body, timeout=600,
                       headers=auth(tokens["bhxh"], **{"Content-Type": "application/xml"}))

@@ -75,7 +75,7 @@ def test_replica_killed_mid_chunk_and_broker_restarted(
     exp = make_file(tmp_path / "big.xml", "91075", RECORDS, seed=15)
     file_id = upload(stack, token, tmp_path / "big.xml")["id"]
     chunks = -(-RECORDS // CHUNK)
-    replicas = pids_of(stack, "services.common.runner claims")
+    replicas = pids_of(stack, "services.common.runner claims-intake")  # the intake workers (worker.py)
     assert len(replicas) == 2, replicas
 
     # 1. Both replicas are loading chunks; one of them is killed in the middle of its chunk.

@@ -46,11 +46,11 @@ def test_claims_service_killed_mid_file(fault_stack: Stack, admin: str, tmp_path
     exp = make_file(tmp_path / "a.xml", "91071", RECORDS, seed=11)
     file_id = upload(fault_stack, admin, tmp_path / "a.xml")["id"]
     wait_progress(fault_stack, admin, file_id, RECORDS // 4)
-    [pid] = pids_of(fault_stack, "services.common.runner claims")
+    [pid] = pids_of(fault_stack, "services.common.runner claims-intake")
     os.kill(pid, signal.SIGKILL)
     # The supervisor starts a new claims process; its timer resumes the file once the dead lease expires.
     deadline = time.monotonic() + 60
-    while not [p for p in pids_of(fault_stack, "services.common.runner claims") if p != pid]:
+    while not [p for p in pids_of(fault_stack, "services.common.runner claims-intake") if p != pid]:
         assert time.monotonic() < deadline, "claims was not restarted"
         time.sleep(0.2)
     assert_counted_once(fault_stack, admin, file_id, exp)

@@ -1,8 +1,9 @@
 """Every entrypoint of the claims service (service.py), called through nameko's `worker_factory` on a real SQLite
 database built by the service's migrations and a real FilesystemBlobStore in a temporary directory: each decodes
-its arguments, runs its one handler in a ClaimsUnitOfWork (committed, the relay woken for what it published), its
-one view, or the intake pipeline, and answers a dict. The rules behind each answer are tested with the handlers,
-views and intake (tests/integration/claims)."""
+its arguments, runs its one handler in a ClaimsUnitOfWork (committed, the relay woken for what it published) or
+its one view, and answers a dict. The files they read are loaded by the intake worker's entrypoint (worker.py,
+tests/unit/claims/test_worker_entrypoints.py) on the same database, as in a running stack. The rules behind each
+answer are tested with the handlers, views and intake (tests/integration/claims)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.claims.models import CapitationAdvance, CapitationFund, Claim, ClaimFile, CommuneStation, Outbox
+from services.claims.models import CapitationAdvance, CapitationFund, ClaimFile, CommuneStation, Outbox
 from services.claims.service import Service
+from services.claims.worker import Worker
 from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError, NotFound
@@ -38,9 +40,6 @@ CORRELATION = "corr-claims-entrypoints"
 COVERED = {
     "health",
     "register_file",
-    "on_file_received",
-    "on_file_chunk_ready",
-    "resume_stalled",
     "expire_blobs",
     "file_status",
     "file_issues",
@@ -96,9 +95,11 @@ def upload(service: Any, store: FilesystemBlobStore, data: bytes) -> dict[str, A
 
 
 def loaded(service: Any, store: FilesystemBlobStore, data: bytes) -> int:
-    """A registered file processed by the event handler the relay's `file_received` reaches."""
+    """A registered file processed by the event handler the relay's `file_received` reaches: the intake
+    worker's (worker.py), on the service's database."""
     reg = upload(service, store, data)
-    service.on_file_received({"data": {"file_id": reg["id"], "sha256": reg["sha256"], "size": len(data)}})
+    worker = worker_factory(Worker, db=service.db)
+    worker.on_file_received({"data": {"file_id": reg["id"], "sha256": reg["sha256"], "size": len(data)}})
     return reg["id"]
 
 
@@ -119,7 +120,8 @@ def outbox(factory: sessionmaker[Session], event_type: str) -> list[Outbox]:
 
 
 def test_every_entrypoint_is_covered() -> None:
-    # RPC methods, the event handlers (its own file_received, finance's and investment's events) and the timers.
+    # RPC methods, the event handlers (finance's and investment's events) and the blob sweep; the intake's
+    # entrypoints are the worker's (test_worker_entrypoints.py).
     assert entrypoint_names(Service) == COVERED
 
 
@@ -139,56 +141,6 @@ def test_register_file_queues_it_once(service: Any, store: FilesystemBlobStore, 
     [queued] = outbox(factory, "file_received")
     assert queued.payload["file_id"] == first["id"] and queued.correlation_id == CORRELATION
     assert service.relay.call_count == 2  # woken after each call, so the event leaves at once
-
-
-def test_on_file_received_processes_the_file(service: Any, store: FilesystemBlobStore, factory: sessionmaker) -> None:
-    file_id = loaded(service, store, claim_file(records=8, faults={"missing_field": 1}))
-    st = service.file_status(file_id)
-    assert st["status"] == "done" and st["records"]["total"] == 8
-    assert (st["records"]["accepted"], st["records"]["rejected"]) == (7, 1)
-    assert outbox(factory, "records_accepted") and outbox(factory, "capitation_spend_changed")
-    assert row_count(factory, Claim) == 8
-
-
-def test_on_file_chunk_ready_loads_the_chunk_once(
-    service: Any, store: FilesystemBlobStore, factory: sessionmaker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("YTCS_CLAIMS_CHUNK_RECORDS", "4")
-    data = claim_file(records=10, faults={"missing_field": 1})
-    reg = upload(service, store, data)
-    # The worker that checked and planned the file dies at its first batch: the chunks are the replicas' now.
-    from services.claims.intake import Intake
-
-    class Died(Exception):
-        pass
-
-    def die(file_id: int, batches: int) -> None:
-        raise Died
-
-    with pytest.raises(Died):
-        Intake(factory, store, after_batch=die).process(reg["id"])
-    ready = outbox(factory, "file_chunk_ready")
-    assert [(e.payload["first"], e.payload["end"]) for e in ready] == [(0, 4), (4, 8), (8, 10)]
-    service.relay.reset_mock()
-    for e in [*ready, ready[1]]:  # every replica's share, one of them delivered twice
-        service.on_file_chunk_ready({"event_id": e.event_id, "data": e.payload})
-    st = service.file_status(reg["id"])
-    assert st["status"] == "done" and st["records"]["total"] == 10
-    assert (st["records"]["accepted"], st["records"]["rejected"]) == (9, 1)
-    assert row_count(factory, Claim) == 10
-    told = [e.payload for e in outbox(factory, "records_accepted")]  # per facility-month, each told once
-    assert len({t["period"] for t in told}) == len(told) and sum(t["accepted"] for t in told) == 9
-    assert service.relay.call_count == 4
-
-
-def test_resume_stalled_takes_up_a_file_nobody_processed(
-    service: Any, store: FilesystemBlobStore, factory: sessionmaker
-) -> None:
-    reg = upload(service, store, claim_file())
-    with transaction(factory) as s:  # its file_received was lost a while ago
-        s.execute(update(ClaimFile).values(uploaded_at=utcnow() - timedelta(minutes=5)))
-    service.resume_stalled()
-    assert service.file_status(reg["id"])["status"] == "done"
 
 
 def test_expire_blobs_deletes_a_refused_file_s_bytes(

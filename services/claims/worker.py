@@ -1,0 +1,114 @@
+"""The claims intake worker (`runner claims-intake`): the claims service's intake entrypoints, in processes of
+their own, so that the CPU-bound loading of claim files never holds the hub that answers the claims RPCs
+(service.py; issue 19).
+
+It is the claims service to nameko and the broker (name "claims", the same database and the same event queues
+`evt-claims-file_received--claims.on_file_received` and `evt-claims-file_chunk_ready--claims.on_file_chunk_ready`),
+so a running cluster's queues are unchanged; service.py no longer consumes those two events. `register_file`
+(service.py) queues `file_received` through the outbox; a worker checks the file and cuts it into chunks; a file
+of several chunks queues one `file_chunk_ready` per chunk, which every worker consumes, so one large file is
+loaded by all of them. The file's and each chunk's lease keep two workers off the same work, and a timer resumes
+what a dead worker left.
+
+Throughput work, not latency work: at start the worker lowers its own scheduling priority
+(`YTCS_CLAIMS_INTAKE_NICE`, default 10; 0 leaves it), so on a shared machine the RPC services, the gateway and
+the broker get the CPU first and the intake takes what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import eventlet
+import eventlet.semaphore
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+
+from services.claims.intake import Intake
+from services.claims.models import Outbox
+from services.common.blobstore import default_store
+from services.common.contracts import claims as contract
+from services.common.dlq import QueueDepths
+from services.common.messaging import Database, OutboxRelay, reliable_event_handler
+from services.common.metrics import EntrypointMetrics
+
+log = logging.getLogger(__name__)
+
+MAX_NICE = 19  # the lowest priority Linux gives a process
+
+# Chunks one worker loads at once (`YTCS_CLAIMS_CHUNK_SLOTS`): loading is CPU-bound, so more green threads only
+# add batches held in memory; the messages beyond wait unacknowledged and go to another worker if this one dies.
+_CHUNK_SLOTS = eventlet.semaphore.Semaphore(int(os.environ.get("YTCS_CLAIMS_CHUNK_SLOTS", "2")))
+
+
+def _pause() -> None:
+    # Processing is CPU-bound: let the hub answer broker heartbeats and the relay between records.
+    eventlet.sleep(0)
+
+
+def intake_nice() -> int:
+    """`YTCS_CLAIMS_INTAKE_NICE` (default 10): the niceness the worker runs at, 0 (unchanged) to 19."""
+    raw = os.environ.get("YTCS_CLAIMS_INTAKE_NICE", "10").strip()
+    if not raw.isdigit() or int(raw) > MAX_NICE:
+        raise ValueError(f"YTCS_CLAIMS_INTAKE_NICE must be a whole number from 0 to {MAX_NICE}, not {raw!r}")
+    return int(raw)
+
+
+def lower_priority(target: int | None = None) -> int:
+    """Raise this process's niceness to `target` (the setting when None) and return the niceness it runs at.
+    Idempotent (os.nice adds, so only the difference is added); never raises priority, which needs privileges."""
+    target = intake_nice() if target is None else target
+    current = os.nice(0)
+    if target > current:
+        current = os.nice(target - current)
+        log.info("claims intake runs at niceness %s (YTCS_CLAIMS_INTAKE_NICE)", current)
+    return current
+
+
+class BackgroundPriority(DependencyProvider):
+    """Lowers the process's priority when the worker's container is set up, before any entrypoint runs."""
+
+    def setup(self) -> None:
+        lower_priority()
+
+    def get_dependency(self, worker_ctx: Any) -> None:
+        return None
+
+
+class Worker:
+    name = "claims"  # the claims service's name: its event queues and outbox exchange stay those of claims
+
+    db = Database()
+    relay = OutboxRelay(Outbox)  # the intake writes outbox rows (records_accepted, file_chunk_ready, …)
+    metrics = EntrypointMetrics()
+    queues = QueueDepths()  # the intake's event queues and ytcs.dead-letters, as ytcs_queue_messages
+    priority = BackgroundPriority()
+
+    def _intake(self) -> Intake:
+        return Intake(self.db.factory, default_store(), pause=_pause)
+
+    @reliable_event_handler("claims", "file_received")
+    def on_file_received(self, body: dict[str, Any]) -> None:
+        data = contract.FileReceivedV1().load(body["data"])
+        outcome = self._intake().process(data["file_id"])
+        self.relay()
+        log.info("claims file %s: %s", data["file_id"], outcome)
+
+    @reliable_event_handler("claims", "file_chunk_ready")
+    def on_file_chunk_ready(self, body: dict[str, Any]) -> None:
+        data = contract.FileChunkReadyV1().load(body["data"])
+        with _CHUNK_SLOTS:
+            outcome = self._intake().process_chunk(data["file_id"], data["chunk"])
+        self.relay()
+        log.info("claims file %s chunk %s: %s", data["file_id"], data["chunk"], outcome)
+
+    @timer(interval=20)
+    def resume_stalled(self) -> None:
+        """Files whose worker died (lease expired) or whose event was lost are taken up again."""
+        intake = self._intake()
+        for file_id in intake.stalled():
+            outcome = intake.process(file_id)
+            self.relay()
+            log.info("claims file %s resumed: %s", file_id, outcome)
