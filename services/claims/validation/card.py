@@ -37,7 +37,9 @@ def card_problem(card: str) -> str | None:
 
 
 def split(raw: str | None) -> list[str]:
-    return [part.strip() for part in raw.split(";")] if raw else []
+    if not raw:
+        return []
+    return [raw.strip()] if ";" not in raw else [part.strip() for part in raw.split(";")]
 
 
 def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
@@ -65,8 +67,25 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
         _benefit(claim, ctx, good_cards, out)
 
 
+# (GT_THE_TU, GT_THE_DEN) as written -> their periods, when readable: a card's validity repeats on every visit.
+_READ: dict[tuple[str | None, str | None], list[tuple[date, date]]] = {}
+_READ_MAX = 20_000
+
+
 def _periods(claim: Claim, out: list[Issue]) -> list[tuple[date, date]] | None:
     """Validity periods, or None when they cannot be read (value_invalid raised)."""
+    key = (claim.gt_the_tu, claim.gt_the_den)
+    periods = _READ.get(key)
+    if periods is None:
+        periods = _read_periods(claim, out)
+        if periods is not None:
+            if len(_READ) >= _READ_MAX:
+                _READ.clear()
+            _READ[key] = periods
+    return periods
+
+
+def _read_periods(claim: Claim, out: list[Issue]) -> list[tuple[date, date]] | None:
     starts, ends = split(claim.gt_the_tu), split(claim.gt_the_den)
     if not starts or not ends:
         return None  # missing_field says so; not also a count mismatch

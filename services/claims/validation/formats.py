@@ -63,6 +63,8 @@ _TIMES = values.timestamp_c  # memoised: order times repeat within a file, and _
 
 
 def _time(text: str) -> bool:
+    if text in _TIMES.cache:
+        return True
     try:
         _TIMES(text)
     except values.BadValue:
@@ -110,12 +112,47 @@ _BY_TABLE: dict[str, tuple[tuple[str, Callable[[str], bool], str], ...]] = {
 }
 
 
+# The hot loop's view of _BY_TABLE: per field, its test's verdicts on the texts already seen, for the codes
+# (few distinct texts in a file; every test is a pure function of the text). Times and personal numbers are
+# nearly all distinct: remembering them would only churn (times have the decoder's memo, see `_time`).
+_CODES = frozenset({"MA_KHOA", "VET_THUONG_TP", "GOI_VTYT", "TAI_SU_DUNG", "MA_TTDV", "MA_NOI_DI", "MA_NOI_DEN"})
+_Verdicts = dict[str, bool]
+
+
+def _compile(name: str, test: Callable[[str], bool], what: str) -> tuple:  # type: ignore[type-arg]
+    """(name, test, what, known, verdicts): a text is good when ``known`` maps it to a true value — the codes'
+    own verdicts, or for times the decoder's memo, which holds only readable 12-digit texts — else the test
+    judges it (and ``verdicts``, when not None, remembers)."""
+    verdicts: _Verdicts | None = {} if name in _CODES else None
+    known = verdicts if verdicts is not None else _TIMES.cache if test is _time else None
+    return name, test, what, known, verdicts
+
+
+_COMPILED: dict[str, tuple[tuple, ...]] = {  # type: ignore[type-arg]
+    table: tuple(_compile(name, test, what) for name, test, what in shapes) for table, shapes in _BY_TABLE.items()
+}
+_MEMO_MAX = 10_000  # texts remembered per field: bounded whatever the file
+
+
+def _passes(test: Callable[[str], bool], raw: str, seen: _Verdicts | None) -> bool:
+    """Whether the text as written passes (blank passes: nothing is written), remembered in ``seen``."""
+    ok = seen.get(raw) if seen is not None else None
+    if ok is None:
+        text = raw.strip()
+        ok = not text or test(text)
+        if seen is not None:
+            if len(seen) >= _MEMO_MAX:
+                seen.clear()
+            seen[raw] = ok
+    return ok
+
+
 def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
-    x1 = claim.fields
-    for name, test, what in _BY_TABLE["XML1"]:
-        text = field_text(x1, name)
-        if text is not None and not test(text):
-            out.append(make_issue("field_format", table="XML1", field=name, ma_lk=claim.ma_lk, value=text,
+    get = claim.fields.get
+    for name, test, what, known, seen in _COMPILED["XML1"]:
+        raw = get(name)
+        if raw and not ((known and known.get(raw)) or _passes(test, raw, seen)):
+            out.append(make_issue("field_format", table="XML1", field=name, ma_lk=claim.ma_lk, value=raw.strip(),
                                   detail=f"phải là {what}"))
     _inpatient(claim, out)
     # Lines and XML4/XML5 rows: one issue per (table, field), naming the first offending row.
@@ -125,19 +162,21 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
     for line in claim.lines:  # the hot loop: most of these fields are empty
         v = line.fields
         get = v.get
-        for name, test, what in _BY_TABLE[line.table]:
+        for name, test, what, known, seen in _COMPILED[line.table]:
             raw = get(name)
-            if raw and (text := raw.strip()) and not test(text):
-                found.setdefault((line.table, name), []).append((line.index, line.stt, text, what))
+            if raw and not ((known and known.get(raw)) or _passes(test, raw, seen)):  # known good, else judged
+                found.setdefault((line.table, name), []).append((line.index, line.stt, raw.strip(), what))
         ordered = line.ngay_yl
         if ordered is None:
             continue
-        if get("NGAY_TH_YL"):
-            done = _moment(v, "NGAY_TH_YL")
+        raw = get("NGAY_TH_YL")
+        if raw:
+            done = _moment_of(raw)
             if done is not None and done < ordered:
                 order_th.setdefault(line.table, []).append((line, done))
-        if line.table == "XML3" and get("NGAY_KQ"):
-            result = _moment(v, "NGAY_KQ")
+        raw = get("NGAY_KQ") if line.table == "XML3" else None
+        if raw:
+            result = _moment_of(raw)
             if result is not None and result < ordered:
                 order_kq.append((line, result))
     for table in ("XML4", "XML5"):
@@ -168,6 +207,13 @@ def _moment(fields: dict[str, str | None], name: str) -> datetime | None:
         return _TIMES(text)  # type: ignore[return-value]
     except values.BadValue:
         return None  # field_format says so
+
+
+def _moment_of(raw: str) -> datetime | None:
+    """`_moment` of a field written as ``raw``. The decoder's memo holds only readable 12-digit texts (no blanks
+    to strip), so a text found there is its own moment."""
+    moment = _TIMES.cache.get(raw)
+    return moment if moment is not None else _moment({"": raw}, "")  # type: ignore[return-value]
 
 
 def _fmt(moment: datetime) -> str:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from importlib import resources
+from itertools import chain
+from operator import attrgetter, is_, itemgetter
 
 from services.claims.domain.records import Claim, ClaimLine, Issue, field_name
 from services.claims.domain.values import field_text
@@ -188,11 +190,30 @@ def _descriptive() -> dict[str, tuple[tuple[str, object], ...]]:
     return {t: tuple(v) for t, v in out.items()}
 
 
+# The fast path: the typed attributes read at once, C-level; when none is None nothing is missing and the
+# per-field loops below are skipped. For lines, the attributes of XML2 and XML3 together.
+_XML1_VALUES = {std: attrgetter(*(attr for attr, _, _ in _CRITICAL[std, "XML1"])) for std in ("130", "4210")}
+_LINE_VALUES = {
+    std: attrgetter(*dict.fromkeys(attr for table in ("XML2", "XML3") for attr, _, _ in _CRITICAL[std, table]))
+    for std in ("130", "4210")
+}
+_IS_NONE = partial(is_, None)  # not `None in values`: Decimal's == against None is slow
+
+
 def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
     invalid = claim.invalid
-    for attr, name, shown in _CRITICAL[claim.standard, "XML1"]:
-        if getattr(claim, attr) is None and f"XML1:0:{name}" not in invalid:
-            out.append(make_issue("missing_field", table="XML1", field=shown, ma_lk=claim.ma_lk, what=_WHAT))
+    if any(map(_IS_NONE, _XML1_VALUES[claim.standard](claim))):
+        for attr, name, shown in _CRITICAL[claim.standard, "XML1"]:
+            if getattr(claim, attr) is None and f"XML1:0:{name}" not in invalid:
+                out.append(make_issue("missing_field", table="XML1", field=shown, ma_lk=claim.ma_lk, what=_WHAT))
+    if any(map(_IS_NONE, chain.from_iterable(map(_LINE_VALUES[claim.standard], claim.lines)))):
+        _missing_in_lines(claim, out)
+    if claim.standard == "130":
+        _descriptive_fields(claim, out)
+
+
+def _missing_in_lines(claim: Claim, out: list[Issue]) -> None:
+    invalid = claim.invalid
     for line in claim.lines:
         table, index = line.table, line.index
         for attr, name, shown in _CRITICAL[claim.standard, table]:
@@ -201,17 +222,45 @@ def check(claim: Claim, ctx: ValidationContext, out: list[Issue]) -> None:
                     "missing_field", table=table, field=shown, ma_lk=claim.ma_lk,
                     line=index, stt=line.stt, what=_WHAT,
                 ))
-    if claim.standard == "130":
-        _descriptive_fields(claim, out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """The warnings of one table, compiled for the hot loop."""
+
+    fields: tuple[tuple[str, object], ...]  # (field, condition test or None), in the sheet's order
+    always: object  # itemgetter of the unconditional fields: a tuple of their texts
+    conditional: tuple[tuple[str, object], ...]  # the entries of `fields` with a test, in the same order
+
+
+def _compile(fields: tuple[tuple[str, object], ...]) -> _Spec:
+    names = tuple(name for name, when in fields if when is None)
+    getter = itemgetter(*names) if len(names) > 1 else (lambda d: (d[names[0]],)) if names else (lambda d: ())
+    return _Spec(fields, getter, tuple((name, when) for name, when in fields if when is not None))
+
+
+@cache
+def _compiled() -> dict[str, _Spec]:
+    return {table: _compile(fields) for table, fields in _descriptive().items()}
+
+
+def _all_filled(spec: _Spec, fields: dict[str, str | None]) -> bool:
+    """Every unconditional field of the table is written (not empty, not blank): the fast path."""
+    try:  # a blank text strips to "" (false); a field absent raises KeyError, a None TypeError
+        return all(map(str.strip, spec.always(fields)))  # type: ignore[operator]
+    except (KeyError, TypeError):
+        return False
 
 
 def _descriptive_fields(claim: Claim, out: list[Issue]) -> None:
     spec = _descriptive()
+    compiled = _compiled()
     x1 = claim.fields
-    for name, _ in spec["XML1"]:
-        if field_text(x1, name) is None and f"XML1:0:{name}" not in claim.invalid:
-            out.append(make_issue("missing_descriptive_field", table="XML1", field=name, ma_lk=claim.ma_lk,
-                                  detail=""))
+    if not _all_filled(compiled["XML1"], x1) or compiled["XML1"].conditional:
+        for name, _ in spec["XML1"]:
+            if field_text(x1, name) is None and f"XML1:0:{name}" not in claim.invalid:
+                out.append(make_issue("missing_descriptive_field", table="XML1", field=name, ma_lk=claim.ma_lk,
+                                      detail=""))
     if field_text(x1, "MAHUYEN_CU_TRU") is None and claim.ngay_vao is not None and claim.ngay_vao < DISTRICTS_ABOLISHED:
         out.append(make_issue("missing_descriptive_field", table="XML1", field="MAHUYEN_CU_TRU", ma_lk=claim.ma_lk,
                               detail=" (người bệnh vào trước khi bỏ cấp huyện)"))
@@ -220,7 +269,9 @@ def _descriptive_fields(claim: Claim, out: list[Issue]) -> None:
     for line in claim.lines:  # the hot loop: almost every field is there
         v = line.fields
         get = v.get
-        for name, when in spec[line.table]:
+        table = compiled[line.table]
+        # When every unconditional field is there, only the conditional ones can be missing (same order).
+        for name, when in table.conditional if _all_filled(table, v) else table.fields:
             raw = get(name)
             if raw and not raw.isspace():
                 continue
