@@ -14,11 +14,15 @@ the start of the file (services/claims/intake.py), slower and just as exact.
 
 from __future__ import annotations
 
+import re
+
 from services.claims.domain.chunks import Boundaries
 
-_START = b"<HOSO"
 _END = b"</HOSO>"
-_AFTER_NAME = frozenset(b" \t\r\n>/")
+# One pass in C over each piece: a HOSO start tag (with the byte after its name), an end tag, or a `<!` / `<?`
+# (comment, CDATA, DOCTYPE, processing instruction). Each alternative starts with the only `<` it holds, so
+# the matches never overlap and every occurrence is found, in file order.
+_MARKS = re.compile(rb"<(?:HOSO[ \t\r\n>/]|/HOSO>|[!?])")
 _KEEP = 8  # bytes kept between pieces: longer than any pattern with the byte after it
 
 
@@ -51,26 +55,20 @@ class RecordBoundaries:
         return Boundaries(self.records, tuple(self.starts), self.head_end, self.tail_start)
 
     def _scan(self, buf: bytes, limit: int) -> None:
-        found: list[tuple[int, bool]] = []
-        i = buf.find(_START, 0)
-        while 0 <= i < limit:
-            nxt = i + len(_START)
-            if nxt < len(buf) and buf[nxt] in _AFTER_NAME:
-                found.append((i, True))
-            i = buf.find(_START, i + 1)
-        i = buf.find(_END, 0)
-        while 0 <= i < limit:
-            found.append((i, False))
-            i = buf.find(_END, i + 1)
-        if self.head_end is not None or found:
-            # After the first record: no comment, CDATA or processing instruction anywhere (`<!`, `<?`).
-            first = 0 if self.head_end is not None else min(p for p, _ in found)
-            for marker in (b"<!", b"<?"):
-                j = buf.find(marker, first)
-                if 0 <= j < limit:
+        # Before the first record, `<!` / `<?` belong to the prolog and header: only those after it count.
+        seen = self.head_end is not None
+        for m in _MARKS.finditer(buf):
+            pos = m.start()
+            if pos >= limit:  # read again with the next piece, whole
+                return
+            kind = buf[pos + 1]
+            if kind == 0x21 or kind == 0x3F:  # `<!`, `<?`
+                if seen:
                     self.clean = False
                     return
-        for pos, is_start in sorted(found):
+                continue
+            seen = True
+            is_start = kind != 0x2F  # not `</`
             if is_start == self._open:  # two starts or two ends in a row: nested or broken
                 self.clean = False
                 return

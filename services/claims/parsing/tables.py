@@ -108,10 +108,10 @@ _PTTT = _choice(frozenset("123"), "MA_PTTT phải là 1 (phí dịch vụ), 2 (�
 _PHAM_VI = _choice(frozenset("123"), "PHAM_VI phải là 1, 2 hoặc 3")
 
 Spec = tuple[tuple[str, str, Callable[[str], object], bool], ...]
-# (text fields: (name, attribute)), (typed fields: (name, attribute, converter, zero_if_empty, memo cache))
+# (text fields: (name, attribute)), (typed fields: (name, attribute, converter, zero_if_empty, known answers))
 _Compiled = tuple[
     tuple[tuple[str, str], ...],
-    tuple[tuple[str, str, Callable[[str], object], bool, "dict[str, object] | None"], ...],
+    tuple[tuple[str, str, Callable[[str], object], bool, "dict[str, object]"], ...],
 ]
 
 _XML1_130: Spec = (
@@ -160,11 +160,21 @@ def _as_4210(spec: Spec) -> Spec:
     return tuple((NAMES_4210.get(n, n), a, c, z) for n, a, c, z in spec if n not in ("THANH_TIEN_BH", "DON_GIA_BH"))
 
 
+# Every answer of the small closed converters, so that the loop looks them up like a memo's cache.
+_ANSWERS: dict[Callable[[str], object], dict[str, object]] = {
+    _gender: {"1": 1, "2": 2, "3": 3}, _PTTT: {c: c for c in "123"}, _PHAM_VI: {c: c for c in "123"},
+}
+_NO_ANSWERS: dict[str, object] = {}  # never written
+
+
 def _compile(spec: Spec) -> _Compiled:
-    """Text fields apart (nothing to convert), and the memo's cache exposed so the loop looks values up
-    without a call."""
+    """Text fields apart (nothing to convert), and each converter's known answers (a memo's cache, or
+    ``_ANSWERS``) exposed so the loop looks values up without a call."""
     texts = tuple((n, a) for n, a, c, _ in spec if c is _STR)
-    typed = tuple((n, a, c, z, c.cache if isinstance(c, values.Memo) else None) for n, a, c, z in spec if c is not _STR)
+    typed = tuple(
+        (n, a, c, z, c.cache if isinstance(c, values.Memo) else _ANSWERS.get(c, _NO_ANSWERS))
+        for n, a, c, z in spec if c is not _STR
+    )
     return texts, typed
 
 
@@ -216,6 +226,11 @@ def _read(v: dict[str, str | None], spec: _Compiled, table: str, index: int, ma_
     out: dict[str, object] = {attr: (raw.strip() or None) if (raw := get(name)) else None for name, attr in texts}
     for name, attr, conv, zero, cache in typed:
         raw = get(name)
+        # A key of the cache is a trimmed text already read: the common case needs no strip and no call.
+        value = cache.get(raw)  # type: ignore[arg-type]
+        if value is not None:
+            out[attr] = value
+            continue
         if raw:
             raw = raw.strip()
         if not raw:
@@ -224,11 +239,10 @@ def _read(v: dict[str, str | None], spec: _Compiled, table: str, index: int, ma_
             else:
                 out[attr] = ZERO if zero else None
                 continue
-        if cache is not None:
-            value = cache.get(raw)
-            if value is not None:
-                out[attr] = value
-                continue
+        value = cache.get(raw)
+        if value is not None:
+            out[attr] = value
+            continue
         try:
             value = conv(raw)
         except values.BadValue as exc:
