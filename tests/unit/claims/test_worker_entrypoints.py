@@ -6,6 +6,7 @@ the two share no entrypoint, and the worker lowers its own scheduling priority a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -168,10 +169,22 @@ class FakeNice:
 
 
 @pytest.fixture
-def nice(monkeypatch: pytest.MonkeyPatch) -> FakeNice:
+def nice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeNice:
     fake = FakeNice()
     monkeypatch.setattr(worker_module.os, "nice", fake)
+    monkeypatch.setattr(worker_module, "AUTOGROUP", tmp_path / "no-autogroup")  # this process's is left alone
     return fake
+
+
+@pytest.fixture
+def autogroup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, nice: FakeNice) -> Path:
+    """A session leader's autogroup file, as Linux shows it, in place of /proc/self/autogroup."""
+    path = tmp_path / "autogroup"
+    path.write_text("/autogroup-378 nice 0\n")
+    monkeypatch.setattr(worker_module, "AUTOGROUP", path)
+    monkeypatch.setattr(worker_module.os, "getsid", lambda pid: 4242)
+    monkeypatch.setattr(worker_module.os, "getpid", lambda: 4242)
+    return path
 
 
 def test_the_worker_lowers_its_priority_to_10_by_default(nice: FakeNice, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,6 +213,43 @@ def test_a_bad_setting_is_refused(nice: FakeNice, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValueError, match="YTCS_CLAIMS_INTAKE_NICE"):
         worker_module.lower_priority()
     assert nice.value == 0
+
+
+def test_a_session_leader_lowers_its_session_s_autogroup_too(autogroup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Linux weighs sessions against each other before threads: the niceness alone would not yield the CPU.
+    monkeypatch.setenv("YTCS_CLAIMS_INTAKE_NICE", "10")
+    assert worker_module.lower_priority() == 10
+    assert autogroup.read_text() == "10"
+    monkeypatch.setenv("YTCS_CLAIMS_INTAKE_NICE", "5")
+    worker_module.lower_priority()
+    assert autogroup.read_text() == "10"  # never raised back
+
+
+def test_the_autogroup_is_left_when_off_or_not_our_own(autogroup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YTCS_CLAIMS_INTAKE_NICE", "0")
+    worker_module.lower_priority()
+    assert autogroup.read_text() == "/autogroup-378 nice 0\n"
+    # In a terminal's session (`ytcs serve claims-intake`) the group is the shell's: not ours to lower.
+    monkeypatch.setenv("YTCS_CLAIMS_INTAKE_NICE", "10")
+    monkeypatch.setattr(worker_module.os, "getsid", lambda pid: 1)
+    assert worker_module.lower_priority() == 10 and autogroup.read_text() == "/autogroup-378 nice 0\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="a kernel without autogroups")
+def test_a_worker_in_a_session_of_its_own_runs_in_a_lowered_autogroup() -> None:
+    # As `ytcs run` starts it (start_new_session): the kernel's own file shows the group's niceness.
+    import subprocess
+    import sys
+
+    code = (
+        "from services.claims.worker import lower_priority; import os; lower_priority(); "
+        "print(os.nice(0), open('/proc/self/autogroup').read().split()[-1])"
+    )
+    env = {**os.environ, "YTCS_CLAIMS_INTAKE_NICE": "10"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, start_new_session=True
+    )
+    assert out.stdout.split() == ["10", "10"], out.stderr
 
 
 def test_the_worker_s_container_applies_it_at_setup(nice: FakeNice, monkeypatch: pytest.MonkeyPatch) -> None:
