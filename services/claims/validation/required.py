@@ -277,7 +277,7 @@ def _descriptive_fields(claim: Claim, out: list[Issue]) -> None:
                 continue
             if (when is None or when(v)) and f"{line.table}:{line.index}:{name}" not in invalid:  # type: ignore[operator]
                 missing.setdefault((line.table, name), []).append((line.index, line.stt))
-    for table in ("XML4", "XML5"):
+    for table in ("XML4", "XML5") if claim.details else ():  # most records have neither
         for n, row in enumerate(claim.details.get(table, ()), 1):
             for name, when in spec[table]:
                 if field_text(row, name) is None and (when is None or when(row)):  # type: ignore[operator]
