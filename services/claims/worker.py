@@ -74,8 +74,8 @@ def lower_priority(target: int | None = None) -> int:
 def lower_autogroup(target: int, path: Path | None = None) -> bool:
     """Raise the niceness of this process's autogroup to `target`; True when it runs at that or lower.
 
-    Linux (sched_autogroup_enabled, the default on desktops and many servers) shares the CPU between sessions
-    first, and a thread's niceness counts only against threads of its own session. `ytcs run` starts every
+    Linux with autogroups on (/proc/sys/kernel/sched_autogroup_enabled = 1, as here) shares the CPU between
+    sessions first, and a thread's niceness counts only against threads of its own session. `ytcs run` starts every
     process in a session of its own, so a niceness alone left the intake an equal share against the RPC
     processes (measured: two busy loops on one core, 2.01 s / 2.01 s of 4 s; with the group's niceness 10,
     3.62 s / 0.42 s). Only a session leader sets it: in a terminal's session (`ytcs serve claims-intake`) it
