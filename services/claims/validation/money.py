@@ -310,7 +310,7 @@ def _milli(value: Decimal | None) -> int | None:
 def _millis(values: tuple[Decimal | None, ...]) -> list[int | None]:
     got = list(map(_MILLI.get, values, _UNSEEN_ALWAYS))
     if _UNSEEN in got:
-        got = [_milli(v) for v in values]
+        got = [_milli(v) if m is _UNSEEN else m for m, v in zip(got, values, strict=True)]
     return got
 
 
