@@ -42,7 +42,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -537,25 +537,7 @@ class Intake:
                     counted.append(amounts)
                 record_issues.append(issues)
             ids = uow.repo.insert_claims(file_id, CLAIM_COLUMNS, claim_rows)
-            lines: list[tuple[Any, ...]] = []
-            tables: list[tuple[Any, ...]] = []
-            issue_rows: list[tuple[Any, ...]] = []
-            for claim_id, p, issues in zip(ids, batch, record_issues, strict=True):
-                if p.claim is not None:
-                    lines.extend([_line_row(claim_id, ln, form) for ln in p.claim.lines])
-                    if p.claim.other_tables:
-                        ma_lk = _clip(p.ma_lk, 100)
-                        tables.extend(
-                            (claim_id, ma_lk, name[:5], form.blob(data))
-                            for name, data in sorted(p.claim.other_tables.items())
-                        )
-                if issues:
-                    issue_rows.extend([_issue_values(file_id, p.index, i) for i in issues])
-            uow.repo.insert_details(
-                (ClaimLine.__table__, LINE_COLUMNS, lines),
-                (ClaimTable.__table__, TABLE_COLUMNS, tables),
-                (ClaimIssue.__table__, ISSUE_COLUMNS, issue_rows),
-            )
+            uow.repo.insert_details(*_detail_rows(file_id, zip(ids, batch, record_issues, strict=True), form))
             notes = _note_counts(batch)  # only when a repair was made: clean files write nothing here
             uow.repo.insert_format_notes([
                 {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
@@ -707,6 +689,30 @@ def _clip(value: str | None, size: int) -> str | None:
 
 def _int(value: int | None) -> int | None:
     return value if value is not None and -INT_MAX <= value <= INT_MAX else None
+
+
+def _detail_rows(
+    file_id: int, claims: Iterable[tuple[int, Prepared, list[Issue]]], form: DriverForm
+) -> tuple[tuple[Any, tuple[str, ...], list[tuple[Any, ...]]], ...]:
+    """(table, columns, rows) of a batch's lines, other tables and issues, from (claim id, record, issues) each."""
+    lines: list[tuple[Any, ...]] = []
+    tables: list[tuple[Any, ...]] = []
+    issue_rows: list[tuple[Any, ...]] = []
+    for claim_id, p, issues in claims:
+        if p.claim is not None:
+            lines.extend([_line_row(claim_id, ln, form) for ln in p.claim.lines])
+            if p.claim.other_tables:
+                ma_lk = _clip(p.ma_lk, 100)
+                tables.extend(
+                    (claim_id, ma_lk, name[:5], form.blob(data)) for name, data in sorted(p.claim.other_tables.items())
+                )
+        if issues:
+            issue_rows.extend([_issue_values(file_id, p.index, i) for i in issues])
+    return (
+        (ClaimLine.__table__, LINE_COLUMNS, lines),
+        (ClaimTable.__table__, TABLE_COLUMNS, tables),
+        (ClaimIssue.__table__, ISSUE_COLUMNS, issue_rows),
+    )
 
 
 # The INSERT's columns of each table, in the order the row builders below put their values.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import String, create_engine, insert, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -135,11 +136,10 @@ def test_claim_ids_follow_the_record_index_not_the_order_of_insertion(claims_env
     assert len(set(ids)) == 450 and [stored[i] for i in ids] == list(range(450))
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg2://"], ids=["sqlite", "postgres"])
-def test_the_driver_form_is_the_column_types_own_bind_processing(url):
-    """Each conversion of DriverForm gives what the column type's own bind processor gives: the naive-datetime
-    shortcut on SQLite included, over the edge values and what it hands back to the processor."""
-    dialect = create_engine(url).dialect  # with its driver loaded (bytes: sqlite3.Binary), never connected
+def test_the_driver_form_on_sqlite_is_the_column_types_own_bind_processing():
+    """On SQLite each conversion of DriverForm gives what the column type's own bind processor gives: the
+    naive-datetime shortcut included, over the edge values and what it hands back to the processor."""
+    dialect = create_engine("sqlite://").dialect  # with its driver loaded (bytes: sqlite3.Binary), never connected
     form = driver_form(dialect)
     columns = {"money": Claim.__table__.c.t_bhtt, "quantity": ClaimLine.__table__.c.quantity,
                "moment": ClaimLine.__table__.c.ngay_yl, "stamp": Claim.__table__.c.created_at,
@@ -147,20 +147,92 @@ def test_the_driver_form_is_the_column_types_own_bind_processing(url):
     samples = {
         "money": [None, Decimal("0.00"), Decimal("-12.34"), Decimal("9999999999999999.99"), Decimal("0.1")],
         "quantity": [None, Decimal("1.000"), Decimal("0.125"), Decimal("123456789012345.678")],
-        "moment": [None, datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(2024, 2, 29, 7, 5),
-                   datetime(2024, 7, 1, 0, 0, 0, 1), date(2024, 7, 1), datetime(2024, 7, 1, 8, 30, tzinfo=UTC)],
-        "stamp": [None, _FROZEN, datetime(2024, 7, 1, 8, 30)],
+        "moment": [None, *_MOMENTS, datetime(2024, 7, 1, 8, 30, tzinfo=UTC)],
+        "stamp": [None, *_STAMPS],
         "day": [None, date(1, 1, 1), date(2024, 2, 29)],
-        "blob": [None, b"", b"\x00\xff<XML4/>"],
+        "blob": [None, *_BLOBS],
     }
     for kind, column in columns.items():
         own = column.type.dialect_impl(dialect).bind_processor(dialect) or _as_is
         convert = getattr(form, kind)
         for value in samples[kind]:
-            got, want = _plain(convert(value)), _plain(own(value))
+            got, want = convert(value), own(value)
             assert (type(got), got) == (type(want), want), (kind, value)
 
 
-def _plain(value):
-    """A driver's wrapper compared by what it wraps (psycopg2.Binary has no equality of its own)."""
-    return (type(value), value.adapted) if hasattr(value, "adapted") else value
+def test_an_aware_datetime_in_a_column_without_time_zone_is_refused_on_postgresql():
+    """psycopg2 would send it as timestamptz, moved into the session's time zone by the server: the JSON rows
+    cannot say that, so the value is refused rather than stored otherwise."""
+    form = driver_form(create_engine("postgresql+psycopg2://").dialect)
+    with pytest.raises(TypeError):
+        form.moment(datetime(2024, 7, 1, 8, 30, tzinfo=UTC))
+
+
+_TEXTS = ["", "a'b\"c\\d", "tab\there\nnew\r", "tiếng Việt 𝔘 ½", "\x01\x1f\x7f", "%s %(x)s {} $1 ?", "\\x00"]
+_AMOUNTS = [None, Decimal("0.00"), Decimal("-0.00"), Decimal("-12.34"), Decimal("9999999999999999.99"),
+            Decimal("1E+2"), Decimal("0.005"), Decimal("-0.015"), Decimal("12")]
+_QUANTITIES = [None, Decimal("1.000"), Decimal("0.125"), Decimal("123456789012345.678"), Decimal("-0.0005")]
+_MOMENTS = [datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(2024, 2, 29, 7, 5),
+            datetime(2024, 7, 1, 0, 0, 0, 1), date(2024, 7, 1), None]
+_STAMPS = [_FROZEN, datetime(2024, 7, 1, 8, 30, tzinfo=timezone(timedelta(hours=7))), datetime(2024, 7, 1, 8, 30)]
+_DAYS = [None, date(1, 1, 1), date(2024, 2, 29), date(9999, 12, 31)]
+_BLOBS = [b"", bytes(range(256)), b"\x00", b"\\x41"]
+
+
+def _edge_rows(n: int):
+    """n rows' raw values, every edge value of every kind among them."""
+    def pick(values, i):
+        return values[i % len(values)]
+    return [(pick(_TEXTS, i), pick(_AMOUNTS, i), pick(_QUANTITIES, i), pick(_MOMENTS, i), pick(_STAMPS, i),
+             pick(_DAYS, i), pick(_BLOBS, i)) for i in range(n)]
+
+
+def test_edge_values_are_stored_as_cores_insert_stores_them(claims_env):
+    """Amounts, quantities, times, dates, text and bytes at their edges, through the intake's driver form and
+    `insert_rows`, and through Core's insert of the same Python values: the stored columns are the same."""
+    claim_cols = ("file_id", "record_index", "status", "facility_code", "critical_issues", "warning_issues",
+                  "created_at", "ma_bn", "ngay_sinh", "ngay_vao", "t_bhtt")
+    line_cols = ("claim_id", "table_name", "line_index", "name", "quantity", "tyle_tt_bh", "t_bhtt", "ngay_yl")
+    table_cols = ("claim_id", "ma_lk", "table_name", "content")
+    raw = _edge_rows(40)
+    with claims_env.session() as s:
+        file_id = _file(s, "d" * 64)
+        repo = ClaimsRepository(s)
+        f = repo.driver_form()
+        stored = {}
+        for path, base in (("fast", 0), ("core", 1000)):
+            claims = [(file_id, base + i, "rejected", "91060", 0, 0, st, t, d, m, a)
+                      for i, (t, a, _q, m, st, d, _b) in enumerate(raw)]
+            if path == "fast":
+                ids = repo.insert_claims(file_id, claim_cols, [
+                    (*r[:6], f.stamp(r[6]), r[7], f.day(r[8]), f.moment(r[9]), f.money(r[10])) for r in claims])
+            else:
+                ids = _core_insert_claims(repo, file_id, claim_cols, claims)
+            lines = [(cid, "XML2", 1, t, q, a, a, m) for cid, (t, a, q, m, _st, _d, _b) in zip(ids, raw, strict=True)]
+            tables = [(cid, t[:100], "XML4", b) for cid, (t, _a, _q, _m, _st, _d, b) in zip(ids, raw, strict=True)]
+            if path == "fast":
+                repo.insert_details(
+                    (ClaimLine.__table__, line_cols, [
+                        (*r[:4], f.quantity(r[4]), f.money(r[5]), f.money(r[6]), f.moment(r[7])) for r in lines]),
+                    (ClaimTable.__table__, table_cols, [(*r[:3], f.blob(r[3])) for r in tables]),
+                )
+            else:
+                _core_insert_details(repo, (ClaimLine.__table__, line_cols, lines),
+                                     (ClaimTable.__table__, table_cols, tables))
+            stored[path] = {
+                "claims": _values(s, "claims", claim_cols[2:], f"file_id = {file_id} AND record_index >= {base} "
+                                  f"AND record_index < {base + 1000}"),
+                "claim_lines": _values(s, "claim_lines", line_cols[1:], f"claim_id IN ({', '.join(map(str, ids))})"),
+                "claim_tables": _values(s, "claim_tables", table_cols[1:], f"claim_id IN ({', '.join(map(str, ids))})"),
+            }
+    assert stored["fast"] == stored["core"]
+    assert len(stored["fast"]["claims"]) == 40
+
+
+def _values(s, table: str, columns: tuple[str, ...], where: str) -> list[tuple]:
+    """The stored columns as the database holds them: PostgreSQL's text, SQLite's values with their class."""
+    if s.get_bind().dialect.name == "postgresql":
+        text = ", ".join(f"CAST({c} AS text)" for c in columns)
+        return [tuple(r) for r in s.execute(sql_text(f"SELECT {text} FROM {table} WHERE {where} ORDER BY id"))]  # noqa: S608
+    rows = s.execute(sql_text(f"SELECT {', '.join(columns)} FROM {table} WHERE {where} ORDER BY id"))  # noqa: S608
+    return [tuple((type(v).__name__, v) for v in r) for r in rows]
