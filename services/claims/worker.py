@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import eventlet
-import eventlet.semaphore
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
@@ -40,9 +39,9 @@ log = logging.getLogger(__name__)
 MAX_NICE = 19  # the lowest priority Linux gives a process
 AUTOGROUP = Path("/proc/self/autogroup")  # "/autogroup-<n> nice <n>": the scheduling group of this session
 
-# Chunks one worker loads at once (`YTCS_CLAIMS_CHUNK_SLOTS`): loading is CPU-bound, so more green threads only
-# add batches held in memory; the messages beyond wait unacknowledged and go to another worker if this one dies.
-_CHUNK_SLOTS = eventlet.semaphore.Semaphore(int(os.environ.get("YTCS_CLAIMS_CHUNK_SLOTS", "2")))
+# How many chunks one worker loads at once is its nameko pool (config.intake_slots, `YTCS_CLAIMS_CHUNK_SLOTS`),
+# which is also how many messages of a queue it holds: loading is CPU-bound, so more would only hoard chunks
+# that another worker could start now.
 
 
 def _pause() -> None:
@@ -127,8 +126,7 @@ class Worker:
     @reliable_event_handler("claims", "file_chunk_ready")
     def on_file_chunk_ready(self, body: dict[str, Any]) -> None:
         data = contract.FileChunkReadyV1().load(body["data"])
-        with _CHUNK_SLOTS:
-            outcome = self._intake().process_chunk(data["file_id"], data["chunk"])
+        outcome = self._intake().process_chunk(data["file_id"], data["chunk"])
         self.relay()
         log.info("claims file %s chunk %s: %s", data["file_id"], data["chunk"], outcome)
 

@@ -74,13 +74,26 @@ class MessagingOptions:
         )
 
 
-def nameko_config(service: str) -> dict:
-    """The config dict a nameko container of `service` runs with."""
+def intake_slots() -> int:
+    """`YTCS_CLAIMS_CHUNK_SLOTS` (default 2): what one intake worker handles at once (files, chunks, its timer).
+    It is the worker's nameko pool, so also the messages of each queue it holds unacknowledged (the prefetch):
+    a worker takes no more chunks than it can start, and the rest wait in the queue for any other worker, or
+    for a replica that starts later (one killed, restarted)."""
+    raw = os.environ.get("YTCS_CLAIMS_CHUNK_SLOTS", "2").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise ValueError(f"YTCS_CLAIMS_CHUNK_SLOTS must be a whole number from 1 to 16, not {raw!r}")
+    return int(raw)
+
+
+def nameko_config(process: str) -> dict:
+    """The config dict a nameko container of a process role (config.PROCESSES) runs with."""
+    service = service_of(process)
+    workers = intake_slots() if process == CLAIMS_INTAKE else int(os.environ.get("YTCS_MAX_WORKERS", "10"))
     return {
         "AMQP_URI": amqp_uri(),
         "DB_URL": db_url(service),
         "SERVICE_NAME": service,
-        "max_workers": int(os.environ.get("YTCS_MAX_WORKERS", "10")),
+        "max_workers": workers,
         "serializer": "json",
         "HEARTBEAT": 30,
     }

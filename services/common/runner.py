@@ -45,7 +45,7 @@ def serve(service: str) -> int:
         log.error("unknown service %r: one of %s", service, ", ".join(config.PROCESSES))
         return 2
     logs.configure(service)
-    runner = ServiceRunner(config.nameko_config(config.service_of(service)))
+    runner = ServiceRunner(config.nameko_config(service))
     runner.add_service(service_class(service))
 
     stopping: list[int] = []

@@ -92,3 +92,18 @@ def test_serve_and_the_runner_know_the_intake_worker(tmp_path) -> None:
         )
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"cannot serve metrics on port {port}" in run.stderr and "CLAIMS_INTAKE_METRICS_PORT" in run.stderr
+
+
+def test_an_intake_worker_holds_no_more_chunks_than_it_loads_at_once(monkeypatch) -> None:
+    # nameko's prefetch per queue is the pool size: a worker given the pool of the RPC services would hoard ten
+    # chunk messages while loading two, and a replica started later (one killed, restarted) would find none.
+    monkeypatch.delenv("YTCS_CLAIMS_CHUNK_SLOTS", raising=False)
+    monkeypatch.setenv("YTCS_MAX_WORKERS", "10")
+    assert config.nameko_config(config.CLAIMS_INTAKE)["max_workers"] == 2
+    assert config.nameko_config(config.CLAIMS_INTAKE)["SERVICE_NAME"] == "claims"
+    assert config.nameko_config("claims")["max_workers"] == 10
+    monkeypatch.setenv("YTCS_CLAIMS_CHUNK_SLOTS", "1")
+    assert config.nameko_config(config.CLAIMS_INTAKE)["max_workers"] == 1
+    monkeypatch.setenv("YTCS_CLAIMS_CHUNK_SLOTS", "0")
+    with pytest.raises(ValueError, match="YTCS_CLAIMS_CHUNK_SLOTS"):
+        config.nameko_config(config.CLAIMS_INTAKE)
