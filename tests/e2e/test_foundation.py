@@ -119,17 +119,18 @@ def test_every_process_serves_metrics(stack):
 
 
 def _pids_of(stack, needle: str) -> list[int]:
-    """Processes of THIS stack (other stacks may run beside it) whose command line contains `needle`."""
+    """Processes of THIS stack (other stacks may run beside it) whose command line ends with `needle` (so
+    "runner claims" is the claims RPC process, not its intake worker "runner claims-intake")."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cmd = (proc / "cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ").decode()
             env = (proc / "environ").read_bytes()
         except OSError:
             continue
-        if needle in cmd and f"YTCS_VAR={stack.var}".encode() in env:
+        if cmd.endswith(needle) and f"YTCS_VAR={stack.var}".encode() in env:
             pids.append(int(proc.name))
     return pids
 
