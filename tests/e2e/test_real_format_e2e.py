@@ -48,7 +48,8 @@ def test_format_notes_in_the_api_csv_page_and_metrics(stack, tokens):
     section = page.split('id="format-notes"', 1)[1].split("</section>", 1)[0]
     assert "Ghi chú định dạng" in section and "table_plain_xml" in section and "encoding_declared_wrong" in section
 
-    metrics = requests.get(f"http://127.0.0.1:{stack.env['CLAIMS_METRICS_PORT']}/metrics", timeout=10).text
+    intake_port = int(stack.env["CLAIMS_METRICS_PORT"]) + 2  # the intake worker, CLAIMS_INTAKE_METRICS_PORT
+    metrics = requests.get(f"http://127.0.0.1:{intake_port}/metrics", timeout=10).text
     assert 'ytcs_claims_format_notes_total{kind="namespace_invalid",table="GIAMDINHHS"}' in metrics
     assert 'ytcs_claims_format_notes_total{kind="table_plain_xml",table="XML4"}' in metrics
 

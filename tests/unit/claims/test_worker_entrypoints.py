@@ -249,7 +249,8 @@ def test_a_worker_in_a_session_of_its_own_runs_in_a_lowered_autogroup() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, start_new_session=True
     )
-    assert out.stdout.split() == ["10", "10"], out.stderr
+    # Never raised: a test run already niced beyond 10 (nice pytest) keeps its own niceness.
+    assert out.stdout.split() == [str(max(10, os.nice(0))), "10"], out.stderr
 
 
 def test_the_worker_s_container_applies_it_at_setup(nice: FakeNice, monkeypatch: pytest.MonkeyPatch) -> None:
