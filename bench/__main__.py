@@ -36,6 +36,10 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
             [PY, "-m", "bench.intake", "--sizes", "10000,100000", "--postgres"],
         ],
     ),
+    "stages": (
+        "CPU µs per record of each intake stage (check pass, envelope, parse, read, decode, validate), 10k records",
+        [[PY, "-m", "bench.stages", "--records", "10000"]],
+    ),
     "intake-stack": (
         "the same through POST /api/v1/claims/files of a running system (100k records, SQLite and PostgreSQL)",
         [
@@ -81,6 +85,10 @@ def _runs(name: str, ref: str | None) -> list[tuple[list[str], Path]]:
         return [(c, ROOT) for c in cmds]
     if name == "intake":
         return [([*c, "--ref", ref], ROOT) for c in cmds]
+    if name == "stages":  # both from here, the reference's services imported by --code
+        from bench.intake import reference_checkout
+
+        return [([*c, "--code", str(reference_checkout(ref))], ROOT) for c in cmds] + [(c, ROOT) for c in cmds]
     from bench.intake import reference_checkout
 
     before = reference_checkout(ref)
