@@ -63,10 +63,10 @@ def claims_replicas() -> int:
     """`YTCS_CLAIMS_REPLICAS` (default 1): claims intake workers (services/claims/worker.py) consuming the same
     queues. Files are shared out by the broker (one `file_received` per file), each file and chunk is leased to
     one process (intake.py); the claims RPCs are answered by one process of their own beside them."""
-    raw = os.environ.get("YTCS_CLAIMS_REPLICAS", "1").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 16:
-        raise SystemExit(f"ytcs: YTCS_CLAIMS_REPLICAS must be a whole number from 1 to 16, not {raw!r}")
-    return int(raw)
+    try:
+        return config.whole_number("YTCS_CLAIMS_REPLICAS", 1, 1, 16)
+    except ValueError as exc:
+        raise SystemExit(f"ytcs: {exc}") from None
 
 
 def children(replicas: int | None = None) -> list[Child]:

@@ -28,6 +28,7 @@ from nameko.timer import timer
 
 from services.claims.intake import Intake
 from services.claims.models import Outbox
+from services.common import config
 from services.common.blobstore import default_store
 from services.common.contracts import claims as contract
 from services.common.dlq import QueueDepths
@@ -51,10 +52,7 @@ def _pause() -> None:
 
 def intake_nice() -> int:
     """`YTCS_CLAIMS_INTAKE_NICE` (default 10): the niceness the worker runs at, 0 (unchanged) to 19."""
-    raw = os.environ.get("YTCS_CLAIMS_INTAKE_NICE", "10").strip()
-    if not raw.isdigit() or int(raw) > MAX_NICE:
-        raise ValueError(f"YTCS_CLAIMS_INTAKE_NICE must be a whole number from 0 to {MAX_NICE}, not {raw!r}")
-    return int(raw)
+    return config.whole_number("YTCS_CLAIMS_INTAKE_NICE", 10, 0, MAX_NICE)
 
 
 def lower_priority(target: int | None = None) -> int:

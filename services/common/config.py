@@ -74,15 +74,21 @@ class MessagingOptions:
         )
 
 
+def whole_number(name: str, default: int, low: int, high: int) -> int:
+    """The environment variable `name` as a whole number from `low` to `high` (`default` when unset); ValueError,
+    naming the variable and the range, for anything else."""
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return int(raw)
+
+
 def intake_slots() -> int:
     """`YTCS_CLAIMS_CHUNK_SLOTS` (default 2): what one intake worker handles at once (files, chunks, its timer).
     It is the worker's nameko pool, so also the messages of each queue it holds unacknowledged (the prefetch):
     a worker takes no more chunks than it can start, and the rest wait in the queue for any other worker, or
     for a replica that starts later (one killed, restarted)."""
-    raw = os.environ.get("YTCS_CLAIMS_CHUNK_SLOTS", "2").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 16:
-        raise ValueError(f"YTCS_CLAIMS_CHUNK_SLOTS must be a whole number from 1 to 16, not {raw!r}")
-    return int(raw)
+    return whole_number("YTCS_CLAIMS_CHUNK_SLOTS", 2, 1, 16)
 
 
 def nameko_config(process: str) -> dict:
