@@ -69,7 +69,7 @@ def reference_checkout(ref: str) -> Path:
 
 def _ratio(system_s: float, row: dict[str, Any], size: int) -> float | None:
     floor_rate = row.get("floor", {}).get("records_per_s")
-    return round(size / system_s / floor_rate, 2) if floor_rate and system_s else None
+    return round(round(size / system_s) / floor_rate, 2) if floor_rate and system_s else None
 
 
 def measure(
@@ -97,7 +97,7 @@ def measure(
             seconds = row["system"]["upload_to_done_s"]
         row["system_claims_per_s"] = round(size / seconds) if seconds else None
         if with_floor:
-            row["ratio_to_floor"] = round(row["system_claims_per_s"] / row["floor"]["records_per_s"], 2)
+            row["ratio_to_floor"] = _ratio(seconds, row, size)
         row["load_average_after"] = load_average()
     return row
 

@@ -11,9 +11,7 @@ import io
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +23,9 @@ from services.claims.models import CapitationAdvance, CapitationFund, ClaimFile,
 from services.claims.service import Service
 from services.claims.worker import Worker
 from services.common.blobstore import FilesystemBlobStore
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.errors import DomainError, NotFound
 from services.common.messaging import DatabaseAccess
-from services.common.migrate import upgrade
 from services.common.outbox import utcnow
 from services.devtools import claims_generator
 from tests.support.services import entrypoint_names, outbox_rows, row_count
@@ -56,22 +53,6 @@ COVERED = {
     "on_station_facility_set",
     "on_advance_paid",
 }
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FilesystemBlobStore:
-    """The blob store the service opens (`default_store()`), in this test's directory."""
-    monkeypatch.setenv("YTCS_BLOB_DIR", str(tmp_path / "blobs"))
-    return FilesystemBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
-    upgrade("claims", url)
-    engine = make_engine(url)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the two share no entrypoint, and the worker lowers its own scheduling priority a
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,8 @@ from services.claims.models import Claim, ClaimFile
 from services.claims.service import Service
 from services.claims.worker import BackgroundPriority, Worker
 from services.common.blobstore import FilesystemBlobStore
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.messaging import DatabaseAccess, ReliableEventHandler
-from services.common.migrate import upgrade
 from services.common.outbox import utcnow
 from tests.support.services import entrypoint_names, row_count
 from tests.unit.claims.test_service_entrypoints import CORRELATION, claim_file, outbox, upload
@@ -35,22 +33,6 @@ from tests.unit.claims.test_service_entrypoints import COVERED as SERVICE_ENTRYP
 # What the tests below call; test_every_entrypoint_is_covered keeps this set equal to the worker's.
 COVERED = {"on_file_received", "on_file_chunk_ready", "resume_stalled"}
 CONFIG = {"AMQP_URI": "memory://", "SERVICE_NAME": "claims"}  # enough to bind the extensions; no broker is used
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FilesystemBlobStore:
-    """The blob store both processes open (`default_store()`), in this test's directory."""
-    monkeypatch.setenv("YTCS_BLOB_DIR", str(tmp_path / "blobs"))
-    return FilesystemBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
-    upgrade("claims", url)
-    engine = make_engine(url)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
 
 
 @pytest.fixture
