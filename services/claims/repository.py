@@ -17,12 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Date,
-    DateTime,
     Dialect,
-    Float,
-    LargeBinary,
-    Numeric,
     Table,
     case,
     exists,
@@ -558,20 +553,6 @@ def driver_form(dialect: Dialect) -> DriverForm:
     return form
 
 
-def _column_form(column: Any, form: DriverForm) -> Convert:
-    """The conversion of DriverForm that a column's type takes (`bulk_insert` of any table)."""
-    kind = column.type
-    if isinstance(kind, LargeBinary):
-        return form.blob
-    if isinstance(kind, DateTime):
-        return form.stamp if kind.timezone else form.moment
-    if isinstance(kind, Date):
-        return form.day
-    if isinstance(kind, Numeric) and not isinstance(kind, Float):
-        return form.money  # money and quantity convert alike on both drivers (`_pg_number`, to_float)
-    return _same
-
-
 _SQL: dict[tuple[str, str, Columns, Columns], str] = {}
 
 
@@ -641,12 +622,3 @@ def insert_rows(s: Session, table: Table, columns: Columns, rows: list[Row], ret
         raise ValueError("insert_rows: RETURNING only on PostgreSQL")
     _driver_call(s, sql, lambda cur, q: cur.executemany(q, rows))
     return []
-
-
-def bulk_insert(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Dict rows (every row with the keys of the first, as Core requires too) stored as `s.execute(insert(table),
-    rows)` stores them: each value in the driver's form of its column's type (DriverForm), then `insert_rows`."""
-    form = driver_form(s.get_bind().dialect)
-    columns = tuple(rows[0])
-    converts = [_column_form(table.c[k], form) for k in columns]
-    insert_rows(s, table, columns, [tuple(c(row[k]) for c, k in zip(converts, columns, strict=True)) for row in rows])

@@ -13,8 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.claims import intake as intake_module
 from services.claims.models import Claim, ClaimFile, ClaimIssue, ClaimLine, ClaimsBase, ClaimTable
-from services.claims.repository import ClaimsRepository, DriverForm, driver_form
-from services.claims.repository import bulk_insert as _bulk_insert
+from services.claims.repository import ClaimsRepository, DriverForm, driver_form, insert_rows
 from services.common.blobstore import FilesystemBlobStore
 from services.common.db import make_engine
 from services.common.migrate import upgrade
@@ -35,13 +34,15 @@ def test_rows_and_a_constraint_violation(claims_env):
            "severity": "warning", "message": "tiếng Việt\n"}
     with claims_env.session() as s:
         file_id = _file(s, "a" * 64)
-        _bulk_insert(s, ClaimIssue.__table__, [{"file_id": file_id, **row}, {"file_id": file_id, **row}])
+        columns = ("file_id", *row)
+        insert_rows(s, ClaimIssue.__table__, columns, [(file_id, *row.values())] * 2)
     with claims_env.session() as s:
         stored = s.execute(select(ClaimIssue.ma_lk, ClaimIssue.message, ClaimIssue.field)).all()
     assert stored == [("A\tB\\C", "tiếng Việt\n", None)] * 2
     with pytest.raises(IntegrityError), claims_env.session() as s:  # the same sha256 twice
-        _bulk_insert(s, ClaimFile.__table__, [{"sha256": "a" * 64, "size": 1, "blob_name": "b", "uploaded_by": "t",
-                                               "uploaded_at": utcnow(), "status": "processing"}])
+        stamp = driver_form(s.get_bind().dialect).stamp(utcnow())
+        insert_rows(s, ClaimFile.__table__, ("sha256", "size", "blob_name", "uploaded_by", "uploaded_at", "status"),
+                    [("a" * 64, 1, "b", "t", stamp, "processing")])
 
 
 # --- the intake's rows: built once in the driver's form, stored as Core's insert of the same values stores them ---
