@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint migrate bench clean deps-system deps-broker audit
 
-$(STAMP): pyproject.toml
+# setup.py and the .pyx: the compiled reader is rebuilt (in place) whenever its source changes.
+$(STAMP): pyproject.toml setup.py services/claims/parsing/_flat.pyx
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
 	@# Debian's python3 makes no venv without python3-venv: installed like the other system packages, or named.
 	@test -x $(PY) || $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
@@ -14,6 +15,11 @@ $(STAMP): pyproject.toml
 	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
 	  else echo "ytcs: cần gói python3-venv / python3-venv is needed: sudo apt-get install -y python3-venv"; exit 1; fi; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# The compiled reader (setup.py) needs a C compiler and Python's headers: Debian's packages when missing.
+	@command -v cc >/dev/null && test -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y gcc libc6-dev python3-dev; \
+	  else echo "ytcs: cần trình biên dịch C / a C compiler and Python headers are needed: sudo apt-get install -y gcc python3-dev"; exit 1; fi; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)

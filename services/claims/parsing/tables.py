@@ -5,19 +5,21 @@ XML4..XML15 are only checked to be safe, well-formed XML and kept verbatim. A Q�
 (MA_THE, T_TONGCHI, THANH_TIEN…) maps onto the same Claim. Elements are matched by local name,
 so namespace declarations, CDATA and indentation make no difference.
 
-This is the intake's hot path: each table is described once as a spec (field, attribute,
-converter) and read by one loop; converters are memoised (see ``values.Memo``).
+This is the intake's hot path: the fields of each record element come as a dict from the compiled
+reader (``_flat``, no Python object per XML element); each table is described once as a spec (field,
+attribute, converter) and read by one loop; converters are memoised (see ``values.Memo``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 from lxml import etree
 
 from services.claims.domain import values
 from services.claims.domain.records import NAMES_4210, Claim, ClaimLine, Issue, Standard
+from services.claims.parsing import _flat as flat
 from services.claims.parsing.envelope import EnvelopeHeader, RawRecord
 from services.claims.parsing.notes import BIRTH_DATE_PARTIAL, TABLE_ROOT_UNWRAPPED
 from services.claims.parsing.safexml import UnsafeXML, local_name, read_document
@@ -185,39 +187,6 @@ _SPECS: dict[tuple[str, str], _Compiled] = {
 }
 
 
-def _fields(el: etree._Element, plain: bool) -> dict[str, str | None]:
-    """Child name -> text as written (None for an empty element; absent when the element is).
-    ``plain``: the table declares no namespace, so tags are already local names (the fast path)."""
-    if plain:
-        return {child.tag: child.text for child in el}
-    out: dict[str, str | None] = {}
-    for child in el:
-        tag = child.tag
-        if type(tag) is not str:  # an entity reference or other non-element node
-            continue
-        out[tag[tag.index("}") + 1 :] if tag[0] == "{" else tag] = child.text
-    return out
-
-
-def _line_elements(root: etree._Element, tag: str) -> Iterator[etree._Element]:
-    """The line elements: root / DSACH_… / tag as the standard nests them, or tag directly under the root."""
-    suffix = "}" + tag
-    for child in root:
-        name = child.tag
-        if name == tag or (type(name) is str and name.endswith(suffix)):
-            yield child
-            continue
-        for el in child:
-            name = el.tag
-            if name == tag or (type(name) is str and name.endswith(suffix)):
-                yield el
-
-
-def _plain(data: bytes) -> bool:
-    """No namespace declaration anywhere, and an ASCII-compatible encoding we can search."""
-    return b"xmlns" not in data and b"\x00" not in data[:4]
-
-
 def _read(v: dict[str, str | None], spec: _Compiled, table: str, index: int, ma_lk: str | None,
           issues: list[Issue], invalid: set[str]) -> dict[str, object]:
     """Typed values of one element by its spec; junk becomes value_invalid and None."""
@@ -265,11 +234,6 @@ def _read(v: dict[str, str | None], spec: _Compiled, table: str, index: int, ma_
 DETAIL_TAGS = {"XML4": "CHI_TIET_CLS", "XML5": "CHI_TIET_DIEN_BIEN_BENH"}
 
 
-def detail_rows(root: etree._Element, tag: str, plain: bool) -> list[dict[str, str | None]]:
-    """The rows of an XML4/XML5 table, each as field name -> text as written."""
-    return [_fields(el, plain) for el in _line_elements(root, tag)]
-
-
 def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple[Claim | None, list[Issue]]:
     """One HOSO -> (Claim or None, issues). None when a table cannot be read or XML1 is absent:
     money cannot be checked on half a record. Never raises on content. ``header`` is accepted for
@@ -296,7 +260,7 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
             unwrapped.append(name)
         roots[name] = root
 
-    v1 = _fields(roots["XML1"], _plain(raw.tables["XML1"])) if "XML1" in roots else {}
+    v1 = flat.fields(roots["XML1"]) if "XML1" in roots else {}
     ma_lk = (v1.get("MA_LK") or "").strip() or None
     for name, reason in unreadable.items():
         table = name if name in KNOWN_TABLES else None
@@ -314,7 +278,7 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
         raw.notes.append((BIRTH_DATE_PARTIAL, "XML1"))
     for table in ("XML2", "XML3"):
         if table in roots:
-            _lines(claim, table, roots[table], _plain(raw.tables[table]), issues, invalid)
+            _lines(claim, table, roots[table], issues, invalid)
     if claim.standard == "4210" and not (v1.get("T_NGOAIDS") or "").strip():
         # QĐ 4210 has no T_BHTT_GDV (its T_NGOAIDS, when written, was read in its place);
         # QĐ 130 defines it as Σ line T_BHTT with MA_PTTT = 1.
@@ -324,8 +288,8 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
     for name, root in roots.items():
         if name not in TABLE_ROOTS:
             claim.other_tables[name] = raw.tables[name]
-            if name in DETAIL_TAGS:
-                claim.details[name] = detail_rows(root, DETAIL_TAGS[name], _plain(raw.tables[name]))
+            if name in DETAIL_TAGS:  # each row as field name -> text as written
+                claim.details[name] = flat.rows(root, DETAIL_TAGS[name])
             linked = next(root.iter("{*}MA_LK"), None)
             text = (linked.text or "").strip() if linked is not None else ""
             if text and ma_lk and text != ma_lk:
@@ -351,14 +315,12 @@ def _claim(index: int, v: dict[str, str | None], ma_lk: str | None, issues: list
                  fields=v, **f)  # type: ignore[arg-type]
 
 
-def _lines(claim: Claim, table: str, root: etree._Element, plain: bool, issues: list[Issue],
-           invalid: set[str]) -> None:
+def _lines(claim: Claim, table: str, root: etree._Element, issues: list[Issue], invalid: set[str]) -> None:
     spec = _SPECS[table, claim.standard]
     drugs = table == "XML2"
     ma_lk = claim.ma_lk
     foreign_link_reported = False
-    for index, el in enumerate(_line_elements(root, _LINE_TAGS[table]), 1):
-        v = _fields(el, plain)
+    for index, v in enumerate(flat.rows(root, _LINE_TAGS[table]), 1):
         f = _read(v, spec, table, index, ma_lk, issues, invalid)
         if claim.standard == "4210":  # one THANH_TIEN serves both amounts
             f["thanh_tien_bh"] = f["thanh_tien_bv"]
