@@ -61,6 +61,9 @@ def reference_checkout(ref: str) -> Path:
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)  # noqa: S603, S607
         subprocess.run(["git", "worktree", "add", "--detach", str(path), sha], cwd=ROOT, check=True,  # noqa: S603, S607
                        capture_output=True)
+    if (path / "setup.py").exists() and not list((path / "services").rglob("_flat*.so")):  # its compiled reader
+        subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=path, check=True,  # noqa: S603
+                       capture_output=True)
     venv = path / ".venv"
     if not venv.exists():  # its stacks run `.venv/bin/ytcs`: this one's, which imports the PYTHONPATH's services
         venv.symlink_to(ROOT / ".venv")
