@@ -6,7 +6,9 @@ the two share no entrypoint, and the worker lowers its own scheduling priority a
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -235,11 +237,26 @@ def test_a_worker_in_a_session_of_its_own_runs_in_a_lowered_autogroup() -> None:
     assert out.stdout.split() == [str(max(10, os.nice(0))), "10"], out.stderr
 
 
-def test_the_worker_s_container_applies_it_at_setup(nice: FakeNice, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """The test process's garbage collector as it was, after the test."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_the_worker_s_container_applies_it_at_setup(
+    nice: FakeNice, monkeypatch: pytest.MonkeyPatch, collector: None
+) -> None:
     # Declared on the worker, so any way of running it (runner, nameko run) starts it in the background.
     monkeypatch.setenv("YTCS_CLAIMS_INTAKE_NICE", "10")
     container = ServiceContainer(Worker, CONFIG)
     [priority] = [d for d in container.dependencies if isinstance(d, BackgroundPriority)]
+    gc.unfreeze()
     priority.setup()
     assert nice.value == 10
+    # And its collector tuned for throughput: what was alive at setup is frozen, young objects collected less often.
+    assert gc.get_threshold() == worker_module.GC_THRESHOLDS != (700, 10, 10)
+    assert gc.get_freeze_count() > 1000
     assert not any(isinstance(d, BackgroundPriority) for d in ServiceContainer(Service, CONFIG).dependencies)
