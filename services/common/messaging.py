@@ -1,5 +1,6 @@
 """Nameko plumbing shared by the services: the database dependency, the outbox relay, reliable event
-handlers (dead-lettering instead of dropping, quorum queues for a cluster) and named errors over RPC.
+handlers (dead-lettering instead of dropping, quorum queues for a cluster), named errors over RPC and RPC between
+services that gives up in time (`BoundedRpcProxy`).
 
 This is transport code: domain modules never import it.
 """
@@ -18,6 +19,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common import logs, metrics, outbox
 from services.common.config import MessagingOptions
 from services.common.db import make_engine, transaction
-from services.common.errors import Conflict, DomainError, Malformed, NotFound
+from services.common.errors import Conflict, DomainError, Malformed, NotFound, error
 from services.common.unit_of_work import UnitOfWork
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -109,6 +111,60 @@ class DatabaseAccess:
     def unit_of_work(self, uow_class: type[U]) -> U:
         """A fresh unit of work of the service's own class, carrying the request's correlation id."""
         return uow_class(self.factory, self.correlation_id)
+
+
+# --- RPC between services -------------------------------------------------------------------------
+
+# The names people know the services by, for the refusal below.
+SERVICE_NAMES = {"claims": "hồ sơ BHYT", "finance": "tài chính", "investment": "đầu tư"}
+
+
+class BoundedRpcProxy(RpcProxy):
+    """nameko's `RpcProxy`, whose calls wait for their reply at most half of `YTCS_RPC_TIMEOUT` (the gateway's own
+    wait), then refuse with 503 `service_unavailable` naming the service that did not answer.
+
+    A service asks another inside a command (finance asks claims for a quarter's figures before it writes), and
+    nameko's proxy waits for ever. With claims stuck, finance's worker waited with it, the gateway answered 503
+    after its own timeout, and when claims answered at last finance wrote what the person had been told was not
+    written. Giving up first, and before the write transaction opens, makes the 503 true: nothing was written,
+    and the same command can simply be sent again. A reply that comes after is dropped by nameko's reply
+    listener (an unknown correlation id)."""
+
+    def get_dependency(self, worker_ctx: Any) -> BoundedServiceProxy:
+        seconds = MessagingOptions.from_env().rpc_timeout / 2
+        return BoundedServiceProxy(super().get_dependency(worker_ctx), self.target_service, seconds)
+
+
+class BoundedServiceProxy:
+    """`proxy.method(*args)` as nameko's service proxy, bounded in time (see `BoundedRpcProxy`)."""
+
+    def __init__(self, proxy: Any, service: str, seconds: float) -> None:
+        self._proxy = proxy
+        self._service = service
+        self.seconds = seconds
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        target = getattr(self._proxy, method)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            reply = target.call_async(*args, **kwargs)
+            timer = eventlet.Timeout(self.seconds)
+            try:
+                return reply.result()
+            except eventlet.Timeout as exc:
+                if exc is not timer:
+                    raise
+                log.warning("%s.%s did not answer within %.1f s", self._service, method, self.seconds)
+                name = SERVICE_NAMES.get(self._service, self._service)
+                raise DomainError([error(
+                    "service_unavailable",
+                    f"Dịch vụ {name} không trả lời kịp; chưa ghi gì. Vui lòng thử lại sau.",
+                    service=self._service,
+                )], 503) from None
+            finally:
+                timer.cancel()
+
+        return call
 
 
 # --- outbox relay ---------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 
 from services.common.business_metrics import BusinessMetrics
 from services.common.dlq import QueueDepths
-from services.common.messaging import Database, OutboxRelay, reliable_event_handler
+from services.common.messaging import BoundedRpcProxy, Database, OutboxRelay, reliable_event_handler
 from services.common.metrics import EntrypointMetrics
 from services.finance import figures, handlers, views
 from services.finance.models import Outbox
@@ -30,8 +30,9 @@ class Service:
     # answers' stamp and the settlement tables' counts) or the day did.
     business = BusinessMetrics(figures.business_figures, stamp=figures.stamp)
     queues = QueueDepths()  # its event queues and ytcs.dead-letters, as ytcs_queue_messages
-    # A quarter's figures are the claims service's (by RPC, asked before the write transaction opens).
-    claims = RpcProxy("claims")
+    # A quarter's figures are the claims service's (by RPC, asked before the write transaction opens; a claims
+    # service that does not answer in time refuses the command with 503, nothing written).
+    claims = BoundedRpcProxy("claims")
 
     # --- plans -------------------------------------------------------------------------------------
 

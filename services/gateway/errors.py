@@ -278,6 +278,8 @@ def failure(exc: Exception, for_page: bool = False) -> Failure | None:
         retry = getattr(exc, "retry_after", None)
         if retry:
             headers["Retry-After"] = str(retry)
+        elif exc.status == 503:  # a service refused because another did not answer in time (BoundedRpcProxy)
+            headers["Retry-After"] = "5"
         return exc.errors, exc.status, headers
     if isinstance(exc, ValidationError):
         return validation_errors(exc), 422, {}

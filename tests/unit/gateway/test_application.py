@@ -282,6 +282,13 @@ def test_an_unavailable_service_answers_503_with_retry_after_and_people_get_no_t
     assert "không trả lời kịp" not in for_page[0][0]["message"] and "đầu tư" in for_page[0][0]["message"]
 
 
+def test_a_service_refusing_because_another_did_not_answer_is_503_with_retry_after():
+    # finance's BoundedRpcProxy: claims did not answer in time, nothing was written, the person may send it again.
+    refusal = DomainError([{"field": None, "code": "service_unavailable", "message": "…", "service": "claims"}], 503)
+    assert errors.remote_failure("finance", "record_quarterly_report", refusal) is refusal
+    assert errors.failure(refusal) == (refusal.errors, 503, {"Retry-After": "5"})
+
+
 def test_a_validation_error_is_422_and_anything_else_is_not_a_failure_to_answer():
     found = errors.failure(ValidationError({"amount": ["Missing data for required field."]}))
     assert found is not None and found[1] == 422 and found[0][0]["field"] == "amount"
