@@ -207,6 +207,52 @@ def test_a_carry_over_recorded_from_the_allocation_page(stack, finance):
     assert 'class="carried-in"' in row
 
 
+def test_a_carry_over_reversed_from_the_allocation_page(stack, finance):
+    a = allocate(finance, 30 * M)
+    carried = created(finance.post(f"/api/v1/allocations/{a['id']}/carry-over", decision("2024-01-10", 20 * M)))
+    stack.ytcs("user", "create", "--username", "ye-huy", "--role", "finance", stdin=PASSWORD + "\n")
+    http = requests.Session()
+    http.headers.update({"Accept": "text/html"})
+    token = CSRF.search(http.get(stack.url + "/login", timeout=30).text).group(1)
+    r = http.post(stack.url + "/login", data={"username": "ye-huy", "password": PASSWORD, "next": "/",
+                                              "csrf_token": token}, allow_redirects=False, timeout=30)  # fmt: skip
+    assert r.status_code == 303, r.text
+    page = http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text
+    form_id = f'id="reverse-{carried["id"]}-form"'
+    assert 'id="year-end-reversals"' in page and form_id in page
+    action = f"{stack.url}/allocations/{a['id']}/year-end-records/{carried['id']}/reversals"
+    form = {"amount": "25.000.000", "date": "2024-01-20", "decision_no": "21/QĐ-STC", "decision_date": "2024-01-20",
+            "csrf_token": CSRF.search(page).group(1)}  # fmt: skip
+    # More than was carried: the page again with the refusal, the form open with what was typed.
+    r = http.post(action, data=form, allow_redirects=False, timeout=30)
+    assert r.status_code == 422, r.text[:500]
+    assert "21/QĐ-STC" in r.text and form_id in r.text and "<details open>" in r.text
+    # A record of another allocation is not this page's to reverse.
+    other = allocate(finance, 5 * M)
+    elsewhere = created(finance.post(f"/api/v1/allocations/{other['id']}/close", decision("2024-01-11", M)))
+    r = http.post(f"{stack.url}/allocations/{a['id']}/year-end-records/{elsewhere['id']}/reversals",
+                  data={**form, "amount": "1"}, allow_redirects=False, timeout=30)  # fmt: skip
+    assert r.status_code == 404
+    assert finance.get(f"/api/v1/allocations/{other['id']}").json()["closed"] == M
+    # Part of it, by its own decision: recorded as a negative record, and the money is back in 2023.
+    token = CSRF.search(http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text).group(1)
+    r = http.post(action, data={**form, "amount": "8.000.000", "csrf_token": token}, allow_redirects=False,
+                  timeout=30)  # fmt: skip
+    assert r.status_code == 303, r.text[:500]
+    page = http.get(stack.url + r.headers["Location"], timeout=30).text
+    assert f"Đã ghi hủy bản ghi cuối năm số {carried['id']}." in page and "21/QĐ-STC" in page
+    detail = finance.get(f"/api/v1/allocations/{a['id']}").json()
+    assert detail["carried_over"] == 12 * M
+    undone = next(x for x in detail["year_end"] if x["reverses_id"] == carried["id"])
+    assert undone["amount"] == -8 * M and undone["recorded_by"].endswith("ye-huy")
+    # Empty amount: the rest of it.
+    token = CSRF.search(http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text).group(1)
+    r = http.post(action, data={**form, "amount": "", "decision_no": "22/QĐ-STC", "csrf_token": token},
+                  allow_redirects=False, timeout=30)  # fmt: skip
+    assert r.status_code == 303, r.text[:500]
+    assert finance.get(f"/api/v1/allocations/{a['id']}").json()["carried_over"] == 0
+
+
 def test_the_allocation_form_offers_as_root_sources_only_those_the_plan_names(stack, finance):
     sources = {s["code"]: s["plans"] for s in finance.get("/api/v1/sources").json()["items"]}
     assert 1 in sources["bhyt_surplus_20"] and 2 not in sources["bhyt_surplus_20"]

@@ -19,6 +19,7 @@ from services.common.contracts.finance import (
     AllocationCommandV1,
     DisbursementCommandV1,
     YearEndCommandV1,
+    YearEndReversalCommandV1,
 )
 from services.common.errors import NotFound
 from services.gateway.application import finance, funding
@@ -381,6 +382,22 @@ def close_allocation(allocation_id: str) -> Any:
     """Quyết toán (đóng): what a past year's allocation still holds lapses (as the API's close)."""
     return _write_on_allocation(
         allocation_id, YearEndCommandV1(), finance.close_allocation, "close", "Đã ghi quyết toán (đóng)."
+    )
+
+
+@bp.post("/allocations/<allocation_id>/year-end-records/<year_end_id>/reversals")
+@allow(*FINANCE_WRITERS)
+@page(body=YearEndReversalCommandV1)
+def reverse_year_end(allocation_id: str, year_end_id: str) -> Any:
+    """Hủy (all or part of) one of this allocation's carry-overs or closes by its own decision (as the API's
+    reversals); the service decides what can still be reversed."""
+    target = record_id(year_end_id)
+    if target not in {int(x["id"]) for x in finance.allocation(record_id(allocation_id)).get("year_end", [])}:
+        raise NotFound([{"field": "id", "code": "unknown_year_end_record",
+                         "message": f"Khoản phân bổ này không có bản ghi cuối năm số {target}."}])
+    return _write_on_allocation(
+        allocation_id, YearEndReversalCommandV1(), lambda _allocation, cmd: finance.reverse_year_end(target, cmd),
+        f"reversal-{target}", "Đã ghi hủy bản ghi cuối năm số {reverses_id}.",
     )
 
 
