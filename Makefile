@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install lint migrate bench clean deps-system deps-broker audit
 
 # setup.py and the .pyx: the compiled reader is rebuilt (in place) whenever its source changes.
-$(STAMP): pyproject.toml setup.py services/claims/parsing/_flat.pyx
+$(STAMP): pyproject.toml setup.py services/claims/parsing/flatxml.pyx
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
 	@# Debian's python3 makes no venv without python3-venv: installed like the other system packages, or named.
 	@test -x $(PY) || $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \

@@ -1,4 +1,4 @@
-"""The one compiled module of the project (services/claims/parsing/_flat.pyx); everything else is in pyproject.toml.
+"""The one compiled module of the project (services/claims/parsing/flatxml.pyx); everything else is in pyproject.toml.
 
 It reads lxml's tree through lxml's C API, so it builds against the headers of the pinned lxml
 (``lxml.get_include()``); Cython and that lxml are the build requirements in pyproject.toml.
@@ -10,7 +10,7 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("services.claims.parsing._flat", ["services/claims/parsing/_flat.pyx"],
+        [Extension("services.claims.parsing.flatxml", ["services/claims/parsing/flatxml.pyx"],
                    include_dirs=lxml.get_include())],
         compiler_directives={"language_level": "3"},
     )

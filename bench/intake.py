@@ -61,7 +61,7 @@ def reference_checkout(ref: str) -> Path:
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)  # noqa: S603, S607
         subprocess.run(["git", "worktree", "add", "--detach", str(path), sha], cwd=ROOT, check=True,  # noqa: S603, S607
                        capture_output=True)
-    if (path / "setup.py").exists() and not list((path / "services").rglob("_flat*.so")):  # its compiled reader
+    if (path / "setup.py").exists() and not list((path / "services").rglob("*.so")):  # its compiled reader
         subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=path, check=True,  # noqa: S603
                        capture_output=True)
     venv = path / ".venv"

@@ -58,8 +58,8 @@ def measure(path: Path, records: int) -> dict[str, float]:
             reader = open_claim_file(fh)
             return list(reader), reader.header
 
-    try:  # the compiled reader (parsing/_flat.pyx), where the checkout has it
-        from services.claims.parsing import _flat as flat
+    try:  # the compiled reader (parsing/flatxml.pyx), where the checkout has it
+        from services.claims.parsing import flatxml as flat
     except ImportError:
         flat = None
 

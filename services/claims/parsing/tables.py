@@ -6,7 +6,7 @@ XML4..XML15 are only checked to be safe, well-formed XML and kept verbatim. A QÄ
 so namespace declarations, CDATA and indentation make no difference.
 
 This is the intake's hot path: the fields of each record element come as a dict from the compiled
-reader (``_flat``, no Python object per XML element); each table is described once as a spec (field,
+reader (``flatxml``, no Python object per XML element); each table is described once as a spec (field,
 attribute, converter) and read by one loop; converters are memoised (see ``values.Memo``).
 """
 
@@ -19,7 +19,7 @@ from lxml import etree
 
 from services.claims.domain import values
 from services.claims.domain.records import NAMES_4210, Claim, ClaimLine, Issue, Standard
-from services.claims.parsing import _flat as flat
+from services.claims.parsing import flatxml as flat
 from services.claims.parsing.envelope import EnvelopeHeader, RawRecord
 from services.claims.parsing.notes import BIRTH_DATE_PARTIAL, TABLE_ROOT_UNWRAPPED
 from services.claims.parsing.safexml import UnsafeXML, local_name, read_document

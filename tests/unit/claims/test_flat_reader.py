@@ -1,4 +1,4 @@
-"""The compiled reader (`parsing/_flat.pyx`) reads every record element exactly as lxml's own API does:
+"""The compiled reader (`parsing/flatxml.pyx`) reads every record element exactly as lxml's own API does:
 on the real samples, on generated files of both standards (tidy and sloppy), and on random flat documents with
 the quirks real exports and hostile files carry (namespaces, CDATA, comments, processing instructions,
 nested children, empty and repeated fields, non-ASCII names and text)."""
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from services.claims.parsing import _flat as flat
+from services.claims.parsing import flatxml as flat
 from services.claims.parsing import open_claim_file
 from services.claims.parsing.safexml import read_document
 from services.devtools.claims_generator import generate

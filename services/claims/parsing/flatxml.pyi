@@ -1,4 +1,4 @@
-# Types of the compiled reader (_flat.pyx).
+# Types of the compiled reader (flatxml.pyx).
 from lxml import etree
 
 def fields(el: etree._Element) -> dict[str, str | None]: ...
