@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# The names people know the processes by, in messages that name one (a service that did not answer).
+SERVICE_NAMES = {"finance": "tài chính", "investment": "đầu tư", "claims": "hồ sơ BHYT", "gateway": "cổng"}
+
 
 def error(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"field": field, "code": code, "message": message, **extra}

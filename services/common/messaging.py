@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common import logs, metrics, outbox
 from services.common.config import MessagingOptions
 from services.common.db import make_engine, transaction
-from services.common.errors import Conflict, DomainError, Malformed, NotFound, error
+from services.common.errors import SERVICE_NAMES, Conflict, DomainError, Malformed, NotFound, error
 from services.common.unit_of_work import UnitOfWork
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -114,10 +114,6 @@ class DatabaseAccess:
 
 
 # --- RPC between services -------------------------------------------------------------------------
-
-# The names people know the services by, for the refusal below.
-SERVICE_NAMES = {"claims": "hồ sơ BHYT", "finance": "tài chính", "investment": "đầu tư"}
-
 
 class BoundedRpcProxy(RpcProxy):
     """nameko's `RpcProxy`, whose calls wait for their reply at most half of `YTCS_RPC_TIMEOUT` (the gateway's own

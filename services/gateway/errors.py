@@ -26,7 +26,7 @@ from nameko.exceptions import (
 )
 from werkzeug.exceptions import HTTPException
 
-from services.common.errors import Conflict, DomainError, Malformed, NotFound
+from services.common.errors import SERVICE_NAMES, Conflict, DomainError, Malformed, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +139,8 @@ FIELD_LABELS["csrf_token"] = "Mã bảo vệ biểu mẫu"  # noqa: S105  # nose
 FIELD_LABELS["password"] = "Mật khẩu"  # noqa: S105  # nosec B105
 
 
-# The services as people know them (the technical name stays in the answer's `service`).
-SERVICE_NAMES = {"finance": "tài chính", "investment": "đầu tư", "claims": "hồ sơ BHYT", "gateway": "cổng"}
-
-
 def service_name(service: str) -> str:
+    """The service as people know it (common.errors.SERVICE_NAMES; the technical name stays in `service`)."""
     return SERVICE_NAMES.get(service, service)
 
 
