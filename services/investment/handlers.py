@@ -107,13 +107,17 @@ def register_project(
 def assign_capital(
     uow: InvestmentUnitOfWork, project_id: int, payload: dict[str, Any], actor: str | None = None
 ) -> dict[str, Any]:
-    data = load_command(contract.CapitalIn, payload)
+    data = load_command(contract.CapitalCommandIn, payload)
     project = uow.repo.lock_project(project_id)
     domain.check_year(data["fiscal_year"], "fiscal_year")
     domain.check_source(data["source"], data["fiscal_year"], data["fund_year"], data["use"])
     figures = uow.repo.project_figures(project.id)
     domain.check_capital(figures, data["source"], data["amount"])
-    domain.check_link(figures, data["funded_by_allocation"], data["amount"])
+    link = data["funded_by_allocation"]
+    domain.check_link(figures, link, data["amount"])
+    if link is not None and data["amount"] > 0:
+        uow.repo.lock_allocation(link)
+        domain.check_link_room(link, data["allocation_room"], uow.repo.linked_to_allocation(link), data["amount"])
     row = ProjectCapital(
         project_id=project.id,
         surplus_use=data["use"],

@@ -161,6 +161,15 @@ def project_figures(session: Session, project_id: int) -> domain.ProjectFigures:
     )
 
 
+def linked_to_allocation(session: Session, allocation_id: int) -> int:
+    """Σ capital (reductions netted) of every project naming the finance allocation `allocation_id` as its
+    funding: what a new link to it must leave within the allocation's room."""
+    total = session.scalar(
+        select(func.sum(ProjectCapital.amount)).where(ProjectCapital.funded_by_allocation == allocation_id)
+    )
+    return int(total or 0)
+
+
 def get_project_row(session: Session, project_id: int) -> Project:
     project = session.get(Project, project_id)
     if project is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from services.common.errors import Conflict, NotFound, error
 from services.investment import records
 from services.investment.domain import ProjectFigures, StatusRecord
 from services.investment.models import Project, Station, StationStatus
+
+LINK_LOCKS = 0x4C4E4B  # the advisory-lock space of links to a finance allocation ("LNK")
 
 
 class InvestmentRepository:
@@ -34,6 +36,20 @@ class InvestmentRepository:
         if project is None:
             raise NotFound([error("unknown_project", f"Không có dự án số {project_id}.", "project_id")])
         return project
+
+    def lock_allocation(self, allocation_id: int) -> None:
+        """Serialise the links to one finance allocation, across projects: the capital linked to it is read after
+        this, one command at a time. PostgreSQL: a transaction-scoped advisory lock on (LINK_LOCKS, the id;
+        finance's rows are not ours to lock). SQLite: `lock_project` already holds the database's write lock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, CAST(:id % 2147483647 AS integer))"),
+                {"space": LINK_LOCKS, "id": allocation_id},
+            )
+
+    def linked_to_allocation(self, allocation_id: int) -> int:
+        """Σ capital of every project naming finance allocation `allocation_id` (reductions netted)."""
+        return records.linked_to_allocation(self.session, allocation_id)
 
     def lock_station(self, station: Station) -> None:
         """Serialise recordings for one station, so "becomes true" is decided once."""

@@ -154,11 +154,6 @@ class Service:
         return self._read(views.surplus_capital)
 
     @rpc
-    def capital_linked(self, allocation_id: int) -> dict[str, Any]:
-        """Σ project capital naming finance allocation `allocation_id` (the gateway's room check of a link)."""
-        return self._read(views.capital_linked, allocation_id)
-
-    @rpc
     def medium_term(self, unit: str | None = None) -> dict[str, Any]:
         return self._read(views.medium_term, unit)
 

@@ -174,6 +174,16 @@ class CapitalIn(Schema):
     )
 
 
+class CapitalCommandIn(CapitalIn):
+    """`assign_capital` as the gateway sends it to investment: the API's CapitalIn and, when the capital names a
+    finance allocation, `allocation_room`, what finance says that allocation holds (allocated less what it passed
+    down), read by the gateway just before. Investment takes off the capital already linked to it and decides
+    `exceeds_allocation` in its own transaction, locked per allocation, so that two links sent at the same instant
+    cannot both take the same room. Not part of the API body: the gateway sets it."""
+
+    allocation_room = VND(allow_none=True, load_default=None)
+
+
 class DisbursementIn(Schema):
     """Giải ngân from one source of the project's capital (negative to reverse)."""
 

@@ -17,7 +17,6 @@ from prometheus_client import Counter
 
 from services.common import catalog, units
 from services.common.errors import DomainError, NotFound
-from services.common.money import format_vnd
 from services.gateway import errors
 from services.gateway.application import facilities as register
 from services.gateway.application import figures
@@ -377,21 +376,20 @@ def count_once(
     return figures.count_once(summed, linked, counted)
 
 
-def check_capital_link(project_id: int, body: dict[str, Any]) -> None:
+def check_capital_link(project_id: int, body: dict[str, Any]) -> int | None:
     """Capital naming the finance allocation that funds it (`funded_by_allocation`, issue 16): the allocation
     exists, is of the project's plan (or a plan applying it, or the one it applies), of its item (a sub-item, or an
-    item containing it), of the capital's source and fiscal year, for a unit containing the station, and has room:
-    what it holds (allocated less what it passed down) less the capital already linked to it. Checked here as only
-    the gateway talks to both services; two links sent at the same instant may both pass (investment cannot lock
-    finance's allocation)."""
+    item containing it), of the capital's source and fiscal year, for a unit containing the station. Checked here
+    as only the gateway talks to both services. Returns the allocation's room as finance says it (allocated less
+    what it passed down; None without a link): investment takes off the capital already linked to it and decides
+    `exceeds_allocation` under its own lock (contract.CapitalCommandIn), so two links at once cannot both pass."""
     allocation_id = body.get(LINK_FIELD)
     if allocation_id is None:
-        return
+        return None
     found = clients().fan_out(
         {
             "project": ("investment", "get_project", (project_id,), {}),
             "allocation": ("finance", "get_allocation", (allocation_id,), {}),
-            "linked": ("investment", "capital_linked", (allocation_id,), {}),
         }
     )
     for key, value in found.items():
@@ -433,11 +431,4 @@ def check_capital_link(project_id: int, body: dict[str, Any]) -> None:
             f"{name} giao cho đơn vị {allocation['recipient_unit']}, không chứa trạm {project['station_code']}.",
             LINK_FIELD,
         )
-    room = int(allocation["allocated"]) - int(allocation["sub_allocated"]) - int(found["linked"]["linked"])
-    if body["amount"] > room:
-        raise DomainError.one(
-            "exceeds_allocation",
-            f"Vốn giao {format_vnd(body['amount'])} vượt phần còn lại của {name.lower()}: "
-            f"{format_vnd(max(room, 0))} (đã giao cho dự án {format_vnd(int(found['linked']['linked']))}).",
-            LINK_FIELD,
-        )
+    return int(allocation["allocated"]) - int(allocation["sub_allocated"])

@@ -34,8 +34,12 @@ def register_project(body: dict[str, Any]) -> dict[str, Any]:
 
 def project_command(project_id: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
     """Record one of PROJECT_COMMANDS on a project the caller sees (`body` loaded by its schema); capital naming
-    the allocation that funds it is first checked against finance (funding.check_capital_link)."""
+    the allocation that funds it is first checked against finance (funding.check_capital_link), and goes with the
+    allocation's room as finance said it (contract.CapitalCommandIn)."""
     if method == "assign_capital":
-        check_capital_link(project_id, body)
+        room = check_capital_link(project_id, body)
+        payload = contract.CapitalCommandIn().dump({**body, "allocation_room": room})
+    else:
+        payload = PROJECT_COMMANDS[method]().dump(body)
     require_project(project_id)
-    return rpc("investment", method, project_id, PROJECT_COMMANDS[method]().dump(body), g.principal.name)
+    return rpc("investment", method, project_id, payload, g.principal.name)

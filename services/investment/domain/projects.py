@@ -223,6 +223,28 @@ def check_link(project: ProjectFigures, allocation_id: int | None, amount: int) 
         )
 
 
+def check_link_room(allocation_id: int | None, room: int | None, linked: int, amount: int) -> None:
+    """Capital taking more from a finance allocation: never beyond its room, what finance says it holds for
+    projects (`room`: allocated less what it passed down) less the capital of every project already linked to it
+    (`linked`, read under the allocation's lock). A reduction only gives money back (`check_link`)."""
+    if allocation_id is None or amount <= 0:
+        return
+    name = f"phân bổ số {allocation_id}"
+    if room is None:  # only the gateway, which asks finance, can send the capital of a link
+        raise DomainError.one(
+            "allocation_unchecked",
+            f"Vốn giao từ {name} cần số còn lại của phân bổ do tài chính xác nhận (gửi qua cổng API).",
+            "funded_by_allocation",
+        )
+    if linked + amount > room:
+        raise DomainError.one(
+            "exceeds_allocation",
+            f"Vốn giao {format_vnd(amount)} vượt phần còn lại của {name}: {format_vnd(max(room - linked, 0))} "
+            f"(đã giao cho dự án {format_vnd(linked)}).",
+            "funded_by_allocation",
+        )
+
+
 def check_disbursement(project: ProjectFigures, source: str, amount: int) -> None:
     """Giải ngân: never beyond that source's capital; a reversal never below zero; after quyết toán
     never beyond the settled cost."""

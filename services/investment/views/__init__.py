@@ -4,7 +4,6 @@ them (records.py) and pure rules; nothing of the write side (handlers, repositor
 # A unit's indicator facts and a project's detail are also what the commands answer: they are read in records.py.
 from services.investment.records import facts_of, project_detail
 from services.investment.views.funding import (
-    capital_linked,
     funding_status,
     funding_status_kept,
     funding_tree,
@@ -34,7 +33,6 @@ __all__ = [
     "project_scope",
     "sheet_rows",
     "station_funding",
-    "capital_linked",
     "surplus_capital",
     "targets",
 ]

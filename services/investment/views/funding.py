@@ -218,15 +218,6 @@ def station_funding(session: Session, code: str, year: int | None = None) -> dic
     }
 
 
-def capital_linked(session: Session, allocation_id: int) -> dict[str, Any]:
-    """Σ capital (reductions netted) of every project naming the finance allocation `allocation_id` as its
-    funding: what the gateway compares with the allocation's money before it links more to it."""
-    total = session.scalar(
-        select(func.sum(ProjectCapital.amount)).where(ProjectCapital.funded_by_allocation == allocation_id)
-    )
-    return {"allocation_id": allocation_id, "linked": int(total or 0)}
-
-
 def surplus_capital(session: Session) -> list[dict[str, Any]]:
     """Σ project capital of the 20% BHYT surplus by fund year and legal use (reductions included)."""
     rows = session.execute(

@@ -4,6 +4,7 @@ the handlers and views on SQLite and PostgreSQL (schema by the service's migrati
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from services.common.contracts import investment as contract
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError
 from services.common.migrate import upgrade
-from services.investment import handlers, views
+from services.investment import handlers, records, views
 from services.investment.models import Outbox, ProjectCapital
 from services.investment.register_loader import sync_register
 from services.investment.unit_of_work import InvestmentUnitOfWork
@@ -58,7 +59,12 @@ def project(db: sessionmaker[Session], station: str = "31063", plan_id: int = 1,
     return command(db, handlers.register_project, body, "test")["id"]
 
 
+ROOM = 10_000 * M  # what finance says an allocation holds, as the gateway sends it (ample, unless a test says)
+
+
 def capital(db: sessionmaker[Session], pid: int, source: str, year: int, amount: int, **extra: Any) -> dict:
+    if extra.get("funded_by_allocation") is not None:
+        extra.setdefault("allocation_room", ROOM)
     body = {
         "source": source,
         "fiscal_year": year,
@@ -140,10 +146,51 @@ def test_a_reduction_takes_back_only_what_the_allocation_funded(db: sessionmaker
     capital(db, pid, "provincial_budget", 2024, -(100 * M), funded_by_allocation=41)
     whole = read(db, views.funding_status, 1, "II.5", 2024)
     assert (whole["allocated"], whole["linked_to_finance"]) == (800 * M, 500 * M)
-    # What the gateway's room check reads: every project's capital naming the allocation, reductions netted.
+    # What a link's room check takes off: every project's capital naming the allocation, reductions netted.
     capital(db, project(db, "31069"), "provincial_budget", 2024, 50 * M, funded_by_allocation=41)
-    assert read(db, views.capital_linked, 41) == {"allocation_id": 41, "linked": 550 * M}
-    assert read(db, views.capital_linked, 42) == {"allocation_id": 42, "linked": 0}
+    assert read(db, records.linked_to_allocation, 41) == 550 * M
+    assert read(db, records.linked_to_allocation, 42) == 0
+
+
+def test_a_link_takes_no_more_than_the_allocation_s_room_across_projects(db: sessionmaker[Session]) -> None:
+    first, second = project(db), project(db, "31069")
+    capital(db, first, "provincial_budget", 2024, 600 * M, funded_by_allocation=41, allocation_room=1_000 * M)
+    assert refused(
+        capital, db, second, "provincial_budget", 2024, 400 * M + 1, funded_by_allocation=41,
+        allocation_room=1_000 * M,
+    ) == ("exceeds_allocation", "funded_by_allocation")
+    # Without the room finance gave, a link is not recorded (only the gateway asks finance).
+    assert refused(
+        capital, db, second, "provincial_budget", 2024, M, funded_by_allocation=41, allocation_room=None
+    ) == ("allocation_unchecked", "funded_by_allocation")
+    capital(db, second, "provincial_budget", 2024, 400 * M, funded_by_allocation=41, allocation_room=1_000 * M)
+    assert read(db, records.linked_to_allocation, 41) == 1_000 * M
+
+
+def test_links_sent_at_the_same_instant_never_take_the_same_room(db: sessionmaker[Session]) -> None:
+    # Eight projects link 300 each to one allocation of 1 000 at once: three fit; never a fourth.
+    projects = [project(db) for _ in range(8)]
+    start = threading.Barrier(len(projects))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def link(pid: int) -> None:
+        start.wait()
+        try:
+            capital(db, pid, "provincial_budget", 2024, 300 * M, funded_by_allocation=77, allocation_room=1_000 * M)
+            result = "ok"
+        except DomainError as exc:
+            result = exc.errors[0]["code"]
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=link, args=(pid,)) for pid in projects]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["exceeds_allocation"] * 5 + ["ok"] * 3
+    assert read(db, records.linked_to_allocation, 77) == 900 * M
 
 
 def test_the_20_percent_surplus_follows_its_fund_year(db: sessionmaker[Session]) -> None:

@@ -146,7 +146,8 @@ def test_a_project_command_asks_the_projects_station_then_records_with_the_actor
         ctx.pop()
     assert fake.calls == [
         ("investment", "project_scope", (11,)),
-        ("investment", "assign_capital", (11, {"amount": 5}, "officer")),
+        # Capital naming no allocation: no room asked of finance, none sent.
+        ("investment", "assign_capital", (11, {"amount": 5, "allocation_room": None}, "officer")),
     ]
 
 

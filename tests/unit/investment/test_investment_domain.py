@@ -369,7 +369,7 @@ def test_broken_priority_rules_are_refused() -> None:
 
 def test_capital_linked_to_an_allocation_is_reduced_only_by_what_it_funded() -> None:
     figures = domain.ProjectFigures(1_000, None, {"provincial_budget": domain.SourceFigures(900, 0)}, {41: 600})
-    domain.check_link(figures, 41, 500)  # more from the same allocation: finance's room is the gateway's check
+    domain.check_link(figures, 41, 500)  # more from the same allocation: check_link_room decides that
     domain.check_link(figures, 41, -600)
     domain.check_link(figures, None, -900)  # own money: the capital guards alone
     with pytest.raises(DomainError) as exc:
@@ -379,6 +379,22 @@ def test_capital_linked_to_an_allocation_is_reduced_only_by_what_it_funded() -> 
         domain.check_link(figures, 42, -1)
     assert codes(exc) == ["link_below_zero"]
     assert figures.plus("provincial_budget", capital=10).linked == {41: 600}
+
+
+def test_capital_from_an_allocation_stays_within_its_room_less_what_projects_have_linked() -> None:
+    domain.check_link_room(41, 1_000, 600, 400)  # exactly what is left
+    domain.check_link_room(41, None, 10**9, -5)  # a reduction only gives back (check_link guards it)
+    domain.check_link_room(None, None, 0, 10**9)  # own money: not finance's
+    with pytest.raises(DomainError) as exc:
+        domain.check_link_room(41, 1_000, 600, 401)
+    assert codes(exc) == ["exceeds_allocation"] and exc.value.errors[0]["field"] == "funded_by_allocation"
+    assert "còn lại của phân bổ số 41: 400 đ (đã giao cho dự án 600 đ)" in exc.value.errors[0]["message"]
+    with pytest.raises(DomainError) as exc:  # over-linked already (finance's room shrank since): nothing more
+        domain.check_link_room(41, 500, 600, 1)
+    assert codes(exc) == ["exceeds_allocation"]
+    with pytest.raises(DomainError) as exc:  # a link whose room nobody asked finance for
+        domain.check_link_room(41, None, 0, 1)
+    assert codes(exc) == ["allocation_unchecked"]
 
 
 def test_funding_totals_keep_the_linked_capital_by_allocation() -> None:

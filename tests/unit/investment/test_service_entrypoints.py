@@ -70,7 +70,6 @@ COVERED = {
     "funding_tree",
     "targets",
     "surplus_capital",
-    "capital_linked",
     "medium_term",
     "priorities",
 }
@@ -221,7 +220,6 @@ def test_roll_up_entrypoints(service: Any) -> None:
         service.funding_status(1, "IX")
     assert {i["key"] for i in service.targets(2, 2024)["items"]} >= {"stations_bhyt_eligible"}
     assert isinstance(service.surplus_capital(), list)
-    assert service.capital_linked(987654) == {"allocation_id": 987654, "linked": 0}
     assert [p["period"] for p in service.medium_term()["periods"]] == ["2016-2020", "2021-2025", "other"]
     ranked = service.priorities(2027, "910")
     assert ranked["rule"]["version"] == 1 and [i["rank"] for i in ranked["items"]] == list(
