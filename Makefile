@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint migrate bench clean deps-system deps-broker audit
+.PHONY: run test install compiled lint migrate bench clean deps-system deps-broker audit
 
 # setup.py and the .pyx: the compiled reader is rebuilt (in place) whenever its source changes.
 $(STAMP): pyproject.toml setup.py services/claims/parsing/flatxml.pyx
@@ -24,9 +24,14 @@ $(STAMP): pyproject.toml setup.py services/claims/parsing/flatxml.pyx
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The compiled reader's module, built in place by the editable install; built again when it has gone missing
+# (a `git clean`) though nothing it is made from changed.
+compiled: $(STAMP)
+	@ls services/claims/parsing/flatxml*.so >/dev/null 2>&1 || $(PY) -m pip install --quiet --no-deps -e .
 
-run: $(STAMP) deps-broker
+install: $(STAMP) compiled
+
+run: $(STAMP) compiled deps-broker
 	$(VENV)/bin/ytcs run
 
 # With no AMQP_URI and nothing on 127.0.0.1:5672, `ytcs run` starts a private RabbitMQ node under var/
@@ -39,7 +44,7 @@ deps-broker: $(STAMP)
 	  else $(PY) -m services.common.broker_node hint; exit 2; fi; \
 	fi
 
-migrate: $(STAMP)
+migrate: $(STAMP) compiled
 	$(VENV)/bin/ytcs migrate
 
 lint: $(STAMP)
@@ -54,7 +59,7 @@ deps-system:
 	test -x /usr/lib/rabbitmq/bin/rabbitmq-server || command -v rabbitmq-server >/dev/null || \
 	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server)
 
-test: $(STAMP) deps-system
+test: $(STAMP) compiled deps-system
 	$(VENV)/bin/ruff check .
 	# The import rules (docs/architecture.md): services independent, domain pure, read side apart, no cycles.
 	$(VENV)/bin/lint-imports --no-cache
@@ -69,7 +74,7 @@ audit: $(STAMP)
 	  echo "make audit: pip-audit could not check every installed package against PyPI's vulnerability data" \
 	       "(found one, or the service is unreachable): not passing silently; see docs/security.md" >&2; exit 1; }
 
-bench: $(STAMP)
+bench: $(STAMP) compiled
 	$(PY) -m bench $(if $(REF),--ref $(REF)) $(BENCH)
 
 clean:
