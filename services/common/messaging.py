@@ -19,7 +19,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
+from nameko.rpc import Rpc, RpcProxy
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -94,13 +94,27 @@ class Database(DependencyProvider):
                 logs.unbind(token)
 
     def get_dependency(self, worker_ctx: Any) -> DatabaseAccess:
-        return DatabaseAccess(self.factory, worker_ctx.data.get("correlation_id"))
+        return DatabaseAccess(self.factory, worker_ctx.data.get("correlation_id"), rpc_deadline(worker_ctx))
+
+
+def rpc_deadline(worker_ctx: Any) -> float | None:
+    """The caller's deadline of an RPC call (the `deadline` context the gateway sends, wall-clock seconds): its
+    units of work commit nothing after it (common/unit_of_work.py). Events have none: they are never late."""
+    if not isinstance(worker_ctx.entrypoint, Rpc):
+        return None
+    try:
+        return float(worker_ctx.data["deadline"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class DatabaseAccess:
-    def __init__(self, factory: sessionmaker[Session], correlation_id: str | None) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], correlation_id: str | None, deadline: float | None = None
+    ) -> None:
         self.factory = factory
         self.correlation_id = correlation_id
+        self.deadline = deadline
 
     def transaction(self):  # noqa: ANN201 - a context manager of Session
         return transaction(self.factory)
@@ -109,8 +123,8 @@ class DatabaseAccess:
         return self.factory()
 
     def unit_of_work(self, uow_class: type[U]) -> U:
-        """A fresh unit of work of the service's own class, carrying the request's correlation id."""
-        return uow_class(self.factory, self.correlation_id)
+        """A fresh unit of work of the service's own class, carrying the request's correlation id and deadline."""
+        return uow_class(self.factory, self.correlation_id, self.deadline)
 
 
 # --- RPC between services -------------------------------------------------------------------------

@@ -6,18 +6,24 @@ the business rows and the outbox rows together (or neither), so an event is neve
 was rolled back and never lost for one that committed (the relay sends it later). `uow.first_delivery(...)`
 records an event id in the inbox in the same transaction: a redelivered event is recognised and skipped.
 
+A command sent by RPC carries its caller's `deadline` (wall-clock seconds; the gateway's, see gateway/clients.py):
+past it the caller has answered 503 and the person will send it again, so the unit of work commits nothing and
+refuses with 503 `request_expired` instead (a command that waited in a queue while its service restarted, say).
+
 Subclasses name the service's `outbox_model`, `inbox_model` and `repository` class. Tests use the same class
 over SQLite or PostgreSQL: there is nothing to fake.
 """
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import outbox
+from services.common.errors import DomainError, error
 
 R = TypeVar("R")
 
@@ -27,9 +33,12 @@ class UnitOfWork(Generic[R]):
     inbox_model: ClassVar[type | None] = None
     repository: ClassVar[type]
 
-    def __init__(self, factory: sessionmaker[Session], correlation_id: str | None = None) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], correlation_id: str | None = None, deadline: float | None = None
+    ) -> None:
         self._factory = factory
         self.correlation_id = correlation_id
+        self.deadline = deadline
         self.published: list[str] = []
 
     def __enter__(self) -> UnitOfWork[R]:
@@ -42,6 +51,12 @@ class UnitOfWork(Generic[R]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            if exc_type is None and self.deadline is not None and time.time() > self.deadline:
+                self.session.rollback()
+                raise DomainError([error(
+                    "request_expired",
+                    "Yêu cầu đã quá thời gian chờ của cổng nên không được ghi. Vui lòng gửi lại.",
+                )], 503)
             if exc_type is None:
                 self.session.commit()
             else:

@@ -30,6 +30,9 @@ from services.gateway.errors import BROKER_UNREACHABLE, Unavailable, remote_fail
 log = logging.getLogger(__name__)
 
 MIN_WAIT = 0.05  # after the deadline, still read what has already arrived
+# The services' deadline comes this much before ours: a command committed just in time still has its reply back
+# before we give up on it.
+DEADLINE_MARGIN = 1.0
 
 Call = tuple[str, str, tuple[Any, ...], dict[str, Any]]
 
@@ -80,7 +83,7 @@ class ServiceClients:
     def _proxy(self) -> Any:
         local = self._local
         if local.standalone is None:
-            local.context = getattr(local, "context", {})
+            self._context()
             local.waits = Waits(self.timeout)
             waits = local.waits
 
@@ -102,11 +105,16 @@ class ServiceClients:
             with contextlib.suppress(Exception):
                 standalone.stop()
 
-    def set_correlation_id(self, cid: str | None) -> None:
-        """Carried in the AMQP headers of every call this thread makes for the current request."""
+    def _context(self) -> dict[str, Any]:
+        """This thread's call context (the AMQP headers of its calls), the dict its proxy was given."""
         context = getattr(self._local, "context", None)
         if context is None:
             context = self._local.context = {}
+        return context
+
+    def set_correlation_id(self, cid: str | None) -> None:
+        """Carried in the AMQP headers of every call this thread makes for the current request."""
+        context = self._context()
         if cid:
             context["correlation_id"] = cid
         else:
@@ -128,6 +136,9 @@ class ServiceClients:
         `raise_domain` raises the first one."""
         budget = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + budget
+        # The services' units of work commit nothing after this (common/unit_of_work.py): a command that waited
+        # in a queue past our answer is never recorded behind the 503 that said to send it again.
+        self._context()["deadline"] = f"{time.time() + budget - min(DEADLINE_MARGIN, budget / 4):.3f}"
         results: dict[str, Any] = {}
         pending: dict[str, Any] = {}
         try:
