@@ -174,6 +174,45 @@ def test_a_province_officer_downloads_the_yearly_word_report(chrome, stack, peop
     assert any("II.2.6" in row and shown in row for row in cells), cells[:20]
 
 
+def test_a_finance_officer_reverses_part_of_a_carry_over_on_the_allocation_page(chrome, stack, people):
+    """A 2021 allocation partly carried over to 2022 by the API; the officer opens its page, unfolds the record's
+    reversal form, reverses 15 000 000 by a decision, and sees the reversal in the history."""
+    driver = chrome
+    headers = {"Authorization": f"Bearer {stack.token('finance')}"}
+
+    def post(path: str, body: dict) -> dict:
+        r = requests.post(stack.url + path, json=body, headers=headers, timeout=30)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    alloc = post("/api/v1/allocations", {
+        "plan_id": 1, "item_code": "II.5", "source": "provincial_budget", "fiscal_year": YEAR,
+        "recipient_unit": DISTRICT, "amount": 90_000_000, "decision_no": "81/QĐ-UBND", "decision_date": f"{YEAR}-03-01",
+    })  # fmt: skip
+    carried = post(f"/api/v1/allocations/{alloc['id']}/carry-over", {
+        "amount": 40_000_000, "date": f"{YEAR + 1}-01-10", "decision_no": "5/QĐ-STC",
+        "decision_date": f"{YEAR + 1}-01-10",
+    })  # fmt: skip
+    login(driver, stack, people["finance"])
+    driver.get(stack.url + f"/allocations/{alloc['id']}")
+    section = driver.find_element(By.ID, "year-end-reversals")
+    section.find_element(By.TAG_NAME, "summary").click()
+    form = driver.find_element(By.ID, f"reverse-{carried['id']}-form")
+    assert form.is_displayed()
+    form.find_element(By.NAME, "amount").send_keys("15.000.000")
+    date_field = form.find_element(By.NAME, "date")
+    driver.execute_script("arguments[0].value = arguments[1]", date_field, f"{YEAR + 1}-01-20")
+    form.find_element(By.NAME, "decision_no").send_keys("9/QĐ-STC")
+    driver.execute_script(
+        "arguments[0].value = arguments[1]", form.find_element(By.NAME, "decision_date"), f"{YEAR + 1}-01-20"
+    )
+    screenshot(driver, "allocation-year-end")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, ec.text_to_be_present_in_element((By.CSS_SELECTOR, "body"), "Đã ghi hủy bản ghi cuối năm"))
+    history = driver.find_element(By.CSS_SELECTOR, "tr.year-end:last-child").text
+    assert "Hủy Chuyển nguồn" in history and "9/QĐ-STC" in history and "15.000.000" in history
+
+
 def _downloaded(folder: Path, timeout: float = 30, suffix: str = ".xlsx") -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
