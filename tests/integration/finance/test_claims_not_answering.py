@@ -10,21 +10,16 @@ the claims side is played with kombu on the real broker.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from services.common.db import make_engine, transaction
-from services.common.migrate import upgrade
-from services.finance.catalog_loader import sync_catalog
+from services.common.db import transaction
 from services.finance.models import CapitationReport
-from tests.support.infra import ROOT, rabbit_vhost
+from tests.support.infra import rabbit_vhost
 
 pytestmark = [pytest.mark.rabbit]
 
@@ -102,23 +97,12 @@ def reports(factory: sessionmaker) -> int:
         return s.scalar(select(func.count()).select_from(CapitationReport))
 
 
-def test_finance_refuses_in_time_when_claims_does_not_answer_and_writes_nothing_later(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'finance.db'}"
-    upgrade("finance", db_url)
-    engine = make_engine(db_url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_catalog(s)
-    script = tmp_path / "finance_container.py"
-    script.write_text(CONTAINER_SCRIPT)
-    env = {**os.environ, "YTCS_RPC_TIMEOUT": str(RPC_TIMEOUT), "PYTHONPATH": str(ROOT)}
+def test_finance_refuses_in_time_when_claims_does_not_answer_and_writes_nothing_later(
+    finance_file_db: tuple[str, sessionmaker], run_child: Callable[..., Any]
+) -> None:
+    db_url, factory = finance_file_db
     with rabbit_vhost() as amqp_uri:
-        out = subprocess.run(
-            [sys.executable, str(script), amqp_uri, db_url], capture_output=True, text=True, timeout=60, cwd=ROOT,
-            env=env,
-        )
-    assert out.returncode == 0, out.stderr[-3000:]
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+        seen = run_child(CONTAINER_SCRIPT, amqp_uri, db_url, timeout=60, env={"YTCS_RPC_TIMEOUT": str(RPC_TIMEOUT)})
 
     status, errors = seen["refused"]
     assert status == 503
@@ -130,4 +114,3 @@ def test_finance_refuses_in_time_when_claims_does_not_answer_and_writes_nothing_
     # The late answer wrote nothing; only the command sent again, answered in time, did.
     assert seen["answers"] == 1 and seen["recorded"] == 34_000_001
     assert reports(factory) == 1
-    engine.dispose()

@@ -8,12 +8,10 @@ gateway sends its deadline with every call; a unit of work of an RPC command com
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from kombu import Connection, Exchange, Queue
@@ -21,18 +19,16 @@ from nameko.rpc import Rpc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.errors import DomainError
 from services.common.messaging import rpc_deadline
-from services.common.migrate import upgrade
 from services.finance import handlers
-from services.finance.catalog_loader import sync_catalog
 from services.finance.models import Allocation
 from services.finance.unit_of_work import FinanceUnitOfWork
 from services.gateway.clients import ServiceClients
 from services.gateway.errors import Unavailable
 from tests.integration.gateway.fake_services import FakeService, running
-from tests.support.infra import ROOT, rabbit_vhost
+from tests.support.infra import rabbit_vhost
 
 
 def allocation(decision: str) -> dict:
@@ -104,15 +100,10 @@ finally:
 
 
 @pytest.mark.rabbit
-def test_a_command_queued_while_finance_was_down_is_not_recorded_when_it_comes_back(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'finance.db'}"
-    upgrade("finance", db_url)
-    engine = make_engine(db_url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_catalog(s)
-    script = tmp_path / "finance.py"
-    script.write_text(FINANCE_SCRIPT)
+def test_a_command_queued_while_finance_was_down_is_not_recorded_when_it_comes_back(
+    finance_file_db: tuple[str, sessionmaker[Session]], run_child: Callable[..., Any]
+) -> None:
+    db_url, factory = finance_file_db
     with rabbit_vhost() as amqp_uri:
         # Finance's queue is there (it ran before), its process is down: the gateway's call waits, then gives up.
         with Connection(amqp_uri) as conn:
@@ -123,12 +114,7 @@ def test_a_command_queued_while_finance_was_down_is_not_recorded_when_it_comes_b
             clients.call("finance", "create_allocation", allocation("sent while down"))
         assert exc.value.kind == "timeout"
         # Finance comes back and takes the queued call: the person was told 503; it must not be recorded.
-        out = subprocess.run(
-            [sys.executable, str(script), amqp_uri, db_url, json.dumps(allocation("sent again"))],
-            capture_output=True, text=True, timeout=90, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"fresh": "sent again"}
+        fresh = run_child(FINANCE_SCRIPT, amqp_uri, db_url, json.dumps(allocation("sent again")), timeout=90)
+    assert fresh == {"fresh": "sent again"}
     with transaction(factory) as s:
         assert s.scalars(select(Allocation.decision_no)).all() == ["sent again"]
-    engine.dispose()
