@@ -31,7 +31,7 @@ UNWRAPPED_ROOTS = {
     "XML2": "DSACH_CHI_TIET_THUOC", "XML3": "DSACH_CHI_TIET_DVKT", "XML4": "DSACH_CHI_TIET_CLS",
     "XML5": "DSACH_CHI_TIET_DIEN_BIEN_BENH",
 }
-_LINE_TAGS = {"XML2": "CHI_TIET_THUOC", "XML3": "CHI_TIET_DVKT"}
+LINE_TAGS = {"XML2": "CHI_TIET_THUOC", "XML3": "CHI_TIET_DVKT"}  # the row element of each lines table
 KNOWN_TABLES = frozenset(f"XML{i}" for i in range(1, 16))
 ZERO = Decimal("0.00")
 
@@ -232,6 +232,7 @@ def _read(v: dict[str, str | None], spec: _Compiled, table: str, index: int, ma_
 # XML4 (paraclinical results) and XML5 (clinical course): rows kept as text dicts for validation/ (the tables
 # themselves are stored verbatim); the row tags are the same in QĐ 130 and QĐ 4210.
 DETAIL_TAGS = {"XML4": "CHI_TIET_CLS", "XML5": "CHI_TIET_DIEN_BIEN_BENH"}
+ROW_TAGS = {**LINE_TAGS, **DETAIL_TAGS}  # every table read row by row (flatxml.rows), by table
 
 
 def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple[Claim | None, list[Issue]]:
@@ -320,7 +321,7 @@ def _lines(claim: Claim, table: str, root: etree._Element, issues: list[Issue], 
     drugs = table == "XML2"
     ma_lk = claim.ma_lk
     foreign_link_reported = False
-    for index, v in enumerate(flat.rows(root, _LINE_TAGS[table]), 1):
+    for index, v in enumerate(flat.rows(root, LINE_TAGS[table]), 1):
         f = _read(v, spec, table, index, ma_lk, issues, invalid)
         if claim.standard == "4210":  # one THANH_TIEN serves both amounts
             f["thanh_tien_bh"] = f["thanh_tien_bv"]

@@ -16,11 +16,11 @@ from lxml import etree
 from services.claims.parsing import flatxml as flat
 from services.claims.parsing import open_claim_file
 from services.claims.parsing.safexml import read_document
+from services.claims.parsing.tables import ROW_TAGS
 from services.devtools.claims_generator import generate
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "claims"
 REAL = sorted(DATA.glob("real_*.xml"))
-ROW_TAGS = ("CHI_TIET_THUOC", "CHI_TIET_DVKT", "CHI_TIET_CLS", "CHI_TIET_DIEN_BIEN_BENH")
 
 
 def local(tag: str) -> str:
@@ -44,7 +44,7 @@ def rows_by_lxml(root: etree._Element, tag: str) -> list[dict[str, str | None]]:
 
 def assert_same(root: etree._Element) -> None:
     assert flat.fields(root) == fields_by_lxml(root)
-    for tag in (*ROW_TAGS, local(root[0].tag) if len(root) and isinstance(root[0].tag, str) else "X"):
+    for tag in (*ROW_TAGS.values(), local(root[0].tag) if len(root) and isinstance(root[0].tag, str) else "X"):
         assert flat.rows(root, tag) == rows_by_lxml(root, tag)
 
 
