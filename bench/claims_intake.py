@@ -46,6 +46,16 @@ def generate(path: Path, records: int, seed: int) -> dict:
     }
 
 
+def collect_as_the_worker() -> None:
+    """The garbage collector as the intake worker sets it (services/claims/worker.py); a checkout older than that
+    keeps the defaults, as its worker did."""
+    try:
+        from services.claims.worker import collect_for_throughput
+    except ImportError:
+        return
+    collect_for_throughput()
+
+
 def child(path: str, db_url: str | None, workdir: str) -> None:
     """Runs in its own process: migrate, set up as the intake worker is (its collector), store, register,
     process; print one JSON line."""
@@ -58,18 +68,13 @@ def child(path: str, db_url: str | None, workdir: str) -> None:
     from services.common.db import make_engine, transaction
     from services.common.migrate import upgrade
 
-    try:  # as the intake worker sets itself up (a reference checkout older than it has no such setup)
-        from services.claims.worker import collect_for_throughput
-    except ImportError:
-        collect_for_throughput = None
     url = db_url or f"sqlite:///{workdir}/claims.db"
     upgrade("claims", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
     store = FilesystemBlobStore(Path(workdir) / "blobs")
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if collect_for_throughput is not None:
-        collect_for_throughput()
+    collect_as_the_worker()
     started = time.perf_counter()
     with open(path, "rb") as fh:
         blob = store.put(fh)

@@ -21,10 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-LINE_TAGS = {
-    "XML2": "CHI_TIET_THUOC", "XML3": "CHI_TIET_DVKT", "XML4": "CHI_TIET_CLS", "XML5": "CHI_TIET_DIEN_BIEN_BENH",
-}
-
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.process_time()
@@ -33,18 +29,14 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def measure(path: Path, records: int) -> dict[str, float]:
+    from bench.claims_intake import collect_as_the_worker
     from services.claims.intake import _Counting
     from services.claims.parsing import decode_record, open_claim_file
     from services.claims.parsing.boundaries import RecordBoundaries
     from services.claims.parsing.safexml import read_document
     from services.claims.validation import ValidationContext, validate
 
-    try:  # the collector as the intake worker sets it (a checkout older than that has the defaults)
-        from services.claims.worker import collect_for_throughput
-    except ImportError:
-        pass
-    else:
-        collect_for_throughput()
+    collect_as_the_worker()
 
     def check() -> int:
         scan = RecordBoundaries(5000)
@@ -60,6 +52,7 @@ def measure(path: Path, records: int) -> dict[str, float]:
 
     try:  # the compiled reader (parsing/flatxml.pyx), where the checkout has it
         from services.claims.parsing import flatxml as flat
+        from services.claims.parsing.tables import ROW_TAGS
     except ImportError:
         flat = None
 
@@ -71,8 +64,8 @@ def measure(path: Path, records: int) -> dict[str, float]:
                     root = read_document(data)[0]
                     if name == "XML1":
                         flat.fields(root)
-                    elif name in LINE_TAGS:
-                        flat.rows(root, LINE_TAGS[name])
+                    elif name in ROW_TAGS:
+                        flat.rows(root, ROW_TAGS[name])
             return
         for raw in raws:
             for data in raw.tables.values():
