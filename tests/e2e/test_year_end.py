@@ -20,11 +20,11 @@ from docx import Document
 from openpyxl import load_workbook
 
 from tests.e2e.test_finance_api import Api, created, refused
+from tests.e2e.test_web_pages import Browser
 
 M = 1_000_000
 ITEM, UNIT = "II.5", "31075"
 PASSWORD = "mật-khẩu-đủ-dài-year-end"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -172,36 +172,28 @@ def test_the_reports_show_the_carried_over_money(stack, finance):
 def test_a_carry_over_recorded_from_the_allocation_page(stack, finance):
     a = allocate(finance, 40 * M)
     stack.ytcs("user", "create", "--username", "ye-ketoan", "--role", "finance", stdin=PASSWORD + "\n")
-    http = requests.Session()
-    http.headers.update({"Accept": "text/html"})
-    token = CSRF.search(http.get(stack.url + "/login", timeout=30).text).group(1)
-    r = http.post(stack.url + "/login", data={"username": "ye-ketoan", "password": PASSWORD, "next": "/",
-                                              "csrf_token": token}, allow_redirects=False, timeout=30)  # fmt: skip
-    assert r.status_code == 303, r.text
-    page = http.get(f"{stack.url}/allocations/{a['id']}", timeout=30)
+    b = Browser(stack.url)
+    b.login("ye-ketoan", PASSWORD)
+    page = b.get(f"/allocations/{a['id']}")
     assert page.status_code == 200 and 'id="carry-over-form"' in page.text and 'id="close-form"' in page.text
     assert "Chuyển nguồn sang năm 2024" in page.text and "Quyết toán (đóng)" in page.text
-    token = CSRF.search(page.text).group(1)
-    form = {"amount": "50.000.000", "date": "2024-01-12", "decision_no": "15/QĐ-STC", "decision_date": "2024-01-12",
-            "csrf_token": token}  # fmt: skip
+    form = {"amount": "50.000.000", "date": "2024-01-12", "decision_no": "15/QĐ-STC", "decision_date": "2024-01-12"}
     # Too much: the page again, the amount refused beside its field, what was typed kept.
-    r = http.post(f"{stack.url}/allocations/{a['id']}/carry-over", data=form, allow_redirects=False, timeout=30)
+    r = b.post(f"/allocations/{a['id']}/carry-over", form)
     assert r.status_code == 422, r.text[:500]
     assert "15/QĐ-STC" in r.text and 'id="carry-over-form"' in r.text
     # Without the token: refused.
-    r = http.post(f"{stack.url}/allocations/{a['id']}/carry-over", data={**form, "csrf_token": "x"},
-                  allow_redirects=False, timeout=30)  # fmt: skip
+    r = b.post(f"/allocations/{a['id']}/carry-over", {**form, "csrf_token": "x"}, with_token=False)
     assert r.status_code in (400, 403)
-    token = CSRF.search(http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text).group(1)
-    r = http.post(f"{stack.url}/allocations/{a['id']}/carry-over",
-                  data={**form, "amount": "25.000.000", "csrf_token": token}, allow_redirects=False, timeout=30)
+    b.get(f"/allocations/{a['id']}")
+    r = b.post(f"/allocations/{a['id']}/carry-over", {**form, "amount": "25.000.000"})
     assert r.status_code == 303, r.text[:500]
-    page = http.get(stack.url + r.headers["Location"], timeout=30)
+    page = b.get(r.headers["Location"])
     assert "Đã ghi chuyển nguồn." in page.text and "15/QĐ-STC" in page.text
     detail = finance.get(f"/api/v1/allocations/{a['id']}").json()
     assert detail["carried_over"] == 25 * M and detail["year_end"][0]["recorded_by"].endswith("ye-ketoan")
     # The plan page shows the carried money apart from Phân bổ, the item's line too.
-    plan = http.get(stack.url + "/", params={"plan": 1, "year": 2024, "unit": UNIT}, timeout=60).text
+    plan = b.get("/", params={"plan": 1, "year": 2024, "unit": UNIT}).text
     assert 'id="total-carried-in"' in plan and "Chuyển nguồn từ năm trước" in plan
     row = re.search(r'data-code="II\.5">(.*?)</tr>', plan, re.S).group(1)
     assert 'class="carried-in"' in row
@@ -211,44 +203,35 @@ def test_a_carry_over_reversed_from_the_allocation_page(stack, finance):
     a = allocate(finance, 30 * M)
     carried = created(finance.post(f"/api/v1/allocations/{a['id']}/carry-over", decision("2024-01-10", 20 * M)))
     stack.ytcs("user", "create", "--username", "ye-huy", "--role", "finance", stdin=PASSWORD + "\n")
-    http = requests.Session()
-    http.headers.update({"Accept": "text/html"})
-    token = CSRF.search(http.get(stack.url + "/login", timeout=30).text).group(1)
-    r = http.post(stack.url + "/login", data={"username": "ye-huy", "password": PASSWORD, "next": "/",
-                                              "csrf_token": token}, allow_redirects=False, timeout=30)  # fmt: skip
-    assert r.status_code == 303, r.text
-    page = http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text
+    b = Browser(stack.url)
+    b.login("ye-huy", PASSWORD)
+    page = b.get(f"/allocations/{a['id']}").text
     form_id = f'id="reverse-{carried["id"]}-form"'
     assert 'id="year-end-reversals"' in page and form_id in page
-    action = f"{stack.url}/allocations/{a['id']}/year-end-records/{carried['id']}/reversals"
-    form = {"amount": "25.000.000", "date": "2024-01-20", "decision_no": "21/QĐ-STC", "decision_date": "2024-01-20",
-            "csrf_token": CSRF.search(page).group(1)}  # fmt: skip
+    action = f"/allocations/{a['id']}/year-end-records/{carried['id']}/reversals"
+    form = {"amount": "25.000.000", "date": "2024-01-20", "decision_no": "21/QĐ-STC", "decision_date": "2024-01-20"}
     # More than was carried: the page again with the refusal, the form open with what was typed.
-    r = http.post(action, data=form, allow_redirects=False, timeout=30)
+    r = b.post(action, form)
     assert r.status_code == 422, r.text[:500]
     assert "21/QĐ-STC" in r.text and form_id in r.text and "<details open>" in r.text
     # A record of another allocation is not this page's to reverse.
     other = allocate(finance, 5 * M)
     elsewhere = created(finance.post(f"/api/v1/allocations/{other['id']}/close", decision("2024-01-11", M)))
-    r = http.post(f"{stack.url}/allocations/{a['id']}/year-end-records/{elsewhere['id']}/reversals",
-                  data={**form, "amount": "1"}, allow_redirects=False, timeout=30)  # fmt: skip
+    r = b.post(f"/allocations/{a['id']}/year-end-records/{elsewhere['id']}/reversals", {**form, "amount": "1"})
     assert r.status_code == 404
     assert finance.get(f"/api/v1/allocations/{other['id']}").json()["closed"] == M
     # Part of it, by its own decision: recorded as a negative record, and the money is back in 2023.
-    token = CSRF.search(http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text).group(1)
-    r = http.post(action, data={**form, "amount": "8.000.000", "csrf_token": token}, allow_redirects=False,
-                  timeout=30)  # fmt: skip
+    b.get(f"/allocations/{a['id']}")
+    r = b.post(action, {**form, "amount": "8.000.000"})
     assert r.status_code == 303, r.text[:500]
-    page = http.get(stack.url + r.headers["Location"], timeout=30).text
+    page = b.get(r.headers["Location"]).text
     assert f"Đã ghi hủy bản ghi cuối năm số {carried['id']}." in page and "21/QĐ-STC" in page
     detail = finance.get(f"/api/v1/allocations/{a['id']}").json()
     assert detail["carried_over"] == 12 * M
     undone = next(x for x in detail["year_end"] if x["reverses_id"] == carried["id"])
     assert undone["amount"] == -8 * M and undone["recorded_by"].endswith("ye-huy")
     # Empty amount: the rest of it.
-    token = CSRF.search(http.get(f"{stack.url}/allocations/{a['id']}", timeout=30).text).group(1)
-    r = http.post(action, data={**form, "amount": "", "decision_no": "22/QĐ-STC", "csrf_token": token},
-                  allow_redirects=False, timeout=30)  # fmt: skip
+    r = b.post(action, {**form, "amount": "", "decision_no": "22/QĐ-STC"})
     assert r.status_code == 303, r.text[:500]
     assert finance.get(f"/api/v1/allocations/{a['id']}").json()["carried_over"] == 0
 
@@ -258,13 +241,10 @@ def test_the_allocation_form_offers_as_root_sources_only_those_the_plan_names(st
     assert 1 in sources["bhyt_surplus_20"] and 2 not in sources["bhyt_surplus_20"]
     assert sources["district_budget"] == []
     stack.ytcs("user", "create", "--username", "ye-ketoan-form", "--role", "finance", stdin=PASSWORD + "\n")
-    http = requests.Session()
-    http.headers.update({"Accept": "text/html"})
-    token = CSRF.search(http.get(stack.url + "/login", timeout=30).text).group(1)
-    http.post(stack.url + "/login", data={"username": "ye-ketoan-form", "password": PASSWORD, "next": "/",
-                                          "csrf_token": token}, allow_redirects=False, timeout=30)  # fmt: skip
+    b = Browser(stack.url)
+    b.login("ye-ketoan-form", PASSWORD)
     for plan in (1, 2):
-        page = http.get(stack.url + "/allocations/new", params={"plan": plan}, timeout=30).text
+        page = b.get("/allocations/new", params={"plan": plan}).text
         select = re.search(r'<select name="source".*?</select>', page, re.S).group(0)
         offered = set(re.findall(r'<option value="([a-z0-9_]+)" data-plans="[0-9 ]*" +(?:selected)?>', select))
         assert offered == {code for code, plans in sources.items() if plan in plans}, (plan, offered)
