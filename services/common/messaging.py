@@ -140,9 +140,12 @@ class BoundedRpcProxy(RpcProxy):
     and the same command can simply be sent again. A reply that comes after is dropped by nameko's reply
     listener (an unknown correlation id)."""
 
+    def setup(self) -> None:
+        super().setup()
+        self.seconds = MessagingOptions.from_env().rpc_timeout / 2
+
     def get_dependency(self, worker_ctx: Any) -> BoundedServiceProxy:
-        seconds = MessagingOptions.from_env().rpc_timeout / 2
-        return BoundedServiceProxy(super().get_dependency(worker_ctx), self.target_service, seconds)
+        return BoundedServiceProxy(super().get_dependency(worker_ctx), self.target_service, self.seconds)
 
 
 class BoundedServiceProxy:
