@@ -29,6 +29,7 @@ from kombu import Connection, Exchange
 
 from services.common.business_metrics import VN_TZ, exposed_quarters
 from tests.deploy.support import DASHBOARDS, PROM, ROOT, RULES, dashboard_exprs, metric_names, rule_exprs
+from tests.support.facilities import fresh_facility
 from tests.support.infra import Stack, free_port
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
@@ -238,7 +239,7 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     bhxh = {"Authorization": f"Bearer {stack.token('bhxh')}"}
     year = min(date.today().year, 2025)  # the seed plans run to 2025; the wall shows this year and the last
     quarter = exposed_quarters(datetime.now(VN_TZ).date())[0]
-    facility = f"91{uuid.uuid4().int % 1000:03d}"
+    facility = fresh_facility()
 
     # A slow service: investment stopped past the gateway's funding deadline gives a partial answer.
     investment = _service_process(stack, "investment")

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from tests.support.facilities import fresh_facility
+
 M = 1_000_000
 
 
@@ -388,12 +390,8 @@ def test_roles_and_units(stack, finance):
 # --------------------------------------------------------------------------- capitation
 
 
-def facility() -> str:
-    return f"91{uuid.uuid4().int % 1000:03d}"
-
-
 def test_capitation_fund_advance_settlement(finance, bhxh):
-    fac = facility()
+    fac = fresh_facility()
     fund = created(
         finance.post(
             "/api/v1/capitation/funds",
@@ -495,6 +493,6 @@ def test_capitation_refusals_and_roles(finance, bhxh):
         "amount_not_positive",
     )
     refused(
-        bhxh.post("/api/v1/capitation/settlements", {"facility_code": facility(), "period": "2024-Q1"}),
+        bhxh.post("/api/v1/capitation/settlements", {"facility_code": fresh_facility(), "period": "2024-Q1"}),
         "no_capitation_fund",
     )

@@ -7,12 +7,13 @@ and compares what changed."""
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 
 import pytest
 import requests
+
+from tests.support.facilities import fresh_facility
 
 M = 1_000_000
 YEAR = 2023
@@ -157,7 +158,7 @@ def test_item_II4_carries_bhyt_capitation_beside_the_money(apis):
     admin, fin, viewer = apis["admin"], apis["finance"], apis["viewer"]
     code = None
     for _ in range(20):  # a facility code of this test's own
-        candidate = f"91{random.randint(0, 999):03d}"
+        candidate = fresh_facility()
         r = requests.post(
             admin.base + "/api/v1/facilities",
             headers=admin.headers,

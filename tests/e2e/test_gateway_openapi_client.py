@@ -6,7 +6,6 @@ must fit the schema the document gives for it. Every POST carries an Idempotency
 from __future__ import annotations
 
 import io
-import random
 import time
 import uuid
 from datetime import date
@@ -18,6 +17,7 @@ import pytest
 import requests
 
 from services.devtools import claims_generator as generator
+from tests.support.facilities import fresh_facility
 
 M = 1_000_000
 
@@ -212,7 +212,7 @@ def test_a_bhxh_officers_day(stack, spec):
     admin = SpecClient(stack.url, spec, stack.token("admin"))
     facility = None
     for _ in range(20):  # a facility of this test's own, registered to a Vĩnh Thuận commune
-        candidate = f"91{random.randint(0, 999):03d}"
+        candidate = fresh_facility()
         r = admin.call("POST", "/api/v1/facilities", body={"code": candidate, "name": "Trạm Y tế xã", "unit": "31051"})
         if r.status_code == 201:
             facility = candidate

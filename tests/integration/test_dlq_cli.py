@@ -16,6 +16,7 @@ from kombu import Connection, Exchange
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.common import dlq
+from tests.support.facilities import fresh_facility
 from tests.support.infra import ROOT, Stack
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
@@ -79,7 +80,7 @@ def consumed(stack: Stack, outcome: str) -> float:
 
 
 def test_a_poison_event_is_listed_fixed_and_replayed_once_and_another_discarded(stack: Stack, tmp_path: Path) -> None:
-    facility = f"91{uuid.uuid4().int % 1000:03d}"
+    facility = fresh_facility()
     fund_id = 900_000_000 + uuid.uuid4().int % 1_000_000
     poison, other = str(uuid.uuid4()), str(uuid.uuid4())
     dead_before = consumed(stack, "dead_lettered")

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.messaging import DLQ_NAME
 from services.common.migrate import upgrade
+from tests.support.facilities import fresh_facility
 from tests.support.infra import PG_ADMIN, ROOT, free_port, pg_database, rabbit_vhost
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.slow]
@@ -112,7 +113,7 @@ def finance(tmp_path: Path, postgres_ok: bool) -> Iterator[tuple[str, str, int]]
 def test_a_database_outage_dead_letters_nothing_and_loses_nothing(finance: tuple[str, str, int]) -> None:
     amqp_uri, db_url, port = finance
     name = db_url.rsplit("/", 1)[1]
-    facility = f"91{uuid.uuid4().int % 1000:03d}"
+    facility = fresh_facility()
     queue = "evt-claims-capitation_spend_changed--finance.on_capitation_spend_changed"
 
     admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')

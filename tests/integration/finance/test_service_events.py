@@ -12,6 +12,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from services.gateway.clients import ServiceClients
+from tests.support.facilities import fresh_facility
 
 
 def publish_spend(stack, event_id: str, facility: str, period: str, spend: str, at: datetime) -> None:
@@ -48,7 +49,7 @@ def wait_for(check, timeout: float = 20.0):
 
 def test_capitation_spend_is_consumed_once_and_the_latest_level_wins(stack):
     token = stack.token("bhxh")
-    facility = f"91{uuid.uuid4().int % 1000:03d}"
+    facility = fresh_facility()
     now = datetime.now(UTC)
     first = str(uuid.uuid4())
     publish_spend(stack, first, facility, "2024-Q1", "1000000.50", now)
