@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.answers import AnswerMixin
 from services.common.db import BigId
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
@@ -370,3 +371,7 @@ class Outbox(OutboxMixin, ClaimsBase):
 
 class Inbox(InboxMixin, ClaimsBase):
     pass
+
+
+class Answer(AnswerMixin, ClaimsBase):
+    """The answer of each keyed command recorded (common/answers.py): sent again, it is answered, not redone."""

@@ -66,6 +66,7 @@ class Service:
             "facility_code": facility_code,
             "filename": filename,
         }
+        # Not keyed (`run`): the same bytes are already one file (by sha256), answered as a duplicate.
         with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
             out = handlers.register_file(uow, data)
         claim_metrics.file_registered(out["duplicate"])
@@ -123,8 +124,7 @@ class Service:
     @rpc
     def record_assessments(self, facility_code: str, items: list[dict[str, Any]], assessed_by: str) -> dict[str, Any]:
         data = {"facility_code": facility_code, "items": items}
-        with self.db.unit_of_work(ClaimsUnitOfWork) as uow:
-            out = handlers.record_assessments(uow, data, assessed_by)
+        out = self.db.unit_of_work(ClaimsUnitOfWork).run(handlers.record_assessments, data, assessed_by)
         self.relay()
         return out
 

@@ -94,7 +94,9 @@ class Database(DependencyProvider):
                 logs.unbind(token)
 
     def get_dependency(self, worker_ctx: Any) -> DatabaseAccess:
-        return DatabaseAccess(self.factory, worker_ctx.data.get("correlation_id"), rpc_deadline(worker_ctx))
+        return DatabaseAccess(
+            self.factory, worker_ctx.data.get("correlation_id"), rpc_deadline(worker_ctx), rpc_command_key(worker_ctx)
+        )
 
 
 def rpc_deadline(worker_ctx: Any) -> float | None:
@@ -108,13 +110,27 @@ def rpc_deadline(worker_ctx: Any) -> float | None:
         return None
 
 
+def rpc_command_key(worker_ctx: Any) -> str | None:
+    """The command key of an RPC call (the `command_key` context the gateway sends for a request with an
+    Idempotency-Key): a command sent again under it is answered, not recorded again (common/answers.py)."""
+    if not isinstance(worker_ctx.entrypoint, Rpc):
+        return None
+    key = worker_ctx.data.get("command_key")
+    return key if isinstance(key, str) and 0 < len(key) <= 1000 else None
+
+
 class DatabaseAccess:
     def __init__(
-        self, factory: sessionmaker[Session], correlation_id: str | None, deadline: float | None = None
+        self,
+        factory: sessionmaker[Session],
+        correlation_id: str | None,
+        deadline: float | None = None,
+        command_key: str | None = None,
     ) -> None:
         self.factory = factory
         self.correlation_id = correlation_id
         self.deadline = deadline
+        self.command_key = command_key
 
     def transaction(self):  # noqa: ANN201 - a context manager of Session
         return transaction(self.factory)
@@ -123,8 +139,9 @@ class DatabaseAccess:
         return self.factory()
 
     def unit_of_work(self, uow_class: type[U]) -> U:
-        """A fresh unit of work of the service's own class, carrying the request's correlation id and deadline."""
-        return uow_class(self.factory, self.correlation_id, self.deadline)
+        """A fresh unit of work of the service's own class, carrying the request's correlation id, deadline and
+        command key."""
+        return uow_class(self.factory, self.correlation_id, self.deadline, self.command_key)
 
 
 # --- RPC between services -------------------------------------------------------------------------

@@ -9,20 +9,23 @@ records an event id in the inbox in the same transaction: a redelivered event is
 A command sent by RPC carries its caller's `deadline` (wall-clock seconds; the gateway's, see gateway/clients.py):
 past it the caller has answered 503 and the person will send it again, so the unit of work commits nothing and
 refuses with 503 `request_expired` instead (a command that waited in a queue while its service restarted, say).
+A keyed command (the gateway's `command_key`, from a request's Idempotency-Key) runs through `run`: sent again, it is
+answered with what it answered the first time and records nothing (common/answers.py).
 
-Subclasses name the service's `outbox_model`, `inbox_model` and `repository` class. Tests use the same class
-over SQLite or PostgreSQL: there is nothing to fake.
+Subclasses name the service's `outbox_model`, `inbox_model`, `answer_model` and `repository` class. Tests use the
+same class over SQLite or PostgreSQL: there is nothing to fake.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common import outbox
+from services.common import answers, outbox
 from services.common.errors import DomainError, error
 
 R = TypeVar("R")
@@ -31,14 +34,20 @@ R = TypeVar("R")
 class UnitOfWork(Generic[R]):
     outbox_model: ClassVar[type]
     inbox_model: ClassVar[type | None] = None
+    answer_model: ClassVar[type | None] = None
     repository: ClassVar[type]
 
     def __init__(
-        self, factory: sessionmaker[Session], correlation_id: str | None = None, deadline: float | None = None
+        self,
+        factory: sessionmaker[Session],
+        correlation_id: str | None = None,
+        deadline: float | None = None,
+        command_key: str | None = None,
     ) -> None:
         self._factory = factory
         self.correlation_id = correlation_id
         self.deadline = deadline
+        self.command_key = command_key
         self.published: list[str] = []
 
     def __enter__(self) -> UnitOfWork[R]:
@@ -63,6 +72,20 @@ class UnitOfWork(Generic[R]):
                 self.session.rollback()
         finally:
             self.session.close()
+
+    def run(self, handler: Callable[..., Any], *args: Any) -> Any:
+        """`handler(uow, *args)` in this unit of work, committed. A command with a key that was recorded before
+        is not run again: its first answer is returned (nothing is written, nothing published)."""
+        with self:
+            key, model = self.command_key, self.answer_model
+            if key is None or model is None:
+                return handler(self, *args)
+            kept = answers.take(self.session, model, key)
+            if kept is not None:
+                return kept.value
+            result = handler(self, *args)
+            answers.keep(self.session, model, key, result)
+            return result
 
     def publish(self, event_type: str, data: dict[str, Any], correlation_id: str | None = None) -> str:
         """Validate `data` against the event's versioned contract and queue it in this transaction's outbox."""

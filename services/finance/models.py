@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from services.common.answers import AnswerMixin
 from services.common.db import BigId
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
@@ -337,3 +338,7 @@ class Outbox(OutboxMixin, FinanceBase):
 
 class Inbox(InboxMixin, FinanceBase):
     pass
+
+
+class Answer(AnswerMixin, FinanceBase):
+    """The answer of each keyed command recorded (common/answers.py): sent again, it is answered, not redone."""

@@ -64,9 +64,9 @@ class Service:
     # --- the ledger (writes) ------------------------------------------------------------------------
 
     def _write(self, handler: Callable[..., Any], *args: Any) -> Any:
-        """One command in one unit of work; once it committed, the relay is woken to publish its events."""
-        with self.db.unit_of_work(FinanceUnitOfWork) as uow:
-            result = handler(uow, *args)
+        """One command in one unit of work (answered from its first recording when it is sent again); once it
+        committed, the relay is woken to publish its events."""
+        result = self.db.unit_of_work(FinanceUnitOfWork).run(handler, *args)
         self.relay()
         return result
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.answers import AnswerMixin
 from services.common.db import BigId
 from services.common.kept import WriteCounter
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
@@ -236,6 +237,10 @@ class Outbox(OutboxMixin, InvestmentBase):
 
 class Inbox(InboxMixin, InvestmentBase):
     pass
+
+
+class Answer(AnswerMixin, InvestmentBase):
+    """The answer of each keyed command recorded (common/answers.py): sent again, it is answered, not redone."""
 
 
 class DataVersion(InvestmentBase):

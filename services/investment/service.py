@@ -32,9 +32,10 @@ class Service:
     business = BusinessMetrics(figures.business_figures, stamp=WRITES.stamp)
 
     def _command(self, handler: Callable[..., Any], *args: Any) -> Any:
-        """Run one handler in its own unit of work; once committed, wake the relay for what it published."""
-        with self.db.unit_of_work(InvestmentUnitOfWork) as uow:
-            result = handler(uow, *args)
+        """Run one handler in its own unit of work (answered from its first recording when it is sent again); once
+        committed, wake the relay for what it published."""
+        uow = self.db.unit_of_work(InvestmentUnitOfWork)
+        result = uow.run(handler, *args)
         if uow.published:
             self.relay()
         return result

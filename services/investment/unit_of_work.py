@@ -4,11 +4,12 @@ repository of its write side (services/common/unit_of_work.py says how it commit
 from __future__ import annotations
 
 from services.common.unit_of_work import UnitOfWork
-from services.investment.models import Inbox, Outbox
+from services.investment.models import Answer, Inbox, Outbox
 from services.investment.repository import InvestmentRepository
 
 
 class InvestmentUnitOfWork(UnitOfWork[InvestmentRepository]):
     outbox_model = Outbox
     inbox_model = Inbox
+    answer_model = Answer
     repository = InvestmentRepository
