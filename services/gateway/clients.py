@@ -71,6 +71,8 @@ class _Thread(threading.local):
     proxy: Any = None
     context: dict[str, Any]
     waits: Waits | None = None
+    command_base: str | None = None  # set per request (set_command_key)
+    command_calls: dict[tuple[str, str], int]
 
 
 class ServiceClients:
@@ -120,6 +122,23 @@ class ServiceClients:
         else:
             context.pop("correlation_id", None)
 
+    def set_command_key(self, base: str | None) -> None:
+        """The request's Idempotency-Key (with its caller and request), or None: each call the thread makes for
+        this request then carries a command key of its own, the same when the request is sent again, so that a
+        service recording a command keeps it once (services/common/answers.py)."""
+        self._local.command_base = base
+        self._local.command_calls = {}
+
+    def _command_key(self, service: str, method: str) -> str | None:
+        """`base:service.method:n`, n counting this request's calls of that method: the same request sent again
+        makes the same calls, in the same order, under the same keys."""
+        base = self._local.command_base
+        if base is None:
+            return None
+        calls = self._local.command_calls
+        n = calls[service, method] = calls.get((service, method), 0) + 1
+        return f"{base}:{service}.{method}:{n}"
+
     def _set_wait(self, seconds: float) -> None:
         if self._local.waits is not None:
             self._local.waits.seconds = seconds
@@ -149,7 +168,13 @@ class ServiceClients:
             results = {k: Unavailable(c[0], BROKER_UNREACHABLE, "broker") for k, c in calls.items()}
             return self._finish(results, raise_domain)
         broken = False
+        context = self._context()
         for key, (svc, meth, args, kwargs) in calls.items():
+            command_key = self._command_key(svc, meth)
+            if command_key is None:
+                context.pop("command_key", None)
+            else:
+                context["command_key"] = command_key  # read by the proxy as it publishes this call
             try:
                 pending[key] = getattr(getattr(proxy, svc), meth).call_async(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - unknown service, or the connection lost while publishing

@@ -25,7 +25,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from services.common import logs
+from services.common import answers, logs
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
 from services.gateway.application import access
@@ -45,7 +45,7 @@ HTTP_LATENCY = Histogram(
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Kept longer than any client's retry window (a program retrying over a weekend included); configurable.
-IDEMPOTENCY_TTL = timedelta(hours=int(os.environ.get("YTCS_IDEMPOTENCY_TTL_HOURS", "72")))
+IDEMPOTENCY_TTL = answers.ttl()  # the services keep their commands' answers as long
 # A first request that never finished (its worker died) stops blocking its key after this long.
 IDEMPOTENCY_STALE = timedelta(minutes=15)
 # A page form sent twice (a double click) waits this long for its first sending to finish, then replays it.
@@ -96,6 +96,7 @@ def install(app: Flask) -> None:
         g.request_id = asked if _REQUEST_ID.match(asked) else uuid.uuid4().hex
         g.log_token = logs.bind(g.request_id)
         ytcs.clients.set_correlation_id(g.request_id)
+        ytcs.clients.set_command_key(None)  # until an Idempotency-Key is taken for this request
         if is_streamed(request.endpoint):
             request.max_content_length = MAX_UPLOAD_BYTES  # claim files go to storage as a stream
 
@@ -192,6 +193,11 @@ def begin_idempotent(key: str, request_hash: str, *, form: bool = False) -> Resp
                                              request_hash=request_hash))
                     s.commit()
                     g.idempotency_key, g.idempotency_form = key, form
+                    # Its service calls carry command keys from it: a command recorded behind a 5xx (which
+                    # frees the key) is answered, not recorded again, when the request comes back.
+                    ytcs.clients.set_command_key(
+                        hashlib.sha256(f"{actor}\n{key}\n{method_path}\n{request_hash}".encode()).hexdigest()
+                    )
                     return None
                 except IntegrityError:
                     s.rollback()  # another worker took the key at the same moment

@@ -42,6 +42,24 @@ def test_the_correlation_id_of_the_request_rides_in_every_call(gw_amqp):
     assert found == ["req-41", "req-42", None]
 
 
+def test_each_call_of_a_keyed_request_carries_its_own_command_key(gw_amqp):
+    """The same request sent again makes the same calls under the same keys (services/common/answers.py)."""
+    finance = FakeService(gw_amqp, "finance", {"read": lambda: 1, "write": lambda: 2})
+    claims = FakeService(gw_amqp, "claims", {"write": lambda: 3})
+    clients = ServiceClients(amqp_uri=gw_amqp, timeout=5)
+    with running(finance, claims):
+        for _ in range(2):  # the request, then the same request again
+            clients.set_command_key("k1")
+            clients.call("finance", "read")
+            clients.fan_out({"a": ("finance", "write", (), {}), "b": ("claims", "write", (), {})})
+            clients.call("finance", "write")
+        clients.set_command_key(None)  # a request without an Idempotency-Key
+        clients.call("finance", "write")
+    keys = [h.get("nameko.command_key") for h in finance.headers]
+    assert keys == ["k1:finance.read:1", "k1:finance.write:1", "k1:finance.write:2"] * 2 + [None]
+    assert [h.get("nameko.command_key") for h in claims.headers] == ["k1:claims.write:1"] * 2
+
+
 @pytest.mark.parametrize(("kind", "status"), [(Conflict, 409), (Malformed, 400), (NotFound, 404)])
 def test_a_services_refusal_arrives_as_its_own_kind_with_its_status(gw_amqp, kind, status):
     def refuse() -> None:
