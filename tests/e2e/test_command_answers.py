@@ -8,6 +8,7 @@ the same request again is answered by the service with its first answer, and the
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from typing import Any
@@ -16,9 +17,11 @@ import requests
 
 from tests.e2e.test_finance_api import Api, allocation, created
 from tests.e2e.test_investment_api import capital_body, project_body
+from tests.e2e.test_web_pages import Browser
 from tests.support.infra import Stack
 
 M = 1_000_000
+PASSWORD = "mật-khẩu-đủ-dài-gửi-lại"
 
 
 def free_key(stack: Stack, key: str) -> None:
@@ -60,3 +63,22 @@ def test_project_capital_sent_again_after_a_5xx_is_counted_once(stack: Stack) ->
     detail = investment.get(f"/api/v1/investment/projects/{project['id']}").json()
     assert detail["capital"] == 500 * M
     assert [c["amount"] for c in detail["capital_records"]] == [500 * M]
+
+
+def test_a_disbursement_form_sent_again_after_a_5xx_is_paid_once(stack: Stack) -> None:
+    """A page form's key is its hidden form_key: a 5xx page frees it (the person resends the same form)."""
+    finance = Api(stack, stack.token("finance"))
+    station = created(finance.post("/api/v1/allocations", allocation(amount=300 * M)))
+    stack.ytcs("user", "create", "--username", "gui-lai", "--role", "finance", stdin=PASSWORD + "\n")
+    b = Browser(stack.url)
+    b.login("gui-lai", PASSWORD)
+    page = b.get(f"/allocations/{station['id']}").text
+    form_key = re.search(r'id="disbursement-form".*?name="form_key" value="([^"]+)"', page, re.S).group(1)
+    form = {"form_key": form_key, "amount": "70.000.000", "date": "2022-04-01", "reference": "UNC 9"}
+    first = b.post(f"/allocations/{station['id']}/disbursements", form)
+    assert first.status_code == 303, first.text[:500]
+    free_key(stack, form_key)
+    again = b.post(f"/allocations/{station['id']}/disbursements", form)
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"], again.text[:500]
+    view = finance.get(f"/api/v1/allocations/{station['id']}").json()
+    assert [d["amount"] for d in view["disbursements"]] == [70 * M]
