@@ -12,11 +12,16 @@ What is read is exactly what lxml's API gives (``tests/unit/claims/test_flat_rea
   are all empty, ``None`` when there are none;
 - comments, processing instructions and entity references among the fields are not fields, and are skipped;
 - a name written twice keeps its last value.
+Field names come back interned, each decoded once per thread (``_name``), so a dict of fields is looked up by
+identity.
 
 Nothing is decided here: which fields a table has, how each is typed and what is wrong with it stay in
 tables.py and validation/.
 """
 
+from sys import intern
+
+from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport strcmp, strlen
 from lxml.includes cimport etreepublic as cetree
@@ -28,6 +33,34 @@ cetree.import_lxml__etree()
 cdef inline str _utf8(const tree.xmlChar* s):
     cdef const char* p = <const char*>s
     return PyUnicode_DecodeUTF8(p, strlen(p), NULL)
+
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8(object s)
+
+# The names of the elements by the address libxml2 keeps each at. A parser keeps its names in its dictionary,
+# which lxml shares between the documents one thread parses: a field's name is then decoded once, not once per
+# record. A slot answers only when its name is still the same text at that address (a dictionary freed and its
+# memory reused is decoded again), so nothing depends on lxml keeping it. The slots are the GIL's: one thread
+# runs here at a time.
+cdef enum:
+    _SLOTS = 1024
+cdef const char* _name_at[_SLOTS]
+cdef PyObject* _name_str[_SLOTS]
+
+
+cdef inline object _name(const tree.xmlChar* s):
+    cdef const char* p = <const char*>s
+    cdef size_t slot = (<size_t>p >> 3) % _SLOTS
+    cdef PyObject* held = _name_str[slot]
+    if _name_at[slot] == p and held is not NULL and strcmp(PyUnicode_AsUTF8(<object>held), p) == 0:
+        return <object>held
+    cdef object name = intern(PyUnicode_DecodeUTF8(p, strlen(p), NULL))
+    Py_INCREF(name)  # the slot's own reference
+    _name_str[slot] = <PyObject*>name
+    _name_at[slot] = p
+    Py_XDECREF(held)
+    return name
 
 
 cdef inline tree.xmlNode* _text_node(tree.xmlNode* c):
@@ -68,7 +101,7 @@ cdef dict _fields(tree.xmlNode* el):
     cdef tree.xmlNode* c = el.children
     while c is not NULL:
         if c.type == tree.XML_ELEMENT_NODE:
-            out[_utf8(c.name)] = _text(c)
+            out[_name(c.name)] = _text(c)
         c = c.next
     return out
 

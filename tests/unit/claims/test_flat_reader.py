@@ -6,6 +6,7 @@ nested children, empty and repeated fields, non-ASCII names and text)."""
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,18 @@ def test_text_is_lxml_text() -> None:
     assert got == {"A": None, "B": None, "C": "last", "D": "y", "E": "p<q>r", "F": None, "H": "h", "I": "",
                    "J": "\u1ea0"}
     assert got == fields_by_lxml(root)
+
+
+def test_names_are_interned_and_right_whatever_shares_their_slot() -> None:
+    """Names are kept by the address libxml2 gives them (flatxml._name): thousands of names from parsers of their
+    own, many sharing a slot, each read as written, and interned (a dict of fields is looked up by identity)."""
+    for i in range(3000):
+        parser = etree.XMLParser(remove_comments=bool(i % 2))
+        a, b = f"F{i % 997}", f"TÊN_{i % 389}"
+        root = etree.fromstring(f"<R><{a}>1</{a}><n:{b} xmlns:n='urn:n'>2</n:{b}></R>".encode(), parser)
+        got = flat.fields(root)
+        assert got == {a: "1", b: "2"}
+        assert all(sys.intern(k) is k for k in got)
 
 
 def test_rows_are_found_under_the_root_and_one_level_down_in_document_order() -> None:
