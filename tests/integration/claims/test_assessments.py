@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from services.claims import handlers, views
 from services.claims import reasons as reason_catalog
 from services.claims.models import Assessment, Claim, Outbox
+from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
 from tests.integration.claims.conftest import by_registration, generate
@@ -229,3 +230,20 @@ def test_the_reason_catalog_is_data():
     assert {"sai_gia", "xuat_toan_theo_ty_le", "khac"} <= set(reasons)
     assert {r.kind for r in reasons.values()} == {"tu_choi", "xuat_toan"}
     assert reasons["khac"].requires_note
+
+
+def test_an_assessment_sent_again_under_its_command_key_is_recorded_once(loaded):
+    """The gateway's retry after a 5xx (services/common/answers.py): answered with the first answer, one row."""
+    env, _, claims = loaded
+    ma_lk, amount = claims[0][0], claims[0][1]
+    data = {"facility_code": FAC, "items": [{"ma_lk": ma_lk, "approved_amount": str(amount)}]}
+
+    def send() -> dict:
+        return ClaimsUnitOfWork(env.factory, command_key="k:claims.record_assessments:1").run(
+            handlers.record_assessments, data, "bhxh-test"
+        )
+
+    first, again = send(), send()
+    assert again == first
+    with env.session() as s:
+        assert s.scalar(select(func.count()).select_from(Assessment)) == 1
