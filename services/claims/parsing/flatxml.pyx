@@ -41,8 +41,7 @@ cdef extern from "Python.h":
 # The names of the elements by the address libxml2 keeps each at. A parser keeps its names in its dictionary,
 # which lxml shares between the documents one thread parses: a field's name is then decoded once, not once per
 # record. A slot answers only when its name is still the same text at that address (a dictionary freed and its
-# memory reused is decoded again), so nothing depends on lxml keeping it. The slots are the GIL's: one thread
-# runs here at a time.
+# memory reused is decoded again), so nothing depends on lxml keeping it. The slots are guarded by the GIL.
 cdef enum:
     _SLOTS = 1024
 cdef const char* _name_at[_SLOTS]
@@ -56,6 +55,9 @@ cdef inline object _name(const tree.xmlChar* s):
     if _name_at[slot] == p and held is not NULL and strcmp(PyUnicode_AsUTF8(<object>held), p) == 0:
         return <object>held
     cdef object name = intern(PyUnicode_DecodeUTF8(p, strlen(p), NULL))
+    # Read the slot again: making the string may have run other code (the collector, a finalizer) that filled
+    # it. From here to the stores nothing can.
+    held = _name_str[slot]
     Py_INCREF(name)  # the slot's own reference
     _name_str[slot] = <PyObject*>name
     _name_at[slot] = p
