@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kombu.utils import json as wire
-from sqlalchemy import DateTime, String, Text, delete, text
+from sqlalchemy import DateTime, String, Text, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
+from services.common.db import as_utc, write_lock_now
 from services.common.errors import Conflict
 from services.common.outbox import utcnow
 
@@ -65,16 +66,12 @@ class Kept:
 def take(session: Session, model: type, command_key: str) -> Kept | None:
     """Inside the command's transaction, before its handler: the kept answer if this command was recorded
     before, else None, the key now held by this transaction (kept with `keep` when the command commits)."""
-    if session.get_bind().dialect.name == "sqlite":
-        # As outbox.claim_once: pysqlite opens no transaction before a SAVEPOINT; take the write lock now.
-        dbapi = session.connection().connection.dbapi_connection
-        if not dbapi.in_transaction:  # type: ignore[union-attr]
-            session.execute(text("BEGIN IMMEDIATE"))
+    write_lock_now(session)  # on SQLite a second delivery waits here, then finds the key
     key = digest(command_key)
     cutoff = utcnow() - ttl()
     row = session.get(model, key)
     if row is not None:
-        if _aware(row.created_at) > cutoff and row.answer is not None:
+        if as_utc(row.created_at) > cutoff and row.answer is not None:
             return Kept(wire.loads(row.answer))
         session.delete(row)  # older than any key the gateway still holds: a new request
         session.flush()
@@ -99,6 +96,3 @@ def keep(session: Session, model: type, command_key: str, answer: Any) -> None:
     assert row is not None, "keep() without take()"
     row.answer = wire.dumps(answer)
 
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=utcnow().tzinfo)  # SQLite gives naive UTC

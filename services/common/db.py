@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, create_engine, event
+from sqlalchemy import BigInteger, Engine, Integer, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT ids for big ledgers.
@@ -51,6 +52,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def write_lock_now(session: Session) -> None:
+    """SQLite: take the database's write lock at once (BEGIN IMMEDIATE) unless this session's transaction is open
+    already, so that no other writer commits between a read and the write it decides, and so that a SAVEPOINT
+    (which pysqlite opens no transaction before) is inside a transaction. Elsewhere nothing: PostgreSQL locks rows."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    dbapi = session.connection().connection.dbapi_connection
+    if not dbapi.in_transaction:  # type: ignore[union-attr]
+        session.execute(text("BEGIN IMMEDIATE"))
+
+
+def as_utc(at: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime: SQLite hands back naive UTC datetimes."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 @contextlib.contextmanager

@@ -99,13 +99,16 @@ class Database(DependencyProvider):
         )
 
 
+def _rpc_context(worker_ctx: Any) -> dict[str, Any]:
+    """The caller's context of an RPC call; an event or a timer has none of the gateway's (no caller waits)."""
+    return worker_ctx.data if isinstance(worker_ctx.entrypoint, Rpc) else {}
+
+
 def rpc_deadline(worker_ctx: Any) -> float | None:
     """The caller's deadline of an RPC call (the `deadline` context the gateway sends, wall-clock seconds): its
     units of work commit nothing after it (common/unit_of_work.py). Events have none: they are never late."""
-    if not isinstance(worker_ctx.entrypoint, Rpc):
-        return None
     try:
-        return float(worker_ctx.data["deadline"])
+        return float(_rpc_context(worker_ctx)["deadline"])
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -113,9 +116,7 @@ def rpc_deadline(worker_ctx: Any) -> float | None:
 def rpc_command_key(worker_ctx: Any) -> str | None:
     """The command key of an RPC call (the `command_key` context the gateway sends for a request with an
     Idempotency-Key): a command sent again under it is answered, not recorded again (common/answers.py)."""
-    if not isinstance(worker_ctx.entrypoint, Rpc):
-        return None
-    key = worker_ctx.data.get("command_key")
+    key = _rpc_context(worker_ctx).get("command_key")
     return key if isinstance(key, str) and 0 < len(key) <= 1000 else None
 
 

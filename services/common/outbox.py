@@ -13,12 +13,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, func, select, text, update
+from sqlalchemy import JSON, DateTime, Integer, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from services.common import contracts, logs
-from services.common.db import BigId
+from services.common.db import BigId, as_utc, write_lock_now
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,9 @@ def record_event(
 
 def claim_once(session: Session, inbox_model: type, event_id: str, event_type: str) -> bool:
     """Mark an event handled inside the caller's transaction. False if it was handled before (a redelivery)."""
-    if session.get_bind().dialect.name == "sqlite":
-        # pysqlite opens no transaction before a SAVEPOINT, so RELEASE would commit the inbox row on its own and
-        # a handler failing after it would leave its event "handled": a replayed dead letter would be dropped.
-        dbapi = session.connection().connection.dbapi_connection
-        if not dbapi.in_transaction:  # type: ignore[union-attr]
-            session.execute(text("BEGIN IMMEDIATE"))
+    # On SQLite the SAVEPOINT below must be inside a transaction: otherwise its RELEASE would commit the inbox row
+    # on its own and a handler failing after it would leave its event "handled" (a replayed dead letter dropped).
+    write_lock_now(session)
     if session.get(inbox_model, event_id) is not None:
         return False
     try:
@@ -111,9 +108,7 @@ def backlog(session: Session, outbox_model: type) -> tuple[int, float]:
     ).one()
     if not oldest:
         return 0, 0.0
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return int(count), max(0.0, (utcnow() - oldest).total_seconds())
+    return int(count), max(0.0, (utcnow() - as_utc(oldest)).total_seconds())
 
 
 def mark_sent(session: Session, outbox_model: type, ids: list[int]) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.common import catalog
+from services.common.db import write_lock_now
 from services.common.errors import DomainError, NotFound, error
 from services.common.periods import Quarter
 from services.finance import records
@@ -52,11 +53,7 @@ class FinanceRepository:
     def serialize_writes(self) -> None:
         """Make check-then-insert atomic. SQLite: take the write lock before the first read (BEGIN IMMEDIATE),
         so no other writer commits between our check and our insert. PostgreSQL: row locks."""
-        if self.session.get_bind().dialect.name != "sqlite":
-            return
-        dbapi = self.session.connection().connection.dbapi_connection
-        if not dbapi.in_transaction:  # type: ignore[union-attr]
-            self.session.execute(text("BEGIN IMMEDIATE"))
+        write_lock_now(self.session)
 
     def _for_update(self, stmt: Any) -> Any:
         return stmt.with_for_update() if self.session.get_bind().dialect.name == "postgresql" else stmt

@@ -24,7 +24,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -33,6 +33,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common import units
+from services.common.db import as_utc
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
 from services.gateway.models import ApiToken, LoginFailure, User, WebSession
@@ -206,10 +207,6 @@ def verify_password(session: Session, username: str, password: str) -> Principal
 # --------------------------------------------------------------------------- sessions
 
 
-def _aware(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at  # SQLite hands back naive UTC datetimes
-
-
 def open_session(session: Session, user_id: int, remote_addr: str | None, lifetime: timedelta) -> tuple[str, datetime]:
     """A new login: its random id (for the cookie; only its hash is stored) and its absolute expiry."""
     now = utcnow()
@@ -239,8 +236,8 @@ def session_user(session: Session, token: str, idle: timedelta) -> int | None:
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()
-    last = _aware(row.last_seen_at)
-    if now >= _aware(row.expires_at) or now - last > idle:
+    last = as_utc(row.last_seen_at)
+    if now >= as_utc(row.expires_at) or now - last > idle:
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
@@ -296,7 +293,7 @@ def _failures(session: Session, since: datetime, *conditions: Any) -> tuple[int,
             LoginFailure.at >= since, *conditions
         )
     ).one()
-    return count, (_aware(oldest) if oldest else None), (_aware(latest) if latest else None)
+    return count, (as_utc(oldest) if oldest else None), (as_utc(latest) if latest else None)
 
 
 def _seconds_until(at: datetime) -> int | None:

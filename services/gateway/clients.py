@@ -155,9 +155,10 @@ class ServiceClients:
         `raise_domain` raises the first one."""
         budget = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + budget
+        context = self._context()
         # The services' units of work commit nothing after this (common/unit_of_work.py): a command that waited
         # in a queue past our answer is never recorded behind the 503 that said to send it again.
-        self._context()["deadline"] = f"{time.time() + budget - min(DEADLINE_MARGIN, budget / 4):.3f}"
+        context["deadline"] = f"{time.time() + budget - min(DEADLINE_MARGIN, budget / 4):.3f}"
         results: dict[str, Any] = {}
         pending: dict[str, Any] = {}
         try:
@@ -168,7 +169,6 @@ class ServiceClients:
             results = {k: Unavailable(c[0], BROKER_UNREACHABLE, "broker") for k, c in calls.items()}
             return self._finish(results, raise_domain)
         broken = False
-        context = self._context()
         for key, (svc, meth, args, kwargs) in calls.items():
             command_key = self._command_key(svc, meth)
             if command_key is None:
