@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Engine, Integer, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.config import whole_number
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT ids for big ledgers.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -45,8 +47,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    # Connections an engine keeps open while idle, and how many more it opens at a peak (closed when returned):
+    # every process has engines, so replicas × processes × engines × their sum is the load on max_connections.
+    kwargs.setdefault("pool_size", whole_number("YTCS_DB_POOL_SIZE", 10, 1, 100))
+    kwargs.setdefault("max_overflow", whole_number("YTCS_DB_MAX_OVERFLOW", 10, 0, 100))
     return create_engine(url, **kwargs)
 
 

@@ -40,17 +40,25 @@ def pg_available() -> bool:
 @contextlib.contextmanager
 def pg_database(prefix: str = "ytcs_test") -> Iterator[str]:
     """A fresh PostgreSQL database, dropped afterwards."""
-    import psycopg2
-
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(PG_ADMIN)
-    conn.autocommit = True
-    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    _admin(f'CREATE DATABASE "{name}"')
     try:
         yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     finally:
         with contextlib.suppress(Exception):
-            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(sql: str) -> None:
+    """One statement on the server's admin database, on a connection of its own: none is held while a test runs
+    (the parallel suite's databases and stacks share the server's max_connections)."""
+    import psycopg2
+
+    conn = psycopg2.connect(PG_ADMIN)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(sql)
+    finally:
         conn.close()
 
 
@@ -89,6 +97,9 @@ class Stack:
             INVESTMENT_METRICS_PORT=str(free_port()),
             YTCS_WEB_WORKERS="2",
             YTCS_RPC_TIMEOUT="10",
+            # Two idle connections an engine (peaks still open up to 10 more): a stack on PostgreSQL then holds
+            # about 30 while idle instead of 70, and tests running side by side share the server's 100.
+            YTCS_DB_POOL_SIZE="2",
             PYTHONUNBUFFERED="1",
         )
         for service, url in (db_urls or {}).items():
