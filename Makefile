@@ -59,13 +59,17 @@ deps-system:
 	test -x /usr/lib/rabbitmq/bin/rabbitmq-server || command -v rabbitmq-server >/dev/null || \
 	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server)
 
+# The suite runs in parallel: a worker per core, from two (much of it waits on the stacks' processes) to four
+# (each worker starts its own stacks). A file's tests run on one worker, in order (some build on each other).
+# TEST_JOBS=0: in pytest's own process.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -ge 2 ] 2>/dev/null || n=2; [ "$$n" -le 4 ] || n=4; echo $$n)
 test: $(STAMP) compiled deps-system
 	$(VENV)/bin/ruff check .
 	# The import rules (docs/architecture.md): services independent, domain pure, read side apart, no cycles.
 	$(VENV)/bin/lint-imports --no-cache
 	# Static security analysis; accepted findings are named in docs/security.md and the baseline file.
 	$(VENV)/bin/bandit -q -r services -c pyproject.toml -b tests/security/bandit-baseline.json
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile
 
 # Known vulnerabilities of every installed package (PyPI's JSON API); a package it cannot check is a failure.
 # Not part of `make test`: this workplace reaches PyPI's package downloads but not that API (docs/security.md).
