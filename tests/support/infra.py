@@ -97,8 +97,8 @@ class Stack:
             INVESTMENT_METRICS_PORT=str(free_port()),
             YTCS_WEB_WORKERS="2",
             YTCS_RPC_TIMEOUT="10",
-            # Two idle connections an engine (peaks still open up to 10 more): a stack on PostgreSQL then holds
-            # about 30 while idle instead of 70, and tests running side by side share the server's 100.
+            # Two idle connections an engine (peaks still open up to 10 more): with the default 10, one stack on
+            # PostgreSQL held 72 after the security suite, and the tests running side by side share the server's 100.
             YTCS_DB_POOL_SIZE="2",
             PYTHONUNBUFFERED="1",
         )
