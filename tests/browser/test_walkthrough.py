@@ -16,7 +16,7 @@ import pytest
 import requests
 from docx import Document
 from openpyxl import load_workbook
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -37,7 +37,17 @@ def people(stack):
 
 
 def wait(driver, condition, timeout=30):
-    return WebDriverWait(driver, timeout).until(condition)
+    def settled(d):
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            # A form's answer replaced the page between finding an element and reading it: Chromium 156 says so
+            # with this inspector error rather than as a stale element (which the conditions already wait out).
+            if "does not belong to the document" in (exc.msg or ""):
+                return False
+            raise
+
+    return WebDriverWait(driver, timeout).until(settled)
 
 
 def login(driver, stack, username):
