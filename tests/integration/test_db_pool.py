@@ -4,6 +4,7 @@ it keeps open while idle, and how many more a peak may open, are the operator's 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -19,6 +20,13 @@ def _open_on_server(engine) -> int:
         return conn.execute(
             text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
         ).scalar_one()
+
+
+def _until(done, seconds: float) -> None:
+    """Poll `done` every 50 ms until it holds or `seconds` pass; the caller asserts."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -46,10 +54,7 @@ def test_an_engine_keeps_only_its_pool_size_open_after_a_peak(monkeypatch, pg_ur
         threads = [threading.Thread(target=hold) for _ in range(6)]  # pool 2 + overflow 4: all six at once
         for t in threads:
             t.start()
-        for _ in range(200):
-            if len(held) == 6:
-                break
-            threading.Event().wait(0.05)
+        _until(lambda: len(held) == 6, seconds=10)
         assert len(held) == 6
         assert _open_on_server(probe) == 6
         release.set()
@@ -57,10 +62,7 @@ def test_an_engine_keeps_only_its_pool_size_open_after_a_peak(monkeypatch, pg_ur
             t.join()
         # The overflow is closed when returned and the pool's two stay (a closed backend leaves the server's view
         # a moment after its client let go).
-        for _ in range(100):
-            if _open_on_server(probe) == 2:
-                break
-            threading.Event().wait(0.05)
+        _until(lambda: _open_on_server(probe) == 2, seconds=5)
         assert _open_on_server(probe) == 2
     finally:
         engine.dispose()
