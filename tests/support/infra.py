@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from services.common.broker_node import die_with_parent
+
 PG_ADMIN = os.environ.get("YTCS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RABBIT_HOST = os.environ.get("YTCS_TEST_RABBIT_HOST", "127.0.0.1:5672")
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,8 +135,15 @@ class Stack:
     def start(self, timeout: float = 90) -> None:
         self.var.mkdir(parents=True, exist_ok=True)
         logf = open(self.log, "ab")  # noqa: SIM115 - lives as long as the process
+        # A test process killed outright (a timeout's SIGKILL, a worker lost) never reaches stop(): the kernel then
+        # sends `ytcs run` the SIGTERM it stops cleanly on, so no stack is left holding ports, a vhost and memory.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run"], env=self.env, stdout=logf, stderr=subprocess.STDOUT, cwd=ROOT
+            [sys.executable, "-m", "services.cli", "run"],
+            env=self.env,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - tests run on the main thread (xdist too)
         )
         self.wait_healthy(timeout)
 
