@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from bench import floor, latency, province
+from bench import floor, latency, province, stages
 from services.claims import handlers, views
 from services.claims.intake import Intake
 from services.claims.unit_of_work import ClaimsUnitOfWork
@@ -46,6 +46,15 @@ def test_floor_reads_every_record_the_system_counts(tmp_path: Path) -> None:
     engine.dispose()
     assert status["records"]["total"] == bare["records"]
     assert status["records"]["accepted"] + status["records"]["rejected"] == bare["records"]
+
+
+def test_stages_measures_every_stage_of_this_checkout(tmp_path: Path) -> None:
+    # Its stages call the decoder's own functions: a renamed or re-shaped one must show here, not in a bench run.
+    out = stages.measure(_file(tmp_path, 20), 20)
+    names = ("check_pass", "envelope_base64", "parse_tables", "parse_and_read_elements", "type_and_build",
+             "decode_record", "validate")
+    assert set(out) == set(names)
+    assert all(out[name] > 0 for name in names), out
 
 
 class FakeApi:
