@@ -15,9 +15,9 @@ from services.common import outbox, units
 from services.common.commands import load_command
 from services.common.contracts.claims import CapitationSpendChangedV1
 from services.common.contracts.finance import (
-    AdjustmentCommandV1,
+    AdjustmentCommandIn,
     AdvanceCommandV1,
-    AllocationCommandV1,
+    AllocationCommandIn,
     CapitationFundCommandV1,
     DisbursementCommandV1,
     QuarterlyPaymentCommandV1,
@@ -84,7 +84,7 @@ def _inherit_from_parent(uow: FinanceUnitOfWork, cmd: dict[str, Any]) -> Allocat
 
 def create_allocation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     """Phân bổ (or, with `parent_allocation_id`, phân bổ tiếp xuống cấp dưới)."""
-    cmd = load_command(AllocationCommandV1, data)
+    cmd = load_command(AllocationCommandIn, data)
     uow.repo.serialize_writes()
     parent = _inherit_from_parent(uow, cmd)
     kind = cmd["kind"] or "budget"
@@ -117,6 +117,7 @@ def create_allocation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
             cmd["recipient_unit"],
             cmd["amount"],
         )
+        domain.check_linked_capital(parent_facts, cmd["parent_linked_capital"], cmd["amount"])
 
     row = uow.repo.add(
         Allocation(
@@ -213,8 +214,9 @@ def reverse_disbursement(uow: FinanceUnitOfWork, disbursement_id: int, data: dic
 
 
 def adjust(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """Điều chỉnh (signed): up takes from the parent's remaining money; down never below what is used."""
-    cmd = load_command(AdjustmentCommandV1, data)
+    """Điều chỉnh (signed): up takes from the parent's remaining money; down never below what is used, nor
+    below the project capital linked to the allocation."""
+    cmd = load_command(AdjustmentCommandIn, data)
     uow.repo.serialize_writes()
     row = uow.repo.allocation(allocation_id)
     parent_facts = None
@@ -222,7 +224,13 @@ def adjust(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -> 
         parent_facts = uow.repo.facts(uow.repo.allocation(row.parent_id, lock=True))
     row = uow.repo.allocation(allocation_id, lock=True)
     domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today()))
-    domain.check_adjustment(uow.repo.facts(row), parent_facts, cmd["amount"])
+    facts = uow.repo.facts(row)
+    domain.check_adjustment(facts, parent_facts, cmd["amount"])
+    # Down: the allocation keeps less itself; up (a sub-allocation): its parent passes more down.
+    if cmd["amount"] < 0:
+        domain.check_linked_capital(facts, cmd["linked_capital"], -cmd["amount"])
+    elif parent_facts is not None:
+        domain.check_linked_capital(parent_facts, cmd["parent_linked_capital"], cmd["amount"])
     adj = uow.repo.add(
         Adjustment(
             allocation_id=row.id,

@@ -8,6 +8,7 @@ each other, so these live here once.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -164,10 +165,22 @@ def project_figures(session: Session, project_id: int) -> domain.ProjectFigures:
 def linked_to_allocation(session: Session, allocation_id: int) -> int:
     """Σ capital (reductions netted) of every project naming the finance allocation `allocation_id` as its
     funding: what a new link to it must leave within the allocation's room."""
-    total = session.scalar(
-        select(func.sum(ProjectCapital.amount)).where(ProjectCapital.funded_by_allocation == allocation_id)
-    )
-    return int(total or 0)
+    return linked_to_allocations(session, [allocation_id])[allocation_id]
+
+
+def linked_to_allocations(session: Session, allocation_ids: Iterable[int]) -> dict[int, int]:
+    """`linked_to_allocation` of each of these allocations in one query (0 for one no capital names); finance
+    is told it, through the gateway, before an allocation keeps less (the `linked_capital` RPC)."""
+    ids = sorted(set(allocation_ids))
+    totals = dict.fromkeys(ids, 0)
+    if ids:
+        rows = session.execute(
+            select(ProjectCapital.funded_by_allocation, func.sum(ProjectCapital.amount))
+            .where(ProjectCapital.funded_by_allocation.in_(ids))
+            .group_by(ProjectCapital.funded_by_allocation)
+        )
+        totals.update({int(a): int(amount or 0) for a, amount in rows})
+    return totals
 
 
 def get_project_row(session: Session, project_id: int) -> Project:

@@ -93,6 +93,13 @@ class Service:
         return self._command(handlers.register_project, payload, actor)
 
     @rpc
+    def linked_capital(self, allocation_ids: list[int]) -> dict[str, int]:
+        """Σ project capital naming each finance allocation as its funding, by allocation id: what the gateway
+        tells finance before an allocation is reduced or passed further down (finance keeps it covered)."""
+        ids = [int(i) for i in allocation_ids]
+        return {str(k): v for k, v in self._read(views.linked_to_allocations, ids).items()}
+
+    @rpc
     def assign_capital(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
         return self._command(handlers.assign_capital, project_id, payload, actor)
 

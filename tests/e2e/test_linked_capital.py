@@ -133,3 +133,41 @@ def test_capital_funded_by_a_II5_allocation_is_counted_once_and_shown_as_linked(
     final = viewer.get(ITEM.format(plan=2), year=YEAR)
     assert final["allocated"] - before["district"]["allocated"] == 1_000 * M
     assert final["linked_capital"] - before["district"]["linked_capital"] == 1_000 * M
+
+
+def test_finance_keeps_the_capital_linked_to_an_allocation_covered(apis):
+    """The other side of the link: an allocation is not reduced, nor passes money down, below the project capital
+    that names it; the gateway asks investment for that capital and finance refuses (`below_linked_capital`)."""
+    fin = apis["finance"]
+    allocation = fin.post(
+        "/api/v1/allocations",
+        {"plan_id": 2, "item_code": "II.5", "source": "ntp_nrd", "fiscal_year": YEAR, "recipient_unit": "910",
+         "amount": 1_000 * M, **_decision()},
+    )
+    project = fin.post(
+        "/api/v1/investment/projects",
+        {"station_code": "31063", "kind": "renovation", "title": f"Cải tạo Trạm Y tế {uuid.uuid4().hex[:6]}",
+         "estimated_cost": 2_000 * M, "plan_id": 2, "item_code": "II.5"},
+    )
+    capital_path = f"/api/v1/investment/projects/{project['id']}/capital"
+    linked = {"source": "ntp_nrd", "fiscal_year": YEAR, "funded_by_allocation": allocation["id"], **_decision()}
+    fin.post(capital_path, {**linked, "amount": 600 * M})
+    adjust = f"/api/v1/allocations/{allocation['id']}/adjustments"
+
+    def refused(path: str, body: dict) -> str:
+        err = fin.post(path, {**body, **_decision()}, status=422)["errors"][0]
+        assert err["field"] == "amount", err
+        return err["code"]
+
+    # Down: to exactly the capital, not a đồng below.
+    assert refused(adjust, {"amount": -400 * M - 1}) == "below_linked_capital"
+    fin.post(adjust, {"amount": -400 * M, **_decision()})
+    # Passing money down to the commune: the 600 000 000 the allocation keeps are the project's.
+    sub = {"parent_allocation_id": allocation["id"], "recipient_unit": "31063"}
+    assert refused("/api/v1/allocations", {**sub, "amount": 1}) == "below_linked_capital"
+    # The project gives 100 000 000 back: that much may go down, and no more.
+    fin.post(capital_path, {**linked, "amount": -100 * M})
+    child = fin.post("/api/v1/allocations", {**sub, "amount": 100 * M, **_decision()})
+    # Up, the sub-allocation's increase comes out of its parent: refused for the same capital.
+    assert refused(f"/api/v1/allocations/{child['id']}/adjustments", {"amount": 1}) == "below_linked_capital"
+    assert fin.get(f"/api/v1/allocations/{allocation['id']}")["allocated"] == 600 * M

@@ -222,6 +222,19 @@ class AllocationCommandV1(Schema):
                 raise ValidationError({k: [REQUIRED] for k in missing})
 
 
+# What investment links to an allocation (a project's capital naming it as its funding), as the gateway asked
+# investment just before sending the command; finance keeps that much covered (domain.check_linked_capital).
+# Not part of the API bodies: the gateway sets them, as it sets `allocation_room` for investment
+# (contracts.investment.CapitalCommandIn). Absent: the caller did not ask, and nothing is checked.
+_LINKED = {"allow_none": True, "load_default": None}
+
+
+class AllocationCommandIn(AllocationCommandV1):
+    """`create_allocation` as the gateway sends it: for a sub-allocation, the capital linked to its parent."""
+
+    parent_linked_capital = VND(**_LINKED)
+
+
 class DisbursementCommandV1(Schema):
     amount = VND(required=True)
     date = Day(required=True)
@@ -241,6 +254,14 @@ class AdjustmentCommandV1(Schema):
     decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=80))
     decision_date = Day(load_default=None, allow_none=True)
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class AdjustmentCommandIn(AdjustmentCommandV1):
+    """`adjust` as the gateway sends it: down, the capital linked to the allocation itself; up, for a
+    sub-allocation, the capital linked to its parent (the increase comes out of the parent)."""
+
+    linked_capital = VND(**_LINKED)
+    parent_linked_capital = VND(**_LINKED)
 
 
 class YearEndCommandV1(Schema):

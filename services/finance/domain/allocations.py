@@ -314,3 +314,25 @@ def check_adjustment(alloc: AllocationFacts, parent: AllocationFacts | None, amo
             f"{format_vnd(alloc.disbursed)} và đã phân bổ xuống cấp dưới {format_vnd(alloc.children)}.",
             "amount",
         )
+
+
+def check_linked_capital(alloc: AllocationFacts, linked: int | None, taken: int) -> None:
+    """Capital that investment records as funded by `alloc` (a project's `funded_by_allocation`) is money the
+    allocation holds for those projects, counted once in the funding answers. Whatever takes `taken` more out of
+    what the allocation keeps — allocated less Σ sub-allocations: a reduction of it, a sub-allocation from it, the
+    increase of one of its sub-allocations — must leave that capital covered. It is the room the gateway sends
+    investment when a link is made (docs/investment.md), seen from the other side.
+
+    `linked`: Σ of that capital as investment answered the gateway just before; None when the caller did not ask
+    (only the gateway talks to both services, and it always asks): nothing is known to check."""
+    if linked is None or linked <= 0 or taken <= 0:
+        return
+    kept = alloc.allocated - alloc.children - taken
+    if kept < linked:
+        raise DomainError.one(
+            "below_linked_capital",
+            f"Phân bổ số {alloc.id} là nguồn của {format_vnd(linked)} vốn giao cho dự án đầu tư; sau thay đổi này "
+            f"phân bổ chỉ còn giữ {format_vnd(max(kept, 0))} (đã giao {format_vnd(alloc.allocated)}, đã phân bổ "
+            f"xuống cấp dưới {format_vnd(alloc.children)}). Giảm vốn giao của dự án trước.",
+            "amount",
+        )

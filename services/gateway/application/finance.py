@@ -11,8 +11,8 @@ from flask import g
 
 from services.common import catalog, units
 from services.common.contracts.finance import (
-    AdjustmentCommandV1,
-    AllocationCommandV1,
+    AdjustmentCommandIn,
+    AllocationCommandIn,
     DisbursementCommandV1,
     ReversalCommandV1,
     YearEndCommandV1,
@@ -25,7 +25,8 @@ from services.gateway.application.remote import rpc
 
 def create_allocation(cmd: dict[str, Any]) -> dict[str, Any]:
     """An allocation, or a sub-allocation passing part of a parent down a level (`cmd` loaded by
-    AllocationCommandV1): the recipient must exist and lie within the caller's unit, and so must the parent's."""
+    AllocationCommandV1): the recipient must exist and lie within the caller's unit, and so must the parent's. A
+    sub-allocation carries the capital linked to its parent, which finance keeps covered."""
     units.require_unit(cmd["recipient_unit"], None, "recipient_unit")
     require_unit(cmd["recipient_unit"], "recipient_unit")
     if cmd["parent_allocation_id"] is not None and g.principal.unit is not None:
@@ -35,7 +36,9 @@ def create_allocation(cmd: dict[str, Any]) -> dict[str, Any]:
             parent = None  # the service answers unknown_allocation (422) for the body field
         if parent is not None:
             require_unit(parent["recipient_unit"], "parent_allocation_id")
-    return rpc("finance", "create_allocation", AllocationCommandV1().dump(cmd))
+    if cmd["parent_allocation_id"] is not None:  # passing money down: what the parent funds in projects stays
+        cmd = {**cmd, "parent_linked_capital": linked_capital(cmd["parent_allocation_id"])}
+    return rpc("finance", "create_allocation", AllocationCommandIn().dump(cmd))
 
 
 def disburse(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +48,27 @@ def disburse(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
 
 
 def adjust(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
-    """An adjustment (điều chỉnh) of an allocation, up or down (`cmd` loaded by AdjustmentCommandV1)."""
+    """An adjustment (điều chỉnh) of an allocation, up or down (`cmd` loaded by AdjustmentCommandV1). Down, the
+    allocation keeps less: finance is told the capital linked to it; up, a sub-allocation's parent passes more
+    down: finance is told the capital linked to the parent."""
     require_allocation_unit(allocation_id, "id")
-    return rpc("finance", "adjust", allocation_id, AdjustmentCommandV1().dump(cmd))
+    if cmd["amount"] < 0:
+        cmd = {**cmd, "linked_capital": linked_capital(allocation_id)}
+    elif cmd["amount"] > 0:
+        try:
+            parent = rpc("finance", "get_allocation", allocation_id)["parent_allocation_id"]
+        except NotFound:
+            parent = None  # the service answers not_found for the allocation itself
+        if parent is not None:
+            cmd = {**cmd, "parent_linked_capital": linked_capital(parent)}
+    return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))
+
+
+def linked_capital(allocation_id: int) -> int:
+    """Σ project capital that investment records as funded by this allocation (`funded_by_allocation`): finance
+    keeps it covered when the allocation is reduced or passes money down (domain.check_linked_capital). Only the
+    gateway talks to both services, as for the room it sends investment when a link is made (funding.py)."""
+    return int(rpc("investment", "linked_capital", [allocation_id])[str(allocation_id)])
 
 
 def reverse_disbursement(disbursement_id: int, cmd: dict[str, Any]) -> dict[str, Any]:

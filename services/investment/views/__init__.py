@@ -2,7 +2,7 @@
 them (records.py) and pure rules; nothing of the write side (handlers, repository, unit of work) is imported here."""
 
 # A unit's indicator facts and a project's detail are also what the commands answer: they are read in records.py.
-from services.investment.records import facts_of, project_detail
+from services.investment.records import facts_of, linked_to_allocations, project_detail
 from services.investment.views.funding import (
     funding_status,
     funding_status_kept,
@@ -25,6 +25,7 @@ __all__ = [
     "funding_tree",
     "funding_tree_kept",
     "get_station",
+    "linked_to_allocations",
     "list_projects",
     "list_stations",
     "medium_term",

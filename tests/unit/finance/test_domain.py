@@ -161,6 +161,27 @@ def test_disbursements_reversals_and_adjustments():
     assert code_of(domain.check_adjustment, a, parent, 101) == "exceeds_parent"
 
 
+def test_what_an_allocation_keeps_covers_the_project_capital_linked_to_it():
+    # 1,000 allocated, 300 passed down, 250 paid out directly: it keeps 700, of which projects hold 600.
+    a = facts(children=300, disbursed=250)
+    domain.check_linked_capital(a, 600, 100)  # down to exactly the capital
+    refusal = pytest.raises(DomainError)
+    with refusal:
+        domain.check_linked_capital(a, 600, 101)
+    error = refusal.excinfo.value.errors[0]
+    assert (error["code"], error["field"]) == ("below_linked_capital", "amount")
+    assert "nguồn của 600 đ vốn" in error["message"] and "chỉ còn giữ 599 đ" in error["message"]
+    # Payments made directly against the allocation are not part of the test (the link's room leaves them
+    # in, as the gateway computes it): what counts is allocated less what was passed down.
+    domain.check_linked_capital(facts(children=300, disbursed=700), 600, 100)
+    # Nothing linked, nothing known (a caller that did not ask investment), nothing taken: nothing to refuse.
+    for linked, taken in ((0, 10_000), (None, 10_000), (600, 0), (600, -50)):
+        domain.check_linked_capital(a, linked, taken)
+    # Capital already above what the allocation keeps (a link and a reduction sent at the same instant): any
+    # further taking is refused.
+    assert code_of(domain.check_linked_capital, facts(children=500), 600, 1) == "below_linked_capital"
+
+
 @pytest.mark.parametrize(
     ("allocated", "disbursed", "rate"),
     [

@@ -51,7 +51,7 @@ def as_(app: Flask, unit: str | None, role: str = "finance") -> Any:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRpc:
-    rpc = FakeRpc()
+    rpc = FakeRpc({("investment", "linked_capital"): {"5": 300, "9": 300}})
     for module in (access, finance, investment, capitation, funding):
         monkeypatch.setattr(module, "rpc", rpc)
     return rpc
@@ -65,7 +65,7 @@ def allocation_cmd(**kw: Any) -> dict[str, Any]:
 
 
 def test_an_allocation_outside_the_callers_unit_is_refused_before_the_service_is_asked(app, fake, monkeypatch):
-    monkeypatch.setattr(finance.AllocationCommandV1, "dump", lambda self, cmd: cmd)
+    monkeypatch.setattr(finance.AllocationCommandIn, "dump", lambda self, cmd: cmd)
     ctx = as_(app, OTHER_DISTRICT)
     try:
         with pytest.raises(DomainError) as refused:
@@ -88,7 +88,7 @@ def test_an_unknown_recipient_unit_is_refused_by_the_one_unit_rule(app, fake, mo
 
 
 def test_a_scoped_sub_allocation_checks_its_parent_and_an_unknown_parent_is_left_to_the_service(app, fake, monkeypatch):
-    monkeypatch.setattr(finance.AllocationCommandV1, "dump", lambda self, cmd: cmd)
+    monkeypatch.setattr(finance.AllocationCommandIn, "dump", lambda self, cmd: cmd)
     fake.answers[("finance", "get_allocation")] = NotFound("no such allocation")
     ctx = as_(app, DISTRICT)
     try:
@@ -96,7 +96,7 @@ def test_a_scoped_sub_allocation_checks_its_parent_and_an_unknown_parent_is_left
     finally:
         ctx.pop()
     assert out == {"id": 7}
-    assert fake.methods() == ["finance.get_allocation", "finance.create_allocation"]
+    assert fake.methods() == ["finance.get_allocation", "investment.linked_capital", "finance.create_allocation"]
 
     fake.calls.clear()
     fake.answers[("finance", "get_allocation")] = {"recipient_unit": OTHER_DISTRICT}
@@ -111,13 +111,37 @@ def test_a_scoped_sub_allocation_checks_its_parent_and_an_unknown_parent_is_left
 
 
 def test_an_unscoped_caller_writes_without_looking_the_parent_up(app, fake, monkeypatch):
-    monkeypatch.setattr(finance.AllocationCommandV1, "dump", lambda self, cmd: cmd)
+    monkeypatch.setattr(finance.AllocationCommandIn, "dump", lambda self, cmd: cmd)
     ctx = as_(app, None)
     try:
         finance.create_allocation(allocation_cmd(parent_allocation_id=5))
+        finance.create_allocation(allocation_cmd())
     finally:
         ctx.pop()
-    assert fake.methods() == ["finance.create_allocation"]
+    # A sub-allocation carries the capital linked to its parent (finance keeps it covered); a root has none.
+    assert fake.methods() == ["investment.linked_capital", "finance.create_allocation", "finance.create_allocation"]
+    assert fake.calls[0][2] == ([5],)
+    assert fake.calls[1][2][0]["parent_linked_capital"] == 300
+    assert "parent_linked_capital" not in fake.calls[2][2][0]
+
+
+def test_an_adjustment_carries_the_capital_linked_to_the_allocation_whose_money_it_takes(app, fake, monkeypatch):
+    fake.answers[("finance", "get_allocation")] = {"recipient_unit": COMMUNE, "parent_allocation_id": 5}
+    ctx = as_(app, None)
+    try:
+        finance.adjust(9, {"amount": -40})  # down: allocation 9 keeps less
+        finance.adjust(9, {"amount": 40})  # up: its parent 5 passes more down
+        fake.answers[("finance", "get_allocation")] = {"recipient_unit": COMMUNE, "parent_allocation_id": None}
+        fake.answers[("investment", "linked_capital")] = {"9": 300}
+        finance.adjust(9, {"amount": 40})  # up, a root: new money, nobody's capital at stake
+    finally:
+        ctx.pop()
+    sent = [args for s, m, args in fake.calls if m == "adjust"]
+    asked = [args[0] for s, m, args in fake.calls if m == "linked_capital"]
+    assert asked == [[9], [5]]
+    assert (sent[0][1].get("linked_capital"), sent[0][1].get("parent_linked_capital")) == (300, None)
+    assert (sent[1][1].get("linked_capital"), sent[1][1].get("parent_linked_capital")) == (None, 300)
+    assert (sent[2][1].get("linked_capital"), sent[2][1].get("parent_linked_capital")) == (None, None)
 
 
 def test_a_disbursement_checks_the_allocations_recipient_for_a_scoped_caller(app, fake, monkeypatch):

@@ -59,6 +59,7 @@ COVERED = {
     "import_indicators",
     "register_project",
     "assign_capital",
+    "linked_capital",
     "disburse",
     "revise_estimate",
     "change_status",
@@ -206,6 +207,17 @@ def test_project_commands_and_reads(service: Any, factory: sessionmaker[Session]
         service.get_project(10**9)
     with pytest.raises(NotFound):
         service.assign_capital(10**9, CAPITAL)
+
+
+def test_linked_capital_sums_the_capital_naming_each_allocation(service: Any) -> None:
+    pid = service.register_project(PROJECT | {"title": "Xây mới Trạm Y tế"}, "officer")["id"]
+    link = {"funded_by_allocation": 4242, "allocation_room": 900_000_000}
+    service.assign_capital(pid, CAPITAL | link, "officer")
+    service.assign_capital(pid, CAPITAL | link | {"amount": -100_000_000, "decision_no": "21/QĐ-UBND"}, "officer")
+    service.assign_capital(pid, CAPITAL | {"amount": 50_000_000, "decision_no": "22/QĐ-UBND"}, "officer")  # no link
+    # Reductions netted, other capital apart; an allocation no capital names is 0; keys as JSON carries them.
+    assert service.linked_capital([4242, 4343, 4242]) == {"4242": 500_000_000, "4343": 0}
+    assert service.linked_capital([]) == {}
 
 
 # --------------------------------------------------------------------------- roll-ups
