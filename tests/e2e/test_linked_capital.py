@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import uuid
 
+import lxml.html
 import pytest
 import requests
+
+from tests.e2e.test_web_pages import PASSWORD, Browser
 
 M = 1_000_000
 YEAR = 2022
@@ -135,9 +138,10 @@ def test_capital_funded_by_a_II5_allocation_is_counted_once_and_shown_as_linked(
     assert final["linked_capital"] - before["district"]["linked_capital"] == 1_000 * M
 
 
-def test_finance_keeps_the_capital_linked_to_an_allocation_covered(apis):
+def test_finance_keeps_the_capital_linked_to_an_allocation_covered(stack, apis):
     """The other side of the link: an allocation is not reduced, nor passes money down, below the project capital
-    that names it; the gateway asks investment for that capital and finance refuses (`below_linked_capital`)."""
+    that names it; the gateway asks investment for that capital and finance refuses (`below_linked_capital`). The
+    allocation's page shows that capital, and the refusal next to the form."""
     fin = apis["finance"]
     allocation = fin.post(
         "/api/v1/allocations",
@@ -171,3 +175,15 @@ def test_finance_keeps_the_capital_linked_to_an_allocation_covered(apis):
     # Up, the sub-allocation's increase comes out of its parent: refused for the same capital.
     assert refused(f"/api/v1/allocations/{child['id']}/adjustments", {"amount": 1}) == "below_linked_capital"
     assert fin.get(f"/api/v1/allocations/{allocation['id']}")["allocated"] == 600 * M
+
+    name = f"lk-ketoan-{uuid.uuid4().hex[:6]}"
+    stack.ytcs("user", "create", "--username", name, "--role", "finance", stdin=PASSWORD + "\n")
+    b = Browser(stack.url)
+    b.login(name)
+    page = f"/allocations/{allocation['id']}"
+    doc = lxml.html.fromstring(b.get(page).text)
+    assert doc.xpath('string(//*[@id="linked-capital"])').strip() == "500.000.000\xa0đ"  # as the pages write money
+    r = b.post(f"{page}/adjustments", {"amount": "-1", "decision_no": "ĐC 9/QĐ", "decision_date": f"{YEAR}-03-01"})
+    assert r.status_code == 422 and "vốn giao cho dự án đầu tư" in r.text
+    # An allocation no project names shows no such card.
+    assert "linked-capital" not in b.get(f"/allocations/{child['id']}").text

@@ -35,6 +35,7 @@ from services.gateway.application.access import (
 from services.gateway.application.funding import own_plan_id, plan_figures, plan_list, source_names, unit_name
 from services.gateway.application.investment import STATUSES
 from services.gateway.application.remote import rpc
+from services.gateway.errors import Unavailable
 from services.gateway.web import charts
 from services.gateway.web.common import (
     FINANCE_WRITERS,
@@ -306,6 +307,10 @@ def _allocation_page(
     allocation_id: int, status: int = 200, errors: list[dict[str, Any]] | None = None, which: str | None = None
 ) -> Any:
     alloc = finance.allocation(allocation_id)
+    try:
+        linked: int | None = finance.linked_capital(allocation_id)
+    except Unavailable:
+        linked = None  # finance's own figures still show; the card says investment did not answer
     plan = next((p for p in plan_list() if int(p["id"]) == int(alloc["plan_id"])), None)
     item = next((i for i in rpc("finance", "plan_items", alloc["plan_id"]) if i["code"] == alloc["item_code"]), None)
     return render(
@@ -321,6 +326,7 @@ def _allocation_page(
         form=request.form.to_dict() if errors else {},
         today=date.today().isoformat(),
         year_end_open=finance.year_end_open(alloc, date.today()),
+        linked=linked,
     )
 
 
