@@ -35,7 +35,7 @@ ALLOCATION = {
 }
 
 
-def _page(monkeypatch: pytest.MonkeyPatch, linked: Any) -> lxml.html.HtmlElement:
+def _page(monkeypatch: pytest.MonkeyPatch, linked: Any, role: str = "viewer") -> lxml.html.HtmlElement:
     def linked_capital(allocation_id: int) -> int:
         assert allocation_id == 5
         if isinstance(linked, Exception):
@@ -50,7 +50,7 @@ def _page(monkeypatch: pytest.MonkeyPatch, linked: Any) -> lxml.html.HtmlElement
     monkeypatch.setattr(finance_pages, "unit_name", lambda code: "Huyện Vĩnh Thuận")
     app = create_app({"GATEWAY_DB_URL": "sqlite://"})
     with app.test_request_context("/allocations/5"):
-        g.principal = Principal(name="xem", role="viewer", unit=None, kind="token")
+        g.principal = Principal(name="xem", role=role, unit=None, kind="token")
         html, status = finance_pages._allocation_page(5)
     assert status == 200
     return lxml.html.fromstring(html)
@@ -59,6 +59,11 @@ def _page(monkeypatch: pytest.MonkeyPatch, linked: Any) -> lxml.html.HtmlElement
 def test_the_capital_linked_to_the_allocation_is_shown(monkeypatch):
     page = _page(monkeypatch, 600_000_000)
     assert page.xpath('string(//*[@id="linked-capital"])').strip() == "600.000.000\xa0đ"
+    # The sub-allocation form of a finance officer says what must stay (a viewer sees no forms).
+    assert page.xpath('//*[@id="linked-capital-kept"]') == []
+    page = _page(monkeypatch, 600_000_000, role="finance")
+    kept = page.xpath('string(//*[@id="linked-capital-kept"])')
+    assert kept == "Phân bổ phải giữ lại 600.000.000\xa0đ vốn dự án đầu tư."
 
 
 def test_no_card_when_no_project_names_the_allocation(monkeypatch):
