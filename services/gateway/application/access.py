@@ -180,10 +180,14 @@ def require_project(project_id: int) -> None:
     require_station(scope["station_code"], "project_id")
 
 
-def require_allocation_unit(allocation_id: int, field: str = "id") -> None:
-    """A unit-scoped user writes only against allocations whose recipient lies within the unit."""
-    if g.principal.unit is not None:
-        require_unit(rpc("finance", "get_allocation", allocation_id)["recipient_unit"], field)
+def require_allocation_unit(allocation_id: int, field: str = "id") -> dict[str, Any] | None:
+    """A unit-scoped user writes only against allocations whose recipient lies within the unit. Returns the
+    allocation when it had to be read for that (None for an unscoped caller), so the caller need not read it again."""
+    if g.principal.unit is None:
+        return None
+    allocation: dict[str, Any] = rpc("finance", "get_allocation", allocation_id)
+    require_unit(allocation["recipient_unit"], field)
+    return allocation
 
 
 # --------------------------------------------------------------------------- personal data

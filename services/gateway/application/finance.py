@@ -51,14 +51,16 @@ def adjust(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
     """An adjustment (điều chỉnh) of an allocation, up or down (`cmd` loaded by AdjustmentCommandV1). Down, the
     allocation keeps less: finance is told the capital linked to it; up, a sub-allocation's parent passes more
     down: finance is told the capital linked to the parent."""
-    require_allocation_unit(allocation_id, "id")
+    allocation = require_allocation_unit(allocation_id, "id")
     if cmd["amount"] < 0:
         cmd = {**cmd, "linked_capital": linked_capital(allocation_id)}
     elif cmd["amount"] > 0:
-        try:
-            parent = rpc("finance", "get_allocation", allocation_id)["parent_allocation_id"]
-        except NotFound:
-            parent = None  # the service answers not_found for the allocation itself
+        if allocation is None:
+            try:
+                allocation = rpc("finance", "get_allocation", allocation_id)
+            except NotFound:
+                allocation = {}  # the service answers not_found for the allocation itself
+        parent = allocation.get("parent_allocation_id")
         if parent is not None:
             cmd = {**cmd, "parent_linked_capital": linked_capital(parent)}
     return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))

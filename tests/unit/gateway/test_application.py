@@ -144,6 +144,17 @@ def test_an_adjustment_carries_the_capital_linked_to_the_allocation_whose_money_
     assert (sent[2][1].get("linked_capital"), sent[2][1].get("parent_linked_capital")) == (None, None)
 
 
+def test_a_scoped_callers_increase_reads_the_allocation_once_for_its_unit_and_its_parent(app, fake):
+    fake.answers[("finance", "get_allocation")] = {"recipient_unit": COMMUNE, "parent_allocation_id": 5}
+    ctx = as_(app, DISTRICT)
+    try:
+        finance.adjust(9, {"amount": 40})
+    finally:
+        ctx.pop()
+    assert fake.methods() == ["finance.get_allocation", "investment.linked_capital", "finance.adjust"]
+    assert fake.calls[-1][2][1]["parent_linked_capital"] == 300
+
+
 def test_a_disbursement_checks_the_allocations_recipient_for_a_scoped_caller(app, fake, monkeypatch):
     monkeypatch.setattr(finance.DisbursementCommandV1, "dump", lambda self, cmd: cmd)
     fake.answers[("finance", "get_allocation")] = {"recipient_unit": OTHER_DISTRICT}
