@@ -49,6 +49,7 @@ from services.claims.models import (
     FileChunk,
     cents,
 )
+from services.common.db import write_lock_now
 from services.common.money import CENT
 from services.common.outbox import utcnow
 
@@ -110,7 +111,10 @@ class ClaimsRepository:
         )
 
     def file_for_update(self, file_id: int) -> ClaimFile | None:
-        """The file row under its row lock (PostgreSQL; SQLite's write lock serialises anyway)."""
+        """The file row under its row lock (PostgreSQL) or the database's write lock taken before the read (SQLite:
+        pysqlite opens no transaction before the first write, so each later read would see other writers' commits
+        and a file's sums could be read half before, half after another chunk's last batch)."""
+        write_lock_now(self.session)
         return self.session.scalar(
             select(ClaimFile).where(ClaimFile.id == file_id).with_for_update().execution_options(populate_existing=True)
         )
@@ -134,6 +138,8 @@ class ClaimsRepository:
         return self.session.get(FileChunk, (file_id, chunk_no), populate_existing=True)
 
     def chunk_for_update(self, file_id: int, chunk_no: int) -> FileChunk | None:
+        """The chunk row, locked as `file_for_update` locks the file's."""
+        write_lock_now(self.session)
         return self.session.scalar(
             select(FileChunk)
             .where(FileChunk.file_id == file_id, FileChunk.chunk_no == chunk_no)

@@ -8,7 +8,8 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from services.claims.intake import Intake
 from services.claims.models import Claim, ClaimFile, ClaimIssue, FileChunk, Outbox
@@ -135,10 +136,40 @@ def test_two_workers_on_every_chunk_at_once_load_each_record_once(claims_env) ->
     _told_once(claims_env, summary.accepted)
 
 
+@pytest.mark.parametrize("row", ["file", "chunk"])
+def test_a_row_read_for_update_holds_off_other_writers_until_commit(claims_env, row: str) -> None:
+    # What `_finish` and a batch decide from (the file's sums, the chunk's position) must not move under them
+    # between their reads: on SQLite too, where pysqlite opens no transaction before the first write.
+    data, _ = generate(records=30)
+    reg = claims_env.register(data)
+    claims_env.intake(batch_size=30, chunk_records=30).process(reg["id"])
+    engine = claims_env.factory.kw["bind"]
+
+    def other_writer() -> None:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout = 200")
+            else:
+                conn.exec_driver_sql("SET lock_timeout = '200ms'")
+            if row == "file":
+                conn.execute(update(ClaimFile).where(ClaimFile.id == reg["id"]).values(warnings=ClaimFile.warnings))
+            else:
+                where = (FileChunk.file_id == reg["id"], FileChunk.chunk_no == 0)
+                conn.execute(update(FileChunk).where(*where).values(warnings=FileChunk.warnings))
+            conn.commit()
+
+    with claims_env.uow() as uow:
+        if row == "file":
+            assert uow.repo.file_for_update(reg["id"]) is not None
+        else:
+            assert uow.repo.chunk_for_update(reg["id"], 0) is not None
+        with pytest.raises(OperationalError):
+            other_writer()
+    other_writer()  # once committed, the other writer goes on
+
+
 def test_the_stall_timer_finds_what_a_dead_worker_left(claims_env) -> None:
     from datetime import timedelta
-
-    from sqlalchemy import update
 
     from services.common.outbox import utcnow
 
