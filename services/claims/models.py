@@ -1,10 +1,10 @@
 """Claims' own tables: stored files, claims (XML1) with their lines (XML2/XML3) and other tables,
 validation issues, assessments (giám định) and the projection of finance's capitation funds and advances.
 
-Money columns are `Numeric(18, 2)` (đồng with 2 places, as in QĐ 130) except the projections of finance's
-figures, which are whole đồng like finance's own. Claims, lines, assessments and projections are never
-updated or deleted: an assessment supersedes an earlier one by being newer. Only the file row (status,
-counters, lease) changes while the file is processed.
+Money columns are `Money`, NUMERIC(18, 2) (đồng with 2 places, as in QĐ 130; whole cents on SQLite) except the
+projections of finance's figures, which are whole đồng like finance's own. Claims, lines, assessments and
+projections are never updated or deleted: an assessment supersedes an earlier one by being newer. Only the file
+row (status, counters, lease) changes while the file is processed.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    Numeric,
     SmallInteger,
     String,
     Text,
@@ -31,21 +29,38 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 from services.common.answers import AnswerMixin
-from services.common.db import BigId
+from services.common.db import BigId, ExactNumeric
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
-Money = Numeric(18, 2)
-Quantity = Numeric(18, 3)  # SO_LUONG and unit prices carry up to 3 decimals in QĐ 130
-Percent = Numeric(18, 2)
+# Exact on both engines: NUMERIC on PostgreSQL, whole units of the last place on SQLite (services/common/db.py).
+Money = ExactNumeric(18, 2)
+Quantity = ExactNumeric(18, 3)  # SO_LUONG and unit prices carry up to 3 decimals in QĐ 130
+Percent = ExactNumeric(18, 2)
 
 
-def cents(column: Any) -> ColumnElement[Any]:
-    """Σ of a money column in whole cents, 0 over no rows: exact on PostgreSQL's NUMERIC and on SQLite, which
-    stores NUMERIC as binary floating point. Both the write side (events) and the read side sum this way."""
-    return func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0)
+class cents(FunctionElement[int]):  # noqa: N801 - used as a function, like func.sum
+    """Σ of a `Money` column (or an expression of them) in whole cents, 0 over no rows. Both the write side
+    (events) and the read side sum this way. PostgreSQL: NUMERIC × 100; SQLite keeps cents already."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(cents)
+def _cents_numeric(element: cents, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(func.coalesce(func.sum(cast(func.round(column * 100), BigInteger)), 0), **kw)
+
+
+@compiles(cents, "sqlite")
+def _cents_sqlite(element: cents, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(func.coalesce(func.sum(column), 0), **kw)
 
 
 class ClaimsBase(DeclarativeBase):

@@ -49,7 +49,7 @@ from services.claims.models import (
     FileChunk,
     cents,
 )
-from services.common.db import write_lock_now
+from services.common.db import ExactNumeric, write_lock_now
 from services.common.money import CENT
 from services.common.outbox import utcnow
 
@@ -472,13 +472,14 @@ def _same(value: Any) -> Any:
 class DriverForm:
     """The driver's form of the intake's values, each row built in it once.
 
-    SQLite: the column types' own bind processors (what Core's insert applies): Decimal as float, datetime and
-    date as text, bytes as sqlite3.Binary. PostgreSQL: the rows travel as one JSON document a statement
-    (`insert_rows`), so a value is the text PostgreSQL reads it from, the text psycopg2's own adapters put in the
-    SQL of Core's insert: Decimal's str, isoformat, bytea's hex (`_pg_*`; tests compare every stored column)."""
+    SQLite: the column types' own bind processors (what Core's insert applies): a Decimal as its whole cents (or
+    thousandths, `ExactNumeric`), datetime and date as text, bytes as sqlite3.Binary. PostgreSQL: the rows travel
+    as one JSON document a statement (`insert_rows`), so a value is the text PostgreSQL reads it from, the text
+    psycopg2's own adapters put in the SQL of Core's insert: Decimal's str, isoformat, bytea's hex (`_pg_*`; tests
+    compare every stored column)."""
 
-    money: Convert  # Numeric(18, 2): amounts and percentages
-    quantity: Convert  # Numeric(18, 3)
+    money: Convert  # Money and Percent, NUMERIC(18, 2)
+    quantity: Convert  # Quantity, NUMERIC(18, 3)
     moment: Convert  # DateTime: NGAY_VAO, NGAY_RA, NGAY_YL
     stamp: Convert  # DateTime(timezone=True): created_at
     day: Convert  # Date
@@ -489,6 +490,8 @@ _FORMS: dict[tuple[str, str], DriverForm] = {}
 
 
 def _bind(column: Any, dialect: Dialect) -> Convert:
+    if isinstance(column.type, ExactNumeric) and dialect.name == "sqlite":
+        return column.type.to_units  # the type's own conversion, without the decorator's wrapping
     return column.type.dialect_impl(dialect).bind_processor(dialect) or _same
 
 

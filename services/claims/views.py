@@ -2,8 +2,7 @@
 
 Functions of a session returning dicts; they import the models, services.common and pure rules of
 services/claims/domain, never the write side (handlers, repository, unit of work).
-Sums of money are taken in whole cents (`models.cents`): exact on PostgreSQL's NUMERIC and on SQLite, which
-stores NUMERIC as binary floating point.
+Sums of money are taken in whole cents (`models.cents`), exact on both engines (SQLite keeps cents: ExactNumeric).
 Personal data (NĐ 13/2023/NĐ-CP) leaves this module only through `present_claim`, masked unless the
 caller may see it: that function is the one place where masking is decided.
 """

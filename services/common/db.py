@@ -8,15 +8,78 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, create_engine, event, text
+from sqlalchemy import BigInteger, Dialect, Engine, Integer, Numeric, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from services.common.config import whole_number
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT ids for big ledgers.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+_ONE = Decimal(1)
+
+
+class _Units(Numeric):  # type: ignore[type-arg]
+    """SQLite's side of `ExactNumeric`: declared NUMERIC(p, s) as before, the value passed as the integer it is
+    (Numeric's own processors would turn it into a float on the way in and parse a float on the way out)."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
+
+class ExactNumeric(TypeDecorator[Decimal]):
+    """NUMERIC(precision, scale) that stays exact on SQLite too.
+
+    SQLite has no decimal type: it keeps a NUMERIC column's fractions as binary floating point, and SQLAlchemy's
+    Numeric passes them through float on the way in. There the value is kept as a whole number of the scale's
+    units instead (cents for scale 2: 123.45 is 12345; a NUMERIC column keeps an integer as an integer), rounded
+    half up as PostgreSQL rounds into NUMERIC(·, scale), and read back as that Decimal. PostgreSQL keeps NUMERIC as
+    it is. A sum of such a column in SQL is therefore in units on SQLite (`services.claims.models.cents`)."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale)
+        self.precision, self.scale = precision, scale
+        self._factor = 10**scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _Units(self.precision, self.scale)
+        return dialect.type_descriptor(self.impl_instance)
+
+    def to_units(self, value: Decimal | int | None) -> int | None:
+        """SQLite's stored form of a value: its whole units of the last place, rounded half up past it."""
+        if value is None:
+            return None
+        if value.__class__ is float:
+            raise TypeError("số tiền không dùng số thực")  # never float: a float here is a bug upstream
+        num, den = value.as_integer_ratio()  # exact, and the cheapest exact route (a row has ~45 of them)
+        num *= self._factor
+        if num % den:  # more places than the column keeps
+            return int(Decimal(value).scaleb(self.scale).quantize(_ONE, rounding=ROUND_HALF_UP))
+        return num // den
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return self.to_units(value)
+        if isinstance(value, float):
+            raise TypeError("số tiền không dùng số thực")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return Decimal(int(value)).scaleb(-self.scale)
 
 
 def normalise_url(url: str) -> str:

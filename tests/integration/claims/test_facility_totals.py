@@ -202,9 +202,13 @@ def test_the_migration_backfills_the_totals_from_existing_claims(claims_env):
     with claims_env.session() as s:
         s.execute(delete(FacilityQuarterTotal))
     assert kept(claims_env) == {}
+    # Those backfills ran before 0010 made SQLite's amounts whole cents: on the amounts as they were then.
+    exact = _migration("0010_exact_amounts_on_sqlite")
     with claims_env.session() as s:
+        exact.convert(s.connection(), to_units=False)
         s.execute(text(_migration("0005_facility_quarter_totals")._BACKFILL))
         _migration("0007_capitation_by_registration").backfill(s.connection())
+        exact.convert(s.connection(), to_units=True)
     assert kept(claims_env) == expected
     assert {k[0] for k in expected} == {"91060", "91001"}  # 91001's row: its cards' spend, treated at 91060
 
