@@ -8,10 +8,13 @@ ports, and stop it afterwards. Both keep their data across a stop/start, as a re
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import pwd
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import psycopg2
@@ -65,16 +68,45 @@ class PrivatePostgres:
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
 
-    def _opts(self) -> str:
+    def _opts(self) -> list[str]:
         # fsync off: a test cluster on a shared disk; an immediate stop is still crash-safe while the OS lives.
-        return f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off"
+        return ["-p", str(self.port), "-k", str(self.base), "-c", "listen_addresses=127.0.0.1"]
 
-    def start(self) -> None:
-        log = str(self.base / "server.log")
-        self._run("pg_ctl", "-D", str(self.data), "-o", self._opts(), "-l", log, "-w", "start")
+    def _as_owner_dying_with_parent(self) -> None:
+        """preexec_fn: become `postgres` (the server refuses root), then ask the kernel for SIGINT (a fast
+        shutdown) when the test process dies. The order matters: a change of user clears that request."""
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+
+    def start(self, timeout: float = 60) -> None:
+        """The postmaster as a child of this process, not a daemon (`pg_ctl start` detaches it): a test process
+        killed outright (a timeout, a lost xdist worker) takes its cluster along instead of leaving it running."""
+        argv = [str(self.bin / "postgres"), "-D", str(self.data), *self._opts()]
+        argv += ["-c", "max_connections=300", "-c", "fsync=off"]
+        log = open(self.base / "server.log", "ab")  # noqa: SIM115 - the child keeps it; closed after it stops
+        self.proc = subprocess.Popen(
+            argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=self._as_owner_dying_with_parent
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited: {(self.base / 'server.log').read_text()[-2000:]}")
+            try:
+                psycopg2.connect(self.admin_url, connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+        self.proc.wait(timeout=60)  # reaped: a stopped cluster leaves no zombie
 
     @property
     def admin_url(self) -> str:
