@@ -16,17 +16,20 @@ from services.common import config
 from services.common.db import make_engine
 from services.gateway import errors, hooks, session_store
 from services.gateway.clients import ServiceClients
+from services.gateway.guards import AllocationGuards
 
 MAX_JSON_BYTES = 1 * 1024 * 1024  # every body but claim uploads (those are streamed to storage)
 
 
 class Ytcs:
-    """What the views need: the gateway's own database and the RPC clients to the services."""
+    """What the views need: the gateway's own database, the RPC clients to the services, and the guards of
+    commands that need both finance and investment."""
 
     def __init__(self, db_url: str, clients: ServiceClients) -> None:
         self.engine = make_engine(db_url)
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self.clients = clients
+        self.guards = AllocationGuards(self.engine, config.var_dir() / "locks")
 
 
 class IdConverter(IntegerConverter):

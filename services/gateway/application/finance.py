@@ -20,7 +20,7 @@ from services.common.contracts.finance import (
 )
 from services.common.errors import DomainError, NotFound
 from services.gateway.application.access import require_allocation_unit, require_unit
-from services.gateway.application.remote import rpc
+from services.gateway.application.remote import guarded, rpc
 
 
 def create_allocation(cmd: dict[str, Any]) -> dict[str, Any]:
@@ -36,9 +36,11 @@ def create_allocation(cmd: dict[str, Any]) -> dict[str, Any]:
             parent = None  # the service answers unknown_allocation (422) for the body field
         if parent is not None:
             require_unit(parent["recipient_unit"], "parent_allocation_id")
-    if cmd["parent_allocation_id"] is not None:  # passing money down: what the parent funds in projects stays
-        cmd = {**cmd, "parent_linked_capital": linked_capital(cmd["parent_allocation_id"])}
-    return rpc("finance", "create_allocation", AllocationCommandIn().dump(cmd))
+    parent_id = cmd["parent_allocation_id"]
+    with guarded([parent_id]):  # a link to the parent waits until this is recorded (guards.py)
+        if parent_id is not None:  # passing money down: what the parent funds in projects stays
+            cmd = {**cmd, "parent_linked_capital": linked_capital(parent_id)}
+        return rpc("finance", "create_allocation", AllocationCommandIn().dump(cmd))
 
 
 def disburse(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -53,17 +55,21 @@ def adjust(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
     down: finance is told the capital linked to the parent."""
     allocation = require_allocation_unit(allocation_id, "id")
     if cmd["amount"] < 0:
-        cmd = {**cmd, "linked_capital": linked_capital(allocation_id)}
-    elif cmd["amount"] > 0:
+        with guarded([allocation_id]):  # a link to it waits until this is recorded (guards.py)
+            cmd = {**cmd, "linked_capital": linked_capital(allocation_id)}
+            return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))
+    parent = None
+    if cmd["amount"] > 0:
         if allocation is None:
             try:
                 allocation = rpc("finance", "get_allocation", allocation_id)
             except NotFound:
                 allocation = {}  # the service answers not_found for the allocation itself
         parent = allocation.get("parent_allocation_id")
+    with guarded([parent]):  # the parent pays an increase: a link to the parent waits
         if parent is not None:
             cmd = {**cmd, "parent_linked_capital": linked_capital(parent)}
-    return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))
+        return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))
 
 
 def linked_capital(allocation_id: int) -> int:

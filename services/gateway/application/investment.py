@@ -11,8 +11,8 @@ from marshmallow import Schema
 
 from services.common.contracts import investment as contract
 from services.gateway.application.access import require_project, require_station
-from services.gateway.application.funding import check_capital_link
-from services.gateway.application.remote import rpc
+from services.gateway.application.funding import LINK_FIELD, check_capital_link
+from services.gateway.application.remote import guarded, rpc
 
 STATUSES = ("proposed", "approved", "under_construction", "completed", "settled")
 
@@ -35,11 +35,13 @@ def register_project(body: dict[str, Any]) -> dict[str, Any]:
 def project_command(project_id: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
     """Record one of PROJECT_COMMANDS on a project the caller sees (`body` loaded by its schema); capital naming
     the allocation that funds it is first checked against finance (funding.check_capital_link), and goes with the
-    allocation's room as finance said it (contract.CapitalCommandIn)."""
-    if method == "assign_capital":
+    allocation's room as finance said it (contract.CapitalCommandIn), under the allocation's guard."""
+    if method != "assign_capital":
+        require_project(project_id)
+        return rpc("investment", method, project_id, PROJECT_COMMANDS[method]().dump(body), g.principal.name)
+    # Finance's room, then the link recorded, with no reduction of that allocation in between (guards.py).
+    with guarded([body.get(LINK_FIELD)]):
         room = check_capital_link(project_id, body)
         payload = contract.CapitalCommandIn().dump({**body, "allocation_room": room})
-    else:
-        payload = PROJECT_COMMANDS[method]().dump(body)
-    require_project(project_id)
-    return rpc("investment", method, project_id, payload, g.principal.name)
+        require_project(project_id)
+        return rpc("investment", method, project_id, payload, g.principal.name)

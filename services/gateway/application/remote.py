@@ -1,15 +1,18 @@
 """The gateway's handles on its surroundings, as the application layer uses them inside a request: the RPC
-clients to the services (clients.py) and a session on the gateway's own database."""
+clients to the services (clients.py), a session on the gateway's own database, and the allocation guards
+(guards.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from flask import current_app
 
 from services.gateway.clients import Call, ServiceClients
 
-__all__ = ["Call", "clients", "rpc", "session", "ytcs"]
+__all__ = ["Call", "clients", "guarded", "rpc", "session", "ytcs"]
 
 
 def ytcs() -> Any:
@@ -29,3 +32,8 @@ def rpc(service: str, method: str, *args: Any, **kwargs: Any) -> Any:
 def session() -> Any:
     """A session on the gateway's database (a context manager)."""
     return ytcs().session()
+
+
+def guarded(allocation_ids: Iterable[int | None]) -> AbstractContextManager[None]:
+    """One command at a time on these finance allocations, from asking the other service to the answer."""
+    return ytcs().guards.hold(allocation_ids)

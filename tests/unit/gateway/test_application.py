@@ -4,6 +4,8 @@ the one mapping of failures (errors.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -11,10 +13,12 @@ from flask import Flask, g
 from marshmallow import Schema, ValidationError, fields
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 
+from services.common.db import make_engine
 from services.common.errors import Conflict, DomainError, Malformed, NotFound
 from services.gateway import errors
 from services.gateway.accounts import Principal
 from services.gateway.application import access, capitation, finance, funding, investment
+from services.gateway.guards import AllocationGuards
 
 DISTRICT, COMMUNE, OTHER_DISTRICT = "910", "31051", "899"
 
@@ -31,15 +35,19 @@ class FakeRpc:
         answer = self.answers.get((service, method), {"id": 7})
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return answer(*args) if callable(answer) else answer
 
     def methods(self) -> list[str]:
         return [f"{s}.{m}" for s, m, _ in self.calls]
 
 
 @pytest.fixture
-def app() -> Flask:
-    return Flask(__name__)
+def app(tmp_path: Path) -> Flask:
+    flask_app = Flask(__name__)
+    # The one piece of the app's state these use besides the RPCs: real guards (a temporary SQLite gateway).
+    guards = AllocationGuards(make_engine(f"sqlite:///{tmp_path / 'gateway.db'}"), tmp_path / "locks", 0.3)
+    flask_app.extensions["ytcs"] = SimpleNamespace(guards=guards)
+    return flask_app
 
 
 def as_(app: Flask, unit: str | None, role: str = "finance") -> Any:
@@ -142,6 +150,57 @@ def test_an_adjustment_carries_the_capital_linked_to_the_allocation_whose_money_
     assert (sent[0][1].get("linked_capital"), sent[0][1].get("parent_linked_capital")) == (300, None)
     assert (sent[1][1].get("linked_capital"), sent[1][1].get("parent_linked_capital")) == (None, 300)
     assert (sent[2][1].get("linked_capital"), sent[2][1].get("parent_linked_capital")) == (None, None)
+
+
+def _guarded_elsewhere(app: Flask, *allocation_ids: int) -> tuple[bool, ...]:
+    """Whether another gateway process would find each allocation's guard taken now."""
+    mine = app.extensions["ytcs"].guards
+    other = AllocationGuards(mine.engine, mine.lock_dir, 0.05)
+    taken = []
+    for allocation_id in allocation_ids:
+        try:
+            with other.hold([allocation_id]):
+                taken.append(False)
+        except DomainError:
+            taken.append(True)
+    return tuple(taken)
+
+
+def test_a_command_needing_both_services_holds_the_allocations_guard_from_asking_to_recording(app, fake, monkeypatch):
+    # Allocation 9 is a sub-allocation of 5; capital of project 11 is linked to 12.
+    seen: list[tuple[str, tuple[bool, ...]]] = []
+
+    def noting(name: str, answer: Any) -> Any:
+        def answering(*args: Any) -> Any:
+            seen.append((name, _guarded_elsewhere(app, 9, 5, 12)))
+            return answer
+        return answering
+
+    fake.answers[("investment", "linked_capital")] = lambda ids: (
+        seen.append(("asked", _guarded_elsewhere(app, 9, 5, 12))) or {str(ids[0]): 300}
+    )
+    fake.answers[("finance", "get_allocation")] = {"recipient_unit": COMMUNE, "parent_allocation_id": 5}
+    fake.answers[("finance", "adjust")] = noting("adjusted", {"id": 1})
+    fake.answers[("finance", "create_allocation")] = noting("allocated", {"id": 1})
+    fake.answers[("investment", "assign_capital")] = noting("linked", {"id": 1})
+    monkeypatch.setattr(investment, "check_capital_link", noting("room asked", 1000))
+    monkeypatch.setattr(investment.contract.CapitalCommandIn, "dump", lambda self, body: body)
+    ctx = as_(app, None)
+    try:
+        finance.adjust(9, {"amount": -40})
+        finance.adjust(9, {"amount": 40})
+        finance.create_allocation(allocation_cmd(parent_allocation_id=5))
+        investment.project_command(11, "assign_capital", {"amount": 5, "funded_by_allocation": 12})
+    finally:
+        ctx.pop()
+    down, up, sub, link = (True, False, False), (False, True, False), (False, True, False), (False, False, True)
+    assert seen == [
+        ("asked", down), ("adjusted", down),  # a reduction: the allocation itself
+        ("asked", up), ("adjusted", up),  # a sub-allocation's increase: its parent, which pays it
+        ("asked", sub), ("allocated", sub),  # a sub-allocation: its parent
+        ("room asked", link), ("linked", link),  # capital linked to an allocation: that allocation
+    ]
+    assert _guarded_elsewhere(app, 9, 5, 12) == (False, False, False)  # all released
 
 
 def test_a_scoped_callers_increase_reads_the_allocation_once_for_its_unit_and_its_parent(app, fake):
