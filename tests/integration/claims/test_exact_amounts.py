@@ -5,16 +5,19 @@ database into those units and back."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy.orm import sessionmaker
 
 from services.claims import handlers, views
 from services.claims.models import Assessment, Claim, ClaimLine, cents
+from services.common.blobstore import FilesystemBlobStore
 from services.common.db import ExactNumeric, make_engine
-from services.common.migrate import alembic_config
-from tests.integration.claims.conftest import generate
+from services.common.migrate import alembic_config, upgrade
+from tests.integration.claims.conftest import ClaimsEnv, generate
 
 # What PostgreSQL's NUMERIC(18, 2) / (18, 3) keeps of each (half away from zero past the last place).
 MONEY = [
@@ -87,10 +90,12 @@ def test_an_intake_stores_no_float_and_sums_in_cents(claims_env) -> None:
     assert totals["approved"] == int(c.t_bhtt * 100)
 
 
-def test_migration_0010_turns_sqlite_floats_into_units_and_back(claims_env) -> None:
-    engine = claims_env.factory.kw["bind"]
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's NUMERIC is exact: the migration leaves it as it is")
+def test_migration_0010_turns_sqlite_floats_into_units_and_back(tmp_path: Path) -> None:
+    # SQLite only: on PostgreSQL, whose NUMERIC is exact, the migration changes nothing.
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    upgrade("claims", url)
+    engine = make_engine(url)
+    claims_env = ClaimsEnv(sessionmaker(engine, expire_on_commit=False), FilesystemBlobStore(tmp_path / "blobs"))
     claims_env.load(generate(records=30, seed=4)[0])
 
     def amounts() -> list[tuple]:
@@ -112,3 +117,4 @@ def test_migration_0010_turns_sqlite_floats_into_units_and_back(claims_env) -> N
     command.upgrade(cfg, "head")
     assert stored_kinds() == {"integer"}
     assert amounts() == before
+    engine.dispose()
