@@ -8,11 +8,14 @@ station 31063) and compares what changed."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import lxml.html
 import pytest
 import requests
+from filelock import FileLock
 
+from services.gateway.guards import STRIPES
 from tests.e2e.test_web_pages import PASSWORD, Browser
 
 M = 1_000_000
@@ -187,3 +190,42 @@ def test_finance_keeps_the_capital_linked_to_an_allocation_covered(stack, apis):
     assert r.status_code == 422 and "vốn giao cho dự án đầu tư" in r.text
     # An allocation no project names shows no such card.
     assert "linked-capital" not in b.get(f"/allocations/{child['id']}").text
+
+
+def test_a_command_waits_for_the_allocations_guard_and_is_refused_unwritten_past_its_wait(stack, apis):
+    """The running gateway holds a guard per allocation while it asks one service and records in the other
+    (services/gateway/guards.py). Here the guard is held from outside, as a command stuck in flight would hold
+    it: a reduction and a link to that allocation both wait, then are answered 503 `allocation_busy`, and
+    nothing is written; once it is free, both go through."""
+    fin = apis["finance"]
+    allocation = fin.post(
+        "/api/v1/allocations",
+        {"plan_id": 2, "item_code": "II.5", "source": "ntp_nrd", "fiscal_year": YEAR, "recipient_unit": "910",
+         "amount": 500 * M, **_decision()},
+    )
+    project = fin.post(
+        "/api/v1/investment/projects",
+        {"station_code": "31063", "kind": "renovation", "title": f"Cải tạo Trạm Y tế {uuid.uuid4().hex[:6]}",
+         "estimated_cost": 2_000 * M, "plan_id": 2, "item_code": "II.5"},
+    )
+    reduce = (f"/api/v1/allocations/{allocation['id']}/adjustments", {"amount": -100 * M})
+    link = (
+        f"/api/v1/investment/projects/{project['id']}/capital",
+        {"source": "ntp_nrd", "fiscal_year": YEAR, "funded_by_allocation": allocation["id"], "amount": 100 * M},
+    )
+
+    def send(path: str, body: dict) -> requests.Response:
+        return requests.post(fin.base + path, json={**body, **_decision()}, headers=fin.headers, timeout=60)
+
+    lock = FileLock(stack.var / "locks" / f"allocation-{allocation['id'] % STRIPES:02d}.lock", thread_local=False)
+    with lock, ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: send(*c), [reduce, link]))
+    for r in answers:
+        assert r.status_code == 503, r.text
+        assert r.json()["errors"][0]["code"] == "allocation_busy" and "thử lại" in r.json()["errors"][0]["message"]
+        assert r.headers["Retry-After"] == "2"
+    assert fin.get(f"/api/v1/allocations/{allocation['id']}")["allocated"] == 500 * M
+    assert fin.get(f"/api/v1/investment/projects/{project['id']}")["capital"] == 0
+    assert send(*reduce).status_code == 201 and send(*link).status_code == 201
+    assert fin.get(f"/api/v1/allocations/{allocation['id']}")["allocated"] == 400 * M
+    assert fin.get(f"/api/v1/investment/projects/{project['id']}")["capital"] == 100 * M
