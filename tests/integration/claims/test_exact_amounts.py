@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import sessionmaker
 
 from services.claims import handlers, views
@@ -49,7 +50,7 @@ def test_exact_numeric_keeps_what_postgresql_keeps(any_db_url: str) -> None:
         conn.execute(insert(table), rows)
         got = {i: m if m is not None else q for i, m, q in conn.execute(select(table))}
         stored = conn.execute(text("SELECT money FROM amounts WHERE id = 0")).scalar()
-        with pytest.raises(Exception, match="số thực"):
+        with pytest.raises(StatementError, match="số thực"):  # the type's TypeError, as SQLAlchemy wraps it
             conn.execute(insert(table), [{"id": 999, "money": 0.29}])
     engine.dispose()
     assert [str(got[i]) for i in range(len(MONEY))] == [want for _, want in MONEY]
