@@ -11,6 +11,7 @@ epmd on a free port is started and stopped with it, so nothing is left behind.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
@@ -59,14 +60,12 @@ def program_dir() -> Path | None:
     return Path(found).parent if found else None
 
 
-def die_with_parent() -> None:
-    """preexec_fn: the kernel sends SIGTERM to this child when the process that started it dies, even by
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """preexec_fn: the kernel sends `sig` to this child when the process that started it dies, even by
     SIGKILL, so a killed `ytcs run` leaves no broker or service behind (Linux; elsewhere nothing)."""
-    try:
-        import ctypes
-
+    try:  # ctypes is imported with the module: importing inside a forked child, before exec, is unsafe
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 

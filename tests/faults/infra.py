@@ -8,7 +8,6 @@ ports, and stop it afterwards. Both keep their data across a stop/start, as a re
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import glob
 import os
 import pwd
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import psycopg2
 
-from services.common.broker_node import BrokerNode
+from services.common.broker_node import BrokerNode, die_with_parent
 from tests.support.infra import free_port
 
 
@@ -70,7 +69,8 @@ class PrivatePostgres:
 
     def _opts(self) -> list[str]:
         # fsync off: a test cluster on a shared disk; an immediate stop is still crash-safe while the OS lives.
-        return ["-p", str(self.port), "-k", str(self.base), "-c", "listen_addresses=127.0.0.1"]
+        return ["-p", str(self.port), "-k", str(self.base), "-c", "listen_addresses=127.0.0.1",
+                "-c", "max_connections=300", "-c", "fsync=off"]
 
     def _as_owner_dying_with_parent(self) -> None:
         """preexec_fn: become `postgres` (the server refuses root), then ask the kernel for SIGINT (a fast
@@ -79,14 +79,12 @@ class PrivatePostgres:
             pw = pwd.getpwnam(self.user)
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+        die_with_parent(signal.SIGINT)
 
     def start(self, timeout: float = 60) -> None:
         """The postmaster as a child of this process, not a daemon (`pg_ctl start` detaches it): a test process
         killed outright (a timeout, a lost xdist worker) takes its cluster along instead of leaving it running."""
         argv = [str(self.bin / "postgres"), "-D", str(self.data), *self._opts()]
-        argv += ["-c", "max_connections=300", "-c", "fsync=off"]
         log = open(self.base / "server.log", "ab")  # noqa: SIM115 - the child keeps it; closed after it stops
         self.proc = subprocess.Popen(
             argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=self._as_owner_dying_with_parent
