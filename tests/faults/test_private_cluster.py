@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from tests.faults.infra import PrivatePostgres
-from tests.support.infra import ROOT
+from tests.support.infra import ROOT, running
 
 
 def test_the_private_cluster_stops_when_the_process_that_started_it_is_killed() -> None:
@@ -46,21 +46,14 @@ def test_the_private_cluster_stops_when_the_process_that_started_it_is_killed() 
         parent.wait()
 
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(_running(p) for p in cluster):
+        while time.monotonic() < deadline and running(cluster):
             time.sleep(0.2)
-        assert not [p.pid for p in cluster if _running(p)], "the cluster outlived the process that started it"
+        assert running(cluster) == [], "the cluster outlived the process that started it"
     finally:
         if parent.poll() is None:
             parent.kill()
         for p in cluster:
-            if _running(p):
+            if running([p]):
                 p.kill()
         shutil.rmtree(base, ignore_errors=True)
 
-
-def _running(proc: psutil.Process) -> bool:
-    """Gone, or a zombie nobody reaps (a container's first process may not), is stopped."""
-    try:
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False

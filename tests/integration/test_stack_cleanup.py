@@ -15,21 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.infra import ROOT, rabbit_vhost
+from tests.support.infra import ROOT, rabbit_vhost, running
 
 pytestmark = pytest.mark.rabbit
-
-
-def _running(procs: list[psutil.Process]) -> list[int]:
-    """Those still running: gone or a zombie nobody reaps (a container's first process may not) is stopped."""
-    left = []
-    for proc in procs:
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                left.append(proc.pid)
-        except psutil.NoSuchProcess:
-            continue
-    return left
 
 
 def test_a_stack_stops_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
@@ -57,12 +45,12 @@ def test_a_stack_stops_when_the_process_that_started_it_is_killed(tmp_path: Path
             parent.wait()
 
             deadline = time.monotonic() + 60  # the supervisor's own stop deadline is 25 s
-            while time.monotonic() < deadline and _running(stack):
+            while time.monotonic() < deadline and running(stack):
                 time.sleep(0.5)
-            assert _running(stack) == [], "still running after the parent was killed"
+            assert running(stack) == [], "still running after the parent was killed"
             assert "ytcs: stopped" in (tmp_path / "var" / "stack.log").read_text()  # a clean stop, not a crash
         finally:
             if parent.poll() is None:
                 parent.kill()
-            if supervisor is not None and _running([supervisor]):
+            if supervisor is not None and running([supervisor]):
                 supervisor.kill()

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import requests
 
 from services.common.broker_node import die_with_parent
@@ -21,6 +22,19 @@ from services.common.broker_node import die_with_parent
 PG_ADMIN = os.environ.get("YTCS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RABBIT_HOST = os.environ.get("YTCS_TEST_RABBIT_HOST", "127.0.0.1:5672")
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def running(procs: list[psutil.Process]) -> list[int]:
+    """The pids of those still running: gone, or a zombie nobody reaps (a container's first process may not), is
+    stopped."""
+    left = []
+    for proc in procs:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return left
 
 
 def free_port() -> int:
