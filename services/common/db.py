@@ -22,6 +22,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 _ONE = Decimal(1)
+NOT_FLOAT = "số tiền không dùng số thực"  # never a float into an exact column: a float here is a bug upstream
 
 
 class _Units(Numeric):  # type: ignore[type-arg]
@@ -62,7 +63,7 @@ class ExactNumeric(TypeDecorator[Decimal]):
         if value is None:
             return None
         if value.__class__ is float:
-            raise TypeError("số tiền không dùng số thực")  # never float: a float here is a bug upstream
+            raise TypeError(NOT_FLOAT)
         num, den = value.as_integer_ratio()  # exact, and the cheapest exact route (a row has ~45 of them)
         num *= self._factor
         if num % den:  # more places than the column keeps
@@ -72,8 +73,8 @@ class ExactNumeric(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
             return self.to_units(value)
-        if isinstance(value, float):
-            raise TypeError("số tiền không dùng số thực")
+        if value.__class__ is float:
+            raise TypeError(NOT_FLOAT)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
