@@ -54,21 +54,18 @@ def adjust(allocation_id: int, cmd: dict[str, Any]) -> dict[str, Any]:
     allocation keeps less: finance is told the capital linked to it; up, a sub-allocation's parent passes more
     down: finance is told the capital linked to the parent."""
     allocation = require_allocation_unit(allocation_id, "id")
-    if cmd["amount"] < 0:
-        with guarded([allocation_id]):  # a link to it waits until this is recorded (guards.py)
-            cmd = {**cmd, "linked_capital": linked_capital(allocation_id)}
-            return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))
-    parent = None
+    # The allocation whose kept money goes down, and the field its linked capital travels in.
+    at_stake, field = (allocation_id, "linked_capital") if cmd["amount"] < 0 else (None, "parent_linked_capital")
     if cmd["amount"] > 0:
         if allocation is None:
             try:
                 allocation = rpc("finance", "get_allocation", allocation_id)
             except NotFound:
                 allocation = {}  # the service answers not_found for the allocation itself
-        parent = allocation.get("parent_allocation_id")
-    with guarded([parent]):  # the parent pays an increase: a link to the parent waits
-        if parent is not None:
-            cmd = {**cmd, "parent_linked_capital": linked_capital(parent)}
+        at_stake = allocation.get("parent_allocation_id")  # None for a root: new money, nobody's capital at stake
+    with guarded([at_stake]):  # a link to that allocation waits until this is recorded (guards.py)
+        if at_stake is not None:
+            cmd = {**cmd, field: linked_capital(at_stake)}
         return rpc("finance", "adjust", allocation_id, AdjustmentCommandIn().dump(cmd))
 
 
