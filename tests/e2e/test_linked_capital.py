@@ -141,21 +141,27 @@ def test_capital_funded_by_a_II5_allocation_is_counted_once_and_shown_as_linked(
     assert final["linked_capital"] - before["district"]["linked_capital"] == 1_000 * M
 
 
-def test_finance_keeps_the_capital_linked_to_an_allocation_covered(stack, apis):
-    """The other side of the link: an allocation is not reduced, nor passes money down, below the project capital
-    that names it; the gateway asks investment for that capital and finance refuses (`below_linked_capital`). The
-    allocation's page shows that capital, and the refusal next to the form."""
-    fin = apis["finance"]
+def _allocation_and_project(fin: Api, amount: int) -> tuple[dict, dict]:
+    """A district II.5 allocation of `amount` and a renovation project at station 31063 of the same item, unlinked."""
     allocation = fin.post(
         "/api/v1/allocations",
         {"plan_id": 2, "item_code": "II.5", "source": "ntp_nrd", "fiscal_year": YEAR, "recipient_unit": "910",
-         "amount": 1_000 * M, **_decision()},
+         "amount": amount, **_decision()},
     )
     project = fin.post(
         "/api/v1/investment/projects",
         {"station_code": "31063", "kind": "renovation", "title": f"Cải tạo Trạm Y tế {uuid.uuid4().hex[:6]}",
          "estimated_cost": 2_000 * M, "plan_id": 2, "item_code": "II.5"},
     )
+    return allocation, project
+
+
+def test_finance_keeps_the_capital_linked_to_an_allocation_covered(stack, apis):
+    """The other side of the link: an allocation is not reduced, nor passes money down, below the project capital
+    that names it; the gateway asks investment for that capital and finance refuses (`below_linked_capital`). The
+    allocation's page shows that capital, and the refusal next to the form."""
+    fin = apis["finance"]
+    allocation, project = _allocation_and_project(fin, 1_000 * M)
     capital_path = f"/api/v1/investment/projects/{project['id']}/capital"
     linked = {"source": "ntp_nrd", "fiscal_year": YEAR, "funded_by_allocation": allocation["id"], **_decision()}
     fin.post(capital_path, {**linked, "amount": 600 * M})
@@ -198,16 +204,7 @@ def test_a_command_waits_for_the_allocations_guard_and_is_refused_unwritten_past
     it: a reduction and a link to that allocation both wait, then are answered 503 `allocation_busy`, and
     nothing is written; once it is free, both go through."""
     fin = apis["finance"]
-    allocation = fin.post(
-        "/api/v1/allocations",
-        {"plan_id": 2, "item_code": "II.5", "source": "ntp_nrd", "fiscal_year": YEAR, "recipient_unit": "910",
-         "amount": 500 * M, **_decision()},
-    )
-    project = fin.post(
-        "/api/v1/investment/projects",
-        {"station_code": "31063", "kind": "renovation", "title": f"Cải tạo Trạm Y tế {uuid.uuid4().hex[:6]}",
-         "estimated_cost": 2_000 * M, "plan_id": 2, "item_code": "II.5"},
-    )
+    allocation, project = _allocation_and_project(fin, 500 * M)
     reduce = (f"/api/v1/allocations/{allocation['id']}/adjustments", {"amount": -100 * M})
     link = (
         f"/api/v1/investment/projects/{project['id']}/capital",
