@@ -36,6 +36,13 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
             [PY, "-m", "bench.intake", "--sizes", "10000,100000", "--postgres"],
         ],
     ),
+    "intake-bound": (
+        "the least the intake could take were typing and every rule free, next to the floor (10k, both databases)",
+        [
+            [PY, "-m", "bench.intake", "--sizes", "10000", "--bound"],
+            [PY, "-m", "bench.intake", "--sizes", "10000", "--bound", "--postgres"],
+        ],
+    ),
     "stages": (
         "CPU µs per record of each intake stage (check pass, envelope, parse, read, decode, validate), 10k records",
         [[PY, "-m", "bench.stages", "--records", "10000"]],
@@ -83,7 +90,7 @@ def _runs(name: str, ref: str | None) -> list[tuple[list[str], Path]]:
     cmds = SUITES[name][1]
     if ref is None:
         return [(c, ROOT) for c in cmds]
-    if name == "intake":
+    if name in ("intake", "intake-bound"):
         return [([*c, "--ref", ref], ROOT) for c in cmds]
     if name == "stages":  # both from here, the reference's services imported by --code
         from bench.intake import reference_checkout

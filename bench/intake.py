@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.intake --sizes 100000 --mode stack          # POST through the gateway (RabbitMQ)
     .venv/bin/python -m bench.intake --sizes 1000000 --no-floor           # memory at 1M records
     .venv/bin/python -m bench.intake --sizes 10000 --ref 1e8f154          # and the code of that commit: before/after
+    .venv/bin/python -m bench.intake --sizes 10000 --bound                # and its bound were typing and rules free
 
 For each size one file is generated (services/devtools/claims_generator.py: one station, three months, planted faults),
 then the floor (bench/floor.py) and the system each read it in a fresh child process on a fresh database:
@@ -76,7 +77,8 @@ def _ratio(system_s: float, row: dict[str, Any], size: int) -> float | None:
 
 
 def measure(
-    size: int, *, mode: str, postgres: bool, with_floor: bool, seed: int = 7, ref: str | None = None
+    size: int, *, mode: str, postgres: bool, with_floor: bool, seed: int = 7, ref: str | None = None,
+    bound: bool = False,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ytcs-bench-intake-") as work:
         path = Path(work) / f"claims-{size}.xml"
@@ -95,6 +97,11 @@ def measure(
             with database(postgres, work, "claims") as db:
                 row["system"] = claims_intake.inprocess(path, None if db.startswith("sqlite") else db)
             seconds = row["system"]["process_s"]
+            if bound:  # the same intake with typing and rules free: the most any faster typing could reach
+                with database(postgres, work, "bound") as db:
+                    free = claims_intake.inprocess(path, None if db.startswith("sqlite") else db, decoded=True)
+                least = free["process_s"] + free["parse_cpu_s"]
+                row["bound"] = {**free, "least_s": round(least, 2), "ratio_to_floor": _ratio(least, row, size)}
         else:
             row["system"] = claims_intake.through_stack(path, postgres=postgres)
             seconds = row["system"]["upload_to_done_s"]
@@ -113,10 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-floor", action="store_true")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--ref", help="also run the intake of this commit (in-process), same file, same run: before/after")
+    p.add_argument("--bound", action="store_true",
+                   help="also the intake with every record decoded and validated beforehand (in-process): its "
+                        "time plus libxml2's parse is the least the intake could take were typing and rules free")
     args = p.parse_args(argv)
     for size in (int(s) for s in args.sizes.split(",")):
         row = measure(size, mode=args.mode, postgres=args.postgres, with_floor=not args.no_floor, seed=args.seed,
-                      ref=args.ref)
+                      ref=args.ref, bound=args.bound)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     return 0
 
