@@ -204,5 +204,5 @@ def test_memory_stays_flat_whatever_the_file_size():
                               check=True, env=env, timeout=1800)
         return int(done.stdout.strip())
 
-    small, large = peak(2_000), peak(20_000)  # 17 MB and 170 MB of XML: a file held whole would show
+    small, large = peak(1_000), peak(10_000)  # 8.5 MB and 85 MB of XML: a file held whole would show
     assert large - small < 20 * 1024, (small, large)
