@@ -4,7 +4,6 @@ so the gauges agree with `GET /api/v1/reconciliation` whatever the spend rule is
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -12,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from services.claims import views
 from services.claims.models import CapitationFund, FacilityQuarterTotal
-from services.common.business_metrics import VN_TZ, BusinessFigures, CapitationFigure, exposed_quarters
+from services.common import clock
+from services.common.business_metrics import BusinessFigures, CapitationFigure, exposed_quarters
 
 
 def business_figures(session: Session) -> BusinessFigures:
@@ -20,7 +20,7 @@ def business_figures(session: Session) -> BusinessFigures:
     it treated, or claims of cards registered there and treated elsewhere (their spend is its fund's)."""
     rows: list[CapitationFigure] = []
     t = FacilityQuarterTotal
-    for q in exposed_quarters(datetime.now(VN_TZ).date()):
+    for q in exposed_quarters(clock.today()):
         with_claims = select(t.facility_code).where(
             t.period_year == q.year, t.period_quarter == q.quarter, (t.claims > 0) | (t.registered_claims > 0)
         )

@@ -674,10 +674,6 @@ def _note_counts(batch: list[Prepared]) -> dict[Note, int]:
 def _observe_duration(started: Any) -> None:
     if started is None:
         return
-    if started.tzinfo is None:
-        from datetime import UTC
-
-        started = started.replace(tzinfo=UTC)
     m.FILE_SECONDS.observe(max(0.0, (utcnow() - started).total_seconds()))
 
 

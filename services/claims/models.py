@@ -34,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.functions import FunctionElement
 
 from services.common.answers import AnswerMixin
-from services.common.db import BigId, ExactNumeric
+from services.common.db import BigId, ExactNumeric, Instant
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
 # Exact on both engines: NUMERIC on PostgreSQL, whole units of the last place on SQLite (services/common/db.py).
@@ -83,7 +83,7 @@ class ClaimFile(ClaimsBase):
     blob_name: Mapped[str] = mapped_column(String(200))
     filename: Mapped[str | None] = mapped_column(String(255))  # as the uploader's computer named it, shown only
     uploaded_by: Mapped[str] = mapped_column(String(140))
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="processing", index=True)  # processing|done|failed
     phase: Mapped[str] = mapped_column(String(20), default="queued")  # queued|checking|loading|finished
     facility_code: Mapped[str | None] = mapped_column(String(10), index=True)  # envelope MACSKCB
@@ -97,9 +97,9 @@ class ClaimFile(ClaimsBase):
     bytes_processed: Mapped[int] = mapped_column(BigInteger, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(Instant)
+    started_at: Mapped[datetime | None] = mapped_column(Instant)
+    finished_at: Mapped[datetime | None] = mapped_column(Instant)
     error_code: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -130,9 +130,9 @@ class FileChunk(ClaimsBase):
     tail_start: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(Instant)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Instant)
 
 
 class Claim(ClaimsBase):
@@ -197,7 +197,7 @@ class Claim(ClaimsBase):
     bhtt_drg: Mapped[Decimal | None] = mapped_column(Money)
     critical_issues: Mapped[int] = mapped_column(Integer, default=0)
     warning_issues: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ClaimLine(ClaimsBase):
@@ -282,7 +282,7 @@ class AssessmentBatch(ClaimsBase):
     facility_code: Mapped[str] = mapped_column(String(10), index=True)
     assessed_by: Mapped[str] = mapped_column(String(140))
     items: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Assessment(ClaimsBase):
@@ -300,7 +300,7 @@ class Assessment(ClaimsBase):
     approved_amount: Mapped[Decimal] = mapped_column(Money)
     reason_code: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class FacilityQuarterTotal(ClaimsBase):
@@ -347,7 +347,7 @@ class CapitationFund(ClaimsBase):
     year: Mapped[int | None] = mapped_column(SmallInteger)
     fund: Mapped[int] = mapped_column(BigInteger)  # whole đồng, as finance keeps it
     event_id: Mapped[str] = mapped_column(String(36))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationAdvance(ClaimsBase):
@@ -363,7 +363,7 @@ class CapitationAdvance(ClaimsBase):
     year: Mapped[int | None] = mapped_column(SmallInteger)
     amount: Mapped[int] = mapped_column(BigInteger)
     event_id: Mapped[str] = mapped_column(String(36))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CommuneStation(ClaimsBase):
@@ -377,7 +377,7 @@ class CommuneStation(ClaimsBase):
     facility_code: Mapped[str] = mapped_column(String(10), index=True)
     year: Mapped[int] = mapped_column(Integer)  # from which year the station claims under it
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Outbox(OutboxMixin, ClaimsBase):

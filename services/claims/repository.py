@@ -481,7 +481,7 @@ class DriverForm:
     money: Convert  # Money and Percent, NUMERIC(18, 2)
     quantity: Convert  # Quantity, NUMERIC(18, 3)
     moment: Convert  # DateTime: NGAY_VAO, NGAY_RA, NGAY_YL
-    stamp: Convert  # DateTime(timezone=True): created_at
+    stamp: Convert  # Instant: created_at
     day: Convert  # Date
     blob: Convert  # LargeBinary
 

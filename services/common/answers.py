@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kombu.utils import json as wire
-from sqlalchemy import DateTime, String, Text, delete
+from sqlalchemy import String, Text, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from services.common.db import as_utc, write_lock_now
+from services.common.db import Instant, write_lock_now
 from services.common.errors import Conflict
 from services.common.outbox import utcnow
 
@@ -47,7 +47,7 @@ class AnswerMixin:
 
     @declared_attr
     def created_at(cls) -> Mapped[datetime]:  # noqa: N805
-        return mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+        return mapped_column(Instant, default=utcnow, index=True)
 
 
 def digest(command_key: str) -> str:
@@ -71,7 +71,7 @@ def take(session: Session, model: type, command_key: str) -> Kept | None:
     cutoff = utcnow() - ttl()
     row = session.get(model, key)
     if row is not None:
-        if as_utc(row.created_at) > cutoff and row.answer is not None:
+        if row.created_at > cutoff and row.answer is not None:
             return Kept(wire.loads(row.answer))
         session.delete(row)  # older than any key the gateway still holds: a new request
         session.flush()

@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,13 +51,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common import clock
+from services.common.clock import VIETNAM  # quarters and years end at midnight in Việt Nam, not in UTC
 from services.common.db import make_engine
 from services.common.periods import Quarter
 
 log = logging.getLogger(__name__)
 
-# Quarters end at midnight in Việt Nam (UTC+7), not in UTC.
-VN_TZ = timezone(timedelta(hours=7))
 
 
 @dataclass(frozen=True)
@@ -129,13 +129,13 @@ def exposed_years(today: date) -> tuple[int, int]:
 
 def year_end_timestamp(year: int) -> float:
     """Unix time at which fiscal `year` is over (midnight on 1 January after it, Việt Nam time)."""
-    return datetime(year + 1, 1, 1, tzinfo=VN_TZ).timestamp()
+    return datetime(year + 1, 1, 1, tzinfo=VIETNAM).timestamp()
 
 
 def quarter_end_timestamp(quarter: Quarter) -> float:
     """Unix time at which `quarter` is over (midnight after its last day, Việt Nam time)."""
     nxt = quarter.next().start
-    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=VN_TZ).timestamp()
+    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=VIETNAM).timestamp()
 
 
 def _vnd(value: int | Decimal) -> float:
@@ -154,7 +154,7 @@ class BusinessCollector(Collector):
     service: str
     fetch: Fetch
     min_interval: float = 10.0
-    today: Callable[[], date] = field(default=lambda: datetime.now(VN_TZ).date())
+    today: Callable[[], date] = field(default=clock.today)
     clock: Callable[[], float] = time.monotonic
     stamp: Callable[[], Hashable] | None = None  # the data version: unchanged, the last figures stand
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)

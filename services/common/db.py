@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Dialect, Engine, Integer, Numeric, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, Numeric, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -92,6 +92,26 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class Instant(TypeDecorator[datetime]):
+    """A moment (TIMESTAMP WITH TIME ZONE), handed back as an aware UTC datetime on every engine.
+
+    PostgreSQL's timestamptz keeps the instant itself. SQLite keeps only the wall-clock text, so there the moment is
+    written as its UTC wall clock (an aware moment of another zone would otherwise be stored as its own local time)
+    and read back as UTC; a naive moment is taken to be UTC, as every stored one is (`outbox.utcnow`). Without this
+    an answer said "2024-07-15T02:30:00" on SQLite and "2024-07-15T02:30:00+00:00" on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or dialect.name != "sqlite" or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -131,11 +151,6 @@ def write_lock_now(session: Session) -> None:
     dbapi = session.connection().connection.dbapi_connection
     if not dbapi.in_transaction:  # type: ignore[union-attr]
         session.execute(text("BEGIN IMMEDIATE"))
-
-
-def as_utc(at: datetime) -> datetime:
-    """A stored moment as an aware UTC datetime: SQLite hands back naive UTC datetimes."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 @contextlib.contextmanager

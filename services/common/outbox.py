@@ -13,12 +13,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, func, select, update
+from sqlalchemy import JSON, Integer, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from services.common import contracts, logs
-from services.common.db import BigId, as_utc, write_lock_now
+from services.common.db import BigId, Instant, write_lock_now
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ class OutboxMixin:
     version: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     correlation_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(Instant, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -53,7 +53,7 @@ class InboxMixin:
 
     @declared_attr
     def handled_at(cls) -> Mapped[datetime]:  # noqa: N805
-        return mapped_column(DateTime(timezone=True), default=utcnow)
+        return mapped_column(Instant, default=utcnow)
 
 
 def record_event(
@@ -108,7 +108,7 @@ def backlog(session: Session, outbox_model: type) -> tuple[int, float]:
     ).one()
     if not oldest:
         return 0, 0.0
-    return int(count), max(0.0, (utcnow() - as_utc(oldest)).total_seconds())
+    return int(count), max(0.0, (utcnow() - oldest).total_seconds())
 
 
 def mark_sent(session: Session, outbox_model: type, ids: list[int]) -> None:
@@ -118,13 +118,12 @@ def mark_sent(session: Session, outbox_model: type, ids: list[int]) -> None:
 
 def envelope(row: Any, source: str) -> dict[str, Any]:
     """The message body every event carries: nameko events have no message id, so we add ours."""
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return {
         "event_id": row.event_id,
         "event_type": row.event_type,
         "version": row.version,
         "source": source,
-        "occurred_at": created.isoformat(),
+        "occurred_at": row.created_at.isoformat(),
         "correlation_id": row.correlation_id,
         "data": row.payload,
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,7 +27,6 @@ from services.common.errors import DomainError, error
 PROVINCE_CODE = "91"
 PROVINCE_NAME = "Tỉnh Kiên Giang"  # the name of code 91 before the reform (plans and reports of 2016–2025)
 PROVINCE_NAME_2025 = "Tỉnh An Giang"
-VIETNAM = timezone(timedelta(hours=7))  # documents are dated in Vietnamese local time (no daylight saving)
 BASE_DATE = date(2019, 12, 1)  # the date of the GSO list the plans' units come from
 REFORM_DATE = date(2025, 7, 1)  # NQ 1654/NQ-UBTVQH15 and NQ 202/2025/QH15: new province, no districts
 REFORM_BASIS = "Nghị quyết 1654/NQ-UBTVQH15 ngày 16/6/2025; Nghị quyết 202/2025/QH15 (sắp xếp đơn vị hành chính)"
@@ -278,11 +277,6 @@ def require_unit(code: str, on: date | None = None, field: str = "unit", status:
     errs = check_unit(code, on, field)
     if errs:
         raise DomainError(errs, status)
-
-
-def today() -> date:
-    """The date a document without one of its own (a facility's registration, a user's scope) is checked on."""
-    return datetime.now(VIETNAM).date()
 
 
 def check_scope(code: str, on: date, field: str = "unit") -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 from services.claims.reference import IcdCatalogue, base_salary, load_icd_catalogue
-from services.common import facility_code
+from services.common import clock, facility_code
 from services.common.money import CENT
 from services.common.periods import Quarter
 
@@ -862,7 +862,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="ytcs claims generate", description="Sinh tệp hồ sơ BHYT (QĐ 130/4750) mẫu")
     parser.add_argument("--records", type=int, required=True)
     parser.add_argument("--facility", default="91060")
-    parser.add_argument("--year", type=int, default=date.today().year)
+    parser.add_argument("--year", type=int, default=clock.today().year)
     parser.add_argument("--months", default="1,2,3", help="ví dụ 7,8,9")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fault", action="append", type=_fault_arg, default=[], metavar="CODE=N",

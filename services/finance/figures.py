@@ -6,13 +6,11 @@ settlement steps of every reported quarter that are overdue today, as `GET /api/
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common import units
-from services.common.business_metrics import VN_TZ, BusinessFigures, FundingFigure, OverdueStep, exposed_years
+from services.common import clock
+from services.common.business_metrics import BusinessFigures, FundingFigure, OverdueStep, exposed_years
 from services.finance import views
 from services.finance.models import (
     CapitationAdvance,
@@ -35,7 +33,7 @@ def overdue_steps(session: Session) -> list[OverdueStep]:
     """Every reported facility-quarter's steps overdue today. Quarters whose payment is done have nothing
     left to be overdue, but telling them apart costs the schedule itself: a province's reports (~250
     facilities × 4 quarters a year) are read once per write or day, never per scrape."""
-    today = units.today()
+    today = clock.today()
     rows: list[OverdueStep] = []
     pairs = session.execute(
         select(CapitationReport.facility_code, CapitationReport.period).distinct().order_by(
@@ -55,7 +53,7 @@ def overdue_steps(session: Session) -> list[OverdueStep]:
 
 def business_figures(session: Session) -> BusinessFigures:
     rows: list[FundingFigure] = []
-    years = exposed_years(datetime.now(VN_TZ).date())
+    years = exposed_years(clock.today())
     for plan_id, number in session.execute(select(Plan.id, Plan.number).order_by(Plan.id)):
         for year in years:
             tree = views.funding_tree_kept(session, plan_id, year)

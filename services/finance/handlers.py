@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.common import outbox, units
+from services.common import clock, outbox, units
 from services.common.commands import load_command
 from services.common.contracts.claims import CapitationSpendChangedV1
 from services.common.contracts.finance import (
@@ -96,7 +96,7 @@ def create_allocation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
     errs += domain.check_source(cmd["source"], cmd["fiscal_year"], kind, cmd["fund_year"], cmd["use"], ref=reference())
     errs += domain.check_unit(cmd["recipient_unit"], cmd["decision_date"])
     errs += domain.check_positive(cmd["amount"])
-    errs += domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today())
+    errs += domain.check_decision(cmd["decision_no"], cmd["decision_date"], clock.today())
     errs += domain.check_plan_year(plan, cmd["fiscal_year"])
     errs += domain.check_recipient_in_plan(plan, cmd["recipient_unit"])
     if parent is None:  # money entering the plan: only from a source its section III names
@@ -223,7 +223,7 @@ def adjust(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -> 
     if row.parent_id is not None:  # parents are locked before children
         parent_facts = uow.repo.facts(uow.repo.allocation(row.parent_id, lock=True))
     row = uow.repo.allocation(allocation_id, lock=True)
-    domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today()))
+    domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], clock.today()))
     facts = uow.repo.facts(row)
     domain.check_adjustment(facts, parent_facts, cmd["amount"])
     # Down: the allocation keeps less itself; up (a sub-allocation): its parent passes more down.
@@ -264,7 +264,7 @@ def _year_end(
     cmd = load_command(YearEndCommandV1, data)
     uow.repo.serialize_writes()
     row = uow.repo.allocation(allocation_id, lock=True)
-    today = units.today()
+    today = clock.today()
     domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], today))
     domain.check_year_end(uow.repo.facts(row), kind, cmd["amount"], cmd["date"], today)
     event = "allocation_carried_over" if kind == domain.CARRY_OVER else "allocation_closed"
@@ -336,7 +336,7 @@ def reverse_year_end(
     uow.repo.serialize_writes()
     original = uow.repo.year_end_record(record_id)
     row = uow.repo.allocation(original.allocation_id, lock=True)
-    domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today()))
+    domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], clock.today()))
     already = uow.repo.year_end_reversed(original.id)
     amount = cmd["amount"] if cmd["amount"] is not None else int(original.amount) - already
     domain.check_year_end_reversal(
@@ -377,7 +377,7 @@ def set_capitation_fund(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[st
         settings=reference().capitation,
     )
     if cmd["decision_no"] is not None or cmd["decision_date"] is not None:
-        domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], units.today()))
+        domain.raise_if(domain.check_decision(cmd["decision_no"], cmd["decision_date"], clock.today()))
     uow.repo.serialize_writes()
     previous = uow.repo.latest_fund(facility, period)
     inputs = result.inputs() | ({"note": cmd["note"]} if cmd["note"] else {})
@@ -501,7 +501,7 @@ def settle_capitation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
         )
     decision_no, decision_date = cmd["station_share_decision_no"], cmd["station_share_decision_date"]
     if decision_no or decision_date:
-        domain.raise_if(domain.check_decision(decision_no, decision_date, units.today(), "station_share_decision"))
+        domain.raise_if(domain.check_decision(decision_no, decision_date, clock.today(), "station_share_decision"))
     result = domain.settle(
         fund_amount,
         spend,
@@ -594,7 +594,7 @@ def record_report(
     facility, quarter = _facility_quarter(cmd)
     f = domain.QuarterFigures.read(figures)
     share = reference().capitation.advance_share
-    terms = domain.report_terms(quarter, cmd["received_date"], f.total, units.today(), share)
+    terms = domain.report_terms(quarter, cmd["received_date"], f.total, clock.today(), share)
     uow.repo.serialize_writes()
     previous = uow.repo.latest_report(facility, str(quarter))
     row = uow.repo.add(
@@ -645,7 +645,7 @@ def record_result(uow: FinanceUnitOfWork, data: dict[str, Any], figures: dict[st
             f"Chưa nhận báo cáo quyết toán quý {quarter} của cơ sở {facility}: chưa thể thông báo kết quả.",
             "period",
         )
-    domain.check_result_date(report.received_date, cmd["result_date"], units.today())
+    domain.check_result_date(report.received_date, cmd["result_date"], clock.today())
     approved_vnd = round_vnd(f.approved)
     advanced = uow.repo.advanced_total(facility, str(quarter))
     previous = uow.repo.latest_result(facility, str(quarter))
@@ -693,7 +693,7 @@ def record_payment(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, An
         raise DomainError.one(
             "no_quarterly_result", f"Chưa có kết quả giám định quý {quarter} của cơ sở {facility}.", "period"
         )
-    domain.check_payment_date(result.result_date, cmd["date"], units.today())
+    domain.check_payment_date(result.result_date, cmd["date"], clock.today())
     settled = uow.repo.settled_on(result)
     domain.check_payment(quarter, int(result.to_pay), settled, cmd["kind"], cmd["amount"], offset)
     row = uow.repo.add(

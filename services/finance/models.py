@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.common.answers import AnswerMixin
-from services.common.db import BigId
+from services.common.db import BigId, Instant
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
 
@@ -102,7 +101,7 @@ class Allocation(AppendOnly, FinanceBase):
     decision_date: Mapped[date] = mapped_column(Date)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Adjustment(AppendOnly, FinanceBase):
@@ -117,7 +116,7 @@ class Adjustment(AppendOnly, FinanceBase):
     decision_no: Mapped[str] = mapped_column(String(80))
     decision_date: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Disbursement(AppendOnly, FinanceBase):
@@ -137,7 +136,7 @@ class Disbursement(AppendOnly, FinanceBase):
     date: Mapped[date] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(120))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class YearEndRecord(AppendOnly, FinanceBase):
@@ -164,7 +163,7 @@ class YearEndRecord(AppendOnly, FinanceBase):
     recorded_by: Mapped[str | None] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("year_end_records.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationFundRecord(AppendOnly, FinanceBase):
@@ -181,7 +180,7 @@ class CapitationFundRecord(AppendOnly, FinanceBase):
     fund: Mapped[int] = mapped_column(BigInteger)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_funds.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationAdvance(AppendOnly, FinanceBase):
@@ -200,7 +199,7 @@ class CapitationAdvance(AppendOnly, FinanceBase):
     date: Mapped[date] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(120))
     suggested: Mapped[int | None] = mapped_column(BigInteger)  # the 80% suggestion at the time, for audit
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationSpendReport(AppendOnly, FinanceBase):
@@ -216,8 +215,8 @@ class CapitationSpendReport(AppendOnly, FinanceBase):
     period: Mapped[str] = mapped_column(String(7))
     spend: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     claims: Mapped[int] = mapped_column(Integer)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(Instant)
+    received_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationSettlement(AppendOnly, FinanceBase):
@@ -244,7 +243,7 @@ class CapitationSettlement(AppendOnly, FinanceBase):
     station_share_decision_no: Mapped[str | None] = mapped_column(String(80))
     station_share_decision_date: Mapped[date | None] = mapped_column(Date)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_settlements.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationReport(AppendOnly, FinanceBase):
@@ -270,7 +269,7 @@ class CapitationReport(AppendOnly, FinanceBase):
     result_due: Mapped[date] = mapped_column(Date)  # 30 days (60 for quarter 4 from 01/7/2025)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_reports.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationResult(AppendOnly, FinanceBase):
@@ -294,7 +293,7 @@ class CapitationResult(AppendOnly, FinanceBase):
     payment_due: Mapped[date] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(120))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("capitation_results.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class CapitationPayment(AppendOnly, FinanceBase):
@@ -316,7 +315,7 @@ class CapitationPayment(AppendOnly, FinanceBase):
     date: Mapped[date] = mapped_column(Date)
     offset_period: Mapped[str | None] = mapped_column(String(7))
     reference: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 APPEND_ONLY_TABLES = tuple(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from services.common import catalog, surplus, units
+from services.common import catalog, clock, surplus, units
 from services.common.errors import DomainError, NotFound, error
 from services.common.kept import KeptAnswers
 from services.common.money import execution_rate
@@ -696,7 +696,7 @@ def quarter_schedule(session: Session, facility: str, period: str, on: date | No
     """Every dated step of a facility's quarter: its report, the advance it gives, BHXH's result, the payment;
     each with its due date, the date it happened, and whether it is late or overdue `on` (Vietnam today)."""
     quarter = quarter_or_refuse(period)
-    now = on or units.today()
+    now = on or clock.today()
     report = records.latest(session, CapitationReport, facility, str(quarter))
     result = records.latest(session, CapitationResult, facility, str(quarter))
     steps: dict[str, Any] = {

@@ -32,8 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.common import units
-from services.common.db import as_utc
+from services.common import clock, units
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
 from services.gateway.models import ApiToken, LoginFailure, User, WebSession
@@ -82,7 +81,7 @@ def _check(role: str, unit: str | None) -> None:
     if role not in ROLES:
         raise DomainError.one("invalid_role", f"Vai trò phải là một trong: {', '.join(ROLES)}.", "role", 400)
     if unit is not None:
-        errs = units.check_scope(unit, units.today())
+        errs = units.check_scope(unit, clock.today())
         if errs:
             raise DomainError(errs, 400 if errs[0]["code"] == "unknown_unit" else 422)
 
@@ -236,8 +235,8 @@ def session_user(session: Session, token: str, idle: timedelta) -> int | None:
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()
-    last = as_utc(row.last_seen_at)
-    if now >= as_utc(row.expires_at) or now - last > idle:
+    last = row.last_seen_at
+    if now >= row.expires_at or now - last > idle:
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
@@ -293,7 +292,7 @@ def _failures(session: Session, since: datetime, *conditions: Any) -> tuple[int,
             LoginFailure.at >= since, *conditions
         )
     ).one()
-    return count, (as_utc(oldest) if oldest else None), (as_utc(latest) if latest else None)
+    return count, oldest, latest
 
 
 def _seconds_until(at: datetime) -> int | None:

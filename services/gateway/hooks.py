@@ -26,7 +26,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common import answers, logs
-from services.common.db import as_utc
 from services.common.errors import DomainError
 from services.common.outbox import utcnow
 from services.gateway.application import access
@@ -228,7 +227,7 @@ def begin_idempotent(key: str, request_hash: str, *, form: bool = False) -> Resp
 
 
 def _older_than(at: Any, age: timedelta) -> bool:
-    return as_utc(at) < utcnow() - age
+    return at < utcnow() - age
 
 
 def _store_idempotent(ytcs: Any, key: str, response: Response, form: bool) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import BigId
+from services.common.db import BigId, Instant
 from services.common.outbox import utcnow
 
 
@@ -25,7 +25,7 @@ class User(GatewayBase):
     role: Mapped[str] = mapped_column(String(20))
     unit: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ApiToken(GatewayBase):
@@ -38,7 +38,7 @@ class ApiToken(GatewayBase):
     role: Mapped[str] = mapped_column(String(20))
     unit: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
     # A token made for a person (`ytcs token create --user`) stops working while that person is disabled;
     # None: a program's own token, revoked by itself.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -55,10 +55,10 @@ class WebSession(GatewayBase):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Instant)
+    revoked_at: Mapped[datetime | None] = mapped_column(Instant)
 
 
 class AuditEntry(GatewayBase):
@@ -67,7 +67,7 @@ class AuditEntry(GatewayBase):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(Instant, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(140), index=True)
     role: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(80), index=True)
@@ -92,7 +92,7 @@ class IdempotentResponse(GatewayBase):
     status: Mapped[int | None] = mapped_column(Integer)  # None while the first request is still running
     body: Mapped[str | None] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(1000))  # a page form's redirect (then body is None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow, index=True)
 
 
 class LoginFailure(GatewayBase):
@@ -103,7 +103,7 @@ class LoginFailure(GatewayBase):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(80), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(Instant, default=utcnow, index=True)
 
 
 class Facility(GatewayBase):
@@ -116,7 +116,7 @@ class Facility(GatewayBase):
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(10), index=True)  # GSO code of the commune or district served
     kind: Mapped[str] = mapped_column(String(20))  # station | district_centre | other
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(140))
 
 
@@ -132,7 +132,7 @@ class ReportSection(GatewayBase):
     shortcomings: Mapped[str] = mapped_column(Text, default="")  # Tồn tại, hạn chế
     proposals: Mapped[str] = mapped_column(Text, default="")  # Kiến nghị, đề xuất
     recorded_by: Mapped[str] = mapped_column(String(140))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ReportSubmission(GatewayBase):
@@ -150,4 +150,4 @@ class ReportSubmission(GatewayBase):
     file_name: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(140))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)

@@ -9,12 +9,12 @@ are not "of the year". Bound: 2 plans × ≤ 20 targets, one year."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.orm import Session
 
-from services.common import catalog
-from services.common.business_metrics import VN_TZ, BusinessFigures, TargetFigure
+from services.common import catalog, clock
+from services.common.business_metrics import BusinessFigures, TargetFigure
 from services.investment import views
 
 
@@ -40,4 +40,4 @@ def target_figures(session: Session, today: date) -> list[TargetFigure]:
 
 
 def business_figures(session: Session) -> BusinessFigures:
-    return BusinessFigures(targets=target_figures(session, datetime.now(VN_TZ).date()))
+    return BusinessFigures(targets=target_figures(session, clock.today()))

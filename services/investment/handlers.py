@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from services.common import clock
 from services.common.commands import load_command
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError, Malformed, error
@@ -57,7 +58,7 @@ def register_project(
     uow: InvestmentUnitOfWork, payload: dict[str, Any], actor: str | None = None, today: date | None = None
 ) -> dict[str, Any]:
     data = load_command(contract.ProjectIn, payload)
-    today = today or date.today()
+    today = today or clock.today()
     domain.check_kind(data["kind"])
     domain.check_estimate(data["estimated_cost"])
     domain.check_years(data["start_year"], data["end_year"])
@@ -217,7 +218,7 @@ def change_status(
     data = load_command(contract.StatusIn, payload)
     project = uow.repo.lock_project(project_id)
     domain.check_transition(project.status, data["status"])
-    on = data["effective_date"] or today or date.today()
+    on = data["effective_date"] or today or clock.today()
     _move(uow, project, data["status"], on, data["decision_no"], data["note"], actor)
     uow.session.flush()
     return project_detail(uow.session, project.id, today)

@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.answers import AnswerMixin
-from services.common.db import BigId
+from services.common.db import BigId, Instant
 from services.common.kept import WriteCounter
 from services.common.outbox import InboxMixin, OutboxMixin, utcnow
 
@@ -73,7 +72,7 @@ class StationStatus(InvestmentBase):
     decision_date: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Project(InvestmentBase):
@@ -99,7 +98,7 @@ class Project(InvestmentBase):
     decision_no: Mapped[str | None] = mapped_column(String(80))
     decision_date: Mapped[date | None] = mapped_column(Date)
     created_by: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ProjectStatusChange(InvestmentBase):
@@ -115,7 +114,7 @@ class ProjectStatusChange(InvestmentBase):
     decision_no: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ProjectEstimate(InvestmentBase):
@@ -131,7 +130,7 @@ class ProjectEstimate(InvestmentBase):
     decision_date: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ProjectCapital(InvestmentBase):
@@ -152,7 +151,7 @@ class ProjectCapital(InvestmentBase):
     decision_no: Mapped[str] = mapped_column(String(80))
     decision_date: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
     # The finance allocation (phân bổ) whose money this capital is, when it is (null: money finance does not
     # hold). Another service's id, so no foreign key: the gateway checks it against finance before sending it,
     # and adds the linked money to finance's only once (docs/investment.md "Capital funded by an allocation").
@@ -174,7 +173,7 @@ class ProjectDisbursement(InvestmentBase):
     year: Mapped[int] = mapped_column(Integer, index=True)
     reference: Mapped[str | None] = mapped_column(String(120))
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class ProjectCompletion(InvestmentBase):
@@ -189,7 +188,7 @@ class ProjectCompletion(InvestmentBase):
     decision_no: Mapped[str] = mapped_column(String(80))
     decision_date: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class IndicatorFact(InvestmentBase):
@@ -228,7 +227,7 @@ class IndicatorFact(InvestmentBase):
     source: Mapped[str] = mapped_column(Text)
     changed: Mapped[list | None] = mapped_column(JSON)  # the fields this version set (the others carried over)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Outbox(OutboxMixin, InvestmentBase):

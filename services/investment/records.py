@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common import catalog, units
+from services.common import catalog, clock, units
 from services.common.errors import DomainError, NotFound, error
 from services.common.money import execution_rate
 from services.investment import domain
@@ -191,7 +191,7 @@ def get_project_row(session: Session, project_id: int) -> Project:
 
 
 def project_detail(session: Session, project_id: int, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or clock.today()
     p = get_project_row(session, project_id)
     station = session.get(Station, p.station_id)
     figures = project_figures(session, p.id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 
+from services.common import clock
 from services.common.business_metrics import BusinessMetrics
 from services.common.messaging import Database, OutboxRelay
 from services.common.metrics import EntrypointMetrics
@@ -56,7 +57,7 @@ class Service:
 
     @rpc
     def get_station(self, code: str, at: str | None = None) -> dict[str, Any]:
-        return self._read(views.get_station, code, _date(at), date.today())
+        return self._read(views.get_station, code, _date(at), clock.today())
 
     @rpc
     def record_station_status(self, code: str, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
@@ -138,7 +139,7 @@ class Service:
 
     @rpc
     def project_scope(self, project_id: int) -> dict[str, Any]:
-        return self._read(views.project_scope, project_id, date.today())
+        return self._read(views.project_scope, project_id, clock.today())
 
     # ----------------------------------------------------------------- roll-ups
 

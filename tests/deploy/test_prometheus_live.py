@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +27,8 @@ import requests
 import yaml
 from kombu import Connection, Exchange
 
-from services.common.business_metrics import VN_TZ, exposed_quarters
+from services.common import clock
+from services.common.business_metrics import exposed_quarters
 from tests.deploy.support import DASHBOARDS, PROM, ROOT, RULES, dashboard_exprs, metric_names, rule_exprs
 from tests.support.facilities import fresh_facility
 from tests.support.infra import Stack, free_port
@@ -165,7 +166,7 @@ def test_the_rules_load_and_every_dashboard_query_parses(prometheus: Prometheus)
             expr.replace("$__rate_interval", "1m")
             .replace("$__range", "1h")
             .replace("$plan", ".*")
-            .replace("$year", str(date.today().year))
+            .replace("$year", str(clock.today().year))
             .replace("$quarter", ".*")
         )
         prometheus.api("query", query=concrete)  # asserts status success: the expression parses and runs
@@ -237,8 +238,8 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     prometheus.wait_for('ytcs_events_consumed_total{service="finance", outcome="duplicate"}')
     finance = {"Authorization": f"Bearer {stack.token('finance')}"}
     bhxh = {"Authorization": f"Bearer {stack.token('bhxh')}"}
-    year = min(date.today().year, 2025)  # the seed plans run to 2025; the wall shows this year and the last
-    quarter = exposed_quarters(datetime.now(VN_TZ).date())[0]
+    year = min(clock.today().year, 2025)  # the seed plans run to 2025; the wall shows this year and the last
+    quarter = exposed_quarters(clock.today())[0]
     facility = fresh_facility()
 
     # A slow service: investment stopped past the gateway's funding deadline gives a partial answer.
@@ -350,7 +351,7 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     prometheus.wait_for("ytcs_yearly_reports_late")
     if prometheus.query("max(ytcs_yearly_reports_late) > 0"):
         alerts["YtcsYearlyReportsLate"] = "pending"
-    today = datetime.now(VN_TZ).date()
+    today = clock.today()
     reviewed = min(today.year - 1, 2025)  # the seed plans run to 2025
     if today.year - 1 == reviewed:  # the year ended less than a year ago
         answer = requests.get(stack.url + "/api/v1/investment/targets", params={"plan_id": 1, "year": reviewed},
@@ -467,7 +468,7 @@ def test_settlement_and_target_figures_are_those_the_api_answers(
     assert float(got[0]["value"][1]) == advance["amount"] - advance["paid"] > 0
 
     finance = {"Authorization": f"Bearer {stack.token('finance')}"}
-    reviewed = min(datetime.now(VN_TZ).year - 1, 2025)
+    reviewed = min(clock.today().year - 1, 2025)
     answer = requests.get(stack.url + "/api/v1/investment/targets", params={"plan_id": 1, "year": reviewed},
                           headers=finance, timeout=60).json()  # fmt: skip
     want = {(t["item_code"], t["key"]): 0.0 if t["met"] is True else 1.0

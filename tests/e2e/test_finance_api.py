@@ -6,11 +6,12 @@ The stack is shared by every e2e test: each test makes its own allocations and c
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
 
+from services.common import clock
 from tests.support.facilities import fresh_facility
 
 M = 1_000_000
@@ -203,7 +204,7 @@ def test_allocations_three_levels_deep_with_disbursements_reversal_and_adjustmen
         ),
         ({"source": "bhyt_surplus_20", "fiscal_year": 2021, "fund_year": 2020}, "surplus_use_required", "use"),
         ({"decision_no": " "}, "invalid_decision", "decision_no"),
-        ({"decision_date": (date.today() + timedelta(days=3)).isoformat()}, "invalid_decision", "decision_date"),
+        ({"decision_date": (clock.today() + timedelta(days=3)).isoformat()}, "invalid_decision", "decision_date"),
         ({"kind": "package_payment", "source": "bhyt_fund"}, "source_not_allowed_for_kind", "source"),
     ],
 )

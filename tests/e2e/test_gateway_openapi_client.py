@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ import jsonschema
 import pytest
 import requests
 
+from services.common import clock
 from services.devtools import claims_generator as generator
 from tests.support.facilities import fresh_facility
 
@@ -153,7 +153,7 @@ def test_a_finance_officers_day(stack, spec):
     )
     assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "exceeds_allocation"
 
-    today = api.ok("GET", "/api/v1/stations", params={"unit": district["unit"], "at": date.today().isoformat()})
+    today = api.ok("GET", "/api/v1/stations", params={"unit": district["unit"], "at": clock.today().isoformat()})
     station = today["items"][0]  # a station in force now (Vĩnh Thuận's communes merged on 01/7/2025)
     project = api.ok(
         "POST",

@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import date
 
 import pytest
 import requests
 from docx import Document
 from openpyxl import load_workbook
 
+from services.common import clock
 from tests.e2e.test_finance_api import Api, created, refused
 from tests.e2e.test_web_pages import Browser
 
@@ -127,7 +127,7 @@ def test_a_date_within_the_year_and_a_bad_decision_are_refused(stack, finance):
     # year_not_ended needs an allocation of the running year, which no plan period (2018–2025) holds once 2025
     # is over: then a date within the year is what is refused (finance's domain tests cover year_not_ended).
     a = allocate(finance, 10 * M, year=2025)
-    expected = "year_not_ended" if date.today().year <= 2025 else "before_year_end"
+    expected = "year_not_ended" if clock.today().year <= 2025 else "before_year_end"
     refused(finance.post(f"/api/v1/allocations/{a['id']}/carry-over", decision("2025-06-01", M)), expected)
     body = decision("2026-01-05", M) | {"decision_date": "2099-01-01"}
     r = finance.post(f"/api/v1/allocations/{a['id']}/close", body)

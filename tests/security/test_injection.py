@@ -17,7 +17,6 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import json
-from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, inspect, text
 
+from services.common import clock
 from services.devtools import claims_generator as generator
 from services.gateway.app import create_app
 from tests.support.infra import Stack
@@ -159,7 +159,7 @@ def planted(sec_stack: Stack, sec_tokens: dict[str, str]) -> dict[str, Any]:
     # A station in force today (a facility serves a unit that exists), in a former district other than 910.
     stations = requests.get(
         sec_stack.url + "/api/v1/stations", headers={"Authorization": f"Bearer {admin}"}, timeout=30,
-        params={"at": date.today().isoformat()},
+        params={"at": clock.today().isoformat()},
     ).json()["items"]
     outside = next(s for s in stations if s["district"] != "910" and s["valid_to"] is None)
     _post(sec_stack, admin, "/api/v1/facilities",

@@ -13,13 +13,14 @@ Each test failed on the code before the fix: "1000000.5" was recorded as 10.000.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
 
+from services.common import clock
 from services.gateway.app import create_app
 from tests.support.infra import Stack
 
@@ -309,7 +310,7 @@ def test_dates_outside_the_plausible_window_are_refused_by_name(
 ) -> None:
     finance, admin = sec_tokens["finance"], sec_tokens["admin"]
     before = _disbursed(sec_stack, admin, allocation)
-    too_late = (date.today() + timedelta(days=400)).isoformat()
+    too_late = (clock.today() + timedelta(days=400)).isoformat()
     for day in ("2099-01-01", "2000-01-01", "0001-01-01", "2014-12-31", too_late):
         r = _api(
             sec_stack,
@@ -357,7 +358,7 @@ def test_dates_outside_the_plausible_window_are_refused_by_name(
     assert _disbursed(sec_stack, admin, allocation) == before
     # Inside the window the date rule says nothing: today and the first day may still meet the ledger's own rules
     # (a district merged away is not in force today), the fiscal year's own date is recorded.
-    for day in (date.today().isoformat(), "2015-01-01", "2024-06-01"):
+    for day in (clock.today().isoformat(), "2015-01-01", "2024-06-01"):
         r = _api(
             sec_stack,
             finance,

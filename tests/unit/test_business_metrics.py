@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from services.common import clock
 from services.common.business_metrics import (
-    VN_TZ,
     BusinessCollector,
     BusinessFigures,
     BusinessMetrics,
@@ -24,6 +24,7 @@ from services.common.business_metrics import (
     register,
     unregister,
 )
+from services.common.clock import VIETNAM
 from services.common.periods import Quarter
 
 
@@ -71,8 +72,8 @@ def test_funding_and_capitation_gauges_from_the_fetch() -> None:
     assert not any(("year", "2022") in k[1] for k in got)
     year_ends = {dict(k[1])["year"]: v for k, v in got.items() if k[0] == "ytcs_funding_year_end_timestamp_seconds"}
     assert year_ends == {
-        "2024": datetime(2025, 1, 1, tzinfo=VN_TZ).timestamp(),
-        "2023": datetime(2024, 1, 1, tzinfo=VN_TZ).timestamp(),
+        "2024": datetime(2025, 1, 1, tzinfo=VIETNAM).timestamp(),
+        "2023": datetime(2024, 1, 1, tzinfo=VIETNAM).timestamp(),
     }
     # Nothing allocated: no ratio rather than NaN or infinity.
     assert not any(k[0] == "ytcs_funding_execution_ratio" and ("plan", "34/KH-UBND") in k[1] for k in got)
@@ -81,8 +82,8 @@ def test_funding_and_capitation_gauges_from_the_fetch() -> None:
     assert not any(("quarter", "2023-Q4") in k[1] for k in got)
     ends = {dict(k[1])["quarter"]: v for k, v in got.items() if k[0] == "ytcs_capitation_quarter_end_timestamp_seconds"}
     assert ends == {
-        "2024-Q3": datetime(2024, 10, 1, tzinfo=VN_TZ).timestamp(),
-        "2024-Q2": datetime(2024, 7, 1, tzinfo=VN_TZ).timestamp(),
+        "2024-Q3": datetime(2024, 10, 1, tzinfo=VIETNAM).timestamp(),
+        "2024-Q2": datetime(2024, 7, 1, tzinfo=VIETNAM).timestamp(),
     }
     assert got[("ytcs_business_figures_up", (("service", "finance"),))] == 1
 
@@ -135,7 +136,7 @@ def test_exposed_quarters_are_current_and_previous(today: date, expected: tuple[
 
 
 def test_quarter_end_is_midnight_in_vietnam() -> None:
-    assert quarter_end_timestamp(Quarter(2024, 4)) == datetime(2024, 12, 31, 17, 0, tzinfo=VN_TZ.utc).timestamp()
+    assert quarter_end_timestamp(Quarter(2024, 4)) == datetime(2024, 12, 31, 17, 0, tzinfo=VIETNAM.utc).timestamp()
 
 
 def test_register_and_unregister_on_a_registry() -> None:
@@ -155,7 +156,7 @@ def test_nameko_provider_runs_the_query_in_the_service_database(tmp_path: Path) 
 
     def from_db(session) -> BusinessFigures:
         n = session.execute(text("SELECT 7")).scalar_one()
-        year = date.today().year
+        year = clock.today().year
         return BusinessFigures(funding=[FundingFigure("158/KH-UBND", "I", "ngân sách tỉnh", year, n, 0)])
 
     class Service:
@@ -166,7 +167,7 @@ def test_nameko_provider_runs_the_query_in_the_service_database(tmp_path: Path) 
     container.start()
     try:
         got = samples(REGISTRY)
-        year = ("year", str(date.today().year))
+        year = ("year", str(clock.today().year))
         labels = (("item", "I"), ("plan", "158/KH-UBND"), ("source", "ngân sách tỉnh"), year)
         assert got[("ytcs_funding_allocated_vnd", labels)] == 7
     finally:

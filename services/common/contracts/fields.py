@@ -17,6 +17,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from services.common import clock
+
 VND_LIMIT = 10**15
 ID_MAX = 2**63 - 1  # BIGINT: a larger id could only overflow the database driver (a 5xx), never match
 YEAR_MIN, YEAR_MAX = 2000, 2100  # fiscal / plan / criteria years: the plans' era with room on both sides
@@ -213,7 +215,7 @@ def _as_list(v: Any) -> list[Any]:
 
 
 def latest_day() -> date:
-    return date.today() + timedelta(days=DAYS_AHEAD)
+    return clock.today() + timedelta(days=DAYS_AHEAD)
 
 
 class Day(fields.Date):

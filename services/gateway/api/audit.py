@@ -18,7 +18,7 @@ bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
 
 
 def _iso(at: datetime) -> str:
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
+    return at.isoformat()
 
 
 @bp.get("")

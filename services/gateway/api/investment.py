@@ -4,12 +4,12 @@ settlement, the medium-term view, the priority ranking, and the register's targe
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, jsonify
 from marshmallow import Schema
 
+from services.common import clock
 from services.common.contracts import investment as contract
 from services.gateway.api.common import load_args, load_json, rpc
 from services.gateway.api.schemas.investment import (
@@ -141,7 +141,7 @@ def medium_term() -> Any:
 def priorities() -> Any:
     """Stations ranked for a year's investment list, each with its score and the parts that made it."""
     q = load_args(PriorityQuery())
-    year = q.get("year") or date.today().year + 1
+    year = q.get("year") or clock.today().year + 1
     return jsonify(rpc("investment", "priorities", year, scope_unit(q.get("unit"))))
 
 
@@ -171,5 +171,5 @@ def targets() -> Any:
     """Every target of the plan measured for a year from the stations' indicator facts and the register,
     with the value one level down and the stations that miss it (docs/investment.md)."""
     q = load_args(TargetsQuery())
-    year = q.get("year") or date.today().year
+    year = q.get("year") or clock.today().year
     return jsonify(rpc("investment", "targets", q["plan_id"], year, scope_unit(q.get("unit"))))

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from prometheus_client import Gauge
 
-from services.common import units
+from services.common import clock
 from services.gateway.api.common import load_args, load_json, ytcs
 from services.gateway.api.schemas.yearly import DocxQuery, SectionsIn, StatusQuery, SubmissionIn
 from services.gateway.application import funding, yearly
@@ -111,7 +111,7 @@ def refresh_late_gauge() -> None:
         return
     try:
         with ytcs().session() as s:
-            counts = report.late_counts(s, units.today())
+            counts = report.late_counts(s, clock.today())
     except Exception:  # noqa: BLE001 - a metric must never break the scrape; the value stays as it was
         return
     for (number, year), n in counts.items():

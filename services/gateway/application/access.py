@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask import session as web_session
 
-from services.common import units
+from services.common import clock, units
 from services.common.errors import DomainError
 from services.gateway import accounts
 from services.gateway.application.remote import rpc
@@ -163,7 +162,7 @@ def unit_in_scope(code: str, year: int) -> None:
 def sees_station(code: str) -> bool:
     """A merged station's projects are now its successor's: a user of the successor sees them too."""
     p = g.principal
-    return p.sees_unit(code) or p.sees_unit(units.successor_on(code, date.today()))
+    return p.sees_unit(code) or p.sees_unit(units.successor_on(code, clock.today()))
 
 
 def require_station(code: str, field: str = "station_code") -> None:

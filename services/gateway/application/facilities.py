@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import facility_code, units
+from services.common import clock, facility_code, units
 from services.common.contracts.claims import FACILITY
 from services.common.contracts.fields import Text
 from services.common.errors import DomainError, NotFound
@@ -44,13 +44,12 @@ class FacilityIn(Schema):
 
 
 def facility_dict(f: Facility) -> dict[str, Any]:
-    at = f.created_at
     return {
         "code": f.code,
         "name": f.name,
         "unit": f.unit,
         "kind": f.kind,
-        "created_at": at.isoformat() if at.tzinfo else at.isoformat() + "+00:00",
+        "created_at": f.created_at.isoformat(),
         "created_by": f.created_by,
     }
 
@@ -61,7 +60,7 @@ def register(session: Session, code: str, name: str, unit: str, kind: str, by: s
         raise DomainError.one("invalid_format", facility_code.MESSAGE + ".", "code", 422)
     if not name.strip() or len(name) > 200:
         raise DomainError.one("invalid_length", "Tên cơ sở phải có từ 1 đến 200 ký tự.", "name", 422)
-    units.require_unit(unit, units.today(), "unit")  # the unit it serves now; an ended commune names its successor
+    units.require_unit(unit, clock.today(), "unit")  # the unit it serves now; an ended commune names its successor
     if kind not in KINDS:
         raise DomainError.one("invalid_choice", f"Loại cơ sở phải là một trong: {', '.join(KINDS)}.", "kind", 422)
     if session.get(Facility, code) is not None:

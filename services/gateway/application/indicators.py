@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from services.common import units
+from services.common import clock, units
 from services.common.errors import DomainError, error
 from services.gateway.application.access import require_station
 from services.gateway.application.remote import rpc
@@ -170,7 +170,7 @@ def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
         code = r["code"]
         if not (
             units.is_known_unit(code)
-            and (g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, date.today())))
+            and (g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, clock.today())))
         ):
             letter, heading = columns["code"]
             if units.is_known_unit(code):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.common import units
+from services.common import clock, units
 from services.common.errors import DomainError
 from services.common.money import execution_rate
 from services.gateway.application.figures import YEAR_END
@@ -94,7 +94,7 @@ def _calls(unit: units.Unit, codes: list[str], year: int | None) -> dict[str, Ca
 def unit_funding(code: str, year: int | None, requested_as_of: date | None) -> dict[str, Any]:
     """The answer of GET /api/v1/units/{code}/funding (UnitFundingAnswerV1, not yet dumped) for a unit the caller
     sees."""
-    floor = default_as_of(year, units.today())
+    floor = default_as_of(year, clock.today())
     as_of: date = requested_as_of or floor
     if as_of < floor:
         raise DomainError.one(

@@ -25,7 +25,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.common import catalog
+from services.common import catalog, clock
 from services.gateway.application import capitation, claims, figures, finance, funding
 from services.gateway.application.facilities import facility_name
 from services.gateway.application.funding import unit_name
@@ -499,14 +499,14 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
     funding.refuse_partial(data)
     plan: catalog.Plan = data["plan"]
     meta = rpc("finance", "get_plan", plan_id)
-    book = plan_workbook(meta, data["items"], data["total"], year, unit, funding.source_names(), date.today())
+    book = plan_workbook(meta, data["items"], data["total"], year, unit, funding.source_names(), clock.today())
     targets = funding.targets_answer(plan_id, year, unit)  # the very answer of GET /plans/{id}/targets
     funding.refuse_partial(targets)
-    targets_sheet(book, meta, targets["items"], year, unit, date.today())
+    targets_sheet(book, meta, targets["items"], year, unit, clock.today())
     ends = figures.year_end_by_source(
         finance.year_end_allocations(plan_id, year, unit), [i["code"] for i in data["items"]], year
     )
-    year_end_sheet(book, meta, data["items"], data["total"], year, unit, date.today(), ends, funding.source_names())
+    year_end_sheet(book, meta, data["items"], data["total"], year, unit, clock.today(), ends, funding.source_names())
     number = plan.number.split("/")[0]
     return book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx"
 
@@ -515,7 +515,7 @@ def reconciliation_report(facility: str | None, period: str) -> tuple[Workbook, 
     """A facility-quarter's reconciliation (every facility in the caller's scope when None) and its file name;
     the caller has checked `facility` (facilities.require_facility)."""
     data = capitation.reconciliation(facility, period)
-    book = reconciliation_workbook(data, facility_name(facility), date.today())
+    book = reconciliation_workbook(data, facility_name(facility), clock.today())
     return book, f"doi-soat-{facility or 'tat-ca'}-{period}.xlsx"
 
 

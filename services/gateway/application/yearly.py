@@ -11,7 +11,7 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from services.common import catalog, units
+from services.common import catalog, clock, units
 from services.common.contracts.fields import Text, Year
 from services.common.errors import DomainError
 from services.gateway.application import figures, finance, funding
@@ -48,7 +48,7 @@ class SubmissionIn(Schema):
 
 def check_date(d: date, year: int) -> None:
     """A report of `year` is sent within or after that year, never in the future."""
-    if d > units.today():
+    if d > clock.today():
         raise DomainError.one("in_future", "Ngày gửi báo cáo không được sau ngày hôm nay.", "submitted_on")
     if d.year < year:
         raise DomainError.one("out_of_range", f"Báo cáo năm {year} không thể gửi trước năm {year}.", "submitted_on")
@@ -77,7 +77,7 @@ def report_data(plan_id: int, year: int, unit: str | None) -> report.ReportData:
         projects=projects,
         quarters=quarters,
         sections=sections(scope, year),
-        today=units.today(),
+        today=clock.today(),
         year_end_sources=figures.year_end_by_source(
             finance.year_end_allocations(plan_id, year, unit), [i["code"] for i in money["items"]], year
         ),
@@ -88,7 +88,7 @@ def reports_answer(plan: catalog.Plan, year: int) -> dict[str, Any]:
     """Who has reported, with each unit's money of the year and the roll-up (the API and the page)."""
     scope = scoped_unit(None)
     with session() as s:
-        status = report.reporting_status(s, plan, year, units.today(), scope)
+        status = report.reporting_status(s, plan, year, clock.today(), scope)
     per_unit: dict[str, dict[str, Any]] | None = {}
     for row in status["units"]:  # each unit's figures as its own report prints them (every money stream)
         money = funding.plan_figures(plan.id, year, row["unit"], "yearly.reports_status")

@@ -28,7 +28,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from sqlalchemy import select
 
-from services.common import catalog, units
+from services.common import catalog, clock, units
 from services.gateway.models import ReportSection, ReportSubmission
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -138,7 +138,7 @@ def issuer_of(unit: str) -> Issuer:
             "Sở Y tế; Ủy ban nhân dân " + district.name.lower().replace(short.lower(), short),
             "GIÁM ĐỐC",
         )
-    name = units.name_on(unit, units.today()) if units.is_known_unit(unit) else unit
+    name = units.name_on(unit, clock.today()) if units.is_known_unit(unit) else unit
     return Issuer(
         f"UBND {name.upper()}",
         f"TRẠM Y TẾ {name.upper()}",
@@ -322,7 +322,7 @@ def unit_name(code: str) -> str:
     district = units.districts().get(code)
     if district is not None:
         return district.name
-    return units.name_on(code, units.today()) if units.is_known_unit(code) else code
+    return units.name_on(code, clock.today()) if units.is_known_unit(code) else code
 
 
 # --------------------------------------------------------------------------- the Word document

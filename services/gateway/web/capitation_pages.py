@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
+from services.common import clock
 from services.common.contracts import claims as claims_contract
 from services.common.contracts.finance import (
     AdvanceCommandV1,
@@ -201,7 +201,7 @@ def _year_page(
         group_rows=range(1, GROUP_ROWS + 1),
         errors=errors or [],
         form=form or {},
-        today=date.today().isoformat(),
+        today=clock.today().isoformat(),
     )
 
 

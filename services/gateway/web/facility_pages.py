@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 
-from services.common import units
+from services.common import clock, units
 from services.gateway.application import facilities as facility_register
 from services.gateway.application.access import allow
 from services.gateway.application.facilities import FacilityIn
@@ -24,7 +24,7 @@ def _unit_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Units in force today, grouped for the picker: the province and its districts, then communes by district."""
     top = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] + [(c, d.name) for c, d in units.districts().items()]
     groups: dict[str, list[tuple[str, str]]] = {}
-    for c in units.communes_on(units.today()):
+    for c in units.communes_on(clock.today()):
         groups.setdefault(c.district_name, []).append((c.code, f"{c.name}"))
     return [("Tỉnh và huyện", top)] + sorted(groups.items())
 

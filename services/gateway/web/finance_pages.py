@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from services.common import surplus, units
+from services.common import clock, surplus, units
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
     AllocationCommandV1,
@@ -205,7 +204,7 @@ def home() -> Any:
         names=names,
         by_unit=by_unit,
         chart=chart,
-        years=list(range(first, max(last, date.today().year) + 1)),
+        years=list(range(first, max(last, clock.today().year) + 1)),
         level=units.level_of(unit) if unit else "province",
     )
 
@@ -324,8 +323,8 @@ def _allocation_page(
         errors=errors or [],
         which=which,
         form=request.form.to_dict() if errors else {},
-        today=date.today().isoformat(),
-        year_end_open=finance.year_end_open(alloc, date.today()),
+        today=clock.today().isoformat(),
+        year_end_open=finance.year_end_open(alloc, clock.today()),
         linked=linked,
     )
 
@@ -453,7 +452,7 @@ def projects() -> Any:
 def priorities() -> Any:
     """The stations ranked for next year's investment list, each with the reasons for its score."""
     q = page_args(PriorityPageQuery())
-    year = q.get("year") or date.today().year + 1
+    year = q.get("year") or clock.today().year + 1
     unit = scope_unit(q.get("unit"))
     answer = rpc("investment", "priorities", year, unit)
     return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=unit_name(unit))

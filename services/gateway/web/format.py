@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from services.common import clock
 from services.common.money import execution_rate
 from services.gateway.errors import field_label
 from services.gateway.web.claim_codes import code_label
@@ -85,20 +86,38 @@ def bar_width(rate: Any) -> str:
     return f"{pct.quantize(Decimal('0.1'))}%"
 
 
-def vn_date(value: Any) -> str:
-    """'2018-10-22' (or a date/datetime) -> '22/10/2018'; a datetime keeps its time ('22/10/2018 08:30')."""
-    if value is None or value == "":
-        return ""
+def _when(value: Any) -> Any:
+    """An ISO text as its date or datetime; a moment with a zone (a stored instant: uploaded, recorded, last
+    seen) moved to Việt Nam's clock. A datetime without one (NGAY_VAO of a claim) is a local time as written."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = clock.in_vietnam(value)
+    return value
+
+
+def vn_date(value: Any) -> str:
+    """'2018-10-22' (or a date/datetime) -> '22/10/2018'; a datetime keeps its time ('22/10/2018 08:30'), read on
+    Việt Nam's clock when it is a moment: '2024-07-15T02:30:00+00:00' -> '15/07/2024 09:30'."""
+    if value is None or value == "":
+        return ""
+    value = _when(value)
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     return str(value)
+
+
+def vn_day(value: Any) -> str:
+    """The day alone, in Việt Nam: '2024-07-15T20:00:00+00:00' -> '16/07/2024'."""
+    if value is None or value == "":
+        return ""
+    value = _when(value)
+    return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)
 
 
 def period(value: str | None) -> str:
@@ -123,6 +142,7 @@ FILTERS = {
     "bar_width": bar_width,
     "rate": rate,
     "vn_date": vn_date,
+    "vn_day": vn_day,
     "period": period,
     "code_label": code_label,  # claim issue codes named in Vietnamese (web/claim_codes.py)
     "field_label": field_label,  # error messages on pages name the field in Vietnamese

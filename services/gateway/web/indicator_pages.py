@@ -13,7 +13,7 @@ from typing import Any
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from services.common import units
+from services.common import clock, units
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError
 from services.gateway.application import indicators as sheets
@@ -63,7 +63,7 @@ def _shown(value: Any) -> str:
 
 
 def _year_or_default(year: int | None) -> int:
-    return year or date.today().year - 1  # offices report the year just closed
+    return year or clock.today().year - 1  # offices report the year just closed
 
 
 def _page(
@@ -100,7 +100,7 @@ def _page(
         writer=writer,
         failed=failed,
         general_errors=general,
-        years=list(range(min(2020, year), max(year, date.today().year) + 1)),
+        years=list(range(min(2020, year), max(year, clock.today().year) + 1)),
     )
 
 

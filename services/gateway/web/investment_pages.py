@@ -6,12 +6,11 @@ and a form_key, so a double click records once (web/common.py)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 
-from services.common import surplus
+from services.common import clock, surplus
 from services.common.contracts import investment as contract
 from services.gateway.application import investment
 from services.gateway.application.access import READ_ROLES, allow, require_station
@@ -101,8 +100,8 @@ def _project_page(
         errors=errors or [],
         which=which,
         form=request.form.to_dict() if errors else {},
-        today=date.today().isoformat(),
-        this_year=date.today().year,
+        today=clock.today().isoformat(),
+        this_year=clock.today().year,
     )
 
 

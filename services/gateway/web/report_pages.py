@@ -9,7 +9,7 @@ from typing import Any
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields
 
-from services.common import catalog, units
+from services.common import catalog, clock, units
 from services.common.contracts.fields import Id, Year
 from services.gateway.application import funding, yearly
 from services.gateway.application import yearly_report as report
@@ -47,7 +47,7 @@ class SubmissionForm(yearly.SubmissionIn):
 
 def _default_year(plan: catalog.Plan) -> int:
     """The year being reported: this year within the plan's period (its last year once the period is over)."""
-    return max(plan.period_from, min(units.today().year, plan.period_to))
+    return max(plan.period_from, min(clock.today().year, plan.period_to))
 
 
 def _default_plan() -> catalog.Plan:

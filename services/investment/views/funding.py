@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from services.common import catalog, surplus, units
+from services.common import catalog, clock, surplus, units
 from services.common.kept import KeptAnswers
 from services.investment import domain
 from services.investment.models import WRITES, Project, ProjectCapital, ProjectDisbursement, Station
@@ -185,13 +185,13 @@ def funding_status_kept(
     session: Session, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
 ) -> dict[str, Any]:
     """`funding_status`, kept while nothing in investment's database changed (a refusal is not kept)."""
-    key = ("item", date.today(), plan_id, item_code, year, unit)
+    key = ("item", clock.today(), plan_id, item_code, year, unit)
     return _KEPT.get(session, key, lambda: funding_status(session, plan_id, item_code, year, unit))
 
 
 def funding_tree_kept(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict:
     """`funding_tree`, kept while nothing in investment's database changed."""
-    key = ("tree", date.today(), plan_id, year, unit)
+    key = ("tree", clock.today(), plan_id, year, unit)
     return _KEPT.get(session, key, lambda: funding_tree(session, plan_id, year, unit))
 
 
@@ -231,7 +231,7 @@ def surplus_capital(session: Session) -> list[dict[str, Any]]:
 def medium_term(session: Session, unit: str | None = None, today: date | None = None) -> dict[str, Any]:
     """Kế hoạch đầu tư công trung hạn: capital and disbursements by source and year over 2016–2020 and
     2021–2025 (other years apart), and what remains to finance per project."""
-    today = today or date.today()
+    today = today or clock.today()
     check_unit(unit)
     groups = money_groups(session, station_codes=codes_reaching(unit))
     periods: dict[str, dict[str, Any]] = {}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common import units
+from services.common import clock, units
 from services.investment import domain
 from services.investment.domain import targets as target_rules
 from services.investment.models import IndicatorFact, Project, ProjectStatusChange, Station
@@ -53,7 +53,7 @@ def _centres(scope: str, year: int) -> list[units.Unit]:
 def sheet_rows(session: Session, unit: str | None, year: int, today: date | None = None) -> dict[str, Any]:
     """One row per station in force at the year's as-of date within `unit` (then the district health
     centres), each with the year's latest facts: what the Excel template is filled with."""
-    today = today or date.today()
+    today = today or clock.today()
     check_unit(unit)
     domain.check_year(year, "year")
     scope = unit or units.PROVINCE_CODE
@@ -114,7 +114,7 @@ def targets(
     """Every target of the plan measured for `year` within the plan's unit (and `unit`): stations in force
     on the as-of date (31/12, or today for the year running), their indicator facts of the year and the
     register; the value per unit one level down (`by_unit`) and the stations or centres that miss it."""
-    today = today or date.today()
+    today = today or clock.today()
     plan = plan_or_refuse(plan_id)
     check_unit(unit)
     year = year or today.year

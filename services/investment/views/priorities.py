@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common import units
+from services.common import clock, units
 from services.investment import domain
 from services.investment.models import Project, ProjectStatusChange
 from services.investment.priority_rules import load_priority_rules, priority_rules_document
@@ -24,7 +24,7 @@ def priorities(
     rules: domain.PriorityRules | None = None,
 ) -> dict[str, Any]:
     """Stations ranked for `year`'s investment list by the visible rule of priority_rules.yaml."""
-    today = today or date.today()
+    today = today or clock.today()
     check_unit(unit)
     rules = rules or load_priority_rules()
     on = date(year, 1, 1) if year > today.year else domain.as_of_date(year, today)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common import units
+from services.common import clock, units
 from services.investment import domain
 from services.investment.models import (
     Project,
@@ -48,7 +48,7 @@ def list_projects(
     item_code: str | None = None,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    today = today or date.today()
+    today = today or clock.today()
     est = _latest_estimate_subquery()
     cap = _sum_by_project(ProjectCapital)
     paid = _sum_by_project(ProjectDisbursement)

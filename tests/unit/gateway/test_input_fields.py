@@ -3,11 +3,12 @@ free text without bidi controls, each refusal named by a code the gateway answer
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from marshmallow import Schema, ValidationError
 
+from services.common import clock
 from services.common.contracts.fields import BIDI_CONTROLS, EARLIEST_DAY, ID_MAX, Day, Id, Text, Year
 from services.gateway.errors import field_label, validation_errors
 
@@ -38,8 +39,8 @@ def test_years_are_2000_to_2100() -> None:
 
 
 def test_days_lie_from_2015_to_a_year_ahead() -> None:
-    last = date.today() + timedelta(days=366)
-    for good in (EARLIEST_DAY, date.today(), last):
+    last = clock.today() + timedelta(days=366)
+    for good in (EARLIEST_DAY, clock.today(), last):
         assert Inputs().load({"day": good.isoformat()}) == {"day": good}
     for bad in ("2014-12-31", "0001-01-01", "2099-01-01", (last + timedelta(days=1)).isoformat()):
         assert _refused({"day": bad}) == {"day": "date_out_of_range"}

@@ -3,14 +3,14 @@ functions of data (no services): money stays integer, formats and layout are wha
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from openpyxl import load_workbook
 
 from services.gateway.application import funding, workbooks
 from services.gateway.web import charts
-from services.gateway.web.format import bar_width, money2, number, percent, period, rate, vn_date, vnd
+from services.gateway.web.format import bar_width, money2, number, percent, period, rate, vn_date, vn_day, vnd
 
 
 def test_vnd_is_written_the_vietnamese_way():
@@ -43,7 +43,18 @@ def test_rates_and_bars():
 def test_dates_and_periods():
     assert vn_date("2018-10-22") == "22/10/2018"
     assert vn_date(date(2019, 3, 19)) == "19/03/2019"
-    assert vn_date("2024-07-15T08:30:00") == "15/07/2024 08:30"
+    assert vn_date("2024-07-15T08:30:00") == "15/07/2024 08:30"  # a local time as written (NGAY_VAO)
+
+
+def test_moments_are_read_on_vietnams_clock():
+    # A stored moment is UTC: an upload at 02:30 UTC happened at 09:30 in Kiên Giang, and one at 20:00 UTC
+    # on the 15th happened on the 16th there.
+    assert vn_date("2024-07-15T02:30:00+00:00") == "15/07/2024 09:30"
+    assert vn_date(datetime(2024, 7, 15, 20, 0, tzinfo=UTC)) == "16/07/2024 03:00"
+    assert vn_day("2024-07-15T20:00:00.123456+00:00") == "16/07/2024"
+    assert vn_day("2024-07-15T09:30:00+07:00") == "15/07/2024"
+    assert vn_day("2024-07-15") == "15/07/2024"
+    assert vn_day(None) == vn_date("") == ""
     assert period("2024-Q3") == "Quý III/2024"
     assert period("2024-07") == "Tháng 7/2024"
     assert period("2024") == "Năm 2024"

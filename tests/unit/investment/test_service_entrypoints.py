@@ -6,7 +6,6 @@ The rules behind each answer are tested with the handlers and views (tests/integ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common import units
+from services.common import clock, units
 from services.common.db import make_engine, transaction
 from services.common.errors import DomainError, Malformed, NotFound
 from services.common.messaging import DatabaseAccess
@@ -198,7 +197,7 @@ def test_project_commands_and_reads(service: Any, factory: sessionmaker[Session]
     assert all(len(outbox(factory, kind)) == 1 for kind in kinds)
 
     assert service.get_project(pid)["capital"] == 600_000_000
-    today_code = units.successor_on(STATION, date.today())  # the commune it belongs to after the 2025 reform
+    today_code = units.successor_on(STATION, clock.today())  # the commune it belongs to after the 2025 reform
     assert service.project_scope(pid) == {"id": pid, "station_code": STATION, "current_station_code": today_code}
     assert [p["id"] for p in service.list_projects(None, STATION)] == [pid]
     assert service.list_projects("910") == []
