@@ -1,10 +1,12 @@
 """Headless Chromium (Debian's `chromium` and `chromium-driver`, installed by `make deps-system`) driven by
-Selenium through its own chromedriver: nothing is downloaded. Screenshots of the main pages go to
-docs/screenshots/."""
+Selenium through its own chromedriver: nothing is downloaded. Screenshots of the main pages go to a temporary
+folder, or with YTCS_SCREENSHOTS=1 to docs/screenshots/ (so that a test run leaves the checkout as it was)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from selenium.webdriver.chrome.service import Service
 from tests.support.infra import ROOT
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+_KEPT = ROOT / "docs" / "screenshots"
+SCREENSHOTS = _KEPT if os.environ.get("YTCS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "ytcs-screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def chrome(downloads: Path) -> Iterator[webdriver.Chrome]:
 
 
 def screenshot(driver: webdriver.Chrome, name: str, width: int = 1366) -> Path:
-    """A full-page screenshot (the window stretched to the page's height) into docs/screenshots/."""
+    """A full-page screenshot (the window stretched to the page's height) into SCREENSHOTS."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # The window cannot grow past the headless screen: the page is laid out at the wanted size instead.
     metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
