@@ -51,13 +51,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common import clock
 from services.common.clock import VIETNAM  # quarters and years end at midnight in Việt Nam, not in UTC
+from services.common.clock import today as today_in_vietnam
 from services.common.db import make_engine
 from services.common.periods import Quarter
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ class BusinessCollector(Collector):
     service: str
     fetch: Fetch
     min_interval: float = 10.0
-    today: Callable[[], date] = field(default=clock.today)
+    today: Callable[[], date] = field(default=today_in_vietnam)
     clock: Callable[[], float] = time.monotonic
     stamp: Callable[[], Hashable] | None = None  # the data version: unchanged, the last figures stand
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
