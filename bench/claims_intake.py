@@ -84,7 +84,6 @@ def _decode_beforehand(intake: Any, path: str, factory: Any) -> dict[str, float]
             parse_cpu += time.process_time() - started
             prepared[raw.index] = intake._prepare(raw, raw.index, reader.header, ctx)
     intake._prepare = lambda raw, index, header, ctx: prepared[index]
-    gc.freeze()  # the results held here are the bench's, not the intake's: its collector should not scan them
     return {"parse_cpu_s": round(parse_cpu, 2)}
 
 
@@ -115,7 +114,10 @@ def child(path: str, db_url: str | None, workdir: str, decoded: bool = False) ->
         data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "bench"}
         reg = handlers.register_file(uow, data)
     intake = Intake(factory, store)
-    beforehand = _decode_beforehand(intake, path, factory) if decoded else {}
+    beforehand: dict[str, float] = {}
+    if decoded:
+        beforehand = _decode_beforehand(intake, path, factory)
+        gc.freeze()  # the results held are the bench's, not the intake's: its collector should not scan them
     started, cpu = time.perf_counter(), time.process_time()
     outcome = intake.process(reg["id"])
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
