@@ -436,7 +436,7 @@ def example_for(schema: Any, components: dict[str, Any], name: str | None = None
         if fmt == "date":
             return "2024-07-15"
         if fmt == "date-time":
-            return "2024-07-15T08:30:00+07:00"
+            return "2024-07-15T01:30:00+00:00"  # moments are answered in UTC (docs/api.md)
         if fmt == "binary":
             return None
         return "x" * max(1, schema.get("minLength", 1)) if schema.get("minLength") else "chuỗi"
