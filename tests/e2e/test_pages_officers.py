@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timedelta
 
 import lxml.html
 import pytest
 import requests
 
+from services.common import clock
 from services.common.periods import PeriodError, read_quarter
 from services.devtools import claims_generator as generator
 from tests.e2e.test_web_pages import PASSWORD, Browser, _upload_and_wait
@@ -139,6 +141,10 @@ def test_claim_files_say_their_outcome_honestly_and_the_records_page_reads_like_
         assert names[f"Số {file_id}"].xpath('td[@class="text filename"]')[0].text_content() == "hoso.xml"
     assert "0/2 được chấp nhận" in lxml.html.tostring(names[f"Số {file_b}"], encoding=str)
     assert tree(bhxh.get(f"/claims/files/{file_a}").text).get_element_by_id("file-name").text_content() == "hoso.xml"
+    # "Nhận lúc" is the moment of the upload on Việt Nam's clock, not the server's UTC (7 hours behind).
+    shown = names[f"Số {file_a}"].xpath("td")[3].text_content().strip()
+    uploaded = datetime.strptime(shown, "%d/%m/%Y %H:%M").replace(tzinfo=clock.VIETNAM)
+    assert abs(datetime.now(clock.VIETNAM) - uploaded) < timedelta(minutes=10), shown
 
     # The period box takes the app's own display form, and one row stands for a MA_LK sent in two files.
     for typed in ("Quý III/2024", "Q3/2024", "quý 3 năm 2024"):
