@@ -1,18 +1,14 @@
 """Stored moments come back as the same instant, aware and in UTC, on both engines (services/common/db.Instant):
-an answer names its moments with their offset whatever the database, and SQL orders them as instants."""
+SQL orders them as instants. A claims answer naming its moments with their offset: test_answer_moments.py in
+tests/integration/claims."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
-from sqlalchemy.orm import sessionmaker
 
-from services.claims import handlers, views
-from services.claims.unit_of_work import ClaimsUnitOfWork
-from services.common.db import Instant, make_engine, transaction
-from services.common.migrate import upgrade
+from services.common.db import Instant, make_engine
 
 VIETNAM = timezone(timedelta(hours=7))
 MOMENTS = {
@@ -37,19 +33,3 @@ def test_an_instant_is_the_same_moment_aware_in_utc_on_both_engines(any_db_url: 
     assert got[2].isoformat() == "2024-07-15T02:30:00+00:00"
     assert order == [2, 3, 1]  # by the instant, not by the wall clock each was written in
     assert latest == MOMENTS[1]
-
-
-def test_an_answer_names_its_moments_with_their_offset_on_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/claims.db"
-    upgrade("claims", url)
-    engine = make_engine(url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with ClaimsUnitOfWork(factory) as uow:
-        data = {"sha256": "a" * 64, "size": 10, "blob_name": "a" * 64, "uploaded_by": "test"}
-        file_id = handlers.register_file(uow, data)["id"]
-    with transaction(factory) as s:
-        status = views.file_status(s, file_id, limit=0)
-    engine.dispose()
-    uploaded = datetime.fromisoformat(status["uploaded_at"])
-    assert uploaded.utcoffset() == timedelta(0), status["uploaded_at"]
-    assert abs(datetime.now(UTC) - uploaded) < timedelta(minutes=5)

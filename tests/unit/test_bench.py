@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from bench import claims_intake, floor, latency, province, stages
@@ -25,31 +25,8 @@ def _file(tmp_path: Path, records: int) -> Path:
     return path
 
 
-def test_floor_reads_every_record_the_system_counts(tmp_path: Path) -> None:
-    path = _file(tmp_path, 40)
-    bare = floor.run(path, f"sqlite:///{tmp_path}/floor.db")
-    assert bare["records"] == bare["stored"] == 40
-    assert bare["lines"] > 40  # XML2 and XML3 were parsed, not skipped
-
-    url = f"sqlite:///{tmp_path}/claims.db"
-    upgrade("claims", url)
-    engine = make_engine(url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    store = FilesystemBlobStore(tmp_path / "blobs")
-    with open(path, "rb") as fh:
-        blob = store.put(fh)
-    with ClaimsUnitOfWork(factory) as uow:
-        data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "test"}
-        file_id = handlers.register_file(uow, data)["id"]
-    assert Intake(factory, store, batch_size=7).process(file_id) == "done"
-    with transaction(factory) as s:
-        status = views.file_status(s, file_id, limit=0)
-    engine.dispose()
-    assert status["records"]["total"] == bare["records"]
-    assert status["records"]["accepted"] + status["records"]["rejected"] == bare["records"]
-
-
-def _intake_run(tmp_path: Path, path: Path, name: str, decoded: bool) -> tuple[list, list, dict]:
+def _registered(tmp_path: Path, path: Path, name: str) -> tuple[Engine, sessionmaker, FilesystemBlobStore, int]:
+    """A fresh claims database `name` on SQLite with `path` stored and registered, as the gateway registers it."""
     url = f"sqlite:///{tmp_path}/{name}.db"
     upgrade("claims", url)
     engine = make_engine(url)
@@ -60,6 +37,26 @@ def _intake_run(tmp_path: Path, path: Path, name: str, decoded: bool) -> tuple[l
     with ClaimsUnitOfWork(factory) as uow:
         data = {"sha256": blob.sha256, "size": blob.size, "blob_name": blob.name, "uploaded_by": "test"}
         file_id = handlers.register_file(uow, data)["id"]
+    return engine, factory, store, file_id
+
+
+def test_floor_reads_every_record_the_system_counts(tmp_path: Path) -> None:
+    path = _file(tmp_path, 40)
+    bare = floor.run(path, f"sqlite:///{tmp_path}/floor.db")
+    assert bare["records"] == bare["stored"] == 40
+    assert bare["lines"] > 40  # XML2 and XML3 were parsed, not skipped
+
+    engine, factory, store, file_id = _registered(tmp_path, path, "claims")
+    assert Intake(factory, store, batch_size=7).process(file_id) == "done"
+    with transaction(factory) as s:
+        status = views.file_status(s, file_id, limit=0)
+    engine.dispose()
+    assert status["records"]["total"] == bare["records"]
+    assert status["records"]["accepted"] + status["records"]["rejected"] == bare["records"]
+
+
+def _intake_run(tmp_path: Path, path: Path, name: str, decoded: bool) -> tuple[list, list, dict]:
+    engine, factory, store, file_id = _registered(tmp_path, path, name)
     intake = Intake(factory, store, batch_size=7)
     extra = claims_intake._decode_beforehand(intake, str(path), factory) if decoded else {}
     assert intake.process(file_id) == "done"
