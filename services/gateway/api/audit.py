@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -15,10 +14,6 @@ from services.gateway.models import AuditEntry
 from services.gateway.openapi import doc
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat()
 
 
 @bp.get("")
@@ -34,11 +29,10 @@ def list_audit() -> Any:
     for name in ("actor", "action", "status", "request_id"):
         if q.get(name) is not None:
             conditions.append(getattr(AuditEntry, name) == q[name])
-    # In UTC, as stored (SQLite keeps no offset: an aware moment must be converted, not just stripped).
-    if q.get("since"):
-        conditions.append(AuditEntry.at >= q["since"].astimezone(UTC))
+    if q.get("since"):  # aware (AwareDateTime); the Instant column compares it as the moment it is
+        conditions.append(AuditEntry.at >= q["since"])
     if q.get("until"):
-        conditions.append(AuditEntry.at < q["until"].astimezone(UTC))
+        conditions.append(AuditEntry.at < q["until"])
     page, per_page = q["page"], q["per_page"]
     with ytcs().session() as s:
         total = s.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
@@ -52,7 +46,7 @@ def list_audit() -> Any:
     items = [
         {
             "id": r.id,
-            "at": _iso(r.at),
+            "at": r.at.isoformat(),
             "actor": r.actor,
             "role": r.role,
             "action": r.action,
