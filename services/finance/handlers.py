@@ -7,7 +7,7 @@ announces it with `uow.publish`. It never commits: leaving the unit of work does
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -558,9 +558,7 @@ def record_capitation_spend(uow: FinanceUnitOfWork, envelope: dict[str, Any]) ->
     if not uow.first_delivery(envelope["event_id"], envelope["event_type"]):
         return False
     data = load_command(CapitationSpendChangedV1, envelope["data"])
-    occurred = datetime.fromisoformat(envelope["occurred_at"])
-    # One clock for ordering (SQLite keeps no offset): UTC.
-    occurred = occurred.replace(tzinfo=UTC) if occurred.tzinfo is None else occurred.astimezone(UTC)
+    occurred = datetime.fromisoformat(envelope["occurred_at"])  # stored as the moment it is (Instant: UTC)
     uow.repo.add(
         CapitationSpendReport(
             event_id=envelope["event_id"],
