@@ -97,8 +97,9 @@ class Instant(TypeDecorator[datetime]):
 
     PostgreSQL's timestamptz keeps the instant itself. SQLite keeps only the wall-clock text, so there the moment is
     written as its UTC wall clock (an aware moment of another zone would otherwise be stored as its own local time)
-    and read back as UTC; a naive moment is taken to be UTC, as every stored one is (`outbox.utcnow`). Without this
-    an answer said "2024-07-15T02:30:00" on SQLite and "2024-07-15T02:30:00+00:00" on PostgreSQL."""
+    and read back as UTC; a naive moment is taken to be UTC, as every stored one is (`outbox.utcnow`). PostgreSQL's
+    answer is moved to UTC too, whatever the server's time zone. Without this an answer said "2024-07-15T02:30:00"
+    on SQLite and "2024-07-15T02:30:00+00:00" (or +07:00) on PostgreSQL."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -109,7 +110,10 @@ class Instant(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+        # PostgreSQL answers in the session's TimeZone setting (a server set to Asia/Ho_Chi_Minh: +07:00).
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
