@@ -74,7 +74,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     session_store.install(app)  # server-side sessions (revocable; absolute and idle lifetimes)
     hooks.install(app)
-    errors.install(app)
+    from services.gateway.web.common import error_page
+
+    errors.install(app, page=error_page)  # a person on a page address gets the error page, in Vietnamese
 
     from services.gateway.api import register_api
 

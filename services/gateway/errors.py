@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, make_response, request
 from marshmallow import ValidationError
 from nameko.exceptions import (
     BadRequest,
@@ -24,7 +25,7 @@ from nameko.exceptions import (
     UnknownService,
     deserialize_to_instance,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from services.common.errors import SERVICE_NAMES, Conflict, DomainError, Malformed, NotFound
 
@@ -300,7 +301,19 @@ def answer(found: Failure) -> tuple[Any, int]:
     return response, status
 
 
-def install(app: Flask) -> None:
+# Renders a failure for a person's browser (the pages' error page, web/common.py); None when the request is not
+# from a browser, which then gets the JSON answer. Passed in by app.py: this module is below the pages.
+PageRenderer = Callable[[list[dict[str, Any]], int], Any]
+
+
+def install(app: Flask, page: PageRenderer | None = None) -> None:
+    def respond(errors: list[dict[str, Any]], status: int) -> Response:
+        if page is not None and not request.path.startswith("/api/"):
+            shown = page(errors, status)
+            if shown is not None:
+                return make_response(shown)
+        return make_response(body(errors, status))
+
     @app.errorhandler(DomainError)
     @app.errorhandler(ValidationError)
     @app.errorhandler(Unavailable)
@@ -311,16 +324,21 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http(exc: HTTPException) -> Any:
+        # Routing's own failures too (an address no route has, a GET on a form's address): on a page address a
+        # person gets the error page in Vietnamese, not Werkzeug's English page nor JSON.
         code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", "Lỗi HTTP."))
-        if not request.path.startswith("/api/") and exc.code == 404:
-            return exc
-        return body([{"field": None, "code": code, "message": message}], exc.code or 500)
+        response = respond([{"field": None, "code": code, "message": message}], exc.code or 500)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110: a 405 names what is allowed
+        return response
 
     @app.errorhandler(Exception)
     def crash(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
         rid = g.get("request_id", "")
-        return body(
-            [{"field": None, "code": "internal_error", "message": f"Lỗi hệ thống; đã ghi nhận để xử lý (mã {rid})."}],
-            500,
-        )
+        message = f"Lỗi hệ thống; đã ghi nhận để xử lý (mã {rid})."
+        try:
+            return respond([{"field": None, "code": "internal_error", "message": message}], 500)
+        except Exception:  # the error page itself failed (a template's fault, say): the plain answer still goes
+            log.exception("the error page failed on %s %s", request.method, request.path)
+            return body([{"field": None, "code": "internal_error", "message": message}], 500)

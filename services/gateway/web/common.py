@@ -256,6 +256,26 @@ def refused(exc: Exception) -> Any:
     return render("error.html", status, errors=errs if isinstance(exc, Unavailable) else errors.with_labels(errs))
 
 
+# What routing's failures mean to a person on a page address (the codes stay the API's).
+_FOR_PEOPLE = {
+    404: ("Không tìm thấy trang", "Không có trang nào ở địa chỉ này. Kiểm tra lại địa chỉ, hoặc chọn một mục trên "
+          "thanh trình đơn."),
+    405: ("Không mở trực tiếp được", "Địa chỉ này chỉ nhận dữ liệu gửi từ một biểu mẫu. Mở trang có biểu mẫu đó "
+          "để làm tiếp."),
+    500: ("Lỗi hệ thống", None),  # the message carries the request id to quote
+}
+
+
+def error_page(errs: list[dict[str, Any]], status: int) -> tuple[str, int] | None:
+    """The app-level failures (an unknown address, a wrong method, a crash: errors.install) as the error page
+    for a browser on a page address; None for any other client, which gets the JSON answer."""
+    if not wants_html():
+        return None
+    heading, message = _FOR_PEOPLE.get(status, ("Không thực hiện được", None))
+    shown = [{**e, "message": message} for e in errs] if message else errs
+    return render("error.html", status, errors=shown, heading=heading)
+
+
 @bp.errorhandler(CSRFError)
 def csrf_refused(exc: CSRFError) -> Any:
     errs = [
