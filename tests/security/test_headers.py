@@ -36,8 +36,10 @@ def admin(sec_stack) -> requests.Session:
     sec_stack.ytcs("user", "create", "--username", "hdr-admin", "--role", "admin", stdin=PASSWORD + "\n")
     browser = requests.Session()
     browser.headers.update(HTML)
-    r = browser.post(sec_stack.url + "/login", data={"username": "hdr-admin", "password": PASSWORD},
-                     allow_redirects=False, timeout=30)
+    page = browser.get(sec_stack.url + "/login", timeout=30).text
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"username": "hdr-admin", "password": PASSWORD, "csrf_token": token}
+    r = browser.post(sec_stack.url + "/login", data=form, allow_redirects=False, timeout=30)
     assert r.status_code == 303 and r.headers["Location"] == "/", r.text
     return browser
 

@@ -27,7 +27,7 @@ from services import cli
 from services.gateway import accounts, session_store
 from services.gateway.app import create_app
 from services.gateway.models import WebSession
-from tests.integration.gateway.conftest import Gateway, make_gateway
+from tests.integration.gateway.conftest import Gateway, login_token, make_gateway
 from tests.support.infra import rabbit_vhost
 
 PASSWORD = "mật khẩu đủ dài 13"
@@ -57,9 +57,9 @@ def gw(any_db_url: str, amqp: str) -> Iterator[Gateway]:
 
 def _login(gw: Gateway, username: str, password: str = PASSWORD, addr: str = "10.1.1.1") -> str:
     """Log in as a browser does; the session cookie's value, as a thief would copy it."""
-    r = gw.app.test_client().post(
-        "/login", data={"username": username, "password": password}, headers=HTML, environ_base={"REMOTE_ADDR": addr}
-    )
+    browser = gw.app.test_client()
+    form = {"username": username, "password": password, "csrf_token": login_token(browser)}
+    r = browser.post("/login", data=form, headers=HTML, environ_base={"REMOTE_ADDR": addr})
     assert r.status_code == 303 and not r.headers["Location"].startswith("/login"), r.headers.get("Location")
     return _cookie(r)
 
@@ -281,7 +281,8 @@ def test_on_the_running_system_logout_and_disable_cut_off_at_once(sec_stack):
 
     def login() -> requests.Session:
         b = requests.Session()
-        r = b.post(sec_stack.url + "/login", data={"username": "ses-stack", "password": PASSWORD},
+        token = CSRF.search(b.get(sec_stack.url + "/login", headers=HTML, timeout=30).text).group(1)
+        r = b.post(sec_stack.url + "/login", data={"username": "ses-stack", "password": PASSWORD, "csrf_token": token},
                    headers=HTML, allow_redirects=False, timeout=30)
         assert r.status_code == 303 and r.headers["Location"] == "/", r.text[:300]
         return b

@@ -75,6 +75,25 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _forged_login() -> bool:
+    """Login CSRF: a form posted to /login by another site's page, which would log the person's browser into an
+    account of the sender's choosing (SameSite=Lax lets a top-level form post through). The login page's own
+    CSRF token always passes; without it, a browser names a foreign page in `Sec-Fetch-Site` or `Origin`, which
+    such a page cannot hide. A program posting the form sends neither and keeps the contract (username and
+    password); JSON needs a CORS permission no other site gets."""
+    if request.is_json:
+        return False
+    try:
+        validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
+        return False
+    except WTFormsValidationError:
+        pass
+    if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin.rstrip("/") != request.host_url.rstrip("/")
+
+
 def _wants_json() -> bool:
     """A browser submitting the form names text/html in Accept; any other client gets JSON."""
     return request.is_json or "text/html" not in request.headers.get("Accept", "")
@@ -88,6 +107,7 @@ def _wants_json() -> bool:
     status=303,
     responses={
         200: ("Đăng nhập thành công (khi yêu cầu JSON)", SessionOut),
+        400: "Biểu mẫu gửi từ trang khác mà không có mã CSRF của trang đăng nhập",
         401: "Sai tên đăng nhập hoặc mật khẩu",
         429: "Đăng nhập sai quá nhiều lần",
     },
@@ -95,8 +115,15 @@ def _wants_json() -> bool:
 def login() -> Any:
     """Log a person in from the pages' form: sets the session cookie, then redirects (303) to `next`.
 
-    A browser is sent back to `/login?error=<code>` on failure; a client asking for JSON gets 200 / 401 / 429.
+    A form sent from another site's page without the login page's CSRF token is refused (400 `csrf_invalid`).
+    A browser is sent back to `/login?error=<code>` on failure; any other client gets 200 / 400 / 401 / 429.
     """
+    if _forged_login():
+        if not _wants_json():
+            query = {"error": "csrf_invalid", "next": _safe_next(request.form.get("next"))}
+            return redirect("/login?" + urlencode(query), 303)
+        message = "Biểu mẫu đăng nhập gửi từ trang khác mà không có mã CSRF: không đăng nhập."
+        raise DomainError.one("csrf_invalid", message, "csrf_token", 400)
     raw = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if not isinstance(raw, dict):
         raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)

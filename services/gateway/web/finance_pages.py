@@ -55,6 +55,7 @@ LOGIN_ERRORS = {
     "invalid_credentials": "Tên đăng nhập hoặc mật khẩu không đúng.",
     "too_many_attempts": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.",
     "required": "Vui lòng nhập tên đăng nhập và mật khẩu.",
+    "csrf_invalid": "Trang đăng nhập đã hết hạn hoặc không phải của hệ thống này. Vui lòng đăng nhập lại.",
 }
 KINDS_VN = {
     "new_build": "Xây mới",

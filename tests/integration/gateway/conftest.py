@@ -47,6 +47,12 @@ class Gateway:
             s.commit()
 
 
+def login_token(client: FlaskClient) -> str:
+    """The CSRF token the login page gives this client (POST /login checks it), as a browser would read it."""
+    page = client.get("/login", headers={"Accept": "text/html"}).get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
 def make_gateway(db_url: str, amqp_uri: str, extra: Any = None) -> Gateway:
     upgrade("gateway", db_url)
     app = create_app(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 from flask import Blueprint, jsonify
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from services.gateway import accounts
 from services.gateway.application.access import READ_ROLES, allow
 from services.gateway.application.facilities import require_facility
 from services.gateway.models import ApiToken, LoginFailure, User
-from tests.integration.gateway.conftest import make_gateway
+from tests.integration.gateway.conftest import login_token, make_gateway
 
 PASSWORD = "mật khẩu đủ dài"
 
@@ -63,7 +63,7 @@ def test_login_sets_a_session_cookie_that_reads_but_never_writes_the_api(gw):
     browser = gw.app.test_client()
     r = browser.post(
         "/login",
-        data={"username": "ketoan", "password": PASSWORD, "next": "/plans", "csrf_token": "ignored"},
+        data={"username": "ketoan", "password": PASSWORD, "next": "/plans", "csrf_token": login_token(browser)},
         headers={"Accept": "text/html"},
     )
     assert r.status_code == 303 and r.headers["Location"] == "/plans"
@@ -97,17 +97,54 @@ def test_logout_clears_the_session(gw):
 def test_open_redirects_are_refused(gw):
     gw.user("viewer1", PASSWORD, "viewer")
     for target in ("https://evil.example", "//evil.example", "/\\evil.example"):
-        r = gw.app.test_client().post(
+        browser = gw.app.test_client()
+        r = browser.post(
             "/login",
-            data={"username": "viewer1", "password": PASSWORD, "next": target},
+            data={"username": "viewer1", "password": PASSWORD, "next": target, "csrf_token": login_token(browser)},
             headers={"Accept": "text/html"},
         )
         assert r.headers["Location"] == "/"
 
 
 def test_wrong_password_for_a_browser_goes_back_to_the_form(gw):
-    r = gw.client.post("/login", data={"username": "nobody", "password": "x"}, headers={"Accept": "text/html"})
+    form = {"username": "nobody", "password": "x", "csrf_token": login_token(gw.client)}
+    r = gw.client.post("/login", data=form, headers={"Accept": "text/html"})
     assert r.status_code == 303 and r.headers["Location"].startswith("/login?error=invalid_credentials")
+
+
+def test_a_login_form_without_the_pages_token_logs_nobody_in(gw):
+    """Login CSRF: another site's page posting its own credentials must not log the person's browser in."""
+    gw.user("attacker", PASSWORD, "viewer")
+    foreign = (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},  # a sandboxed frame's form
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://other.localhost"},
+    )
+    for sent_by in foreign:
+        for token in (None, "forged", login_token(gw.app.test_client())):  # none, made up, another browser's
+            browser = gw.app.test_client()
+            form = {"username": "attacker", "password": PASSWORD} | ({"csrf_token": token} if token else {})
+            r = browser.post("/login", data=form, headers={"Accept": "text/html", **sent_by})
+            assert r.status_code == 303 and r.headers["Location"].startswith("/login?error=csrf_invalid"), sent_by
+            assert browser.get("/api/v1/auth/me").status_code == 401
+            r = browser.post("/login", data=form, headers=sent_by)  # the answer for a program
+            assert r.status_code == 400 and r.json["errors"][0]["code"] == "csrf_invalid"
+    page = gw.client.get("/login?error=csrf_invalid", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "Trang đăng nhập đã hết hạn" in page
+    with gw.db() as s:  # nothing was counted against the name: the password was never looked at
+        assert s.scalar(select(func.count()).select_from(LoginFailure)) == 0
+
+    # The login page's own token passes whatever the headers say; so does this site's own page without one, and
+    # a program posting the form as the contract states (no token, no Origin).
+    for headers, with_token in (({"Origin": "https://evil.example"}, True), ({"Origin": "http://localhost"}, False),
+                                ({"Sec-Fetch-Site": "same-origin"}, False), ({}, False)):
+        browser = gw.app.test_client()
+        token = login_token(browser) if with_token else None
+        form = {"username": "attacker", "password": PASSWORD} | ({"csrf_token": token} if token else {})
+        r = browser.post("/login", data=form, headers={"Accept": "text/html", **headers})
+        assert r.status_code == 303 and r.headers["Location"] == "/", headers
+        assert browser.get("/api/v1/auth/me").status_code == 200
 
 
 def test_failed_logins_are_limited_per_username(gw):
@@ -120,9 +157,10 @@ def test_failed_logins_are_limited_per_username(gw):
     assert r.status_code == 429 and r.json["errors"][0]["code"] == "too_many_attempts"
     assert "thử lại" in r.json["errors"][0]["message"] and int(r.headers["Retry-After"]) > 0
     # The form answers the same for a program (JSON), and sends a browser back to the page.
-    r = gw.client.post("/login", data={"username": "target", "password": PASSWORD})
+    form = {"username": "target", "password": PASSWORD, "csrf_token": login_token(gw.client)}
+    r = gw.client.post("/login", data=form)
     assert r.status_code == 429
-    r = gw.client.post("/login", data={"username": "target", "password": PASSWORD}, headers={"Accept": "text/html"})
+    r = gw.client.post("/login", data=form, headers={"Accept": "text/html"})
     assert r.headers["Location"].startswith("/login?error=too_many_attempts")
     # Another user is not locked out by it.
     gw.user("other", PASSWORD, "finance")

@@ -10,7 +10,7 @@ import pytest
 from flask import Blueprint, Flask
 
 from services.gateway.application.access import READ_ROLES, allow
-from tests.integration.gateway.conftest import Gateway, make_gateway
+from tests.integration.gateway.conftest import Gateway, login_token, make_gateway
 
 PASSWORD = "mật khẩu đủ dài"
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # as a browser asks
@@ -38,7 +38,8 @@ def pages(any_db_url: str, gw_amqp: str) -> Iterator[Gateway]:
 def _logged_in(gw: Gateway):
     gw.user("ketoan", PASSWORD, "finance", "910")
     browser = gw.app.test_client()
-    r = browser.post("/login", data={"username": "ketoan", "password": PASSWORD, "next": "/"}, headers=HTML)
+    form = {"username": "ketoan", "password": PASSWORD, "next": "/", "csrf_token": login_token(browser)}
+    r = browser.post("/login", data=form, headers=HTML)
     assert r.status_code == 303
     return browser
 
