@@ -16,6 +16,9 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("YTCS_LOG_LEVEL", "info").lower()
 wsgi_app = "services.gateway.app:create_app()"
+# gunicorn 27's control socket (reload, scale workers) is unused here; left on, every master on a host binds the
+# same ~/.gunicorn/gunicorn.ctl, so one stack's master would answer, or remove, another's.
+control_socket_disable = True
 
 
 def post_fork(server, worker):  # noqa: ANN001, ARG001

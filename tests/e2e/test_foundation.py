@@ -118,6 +118,13 @@ def test_every_process_serves_metrics(stack):
         assert "ytcs_rpc_requests_total" in text
 
 
+def test_the_gateway_opens_no_control_socket(stack):
+    """gunicorn 27's control socket would be one path per host (~/.gunicorn/gunicorn.ctl) shared by every
+    stack's master: it is switched off (gunicorn_conf.py); the log says which socket a master listens on."""
+    log = stack.log.read_text(errors="replace")
+    assert "Listening at: http://" in log and "Control socket listening" not in log
+
+
 def _pids_of(stack, needle: str) -> list[int]:
     """Processes of THIS stack (other stacks may run beside it) whose command line ends with `needle` (so
     "runner claims" is the claims RPC process, not its intake worker "runner claims-intake")."""
