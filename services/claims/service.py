@@ -145,6 +145,11 @@ class Service:
             return views.reconciliation(s, facility, period, facilities)
 
     @rpc
+    def quarters_on_record(self, facilities: list[str] | None = None) -> list[dict[str, str]]:
+        with self.db.transaction() as s:
+            return views.quarters_on_record(s, facilities)
+
+    @rpc
     def capitation_summary(self, facilities: list[str] | None = None, year: int | None = None) -> dict[str, str]:
         with self.db.transaction() as s:
             return views.capitation_summary_cached(s, facilities, year)

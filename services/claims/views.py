@@ -38,7 +38,7 @@ from services.claims.parsing.notes import note_message
 from services.common.errors import DomainError, NotFound
 from services.common.kept import KeptAnswers
 from services.common.money import CENT, decimal_str
-from services.common.periods import quarter_or_refuse
+from services.common.periods import PeriodError, Quarter, quarter_or_refuse
 
 PERSONAL = ("ho_ten", "so_cccd", "ma_the_bhyt", "ma_bn", "ngay_sinh", "dia_chi", "dien_thoai")
 MAX_PER_PAGE = 500
@@ -542,6 +542,30 @@ def capitation_answer(fund: int, fund_set: bool, t: dict[str, int]) -> dict[str,
         "spend_other_cards_here": money(t["capitation"] - own),
         "registered_claims": t["registered_claims"],
     }
+
+
+def _is_quarter(text: str) -> bool:
+    try:
+        Quarter.parse(text)
+    except PeriodError:
+        return False
+    return True
+
+
+def quarters_on_record(session: Session, facilities: list[str] | None) -> list[dict[str, str]]:
+    """The (facility, quarter) pairs that have something to reconcile: claims in the kept totals, a capitation
+    fund or an advance; newest quarter first. What the pages' quarter pickers offer (a few rows at any scale)."""
+    t = FacilityQuarterTotal
+    where = [t.period_year > 0, *_scope(t.facility_code, facilities)]  # year 0: claims that name no quarter
+    kept = session.execute(select(t.facility_code, t.period_year, t.period_quarter).where(*where))
+    pairs = {(code, f"{year}-Q{quarter}") for code, year, quarter in kept}
+    for model in (CapitationFund, CapitationAdvance):
+        rows = session.execute(
+            select(model.facility_code, model.period).distinct().where(*_scope(model.facility_code, facilities))
+        )
+        pairs.update((code, period) for code, period in rows if _is_quarter(period))  # not one it could not read
+    ordered = sorted(pairs, key=lambda pair: (pair[1], pair[0]), reverse=True)
+    return [{"facility": code, "period": period} for code, period in ordered]
 
 
 def capitation_summary(session: Session, facilities: list[str] | None, year: int | None) -> dict[str, str]:

@@ -417,6 +417,15 @@ def test_claims_upload_errors_assessment_masking_and_reconciliation_in_pages(sta
     for key in ("requested", "approved", "rejected", "pending"):
         assert f'id="rec-{key}">{money2(api[key])}<' in rec
     assert "Khớp: đề nghị = duyệt + từ chối + chờ giám định." in rec and "<svg" in rec
+    # A facility chosen alone: each page with a quarter picker offers the facility's quarters on record, newest
+    # first, and opens on the newest.
+    for path in ("/reconciliation", "/claims/records", "/capitation/quarter"):
+        page = bhxh.get(path, params={"facility": FACILITY}).text
+        offered = re.findall(r'<option value="(Quý [^"]+)"></option>', page.split('id="quarters-on-record"', 1)[1])
+        typed = re.search(r'<input name="period"[^>]*list="quarters-on-record"[^>]*value="([^"]*)"', page).group(1)
+        assert "Quý III/2024" in offered and typed == offered[0], (path, offered, typed)
+    alone = bhxh.get("/reconciliation", params={"facility": FACILITY}).text
+    assert 'id="rec-requested">' in alone and "Chọn cơ sở và quý" not in alone
     # An assessment the service refuses (less than requested without a reason) is shown on the page.
     r = bhxh.post("/claims/assessments", {"facility_code": FACILITY, "period": "2024-Q3", f"approved__{ma_lk[2]}": "1"})
     assert r.status_code == 422 and "Chưa ghi được" in r.text

@@ -175,3 +175,14 @@ def picker() -> list[dict[str, str]]:
         out += [{"code": f["facility_code"], "name": "chưa gắn đơn vị", "unit": ""} for f in seen]
         out.sort(key=lambda f: f["code"])
     return out
+
+
+def quarters_on_record(facility: str | None) -> list[str]:
+    """The quarters with claims, a capitation fund or an advance on record, newest first: of `facility`, or of
+    every facility the person may see when none is chosen; the pages' quarter pickers offer them. Empty while
+    claims does not answer (a quarter can still be typed)."""
+    try:
+        pairs = rpc("claims", "quarters_on_record", scoped_facilities())
+    except Unavailable:
+        return []
+    return list(dict.fromkeys(p["period"] for p in pairs if facility is None or p["facility"] == facility))

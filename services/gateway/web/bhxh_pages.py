@@ -197,6 +197,9 @@ def claim_records() -> Any:
 
 def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, Any]] | None = None) -> Any:
     answer = None
+    quarters = facilities.quarters_on_record(q.get("facility"))
+    if q.get("facility") and not q.get("period") and quarters:
+        q = {**q, "period": quarters[0]}  # a facility chosen alone: its newest quarter on record
     if q.get("facility") and q.get("period"):
         require_facility(q["facility"], "facility")
         filters = {"facility": q["facility"], "period": q["period"], "page": q.get("page", 1), "per_page": 100}
@@ -211,6 +214,7 @@ def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, A
         answer=answer,
         q=q,
         facilities=facilities.picker(),
+        quarters=quarters,
         reasons=reasons,
         errors=errors or [],
         can_assess=g.principal.role in BHXH_WRITERS,
@@ -301,6 +305,9 @@ def reconciliation() -> Any:
     q = page_args(ReconciliationPageQuery())
     data, chart = None, None
     facility, period = q.get("facility"), q.get("period")
+    on_record = facilities.quarters_on_record(facility)
+    if facility and not period and on_record:
+        period = q["period"] = on_record[0]  # a facility chosen alone: its newest quarter on record
     if facility and period:
         require_facility(facility, "facility")
         scope = scoped_facilities()
@@ -322,6 +329,7 @@ def reconciliation() -> Any:
         data=data,
         chart=chart,
         facilities=facilities.picker(),
+        quarters=on_record,
         checks=checks,
         step_label=capitation.step_label,
         facility_label=facility_name(facility),

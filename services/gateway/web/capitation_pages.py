@@ -68,6 +68,9 @@ def _quarter_page(
     form: dict[str, str] | None = None,
 ) -> Any:
     data = None
+    quarters = facilities.quarters_on_record(facility)
+    if facility and not period and quarters:
+        period = quarters[0]  # a facility chosen alone: its newest quarter on record
     if facility and period:
         require_facility(facility, "facility")
         [data] = rpc("finance", "quarter_schedules", period, [facility])
@@ -77,6 +80,7 @@ def _quarter_page(
         q={"facility": facility, "period": period},
         data=data,
         facilities=facilities.picker(),
+        quarters=quarters,
         facility_label=facility_name(facility) if facility else None,
         step_names=STEP_NAMES,
         payment_kinds=PAYMENT_KINDS,

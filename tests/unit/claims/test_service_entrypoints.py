@@ -48,6 +48,7 @@ COVERED = {
     "rules",
     "reasons",
     "reconciliation",
+    "quarters_on_record",
     "capitation_summary",
     "on_capitation_fund_set",
     "on_station_facility_set",
@@ -230,6 +231,22 @@ def test_funds_advances_and_the_reconciliation(service: Any, store: FilesystemBl
     summary = service.capitation_summary([FACILITY], 2024)
     assert summary["fund"] == "9000.00" and summary["advanced"] == "500.00"
     assert summary["requested"] == rec["claims"]["requested"]
+
+    # The quarters the pages' pickers offer: the claims' (kept totals), the funds' and the advances', newest first,
+    # within the caller's facilities; a period finance sent that names no quarter is not offered.
+    for n, (facility, period) in enumerate((("91061", "2025-Q1"), ("91061", "2025"), (FACILITY, "2023-Q4")), 2):
+        body = event("capitation_fund_set", {"fund_id": n, "facility_code": facility, "period": period, "fund": 1})
+        assert service.on_capitation_fund_set(body) is True
+    later = event("advance_paid", {"advance_id": 2, "facility_code": FACILITY, "period": "2025-02", "amount": 5})
+    assert service.on_advance_paid(later) is True
+    assert service.quarters_on_record() == [
+        {"facility": "91061", "period": "2025-Q1"},
+        {"facility": FACILITY, "period": "2025-Q1"},
+        {"facility": FACILITY, "period": "2024-Q3"},
+        {"facility": FACILITY, "period": "2023-Q4"},
+    ]
+    assert [p["period"] for p in service.quarters_on_record(["91061"])] == ["2025-Q1"]
+    assert service.quarters_on_record([]) == []
 
 
 def test_a_station_s_facility_code_is_projected(service: Any, factory: sessionmaker) -> None:
