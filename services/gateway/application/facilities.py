@@ -186,3 +186,12 @@ def quarters_on_record(facility: str | None) -> list[str]:
     except Unavailable:
         return []
     return list(dict.fromkeys(p["period"] for p in pairs if facility is None or p["facility"] == facility))
+
+
+def quarter_choice(facility: str | None, period: str | None) -> tuple[str | None, list[str]]:
+    """(the quarter a facility-and-quarter page shows, the quarters its picker offers): a facility chosen without
+    a quarter opens on its newest quarter on record."""
+    on_record = quarters_on_record(facility)
+    if facility and not period and on_record:
+        period = on_record[0]
+    return period, on_record

@@ -197,9 +197,8 @@ def claim_records() -> Any:
 
 def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, Any]] | None = None) -> Any:
     answer = None
-    quarters = facilities.quarters_on_record(q.get("facility"))
-    if q.get("facility") and not q.get("period") and quarters:
-        q = {**q, "period": quarters[0]}  # a facility chosen alone: its newest quarter on record
+    period, quarters = facilities.quarter_choice(q.get("facility"), q.get("period"))
+    q = {**q, "period": period}
     if q.get("facility") and q.get("period"):
         require_facility(q["facility"], "facility")
         filters = {"facility": q["facility"], "period": q["period"], "page": q.get("page", 1), "per_page": 100}
@@ -305,9 +304,8 @@ def reconciliation() -> Any:
     q = page_args(ReconciliationPageQuery())
     data, chart = None, None
     facility, period = q.get("facility"), q.get("period")
-    on_record = facilities.quarters_on_record(facility)
-    if facility and not period and on_record:
-        period = q["period"] = on_record[0]  # a facility chosen alone: its newest quarter on record
+    period, on_record = facilities.quarter_choice(facility, period)  # `quarters` below is the chart's
+    q["period"] = period
     if facility and period:
         require_facility(facility, "facility")
         scope = scoped_facilities()

@@ -68,9 +68,7 @@ def _quarter_page(
     form: dict[str, str] | None = None,
 ) -> Any:
     data = None
-    quarters = facilities.quarters_on_record(facility)
-    if facility and not period and quarters:
-        period = quarters[0]  # a facility chosen alone: its newest quarter on record
+    period, quarters = facilities.quarter_choice(facility, period)
     if facility and period:
         require_facility(facility, "facility")
         [data] = rpc("finance", "quarter_schedules", period, [facility])
