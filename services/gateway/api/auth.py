@@ -75,19 +75,23 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _form_token_valid() -> bool:
+    """The pages' CSRF token sent with a form (field `csrf_token` or header X-CSRFToken) is this session's."""
+    try:
+        validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
+    except WTFormsValidationError:
+        return False
+    return True
+
+
 def _forged_login() -> bool:
     """Login CSRF: a form posted to /login by another site's page, which would log the person's browser into an
     account of the sender's choosing (SameSite=Lax lets a top-level form post through). The login page's own
     CSRF token always passes; without it, a browser names a foreign page in `Sec-Fetch-Site` or `Origin`, which
     such a page cannot hide. A program posting the form sends neither and keeps the contract (username and
     password); JSON needs a CORS permission no other site gets."""
-    if request.is_json:
+    if request.is_json or _form_token_valid():
         return False
-    try:
-        validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
-        return False
-    except WTFormsValidationError:
-        pass
     if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
         return True
     origin = request.headers.get("Origin")
@@ -171,15 +175,11 @@ def logout() -> Any:
     a JSON request; `GET /logout` does nothing, so a link on another site cannot log anyone out."""
     sid = session.get("sid")
     if isinstance(sid, str):
-        if not request.is_json:  # a foreign page can post a form, never JSON without a CORS permission
-            try:
-                validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRFToken"))
-            except WTFormsValidationError:
-                if not _wants_json():
-                    return redirect("/", 303)  # a forged logout: the person stays logged in, on the home page
-                raise DomainError.one(
-                    "csrf_invalid", "Thiếu hoặc sai mã CSRF: không đăng xuất.", "csrf_token", 400
-                ) from None
+        # A foreign page can post a form, never JSON without a CORS permission.
+        if not request.is_json and not _form_token_valid():
+            if not _wants_json():
+                return redirect("/", 303)  # a forged logout: the person stays logged in, on the home page
+            raise DomainError.one("csrf_invalid", "Thiếu hoặc sai mã CSRF: không đăng xuất.", "csrf_token", 400)
         with ytcs().session() as s:
             accounts.revoke_session(s, sid)
             s.commit()
