@@ -43,6 +43,9 @@ def _short(value: Decimal) -> str:
 def _axis(top: Decimal, out: list[str]) -> None:
     plot_h = H - PAD_B - PAD_T
     steps = 4 if str(top)[0] == "2" else 5  # round ticks: 0, 5, 10 … of 2 × 10^k split in 4, else in 5
+    # Whole đồng only: an axis up to 1 or 2 (nothing yet, or tiny sums) would tick 0.2 or 0.5, shown rounded as
+    # "0, 0, 0, 1, 1, 1".
+    steps = min(steps, int(top))
     for i in range(steps + 1):
         v = top * i / steps
         y = H - PAD_B - plot_h * i / steps

@@ -3,6 +3,7 @@ functions of data (no services): money stays integer, formats and layout are wha
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -71,6 +72,17 @@ def test_charts_escape_their_labels_and_draw_one_bar_per_year():
     assert "Ngân sách tỉnh" in svg
     quarters = str(charts.fund_vs_spend([("Quý 1", "2000000.00", "1813015.50"), ("Quý 2", None, "0")], "Quỹ"))
     assert quarters.count('class="fund"') == 1 and quarters.count('class="spend"') == 2
+
+
+def test_chart_axes_tick_whole_dong_only():
+    def ticks(svg: str) -> list[str]:
+        return re.findall(r'class="tick" text-anchor="end">([^<]*)<', svg)
+
+    assert ticks(str(charts.fund_vs_spend([("Quý 1", "0.00", "0.00"), ("Quý 2", None, "0")], "Quỹ"))) == ["0", "1"]
+    assert ticks(str(charts.fund_vs_spend([("Quý 1", "2", "1")], "Quỹ"))) == ["0", "1", "2"]
+    assert ticks(str(charts.fund_vs_spend([("Quý 1", "4", "0")], "Quỹ"))) == ["0", "1", "2", "3", "4", "5"]
+    big = ticks(str(charts.fund_vs_spend([("Quý 1", "1500000000", "0")], "Quỹ")))
+    assert big == ["0", "500 tr", "1 tỷ", "1,5 tỷ", "2 tỷ"]  # unchanged above the small sums
 
 
 PLAN = {"number": "34/KH-UBND", "date": "2019-03-19", "issuer": "UBND huyện Vĩnh Thuận"}
