@@ -277,6 +277,7 @@ class OutboxRelay(DependencyProvider):
 
 TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
 RETRY_HEADER = "ytcs-transient-retries"  # how often an event met a passing outage
+PUT_BACK_SECONDS = 10.0  # longest wait to connect for, and for the confirm of, a retry's copy
 
 
 class ReliableEventHandler(EventHandler):
@@ -340,28 +341,36 @@ class ReliableEventHandler(EventHandler):
     def _retry_later(self, message: Any) -> None:
         """After a backoff (0.5 s doubling to 30 s), put a copy back on our queue with confirms, then ack the
         original: the copy starts with a fresh delivery count. A crash between the two leaves both, and the
-        inbox absorbs the second. If even that fails (the broker is away too), requeue as before."""
+        inbox absorbs the second. If that fails or the broker does not confirm in time (away, or blocking
+        publishers under a memory or disk alarm), requeue the original instead of holding it."""
         from kombu import Connection
 
         headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
         tries = int(headers.get(RETRY_HEADER, 0)) + 1
         time.sleep(min(30.0, 0.5 * 2 ** min(tries - 1, 6)))  # eventlet-patched: yields to other workers
+        conn = Connection(
+            self.container.config["AMQP_URI"],
+            connect_timeout=PUT_BACK_SECONDS,
+            transport_options={"confirm_publish": True},
+        )
         try:
-            with Connection(self.container.config["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
-                conn.Producer().publish(
-                    message.body,
-                    exchange="",
-                    routing_key=self.queue.name,
-                    headers={**headers, RETRY_HEADER: tries},
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    message_id=message.properties.get("message_id"),
-                    delivery_mode=2,
-                )
-        except Exception:  # noqa: BLE001 - the broker is away as well: let it redeliver
+            conn.Producer().publish(
+                message.body,
+                exchange="",
+                routing_key=self.queue.name,
+                headers={**headers, RETRY_HEADER: tries},
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                message_id=message.properties.get("message_id"),
+                delivery_mode=2,
+                timeout=PUT_BACK_SECONDS,  # bounds the wait for the confirm
+            )
+        except Exception:  # noqa: BLE001 - the broker is away or blocked as well: let it redeliver
+            conn.collect()  # no close handshake: a broker that stopped reading would never answer it
             log.exception("could not put event %s back for a retry; requeueing", self.event_type)
             self.queue_consumer.requeue_message(message)
             return
+        conn.release()
         self.queue_consumer.ack_message(message)
 
 

@@ -110,7 +110,9 @@ def finance(tmp_path: Path, postgres_ok: bool) -> Iterator[tuple[str, str, int]]
             admin(f'ALTER DATABASE "{db_url.rsplit("/", 1)[1]}" ALLOW_CONNECTIONS true')
 
 
-def test_a_database_outage_dead_letters_nothing_and_loses_nothing(finance: tuple[str, str, int]) -> None:
+def test_a_database_outage_dead_letters_nothing_and_loses_nothing(
+    finance: tuple[str, str, int], tmp_path: Path
+) -> None:
     amqp_uri, db_url, port = finance
     name = db_url.rsplit("/", 1)[1]
     facility = fresh_facility()
@@ -146,7 +148,12 @@ def test_a_database_outage_dead_letters_nothing_and_loses_nothing(finance: tuple
     admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     deadline = time.monotonic() + 60
     while reports(db_url, facility) < EVENTS:
-        assert time.monotonic() < deadline, (reports(db_url, facility), consumed(port))
+        assert time.monotonic() < deadline, (
+            reports(db_url, facility),
+            consumed(port),
+            queue_depth(amqp_uri, queue),
+            (tmp_path / "finance.log").read_text()[-6000:],
+        )
         time.sleep(0.5)
     time.sleep(1.0)
     after = consumed(port)
