@@ -151,7 +151,7 @@ def test_a_database_outage_dead_letters_nothing_and_loses_nothing(
         assert time.monotonic() < deadline, (
             reports(db_url, facility),
             consumed(port),
-            queue_depth(amqp_uri, queue),
+            {"queue": queue_depth(amqp_uri, queue), "dead letters": queue_depth(amqp_uri, DLQ_NAME)},
             (tmp_path / "finance.log").read_text()[-6000:],
         )
         time.sleep(0.5)
