@@ -111,6 +111,14 @@ def test_cli_creates_users_and_refuses_bad_roles(stack):
     assert bad.returncode != 0 and "Vai trò" in bad.stderr
 
 
+def test_the_token_command_makes_a_token_the_api_takes(stack):
+    """The suite's tokens are made in-process (Stack.token); this is the command a person runs."""
+    out = stack.ytcs("token", "create", "--name", "script-910", "--role", "viewer", "--unit", "910")
+    assert "role viewer, unit 910" in out
+    token = out.strip().splitlines()[-1]
+    assert get(stack, "/api/v1/plans", token).status_code == 200
+
+
 def test_every_process_serves_metrics(stack):
     assert "ytcs_http_requests_total" in requests.get(stack.url + "/metrics", timeout=30).text
     for service in ("FINANCE", "CLAIMS", "INVESTMENT"):

@@ -141,10 +141,25 @@ class Stack:
         return out.stdout
 
     def token(self, role: str, unit: str | None = None) -> str:
-        args = ["token", "create", "--name", f"test-{role}-{unit or 'all'}", "--role", role]
-        if unit:
-            args += ["--unit", unit]
-        return self.ytcs(*args).strip().splitlines()[-1]
+        """An API token, made in this stack's gateway database by what `ytcs token create` calls, in this process:
+        the command itself would spend 0.8 s importing for each of the suite's tokens (it is tested as a command
+        in tests/e2e/test_foundation.py and tests/security/test_sessions.py)."""
+        from sqlalchemy.orm import sessionmaker
+
+        from services.common.db import make_engine
+        from services.common.migrate import upgrade
+        from services.gateway import accounts
+
+        url = self.env.get("GATEWAY_DB_URL") or f"sqlite:///{self.var.resolve() / 'gateway.db'}"
+        upgrade("gateway", url)
+        engine = make_engine(url)
+        try:
+            with sessionmaker(engine)() as session:
+                token = accounts.create_token(session, f"test-{role}-{unit or 'all'}", role, unit)
+                session.commit()
+        finally:
+            engine.dispose()
+        return token
 
     def start(self, timeout: float = 90) -> None:
         self.var.mkdir(parents=True, exist_ok=True)
