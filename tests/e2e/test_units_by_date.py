@@ -168,8 +168,8 @@ def test_facilities_and_scopes_name_a_unit_in_force_today(stack: Stack) -> None:
     r = admin.post("/facilities", {"code": "91160", "name": "Trạm Y tế xã Vĩnh Bình Bắc", "unit": "31060"})
     not_in_force(r, "31064", "unit")
     # A scope on a commune that ended is refused, naming its successor; a former district stays a territory.
-    with pytest.raises(RuntimeError, match="unit_not_in_force|31064"):
-        stack.token("viewer", "31060")
+    with pytest.raises(RuntimeError, match="unit_not_in_force|31064"):  # as the command a person runs says it
+        stack.ytcs("token", "create", "--name", "xa-cu", "--role", "viewer", "--unit", "31060")
     scoped = Api(stack, stack.token("viewer", "910"))
     assert scoped.ok("/units/31064/funding", year=2025)["unit"] == "31064"  # a station continuing Vĩnh Thuận
     assert scoped.get("/units/899/funding", year=2024).status_code == 403
