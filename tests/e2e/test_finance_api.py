@@ -5,6 +5,7 @@ The stack is shared by every e2e test: each test makes its own allocations and c
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -340,6 +341,27 @@ def test_bad_bodies_are_422_never_500(finance):
         "unknown_allocation",
         404,
     )
+
+
+def test_a_whole_amount_written_with_a_point_is_that_amount_and_a_fraction_is_refused(finance):
+    """JSON 148670257.0 (a spreadsheet's or pandas' whole number) is 148,670,257 đ, read as the exact decimal
+    it spells; 148670257.5 is half a đồng too many; 1e1000000 is refused before any field turns it into an
+    integer (that would take the worker tens of seconds)."""
+
+    def written(amount: str) -> str:
+        text = json.dumps(allocation()).replace(f'"amount": {900 * M}', f'"amount": {amount}')
+        assert f'"amount": {amount}' in text
+        return text
+
+    made = created(finance.post("/api/v1/allocations", None, raw=written("148670257.0")))
+    assert made["amount"] == 148_670_257
+    assert finance.get(f"/api/v1/allocations/{made['id']}").json()["amount"] == 148_670_257
+    assert created(finance.post("/api/v1/allocations", None, raw=written("1.5e8")))["amount"] == 150_000_000
+
+    err = refused(finance.post("/api/v1/allocations", None, raw=written("148670257.5")), "invalid")
+    assert err["field"] == "amount" and "số nguyên đồng" in err["message"]
+    refused(finance.post("/api/v1/allocations", None, raw=written("1e20")), "invalid")
+    refused(finance.post("/api/v1/allocations", None, raw=written("1e1000000")), "out_of_range")
 
 
 def test_idempotency_key_writes_once(finance):

@@ -127,8 +127,10 @@ def parse_money2(text: str) -> Decimal:
 
 
 class VND(fields.Integer):
-    """Whole đồng. Refuses floats and fractional strings instead of rounding them silently; a string is read
-    by `parse_vnd` (the pages' forms send strings; so may API clients: "1.000.000" means a million)."""
+    """Whole đồng. Refuses floats and fractions instead of rounding them silently; a string is read by
+    `parse_vnd` (the pages' forms send strings; so may API clients: "1.000.000" means a million). A JSON number
+    written with a point or an exponent arrives as a Decimal (the gateway's `load_json`): whole, it is taken
+    (148670257.0, as a spreadsheet or pandas export writes it), with a fraction it is refused."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
@@ -139,6 +141,10 @@ class VND(fields.Integer):
                 value = parse_vnd(value)
             except MoneyInputError as exc:
                 raise ValidationError(Coded(str(exc), "invalid_amount")) from exc
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            if value.adjusted() >= 16:  # checked before int(): 1E+100000 would be a 100,000-digit integer
+                raise ValidationError("Số tiền quá lớn (tối đa 999 nghìn tỷ đồng).")
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("Số tiền phải là số nguyên đồng (VND), không dùng số thập phân.")
         if abs(value) >= VND_LIMIT:  # far above any budget, far below BIGINT: sums of many rows still fit

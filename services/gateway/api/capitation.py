@@ -31,7 +31,7 @@ bp = Blueprint("capitation", __name__, url_prefix="/api/v1/capitation")
 def set_fund() -> Any:
     """Set a facility's capitation fund for a year (`YYYY`, the legal fund) or a quarter (a provisional share):
     round(cards × rate_per_card × coefficient), with the document that set the inputs."""
-    return jsonify(capitation.set_fund(load_json(CapitationFundCommandV1(), exact=True))), 201
+    return jsonify(capitation.set_fund(load_json(CapitationFundCommandV1()))), 201
 
 
 @bp.post("/advances")
@@ -39,7 +39,7 @@ def set_fund() -> Any:
 @doc(body=AdvanceCommandV1, status=201)
 def pay_advance() -> Any:
     """Record an advance (tạm ứng) of BHYT money to a facility for a quarter."""
-    return jsonify(capitation.pay_advance(load_json(AdvanceCommandV1(), exact=True))), 201
+    return jsonify(capitation.pay_advance(load_json(AdvanceCommandV1()))), 201
 
 
 @bp.get("/advances/suggestion")
@@ -59,7 +59,7 @@ def advance_suggestion() -> Any:
 def settle() -> Any:
     """Settle a year (`YYYY`, final: surplus to the facility, the stations' share by its decision; a deficit
     borne by the facility) or view a quarter provisionally (`YYYY-Qn`)."""
-    return jsonify(capitation.settle(load_json(SettlementCommandV1(), exact=True))), 201
+    return jsonify(capitation.settle(load_json(SettlementCommandV1()))), 201
 
 
 @bp.get("")
@@ -90,7 +90,7 @@ def year(year: int) -> Any:
 def record_report() -> Any:
     """BHXH received a facility's quarterly settlement report: its figures from the claims accepted for the
     quarter (Σ T_BHTT by payment method) are kept as of that day, with the advance it gives and its due date."""
-    return jsonify(capitation.record_report(load_json(QuarterlyReportCommandV1(), exact=True))), 201
+    return jsonify(capitation.record_report(load_json(QuarterlyReportCommandV1()))), 201
 
 
 @bp.post("/results")
@@ -99,7 +99,7 @@ def record_report() -> Any:
 def record_result() -> Any:
     """BHXH notified its assessed result of the quarter: approved (from the assessments) − advanced is due
     10 days later."""
-    return jsonify(capitation.record_result(load_json(QuarterlyResultCommandV1(), exact=True))), 201
+    return jsonify(capitation.record_result(load_json(QuarterlyResultCommandV1()))), 201
 
 
 @bp.post("/payments")
@@ -107,4 +107,4 @@ def record_result() -> Any:
 @doc(body=QuarterlyPaymentCommandV1, status=201)
 def record_payment() -> Any:
     """The payment of a quarter's result, or an excess advance's refund or offset."""
-    return jsonify(capitation.record_payment(load_json(QuarterlyPaymentCommandV1(), exact=True))), 201
+    return jsonify(capitation.record_payment(load_json(QuarterlyPaymentCommandV1()))), 201

@@ -32,21 +32,34 @@ MAX_PER_PAGE = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def load_json(schema: Schema, exact: bool = False) -> dict[str, Any]:
+def _exact_number(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, read exactly (never a float). One past ±10^1000 is refused
+    here: turning 1e1000000 into an integer would take a worker tens of seconds."""
+    number = Decimal(text)
+    if number.is_finite() and abs(number.adjusted()) > 1000:
+        raise _NumberTooLarge(text[:20])
+    return number
+
+
+class _NumberTooLarge(ValueError):
+    pass
+
+
+def load_json(schema: Schema) -> dict[str, Any]:
     """The JSON object body, loaded (and validated) by `schema`: 415 for another media type, 400 when
-    it is not a JSON object, 413 when too large, 422 naming each bad field. `exact`: numbers with a fraction
-    are read as Decimal, never float (capitation coefficients and rates are exact)."""
+    it is not a JSON object, 413 when too large, 422 naming each bad field. Numbers with a fraction or an
+    exponent are read as Decimal, never float: capitation coefficients are exact, and 148670257.0 is the whole
+    amount 148,670,257 đ (an integer by the OpenAPI document's JSON Schema), 148670257.5 a fraction of a đồng."""
     if not request.is_json:
         raise DomainError.one(
             "unsupported_media_type", "Nội dung phải là JSON (Content-Type: application/json).", None, 415
         )
-    if exact:
-        try:
-            data = json.loads(request.get_data(cache=True), parse_float=Decimal)
-        except ValueError:
-            data = None
-    else:
-        data = request.get_json(silent=True)
+    try:
+        data = json.loads(request.get_data(cache=True), parse_float=_exact_number)
+    except _NumberTooLarge as exc:
+        raise DomainError.one("out_of_range", f"Số {exc}… quá lớn hoặc quá nhỏ.", None, 422) from exc
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
         raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)
     return _load(schema, data)
