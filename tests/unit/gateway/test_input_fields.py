@@ -4,6 +4,7 @@ free text without bidi controls, each refusal named by a code the gateway answer
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from marshmallow import Schema, ValidationError
@@ -36,6 +37,14 @@ def test_years_are_2000_to_2100() -> None:
     assert Inputs().load({"year": 2000, "id": 1}) == {"year": 2000, "id": 1}
     for bad in (1999, 2101, 99999999999999999999):
         assert _refused({"year": bad}) == {"year": "out_of_range"}
+
+
+def test_a_number_with_a_fraction_is_never_taken_for_an_id_or_a_year() -> None:
+    """marshmallow's Integer reads 2024.5 as 2024; the gateway reads JSON numbers as Decimal (api/common.py)."""
+    for whole in (Decimal("2024.0"), Decimal("2.024E+3"), 2024.0, "2024"):
+        assert Inputs().load({"year": whole, "id": whole}) == {"year": 2024, "id": 2024}
+    for bad in (Decimal("2024.5"), 2024.5, Decimal("NaN"), Decimal("Infinity"), float("nan"), float("inf"), "2024.5"):
+        assert _refused({"year": bad, "id": bad}) == {"year": "invalid_type", "id": "invalid_type"}, bad
 
 
 def test_days_lie_from_2015_to_a_year_ahead() -> None:
