@@ -341,13 +341,26 @@ class ReliableEventHandler(EventHandler):
     def _retry_later(self, message: Any) -> None:
         """After a backoff (0.5 s doubling to 30 s), put a copy back on our queue with confirms, then ack the
         original: the copy starts with a fresh delivery count. A crash between the two leaves both, and the
-        inbox absorbs the second. If that fails or the broker does not confirm in time (away, or blocking
-        publishers under a memory or disk alarm), requeue the original instead of holding it."""
-        from kombu import Connection
-
+        inbox absorbs the second. While the broker takes no copy (a memory or disk alarm blocks publishers; each
+        try waits at most PUT_BACK_SECONDS) the original is held and the copy tried again: a requeue would count
+        a delivery, and an alarm of a few minutes would dead-letter events that did nothing wrong. Once our own
+        connection is gone, the broker gives the original to a consumer again."""
         headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
         tries = int(headers.get(RETRY_HEADER, 0)) + 1
-        time.sleep(min(30.0, 0.5 * 2 ** min(tries - 1, 6)))  # eventlet-patched: yields to other workers
+        delay = min(30.0, 0.5 * 2 ** min(tries - 1, 6))
+        while True:
+            time.sleep(delay)  # eventlet-patched: yields to other workers
+            if self._put_back(message, {**headers, RETRY_HEADER: tries}):
+                self.queue_consumer.ack_message(message)
+                return
+            if not message.channel.connection:
+                return
+            delay = min(30.0, delay * 2)
+
+    def _put_back(self, message: Any, headers: dict[str, Any]) -> bool:
+        """A copy of `message` on our queue, confirmed by the broker within PUT_BACK_SECONDS."""
+        from kombu import Connection
+
         conn = Connection(
             self.container.config["AMQP_URI"],
             connect_timeout=PUT_BACK_SECONDS,
@@ -358,20 +371,19 @@ class ReliableEventHandler(EventHandler):
                 message.body,
                 exchange="",
                 routing_key=self.queue.name,
-                headers={**headers, RETRY_HEADER: tries},
+                headers=headers,
                 content_type=message.content_type,
                 content_encoding=message.content_encoding,
                 message_id=message.properties.get("message_id"),
                 delivery_mode=2,
                 timeout=PUT_BACK_SECONDS,  # bounds the wait for the confirm
             )
-        except Exception:  # noqa: BLE001 - the broker is away or blocked as well: let it redeliver
+        except Exception:  # noqa: BLE001 - the broker is away or blocks publishers: try again later
             conn.collect()  # no close handshake: a broker that stopped reading would never answer it
-            log.exception("could not put event %s back for a retry; requeueing", self.event_type)
-            self.queue_consumer.requeue_message(message)
-            return
+            log.warning("could not put event %s back for a retry yet; holding it", self.event_type, exc_info=True)
+            return False
         conn.release()
-        self.queue_consumer.ack_message(message)
+        return True
 
 
 reliable_event_handler = ReliableEventHandler.decorator
