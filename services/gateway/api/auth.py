@@ -20,7 +20,7 @@ from wtforms.validators import ValidationError as WTFormsValidationError
 
 from services.common.errors import DomainError
 from services.gateway import accounts
-from services.gateway.api.common import load_json, ytcs
+from services.gateway.api.common import json_body, load_json, ytcs
 from services.gateway.api.schemas.auth import Credentials, LoginForm, LogoutForm, Me, SessionOut
 from services.gateway.application.access import READ_ROLES, allow, public
 from services.gateway.openapi import doc
@@ -128,7 +128,7 @@ def login() -> Any:
             return redirect("/login?" + urlencode(query), 303)
         message = "Biểu mẫu đăng nhập gửi từ trang khác mà không có mã CSRF: không đăng nhập."
         raise DomainError.one("csrf_invalid", message, "csrf_token", 400)
-    raw = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    raw = json_body() if request.is_json else request.form.to_dict()
     if not isinstance(raw, dict):
         raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)
     form = LoginForm().load(raw)

@@ -45,21 +45,27 @@ class _NumberTooLarge(ValueError):
     pass
 
 
+def json_body() -> Any:
+    """The request's JSON body, or None when it is not JSON at all. Numbers with a fraction or an exponent are
+    read as Decimal, never float: capitation coefficients are exact, and 148670257.0 is the whole amount
+    148,670,257 đ (an integer by the OpenAPI document's JSON Schema), 148670257.5 a fraction of a đồng. A
+    number past ±10^1000 is 422; nesting deeper than the parser recurses is not JSON we read (None)."""
+    try:
+        return json.loads(request.get_data(cache=True), parse_float=_exact_number)
+    except _NumberTooLarge as exc:
+        raise DomainError.one("out_of_range", f"Số {exc}… quá lớn hoặc quá nhỏ.", None, 422) from exc
+    except (ValueError, RecursionError):
+        return None
+
+
 def load_json(schema: Schema) -> dict[str, Any]:
-    """The JSON object body, loaded (and validated) by `schema`: 415 for another media type, 400 when
-    it is not a JSON object, 413 when too large, 422 naming each bad field. Numbers with a fraction or an
-    exponent are read as Decimal, never float: capitation coefficients are exact, and 148670257.0 is the whole
-    amount 148,670,257 đ (an integer by the OpenAPI document's JSON Schema), 148670257.5 a fraction of a đồng."""
+    """The JSON object body (`json_body`), loaded (and validated) by `schema`: 415 for another media type, 400
+    when it is not a JSON object, 413 when too large, 422 naming each bad field."""
     if not request.is_json:
         raise DomainError.one(
             "unsupported_media_type", "Nội dung phải là JSON (Content-Type: application/json).", None, 415
         )
-    try:
-        data = json.loads(request.get_data(cache=True), parse_float=_exact_number)
-    except _NumberTooLarge as exc:
-        raise DomainError.one("out_of_range", f"Số {exc}… quá lớn hoặc quá nhỏ.", None, 422) from exc
-    except ValueError:
-        data = None
+    data = json_body()
     if not isinstance(data, dict):
         raise DomainError.one("invalid_json", "Nội dung JSON không hợp lệ (cần một đối tượng).", None, 400)
     return _load(schema, data)

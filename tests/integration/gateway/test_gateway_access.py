@@ -147,6 +147,13 @@ def test_a_login_form_without_the_pages_token_logs_nobody_in(gw):
         assert browser.get("/api/v1/auth/me").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/login", "/api/v1/auth/session"])
+def test_a_login_body_nested_past_the_parsers_depth_is_refused_not_a_500(gw, path):
+    body = '{"username":' * 20_000 + '"x"' + "}" * 20_000  # 240 kB, under the size limit
+    r = gw.app.test_client().post(path, data=body, content_type="application/json")
+    assert r.status_code == 400 and r.json["errors"][0]["code"] == "invalid_json"
+
+
 def test_failed_logins_are_limited_per_username(gw):
     gw.user("target", PASSWORD, "finance")
     for _ in range(accounts.MAX_FAILURES_PER_PAIR):  # from one address (the test client's)

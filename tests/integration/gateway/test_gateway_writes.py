@@ -151,6 +151,9 @@ def test_a_key_still_running_is_409_and_a_dead_ones_key_is_taken_over(gw):
         ({"json": {**_facility("91110"), "unit": "12345"}}, 422, "unknown_unit"),
         ({"json": {**_facility("91110"), "name": "a\u0000b"}}, 400, "invalid_character"),
         ({"data": b"\xff\xfe{", "content_type": "application/json"}, 400, "invalid_json"),
+        # Nested deeper than Python's parser recurses (200 kB, well under the size limit): refused, not a 500.
+        ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "invalid_json"),
+        ({"data": '{"a":' * 100_000 + "1" + "}" * 100_000, "content_type": "application/json"}, 400, "invalid_json"),
     ],
 )
 def test_bad_input_is_a_named_4xx_in_vietnamese(gw, kwargs, status, code):
