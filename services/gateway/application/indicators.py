@@ -21,6 +21,8 @@ from services.gateway.application.access import require_station
 from services.gateway.application.remote import rpc
 
 MAX_ROWS = 2000  # a province has 160 units: more rows is not a filled-in template
+MAX_COLUMNS = 64  # the template has 15; a sheet as wide as Excel allows (16,384) would cost 8 bytes a blank cell
+MAX_UNPACKED = 20 * 1024 * 1024  # a filled-in template unpacks to well under 1 MB; 1 MB of zip can unpack to 1 GB
 
 # The template's columns after code and name: (key, heading). `criteria_scores` is entered through the API.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -95,6 +97,10 @@ def _cell_problem(
 def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], dict[str, tuple[str, str]], list[dict]]:
     """(year written in the sheet, rows [{row, code, values}], key -> (column letter, heading), problems)."""
     try:
+        if sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist()) > MAX_UNPACKED:
+            raise DomainError.one(
+                "invalid_workbook", "Tệp Excel (.xlsx) giải nén ra quá lớn, không phải mẫu chỉ số.", "file", 422
+            )
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
         raise DomainError.one(
@@ -103,7 +109,7 @@ def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], dict[str,
     try:
         ws = book.worksheets[0]
         grid = []
-        for n, values in enumerate(ws.iter_rows(values_only=True), 1):
+        for n, values in enumerate(ws.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
             if n > MAX_ROWS + FIRST_ROW:
                 raise DomainError.one("too_many_rows", f"Tệp có quá {MAX_ROWS} dòng số liệu.", "file", 422)
             grid.append(list(values))
