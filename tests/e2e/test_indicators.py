@@ -225,3 +225,17 @@ def test_after_the_merger_the_three_successors(clients: dict[str, Client]) -> No
     assert (doctor["actual"], doctor["numerator"], doctor["denominator"]) == ("66.67", 2, 3)
     # The eight 2019 stations' 2024 facts are still read as they were.
     assert viewer.ok("/stations/31064/indicators/2024")["current"]["population"] == 9000
+
+
+def test_numbers_written_with_a_point_are_read_exactly(clients: dict[str, Client]) -> None:
+    """A program writes 10800.0 for a whole count and 8.5 for a score: the gateway reads them as exact decimals
+    (api/common.py), and the investment service takes them as it takes 10800 and "8,5"; 10800.5 people is no
+    count."""
+    station, viewer = clients["station_31051"], clients["viewer"]
+    body = {"population_managed": 10800.0, "criteria_scores": {"TC1": 10, "TC2": 8.5}, "source": SOURCE}
+    r = station.put("/stations/31051/indicators/2022", body)
+    assert r.status_code == 200, r.text
+    current = viewer.ok("/stations/31051/indicators/2022")["current"]
+    assert current["population_managed"] == 10800 and current["criteria_scores"] == {"TC1": 10, "TC2": 8.5}
+    refused = station.put("/stations/31051/indicators/2022", {**body, "population_managed": 10800.5})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "population_managed", refused.text

@@ -54,6 +54,8 @@ def _int(name: str, raw: Any) -> tuple[int | None, Problem | None]:
         value = raw
     elif isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
         value = int(raw)  # a spreadsheet cell holds 12 as 12.0
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value() and raw.adjusted() < 16:
+        value = int(raw)  # the gateway reads a JSON 12500.0 as Decimal("12500.0")
     elif isinstance(raw, str):
         text = raw.strip().replace(" ", "").replace("\u00a0", "")
         # "12.345" is twelve thousand in Vietnamese writing; a decimal comma is a fraction, never a count.
@@ -92,7 +94,7 @@ def _scores(raw: Any) -> tuple[dict[str, Any] | None, Problem | None]:
     for key, value in raw.items():
         if not isinstance(key, str) or not 1 <= len(key.strip()) <= 80:
             return None, bad
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
             return None, bad
         try:
             number = Decimal(str(value).strip().replace(",", "."))
