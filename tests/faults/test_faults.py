@@ -37,7 +37,7 @@ from tests.faults.checks import (
 )
 from tests.faults.conftest import RECORDS
 from tests.faults.infra import PrivatePostgres, PrivateRabbit
-from tests.support.infra import Stack
+from tests.support.infra import Stack, get_message
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbit, pytest.mark.postgres]
 
@@ -194,14 +194,6 @@ def _watermark(node: PrivateRabbit) -> str:
     return out.stdout.strip()
 
 
-def _get(queue: Queue, channel: Any, no_ack: bool, within: float = 30) -> Any:
-    """The next message on `queue` (a publish is asynchronous: it may not be there at once), or None."""
-    deadline = time.monotonic() + within
-    while (got := queue.bind(channel).get(no_ack=no_ack)) is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return got
-
-
 def test_an_event_retried_while_the_broker_blocks_publishers_is_held_then_put_back(
     private_rabbit: PrivateRabbit, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -220,7 +212,7 @@ def test_an_event_retried_while_the_broker_blocks_publishers_is_held_then_put_ba
         channel = consumer.channel()
         queue.bind(channel).declare()
         consumer.Producer().publish({"event_id": event_id}, exchange="", routing_key=queue.name, message_id=event_id)
-        message = _get(queue, channel, no_ack=False)
+        message = get_message(queue.bind(channel), within=30)
         assert message is not None
 
         assert private_rabbit.ctl("set_vm_memory_high_watermark", "0").returncode == 0
@@ -237,7 +229,7 @@ def test_an_event_retried_while_the_broker_blocks_publishers_is_held_then_put_ba
 
         # On the queue now: the copy, counted as a retry (and perhaps a copy from a try that gave up, which the
         # broker read when the alarm ended: the consumers' inbox absorbs a second copy of an event id).
-        copy = _get(queue, channel, no_ack=True)
+        copy = get_message(queue.bind(channel), no_ack=True, within=30)
         assert copy is not None and copy.payload["event_id"] == event_id
         assert copy.headers[RETRY_HEADER] == 1
         queue.bind(channel).delete()

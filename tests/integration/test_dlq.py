@@ -3,24 +3,13 @@ to the queue it died in."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from kombu import Connection, Exchange, Queue
 
 from services.common import dlq
 from services.common.messaging import _queue_args
-
-
-def _get(bound_queue, no_ack=False, timeout=5.0):
-    """basic.get until the message arrives (publishing is asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = bound_queue.get(no_ack=no_ack)
-        if message is not None:
-            return message
-        time.sleep(0.05)
-    return None
+from tests.support.infra import get_message
 
 
 def test_rejected_message_is_parked_listed_and_replayed(amqp_uri):
@@ -43,7 +32,7 @@ def test_rejected_message_is_parked_listed_and_replayed(amqp_uri):
             routing_key="something_happened",
             declare=[exchange],
         )
-        message = _get(queue(channel))
+        message = get_message(queue(channel))
         assert message is not None
         message.reject(requeue=False)  # what ReliableEventHandler does with a poison message
 
@@ -55,7 +44,7 @@ def test_rejected_message_is_parked_listed_and_replayed(amqp_uri):
     assert [d.event_id for d in replayed] == [event_id]
     assert event_id not in [d.event_id for d in dlq.list_dead_letters(amqp_uri)]
     with Connection(amqp_uri) as conn:
-        back = _get(queue(conn.channel()), no_ack=True)
+        back = get_message(queue(conn.channel()), no_ack=True)
         assert back is not None and back.decode()["event_id"] == event_id
         queue(conn.channel()).delete()
     assert "something_happened" in dlq.format_letters(replayed)

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
@@ -76,6 +77,14 @@ def _admin(sql: str) -> None:
         conn.cursor().execute(sql)
     finally:
         conn.close()
+
+
+def get_message(bound_queue: Any, no_ack: bool = False, within: float = 5.0) -> Any:
+    """basic.get until a message arrives (a publish is asynchronous: it may not be there at once), or None."""
+    deadline = time.monotonic() + within
+    while (message := bound_queue.get(no_ack=no_ack)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return message
 
 
 @contextlib.contextmanager
