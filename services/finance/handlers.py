@@ -7,6 +7,7 @@ announces it with `uow.publish`. It never commits: leaving the unit of work does
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from services.common.contracts.finance import (
     AdjustmentCommandIn,
     AdvanceCommandV1,
     AllocationCommandIn,
+    AllocationImportIn,
     CapitationFundCommandV1,
     DisbursementCommandV1,
     QuarterlyPaymentCommandV1,
@@ -86,7 +88,41 @@ def create_allocation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
     """Phân bổ (or, with `parent_allocation_id`, phân bổ tiếp xuống cấp dưới)."""
     cmd = load_command(AllocationCommandIn, data)
     uow.repo.serialize_writes()
-    parent = _inherit_from_parent(uow, cmd)
+    return uow.repo.allocation_dict(_record_allocation(uow, cmd, _inherit_from_parent(uow, cmd)))
+
+
+def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
+    """A sheet of allocations (the gateway's import), in one transaction: each row checked and recorded as
+    `create_allocation` does, unless the ledger already holds it (domain.imports: the sheet sent again, a row
+    entered by hand before). One refused row refuses the sheet, every refusal naming its row, and nothing is
+    written; the rows are taken in order, so a sub-allocation sees what the rows above it passed down."""
+    cmd = load_command(AllocationImportIn, data)
+    uow.repo.serialize_writes()
+    uow.repo.lock_imports()
+    alike: Counter[domain.ImportKey] = Counter()
+    done: list[dict[str, Any]] = []
+    errs: list[dict] = []
+    for row in cmd["rows"]:
+        n = row.pop("row")
+        try:
+            with uow.session.begin_nested():  # a refused row leaves nothing behind it
+                parent = _inherit_from_parent(uow, row)
+                key = domain.import_key(row, parent.id if parent is not None else None)
+                alike[key] += 1
+                twin = domain.recorded_twin(alike[key], uow.repo.allocations_like(key), row["amount"])
+                if twin is None:
+                    done.append({"row": n, "id": _record_allocation(uow, row, parent).id, "status": "recorded"})
+                else:
+                    done.append({"row": n, "id": twin, "status": "already_recorded"})
+        except DomainError as exc:
+            errs += [{**e, "row": n} for e in exc.errors]
+    domain.raise_if(errs)
+    recorded = sum(1 for r in done if r["status"] == "recorded")
+    return {"recorded": recorded, "already_recorded": len(done) - recorded, "rows": done}
+
+
+def _record_allocation(uow: FinanceUnitOfWork, cmd: dict[str, Any], parent: Allocation | None) -> Allocation:
+    """Check an allocation against the rules and the ledger (its parent locked), insert it and announce it."""
     kind = cmd["kind"] or "budget"
 
     plan = uow.repo.plan(cmd["plan_id"])
@@ -155,7 +191,7 @@ def create_allocation(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str,
             "decision_date": row.decision_date,
         },
     )
-    return uow.repo.allocation_dict(row)
+    return row
 
 
 def _disbursed(uow: FinanceUnitOfWork, d: Disbursement, allocation: Allocation) -> dict[str, Any]:

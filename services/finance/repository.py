@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from services.common import catalog
@@ -16,7 +16,7 @@ from services.common.db import write_lock_now
 from services.common.errors import DomainError, NotFound, error
 from services.common.periods import Quarter
 from services.finance import records
-from services.finance.domain import AllocationFacts, PlanFacts
+from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded
 from services.finance.models import (
     Allocation,
     CapitationFundRecord,
@@ -31,6 +31,7 @@ from services.finance.models import (
 )
 
 _Row = TypeVar("_Row")
+IMPORT_LOCK = 0x494D50  # the advisory-lock space of allocation imports ("IMP"), in finance's database
 
 
 def _section_iii(plan_id: int) -> frozenset[str] | None:
@@ -70,6 +71,35 @@ class FinanceRepository:
     def find_allocation(self, allocation_id: int, lock: bool = False) -> Allocation | None:
         stmt = select(Allocation).where(Allocation.id == allocation_id)
         return self.session.scalar(self._for_update(stmt) if lock else stmt)
+
+    def lock_imports(self) -> None:
+        """One import of allocations at a time: a sheet sent twice at once would otherwise find, twice, none of
+        its rows recorded. PostgreSQL: a transaction-scoped advisory lock; SQLite: serialize_writes already
+        holds the database's write lock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": IMPORT_LOCK})
+
+    def allocations_like(self, key: ImportKey) -> list[Recorded]:
+        """The allocations an imported row with this key may be (domain.import_key's order), by id."""
+        plan_id, item, source, year, kind, unit, parent_id, fund_year, use, decision_no, decision_date = key
+        stmt = (
+            select(Allocation.id, Allocation.amount)
+            .where(
+                Allocation.plan_id == plan_id,
+                Allocation.item_code == item,
+                Allocation.source == source,
+                Allocation.fiscal_year == year,
+                Allocation.kind == kind,
+                Allocation.recipient_unit == unit,
+                Allocation.parent_id.is_(None) if parent_id is None else Allocation.parent_id == parent_id,
+                Allocation.fund_year.is_(None) if fund_year is None else Allocation.fund_year == fund_year,
+                Allocation.surplus_use.is_(None) if use is None else Allocation.surplus_use == use,
+                Allocation.decision_no == decision_no,
+                Allocation.decision_date == decision_date,
+            )
+            .order_by(Allocation.id)
+        )
+        return [Recorded(id=r.id, amount=r.amount) for r in self.session.execute(stmt)]
 
     def facts(self, row: Allocation) -> AllocationFacts:
         """The allocation's own money and what is already used of it, summed in the database."""

@@ -75,6 +75,10 @@ class Service:
         return self._write(handlers.create_allocation, data)
 
     @rpc
+    def import_allocations(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(handlers.import_allocations, data)
+
+    @rpc
     def disburse(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
         return self._write(handlers.disburse, allocation_id, data)
 

@@ -235,6 +235,25 @@ class AllocationCommandIn(AllocationCommandV1):
     parent_linked_capital = VND(**_LINKED)
 
 
+MAX_IMPORT_ROWS = 2000  # a province's allocations of a year run to a few hundred rows
+
+
+class AllocationImportRowIn(AllocationCommandIn):
+    """One row of an imported sheet: the allocation as `create_allocation` takes it, and the sheet's row number
+    that every refusal of it names."""
+
+    row = Count(strict=True, required=True)
+
+
+class AllocationImportIn(Schema):
+    """`import_allocations`: a sheet of allocations, recorded together or not at all; a row the ledger already
+    holds is not recorded again (services/finance/domain/imports.py)."""
+
+    rows = fields.List(
+        fields.Nested(AllocationImportRowIn), required=True, validate=validate.Length(min=1, max=MAX_IMPORT_ROWS)
+    )
+
+
 class DisbursementCommandV1(Schema):
     amount = VND(required=True)
     date = Day(required=True)

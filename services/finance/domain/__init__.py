@@ -3,8 +3,9 @@
 The handlers read the facts a rule needs through the repository, pass them (and the reference data) here,
 and write what the rule allows. Every refusal is a `DomainError` with a stable code and a Vietnamese message
 (docs/finance.md lists them). By topic: `allocations` (the ledger of budget money), `capitation` (the fund
-and its settlement), `settlement` (a quarter's report, result and payment), `checks` (shared refusals),
-`reference` (the shape of the reference data), `year_end` (carry-over and close of a past year's money).
+and its settlement), `imports` (when a row of an imported sheet is an allocation already recorded),
+`settlement` (a quarter's report, result and payment), `checks` (shared refusals), `reference` (the shape of
+the reference data), `year_end` (carry-over and close of a past year's money).
 """
 
 from services.finance.domain.allocations import (
@@ -38,6 +39,7 @@ from services.finance.domain.checks import (
     parse_facility,
     raise_if,
 )
+from services.finance.domain.imports import ImportKey, Recorded, import_key, recorded_twin
 from services.finance.domain.reference import (
     AllocationKind,
     CapitationSettings,
@@ -78,8 +80,10 @@ __all__ = [
     "CapitationYear",
     "CardGroup",
     "FinanceReference",
+    "ImportKey",
     "PlanFacts",
     "QuarterFigures",
+    "Recorded",
     "ReportTerms",
     "Settlement",
     "Source",
@@ -103,12 +107,14 @@ __all__ = [
     "check_unit",
     "check_year_end",
     "check_year_end_reversal",
+    "import_key",
     "most_local_plan",
     "parse_decimal",
     "parse_facility",
     "parse_fund_period",
     "payment_due",
     "raise_if",
+    "recorded_twin",
     "report_due",
     "report_terms",
     "result_days",
