@@ -5,24 +5,22 @@ page) are recorded through `record_facts`."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import date
 from typing import Any
 
 from flask import g
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from services.common import clock, units
-from services.common.errors import DomainError, error
+from services.common.errors import DomainError
+from services.gateway.application import sheets
 from services.gateway.application.access import require_station
 from services.gateway.application.remote import rpc
 
 MAX_ROWS = 2000  # a province has 160 units: more rows is not a filled-in template
-MAX_COLUMNS = 64  # the template has 15; a sheet as wide as Excel allows (16,384) would cost 8 bytes a blank cell
-MAX_UNPACKED = 20 * 1024 * 1024  # a filled-in template unpacks to well under 1 MB; 1 MB of zip can unpack to 1 GB
+WHAT = "mẫu chỉ số"
 
 # The template's columns after code and name: (key, heading). `criteria_scores` is entered through the API.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -85,120 +83,57 @@ def template_workbook(sheet: dict[str, Any], unit_name: str) -> Workbook:
     return book
 
 
-def _cell_problem(
-    row: int | None, column: str | None, heading: str | None, code: str, message: str, field: str | None = None
-) -> dict:
-    """One refused cell, named for people ("Dòng 6, cột E (…): …") and for programs (row, column, field)."""
-    where = ", ".join(p for p in (f"dòng {row}" if row else "", f"cột {column} ({heading})" if column else "") if p)
-    text = f"{where[0].upper()}{where[1:]}: {message}" if where else message
-    return error(code, text, field, row=row, column=column, column_name=heading)
-
-
-def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], dict[str, tuple[str, str]], list[dict]]:
-    """(year written in the sheet, rows [{row, code, values}], key -> (column letter, heading), problems)."""
-    try:
-        if sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist()) > MAX_UNPACKED:
-            raise DomainError.one(
-                "invalid_workbook", "Tệp Excel (.xlsx) giải nén ra quá lớn, không phải mẫu chỉ số.", "file", 422
-            )
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise DomainError.one(
-            "invalid_workbook", f"Không đọc được tệp Excel (.xlsx): {type(exc).__name__}.", "file", 422
-        ) from None
-    try:
-        ws = book.worksheets[0]
-        grid = []
-        for n, values in enumerate(ws.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
-            if n > MAX_ROWS + FIRST_ROW:
-                raise DomainError.one("too_many_rows", f"Tệp có quá {MAX_ROWS} dòng số liệu.", "file", 422)
-            grid.append(list(values))
-    finally:
-        book.close()
+def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], sheets.Layout]:
+    """(year written in the sheet, rows [{row, code, values}], where the columns are and what is wrong with
+    them)."""
+    grid = sheets.read_grid(data, MAX_ROWS, WHAT)
     known = {k for k, _h in (*INFO, *COLUMNS, *TRAILER)}
-    key_row = next((i for i, r in enumerate(grid[:10]) if "code" in r and "source" in r), None)
-    if key_row is None:
-        raise DomainError.one(
-            "not_a_template",
-            "Tệp không phải mẫu chỉ số của hệ thống (thiếu dòng mã cột 'code' … 'source'); hãy tải mẫu mới.",
-            "file",
-            422,
-        )
-    problems: list[dict] = []
-    columns: dict[str, tuple[str, str]] = {}
-    headings = grid[key_row - 1] if key_row > 0 else []
-    for i, key in enumerate(grid[key_row]):
-        if key is None:
-            continue
-        letter = get_column_letter(i + 1)
-        heading = str(headings[i]) if i < len(headings) and headings[i] is not None else str(key)
-        if not isinstance(key, str) or key not in known:
-            problems.append(
-                _cell_problem(key_row + 1, letter, heading, "unknown_column", f"mã cột '{key}' không có trong mẫu.")
-            )
-            continue
-        columns[key] = (letter, heading)
-    year = None
-    for r in grid[:key_row]:
-        if r and isinstance(r[0], str) and r[0].strip().lower() == "năm" and len(r) > 1:
-            year = r[1] if isinstance(r[1], int) and not isinstance(r[1], bool) else -1
-    index = {key: list(grid[key_row]).index(key) for key in columns}
+    where = sheets.layout(grid, known, ("code", "source"), WHAT)
+    year = sheets.header_value(grid, where.key_row, "Năm")
+    if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
+        year = -1
     rows = []
-    for n, r in enumerate(grid[key_row + 1 :], key_row + 2):
-        cells = {key: (r[i] if i < len(r) else None) for key, i in index.items()}
+    for n, cells in where.rows(grid):
         code = cells.get("code")
-        values = {key: cells.get(key) for key, _h in COLUMNS if key in columns}
-        if code is None or (isinstance(code, str) and not code.strip()):
+        values = {key: cells.get(key) for key, _h in COLUMNS if key in where.columns}
+        if sheets.blank(code):
             if any(v not in (None, "") for v in values.values()):
-                letter, heading = columns["code"]
-                problems.append(_cell_problem(n, letter, heading, "code_required", "thiếu mã đơn vị.", "code"))
+                where.problems.append(where.problem(n, "code", "code_required", "thiếu mã đơn vị."))
             continue
         code_text = (
             str(int(code)) if isinstance(code, (int, float)) and not isinstance(code, bool) else str(code).strip()
         )
         rows.append({"row": n, "code": code_text, "values": values})
-    return year, rows, columns, problems
+    return year, rows, where
 
 
 def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
     """Check a filled-in template and record it (the API's import and the indicator page's upload): raises
     DomainError naming every bad cell, and then nothing is written."""
-    if not data:
-        raise DomainError.one("file_required", "Chưa gửi tệp Excel (.xlsx).", "file", 422)
-    year, rows, columns, problems = read_sheet(data)
+    year, rows, where = read_sheet(data)
+    problems = where.problems
     if year is None or year == -1 or not 2000 <= year <= 2100:
-        problems.insert(0, _cell_problem(2, "B", "Năm", "invalid_year", "năm của số liệu phải là một năm (2000–2100)."))
+        problems.insert(
+            0, sheets.cell_problem(2, "B", "Năm", "invalid_year", "năm của số liệu phải là một năm (2000–2100).")
+        )
     elif expected_year is not None and expected_year != year:
         problems.insert(
-            0, _cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {expected_year}.")
+            0, sheets.cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {expected_year}.")
         )
     for r in rows:
         code = r["code"]
-        if not (
-            units.is_known_unit(code)
-            and (g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, clock.today())))
+        today = clock.today()
+        if units.is_known_unit(code) and not (
+            g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, today))
         ):
-            letter, heading = columns["code"]
-            if units.is_known_unit(code):
-                problems.append(
-                    _cell_problem(
-                        r["row"],
-                        letter,
-                        heading,
-                        "unit_forbidden",
-                        f"đơn vị {code} nằm ngoài phạm vi được giao ({g.principal.unit}).",
-                        "code",
-                    )
-                )
+            message = f"đơn vị {code} nằm ngoài phạm vi được giao ({g.principal.unit})."
+            problems.append(where.problem(r["row"], "code", "unit_forbidden", message))
     if problems:
         raise DomainError(problems)
     try:
         answer = rpc("investment", "import_indicators", year, rows, g.principal.name)
     except DomainError as exc:
-        named = []
-        for e in exc.errors:
-            letter, heading = columns.get(e.get("field") or "", (None, None))
-            named.append(_cell_problem(e.get("row"), letter, heading, e["code"], e["message"], e.get("field")))
+        named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
         raise DomainError(named, exc.status) from None
     return answer
 

@@ -11,7 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from services.common.errors import DomainError
-from services.gateway.application.indicators import MAX_COLUMNS, read_sheet
+from services.gateway.application.indicators import read_sheet
+from services.gateway.application.sheets import MAX_COLUMNS
 
 
 def _workbook(rows: int, width: int) -> bytes:

@@ -1,0 +1,125 @@
+"""Reading a filled-in Excel template the system gave out (indicator facts, allocations), within bounds, and
+naming a refused cell the way people find it in Excel ("Dòng 6, cột E (Số tiền): …").
+
+A template carries a row of column keys (row 4) under its headings, so a sheet whose columns were moved or
+partly deleted is still read by key, and a sheet that is not ours is refused as such."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from services.common.errors import DomainError, error
+
+MAX_COLUMNS = 64  # a template has at most 15; a sheet as wide as Excel allows (16,384) costs 8 bytes a blank cell
+MAX_UNPACKED = 20 * 1024 * 1024  # a filled-in template unpacks to well under 1 MB; 1 MB of zip can unpack to 1 GB
+KEY_ROWS = 10  # the key row is looked for this far down
+
+
+def cell_problem(
+    row: int | None, column: str | None, heading: str | None, code: str, message: str, field: str | None = None
+) -> dict:
+    """One refused cell, named for people ("Dòng 6, cột E (…): …") and for programs (row, column, field)."""
+    where = ", ".join(p for p in (f"dòng {row}" if row else "", f"cột {column} ({heading})" if column else "") if p)
+    text = f"{where[0].upper()}{where[1:]}: {message}" if where else message
+    return error(code, text, field, row=row, column=column, column_name=heading)
+
+
+def read_grid(data: bytes, max_rows: int, what: str) -> list[list[Any]]:
+    """The first sheet's cell values, row by row, no wider than MAX_COLUMNS; `what` names the template in the
+    refusals ("mẫu chỉ số"). A file that is no workbook, unpacks too large or runs past `max_rows` is refused."""
+    if not data:
+        raise DomainError.one("file_required", "Chưa gửi tệp Excel (.xlsx).", "file", 422)
+    try:
+        if sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist()) > MAX_UNPACKED:
+            raise DomainError.one(
+                "invalid_workbook", f"Tệp Excel (.xlsx) giải nén ra quá lớn, không phải {what}.", "file", 422
+            )
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise DomainError.one(
+            "invalid_workbook", f"Không đọc được tệp Excel (.xlsx): {type(exc).__name__}.", "file", 422
+        ) from None
+    try:
+        ws = book.worksheets[0]
+        grid = []
+        for n, values in enumerate(ws.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
+            if n > max_rows + KEY_ROWS:
+                raise DomainError.one("too_many_rows", f"Tệp có quá {max_rows} dòng số liệu.", "file", 422)
+            grid.append(list(values))
+    finally:
+        book.close()
+    return grid
+
+
+@dataclass
+class Layout:
+    """Where a template's columns are: the key row (0-based), each known key's index, letter and heading, and
+    the cells of the key row that are no column of the template."""
+
+    key_row: int
+    index: dict[str, int]
+    columns: dict[str, tuple[str, str]]  # key -> (column letter, heading)
+    problems: list[dict]
+
+    def where(self, key: str) -> tuple[str | None, str | None]:
+        return self.columns.get(key, (None, None))
+
+    def problem(self, row: int | None, key: str | None, code: str, message: str) -> dict:
+        """A refused cell of column `key` (None: of no column), named by its letter and heading."""
+        letter, heading = self.where(key or "")
+        return cell_problem(row, letter, heading, code, message, key)
+
+    def cells(self, values: list[Any]) -> dict[str, Any]:
+        """One data row's values by key."""
+        return {key: (values[i] if i < len(values) else None) for key, i in self.index.items()}
+
+    def rows(self, grid: list[list[Any]]) -> list[tuple[int, dict[str, Any]]]:
+        """(Excel row number, values by key) of every row below the keys."""
+        return [(n, self.cells(r)) for n, r in enumerate(grid[self.key_row + 1 :], self.key_row + 2)]
+
+
+def layout(grid: list[list[Any]], known: set[str], markers: tuple[str, str], what: str) -> Layout:
+    """Find the key row (the first of KEY_ROWS holding both `markers`) and the columns under it; a sheet without
+    one is not our template (`not_a_template`)."""
+    key_row = next((i for i, r in enumerate(grid[:KEY_ROWS]) if all(m in r for m in markers)), None)
+    if key_row is None:
+        raise DomainError.one(
+            "not_a_template",
+            f"Tệp không phải {what} của hệ thống (thiếu dòng mã cột '{markers[0]}' … '{markers[1]}'); hãy tải mẫu mới.",
+            "file",
+            422,
+        )
+    headings = grid[key_row - 1] if key_row > 0 else []
+    out = Layout(key_row, {}, {}, [])
+    for i, key in enumerate(grid[key_row]):
+        if key is None:
+            continue
+        letter = get_column_letter(i + 1)
+        heading = str(headings[i]) if i < len(headings) and headings[i] is not None else str(key)
+        if not isinstance(key, str) or key not in known:
+            out.problems.append(
+                cell_problem(key_row + 1, letter, heading, "unknown_column", f"mã cột '{key}' không có trong mẫu.")
+            )
+            continue
+        if key not in out.index:
+            out.index[key] = i
+            out.columns[key] = (letter, heading)
+    return out
+
+
+def header_value(grid: list[list[Any]], key_row: int, label: str) -> Any:
+    """The value beside `label` ("Năm", "Kế hoạch") in column A above the keys; None when the sheet has none."""
+    for r in grid[:key_row]:
+        if r and isinstance(r[0], str) and r[0].strip().lower() == label.lower() and len(r) > 1:
+            return r[1]
+    return None
+
+
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
