@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
@@ -17,9 +17,15 @@ from services.common.contracts.finance import (
     YearEndCommandV1,
     YearEndReversalCommandV1,
 )
-from services.gateway.api.common import load_args, load_json, rpc
-from services.gateway.api.schemas.finance import AllocationQuery, YearEndRecord
-from services.gateway.application import finance
+from services.gateway.api.common import XLSX, load_args, load_json, rpc, xlsx_download
+from services.gateway.api.schemas.finance import (
+    AllocationImport,
+    AllocationQuery,
+    ImportQuery,
+    TemplateQuery,
+    YearEndRecord,
+)
+from services.gateway.application import allocation_import, finance
 from services.gateway.application.access import READ_ROLES, allow, scoped_unit
 from services.gateway.openapi import doc
 
@@ -54,6 +60,41 @@ def list_allocations() -> Any:
     if unit is not None:
         q["unit"] = unit
     return jsonify(rpc("finance", "list_allocations", q, page, per_page))
+
+
+@bp.get("/allocations/template.xlsx")
+@allow(*WRITERS)
+@doc(query=TemplateQuery, response_content_type=XLSX)
+def allocation_template() -> Any:
+    """The Excel template of a plan's allocations: one allocation a row, with a sheet of the plan's items,
+    sources and units to pick from; filled in, it comes back through `POST /api/v1/allocations/import.xlsx`."""
+    plan_id = load_args(TemplateQuery())["plan_id"]
+    plan = rpc("finance", "get_plan", plan_id)
+    book = allocation_import.template_workbook(
+        plan, rpc("finance", "plan_items", plan_id), rpc("finance", "list_sources")
+    )
+    return xlsx_download(book, f"phan-bo-{plan['number'].replace('/', '-')}.xlsx")
+
+
+@bp.post("/allocations/import.xlsx")
+@allow(*WRITERS)
+@doc(
+    query=ImportQuery,
+    content_type="application/octet-stream",  # the .xlsx itself, or a multipart form field `file`
+    body={"type": "string", "format": "binary"},
+    response=AllocationImport,
+    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
+)
+def import_allocations() -> Any:
+    """A filled-in allocation template (the .xlsx as the body, or a form field `file`). Every row is checked
+    first; one wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing
+    is written. A row finance already holds (the same decision, item, source, year, unit, parent and fund) is
+    not recorded again, so the sheet may be sent again with rows added or mended; one whose amount differs from
+    the recorded one is refused (`differs_from_recorded`: correct it by an adjustment)."""
+    q = load_args(ImportQuery())
+    upload = request.files.get("file")
+    data = upload.read() if upload is not None else request.get_data(cache=False)
+    return jsonify(allocation_import.import_workbook(data, q.get("plan_id")))
 
 
 @bp.get("/allocations/<int:allocation_id>")

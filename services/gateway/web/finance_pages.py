@@ -21,7 +21,7 @@ from services.common.contracts.finance import (
     YearEndReversalCommandV1,
 )
 from services.common.errors import NotFound
-from services.gateway.application import finance, funding
+from services.gateway.application import allocation_import, finance, funding
 from services.gateway.application.access import (
     READ_ROLES,
     allow,
@@ -38,6 +38,7 @@ from services.gateway.errors import Unavailable
 from services.gateway.web import charts
 from services.gateway.web.common import (
     FINANCE_WRITERS,
+    WRITE_ERRORS,
     audit_form,
     bp,
     form_errors,
@@ -88,6 +89,13 @@ class AllocationListQuery(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class AllocationImportForm(Schema):
+    """The upload form: the filled-in template and the plan it is for."""
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
 
 
 class NewAllocationQuery(Schema):
@@ -218,7 +226,10 @@ def home() -> Any:
 @page(query=AllocationListQuery)
 def allocations() -> Any:
     """Allocations (phân bổ) with what is left of each, newest first, by plan, year and unit."""
-    q = page_args(AllocationListQuery())
+    return _allocations_page(page_args(AllocationListQuery()))
+
+
+def _allocations_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, Any]] | None = None) -> Any:
     filters: dict[str, Any] = {}
     if q.get("plan"):
         filters["plan_id"] = q["plan"]
@@ -227,10 +238,44 @@ def allocations() -> Any:
     unit = scoped_unit(q.get("unit"))
     if unit is not None:
         filters["unit"] = unit
-    answer = rpc("finance", "list_allocations", filters, q["page"], 50)
+    answer = rpc("finance", "list_allocations", filters, q.get("page", 1), 50)
     plans = plan_list()
     numbers = {int(p["id"]): p["number"] for p in plans}
-    return render("allocations.html", answer=answer, q=q, unit=unit, names=source_names(), plans=plans, numbers=numbers)
+    return render(
+        "allocations.html",
+        status,
+        answer=answer,
+        q=q,
+        unit=unit,
+        names=source_names(),
+        plans=plans,
+        numbers=numbers,
+        sheet_plan=q.get("plan") or own_plan_id(plans),
+        import_errors=errors or [],
+    )
+
+
+@bp.post("/allocations/import")
+@allow(*FINANCE_WRITERS)
+@page(body=AllocationImportForm, content_type="multipart/form-data")
+def import_allocations() -> Any:
+    """Upload a filled-in allocation template (form field `file`, the plan in `plan`): the API's import, every
+    bad cell named and nothing written when any row is wrong; rows already recorded are not recorded again."""
+    plan = request.form.get("plan", "")
+    q = AllocationListQuery().load({"plan": plan} if re.fullmatch(r"[0-9]{1,9}", plan) else {})
+    upload = request.files.get("file")
+    g.audit_details = {"form": {"file": upload.filename if upload else None}, "plan": q.get("plan")}
+    try:
+        out = allocation_import.import_workbook(upload.read() if upload else b"", q.get("plan"))
+    except WRITE_ERRORS as exc:
+        return _allocations_page(q, form_status(exc), form_errors(exc))
+    g.audit_details["result_id"] = ",".join(str(r["id"]) for r in out["rows"] if r["status"] == "recorded")[:500]
+    flash(
+        f"Đã nhập tệp: {out['recorded']} phân bổ mới được ghi, {out['already_recorded']} dòng đã có từ trước "
+        "(không ghi lần nữa).",
+        "ok",
+    )
+    return redirect(url_for("web.allocations", plan=q.get("plan")), 303)
 
 
 def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = None, **kw: Any) -> Any:

@@ -101,7 +101,7 @@ def outbox_events(factory: sessionmaker[Session]) -> list[tuple[str, str | None]
 # Every entrypoint this file calls; test_every_entrypoint_is_covered compares it with the service's.
 COVERED = {
     "health", "list_plans", "get_plan", "plan_items", "list_sources",
-    "create_allocation", "disburse", "reverse_disbursement", "adjust", "carry_over", "close_allocation",
+    "create_allocation", "import_allocations", "disburse", "reverse_disbursement", "adjust", "carry_over", "close_allocation",
     "reverse_year_end",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
@@ -159,6 +159,19 @@ def test_ledger_writes_commit_publish_and_wake_the_relay(service: Service, facto
     assert service.funding_status(1, "II.5", 2024)["allocated"] == 800_000_000
     assert service.funding_tree(1, 2024)["items"]["II.5"]["disbursed"] == 100_000_000
     assert service.funding_by_unit("910", 2024)["allocated"] == 300_000_000
+
+
+def test_import_entrypoint_records_a_sheet_once_and_names_a_bad_row(
+    service: Service, factory: sessionmaker[Session]
+):
+    sheet = {"rows": [{"row": 5, **ROOT}, {"row": 6, **ROOT, "recipient_unit": "911"}]}
+    out = service.import_allocations(sheet)
+    assert (out["recorded"], out["already_recorded"], service.relay.wakes) == (2, 0, 1)
+    assert service.import_allocations(sheet)["already_recorded"] == 2
+    with pytest.raises(DomainError) as exc:  # a float amount from a direct caller: named by its path
+        service.import_allocations({"rows": [{"row": 5, **ROOT, "amount": 1.5}]})
+    assert [e["field"] for e in exc.value.errors] == ["rows.0.amount"]
+    assert [e for e, _ in outbox_events(factory)] == ["allocation_made", "allocation_made"]
 
 
 def test_year_end_entrypoints(service: Service, factory: sessionmaker[Session]):

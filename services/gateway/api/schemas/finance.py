@@ -33,3 +33,27 @@ class YearEndRecord(Schema):
     note = fields.String(allow_none=True)
     reverses_id = fields.Integer(allow_none=True, metadata={"description": "the record a reversal undoes"})
     allocation = fields.Dict(metadata={"description": "the allocation after the record (AllocationViewV1)"})
+
+
+class TemplateQuery(Schema):
+    plan_id = Id(required=True, metadata={"description": "the plan the allocations are booked to", "example": 1})
+
+
+class ImportQuery(Schema):
+    plan_id = Id(metadata={"description": "when given, must be the plan written in the sheet (cell B2)"})
+
+
+class ImportedRow(Schema):
+    row = fields.Integer(metadata={"description": "the sheet's row number", "example": 5})
+    id = fields.Integer(metadata={"description": "the allocation the row is", "example": 31})
+    status = fields.String(metadata={"description": "recorded | already_recorded", "example": "recorded"})
+
+
+class AllocationImport(Schema):
+    """What an import of the allocation template recorded: each row's allocation, new or already there."""
+
+    recorded = fields.Integer(metadata={"description": "rows recorded as new allocations", "example": 12})
+    already_recorded = fields.Integer(
+        metadata={"description": "rows finance already held (the sheet sent again): not recorded twice", "example": 0}
+    )
+    rows = fields.List(fields.Nested(ImportedRow))

@@ -1,0 +1,337 @@
+"""Allocations through the Excel template: finance offices keep their allocations (phân bổ, dự toán giao) in
+spreadsheets; the template takes one allocation a row, for one plan, and comes back whole.
+
+The import reads every row the way a person typed it (codes or the sources' names, dates as dd/mm/yyyy or Excel
+dates, amounts with dots between thousands), checks each with the API's schema and the caller's unit scope,
+then finance records the sheet in one transaction (`import_allocations`): one wrong cell refuses the whole sheet,
+every problem named by row and column, and nothing is written. A row finance already holds is matched, not
+recorded again (services/finance/domain/imports.py), so the same sheet sent again, with rows added or a refused
+row mended, records only what is new."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import g
+from marshmallow import ValidationError
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from services.common import surplus, units
+from services.common.contracts.finance import MAX_IMPORT_ROWS, AllocationCommandV1, AllocationImportIn
+from services.common.errors import DomainError, NotFound
+from services.gateway.application import sheets
+from services.gateway.application.access import require_unit
+from services.gateway.application.remote import guarded, rpc
+from services.gateway.errors import validation_errors
+
+WHAT = "mẫu phân bổ"
+KINDS = (("budget", "Dự toán ngân sách (mặc định)"), ("package_payment", "Khoán / đặt hàng (TT 39/2017)"))
+# The template's columns: (key, heading). The keys are AllocationCommandV1's fields, less plan_id (the sheet's).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("item_code", "Mã mục của kế hoạch (vd. II.5)"),
+    ("source", "Nguồn kinh phí (mã hoặc tên)"),
+    ("fiscal_year", "Năm ngân sách"),
+    ("recipient_unit", "Mã đơn vị nhận"),
+    ("amount", "Số tiền (đồng)"),
+    ("decision_no", "Số quyết định giao"),
+    ("decision_date", "Ngày quyết định (dd/mm/yyyy)"),
+    ("kind", "Loại (trống: dự toán ngân sách)"),
+    ("fund_year", "Năm quỹ BHYT (chỉ kết dư 20%)"),
+    ("use", "Nội dung sử dụng (chỉ kết dư 20%)"),
+    ("parent_allocation_id", "Số phân bổ cấp trên (khi phân bổ tiếp xuống)"),
+    ("note", "Ghi chú"),
+)
+KEYS = tuple(k for k, _h in COLUMNS)
+HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5
+# How to write a cell of the wrong type (marshmallow's messages, translated, speak of JSON and ISO dates).
+AS_TYPED = {
+    "fiscal_year": "Năm phải là số, ví dụ 2024.",
+    "fund_year": "Năm quỹ phải là số, ví dụ 2019.",
+    "decision_date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 15/01/2024) hoặc dùng ô ngày của Excel.",
+    "parent_allocation_id": "Số phân bổ cấp trên phải là số (cột Số của trang Phân bổ).",
+}
+LISTS = "Danh muc"  # the second sheet: codes to pick from
+_THOUSANDS = re.compile(r"^-?\d{1,3}([.,\s]\d{3})+$")
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+# --------------------------------------------------------------------------- the template
+
+
+def template_workbook(plan: dict[str, Any], items: list[dict[str, Any]], sources: list[dict[str, Any]]) -> Workbook:
+    """The empty template for a plan: headings, the key row, a first sheet to fill in, and a second listing the
+    plan's items, the sources it takes, the kinds, the surplus uses and the units, which the code columns offer."""
+    book = Workbook()
+    ws = book.active
+    ws.title = "Phan bo"
+    ws["A1"] = f"PHÂN BỔ KINH PHÍ — KẾ HOẠCH {plan['number']}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"], ws["B2"] = "Kế hoạch", plan["number"]
+    ws["C2"] = (
+        "Mỗi dòng một phân bổ, từ dòng 5; không sửa ô B2 và dòng 4. Mã mục, nguồn, loại và đơn vị: xem trang "
+        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: dòng đã ghi không bị ghi lần nữa."
+    )
+    grey = PatternFill("solid", fgColor="DDDDDD")
+    for i, (key, heading) in enumerate(COLUMNS, 1):
+        h = ws.cell(row=HEADING_ROW, column=i, value=heading)
+        h.font, h.fill = Font(bold=True), grey
+        h.alignment = Alignment(wrap_text=True, vertical="top")
+        k = ws.cell(row=KEY_ROW, column=i, value=key)
+        k.font = Font(size=8, color="777777")
+        ws.column_dimensions[get_column_letter(i)].width = 40 if key == "note" else 18
+    ws.row_dimensions[HEADING_ROW].height = 48
+    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
+    last = FIRST_ROW + MAX_IMPORT_ROWS - 1
+    for c in (KEYS.index("amount"), KEYS.index("parent_allocation_id")):
+        for r in range(FIRST_ROW, FIRST_ROW + 200):
+            ws.cell(row=r, column=c + 1).number_format = "#,##0"
+    for r in range(FIRST_ROW, FIRST_ROW + 200):
+        ws.cell(row=r, column=KEYS.index("decision_date") + 1).number_format = "dd/mm/yyyy"
+
+    lists = book.create_sheet(LISTS)
+    named = [s for s in sources if int(plan["id"]) in s.get("plans", [])] or sources
+    columns = (
+        ("Mã mục", "Mục của kế hoạch", [(i["code"], i["title"]) for i in items]),
+        ("Mã nguồn", "Nguồn kinh phí kế hoạch nêu", [(s["code"], s["name"]) for s in named]),
+        ("Loại", "", list(KINDS)),
+        ("Nội dung (kết dư 20%)", "", list(surplus.USES)),
+        ("Mã đơn vị", "Đơn vị", _recipients(plan)),
+    )
+    offered = {0: "item_code", 1: "source", 2: "kind", 3: "use"}
+    for n, (code_heading, name_heading, pairs) in enumerate(columns):
+        col = 2 * n + 1
+        lists.cell(row=1, column=col, value=code_heading).font = Font(bold=True)
+        lists.cell(row=1, column=col + 1, value=name_heading).font = Font(bold=True)
+        lists.column_dimensions[get_column_letter(col)].width = 18
+        lists.column_dimensions[get_column_letter(col + 1)].width = 44
+        for r, (code, name) in enumerate(pairs, 2):
+            lists.cell(row=r, column=col, value=code)
+            lists.cell(row=r, column=col + 1, value=name)
+        if n in offered and pairs:
+            letter = get_column_letter(col)
+            target = get_column_letter(KEYS.index(offered[n]) + 1)
+            # A list to pick from, not a rule: a source's name typed instead of its code is read as well.
+            picker = DataValidation(
+                type="list", formula1=f"'{LISTS}'!${letter}$2:${letter}${len(pairs) + 1}", showErrorMessage=False
+            )
+            picker.add(f"{target}{FIRST_ROW}:{target}{last}")
+            ws.add_data_validation(picker)
+    return book
+
+
+def _recipients(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """The units an allocation of the plan may go to: its own unit and every unit in force below it."""
+    scope = plan.get("unit")
+    out = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if scope in (None, units.PROVINCE_CODE) else []
+    for code, d in units.districts().items():
+        if units.within(scope, code):
+            out.append((code, d.name))
+    for c in units.base_communes():
+        if units.within(scope, c.code):
+            out.append((c.code, f"{c.name} ({c.district_name})"))
+    return out
+
+
+# --------------------------------------------------------------------------- reading a filled-in sheet
+
+
+def _text(value: Any) -> Any:
+    """A code or number typed in a cell: Excel keeps 910 or 2024 as a number; the schema wants text."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() or None
+
+
+def _whole(value: Any) -> Any:
+    """A year or an id: a number, or digits typed as text; anything else as typed, for the schema to name."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+        return int(value.strip())
+    return value
+
+
+def _amount(value: Any) -> Any:
+    """Whole đồng: a number (Excel stores 1.5e8 as a float; whole, it is exact below 2**53), or text such as
+    "1.500.000.000", which the API's own reading of amounts takes (contracts.fields.VND)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))  # a fraction is refused by VND, by name
+    if isinstance(value, str):
+        text = value.strip().removesuffix("đồng").removesuffix("đ").strip()
+        return re.sub(r"[.,\s]", "", text) if _THOUSANDS.match(text) else text
+    return value
+
+
+def _day(value: Any) -> Any:
+    """A date cell, or text as dd/mm/yyyy (how Vietnamese offices write dates) or ISO."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        m = _DMY.match(value.strip())
+        if m:
+            day, month, year = (int(x) for x in m.groups())
+            try:
+                return date(year, month, day).isoformat()
+            except ValueError:
+                return value.strip()  # 31/02/2024: refused by the schema as no date
+        return value.strip()
+    return value
+
+
+READERS = {
+    "item_code": _text,
+    "source": _text,
+    "fiscal_year": _whole,
+    "recipient_unit": _text,
+    "amount": _amount,
+    "decision_no": _text,
+    "decision_date": _day,
+    "kind": _text,
+    "fund_year": _whole,
+    "use": _text,
+    "parent_allocation_id": _whole,
+    "note": _text,
+}
+
+
+def _plan_of(value: Any, plans: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The plan B2 names, by its number ("158/KH-UBND", spaces and case forgiven) or its id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return next((p for p in plans if int(p["id"]) == value), None)
+    if isinstance(value, str):
+        wanted = re.sub(r"\s+", "", value).casefold()
+        return next((p for p in plans if re.sub(r"\s+", "", p["number"]).casefold() == wanted), None)
+    return None
+
+
+def read_sheet(
+    data: bytes, plans: list[dict[str, Any]], source_names: dict[str, str]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], sheets.Layout]:
+    """(the plan of B2, rows [{row, cmd}] each loaded by AllocationCommandV1, the layout with every problem). A row
+    the schema refused is kept with `refused` and its recipient and parent, for the scope check."""
+    grid = sheets.read_grid(data, MAX_IMPORT_ROWS, WHAT)
+    where = sheets.layout(grid, set(KEYS), ("item_code", "amount"), WHAT)
+    written = sheets.header_value(grid, where.key_row, "Kế hoạch")
+    plan = _plan_of(written, plans)
+    if plan is None:
+        known = ", ".join(p["number"] for p in plans)
+        where.problems.insert(
+            0,
+            sheets.cell_problem(
+                2, "B", "Kế hoạch", "unknown_plan", f"'{written}' không phải kế hoạch trong hệ thống ({known})."
+            ),
+        )
+    by_name = {name.casefold(): code for code, name in source_names.items()}
+    rows: list[dict[str, Any]] = []
+    for n, cells in where.rows(grid):
+        if all(sheets.blank(v) for v in cells.values()):
+            continue
+        raw = {key: READERS[key](cells.get(key)) for key in KEYS if key in where.columns}
+        if isinstance(raw.get("source"), str):
+            raw["source"] = by_name.get(raw["source"].casefold(), raw["source"])
+        raw = {k: v for k, v in raw.items() if v is not None}
+        if plan is not None:
+            raw["plan_id"] = int(plan["id"])
+        try:
+            cmd = AllocationCommandV1().load(raw)
+        except ValidationError as exc:
+            refused = validation_errors(exc)
+            for e in refused:
+                if e["field"] == "plan_id" and plan is None:
+                    continue  # B2 is named once, above
+                key = e["field"] if e["field"] in where.columns else None
+                message = e["message"] if key else f"{e['field']}: {e['message']}"
+                if e["code"] == "invalid_type" and key in AS_TYPED:
+                    message = AS_TYPED[key]  # the schema's words are about JSON; say how to write it in Excel
+                where.problems.append(where.problem(n, key, e["code"], message))
+            # The cells the schema took are still checked for scope, so that a row's every problem is named.
+            cmd = {k: raw.get(k) for k in ("recipient_unit", "parent_allocation_id")}
+            for bad in {e["field"] for e in refused} & set(cmd):
+                cmd[bad] = None
+            rows.append({"row": n, "cmd": cmd, "refused": True})
+            continue
+        rows.append({"row": n, "cmd": cmd})
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise DomainError.one("too_many_rows", f"Tệp có quá {MAX_IMPORT_ROWS} dòng phân bổ.", "file", 422)
+    return plan, rows, where
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
+    """Each row's recipient (and parent, for a sub-allocation) known and within the caller's unit, as
+    `finance.create_allocation` checks one allocation."""
+    parents: dict[int, dict[str, Any] | None] = {}
+    for r in rows:
+        cmd, n = r["cmd"], r["row"]
+        try:
+            if isinstance(cmd["recipient_unit"], str):
+                units.require_unit(cmd["recipient_unit"], None, "recipient_unit")
+                require_unit(cmd["recipient_unit"], "recipient_unit")
+            parent_id = cmd["parent_allocation_id"]
+            if parent_id is not None and g.principal.unit is not None:
+                if parent_id not in parents:
+                    try:
+                        parents[parent_id] = rpc("finance", "get_allocation", parent_id)
+                    except NotFound:
+                        parents[parent_id] = None  # finance names the unknown parent by its row
+                if parents[parent_id] is not None:
+                    require_unit(parents[parent_id]["recipient_unit"], "parent_allocation_id")
+        except DomainError as exc:
+            where.problems += [where.problem(n, e.get("field"), e["code"], e["message"]) for e in exc.errors]
+
+
+def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:
+    """Check a filled-in template and have finance record it (the API's import and the allocations page's
+    upload): raises DomainError naming every bad cell, and then nothing is written. Answers how many rows were
+    recorded and how many finance already held, with each row's allocation id."""
+    plans = rpc("finance", "list_plans")
+    names = {s["code"]: s["name"] for s in rpc("finance", "list_sources")}
+    plan, rows, where = read_sheet(data, plans, names)
+    if plan is not None and expected_plan is not None and int(plan["id"]) != expected_plan:
+        wanted = next((p["number"] for p in plans if int(p["id"]) == expected_plan), str(expected_plan))
+        where.problems.insert(
+            0,
+            sheets.cell_problem(
+                2, "B", "Kế hoạch", "plan_mismatch", f"tệp ghi kế hoạch {plan['number']}, không phải {wanted}."
+            ),
+        )
+    if not rows and not where.problems:
+        where.problems.append(sheets.cell_problem(None, None, None, "no_rows", "Tệp chưa có dòng phân bổ nào."))
+    _scope_problems(rows, where)
+    if where.problems:
+        raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
+    parent_ids = sorted({r["cmd"]["parent_allocation_id"] for r in rows} - {None})
+    with guarded(parent_ids):  # as for one sub-allocation: a link to a parent waits until this is recorded
+        linked = rpc("investment", "linked_capital", parent_ids) if parent_ids else {}
+        payload = [
+            {
+                "row": r["row"],
+                **r["cmd"],
+                "parent_linked_capital": (
+                    int(linked[str(r["cmd"]["parent_allocation_id"])])
+                    if r["cmd"]["parent_allocation_id"] is not None
+                    else None
+                ),
+            }
+            for r in rows
+        ]
+        try:
+            return rpc("finance", "import_allocations", AllocationImportIn().dump({"rows": payload}))
+        except DomainError as exc:
+            named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
+            raise DomainError(named, exc.status) from None
+

@@ -1,0 +1,212 @@
+"""Allocations entered from a spreadsheet on the running system (`ytcs run`, real RabbitMQ): the province's
+finance office downloads the template of plan 158/KH-UBND, fills it in the way people type (a source by its
+name, amounts with dots, dates as dd/mm/yyyy or Excel dates, unit codes as numbers), and uploads it. A wrong
+cell refuses the whole sheet, named by row and column; the mended sheet is recorded; sent again with a row added,
+only that row is recorded; a changed amount is refused. Vĩnh Thuận's office then passes money down to its
+stations through the district plan's template, inside its own unit only; the page does the same upload.
+
+Nothing else in the e2e suite records money of fiscal year 2019 for items I.1 and I.2.a."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+import lxml.html
+import pytest
+import requests
+from openpyxl import load_workbook
+
+from tests.e2e.test_web_pages import PASSWORD, Browser
+from tests.support.infra import Stack
+
+API = "/api/v1"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+YEAR = 2019
+M = 1_000_000
+KEYS = (
+    "item_code",
+    "source",
+    "fiscal_year",
+    "recipient_unit",
+    "amount",
+    "decision_no",
+    "decision_date",
+    "kind",
+    "fund_year",
+    "use",
+    "parent_allocation_id",
+    "note",
+)
+
+
+class Client:
+    def __init__(self, stack: Stack, token: str) -> None:
+        self.base = stack.url + API
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return requests.get(self.base + path, params=params, headers=self.headers, timeout=30)
+
+    def upload(self, data: bytes, **params: Any) -> requests.Response:
+        headers = {**self.headers, "Content-Type": XLSX}
+        return requests.post(self.base + "/allocations/import.xlsx", params=params, data=data, headers=headers, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def clients(stack: Stack) -> dict[str, Client]:
+    return {
+        "province": Client(stack, stack.token("finance")),
+        "district_910": Client(stack, stack.token("finance", "910")),
+        "viewer": Client(stack, stack.token("viewer")),
+    }
+
+
+def fill(template: bytes, rows: list[dict[str, Any]]) -> bytes:
+    """The downloaded template with one allocation a row from row 5, each cell under its key of row 4."""
+    book = load_workbook(io.BytesIO(template))
+    ws = book["Phan bo"]
+    column = {c.value: c.column for c in ws[4] if c.value}
+    for n, values in enumerate(rows, 5):
+        for key, value in values.items():
+            ws.cell(row=n, column=column[key], value=value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def problems(r: requests.Response) -> set[tuple[int, str, str]]:
+    assert r.status_code == 422, r.text
+    return {(e["row"], e["column"], e["code"]) for e in r.json()["errors"]}
+
+
+def listed(c: Client, **params: Any) -> list[dict[str, Any]]:
+    r = c.get("/allocations", year=YEAR, per_page=500, **params)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+DECISION = {"decision_no": "125/QĐ-UBND", "decision_date": "15/01/2019"}
+SHEET = [
+    # A source by its name, the amount as people write it, the province as the recipient.
+    {"item_code": "I.1", "source": "Ngân sách tỉnh", "fiscal_year": YEAR, "recipient_unit": "91",
+     "amount": "1.500.000.000", **DECISION, "note": "Đợt 1"},
+    # The unit code and the year as numbers, the date as an Excel date.
+    {"item_code": "I.2.a", "source": "provincial_budget", "fiscal_year": YEAR, "recipient_unit": 910,
+     "amount": 300 * M, "decision_no": "125/QĐ-UBND", "decision_date": datetime(2019, 1, 15)},
+    # Two wrong cells: a fraction of a đồng, and a unit that does not exist.
+    {"item_code": "I.2.a", "source": "provincial_budget", "fiscal_year": YEAR, "recipient_unit": "99999",
+     "amount": 2.5, **DECISION},
+]  # fmt: skip
+
+
+def test_the_province_imports_its_allocations_from_the_template(clients: dict[str, Client]) -> None:
+    province, viewer = clients["province"], clients["viewer"]
+    r = province.get("/allocations/template.xlsx", plan_id=1)
+    assert r.status_code == 200 and r.headers["Content-Type"] == XLSX, r.text
+    template = r.content
+    book = load_workbook(io.BytesIO(template))
+    ws, lists = book["Phan bo"], book["Danh muc"]
+    assert tuple(c.value for c in ws[4]) == KEYS and ws["B2"].value == "158/KH-UBND"
+    offered = {row[0] for row in lists.iter_rows(min_row=2, max_col=1, values_only=True)}
+    assert {"I.1", "I.2.a", "II.5"} <= offered
+    sources = {row[0] for row in lists.iter_rows(min_row=2, min_col=3, max_col=3, values_only=True)} - {None}
+    assert "provincial_budget" in sources and "district_budget" not in sources  # the plan's section III only
+    assert viewer.get("/allocations/template.xlsx", plan_id=1).status_code == 403
+
+    # Two wrong cells in row 7: the sheet is refused, both named by row and column, nothing written.
+    r = province.upload(fill(template, SHEET))
+    assert problems(r) == {(7, "E", "invalid"), (7, "D", "unknown_unit")}
+    assert any(e["message"].startswith("Dòng 7, cột E") for e in r.json()["errors"])
+    assert listed(province, plan_id=1, item_code="I") == []
+
+    # Mended, the sheet is recorded: each row an allocation, as typed.
+    mended = [*SHEET[:2], {**SHEET[2], "recipient_unit": "911", "amount": 200 * M}]
+    r = province.upload(fill(template, mended), plan_id=1)
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert (first["recorded"], first["already_recorded"]) == (3, 0)
+    got = {(a["item_code"], a["recipient_unit"], a["allocated"], a["decision_date"]) for a in listed(province, item_code="I", plan_id=1)}
+    assert got == {
+        ("I.1", "91", 1_500 * M, "2019-01-15"),
+        ("I.2.a", "910", 300 * M, "2019-01-15"),
+        ("I.2.a", "911", 200 * M, "2019-01-15"),
+    }
+
+    # Sent again with a row added: only that row is recorded.
+    more = [*mended, {**mended[2], "recipient_unit": "912", "amount": 100 * M}]
+    r = province.upload(fill(template, more))
+    assert r.status_code == 200, r.text
+    again = r.json()
+    assert (again["recorded"], again["already_recorded"]) == (1, 3)
+    assert [x["id"] for x in again["rows"][:3]] == [x["id"] for x in first["rows"]]
+    assert len(listed(province, item_code="I", plan_id=1)) == 4
+
+    # The amount of a recorded row changed in the sheet: refused, naming the allocation; nothing recorded.
+    changed = [*more[:1], {**more[1], "amount": 350 * M}, *more[2:]]
+    r = province.upload(fill(template, changed))
+    assert problems(r) == {(6, "E", "differs_from_recorded")}
+    assert f"phân bổ số {first['rows'][1]['id']}" in r.json()["errors"][0]["message"]
+    # The sheet of another plan, and files that are no template.
+    assert problems(province.upload(fill(template, mended), plan_id=2)) == {(2, "B", "plan_mismatch")}
+    r = province.upload(b"PK\x03\x04 not a workbook")
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_workbook"
+    assert viewer.upload(fill(template, mended)).status_code == 403
+
+
+def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str, Client]) -> None:
+    province, district = clients["province"], clients["district_910"]
+    [parent] = listed(province, item_code="I.2.a", unit="910", plan_id=1)
+    r = district.get("/allocations/template.xlsx", plan_id=2)
+    assert r.status_code == 200, r.text
+    down = {"parent_allocation_id": parent["id"], "decision_no": "12/QĐ-UBND", "decision_date": "01/02/2019"}
+    rows = [
+        {"recipient_unit": "31051", "amount": 120 * M, **down},
+        {"recipient_unit": "30739", "amount": 10 * M, **down},  # a station of another district
+        {"recipient_unit": "31060", "amount": 181 * M, **down},  # more than the 180 left
+    ]
+    r = district.upload(fill(r.content, rows))
+    # The scope is the gateway's, checked before finance is asked; finance is not asked while a cell is wrong.
+    assert problems(r) == {(6, "D", "unit_forbidden")}
+    template = district.get("/allocations/template.xlsx", plan_id=2).content
+    rows[1] = {"recipient_unit": "31063", "amount": 10 * M, **down}
+    assert problems(district.upload(fill(template, rows))) == {(7, "E", "exceeds_parent")}
+    rows[2]["amount"] = 170 * M
+    r = district.upload(fill(template, rows))
+    assert r.status_code == 200 and r.json()["recorded"] == 3, r.text
+    after = province.get(f"/allocations/{parent['id']}").json()
+    assert (after["sub_allocated"], after["remaining"]) == (300 * M, 0)
+    children = listed(district, parent_id=parent["id"])
+    assert {(a["recipient_unit"], a["plan_id"], a["item_code"], a["source"]) for a in children} == {
+        ("31051", 2, "I.2.a", "provincial_budget"),
+        ("31063", 2, "I.2.a", "provincial_budget"),
+        ("31060", 2, "I.2.a", "provincial_budget"),
+    }
+    # Sent again, nothing more is passed down.
+    r = district.upload(fill(template, rows))
+    assert r.status_code == 200 and (r.json()["recorded"], r.json()["already_recorded"]) == (0, 3), r.text
+
+
+def test_the_allocations_page_takes_the_filled_template(stack: Stack, clients: dict[str, Client]) -> None:
+    name = "p-import-ketoan"
+    stack.ytcs("user", "create", "--username", name, "--role", "finance", stdin=PASSWORD + "\n")
+    b = Browser(stack.url)
+    b.login(name)
+    page = lxml.html.fromstring(b.get("/allocations?plan=1").text)
+    assert page.xpath('//form[@id="allocation-upload"]') and page.xpath('//a[@id="allocation-template-1"]')
+    template = b.http.get(stack.url + page.xpath('//a[@id="allocation-template-1"]/@href')[0], timeout=30)
+    assert template.status_code == 200, template.text
+    row = {"item_code": "I.1", "source": "Ngân sách tỉnh", "fiscal_year": YEAR, "recipient_unit": "913",
+           "amount": "75.000.000", "decision_no": "130/QĐ-UBND", "decision_date": "20/03/2019"}  # fmt: skip
+    bad = fill(template.content, [{**row, "decision_date": "31/02/2019"}])
+    r = b.post("/allocations/import", {"plan": "1"}, files={"file": ("phan-bo.xlsx", bad)})
+    assert r.status_code == 422, r.text
+    box = " ".join(lxml.html.fromstring(r.text).xpath('//div[@class="errors"]')[0].text_content().split())
+    assert "Dòng 5, cột G" in box
+    assert not listed(clients["province"], unit="913", item_code="I.1")
+    r = b.post("/allocations/import", {"plan": "1"}, files={"file": ("phan-bo.xlsx", fill(template.content, [row]))})
+    assert r.status_code == 303 and r.headers["Location"].startswith("/allocations?plan=1"), r.text
+    assert "1 phân bổ mới được ghi" in b.get(r.headers["Location"]).text
+    [made] = listed(clients["province"], unit="913", item_code="I.1")
+    assert (made["allocated"], made["decision_no"]) == (75 * M, "130/QĐ-UBND")

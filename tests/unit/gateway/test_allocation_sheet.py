@@ -1,0 +1,163 @@
+"""The allocation template read the way people fill it in (application/allocation_import.py): amounts with dots or
+spaces between thousands, dates as Excel dates or dd/mm/yyyy, unit codes that Excel turned into numbers, sources
+by name, columns moved; and what is genuinely wrong named by row and column. The whole import through the
+running system is tests/e2e/test_allocation_import.py."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from services.common.errors import DomainError
+from services.gateway.application import allocation_import as sheet
+
+PLANS = [
+    {"id": 1, "number": "158/KH-UBND", "unit": "91"},
+    {"id": 2, "number": "34/KH-UBND", "unit": "910"},
+]
+SOURCES = [
+    {"code": "provincial_budget", "name": "Ngân sách tỉnh", "plans": [1, 2]},
+    {"code": "district_budget", "name": "Ngân sách huyện", "plans": []},
+]
+NAMES = {s["code"]: s["name"] for s in SOURCES}
+ITEMS = [{"code": "I.1", "title": "Mục I.1"}, {"code": "II.5", "title": "Mục II.5"}]
+ROW = {
+    "item_code": "II.5",
+    "source": "provincial_budget",
+    "fiscal_year": 2024,
+    "recipient_unit": "910",
+    "amount": 150_000_000,
+    "decision_no": "125/QĐ-UBND",
+    "decision_date": "2024-01-15",
+}
+
+
+def filled(rows: list[dict[str, Any]], plan: Any = "158/KH-UBND", keys: list[str] | None = None) -> bytes:
+    book = sheet.template_workbook(PLANS[0], ITEMS, SOURCES)
+    ws = book["Phan bo"]
+    ws["B2"] = plan
+    if keys is not None:
+        for i, key in enumerate(keys, 1):
+            ws.cell(row=4, column=i, value=key)
+    column = {c.value: c.column for c in ws[4] if c.value}
+    for n, values in enumerate(rows, 5):
+        for key, value in values.items():
+            ws.cell(row=n, column=column[key], value=value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read(data: bytes) -> tuple[Any, list[dict[str, Any]], list[tuple[Any, Any, str]]]:
+    plan, rows, where = sheet.read_sheet(data, PLANS, NAMES)
+    return plan, [r["cmd"] for r in rows if not r.get("refused")], [
+        (p["row"], p["column"], p["code"]) for p in where.problems
+    ]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["150.000.000", "150 000 000", "150,000,000", "150.000.000 đ", "150000000 đồng", 150_000_000, 150_000_000.0],
+)
+def test_an_amount_as_people_type_it_is_whole_dong(typed: Any) -> None:
+    _plan, [cmd], problems = read(filled([{**ROW, "amount": typed}]))
+    assert problems == [] and cmd["amount"] == 150_000_000
+
+
+@pytest.mark.parametrize("typed", [2.5, "12,5", "1.5", "mười triệu", -0.5])
+def test_an_amount_that_is_no_whole_number_of_dong_is_named(typed: Any) -> None:
+    _plan, _rows, problems = read(filled([{**ROW, "amount": typed}]))
+    assert [(r, c) for r, c, _code in problems] == [(5, "E")]
+
+
+# 45306 is 15/01/2024 as Excel counts days: typed into the template's date column, which is formatted as a date.
+@pytest.mark.parametrize(
+    "typed", [datetime(2024, 1, 15), date(2024, 1, 15), 45306, "15/01/2024", "15-01-2024", "15.01.2024", "2024-01-15"]
+)
+def test_a_date_as_an_excel_date_or_day_month_year(typed: Any) -> None:
+    _plan, [cmd], problems = read(filled([{**ROW, "decision_date": typed}]))
+    assert problems == [] and cmd["decision_date"] == date(2024, 1, 15)
+
+
+@pytest.mark.parametrize("typed", ["31/02/2024", "01/15/2024", "hôm qua", "45306"])
+def test_a_date_that_is_no_date_is_named_with_how_to_write_it(typed: Any) -> None:
+    _plan, rows, where = sheet.read_sheet(filled([{**ROW, "decision_date": typed}]), PLANS, NAMES)
+    [problem] = where.problems
+    assert (problem["row"], problem["column"], problem["field"]) == (5, "G", "decision_date")
+    assert problem["message"].startswith("Dòng 5, cột G (Ngày quyết định (dd/mm/yyyy)): ")
+
+
+def test_codes_excel_made_numbers_and_sources_by_name_are_read_as_codes() -> None:
+    typed = {**ROW, "recipient_unit": 910, "fiscal_year": "2024", "decision_no": 125, "source": "ngân sách TỈNH"}
+    _plan, [cmd, station], problems = read(filled([typed, {**ROW, "recipient_unit": 31051.0}]))
+    assert problems == [] and station["recipient_unit"] == "31051"
+    assert (cmd["recipient_unit"], cmd["fiscal_year"], cmd["decision_no"], cmd["source"]) == (
+        "910",
+        2024,
+        "125",
+        "provincial_budget",
+    )
+
+
+def test_the_plan_is_read_by_its_number_or_named_when_unknown() -> None:
+    plan, _rows, problems = read(filled([ROW], plan=" 34/kh-ubnd "))
+    assert plan["id"] == 2 and problems == []
+    plan, rows, problems = read(filled([ROW], plan="99/KH-UBND"))
+    assert plan is None and problems == [(2, "B", "unknown_plan")]  # named once, not on every row
+
+
+def test_columns_are_read_by_their_key_wherever_they_were_moved() -> None:
+    keys = [k for k, _h in sheet.COLUMNS]
+    moved = [keys[4], *keys[:4], *keys[5:]]  # the amount first
+    _plan, [cmd], problems = read(filled([ROW], keys=moved))
+    assert problems == [] and cmd["amount"] == 150_000_000 and cmd["item_code"] == "II.5"
+
+
+def test_blank_rows_are_skipped_and_an_unknown_column_is_named() -> None:
+    keys = [k for k, _h in sheet.COLUMNS]
+    data = filled([ROW, {}, {**ROW, "recipient_unit": "911"}], keys=[*keys[:-1], "ghi_chu_rieng"])
+    _plan, rows, problems = read(data)
+    assert [r["recipient_unit"] for r in rows] == ["910", "911"]
+    assert problems == [(4, "L", "unknown_column")]
+
+
+def test_a_row_with_several_wrong_cells_names_each() -> None:
+    _plan, rows, where = sheet.read_sheet(
+        filled([ROW, {**ROW, "fiscal_year": "năm nay", "amount": "1,5", "parent_allocation_id": "abc"}]),
+        PLANS,
+        NAMES,
+    )
+    assert sorted((p["row"], p["column"], p["field"]) for p in where.problems) == [
+        (6, "C", "fiscal_year"),
+        (6, "E", "amount"),
+        (6, "K", "parent_allocation_id"),
+    ]
+    assert [r.get("refused", False) for r in rows] == [False, True]
+
+
+def test_a_workbook_that_is_not_the_template_is_refused_as_such() -> None:
+    book = Workbook()
+    book.active.append(["Mã", "Số tiền"])
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(DomainError) as refused:
+        read(out.getvalue())
+    assert refused.value.errors[0]["code"] == "not_a_template"
+    with pytest.raises(DomainError) as refused:
+        read(b"")
+    assert refused.value.errors[0]["code"] == "file_required"
+
+
+def test_the_template_offers_the_plans_items_and_sources_to_pick_from() -> None:
+    book = load_workbook(io.BytesIO(filled([])))
+    ws, lists = book["Phan bo"], book["Danh muc"]
+    assert [c.value for c in ws[4]] == [k for k, _h in sheet.COLUMNS]
+    assert ws["B2"].value == "158/KH-UBND"
+    pickers = {str(v.sqref).split(":")[0]: v.formula1 for v in ws.data_validations.dataValidation}
+    assert pickers["A5"] == "'Danh muc'!$A$2:$A$3"  # the plan's two items
+    assert pickers["B5"] == "'Danh muc'!$C$2:$C$2"  # only the source the plan names
+    assert [lists.cell(row=2, column=c).value for c in (1, 3)] == ["I.1", "provincial_budget"]
