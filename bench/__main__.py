@@ -78,6 +78,13 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
         "claims' reconciliation and year summary at 20k, 200k and 1M claims: the scan against the kept totals (PG)",
         [[PY, "-m", "bench.reads", "--claims", "20000,200000,1000000", "--postgres"]],
     ),
+    "allocation-import": (
+        "finance's import of a 2,000-row sheet of allocations, then the same sheet again (SQLite, PostgreSQL)",
+        [
+            [PY, "-m", "bench.allocation_import", "--rows", "2000"],
+            [PY, "-m", "bench.allocation_import", "--rows", "2000", "--postgres"],
+        ],
+    ),
     "soak": (
         "5 minutes of claim files, allocations and queries mixed: memory, queue depth, errors (SQLite, PostgreSQL)",
         [[PY, "-m", "bench.soak", "--minutes", "5"], [PY, "-m", "bench.soak", "--minutes", "5", "--postgres"]],

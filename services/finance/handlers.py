@@ -99,21 +99,25 @@ def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str
     cmd = load_command(AllocationImportIn, data)
     uow.repo.serialize_writes()
     uow.repo.lock_imports()
+    recorded = uow.repo.recorded_by_key({(r["decision_no"] or "").strip() for r in cmd["rows"]})
     alike: Counter[domain.ImportKey] = Counter()
     done: list[dict[str, Any]] = []
     errs: list[dict] = []
     for row in cmd["rows"]:
         n = row.pop("row")
+        # A row is refused before anything of it is written (every check comes before the insert), so the rows
+        # after it are checked against the ledger as the sheet would leave it.
         try:
-            with uow.session.begin_nested():  # a refused row leaves nothing behind it
-                parent = _inherit_from_parent(uow, row)
-                key = domain.import_key(row, parent.id if parent is not None else None)
-                alike[key] += 1
-                twin = domain.recorded_twin(alike[key], uow.repo.allocations_like(key), row["amount"])
-                if twin is None:
-                    done.append({"row": n, "id": _record_allocation(uow, row, parent).id, "status": "recorded"})
-                else:
-                    done.append({"row": n, "id": twin, "status": "already_recorded"})
+            parent = _inherit_from_parent(uow, row)
+            key = domain.import_key(row, parent.id if parent is not None else None)
+            alike[key] += 1
+            twin = domain.recorded_twin(alike[key], recorded.get(key, []), row["amount"])
+            if twin is None:
+                made = _record_allocation(uow, row, parent)
+                recorded.setdefault(key, []).append(domain.Recorded(id=made.id, amount=made.amount))
+                done.append({"row": n, "id": made.id, "status": "recorded"})
+            else:
+                done.append({"row": n, "id": twin, "status": "already_recorded"})
         except DomainError as exc:
             errs += [{**e, "row": n} for e in exc.errors]
     domain.raise_if(errs)

@@ -16,7 +16,7 @@ from services.common.db import write_lock_now
 from services.common.errors import DomainError, NotFound, error
 from services.common.periods import Quarter
 from services.finance import records
-from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded
+from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded, import_key
 from services.finance.models import (
     Allocation,
     CapitationFundRecord,
@@ -48,6 +48,8 @@ def _section_iii(plan_id: int) -> frozenset[str] | None:
 class FinanceRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._plans: dict[int, PlanFacts] = {}
+        self._items: dict[int, set[str]] = {}
 
     # --- locking ----------------------------------------------------------------------------------
 
@@ -79,27 +81,26 @@ class FinanceRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": IMPORT_LOCK})
 
-    def allocations_like(self, key: ImportKey) -> list[Recorded]:
-        """The allocations an imported row with this key may be (domain.import_key's order), by id."""
-        plan_id, item, source, year, kind, unit, parent_id, fund_year, use, decision_no, decision_date = key
-        stmt = (
-            select(Allocation.id, Allocation.amount)
-            .where(
-                Allocation.plan_id == plan_id,
-                Allocation.item_code == item,
-                Allocation.source == source,
-                Allocation.fiscal_year == year,
-                Allocation.kind == kind,
-                Allocation.recipient_unit == unit,
-                Allocation.parent_id.is_(None) if parent_id is None else Allocation.parent_id == parent_id,
-                Allocation.fund_year.is_(None) if fund_year is None else Allocation.fund_year == fund_year,
-                Allocation.surplus_use.is_(None) if use is None else Allocation.surplus_use == use,
-                Allocation.decision_no == decision_no,
-                Allocation.decision_date == decision_date,
-            )
-            .order_by(Allocation.id)
-        )
-        return [Recorded(id=r.id, amount=r.amount) for r in self.session.execute(stmt)]
+    def recorded_by_key(self, decision_numbers: set[str]) -> dict[ImportKey, list[Recorded]]:
+        """The allocations of these decisions, by what makes an imported row the same allocation
+        (domain.import_key), each list by id: one query for a whole sheet."""
+        stmt = select(Allocation).where(Allocation.decision_no.in_(sorted(decision_numbers))).order_by(Allocation.id)
+        out: dict[ImportKey, list[Recorded]] = {}
+        for a in self.session.scalars(stmt):
+            fields = {
+                "plan_id": a.plan_id,
+                "item_code": a.item_code,
+                "source": a.source,
+                "fiscal_year": a.fiscal_year,
+                "kind": a.kind,
+                "recipient_unit": a.recipient_unit,
+                "fund_year": a.fund_year,
+                "use": a.surplus_use,
+                "decision_no": a.decision_no,
+                "decision_date": a.decision_date,
+            }
+            out.setdefault(import_key(fields, a.parent_id), []).append(Recorded(id=a.id, amount=a.amount))
+        return out
 
     def facts(self, row: Allocation) -> AllocationFacts:
         """The allocation's own money and what is already used of it, summed in the database."""
@@ -138,19 +139,24 @@ class FinanceRepository:
     # --- plans ------------------------------------------------------------------------------------
 
     def plan(self, plan_id: int, field: str = "plan_id") -> PlanFacts:
+        if plan_id in self._plans:  # reference data: read once a unit of work (an import asks once a row)
+            return self._plans[plan_id]
         plan = self.session.get(Plan, plan_id)
         if plan is None:
             raise DomainError.one("unknown_plan", f"Không có kế hoạch số hiệu {plan_id}.", field)
-        return PlanFacts(
+        facts = PlanFacts(
             plan.id, plan.number, plan.unit, plan.period_from, plan.period_to, plan.parent_id, _section_iii(plan.id)
         )
+        self._plans[plan_id] = facts
+        return facts
 
     def plans_below(self, plan_id: int) -> list[int]:
         return records.plans_below(self.session, plan_id)
 
     def item_exists(self, plan_id: int, code: str) -> bool:
-        stmt = select(PlanItem.id).where(PlanItem.plan_id == plan_id, PlanItem.code == code)
-        return self.session.scalar(stmt) is not None
+        if plan_id not in self._items:
+            self._items[plan_id] = set(self.session.scalars(select(PlanItem.code).where(PlanItem.plan_id == plan_id)))
+        return code in self._items[plan_id]
 
     # --- capitation -------------------------------------------------------------------------------
 

@@ -196,3 +196,12 @@ def test_soak_reads_roles_and_queue_lines() -> None:
     assert role_of([py, "-m", "services.cli", "run"], ["bash"]) == "supervisor"
     text = "claims.events\t12\nevt-finance--capitation_spend_reported\t0\nWarning: not a queue line\n"
     assert parse_queue_lines(text) == {"claims.events": 12, "evt-finance--capitation_spend_reported": 0}
+
+
+def test_the_allocation_import_bench_records_its_sheet_once(tmp_path: Path) -> None:
+    from bench import allocation_import
+
+    rows = allocation_import.sheet(300)
+    assert len({(r["item_code"], r["recipient_unit"], r["decision_no"]) for r in rows}) == 300  # no two alike
+    first, again = allocation_import.run(f"sqlite:///{tmp_path / 'finance.db'}", 300)
+    assert (first["recorded"], again["already"]) == (300, 300)

@@ -1,0 +1,104 @@
+"""Finance's import of a sheet of allocations (`handlers.import_allocations`), in-process on a fresh database:
+a sheet of `--rows` root allocations to the province's communes, recorded, then sent again (every row already
+recorded). The gateway waits `IMPORT_TIMEOUT` for it (application/allocation_import.py).
+
+    .venv/bin/python -m bench.allocation_import --rows 2000             # SQLite
+    .venv/bin/python -m bench.allocation_import --rows 2000 --postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from bench.intake import load_average
+
+ITEMS = ("I.1", "I.2.a", "I.2.b", "II.1", "II.3", "II.5", "II.2.1", "II.2.2", "II.2.3", "II.2.4", "II.2.5", "II.2.6")
+
+
+@contextlib.contextmanager
+def database(postgres: bool, work: str) -> Iterator[str]:
+    if postgres:
+        from tests.support.infra import pg_database
+
+        with pg_database("ytcs_bench_import") as url:
+            yield url
+    else:
+        yield f"sqlite:///{work}/finance.db"
+
+
+def sheet(rows: int) -> list[dict[str, Any]]:
+    """`rows` allocations of 2020 under plan 158/KH-UBND, one per item and commune, as the gateway sends them."""
+    from services.common import units
+
+    communes = [c.code for c in units.base_communes()]
+    out = [
+        {
+            "row": 5 + n,
+            "plan_id": 1,
+            "item_code": ITEMS[n // len(communes) % len(ITEMS)],
+            "source": "provincial_budget",
+            "fiscal_year": 2020,
+            "recipient_unit": communes[n % len(communes)],
+            "amount": 1_000_000 * (n % 50 + 1),
+            "decision_no": f"{n // (len(communes) * len(ITEMS)) + 1}/QĐ-UBND",
+            "decision_date": "2020-01-15",
+        }
+        for n in range(rows)
+    ]
+    return out
+
+
+def run(url: str, rows: int) -> list[dict[str, Any]]:
+    from services.common.db import make_engine, transaction
+    from services.common.migrate import upgrade
+    from services.finance import handlers
+    from services.finance.catalog_loader import sync_catalog
+    from services.finance.models import Allocation
+    from services.finance.unit_of_work import FinanceUnitOfWork
+
+    upgrade("finance", url)
+    engine = make_engine(url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with transaction(factory) as s:
+        sync_catalog(s)
+    body = {"rows": sheet(rows)}
+    out = []
+    for label in ("first", "again"):
+        started = time.perf_counter()
+        with FinanceUnitOfWork(factory) as uow:
+            answer = handlers.import_allocations(uow, body)
+        seconds = time.perf_counter() - started
+        out.append(
+            {"send": label, "rows": rows, "recorded": answer["recorded"], "already": answer["already_recorded"],
+             "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)}  # fmt: skip
+        )
+    with transaction(factory) as s:
+        stored = s.scalar(select(func.count()).select_from(Allocation))
+    engine.dispose()
+    if stored != rows or out[0]["recorded"] != rows or out[1]["already"] != rows:
+        raise SystemExit(f"counts do not reconcile: stored {stored}, answers {out}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work, database(args.postgres, work) as url:
+        engine = "postgresql" if args.postgres else "sqlite"
+        for line in run(url, args.rows):
+            print(json.dumps({"bench": "allocation_import", "db": engine, **line, "load": load_average()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
