@@ -99,6 +99,7 @@ def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str
     cmd = load_command(AllocationImportIn, data)
     uow.repo.serialize_writes()
     uow.repo.lock_imports()
+    # The ledger before the sheet: the n-th row alike is the n-th allocation alike, or a new one past them.
     recorded = uow.repo.recorded_by_key({(r["decision_no"] or "").strip() for r in cmd["rows"]})
     alike: Counter[domain.ImportKey] = Counter()
     done: list[dict[str, Any]] = []
@@ -113,16 +114,14 @@ def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str
             alike[key] += 1
             twin = domain.recorded_twin(alike[key], recorded.get(key, []), row["amount"])
             if twin is None:
-                made = _record_allocation(uow, row, parent)
-                recorded.setdefault(key, []).append(domain.Recorded(id=made.id, amount=made.amount))
-                done.append({"row": n, "id": made.id, "status": "recorded"})
+                done.append({"row": n, "id": _record_allocation(uow, row, parent).id, "status": "recorded"})
             else:
                 done.append({"row": n, "id": twin, "status": "already_recorded"})
         except DomainError as exc:
             errs += [{**e, "row": n} for e in exc.errors]
     domain.raise_if(errs)
-    recorded = sum(1 for r in done if r["status"] == "recorded")
-    return {"recorded": recorded, "already_recorded": len(done) - recorded, "rows": done}
+    new = sum(1 for r in done if r["status"] == "recorded")
+    return {"recorded": new, "already_recorded": len(done) - new, "rows": done}
 
 
 def _record_allocation(uow: FinanceUnitOfWork, cmd: dict[str, Any], parent: Allocation | None) -> Allocation:
