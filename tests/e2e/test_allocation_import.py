@@ -50,8 +50,8 @@ class Client:
         return requests.get(self.base + path, params=params, headers=self.headers, timeout=30)
 
     def upload(self, data: bytes, **params: Any) -> requests.Response:
-        headers = {**self.headers, "Content-Type": XLSX}
-        return requests.post(self.base + "/allocations/import.xlsx", params=params, data=data, headers=headers, timeout=60)
+        url, headers = self.base + "/allocations/import.xlsx", {**self.headers, "Content-Type": XLSX}
+        return requests.post(url, params=params, data=data, headers=headers, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,10 @@ def test_the_province_imports_its_allocations_from_the_template(clients: dict[st
     assert r.status_code == 200, r.text
     first = r.json()
     assert (first["recorded"], first["already_recorded"]) == (3, 0)
-    got = {(a["item_code"], a["recipient_unit"], a["allocated"], a["decision_date"]) for a in listed(province, item_code="I", plan_id=1)}
+    got = {
+        (a["item_code"], a["recipient_unit"], a["allocated"], a["decision_date"])
+        for a in listed(province, item_code="I", plan_id=1)
+    }
     assert got == {
         ("I.1", "91", 1_500 * M, "2019-01-15"),
         ("I.2.a", "910", 300 * M, "2019-01-15"),

@@ -101,8 +101,8 @@ def outbox_events(factory: sessionmaker[Session]) -> list[tuple[str, str | None]
 # Every entrypoint this file calls; test_every_entrypoint_is_covered compares it with the service's.
 COVERED = {
     "health", "list_plans", "get_plan", "plan_items", "list_sources",
-    "create_allocation", "import_allocations", "disburse", "reverse_disbursement", "adjust", "carry_over", "close_allocation",
-    "reverse_year_end",
+    "create_allocation", "import_allocations", "disburse", "reverse_disbursement", "adjust", "carry_over",
+    "close_allocation", "reverse_year_end",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
     "capitation_year",
