@@ -79,6 +79,11 @@ class Service:
         return self._write(handlers.import_allocations, data)
 
     @rpc
+    def check_allocation_import(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.db.unit_of_work(FinanceUnitOfWork) as uow:  # no `run`: a check keeps no answer
+            return handlers.check_import(uow, data)
+
+    @rpc
     def disburse(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
         return self._write(handlers.disburse, allocation_id, data)
 

@@ -98,6 +98,9 @@ SHEET = [
     # Two wrong cells: a fraction of a đồng, and a unit that does not exist.
     {"item_code": "I.2.a", "source": "provincial_budget", "fiscal_year": YEAR, "recipient_unit": "99999",
      "amount": 2.5, **DECISION},
+    # Well typed, but the plan has no item IX.9 (finance's refusal, named in the same answer).
+    {"item_code": "IX.9", "source": "provincial_budget", "fiscal_year": YEAR, "recipient_unit": "912",
+     "amount": 1, **DECISION},
 ]  # fmt: skip
 
 
@@ -115,14 +118,15 @@ def test_the_province_imports_its_allocations_from_the_template(clients: dict[st
     assert "provincial_budget" in sources and "district_budget" not in sources  # the plan's section III only
     assert viewer.get("/allocations/template.xlsx", plan_id=1).status_code == 403
 
-    # Two wrong cells in row 7: the sheet is refused, both named by row and column, nothing written.
+    # Two wrong cells in row 7 and finance's refusal of row 8: the sheet is refused, each named by row and column
+    # in one answer, and nothing written.
     r = province.upload(fill(template, SHEET))
-    assert problems(r) == {(7, "E", "invalid"), (7, "D", "unknown_unit")}
+    assert problems(r) == {(7, "E", "invalid"), (7, "D", "unknown_unit"), (8, "A", "unknown_item")}
     assert any(e["message"].startswith("Dòng 7, cột E") for e in r.json()["errors"])
     assert listed(province, plan_id=1, item_code="I") == []
 
     # Mended, the sheet is recorded: each row an allocation, as typed.
-    mended = [*SHEET[:2], {**SHEET[2], "recipient_unit": "911", "amount": 200 * M}]
+    mended = [*SHEET[:2], {**SHEET[2], "recipient_unit": "911", "amount": 200 * M}]  # row 8 left out
     r = province.upload(fill(template, mended), plan_id=1)
     assert r.status_code == 200, r.text
     first = r.json()
@@ -170,8 +174,9 @@ def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str
         {"recipient_unit": "31060", "amount": 181 * M, **down},  # more than the 180 left
     ]
     r = district.upload(fill(r.content, rows))
-    # The scope is the gateway's, checked before finance is asked; finance is not asked while a cell is wrong.
-    assert problems(r) == {(6, "D", "unit_forbidden")}
+    # The scope is the gateway's; finance checks the other rows (nothing recorded) and names the one it would refuse.
+    assert problems(r) == {(6, "D", "unit_forbidden"), (7, "E", "exceeds_parent")}
+    assert listed(district, parent_id=parent["id"]) == []
     template = district.get("/allocations/template.xlsx", plan_id=2).content
     rows[1] = {"recipient_unit": "31063", "amount": 10 * M, **down}
     assert problems(district.upload(fill(template, rows))) == {(7, "E", "exceeds_parent")}

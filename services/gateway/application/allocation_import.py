@@ -315,10 +315,22 @@ def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:
     if not rows and not where.problems:
         where.problems.append(sheets.cell_problem(None, None, None, "no_rows", "Tệp chưa có dòng phân bổ nào."))
     _scope_problems(rows, where)
+    bad_rows = {p.get("row") for p in where.problems}
+    good = [r for r in rows if r["row"] not in bad_rows]
     if where.problems:
+        if good and plan is not None:  # finance names what it would refuse in the other rows: one answer for all
+            refused = _ask_finance("check_allocation_import", good, where, guard=False)
+            where.problems += [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in refused]
         raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
+    return _ask_finance("import_allocations", rows, where, guard=True)
+
+
+def _ask_finance(method: str, rows: list[dict[str, Any]], where: sheets.Layout, guard: bool) -> Any:
+    """Finance's `method` on the rows, each with the capital linked to its parent; a refusal is raised with every
+    problem named by its cell. `guard`: the import holds the parents' guards, as one sub-allocation does (a link
+    to a parent waits until this is recorded); a check records nothing and holds none."""
     parent_ids = sorted({r["cmd"]["parent_allocation_id"] for r in rows} - {None})
-    with guarded(parent_ids):  # as for one sub-allocation: a link to a parent waits until this is recorded
+    with guarded(parent_ids if guard else []):
         linked = rpc("investment", "linked_capital", parent_ids) if parent_ids else {}
         payload = [
             {
@@ -332,10 +344,9 @@ def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:
             }
             for r in rows
         ]
-        calls = {"import": ("finance", "import_allocations", (AllocationImportIn().dump({"rows": payload}),), {})}
+        calls = {"it": ("finance", method, (AllocationImportIn().dump({"rows": payload}),), {})}
         try:
-            return clients().fan_out(calls, raise_domain=True, timeout=IMPORT_TIMEOUT)["import"]
+            return clients().fan_out(calls, raise_domain=True, timeout=IMPORT_TIMEOUT)["it"]
         except DomainError as exc:
             named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
             raise DomainError(named, exc.status) from None
-

@@ -101,8 +101,8 @@ def outbox_events(factory: sessionmaker[Session]) -> list[tuple[str, str | None]
 # Every entrypoint this file calls; test_every_entrypoint_is_covered compares it with the service's.
 COVERED = {
     "health", "list_plans", "get_plan", "plan_items", "list_sources",
-    "create_allocation", "import_allocations", "disburse", "reverse_disbursement", "adjust", "carry_over",
-    "close_allocation", "reverse_year_end",
+    "create_allocation", "import_allocations", "check_allocation_import", "disburse", "reverse_disbursement",
+    "adjust", "carry_over", "close_allocation", "reverse_year_end",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
     "capitation_year",
@@ -172,6 +172,10 @@ def test_import_entrypoint_records_a_sheet_once_and_names_a_bad_row(
         service.import_allocations({"rows": [{"row": 5, **ROOT, "amount": 1.5}]})
     assert [e["field"] for e in exc.value.errors] == ["rows.0.amount"]
     assert [e for e, _ in outbox_events(factory)] == ["allocation_made", "allocation_made"]
+    bad = {"rows": [{"row": 7, **ROOT, "recipient_unit": "912"}, {"row": 8, **ROOT, "item_code": "IX.9"}]}
+    wakes = service.relay.wakes
+    assert [(e["row"], e["code"]) for e in service.check_allocation_import(bad)] == [(8, "unknown_item")]
+    assert len(outbox_events(factory)) == 2 and service.relay.wakes == wakes  # the check kept nothing
 
 
 def test_year_end_entrypoints(service: Service, factory: sessionmaker[Session]):
