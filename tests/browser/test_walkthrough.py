@@ -1,10 +1,12 @@
 """A finance officer's and a BHXH officer's day in a real browser (headless Chromium) against the running
 system: log in through the form, enter an allocation and a disbursement, see them in the roll-up and drill
 down province → district → station, download the Excel report and open it (openpyxl) with the figures
-computed here; upload a generated claim file, watch its progress and see its errors, look at claims and the
-reconciliation. Screenshots of the main pages are kept in docs/screenshots/.
+computed here; import allocations from the Excel template; upload a generated claim file, watch its progress
+and see its errors, look at claims and the reconciliation. Screenshots of the main pages are kept in
+docs/screenshots/.
 
-The stack is shared: this module's money goes to Huyện Giang Thành (914) in 2021 and its claims to 91914."""
+The stack is shared: this module's money goes to Huyện Giang Thành (914) in 2021 (2018 for the import) and its claims
+to 91914."""
 
 from __future__ import annotations
 
@@ -338,3 +340,41 @@ def test_a_station_officer_enters_indicator_facts_on_the_district_page(chrome, s
     current = http.get(f"{stack.url}/api/v1/stations/{code}/indicators/{year}", timeout=30).json()["current"]
     assert (current["population"], current["population_managed"], current["doctor_days_per_week"]) == (9800, 7350, 3)
     assert current["bhyt_eligible"] is True and current["source"] == "Báo cáo 03/BC-TYT"
+
+
+def test_a_province_officer_imports_allocations_from_the_excel_template(chrome, stack, people, downloads, tmp_path):
+    """The province's finance officer downloads plan 158/KH-UBND's template from the allocations page, fills two
+    rows (2018, item I.2.b: money no other test records), uploads it with a mistyped amount, reads the refusal,
+    mends the cell and uploads it again."""
+    driver = chrome
+    login(driver, stack, people["province"])
+    driver.find_element(By.LINK_TEXT, "Phân bổ").click()
+    for old in downloads.glob("*"):
+        old.unlink()
+    driver.find_element(By.ID, "allocation-template-1").click()
+    book = load_workbook(_downloaded(downloads))
+    ws = book["Phan bo"]
+    column = {c.value: c.column for c in ws[4] if c.value}
+    decision = {"item_code": "I.2.b", "source": "Ngân sách tỉnh", "fiscal_year": 2018, "decision_no": "88/QĐ-UBND",
+                "decision_date": "20/11/2018"}  # fmt: skip
+    for n, (unit, amount) in enumerate(((DISTRICT, "420.000.000"), (COMMUNE, "35.000.000,5")), 5):
+        for key, value in {**decision, "recipient_unit": unit, "amount": amount}.items():
+            ws.cell(row=n, column=column[key], value=value)
+
+    def upload() -> None:
+        sheet = tmp_path / "phan-bo-2018.xlsx"
+        book.save(sheet)
+        driver.find_element(By.ID, "allocation-file").send_keys(str(sheet))
+        driver.find_element(By.ID, "allocation-import").click()
+
+    upload()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "div.errors")))
+    assert "Dòng 6, cột E" in text_of(driver, "div.errors")
+    screenshot(driver, "allocation-import")
+    ws.cell(row=6, column=column["amount"], value="35.000.000")
+    upload()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.ok")))
+    assert "2 phân bổ mới được ghi" in text_of(driver, "p.flash.ok")
+    driver.get(stack.url + f"/allocations?plan=1&year=2018&unit={DISTRICT}")
+    amounts = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#allocations tbody tr td:nth-child(8)")}
+    assert amounts == {"420.000.000 đ", "35.000.000 đ"}

@@ -60,7 +60,6 @@ AS_TYPED = {
     "parent_allocation_id": "Số phân bổ cấp trên phải là số (cột Số của trang Phân bổ).",
 }
 LISTS = "Danh muc"  # the second sheet: codes to pick from
-_THOUSANDS = re.compile(r"^-?\d{1,3}([.,\s]\d{3})+$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 
 
@@ -166,12 +165,10 @@ def _whole(value: Any) -> Any:
 
 def _amount(value: Any) -> Any:
     """Whole đồng: a number (Excel stores 1.5e8 as a float; whole, it is exact below 2**53), or text such as
-    "1.500.000.000", which the API's own reading of amounts takes (contracts.fields.VND)."""
+    "1.500.000.000 đ", read by the one reader of money text (contracts.fields.VND: parse_vnd), which refuses what
+    could be read two ways ("1,500") rather than guess."""
     if isinstance(value, float):
         return Decimal(repr(value))  # a fraction is refused by VND, by name
-    if isinstance(value, str):
-        text = value.strip().removesuffix("đồng").removesuffix("đ").strip()
-        return re.sub(r"[.,\s]", "", text) if _THOUSANDS.match(text) else text
     return value
 
 
