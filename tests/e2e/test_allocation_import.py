@@ -167,6 +167,9 @@ def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str
     [parent] = listed(province, item_code="I.2.a", unit="910", plan_id=1)
     r = district.get("/allocations/template.xlsx", plan_id=2)
     assert r.status_code == 200, r.text
+    lists = load_workbook(io.BytesIO(r.content))["Danh muc"]
+    offered = {row[0] for row in lists.iter_rows(min_row=2, min_col=9, max_col=9, values_only=True)} - {None}
+    assert {"910", "31051", "31060"} <= offered and not offered & {"91", "911", "30739"}  # the officer's unit only
     down = {"parent_allocation_id": parent["id"], "decision_no": "12/QĐ-UBND", "decision_date": "01/02/2019"}
     rows = [
         {"recipient_unit": "31051", "amount": 120 * M, **down},

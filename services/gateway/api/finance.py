@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
@@ -71,7 +71,7 @@ def allocation_template() -> Any:
     plan_id = load_args(TemplateQuery())["plan_id"]
     plan = rpc("finance", "get_plan", plan_id)
     book = allocation_import.template_workbook(
-        plan, rpc("finance", "plan_items", plan_id), rpc("finance", "list_sources")
+        plan, rpc("finance", "plan_items", plan_id), rpc("finance", "list_sources"), g.principal.unit
     )
     return xlsx_download(book, f"phan-bo-{plan['number'].replace('/', '-')}.xlsx")
 

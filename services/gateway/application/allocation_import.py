@@ -66,9 +66,12 @@ _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 # --------------------------------------------------------------------------- the template
 
 
-def template_workbook(plan: dict[str, Any], items: list[dict[str, Any]], sources: list[dict[str, Any]]) -> Workbook:
+def template_workbook(
+    plan: dict[str, Any], items: list[dict[str, Any]], sources: list[dict[str, Any]], scope: str | None = None
+) -> Workbook:
     """The empty template for a plan: headings, the key row, a first sheet to fill in, and a second listing the
-    plan's items, the sources it takes, the kinds, the surplus uses and the units, which the code columns offer."""
+    plan's items, the sources it takes, the kinds, the surplus uses and the units (within `scope`, the person's
+    unit), which the code columns offer."""
     book = Workbook()
     ws = book.active
     ws.title = "Phan bo"
@@ -103,7 +106,7 @@ def template_workbook(plan: dict[str, Any], items: list[dict[str, Any]], sources
         ("Mã nguồn", "Nguồn kinh phí kế hoạch nêu", [(s["code"], s["name"]) for s in named]),
         ("Loại", "", list(KINDS)),
         ("Nội dung (kết dư 20%)", "", list(surplus.USES)),
-        ("Mã đơn vị", "Đơn vị", _recipients(plan)),
+        ("Mã đơn vị", "Đơn vị", _recipients(plan, scope)),
     )
     offered = {0: "item_code", 1: "source", 2: "kind", 3: "use"}
     for n, (code_heading, name_heading, pairs) in enumerate(columns):
@@ -127,16 +130,15 @@ def template_workbook(plan: dict[str, Any], items: list[dict[str, Any]], sources
     return book
 
 
-def _recipients(plan: dict[str, Any]) -> list[tuple[str, str]]:
-    """The units an allocation of the plan may go to: its own unit and every unit in force below it."""
-    scope = plan.get("unit")
-    out = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if scope in (None, units.PROVINCE_CODE) else []
-    for code, d in units.districts().items():
-        if units.within(scope, code):
-            out.append((code, d.name))
-    for c in units.base_communes():
-        if units.within(scope, c.code):
-            out.append((c.code, f"{c.name} ({c.district_name})"))
+def _recipients(plan: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:
+    """The units an allocation of the plan may go to that the person may write for: the plan's unit and the
+    districts and communes below it, within `scope` (the person's unit; None: everywhere)."""
+    def fits(code: str) -> bool:
+        return units.within(plan.get("unit"), code) and units.within(scope, code)
+
+    out = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if fits(units.PROVINCE_CODE) else []
+    out += [(code, d.name) for code, d in units.districts().items() if fits(code)]
+    out += [(c.code, f"{c.name} ({c.district_name})") for c in units.base_communes() if fits(c.code)]
     return out
 
 

@@ -153,6 +153,15 @@ def test_a_workbook_that_is_not_the_template_is_refused_as_such() -> None:
     assert refused.value.errors[0]["code"] == "file_required"
 
 
+def test_the_template_offers_only_the_units_within_the_persons_unit() -> None:
+    def offered(scope: str | None) -> set[str]:
+        lists = sheet.template_workbook(PLANS[0], ITEMS, SOURCES, scope)["Danh muc"]
+        return {row[0] for row in lists.iter_rows(min_row=2, min_col=9, max_col=9, values_only=True)} - {None}
+
+    assert {"91", "910", "911", "31051", "30739"} <= offered(None)
+    assert "31051" in offered("910") and not offered("910") & {"91", "911", "30739"}
+
+
 def test_the_template_offers_the_plans_items_and_sources_to_pick_from() -> None:
     book = load_workbook(io.BytesIO(filled([])))
     ws, lists = book["Phan bo"], book["Danh muc"]
