@@ -28,7 +28,7 @@ from services.common.errors import DomainError, NotFound
 from services.gateway.application import sheets
 from services.gateway.application.access import require_unit
 from services.gateway.application.remote import clients, guarded, rpc
-from services.gateway.errors import validation_errors
+from services.gateway.errors import Unavailable, validation_errors
 
 WHAT = "mẫu phân bổ"
 # Finance records 2,000 rows in about 1 s on SQLite and 3 s on PostgreSQL (docs/benchmarks.md §7); a sheet waits
@@ -318,7 +318,10 @@ def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:
     good = [r for r in rows if r["row"] not in bad_rows]
     if where.problems:
         if good and plan is not None:  # finance names what it would refuse in the other rows: one answer for all
-            refused = _ask_finance("check_allocation_import", good, where, guard=False)
+            try:
+                refused = _ask_finance("check_allocation_import", good, where, guard=False)
+            except Unavailable:
+                refused = []  # the sheet is refused for its own cells all the same; the rest is checked next time
             where.problems += [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in refused]
         raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
     return _ask_finance("import_allocations", rows, where, guard=True)
