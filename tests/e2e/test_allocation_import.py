@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from tests.e2e.test_web_pages import PASSWORD, Browser
 from tests.support.infra import Stack
+from tests.support.sheets import write_rows
 
 API = "/api/v1"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,16 +65,8 @@ def clients(stack: Stack) -> dict[str, Client]:
 
 
 def fill(template: bytes, rows: list[dict[str, Any]]) -> bytes:
-    """The downloaded template with one allocation a row from row 5, each cell under its key of row 4."""
-    book = load_workbook(io.BytesIO(template))
-    ws = book["Phan bo"]
-    column = {c.value: c.column for c in ws[4] if c.value}
-    for n, values in enumerate(rows, 5):
-        for key, value in values.items():
-            ws.cell(row=n, column=column[key], value=value)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """The downloaded template with one allocation a row."""
+    return write_rows(load_workbook(io.BytesIO(template)), "Phan bo", rows)
 
 
 def problems(r: requests.Response) -> set[tuple[int, str, str]]:

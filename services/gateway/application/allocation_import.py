@@ -18,7 +18,7 @@ from typing import Any
 from flask import g
 from marshmallow import ValidationError
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -51,7 +51,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("note", "Ghi chú"),
 )
 KEYS = tuple(k for k, _h in COLUMNS)
-HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5
+FIRST_ROW = sheets.FIRST_ROW
 # How to write a cell of the wrong type (marshmallow's messages, translated, speak of JSON and ISO dates).
 AS_TYPED = {
     "fiscal_year": "Năm phải là số, ví dụ 2024.",
@@ -82,15 +82,7 @@ def template_workbook(
         "Mỗi dòng một phân bổ, từ dòng 5; không sửa ô B2 và dòng 4. Mã mục, nguồn, loại và đơn vị: xem trang "
         f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: dòng đã ghi không bị ghi lần nữa."
     )
-    grey = PatternFill("solid", fgColor="DDDDDD")
-    for i, (key, heading) in enumerate(COLUMNS, 1):
-        h = ws.cell(row=HEADING_ROW, column=i, value=heading)
-        h.font, h.fill = Font(bold=True), grey
-        h.alignment = Alignment(wrap_text=True, vertical="top")
-        k = ws.cell(row=KEY_ROW, column=i, value=key)
-        k.font = Font(size=8, color="777777")
-        ws.column_dimensions[get_column_letter(i)].width = 40 if key == "note" else 18
-    ws.row_dimensions[HEADING_ROW].height = 48
+    sheets.write_columns(ws, COLUMNS, {k: 40 if k == "note" else 18 for k in KEYS}, 48)
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
     last = FIRST_ROW + MAX_IMPORT_ROWS - 1
     for c in (KEYS.index("amount"), KEYS.index("parent_allocation_id")):

@@ -10,8 +10,7 @@ from typing import Any
 
 from flask import g
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font
 
 from services.common import clock, units
 from services.common.errors import DomainError
@@ -37,7 +36,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 INFO = (("code", "Mã đơn vị"), ("name", "Tên trạm y tế / trung tâm y tế"), ("district", "Huyện"))
 TRAILER = (("version", "Phiên bản đang dùng"),)
-HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5
+FIRST_ROW = sheets.FIRST_ROW
 
 
 def _yes_no(value: Any) -> Any:
@@ -61,16 +60,7 @@ def template_workbook(sheet: dict[str, Any], unit_name: str) -> Workbook:
         "dòng 4. Ô để trống là chưa có số liệu. Dòng đã thay đổi phải ghi nguồn số liệu của lần này."
     )
     ws["C2"].alignment = Alignment(wrap_text=False)
-    columns = (*INFO, *COLUMNS, *TRAILER)
-    grey = PatternFill("solid", fgColor="DDDDDD")
-    for i, (key, heading) in enumerate(columns, 1):
-        h = ws.cell(row=HEADING_ROW, column=i, value=heading)
-        h.font, h.fill = Font(bold=True), grey
-        h.alignment = Alignment(wrap_text=True, vertical="top")
-        k = ws.cell(row=KEY_ROW, column=i, value=key)
-        k.font = Font(size=8, color="777777")
-        ws.column_dimensions[get_column_letter(i)].width = 34 if key in ("name", "source") else 16
-    ws.row_dimensions[HEADING_ROW].height = 60
+    sheets.write_columns(ws, (*INFO, *COLUMNS, *TRAILER), {"name": 34, "source": 34}, 60)
     for r, row in enumerate(sheet["rows"], FIRST_ROW):
         facts = row["facts"] or {}
         ws.cell(row=r, column=1, value=row["code"])

@@ -1,24 +1,42 @@
 """Reading a filled-in Excel template the system gave out (indicator facts, allocations), within bounds, and
 naming a refused cell the way people find it in Excel ("Dòng 6, cột E (Số tiền): …").
 
-A template carries a row of column keys (row 4) under its headings, so a sheet whose columns were moved or
-partly deleted is still read by key, and a sheet that is not ours is refused as such."""
+A template carries a row of column keys (row 4) under its headings (row 3; data from row 5), so a sheet whose
+columns were moved or partly deleted is still read by key, and a sheet that is not ours is refused as such."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common.errors import DomainError, error
 
+HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5  # a template's headings, its columns' keys, its first row of data
 MAX_COLUMNS = 64  # a template has at most 15; a sheet as wide as Excel allows (16,384) costs 8 bytes a blank cell
 MAX_UNPACKED = 20 * 1024 * 1024  # a filled-in template unpacks to well under 1 MB; 1 MB of zip can unpack to 1 GB
 KEY_ROWS = 10  # the key row is looked for this far down
+
+
+def write_columns(ws: Worksheet, columns: Sequence[tuple[str, str]], widths: Mapping[str, int], height: int) -> None:
+    """A template's headings (row 3, grey, wrapped) and its columns' keys under them (row 4, small), each column
+    `widths[key]` wide (16 by default)."""
+    grey = PatternFill("solid", fgColor="DDDDDD")
+    for i, (key, heading) in enumerate(columns, 1):
+        h = ws.cell(row=HEADING_ROW, column=i, value=heading)
+        h.font, h.fill = Font(bold=True), grey
+        h.alignment = Alignment(wrap_text=True, vertical="top")
+        k = ws.cell(row=KEY_ROW, column=i, value=key)
+        k.font = Font(size=8, color="777777")
+        ws.column_dimensions[get_column_letter(i)].width = widths.get(key, 16)
+    ws.row_dimensions[HEADING_ROW].height = height
 
 
 def cell_problem(

@@ -4,10 +4,9 @@ never a 503, and nothing is imported. Stand-in finance on the real broker (fake_
 
 from __future__ import annotations
 
-import io
-
 from services.gateway.application import allocation_import
 from tests.integration.gateway.fake_services import FakeService, running
+from tests.support.sheets import write_rows
 
 PLANS = [{"id": 1, "number": "158/KH-UBND", "unit": "91"}]
 SOURCES = [{"code": "provincial_budget", "name": "Ngân sách tỉnh", "plans": [1]}]
@@ -15,16 +14,9 @@ SOURCES = [{"code": "provincial_budget", "name": "Ngân sách tỉnh", "plans": 
 
 def sheet() -> bytes:
     book = allocation_import.template_workbook(PLANS[0], [{"code": "II.5", "title": "II.5"}], SOURCES)
-    ws = book["Phan bo"]
     row = {"item_code": "II.5", "source": "provincial_budget", "fiscal_year": 2024, "recipient_unit": "910",
            "amount": 5_000_000, "decision_no": "1/QĐ", "decision_date": "15/01/2024"}  # fmt: skip
-    column = {c.value: c.column for c in ws[4] if c.value}
-    for n, values in enumerate((row, {**row, "amount": "1,5"}), 5):
-        for key, value in values.items():
-            ws.cell(row=n, column=column[key], value=value)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return write_rows(book, "Phan bo", [row, {**row, "amount": "1,5"}])
 
 
 def test_a_sheet_finance_cannot_check_is_refused_for_its_own_cells(gw, gw_amqp):

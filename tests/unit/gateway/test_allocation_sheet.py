@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from services.common.errors import DomainError
 from services.gateway.application import allocation_import as sheet
+from tests.support.sheets import write_rows
 
 PLANS = [
     {"id": 1, "number": "158/KH-UBND", "unit": "91"},
@@ -43,13 +44,7 @@ def filled(rows: list[dict[str, Any]], plan: Any = "158/KH-UBND", keys: list[str
     if keys is not None:
         for i, key in enumerate(keys, 1):
             ws.cell(row=4, column=i, value=key)
-    column = {c.value: c.column for c in ws[4] if c.value}
-    for n, values in enumerate(rows, 5):
-        for key, value in values.items():
-            ws.cell(row=n, column=column[key], value=value)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return write_rows(book, "Phan bo", rows)
 
 
 def read(data: bytes) -> tuple[Any, list[dict[str, Any]], list[tuple[Any, Any, str]]]:
