@@ -271,6 +271,8 @@ def error_page(errs: list[dict[str, Any]], status: int) -> tuple[str, int] | Non
     for a browser on a page address; None for any other client, which gets the JSON answer."""
     if not wants_html():
         return None
+    if g.get("principal") is None:  # no route, so access.enforce did not look: who is here, for the menu
+        g.principal = access.authenticate()  # should this fail too, errors.install answers JSON
     heading, message = _FOR_PEOPLE.get(status, ("Không thực hiện được", None))
     shown = [{**e, "message": message} for e in errs] if message else errs
     return render("error.html", status, errors=shown, heading=heading)

@@ -52,9 +52,12 @@ def test_an_unknown_address_is_the_not_found_page_in_vietnamese(pages):
     assert "<h1>Không tìm thấy trang</h1>" in page and "Không có trang nào ở địa chỉ này" in page
     assert "Not Found" not in page
     assert 'class="brand"' in page and 'href="/">Trang chính</a>' in page  # the site's frame, a way home
+    assert '<nav class="menu">' in page and "ketoan" in page  # the person's menu, as on every page
 
     anonymous = pages.app.test_client().get("/phan-bo-cu", headers=HTML)
-    assert anonymous.status_code == 404 and "Không tìm thấy trang" in anonymous.get_data(as_text=True)
+    shown = anonymous.get_data(as_text=True)
+    assert anonymous.status_code == 404 and "Không tìm thấy trang" in shown
+    assert '<nav class="menu">' not in shown
 
 
 def test_opening_a_forms_address_says_so_and_names_the_allowed_method(pages):
