@@ -60,7 +60,7 @@ AS_TYPED = {
     "parent_allocation_id": "Số phân bổ cấp trên phải là số (cột Số của trang Phân bổ).",
 }
 LISTS = "Danh muc"  # the second sheet: codes to pick from
-_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_DMY = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
 
 
 # --------------------------------------------------------------------------- the template
@@ -85,6 +85,7 @@ def template_workbook(
     sheets.write_columns(ws, COLUMNS, {k: 40 if k == "note" else 18 for k in KEYS}, 48)
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
     last = FIRST_ROW + MAX_IMPORT_ROWS - 1
+    # Numbers grouped and dates shown as offices write them, on the first 200 rows (2,000 would only weigh).
     for c in (KEYS.index("amount"), KEYS.index("parent_allocation_id")):
         for r in range(FIRST_ROW, FIRST_ROW + 200):
             ws.cell(row=r, column=c + 1).number_format = "#,##0"
@@ -152,8 +153,9 @@ def _whole(value: Any) -> Any:
     """A year or an id: a number, or digits typed as text; anything else as typed, for the schema to name."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 18:  # "²" is a digit to str.isdigit, not to int()
+        return int(text)
     return value
 
 
@@ -221,12 +223,8 @@ def read_sheet(
     plan = _plan_of(written, plans)
     if plan is None:
         known = ", ".join(p["number"] for p in plans)
-        where.problems.insert(
-            0,
-            sheets.cell_problem(
-                2, "B", "Kế hoạch", "unknown_plan", f"'{written}' không phải kế hoạch trong hệ thống ({known})."
-            ),
-        )
+        message = f"'{str(written)[:40]}' không phải kế hoạch trong hệ thống ({known})."
+        where.problems.insert(0, sheets.cell_problem(2, "B", "Kế hoạch", "unknown_plan", message))
     by_name = {name.casefold(): code for code, name in source_names.items()}
     rows: list[dict[str, Any]] = []
     for n, cells in where.rows(grid):

@@ -121,6 +121,12 @@ def test_blank_rows_are_skipped_and_an_unknown_column_is_named() -> None:
     assert problems == [(4, "L", "unknown_column")]
 
 
+@pytest.mark.parametrize("typed", ["²⁰²⁴", "٢٠٢٤", "2024.0", "2 024", True])
+def test_a_year_in_other_digits_or_forms_is_named_not_a_crash(typed: Any) -> None:
+    _plan, _rows, problems = read(filled([{**ROW, "fiscal_year": typed}]))
+    assert problems == [(5, "C", "invalid_type")]
+
+
 def test_a_row_with_several_wrong_cells_names_each() -> None:
     _plan, rows, where = sheet.read_sheet(
         filled([ROW, {**ROW, "fiscal_year": "năm nay", "amount": "1,5", "parent_allocation_id": "abc"}]),
