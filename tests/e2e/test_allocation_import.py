@@ -208,6 +208,9 @@ def test_the_allocations_page_takes_the_filled_template(stack: Stack, clients: d
     assert r.status_code == 422, r.text
     box = " ".join(lxml.html.fromstring(r.text).xpath('//div[@class="errors"]')[0].text_content().split())
     assert "Dòng 5, cột G" in box
+    for odd in ("0", "²", "1; DROP TABLE allocations", "9" * 40):  # the plan field as no select sends it
+        r = b.post("/allocations/import", {"plan": odd}, files={"file": ("phan-bo.xlsx", bad)})
+        assert r.status_code == 422 and "Dòng 5, cột G" in r.text, odd
     assert not listed(clients["province"], unit="913", item_code="I.1")
     r = b.post("/allocations/import", {"plan": "1"}, files={"file": ("phan-bo.xlsx", fill(template.content, [row]))})
     assert r.status_code == 303 and r.headers["Location"].startswith("/allocations?plan=1"), r.text

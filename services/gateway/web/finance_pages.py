@@ -262,7 +262,8 @@ def import_allocations() -> Any:
     """Upload a filled-in allocation template (form field `file`, the plan in `plan`): the API's import, every
     bad cell named and nothing written when any row is wrong; rows already recorded are not recorded again."""
     plan = request.form.get("plan", "")
-    q = AllocationListQuery().load({"plan": plan} if re.fullmatch(r"[0-9]{1,9}", plan) else {})
+    # The page's own select sends a plan id; anything else imports against the plan written in the sheet.
+    q: dict[str, Any] = {"plan": int(plan)} if re.fullmatch(r"[1-9][0-9]{0,8}", plan) else {}
     upload = request.files.get("file")
     g.audit_details = {"form": {"file": upload.filename if upload else None}, "plan": q.get("plan")}
     try:
