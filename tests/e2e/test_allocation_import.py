@@ -217,3 +217,35 @@ def test_the_allocations_page_takes_the_filled_template(stack: Stack, clients: d
     assert "1 phân bổ mới được ghi" in b.get(r.headers["Location"]).text
     [made] = listed(clients["province"], unit="913", item_code="I.1")
     assert (made["allocated"], made["decision_no"]) == (75 * M, "130/QĐ-UBND")
+
+
+def test_the_allocations_listed_download_as_excel_row_for_row(stack: Stack, clients: dict[str, Client]) -> None:
+    province, district = clients["province"], clients["district_910"]
+    expected = listed(province, plan_id=1)  # this module's money of 2019 under 158/KH-UBND
+    r = province.get("/allocations.xlsx", plan_id=1, year=YEAR)
+    assert r.status_code == 200 and r.headers["Content-Type"] == XLSX, r.text
+    assert 'filename="phan-bo-1-2019.xlsx"' in r.headers["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(r.content))["Phan bo"]
+    title, warning, heading, *rows = list(ws.iter_rows(values_only=True))
+    assert title[0] == f"DANH SÁCH PHÂN BỔ KINH PHÍ — kế hoạch 158/KH-UBND, năm 2019: {len(expected)} phân bổ"
+    assert warning[0].startswith("Không cộng dọc")  # a sub-allocation is its parent's money: no total row
+    column = {name: i for i, name in enumerate(heading)}
+    assert [row[column["Số"]] for row in rows] == [a["id"] for a in expected]
+    for row, a in zip(rows, expected, strict=True):
+        assert (row[column["Nguồn kinh phí"]], row[column["Mã đơn vị nhận"]]) == ("Ngân sách tỉnh", a["recipient_unit"])
+        assert row[column["Được giao"]] == a["allocated"] and row[column["Còn lại"]] == a["remaining"]
+        assert row[column["Ngày quyết định"]].date().isoformat() == a["decision_date"]
+    # A district officer gets what lies in the district, whatever was asked.
+    mine = load_workbook(io.BytesIO(district.get("/allocations.xlsx", year=YEAR).content))["Phan bo"]
+    units = {row[column["Mã đơn vị nhận"]] for row in list(mine.iter_rows(values_only=True))[3:]}
+    assert units and all(u.startswith("910") or u in ("31051", "31060", "31063") for u in units)
+    assert district.get("/allocations.xlsx", unit="911").status_code == 403
+    # The page's link downloads what the page lists.
+    b = Browser(stack.url)
+    name = "p-export-xem"
+    stack.ytcs("user", "create", "--username", name, "--role", "viewer", stdin=PASSWORD + "\n")
+    b.login(name)
+    page = lxml.html.fromstring(b.get(f"/allocations?plan=1&year={YEAR}").text)
+    [href] = page.xpath('//a[@id="allocations-xlsx"]/@href')
+    assert href == f"/api/v1/allocations.xlsx?plan_id=1&year={YEAR}"
+    assert b.http.get(stack.url + href, timeout=30).content[:2] == b"PK"

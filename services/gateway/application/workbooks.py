@@ -15,17 +15,20 @@ functions of data; `plan_report`, `reconciliation_report` and `errors_report` ga
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common import catalog, clock
+from services.common.errors import DomainError
 from services.gateway.application import capitation, claims, figures, finance, funding
 from services.gateway.application.facilities import facility_name
 from services.gateway.application.funding import unit_name
@@ -489,6 +492,56 @@ def errors_workbook(file_id: int, status: dict[str, Any], issues: Iterable[dict[
     return book
 
 
+# (heading, width, money): the allocations list, one row per allocation as GET /api/v1/allocations answers it.
+ALLOCATION_COLUMNS = (
+    ("Số", 8, False), ("Kế hoạch", 14, False), ("Mục", 9, False), ("Nguồn kinh phí", 22, False),
+    ("Năm ngân sách", 9, False), ("Mã đơn vị nhận", 10, False), ("Đơn vị nhận", 28, False),
+    ("Phân bổ cấp trên (số)", 11, False), ("Số quyết định", 18, False), ("Ngày quyết định", 12, False),
+    ("Loại", 14, False), ("Số tiền giao", 17, True), ("Điều chỉnh", 16, True), ("Được giao", 17, True),
+    ("Đã phân bổ xuống", 17, True), ("Đã giải ngân", 17, True), ("Còn lại", 17, True), ("Ghi chú", 30, False),
+)  # fmt: skip
+KIND_VN = {"budget": "Dự toán ngân sách", "package_payment": "Khoán / đặt hàng"}
+NOT_ADDED_UP = (
+    "Không cộng dọc các cột tiền: một khoản phân bổ xuống cấp dưới là cùng số tiền với phân bổ cấp trên của nó "
+    "(xem báo cáo kế hoạch để có số tổng, mỗi đồng tính một lần)."
+)
+
+
+def allocations_workbook(
+    rows: Iterable[dict[str, Any]], plans: dict[int, str], sources: dict[str, str], unit_names: dict[str, str],
+    title: str,
+) -> Workbook:
+    """The allocations list, one row per allocation (write-only: a province's years of allocations stay small
+    in memory). No total row: a sub-allocation is the same money as its parent (docs/finance.md §2)."""
+    book = Workbook(write_only=True)
+    ws = book.create_sheet("Phan bo")
+    ws.freeze_panes = "A4"
+    for i, (_heading, width, _money) in enumerate(ALLOCATION_COLUMNS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.append([title])
+    ws.append([NOT_ADDED_UP])
+    ws.append([heading for heading, _w, _m in ALLOCATION_COLUMNS])
+    for a in rows:
+        values = [
+            a["id"], plans.get(int(a["plan_id"]), a["plan_id"]), a["item_code"], sources.get(a["source"], a["source"]),
+            a["fiscal_year"], a["recipient_unit"], unit_names.get(a["recipient_unit"], a["recipient_unit"]),
+            a.get("parent_allocation_id"), a.get("decision_no"),
+            date.fromisoformat(a["decision_date"]) if a.get("decision_date") else None,
+            KIND_VN.get(a.get("kind") or "budget", a.get("kind")), a["amount"], a["adjusted"], a["allocated"],
+            a["sub_allocated"], a["disbursed"], a["remaining"], a.get("note"),
+        ]  # fmt: skip
+        cells = []
+        for value, (_heading, _width, money) in zip(values, ALLOCATION_COLUMNS, strict=True):
+            cell = WriteOnlyCell(ws, value=value)
+            if money:
+                cell.number_format = VND_FORMAT
+            elif isinstance(value, date):
+                cell.number_format = "dd/mm/yyyy"
+            cells.append(cell)
+        ws.append(cells)
+    return book
+
+
 # --------------------------------------------------------------------------- the reports, gathered
 
 
@@ -509,6 +562,45 @@ def plan_report(plan_id: int, year: int | None, unit: str | None) -> tuple[Workb
     year_end_sheet(book, meta, data["items"], data["total"], year, unit, clock.today(), ends, funding.source_names())
     number = plan.number.split("/")[0]
     return book, f"bao-cao-ke-hoach-{number}-{year or 'tat-ca'}{'-' + unit if unit else ''}.xlsx"
+
+
+MAX_LISTED = 20_000  # allocations in one download: a province holds a few thousand a year
+
+
+def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
+    """Every allocation GET /api/v1/allocations answers for `filters` (the caller's unit applied), as a workbook,
+    and its file name; 422 `too_many_rows` past MAX_LISTED (narrow by plan, year or unit)."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = rpc("finance", "list_allocations", filters, page, 500)
+        if answer["total"] > MAX_LISTED:
+            raise DomainError.one(
+                "too_many_rows",
+                f"Có {answer['total']} phân bổ, quá {MAX_LISTED} cho một tệp; hãy lọc theo kế hoạch, năm hoặc đơn vị.",
+                None,
+            )
+        rows += answer["items"]
+        if page * 500 >= answer["total"]:
+            break
+        page += 1
+    plans = {int(p["id"]): p["number"] for p in funding.plan_list()}
+    sources = funding.source_names()
+    names = {code: unit_name(code) for code in {r["recipient_unit"] for r in rows}}
+    said = {
+        "plan_id": lambda v: f"kế hoạch {plans.get(int(v), v)}",
+        "item_code": lambda v: f"mục {v}",
+        "year": lambda v: f"năm {v}",
+        "unit": lambda v: f"{unit_name(v)} ({v})",
+        "source": lambda v: sources.get(v, v),
+        "kind": lambda v: KIND_VN.get(v, v),
+        "parent_id": lambda v: f"phân bổ xuống từ số {v}",
+    }
+    scope = ", ".join(said[k](v) for k, v in filters.items() if k in said)
+    title = f"DANH SÁCH PHÂN BỔ KINH PHÍ{f' — {scope}' if scope else ''}: {len(rows)} phân bổ"
+    book = allocations_workbook(rows, plans, sources, names, title)
+    suffix = re.sub(r"[^A-Za-z0-9._-]+", "", "-".join(str(v) for v in filters.values()))  # a header-safe name
+    return book, f"phan-bo{'-' + suffix if suffix else ''}.xlsx"
 
 
 def reconciliation_report(facility: str | None, period: str) -> tuple[Workbook, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import flash, g, redirect, request, url_for
 from marshmallow import Schema, fields, validate
@@ -252,6 +253,7 @@ def _allocations_page(q: dict[str, Any], status: int = 200, errors: list[dict[st
         numbers=numbers,
         sheet_plan=q.get("plan") or own_plan_id(plans),
         import_errors=errors or [],
+        export_query=urlencode(filters),  # the Excel download of all the page lists, not only the page shown
     )
 
 

@@ -7,7 +7,9 @@ from marshmallow import Schema, fields, validate
 from services.common.contracts.fields import Id, Year
 
 
-class AllocationQuery(Schema):
+class AllocationFilter(Schema):
+    """Which allocations: GET /api/v1/allocations and its Excel download."""
+
     plan_id = Id()
     item_code = fields.String(validate=validate.Length(max=20), metadata={"description": "sub-items included"})
     year = Year(metadata={"description": "fiscal year"})
@@ -15,6 +17,9 @@ class AllocationQuery(Schema):
     source = fields.String(validate=validate.Length(max=40))
     kind = fields.String(validate=validate.Length(max=20))
     parent_id = Id()
+
+
+class AllocationQuery(AllocationFilter):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
