@@ -87,6 +87,11 @@ class Service:
     def import_indicators(self, year: int, rows: list[dict[str, Any]], actor: str | None = None) -> dict[str, Any]:
         return self._command(handlers.import_indicators, year, rows, actor)
 
+    @rpc
+    def check_indicators(self, year: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.db.unit_of_work(InvestmentUnitOfWork) as uow:  # no `run`: a check keeps no answer
+            return handlers.check_indicators(uow, year, rows)
+
     # ----------------------------------------------------------------- projects (commands)
 
     @rpc

@@ -96,6 +96,11 @@ def fill(book_bytes: bytes, values: dict[str, dict[str, Any]]) -> tuple[bytes, d
     return out.getvalue(), rows, keys
 
 
+def keys_index(ws: Any, key: str) -> int:
+    """The column (from 1) of a key in the template's key row."""
+    return next(c.column for c in ws[4] if c.value == key)
+
+
 def test_vinh_thuan_2024_measured_entered_by_api_and_sheet(clients: dict[str, Client]) -> None:
     station, district, viewer = clients["station_31051"], clients["district_910"], clients["viewer"]
 
@@ -146,6 +151,21 @@ def test_vinh_thuan_2024_measured_entered_by_api_and_sheet(clients: dict[str, Cl
     assert problem["message"].startswith(f"Dòng {rows['31069']}, cột {keys['doctor_days_per_week']} (")
     assert viewer.ok("/stations/31072/indicators/2024")["current"] is None
     assert viewer.ok("/stations/910/indicators/2024")["current"] is None
+    # A station of another district added at the bottom is the gateway's refusal; the bad cell is still named
+    # in the same answer (investment checks the other rows and keeps nothing).
+    book = load_workbook(io.BytesIO(data))
+    ws = book.active
+    extra = ws.max_row + 1
+    ws.cell(row=extra, column=1, value="30739")  # Giang Thành
+    ws.cell(row=extra, column=keys_index(ws, "population"), value=5000)
+    out = io.BytesIO()
+    book.save(out)
+    r = district.upload("/indicators/import.xlsx", out.getvalue())
+    assert {(p["row"], p["code"]) for p in r.json()["errors"]} == {
+        (rows["31069"], "out_of_range"),
+        (extra, "unit_forbidden"),
+    }, r.text
+    assert viewer.ok("/stations/31072/indicators/2024")["current"] is None
 
     # The cell corrected in a fresh download: the sheet is taken whole.
     data, _rows, _keys = fill(district.get("/indicators/template.xlsx", year=2024).content, todo)

@@ -56,6 +56,7 @@ COVERED = {
     "record_indicators",
     "indicator_sheet",
     "import_indicators",
+    "check_indicators",
     "register_project",
     "assign_capital",
     "linked_capital",
@@ -158,6 +159,12 @@ def test_indicator_entrypoints(service: Any) -> None:
     assert made["created"] is True and made["current"]["population"] == 12000
     assert service.get_indicators("31051", 2024)["current"]["recorded_by"] == "tester"
     rows = [{"row": 2, "code": "31060", "values": {**FACTS, "population": 8000, "population_managed": 6000}}]
+    # A check names what the import would refuse, and keeps nothing even of a good sheet.
+    good = [{"row": 3, "code": "31063", "values": {**FACTS, "population": 7000, "population_managed": 5000}}]
+    bad = [{"row": 4, "code": "31064", "values": {**FACTS, "doctor_days_per_week": 9}}]
+    assert [(e["row"], e["code"]) for e in service.check_indicators(2024, good + bad)] == [(4, "out_of_range")]
+    assert service.check_indicators(2024, good) == []
+    assert service.get_indicators("31063", 2024)["current"] is None
     assert service.import_indicators(2024, rows, "tester")["written"] == 1
     sheet = service.indicator_sheet("910", 2024)
     assert {r["code"]: r["facts"]["population"] for r in sheet["rows"] if r["facts"]} == {"31051": 12000, "31060": 8000}
