@@ -61,6 +61,7 @@ def clients(stack: Stack) -> dict[str, Client]:
         "province": Client(stack, stack.token("finance")),
         "district_910": Client(stack, stack.token("finance", "910")),
         "viewer": Client(stack, stack.token("viewer")),
+        "admin": Client(stack, stack.token("admin")),  # reads the audit log
     }
 
 
@@ -124,6 +125,9 @@ def test_the_province_imports_its_allocations_from_the_template(clients: dict[st
     assert r.status_code == 200, r.text
     first = r.json()
     assert (first["recorded"], first["already_recorded"]) == (3, 0)
+    entries = clients["admin"].get("/audit", action="finance.import_allocations", status=200).json()["items"]
+    audit = entries[0]["details"]  # newest first
+    assert (audit["recorded"], audit["result_id"]) == (3, ",".join(str(x["id"]) for x in first["rows"]))
     got = {
         (a["item_code"], a["recipient_unit"], a["allocated"], a["decision_date"])
         for a in listed(province, item_code="I", plan_id=1)

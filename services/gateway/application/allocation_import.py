@@ -314,7 +314,16 @@ def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:
                 refused = []  # the sheet is refused for its own cells all the same; the rest is checked next time
             where.problems += [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in refused]
         raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
-    return _ask_finance("import_allocations", rows, where, guard=True)
+    answer = _ask_finance("import_allocations", rows, where, guard=True)
+    # The audit entry of the request (hooks.py) says what the sheet recorded, and which allocations are new.
+    new = [r["id"] for r in answer["rows"] if r["status"] == "recorded"]
+    g.audit_details = {
+        **(g.get("audit_details") or {}),
+        "recorded": answer["recorded"],
+        "already_recorded": answer["already_recorded"],
+        "result_id": ",".join(map(str, new))[:500],
+    }
+    return answer
 
 
 def _ask_finance(method: str, rows: list[dict[str, Any]], where: sheets.Layout, guard: bool) -> Any:

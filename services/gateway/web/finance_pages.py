@@ -272,7 +272,6 @@ def import_allocations() -> Any:
         out = allocation_import.import_workbook(upload.read() if upload else b"", q.get("plan"))
     except WRITE_ERRORS as exc:
         return _allocations_page(q, form_status(exc), form_errors(exc))
-    g.audit_details["result_id"] = ",".join(str(r["id"]) for r in out["rows"] if r["status"] == "recorded")[:500]
     flash(
         f"Đã nhập tệp: {out['recorded']} phân bổ mới được ghi, {out['already_recorded']} dòng đã có từ trước "
         "(không ghi lần nữa).",
