@@ -111,9 +111,9 @@ def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
         problems.insert(
             0, sheets.cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {expected_year}.")
         )
+    today = clock.today()
     for r in rows:
         code = r["code"]
-        today = clock.today()
         if units.is_known_unit(code) and not (
             g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, today))
         ):
