@@ -9,30 +9,17 @@ recorded). The gateway waits `IMPORT_TIMEOUT` for it (application/allocation_imp
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from bench.intake import load_average
+from bench.intake import database, load_average
 
 ITEMS = ("I.1", "I.2.a", "I.2.b", "II.1", "II.3", "II.5", "II.2.1", "II.2.2", "II.2.3", "II.2.4", "II.2.5", "II.2.6")
-
-
-@contextlib.contextmanager
-def database(postgres: bool, work: str) -> Iterator[str]:
-    if postgres:
-        from tests.support.infra import pg_database
-
-        with pg_database("ytcs_bench_import") as url:
-            yield url
-    else:
-        yield f"sqlite:///{work}/finance.db"
 
 
 def sheet(rows: int) -> list[dict[str, Any]]:
@@ -94,7 +81,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work, database(args.postgres, work) as url:
+    with tempfile.TemporaryDirectory() as work, database(args.postgres, work, "finance") as url:
         engine = "postgresql" if args.postgres else "sqlite"
         for line in run(url, args.rows):
             print(json.dumps({"bench": "allocation_import", "db": engine, **line, "load": load_average()}), flush=True)
