@@ -87,6 +87,18 @@ class UnitOfWork(Generic[R]):
             answers.keep(self.session, model, key, result)
             return result
 
+    def refusals(self, handler: Callable[..., Any], *args: Any) -> list[dict[str, Any]]:
+        """What `handler(uow, *args)` would refuse, each error as it names it ([] for none), with nothing kept: a
+        command checked, not recorded (an import's other rows, when the gateway already refuses some of them)."""
+        with self:
+            try:
+                handler(self, *args)
+                problems: list[dict[str, Any]] = []
+            except DomainError as exc:
+                problems = exc.errors
+            self.session.rollback()  # a command with no problem would have been recorded: keep none of it
+            return problems
+
     def publish(self, event_type: str, data: dict[str, Any], correlation_id: str | None = None) -> str:
         """Validate `data` against the event's versioned contract and queue it in this transaction's outbox."""
         event_id = outbox.record_event(

@@ -124,18 +124,6 @@ def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str
     return {"recorded": new, "already_recorded": len(done) - new, "rows": done}
 
 
-def check_import(uow: FinanceUnitOfWork, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """`import_allocations`' refusals of a sheet, each with its row, and nothing kept: the gateway asks when it
-    refuses the sheet for cells of its own, so that one answer names every problem (none: [])."""
-    try:
-        import_allocations(uow, data)
-        problems: list[dict[str, Any]] = []
-    except DomainError as exc:
-        problems = exc.errors
-    uow.session.rollback()  # what the check recorded goes, and its events with it
-    return problems
-
-
 def _record_allocation(uow: FinanceUnitOfWork, cmd: dict[str, Any], parent: Allocation | None) -> Allocation:
     """Check an allocation against the rules and the ledger (its parent locked), insert it and announce it."""
     kind = cmd["kind"] or "budget"

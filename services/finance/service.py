@@ -80,8 +80,8 @@ class Service:
 
     @rpc
     def check_allocation_import(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        with self.db.unit_of_work(FinanceUnitOfWork) as uow:  # no `run`: a check keeps no answer
-            return handlers.check_import(uow, data)
+        # The import's refusals, nothing kept (no `run`: a check keeps no answer either).
+        return self.db.unit_of_work(FinanceUnitOfWork).refusals(handlers.import_allocations, data)
 
     @rpc
     def disburse(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:

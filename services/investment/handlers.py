@@ -395,14 +395,3 @@ def import_indicators(
         "units": units_written,
     }
 
-
-def check_indicators(uow: InvestmentUnitOfWork, year: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`import_indicators`' refusals of a sheet, each with its row, and nothing kept: the gateway asks when it
-    refuses the sheet for cells of its own, so that one answer names every problem (none: [])."""
-    try:
-        import_indicators(uow, year, rows)
-        problems: list[dict[str, Any]] = []
-    except DomainError as exc:
-        problems = exc.errors
-    uow.session.rollback()  # a sheet with no problem would have been recorded: the check keeps none of it
-    return problems

@@ -89,8 +89,8 @@ class Service:
 
     @rpc
     def check_indicators(self, year: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        with self.db.unit_of_work(InvestmentUnitOfWork) as uow:  # no `run`: a check keeps no answer
-            return handlers.check_indicators(uow, year, rows)
+        # The import's refusals, nothing kept (no `run`: a check keeps no answer either).
+        return self.db.unit_of_work(InvestmentUnitOfWork).refusals(handlers.import_indicators, year, rows)
 
     # ----------------------------------------------------------------- projects (commands)
 
