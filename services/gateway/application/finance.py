@@ -4,6 +4,7 @@ endpoints and the allocation pages record through here, so both check the same t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -107,18 +108,13 @@ def require_year_end_record_unit(record_id: int) -> None:
     """A unit-scoped user reverses only records of allocations within the unit. Finance answers no record by
     id, so the record is looked for among the unit's allocations that hold year-end money (a record undone in
     whole cannot be undone again anyway: already_reversed)."""
-    page = 1
-    while True:
-        answer = rpc("finance", "list_allocations", {"unit": g.principal.unit}, page, 500)
+    for answer in allocation_pages({"unit": g.principal.unit}):
         for row in answer["items"]:
             if not (row.get("carried_over") or row.get("closed")):
                 continue
             detail = rpc("finance", "get_allocation", row["id"])
             if any(r["id"] == record_id for r in detail.get("year_end", [])):
                 return
-        if page * 500 >= answer["total"]:
-            break
-        page += 1
     raise DomainError.one(
         "unit_forbidden", f"Bản ghi cuối năm số {record_id} không thuộc phạm vi được giao ({g.principal.unit}).",
         "id", 403,
@@ -149,14 +145,21 @@ def year_end_allocations(plan_id: int, year: int | None, unit: str | None) -> li
                 filters["year"] = fiscal_year
             if unit is not None:
                 filters["unit"] = unit
-            page = 1
-            while True:
-                answer = rpc("finance", "list_allocations", filters, page, 500)
+            for answer in allocation_pages(filters):
                 out += [a for a in answer["items"] if a.get("carried_over") or a.get("closed")]
-                if page * 500 >= answer["total"]:
-                    break
-                page += 1
     return out
+
+
+def allocation_pages(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Finance's `list_allocations` answers for `filters`, page after page (500 each) until all are read; the
+    caller may stop early."""
+    page = 1
+    while True:
+        answer = rpc("finance", "list_allocations", filters, page, 500)
+        yield answer
+        if page * 500 >= answer["total"]:
+            return
+        page += 1
 
 
 def allocation(allocation_id: int) -> dict[str, Any]:

@@ -571,9 +571,7 @@ def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
     """Every allocation GET /api/v1/allocations answers for `filters` (the caller's unit applied), as a workbook,
     and its file name; 422 `too_many_rows` past MAX_LISTED (narrow by plan, year or unit)."""
     rows: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        answer = rpc("finance", "list_allocations", filters, page, 500)
+    for answer in finance.allocation_pages(filters):
         if answer["total"] > MAX_LISTED:
             raise DomainError.one(
                 "too_many_rows",
@@ -581,9 +579,6 @@ def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
                 None,
             )
         rows += answer["items"]
-        if page * 500 >= answer["total"]:
-            break
-        page += 1
     plans = {int(p["id"]): p["number"] for p in funding.plan_list()}
     sources = funding.source_names()
     names = {code: unit_name(code) for code in {r["recipient_unit"] for r in rows}}
