@@ -99,6 +99,13 @@ def load_form(schema: Schema) -> dict[str, Any]:
     return _load(schema, request.form.to_dict())
 
 
+def uploaded_workbook() -> bytes:
+    """A filled-in template sent to the API: the form field `file`, or else the body itself (an .xlsx with its
+    own media type or application/octet-stream)."""
+    upload = request.files.get("file")
+    return upload.read() if upload is not None else request.get_data(cache=False)
+
+
 def xlsx_download(book: Workbook, filename: str) -> Response:
     """An Excel workbook as a download, never cached (it holds the figures of the moment)."""
     buf = io.BytesIO()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from services.common.contracts.finance import (
     AdjustmentCommandV1,
@@ -17,7 +17,7 @@ from services.common.contracts.finance import (
     YearEndCommandV1,
     YearEndReversalCommandV1,
 )
-from services.gateway.api.common import XLSX, load_args, load_json, rpc, xlsx_download
+from services.gateway.api.common import XLSX, load_args, load_json, rpc, uploaded_workbook, xlsx_download
 from services.gateway.api.schemas.finance import (
     AllocationFilter,
     AllocationImport,
@@ -107,9 +107,7 @@ def import_allocations() -> Any:
     not recorded again, so the sheet may be sent again with rows added or mended; one whose amount differs from
     the recorded one is refused (`differs_from_recorded`: correct it by an adjustment)."""
     q = load_args(ImportQuery())
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None else request.get_data(cache=False)
-    return jsonify(allocation_import.import_workbook(data, q.get("plan_id")))
+    return jsonify(allocation_import.import_workbook(uploaded_workbook(), q.get("plan_id")))
 
 
 @bp.get("/allocations/<int:allocation_id>")

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from services.common import units
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError
-from services.gateway.api.common import XLSX, load_args, load_json, rpc, xlsx_download
+from services.gateway.api.common import XLSX, load_args, load_json, rpc, uploaded_workbook, xlsx_download
 from services.gateway.api.schemas.indicators import ImportQuery, SheetQuery, YearQuery
 from services.gateway.application import indicators
 from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
@@ -97,6 +97,4 @@ def import_sheet() -> Any:
     wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing is
     written. Otherwise each changed row becomes a new version of that unit's facts; unchanged rows make none."""
     q = load_args(ImportQuery())
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None else request.get_data(cache=False)
-    return jsonify(indicators.import_workbook(data, q.get("year")))
+    return jsonify(indicators.import_workbook(uploaded_workbook(), q.get("year")))
