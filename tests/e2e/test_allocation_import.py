@@ -12,17 +12,18 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import lxml.html
 import pytest
 import requests
 from openpyxl import load_workbook
 
+from tests.e2e.test_indicators import Client
 from tests.e2e.test_web_pages import PASSWORD, Browser
 from tests.support.infra import Stack
 from tests.support.sheets import write_rows
 
-API = "/api/v1"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YEAR = 2019
 M = 1_000_000
@@ -42,17 +43,9 @@ KEYS = (
 )
 
 
-class Client:
-    def __init__(self, stack: Stack, token: str) -> None:
-        self.base = stack.url + API
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        return requests.get(self.base + path, params=params, headers=self.headers, timeout=30)
-
-    def upload(self, data: bytes, **params: Any) -> requests.Response:
-        url, headers = self.base + "/allocations/import.xlsx", {**self.headers, "Content-Type": XLSX}
-        return requests.post(url, params=params, data=data, headers=headers, timeout=60)
+def send(c: Client, data: bytes, **params: Any) -> requests.Response:
+    """A filled-in template to the import, as a program sends it (the .xlsx as the body)."""
+    return c.upload("/allocations/import.xlsx" + (f"?{urlencode(params)}" if params else ""), data)
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +107,14 @@ def test_the_province_imports_its_allocations_from_the_template(clients: dict[st
 
     # Two wrong cells in row 7 and finance's refusal of row 8: the sheet is refused, each named by row and column
     # in one answer, and nothing written.
-    r = province.upload(fill(template, SHEET))
+    r = send(province, fill(template, SHEET))
     assert problems(r) == {(7, "E", "invalid"), (7, "D", "unknown_unit"), (8, "A", "unknown_item")}
     assert any(e["message"].startswith("Dòng 7, cột E") for e in r.json()["errors"])
     assert listed(province, plan_id=1, item_code="I") == []
 
     # Mended, the sheet is recorded: each row an allocation, as typed.
     mended = [*SHEET[:2], {**SHEET[2], "recipient_unit": "911", "amount": 200 * M}]  # row 8 left out
-    r = province.upload(fill(template, mended), plan_id=1)
+    r = send(province, fill(template, mended), plan_id=1)
     assert r.status_code == 200, r.text
     first = r.json()
     assert (first["recorded"], first["already_recorded"]) == (3, 0)
@@ -140,7 +133,7 @@ def test_the_province_imports_its_allocations_from_the_template(clients: dict[st
 
     # Sent again with a row added: only that row is recorded.
     more = [*mended, {**mended[2], "recipient_unit": "912", "amount": 100 * M}]
-    r = province.upload(fill(template, more))
+    r = send(province, fill(template, more))
     assert r.status_code == 200, r.text
     again = r.json()
     assert (again["recorded"], again["already_recorded"]) == (1, 3)
@@ -149,14 +142,14 @@ def test_the_province_imports_its_allocations_from_the_template(clients: dict[st
 
     # The amount of a recorded row changed in the sheet: refused, naming the allocation; nothing recorded.
     changed = [*more[:1], {**more[1], "amount": 350 * M}, *more[2:]]
-    r = province.upload(fill(template, changed))
+    r = send(province, fill(template, changed))
     assert problems(r) == {(6, "E", "differs_from_recorded")}
     assert f"phân bổ số {first['rows'][1]['id']}" in r.json()["errors"][0]["message"]
     # The sheet of another plan, and files that are no template.
-    assert problems(province.upload(fill(template, mended), plan_id=2)) == {(2, "B", "plan_mismatch")}
-    r = province.upload(b"PK\x03\x04 not a workbook")
+    assert problems(send(province, fill(template, mended), plan_id=2)) == {(2, "B", "plan_mismatch")}
+    r = send(province, b"PK\x03\x04 not a workbook")
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_workbook"
-    assert viewer.upload(fill(template, mended)).status_code == 403
+    assert send(viewer, fill(template, mended)).status_code == 403
 
 
 def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str, Client]) -> None:
@@ -173,15 +166,15 @@ def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str
         {"recipient_unit": "30739", "amount": 10 * M, **down},  # a station of another district
         {"recipient_unit": "31060", "amount": 181 * M, **down},  # more than the 180 left
     ]
-    r = district.upload(fill(r.content, rows))
+    r = send(district, fill(r.content, rows))
     # The scope is the gateway's; finance checks the other rows (nothing recorded) and names the one it would refuse.
     assert problems(r) == {(6, "D", "unit_forbidden"), (7, "E", "exceeds_parent")}
     assert listed(district, parent_id=parent["id"]) == []
     template = district.get("/allocations/template.xlsx", plan_id=2).content
     rows[1] = {"recipient_unit": "31063", "amount": 10 * M, **down}
-    assert problems(district.upload(fill(template, rows))) == {(7, "E", "exceeds_parent")}
+    assert problems(send(district, fill(template, rows))) == {(7, "E", "exceeds_parent")}
     rows[2]["amount"] = 170 * M
-    r = district.upload(fill(template, rows))
+    r = send(district, fill(template, rows))
     assert r.status_code == 200 and r.json()["recorded"] == 3, r.text
     after = province.get(f"/allocations/{parent['id']}").json()
     assert (after["sub_allocated"], after["remaining"]) == (300 * M, 0)
@@ -192,7 +185,7 @@ def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str
         ("31060", 2, "I.2.a", "provincial_budget"),
     }
     # Sent again, nothing more is passed down.
-    r = district.upload(fill(template, rows))
+    r = send(district, fill(template, rows))
     assert r.status_code == 200 and (r.json()["recorded"], r.json()["already_recorded"]) == (0, 3), r.text
 
 
