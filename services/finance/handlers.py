@@ -22,6 +22,7 @@ from services.common.contracts.finance import (
     AllocationImportIn,
     CapitationFundCommandV1,
     DisbursementCommandV1,
+    DisbursementImportIn,
     QuarterlyPaymentCommandV1,
     QuarterlyReportCommandV1,
     QuarterlyResultCommandV1,
@@ -199,6 +200,12 @@ def _record_allocation(uow: FinanceUnitOfWork, cmd: dict[str, Any], parent: Allo
 
 def _disbursed(uow: FinanceUnitOfWork, d: Disbursement, allocation: Allocation) -> dict[str, Any]:
     """Insert a disbursement (or its reversal), announce it, and answer it with its allocation's money."""
+    _insert_disbursement(uow, d)
+    return records.disbursement_dict(d) | {"allocation": uow.repo.allocation_dict(allocation)}
+
+
+def _insert_disbursement(uow: FinanceUnitOfWork, d: Disbursement) -> Disbursement:
+    """Insert a disbursement (or its reversal) and announce it."""
     uow.repo.add(d)
     uow.publish(
         "disbursed",
@@ -211,7 +218,7 @@ def _disbursed(uow: FinanceUnitOfWork, d: Disbursement, allocation: Allocation) 
             "reference": d.reference,
         },
     )
-    return records.disbursement_dict(d) | {"allocation": uow.repo.allocation_dict(allocation)}
+    return d
 
 
 def disburse(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -219,6 +226,12 @@ def disburse(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -
     cmd = load_command(DisbursementCommandV1, data)
     uow.repo.serialize_writes()
     row = uow.repo.allocation(allocation_id, lock=True)
+    d = _record_disbursement(uow, row, cmd)
+    return records.disbursement_dict(d) | {"allocation": uow.repo.allocation_dict(row)}
+
+
+def _record_disbursement(uow: FinanceUnitOfWork, row: Allocation, cmd: dict[str, Any]) -> Disbursement:
+    """Check a payment from an allocation (locked) against the rules and its money, insert it and announce it."""
     # Money is paid to a unit that exists on the day it is paid; after a merger, allocate to the successor.
     domain.raise_if(domain.check_unit(row.recipient_unit, cmd["date"], "date"))
     domain.check_disbursement(uow.repo.facts(row), cmd["amount"], cmd["date"])
@@ -229,7 +242,40 @@ def disburse(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -
         reference=cmd["reference"],
         created_at=outbox.utcnow(),
     )
-    return _disbursed(uow, d, row)
+    return _insert_disbursement(uow, d)
+
+
+def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
+    """A sheet of disbursements (the gateway's import; a treasury statement typed or pasted into the template),
+    in one transaction: each row checked and recorded as `disburse` does, unless the ledger already holds its
+    voucher (domain.imports). One refused row refuses the sheet, every refusal naming its row, and nothing is
+    written; rows are taken in order, so a payment is checked against what the rows above it paid."""
+    cmd = load_command(DisbursementImportIn, data)
+    uow.repo.serialize_writes()
+    uow.repo.lock_imports()
+    wanted = {r["allocation_id"] for r in cmd["rows"]}
+    allocations = uow.repo.locked_allocations(wanted)
+    ledger = domain.PaymentMatcher(uow.repo.recorded_payments(wanted))
+    done: list[dict[str, Any]] = []
+    errs: list[dict] = []
+    for row in cmd["rows"]:
+        n, allocation_id = row.pop("row"), row["allocation_id"]
+        allocation = allocations.get(allocation_id)
+        if allocation is None:
+            unknown = error("unknown_allocation", f"Không có phân bổ số {allocation_id}.", "allocation_id")
+            errs.append({**unknown, "row": n})
+            continue
+        try:
+            twin = ledger.match(allocation_id, row["reference"], row["date"], row["amount"])
+            if twin is None:
+                done.append({"row": n, "id": _record_disbursement(uow, allocation, row).id, "status": "recorded"})
+            else:
+                done.append({"row": n, "id": twin, "status": "already_recorded"})
+        except DomainError as exc:
+            errs += [{**e, "row": n} for e in exc.errors]
+    domain.raise_if(errs)
+    new = sum(1 for r in done if r["status"] == "recorded")
+    return {"recorded": new, "already_recorded": len(done) - new, "rows": done}
 
 
 def reverse_disbursement(uow: FinanceUnitOfWork, disbursement_id: int, data: dict[str, Any]) -> dict[str, Any]:

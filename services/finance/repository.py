@@ -16,7 +16,7 @@ from services.common.db import write_lock_now
 from services.common.errors import DomainError, NotFound, error
 from services.common.periods import Quarter
 from services.finance import records
-from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded, import_key
+from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded, RecordedPayment, import_key
 from services.finance.models import (
     Allocation,
     CapitationFundRecord,
@@ -31,7 +31,7 @@ from services.finance.models import (
 )
 
 _Row = TypeVar("_Row")
-IMPORT_LOCK = 0x494D50  # the advisory-lock space of allocation imports ("IMP"), in finance's database
+IMPORT_LOCK = 0x494D50  # the advisory lock of imported sheets ("IMP"), in finance's database
 
 
 def _section_iii(plan_id: int) -> frozenset[str] | None:
@@ -75,11 +75,17 @@ class FinanceRepository:
         return self.session.scalar(self._for_update(stmt) if lock else stmt)
 
     def lock_imports(self) -> None:
-        """One import of allocations at a time: a sheet sent twice at once would otherwise find, twice, none of
-        its rows recorded. PostgreSQL: a transaction-scoped advisory lock; SQLite: serialize_writes already
-        holds the database's write lock."""
+        """One imported sheet at a time: a sheet sent twice at once would otherwise find, twice, none of its rows
+        recorded (and two sheets would lock their allocations in two orders). PostgreSQL: a transaction-scoped
+        advisory lock; SQLite: serialize_writes already holds the database's write lock."""
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": IMPORT_LOCK})
+
+    def locked_allocations(self, allocation_ids: set[int]) -> dict[int, Allocation]:
+        """These allocations by id, locked in the order of their ids (a parent before its children, as every
+        command locks them); an unknown id is missing from the answer."""
+        stmt = select(Allocation).where(Allocation.id.in_(sorted(allocation_ids))).order_by(Allocation.id)
+        return {a.id: a for a in self.session.scalars(self._for_update(stmt))}
 
     def recorded_by_key(self, decision_numbers: set[str]) -> dict[ImportKey, list[Recorded]]:
         """The allocations of these decisions, by what makes an imported row the same allocation
@@ -115,6 +121,19 @@ class FinanceRepository:
         if d is None:
             raise NotFound([error("unknown_disbursement", f"Không có lần giải ngân số {disbursement_id}.", "id")])
         return d
+
+    def recorded_payments(self, allocation_ids: set[int]) -> list[RecordedPayment]:
+        """The disbursements (not reversals) of these allocations, as an imported sheet's rows are matched to
+        them: one query for a whole sheet."""
+        stmt = (
+            select(Disbursement)
+            .where(Disbursement.allocation_id.in_(sorted(allocation_ids)), Disbursement.reverses_id.is_(None))
+            .order_by(Disbursement.id)
+        )
+        return [
+            RecordedPayment(id=d.id, allocation_id=d.allocation_id, reference=d.reference, date=d.date, amount=d.amount)
+            for d in self.session.scalars(stmt)
+        ]
 
     def reversed_amount(self, disbursement_id: int) -> int:
         """Σ of the reversals of a disbursement, as a positive amount."""
@@ -199,5 +218,3 @@ class FinanceRepository:
         self.session.add(row)
         self.session.flush()
         return row
-
-

@@ -84,6 +84,15 @@ class Service:
         return self.db.unit_of_work(FinanceUnitOfWork).refusals(handlers.import_allocations, data)
 
     @rpc
+    def import_disbursements(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._write(handlers.import_disbursements, data)
+
+    @rpc
+    def check_disbursement_import(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        # The import's refusals, nothing kept, as check_allocation_import.
+        return self.db.unit_of_work(FinanceUnitOfWork).refusals(handlers.import_disbursements, data)
+
+    @rpc
     def disburse(self, allocation_id: int, data: dict[str, Any]) -> dict[str, Any]:
         return self._write(handlers.disburse, allocation_id, data)
 

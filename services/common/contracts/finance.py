@@ -268,6 +268,25 @@ class ReversalCommandV1(Schema):
     reference = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
+class DisbursementImportRowIn(DisbursementCommandV1):
+    """One row of an imported sheet of disbursements: the allocation paid from, the payment as `disburse` takes
+    it, and the sheet's row number that every refusal of it names. The voucher number (số chứng từ) is required:
+    it is what tells a payment already recorded from a new one (services/finance/domain/imports.py)."""
+
+    row = Count(strict=True, required=True)
+    allocation_id = Id(required=True)
+    reference = Text(required=True, validate=validate.Length(min=1, max=120))
+
+
+class DisbursementImportIn(Schema):
+    """`import_disbursements`: a sheet of disbursements, recorded together or not at all; a row the ledger
+    already holds is not recorded again."""
+
+    rows = fields.List(
+        fields.Nested(DisbursementImportRowIn), required=True, validate=validate.Length(min=1, max=MAX_IMPORT_ROWS)
+    )
+
+
 class AdjustmentCommandV1(Schema):
     amount = VND(required=True)  # signed
     decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=80))

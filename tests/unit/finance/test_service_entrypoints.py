@@ -102,6 +102,7 @@ def outbox_events(factory: sessionmaker[Session]) -> list[tuple[str, str | None]
 COVERED = {
     "health", "list_plans", "get_plan", "plan_items", "list_sources",
     "create_allocation", "import_allocations", "check_allocation_import", "disburse", "reverse_disbursement",
+    "import_disbursements", "check_disbursement_import",
     "adjust", "carry_over", "close_allocation", "reverse_year_end",
     "get_allocation", "get_disbursement", "list_allocations", "funding_status", "funding_tree", "funding_by_unit",
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
@@ -175,6 +176,26 @@ def test_import_entrypoint_records_a_sheet_once_and_names_a_bad_row(
     bad = {"rows": [{"row": 7, **ROOT, "recipient_unit": "912"}, {"row": 8, **ROOT, "item_code": "IX.9"}]}
     wakes = service.relay.wakes
     assert [(e["row"], e["code"]) for e in service.check_allocation_import(bad)] == [(8, "unknown_item")]
+    assert len(outbox_events(factory)) == 2 and service.relay.wakes == wakes  # the check kept nothing
+
+
+def test_disbursement_import_entrypoints_record_once_and_check_without_keeping(
+    service: Service, factory: sessionmaker[Session]
+):
+    root = service.create_allocation(ROOT)
+    sheet = {"rows": [{"row": 5, "allocation_id": root["id"], "amount": 1_000_000, "date": "2024-03-05",
+                       "reference": "UNC 1"}]}  # fmt: skip
+    out = service.import_disbursements(sheet)
+    assert (out["recorded"], out["already_recorded"]) == (1, 0)
+    assert service.import_disbursements(sheet)["already_recorded"] == 1
+    with pytest.raises(DomainError) as exc:  # the voucher number is what a payment is matched by: required
+        service.import_disbursements({"rows": [{**sheet["rows"][0], "reference": None}]})
+    assert [e["field"] for e in exc.value.errors] == ["rows.0.reference"]
+    assert [e for e, _ in outbox_events(factory)] == ["allocation_made", "disbursed"]
+    wakes = service.relay.wakes
+    bad = {"rows": [{**sheet["rows"][0], "row": 6, "reference": "UNC 2", "amount": 10**12}]}
+    assert [(e["row"], e["code"]) for e in service.check_disbursement_import(bad)] == [(6, "exceeds_allocation")]
+    assert [(e["row"], e["code"]) for e in service.check_disbursement_import({**bad, "rows": sheet["rows"]})] == []
     assert len(outbox_events(factory)) == 2 and service.relay.wakes == wakes  # the check kept nothing
 
 

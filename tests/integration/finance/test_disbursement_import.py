@@ -1,0 +1,214 @@
+"""A sheet of disbursements imported through the handler, on databases built by the migrations (SQLite and
+PostgreSQL): recorded together or not at all, each refusal naming its row, and a payment the ledger already
+holds (the sheet sent again, a voucher entered by hand, a payment entered without a voucher number, a sheet sent
+twice at once) never recorded twice."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.db import transaction
+from services.common.errors import DomainError
+from services.finance import handlers
+from services.finance.models import Disbursement, Outbox
+from services.finance.unit_of_work import FinanceUnitOfWork
+
+M = 1_000_000
+
+
+def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
+    with FinanceUnitOfWork(db) as uow:
+        return fn(uow, *args)
+
+
+def allocation(db: sessionmaker[Session], unit: str = "910", amount: int = 100 * M) -> int:
+    """An allocation of the province plan for 2024 (`amount` to `unit`)."""
+    made = run(
+        db,
+        handlers.create_allocation,
+        {
+            "plan_id": 1,
+            "item_code": "II.5",
+            "source": "provincial_budget",
+            "fiscal_year": 2024,
+            "recipient_unit": unit,
+            "amount": amount,
+            "decision_no": "15/QĐ-UBND",
+            "decision_date": "2024-01-10",
+        },
+    )
+    return int(made["id"])
+
+
+def pay(n: int, allocation_id: int, reference: str, amount: int = 10 * M, on: str = "2024-03-05") -> dict[str, Any]:
+    return {"row": n, "allocation_id": allocation_id, "reference": reference, "amount": amount, "date": on}
+
+
+def payments(db: sessionmaker[Session]) -> tuple[int, int, int]:
+    """(disbursements, Σ of them, events in the outbox) in the ledger."""
+    with transaction(db) as s:
+        return (
+            s.scalar(select(func.count()).select_from(Disbursement)),
+            int(s.scalar(select(func.coalesce(func.sum(Disbursement.amount), 0)))),
+            s.scalar(select(func.count()).select_from(Outbox)),
+        )
+
+
+def refusals(db: sessionmaker[Session], rows: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    with pytest.raises(DomainError) as exc:
+        run(db, handlers.import_disbursements, {"rows": rows})
+    return sorted((e["row"], e["code"], e["field"]) for e in exc.value.errors)
+
+
+def test_a_sheet_sent_again_records_only_its_new_payments(finance_db):
+    db = finance_db
+    a, b = allocation(db), allocation(db, "911")
+    sheet = [pay(5, a, "UNC 0012"), pay(6, a, "UNC 0013", 20 * M), pay(7, b, "UNC 0012", 5 * M)]
+    first = run(db, handlers.import_disbursements, {"rows": sheet})
+    assert (first["recorded"], first["already_recorded"]) == (3, 0)
+    assert payments(db) == (3, 35 * M, 2 + 3)  # two allocations and three payments announced
+
+    # Sent again with a row added, the voucher numbers typed another way (spaces and case are not a voucher).
+    again = run(
+        db,
+        handlers.import_disbursements,
+        {"rows": [pay(5, a, " unc  0012 "), *sheet[1:], pay(8, b, "UNC 0020", 1 * M)]},
+    )
+    assert [(r["row"], r["status"]) for r in again["rows"]] == [
+        (5, "already_recorded"),
+        (6, "already_recorded"),
+        (7, "already_recorded"),
+        (8, "recorded"),
+    ]
+    assert [r["id"] for r in again["rows"][:3]] == [r["id"] for r in first["rows"]]
+    assert payments(db) == (4, 36 * M, 6)
+
+    # One voucher paying an allocation twice (two rows alike) is two payments, recorded once each.
+    twice = [pay(9, b, "UNC 0030", 2 * M), pay(10, b, "UNC 0030", 2 * M)]
+    assert run(db, handlers.import_disbursements, {"rows": twice})["recorded"] == 2
+    assert run(db, handlers.import_disbursements, {"rows": twice})["already_recorded"] == 2
+    assert payments(db) == (6, 40 * M, 8)
+
+
+def test_a_voucher_entered_by_hand_is_found_and_a_changed_payment_is_refused(finance_db):
+    db = finance_db
+    a = allocation(db)
+    by_hand = run(db, handlers.disburse, a, {"amount": 10 * M, "date": "2024-03-05", "reference": "UNC 0012"})
+    out = run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012")]})
+    assert out["rows"] == [{"row": 5, "id": by_hand["id"], "status": "already_recorded"}]
+
+    # The sheet now says 12 where 10 was paid, or another day: recording it would count the money twice.
+    with pytest.raises(DomainError) as exc:
+        run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012", 12 * M), pay(6, a, "UNC 0013")]})
+    (refusal,) = exc.value.errors
+    assert (refusal["row"], refusal["code"], refusal["field"]) == (5, "differs_from_recorded", "amount")
+    assert f"lần giải ngân số {by_hand['id']}" in refusal["message"] and "10.000.000" in refusal["message"]
+    assert refusals(db, [pay(5, a, "UNC 0012", on="2024-03-06")]) == [(5, "differs_from_recorded", "date")]
+    assert payments(db)[:2] == (1, 10 * M)  # row 6 was good, and is not recorded either
+
+    # A reversal is a record of its own: the voucher it reverses is still the row's.
+    run(db, handlers.reverse_disbursement, by_hand["id"], {"date": "2024-03-20", "reference": "hủy"})
+    again = run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012")]})
+    assert again["already_recorded"] == 1
+
+
+def test_voucher_numbers_start_again_each_year(finance_db):
+    db = finance_db
+    a = allocation(db)
+    run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0001", 60 * M)]})
+    decision = {"decision_no": "90/QĐ-UBND", "decision_date": "2025-01-05"}
+    run(db, handlers.carry_over, a, {"amount": 40 * M, "date": "2024-12-31", **decision})
+    # The next year's first voucher of the carried-over money has the number of the year before's.
+    sheet = [pay(5, a, "UNC 0001", 60 * M), pay(6, a, "UNC 0001", 15 * M, on="2025-02-01")]
+    out = run(db, handlers.import_disbursements, {"rows": sheet})
+    assert [r["status"] for r in out["rows"]] == ["already_recorded", "recorded"]
+    assert run(db, handlers.import_disbursements, {"rows": sheet})["already_recorded"] == 2
+    assert payments(db)[:2] == (2, 75 * M)
+
+
+def test_a_payment_recorded_without_a_voucher_number_is_not_paid_again(finance_db):
+    db = finance_db
+    a = allocation(db)
+    blind = run(db, handlers.disburse, a, {"amount": 10 * M, "date": "2024-03-05"})
+    with pytest.raises(DomainError) as exc:
+        run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012"), pay(6, a, "UNC 0013", 3 * M)]})
+    (refusal,) = exc.value.errors
+    assert (refusal["row"], refusal["code"], refusal["field"]) == (5, "recorded_without_reference", "reference")
+    assert f"lần giải ngân số {blind['id']}" in refusal["message"]
+    assert payments(db)[:2] == (1, 10 * M)
+
+    # Another day, or another sum, is another payment; so is a second payment alike past the one recorded.
+    out = run(
+        db,
+        handlers.import_disbursements,
+        {"rows": [pay(6, a, "UNC 0013", 3 * M), pay(7, a, "UNC 0014", on="2024-03-06")]},
+    )
+    assert out["recorded"] == 2
+    assert refusals(db, [pay(8, a, "UNC 0015"), pay(9, a, "UNC 0016")]) == [
+        (8, "recorded_without_reference", "reference")
+    ]
+
+
+def test_every_refused_row_is_named_in_sheet_order_and_nothing_is_written(finance_db):
+    db = finance_db
+    a, b = allocation(db), allocation(db, "911", 30 * M)
+    bad = [
+        pay(5, a, "UNC 1", 60 * M),
+        pay(6, a, "UNC 2", 50 * M),  # 60 + 50 pass the 100 allocated: the row above has paid its part
+        pay(7, 999_999, "UNC 3"),
+        pay(8, b, "UNC 4", 0),
+        pay(9, b, "UNC 5", 30 * M),
+        pay(10, b, "UNC 6"),  # row 9 paid all 30 of b
+    ]
+    assert refusals(db, bad) == [
+        (6, "exceeds_allocation", "amount"),
+        (7, "unknown_allocation", "allocation_id"),
+        (8, "amount_not_positive", "amount"),
+        (10, "exceeds_allocation", "amount"),
+    ]
+    assert payments(db) == (0, 0, 2)
+
+
+def test_the_same_sheet_sent_at_once_by_several_writers_is_recorded_once(finance_db):
+    db = finance_db
+    a, b = allocation(db), allocation(db, "911")
+    sheet = [pay(5, a, "UNC 1"), pay(6, b, "UNC 1"), pay(7, a, "UNC 2")]
+    start = threading.Barrier(6)
+    answers: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        start.wait()
+        out = run(db, handlers.import_disbursements, {"rows": sheet})
+        with lock:
+            answers.append(out)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(a["recorded"] for a in answers) == [0, 0, 0, 0, 0, 3]
+    assert payments(db) == (3, 30 * M, 5)
+
+
+def test_a_check_names_the_same_refusals_and_keeps_nothing(finance_db):
+    db = finance_db
+    a = allocation(db)
+
+    def checked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:  # finance's check_disbursement_import
+        return FinanceUnitOfWork(db).refusals(handlers.import_disbursements, {"rows": rows})
+
+    assert [(e["row"], e["code"]) for e in checked([pay(5, a, "UNC 1"), pay(6, a, "UNC 2", 95 * M)])] == [
+        (6, "exceeds_allocation")
+    ]
+    assert checked([pay(5, a, "UNC 1")]) == []
+    assert payments(db) == (0, 0, 1)
+    run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 1")]})
+    assert [e["code"] for e in checked([pay(5, a, "UNC 1", 1 * M)])] == ["differs_from_recorded"]
+    assert payments(db) == (1, 10 * M, 2)
