@@ -22,12 +22,15 @@ from services.gateway.api.schemas.finance import (
     AllocationFilter,
     AllocationImport,
     AllocationQuery,
+    DisbursementImport,
+    DisbursementTemplateQuery,
     ImportQuery,
     TemplateQuery,
     YearEndRecord,
 )
-from services.gateway.application import allocation_import, finance, workbooks
+from services.gateway.application import allocation_import, disbursement_import, finance, workbooks
 from services.gateway.application.access import READ_ROLES, allow, scoped_unit
+from services.gateway.application.funding import source_names
 from services.gateway.openapi import doc
 
 bp = Blueprint("finance", __name__, url_prefix="/api/v1")
@@ -108,6 +111,38 @@ def import_allocations() -> Any:
     the recorded one is refused (`differs_from_recorded`: correct it by an adjustment)."""
     q = load_args(ImportQuery())
     return jsonify(allocation_import.import_workbook(uploaded_workbook(), q.get("plan_id")))
+
+
+@bp.get("/disbursements/template.xlsx")
+@allow(*WRITERS)
+@doc(query=DisbursementTemplateQuery, response_content_type=XLSX)
+def disbursement_template() -> Any:
+    """The Excel template of payments (giải ngân) from a plan's allocations: one payment a row, with its voucher
+    number, and a sheet of the allocations within the caller's unit (of `year`, when given) to pay from; filled
+    in, it comes back through `POST /api/v1/disbursements/import.xlsx`."""
+    q = load_args(DisbursementTemplateQuery())
+    plan = rpc("finance", "get_plan", q["plan_id"])
+    offered = disbursement_import.offered_allocations(q["plan_id"], q.get("year"), g.principal.unit)
+    book = disbursement_import.template_workbook(plan, offered, source_names())
+    return xlsx_download(book, f"giai-ngan-{plan['number'].replace('/', '-')}.xlsx")
+
+
+@bp.post("/disbursements/import.xlsx")
+@allow(*WRITERS)
+@doc(
+    content_type="application/octet-stream",  # the .xlsx itself, or a multipart form field `file`
+    body={"type": "string", "format": "binary"},
+    response=DisbursementImport,
+    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
+)
+def import_disbursements() -> Any:
+    """A filled-in disbursement template (the .xlsx as the body, or a form field `file`). Every row is checked
+    first; one wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing
+    is written. A payment finance already holds (the same allocation, voucher number and year) is not recorded
+    again, so the sheet may be sent again with rows added; one whose date or amount differs is refused
+    (`differs_from_recorded`), and so is one alike to a payment recorded without a voucher number
+    (`recorded_without_reference`)."""
+    return jsonify(disbursement_import.import_workbook(uploaded_workbook()))
 
 
 @bp.get("/allocations/<int:allocation_id>")

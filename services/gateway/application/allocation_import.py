@@ -11,8 +11,6 @@ row mended, records only what is new."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import g
@@ -27,8 +25,8 @@ from services.common.contracts.finance import MAX_IMPORT_ROWS, AllocationCommand
 from services.common.errors import DomainError, NotFound
 from services.gateway.application import sheets
 from services.gateway.application.access import require_unit
-from services.gateway.application.remote import clients, guarded, rpc
-from services.gateway.errors import Unavailable, validation_errors
+from services.gateway.application.remote import guarded, rpc
+from services.gateway.errors import validation_errors
 
 WHAT = "mẫu phân bổ"
 # Finance records 2,000 rows in about 1 s on SQLite and 3 s on PostgreSQL (docs/benchmarks.md §7); a sheet waits
@@ -60,7 +58,6 @@ AS_TYPED = {
     "parent_allocation_id": "Số phân bổ cấp trên phải là số (cột Số của trang Phân bổ).",
 }
 LISTS = "Danh muc"  # the second sheet: codes to pick from
-_DMY = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
 
 
 # --------------------------------------------------------------------------- the template
@@ -138,67 +135,19 @@ def _recipients(plan: dict[str, Any], scope: str | None) -> list[tuple[str, str]
 # --------------------------------------------------------------------------- reading a filled-in sheet
 
 
-def _text(value: Any) -> Any:
-    """A code or number typed in a cell: Excel keeps 910 or 2024 as a number; the schema wants text."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip() or None
-
-
-def _whole(value: Any) -> Any:
-    """A year or an id: a number, or digits typed as text; anything else as typed, for the schema to name."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = value.strip() if isinstance(value, str) else ""
-    if text.isascii() and text.isdigit() and len(text) <= 18:  # "²" is a digit to str.isdigit, not to int()
-        return int(text)
-    return value
-
-
-def _amount(value: Any) -> Any:
-    """Whole đồng: a number (Excel stores 1.5e8 as a float; whole, it is exact below 2**53), or text such as
-    "1.500.000.000 đ", read by the one reader of money text (contracts.fields.VND: parse_vnd), which refuses what
-    could be read two ways ("1,500") rather than guess."""
-    if isinstance(value, float):
-        return Decimal(repr(value))  # a fraction is refused by VND, by name
-    return value
-
-
-def _day(value: Any) -> Any:
-    """A date cell, or text as dd/mm/yyyy (how Vietnamese offices write dates) or ISO."""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        m = _DMY.match(value.strip())
-        if m:
-            day, month, year = (int(x) for x in m.groups())
-            try:
-                return date(year, month, day).isoformat()
-            except ValueError:
-                return value.strip()  # 31/02/2024: refused by the schema as no date
-        return value.strip()
-    return value
-
-
 READERS = {
-    "item_code": _text,
-    "source": _text,
-    "fiscal_year": _whole,
-    "recipient_unit": _text,
-    "amount": _amount,
-    "decision_no": _text,
-    "decision_date": _day,
-    "kind": _text,
-    "fund_year": _whole,
-    "use": _text,
-    "parent_allocation_id": _whole,
-    "note": _text,
+    "item_code": sheets.text_cell,
+    "source": sheets.text_cell,
+    "fiscal_year": sheets.whole_cell,
+    "recipient_unit": sheets.text_cell,
+    "amount": sheets.amount_cell,
+    "decision_no": sheets.text_cell,
+    "decision_date": sheets.day_cell,
+    "kind": sheets.text_cell,
+    "fund_year": sheets.whole_cell,
+    "use": sheets.text_cell,
+    "parent_allocation_id": sheets.whole_cell,
+    "note": sheets.text_cell,
 }
 
 
@@ -304,25 +253,10 @@ def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:
     if not rows and not where.problems:
         where.problems.append(sheets.cell_problem(None, None, None, "no_rows", "Tệp chưa có dòng phân bổ nào."))
     _scope_problems(rows, where)
-    bad_rows = {p.get("row") for p in where.problems}
-    good = [r for r in rows if r["row"] not in bad_rows]
-    if where.problems:
-        if good and plan is not None:  # finance names what it would refuse in the other rows: one answer for all
-            try:
-                refused = _ask_finance("check_allocation_import", good, where, guard=False)
-            except Unavailable:
-                refused = []  # the sheet is refused for its own cells all the same; the rest is checked next time
-            where.problems += [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in refused]
-        raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
+    checked = rows if plan is not None else []  # finance is asked about the rows only once their plan is known
+    sheets.refuse_if_wrong(checked, where, lambda good: _ask_finance("check_allocation_import", good, where, False))
     answer = _ask_finance("import_allocations", rows, where, guard=True)
-    # The audit entry of the request (hooks.py) says what the sheet recorded, and which allocations are new.
-    new = [r["id"] for r in answer["rows"] if r["status"] == "recorded"]
-    g.audit_details = {
-        **(g.get("audit_details") or {}),
-        "recorded": answer["recorded"],
-        "already_recorded": answer["already_recorded"],
-        "result_id": ",".join(map(str, new))[:500],
-    }
+    sheets.audit_recorded(answer)
     return answer
 
 
@@ -345,9 +279,4 @@ def _ask_finance(method: str, rows: list[dict[str, Any]], where: sheets.Layout, 
             }
             for r in rows
         ]
-        calls = {"it": ("finance", method, (AllocationImportIn().dump({"rows": payload}),), {})}
-        try:
-            return clients().fan_out(calls, raise_domain=True, timeout=IMPORT_TIMEOUT)["it"]
-        except DomainError as exc:
-            named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
-            raise DomainError(named, exc.status) from None
+        return sheets.send("finance", method, AllocationImportIn().dump({"rows": payload}), where, IMPORT_TIMEOUT)

@@ -17,7 +17,6 @@ from services.common.errors import DomainError
 from services.gateway.application import sheets
 from services.gateway.application.access import require_station
 from services.gateway.application.remote import rpc
-from services.gateway.errors import Unavailable
 
 MAX_ROWS = 2000  # a province has 160 units: more rows is not a filled-in template
 WHAT = "mẫu chỉ số"
@@ -119,16 +118,9 @@ def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
         ):
             message = f"đơn vị {code} nằm ngoài phạm vi được giao ({g.principal.unit})."
             problems.append(where.problem(r["row"], "code", "unit_forbidden", message))
-    if problems:
-        bad = {p.get("row") for p in problems}
-        rest = [r for r in rows if r["row"] not in bad]
-        if rest and isinstance(year, int) and 2000 <= year <= 2100:  # one answer names every problem
-            try:
-                refused = rpc("investment", "check_indicators", year, rest)
-            except Unavailable:
-                refused = []  # the sheet is refused for its own cells all the same; the rest is checked next time
-            problems += [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in refused]
-        raise DomainError(sorted(problems, key=lambda p: p.get("row") or 0))
+    # One answer names every problem: investment checks the other rows when the year is one.
+    checkable = rows if isinstance(year, int) and 2000 <= year <= 2100 else []
+    sheets.refuse_if_wrong(checkable, where, lambda rest: rpc("investment", "check_indicators", year, rest))
     try:
         answer = rpc("investment", "import_indicators", year, rows, g.principal.name)
     except DomainError as exc:

@@ -1,5 +1,5 @@
-"""Reading a filled-in Excel template the system gave out (indicator facts, allocations), within bounds, and
-naming a refused cell the way people find it in Excel ("Dòng 6, cột E (Số tiền): …").
+"""Reading a filled-in Excel template the system gave out (indicator facts, allocations, disbursements), within
+bounds, and naming a refused cell the way people find it in Excel ("Dòng 6, cột E (Số tiền): …").
 
 A template carries a row of column keys (row 4) under its headings (row 3; data from row 5), so a sheet whose
 columns were moved or partly deleted is still read by key, and a sheet that is not ours is refused as such."""
@@ -7,22 +7,29 @@ columns were moved or partly deleted is still read by key, and a sheet that is n
 from __future__ import annotations
 
 import io
+import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from flask import g
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common.errors import DomainError, error
+from services.gateway.application.remote import clients
+from services.gateway.errors import Unavailable
 
 HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5  # a template's headings, its columns' keys, its first row of data
 MAX_COLUMNS = 64  # a template has at most 15; a sheet as wide as Excel allows (16,384) costs 8 bytes a blank cell
 MAX_UNPACKED = 20 * 1024 * 1024  # a filled-in template unpacks to well under 1 MB; 1 MB of zip can unpack to 1 GB
 KEY_ROWS = 10  # the key row is looked for this far down
+_DMY = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
 
 
 def write_columns(ws: Worksheet, columns: Sequence[tuple[str, str]], widths: Mapping[str, int], height: int) -> None:
@@ -141,3 +148,95 @@ def header_value(grid: list[list[Any]], key_row: int, label: str) -> Any:
 
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --------------------------------------------------------------------------- cells as people type them
+
+
+def text_cell(value: Any) -> Any:
+    """A code or number typed in a cell: Excel keeps 910 or 2024 as a number; the schema wants text."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() or None
+
+
+def whole_cell(value: Any) -> Any:
+    """A year or an id: a number, or digits typed as text; anything else as typed, for the schema to name."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 18:  # "²" is a digit to str.isdigit, not to int()
+        return int(text)
+    return value
+
+
+def amount_cell(value: Any) -> Any:
+    """Whole đồng: a number (Excel stores 1.5e8 as a float; whole, it is exact below 2**53), or text such as
+    "1.500.000.000 đ", read by the one reader of money text (contracts.fields.VND: parse_vnd), which refuses what
+    could be read two ways ("1,500") rather than guess."""
+    if isinstance(value, float):
+        return Decimal(repr(value))  # a fraction is refused by VND, by name
+    return value
+
+
+def day_cell(value: Any) -> Any:
+    """A date cell, or text as dd/mm/yyyy (how Vietnamese offices write dates) or ISO."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        m = _DMY.match(value.strip())
+        if m:
+            day, month, year = (int(x) for x in m.groups())
+            try:
+                return date(year, month, day).isoformat()
+            except ValueError:
+                return value.strip()  # 31/02/2024: refused by the schema as no date
+        return value.strip()
+    return value
+
+
+# --------------------------------------------------------------------------- sending a sheet to its service
+
+
+def refuse_if_wrong(rows: list[dict[str, Any]], where: Layout, check: Callable[[list[dict[str, Any]]], Any]) -> None:
+    """When cells were refused here, raise every problem of the sheet in one answer: the service's `check` of the
+    other rows (which keeps nothing) names what it would refuse in them too. A service that does not answer
+    leaves the sheet refused for its own cells, the rest named when it is sent again."""
+    if not where.problems:
+        return
+    bad_rows = {p.get("row") for p in where.problems}
+    good = [r for r in rows if r["row"] not in bad_rows]
+    if good:
+        try:
+            refused = check(good)
+        except Unavailable:
+            refused = []
+        where.problems += [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in refused]
+    raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
+
+
+def send(service: str, method: str, payload: Any, where: Layout, timeout: float) -> Any:
+    """`service.method(payload)`, waiting up to `timeout` (a sheet takes longer than one command); a refusal is
+    raised with every problem named by its cell."""
+    try:
+        return clients().fan_out({"it": (service, method, (payload,), {})}, raise_domain=True, timeout=timeout)["it"]
+    except DomainError as exc:
+        named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
+        raise DomainError(named, exc.status) from None
+
+
+def audit_recorded(answer: dict[str, Any]) -> None:
+    """The request's audit entry (hooks.py) says what the sheet recorded, and which records are new."""
+    new = [r["id"] for r in answer["rows"] if r["status"] == "recorded"]
+    g.audit_details = {
+        **(g.get("audit_details") or {}),
+        "recorded": answer["recorded"],
+        "already_recorded": answer["already_recorded"],
+        "result_id": ",".join(map(str, new))[:500],
+    }

@@ -22,7 +22,7 @@ from services.common.contracts.finance import (
     YearEndReversalCommandV1,
 )
 from services.common.errors import NotFound
-from services.gateway.application import allocation_import, finance, funding
+from services.gateway.application import allocation_import, disbursement_import, finance, funding
 from services.gateway.application.access import (
     READ_ROLES,
     allow,
@@ -97,6 +97,12 @@ class AllocationImportForm(Schema):
 
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
     plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
+
+
+class DisbursementImportForm(Schema):
+    """The upload form of payments: the filled-in template (its rows name their allocations)."""
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class NewAllocationQuery(Schema):
@@ -278,6 +284,26 @@ def import_allocations() -> Any:
         "ok",
     )
     return redirect(url_for("web.allocations", plan=q.get("plan")), 303)
+
+
+@bp.post("/disbursements/import")
+@allow(*FINANCE_WRITERS)
+@page(body=DisbursementImportForm, content_type="multipart/form-data")
+def import_disbursements() -> Any:
+    """Upload a filled-in disbursement template (form field `file`): the API's import, every bad cell named and
+    nothing written when any row is wrong; vouchers already recorded are not recorded again."""
+    upload = request.files.get("file")
+    g.audit_details = {"form": {"file": upload.filename if upload else None}}
+    try:
+        out = disbursement_import.import_workbook(upload.read() if upload else b"")
+    except WRITE_ERRORS as exc:
+        return _allocations_page({}, form_status(exc), form_errors(exc))
+    flash(
+        f"Đã nhập tệp giải ngân: {out['recorded']} lần chi mới được ghi, {out['already_recorded']} chứng từ đã có từ "
+        "trước (không ghi lần nữa).",
+        "ok",
+    )
+    return redirect(url_for("web.allocations"), 303)
 
 
 def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = None, **kw: Any) -> Any:

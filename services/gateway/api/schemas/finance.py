@@ -48,6 +48,10 @@ class ImportQuery(Schema):
     plan_id = Id(metadata={"description": "when given, must be the plan written in the sheet (cell B2)"})
 
 
+class DisbursementTemplateQuery(TemplateQuery):
+    year = Year(metadata={"description": "only the allocations of this fiscal year are offered"})
+
+
 class ImportedRow(Schema):
     row = fields.Integer(metadata={"description": "the sheet's row number", "example": 5})
     id = fields.Integer(metadata={"description": "the allocation the row is", "example": 31})
@@ -62,3 +66,19 @@ class AllocationImport(Schema):
         metadata={"description": "rows finance already held (the sheet sent again): not recorded twice", "example": 0}
     )
     rows = fields.List(fields.Nested(ImportedRow))
+
+
+class ImportedPayment(Schema):
+    row = fields.Integer(metadata={"description": "the sheet's row number", "example": 5})
+    id = fields.Integer(metadata={"description": "the disbursement the row is", "example": 88})
+    status = fields.String(metadata={"description": "recorded | already_recorded", "example": "recorded"})
+
+
+class DisbursementImport(Schema):
+    """What an import of the disbursement template recorded: each row's disbursement, new or already there."""
+
+    recorded = fields.Integer(metadata={"description": "rows recorded as new disbursements", "example": 40})
+    already_recorded = fields.Integer(
+        metadata={"description": "vouchers finance already held (the sheet sent again): not paid twice", "example": 0}
+    )
+    rows = fields.List(fields.Nested(ImportedPayment))

@@ -1,0 +1,210 @@
+"""Disbursements through the Excel template: a finance office or a station's accountant copies the treasury's
+statement of payments (bảng kê chứng từ thanh toán) into the template, one payment a row, each naming the
+allocation it was paid from and its voucher number.
+
+The import reads every row the way a person typed it, checks each with the API's schema and the caller's unit
+scope, then finance records the sheet in one transaction (`import_disbursements`): one wrong cell refuses the
+whole sheet, every problem named by row and column, and nothing is written. A payment finance already holds (the
+same allocation, voucher number and year: services/finance/domain/imports.py) is matched, not recorded again, so
+the month's statement can be sent again with the new payments added."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import g
+from marshmallow import ValidationError
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from services.common.contracts.finance import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
+from services.common.errors import DomainError, NotFound
+from services.gateway.application import finance, sheets
+from services.gateway.application.access import require_unit
+from services.gateway.application.funding import unit_name
+from services.gateway.application.remote import rpc
+from services.gateway.errors import validation_errors
+
+WHAT = "mẫu giải ngân"
+IMPORT_TIMEOUT = 60.0  # as an allocation sheet's: 2,000 payments take finance a few seconds
+MAX_OFFERED = 20_000  # allocations listed to pick from; past that the template asks for a year
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("allocation_id", "Số phân bổ chi từ (cột A trang 'Danh muc')"),
+    ("amount", "Số tiền chi (đồng)"),
+    ("date", "Ngày chi (dd/mm/yyyy)"),
+    ("reference", "Số chứng từ (bắt buộc: số lệnh chi, ủy nhiệm chi…)"),
+)
+KEYS = tuple(k for k, _h in COLUMNS)
+FIRST_ROW = sheets.FIRST_ROW
+READERS = {
+    "allocation_id": sheets.whole_cell,
+    "amount": sheets.amount_cell,
+    "date": sheets.day_cell,
+    "reference": sheets.text_cell,
+}
+AS_TYPED = {
+    "allocation_id": "Số phân bổ phải là số (cột A của trang 'Danh muc', hoặc cột Số của trang Phân bổ).",
+    "date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 05/03/2024) hoặc dùng ô ngày của Excel.",
+}
+LISTS = "Danh muc"
+
+
+# --------------------------------------------------------------------------- the template
+
+
+def offered_allocations(plan_id: int, year: int | None, scope: str | None) -> list[dict[str, Any]]:
+    """The plan's allocations (of `year`, within `scope`, the person's unit) a payment may be drawn from."""
+    filters: dict[str, Any] = {"plan_id": plan_id}
+    if year is not None:
+        filters["year"] = year
+    if scope is not None:
+        filters["unit"] = scope
+    out: list[dict[str, Any]] = []
+    for answer in finance.allocation_pages(filters):
+        if answer["total"] > MAX_OFFERED:
+            raise DomainError.one(
+                "too_many_rows", f"Có {answer['total']} phân bổ, quá {MAX_OFFERED} cho một mẫu; hãy chọn năm.", "year"
+            )
+        out += answer["items"]
+    return out
+
+
+def template_workbook(
+    plan: dict[str, Any], allocations: list[dict[str, Any]], source_names: dict[str, str]
+) -> Workbook:
+    """The empty template: headings, the key row, a first sheet to fill in, and a second listing the allocations
+    to pay from (id, item, source, year, recipient, decision, what is left), which the first column offers."""
+    book = Workbook()
+    ws = book.active
+    ws.title = "Giai ngan"
+    ws["A1"] = f"GIẢI NGÂN — KẾ HOẠCH {plan['number']}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = (
+        "Mỗi dòng một lần chi, từ dòng 5; không sửa dòng 4. Số phân bổ: xem trang "
+        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa."
+    )
+    sheets.write_columns(ws, COLUMNS, {"allocation_id": 20, "reference": 30, "amount": 20}, 48)
+    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
+    for r in range(FIRST_ROW, FIRST_ROW + 200):
+        ws.cell(row=r, column=KEYS.index("amount") + 1).number_format = "#,##0"
+        ws.cell(row=r, column=KEYS.index("date") + 1).number_format = "dd/mm/yyyy"
+
+    lists = book.create_sheet(LISTS)
+    headings = ("Số phân bổ", "Mục", "Nguồn", "Năm", "Đơn vị nhận", "Quyết định", "Còn lại (đồng)")
+    for c, (heading, width) in enumerate(zip(headings, (12, 10, 30, 8, 36, 30, 18), strict=True), 1):
+        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
+        lists.column_dimensions[get_column_letter(c)].width = width
+    for r, a in enumerate(allocations, 2):
+        decision = None
+        if a.get("decision_date"):
+            decision = f"{a.get('decision_no') or ''} ngày {date.fromisoformat(a['decision_date']):%d/%m/%Y}".strip()
+        values = (
+            a["id"],
+            a["item_code"],
+            source_names.get(a["source"], a["source"]),
+            a["fiscal_year"],
+            f"{a['recipient_unit']} {unit_name(a['recipient_unit'])}",
+            decision,
+            a["remaining"],
+        )
+        for c, value in enumerate(values, 1):
+            lists.cell(row=r, column=c, value=value)
+        lists.cell(row=r, column=7).number_format = "#,##0"
+    if allocations:
+        # A list to pick from, not a rule: any allocation within the person's unit is taken.
+        picker = DataValidation(
+            type="list", formula1=f"'{LISTS}'!$A$2:$A${len(allocations) + 1}", showErrorMessage=False
+        )
+        picker.add(f"A{FIRST_ROW}:A{FIRST_ROW + MAX_IMPORT_ROWS - 1}")
+        ws.add_data_validation(picker)
+    return book
+
+
+# --------------------------------------------------------------------------- reading a filled-in sheet
+
+
+def read_sheet(data: bytes) -> tuple[list[dict[str, Any]], sheets.Layout]:
+    """(rows [{row, cmd}] each loaded by DisbursementImportRowIn, the layout with every problem). A row the
+    schema refused is kept with `refused` and its allocation, for the scope check."""
+    grid = sheets.read_grid(data, MAX_IMPORT_ROWS, WHAT)
+    where = sheets.layout(grid, set(KEYS), ("allocation_id", "amount"), WHAT)
+    rows: list[dict[str, Any]] = []
+    for n, cells in where.rows(grid):
+        if all(sheets.blank(v) for v in cells.values()):
+            continue
+        raw = {key: READERS[key](cells.get(key)) for key in KEYS if key in where.columns}
+        raw = {k: v for k, v in raw.items() if v is not None}
+        try:
+            cmd = DisbursementImportRowIn().load({**raw, "row": n})
+        except ValidationError as exc:
+            refused = validation_errors(exc)
+            for e in refused:
+                key = e["field"] if e["field"] in where.columns else None
+                message = e["message"] if key else f"{e['field']}: {e['message']}"
+                if e["code"] == "invalid_type" and key in AS_TYPED:
+                    message = AS_TYPED[key]
+                where.problems.append(where.problem(n, key, e["code"], message))
+            # The allocation the schema took is still checked for scope, so that a row's every problem is named.
+            allocation_id = None if "allocation_id" in {e["field"] for e in refused} else raw.get("allocation_id")
+            rows.append({"row": n, "cmd": {"allocation_id": allocation_id}, "refused": True})
+            continue
+        if cmd["amount"] < 0:  # a treasury statement's reversal line: a reversal names the payment it undoes
+            where.problems.append(
+                where.problem(
+                    n,
+                    "amount",
+                    "reversal_not_imported",
+                    "Số tiền âm là hủy giải ngân: ghi ở trang của lần giải ngân bị hủy (nút Hủy giải ngân), không "
+                    "nạp bằng tệp.",
+                )
+            )
+        rows.append({"row": n, "cmd": cmd})
+    return rows, where
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
+    """Each row's allocation within the caller's unit, as `finance.disburse` checks one payment; an unknown
+    allocation is finance's to name."""
+    if g.principal.unit is None:
+        return
+    recipients: dict[int, str | None] = {}
+    for r in rows:
+        allocation_id = r["cmd"]["allocation_id"]
+        if not isinstance(allocation_id, int):
+            continue
+        if allocation_id not in recipients:
+            try:
+                recipients[allocation_id] = rpc("finance", "get_allocation", allocation_id)["recipient_unit"]
+            except NotFound:
+                recipients[allocation_id] = None
+        if recipients[allocation_id] is None:
+            continue
+        try:
+            require_unit(recipients[allocation_id], "allocation_id")
+        except DomainError as exc:
+            where.problems += [where.problem(r["row"], "allocation_id", e["code"], e["message"]) for e in exc.errors]
+
+
+def import_workbook(data: bytes) -> dict[str, Any]:
+    """Check a filled-in template and have finance record it (the API's import and the allocations page's
+    upload): raises DomainError naming every bad cell, and then nothing is written. Answers how many payments were
+    recorded and how many finance already held, with each row's disbursement id."""
+    rows, where = read_sheet(data)
+    if not rows and not where.problems:
+        where.problems.append(sheets.cell_problem(None, None, None, "no_rows", "Tệp chưa có dòng giải ngân nào."))
+    _scope_problems(rows, where)
+    sheets.refuse_if_wrong(rows, where, lambda good: _ask_finance("check_disbursement_import", good, where))
+    answer = _ask_finance("import_disbursements", rows, where)
+    sheets.audit_recorded(answer)
+    return answer
+
+
+def _ask_finance(method: str, rows: list[dict[str, Any]], where: sheets.Layout) -> Any:
+    payload = DisbursementImportIn().dump({"rows": [r["cmd"] for r in rows]})
+    return sheets.send("finance", method, payload, where, IMPORT_TIMEOUT)
