@@ -79,7 +79,7 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
         [[PY, "-m", "bench.reads", "--claims", "20000,200000,1000000", "--postgres"]],
     ),
     "allocation-import": (
-        "finance's import of a 2,000-row sheet of allocations, then the same sheet again (SQLite, PostgreSQL)",
+        "finance's imports of 2,000-row sheets of allocations and of payments, each sent twice (SQLite, PostgreSQL)",
         [
             [PY, "-m", "bench.allocation_import", "--rows", "2000"],
             [PY, "-m", "bench.allocation_import", "--rows", "2000", "--postgres"],

@@ -1,6 +1,7 @@
-"""Finance's import of a sheet of allocations (`handlers.import_allocations`), in-process on a fresh database:
-a sheet of `--rows` root allocations to the province's communes, recorded, then sent again (every row already
-recorded). The gateway waits `IMPORT_TIMEOUT` for it (application/allocation_import.py).
+"""Finance's imports of sheets (`handlers.import_allocations`, `handlers.import_disbursements`), in-process on a
+fresh database: a sheet of `--rows` root allocations to the province's communes, recorded, then sent again
+(every row already recorded); then a sheet of `--rows` payments from those allocations, each with its voucher
+number, recorded and sent again. The gateway waits `IMPORT_TIMEOUT` for each (application/*_import.py).
 
     .venv/bin/python -m bench.allocation_import --rows 2000             # SQLite
     .venv/bin/python -m bench.allocation_import --rows 2000 --postgres
@@ -44,35 +45,65 @@ def sheet(rows: int) -> list[dict[str, Any]]:
     return out
 
 
+def payments(allocation_ids: list[int], rows: int) -> list[dict[str, Any]]:
+    """`rows` payments of 100,000 đ from the allocations in turn (most allocations paid once or twice), each its
+    own voucher, dated through March 2020, as the gateway sends them."""
+    return [
+        {
+            "row": 5 + n,
+            "allocation_id": allocation_ids[n % len(allocation_ids)],
+            "amount": 100_000,
+            "date": f"2020-03-{n % 28 + 1:02d}",
+            "reference": f"UNC {n:05d}",
+        }
+        for n in range(rows)
+    ]
+
+
+def _twice(factory: Any, handler: Any, body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The sheet sent, then sent again: seconds and counts of each."""
+    from services.finance.unit_of_work import FinanceUnitOfWork
+
+    out = []
+    rows = len(body["rows"])
+    for label in ("first", "again"):
+        started = time.perf_counter()
+        with FinanceUnitOfWork(factory) as uow:
+            answer = handler(uow, body)
+        seconds = time.perf_counter() - started
+        out.append(
+            {"sheet": name, "send": label, "rows": rows, "recorded": answer["recorded"],
+             "already": answer["already_recorded"], "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds),
+             "ids": [r["id"] for r in answer["rows"]]}  # fmt: skip
+        )
+    return out
+
+
 def run(url: str, rows: int) -> list[dict[str, Any]]:
     from services.common.db import make_engine, transaction
     from services.common.migrate import upgrade
     from services.finance import handlers
     from services.finance.catalog_loader import sync_catalog
-    from services.finance.models import Allocation
-    from services.finance.unit_of_work import FinanceUnitOfWork
+    from services.finance.models import Allocation, Disbursement
 
     upgrade("finance", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
     with transaction(factory) as s:
         sync_catalog(s)
-    body = {"rows": sheet(rows)}
-    out = []
-    for label in ("first", "again"):
-        started = time.perf_counter()
-        with FinanceUnitOfWork(factory) as uow:
-            answer = handlers.import_allocations(uow, body)
-        seconds = time.perf_counter() - started
-        out.append(
-            {"send": label, "rows": rows, "recorded": answer["recorded"], "already": answer["already_recorded"],
-             "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)}  # fmt: skip
-        )
+    out = _twice(factory, handlers.import_allocations, {"rows": sheet(rows)}, "allocations")
+    paid = payments(out[0]["ids"], rows)
+    out += _twice(factory, handlers.import_disbursements, {"rows": paid}, "disbursements")
     with transaction(factory) as s:
-        stored = s.scalar(select(func.count()).select_from(Allocation))
+        stored = (
+            s.scalar(select(func.count()).select_from(Allocation)),
+            s.scalar(select(func.count()).select_from(Disbursement)),
+        )
     engine.dispose()
-    if stored != rows or out[0]["recorded"] != rows or out[1]["already"] != rows:
+    if stored != (rows, rows) or any(o["recorded" if o["send"] == "first" else "already"] != rows for o in out):
         raise SystemExit(f"counts do not reconcile: stored {stored}, answers {out}")
+    for o in out:
+        del o["ids"]
     return out
 
 

@@ -198,10 +198,13 @@ def test_soak_reads_roles_and_queue_lines() -> None:
     assert parse_queue_lines(text) == {"claims.events": 12, "evt-finance--capitation_spend_reported": 0}
 
 
-def test_the_allocation_import_bench_records_its_sheet_once(tmp_path: Path) -> None:
+def test_the_import_bench_records_its_sheets_once(tmp_path: Path) -> None:
     from bench import allocation_import
 
     rows = allocation_import.sheet(300)
     assert len({(r["item_code"], r["recipient_unit"], r["decision_no"]) for r in rows}) == 300  # no two alike
-    first, again = allocation_import.run(f"sqlite:///{tmp_path / 'finance.db'}", 300)
+    first, again, paid, paid_again = allocation_import.run(f"sqlite:///{tmp_path / 'finance.db'}", 300)
     assert (first["recorded"], again["already"]) == (300, 300)
+    assert (paid["sheet"], paid["recorded"], paid_again["already"]) == ("disbursements", 300, 300)
+    # Each payment its own voucher: none of them alike to another.
+    assert len({(p["allocation_id"], p["reference"]) for p in allocation_import.payments([1, 2], 300)}) == 300

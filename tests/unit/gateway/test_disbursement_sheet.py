@@ -38,7 +38,8 @@ def filled(rows: list[dict[str, Any]], keys: list[str] | None = None) -> bytes:
 
 def read(data: bytes) -> tuple[list[dict[str, Any]], list[tuple[Any, Any, str]]]:
     rows, where = sheet.read_sheet(data)
-    return [r["cmd"] for r in rows if not r.get("refused")], [(p["row"], p["column"], p["code"]) for p in where.problems]
+    problems = [(p["row"], p["column"], p["code"]) for p in where.problems]
+    return [r["cmd"] for r in rows if not r.get("refused")], problems
 
 
 def test_the_template_offers_the_allocations_to_pay_from():
