@@ -345,7 +345,8 @@ def test_a_station_officer_enters_indicator_facts_on_the_district_page(chrome, s
 def test_a_province_officer_imports_allocations_from_the_excel_template(chrome, stack, people, downloads, tmp_path):
     """The province's finance officer downloads plan 158/KH-UBND's template from the allocations page, fills two
     rows (2018, item I.2.b: money no other test records), uploads it with a mistyped amount, reads the refusal,
-    mends the cell and uploads it again."""
+    mends the cell and uploads it again; then records the district's first payment through the disbursement
+    template the same way."""
     driver = chrome
     login(driver, stack, people["province"])
     driver.find_element(By.LINK_TEXT, "Phân bổ").click()
@@ -378,3 +379,32 @@ def test_a_province_officer_imports_allocations_from_the_excel_template(chrome, 
     driver.get(stack.url + f"/allocations?plan=1&year=2018&unit={DISTRICT}")
     amounts = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#allocations tbody tr td:nth-child(8)")}
     assert amounts == {"420.000.000 đ", "35.000.000 đ"}
+
+    # The treasury's first payment from the district's allocation, through the disbursement template of the
+    # page's year: sent without its voucher number, refused and named; sent with it, recorded.
+    for old in downloads.glob("*"):
+        old.unlink()
+    driver.find_element(By.ID, "disbursement-template-1").click()
+    book = load_workbook(_downloaded(downloads))
+    offered = {str(r[4]).split()[0]: r[0] for r in book["Danh muc"].iter_rows(min_row=2, values_only=True)}
+    ws = book["Giai ngan"]
+    for key, value in zip(("allocation_id", "amount", "date"), (offered[DISTRICT], "100.000.000", "05/12/2018")):
+        ws.cell(row=5, column=[c.value for c in ws[4]].index(key) + 1, value=value)
+
+    def pay() -> None:
+        sheet = tmp_path / "giai-ngan-2018.xlsx"
+        book.save(sheet)
+        driver.find_element(By.ID, "disbursement-file").send_keys(str(sheet))
+        driver.find_element(By.ID, "disbursement-import").click()
+
+    pay()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "div.errors")))
+    assert "Dòng 5, cột D" in text_of(driver, "div.errors")
+    screenshot(driver, "disbursement-import")
+    ws.cell(row=5, column=4, value="UNC 0001")
+    pay()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.ok")))
+    assert "1 lần chi mới được ghi" in text_of(driver, "p.flash.ok")
+    driver.get(stack.url + f"/allocations?plan=1&year=2018&unit={DISTRICT}")
+    paid = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#allocations tbody tr td:nth-child(9)")}
+    assert "100.000.000 đ" in paid

@@ -164,12 +164,19 @@ def test_the_allocations_page_takes_the_filled_disbursement_template(
     row = {"allocation_id": allocations["91"]["id"], "amount": "10.000.000", "date": "28/12/2018",
            "reference": "UNC 0300"}  # fmt: skip
     bad = fill(template.content, [{**row, "date": "31/12/2018x"}])
-    r = b.post("/disbursements/import", {}, files={"file": ("giai-ngan.xlsx", bad)})
+    r = b.post("/disbursements/import", {"plan": "1", "year": str(YEAR)}, files={"file": ("giai-ngan.xlsx", bad)})
     assert r.status_code == 422, r.text
-    box = " ".join(lxml.html.fromstring(r.text).xpath('//div[@class="errors"]')[0].text_content().split())
+    refused = lxml.html.fromstring(r.text)
+    box = " ".join(refused.xpath('//div[@class="errors"]')[0].text_content().split())
     assert "Dòng 5, cột C" in box
+    # The page shown keeps the filters it was sent from; odd values are not filters.
+    assert refused.xpath('//form[@id="disbursement-upload"]/input[@name="year"]/@value') == [str(YEAR)]
+    for odd in ("0", "²⁰¹⁸", "2018; DROP TABLE allocations", "9" * 40):
+        r = b.post("/disbursements/import", {"plan": odd, "year": odd}, files={"file": ("giai-ngan.xlsx", bad)})
+        assert r.status_code == 422 and "Dòng 5, cột C" in r.text, odd
     before = disbursed(clients["province"], allocations["91"]["id"])
-    r = b.post("/disbursements/import", {}, files={"file": ("giai-ngan.xlsx", fill(template.content, [row]))})
-    assert r.status_code == 303, r.text
+    good = fill(template.content, [row])
+    r = b.post("/disbursements/import", {"plan": "1", "year": str(YEAR)}, files={"file": ("giai-ngan.xlsx", good)})
+    assert r.status_code == 303 and r.headers["Location"] == f"/allocations?plan=1&year={YEAR}", r.text
     assert "1 lần chi mới được ghi" in b.get(r.headers["Location"]).text
     assert disbursed(clients["province"], allocations["91"]["id"]) == before + 10 * M

@@ -32,10 +32,10 @@ WHAT = "mẫu giải ngân"
 IMPORT_TIMEOUT = 60.0  # as an allocation sheet's: 2,000 payments take finance a few seconds
 MAX_OFFERED = 20_000  # allocations listed to pick from; past that the template asks for a year
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("allocation_id", "Số phân bổ chi từ (cột A trang 'Danh muc')"),
+    ("allocation_id", "Số phân bổ chi từ: cột A trang 'Danh muc'"),
     ("amount", "Số tiền chi (đồng)"),
     ("date", "Ngày chi (dd/mm/yyyy)"),
-    ("reference", "Số chứng từ (bắt buộc: số lệnh chi, ủy nhiệm chi…)"),
+    ("reference", "Số chứng từ, bắt buộc: số lệnh chi, ủy nhiệm chi…"),
 )
 KEYS = tuple(k for k, _h in COLUMNS)
 FIRST_ROW = sheets.FIRST_ROW

@@ -100,9 +100,12 @@ class AllocationImportForm(Schema):
 
 
 class DisbursementImportForm(Schema):
-    """The upload form of payments: the filled-in template (its rows name their allocations)."""
+    """The upload form of payments: the filled-in template (its rows name their allocations), and the page's
+    plan and year filters, kept for the page shown after it."""
 
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
 
 
 class NewAllocationQuery(Schema):
@@ -292,18 +295,24 @@ def import_allocations() -> Any:
 def import_disbursements() -> Any:
     """Upload a filled-in disbursement template (form field `file`): the API's import, every bad cell named and
     nothing written when any row is wrong; vouchers already recorded are not recorded again."""
+    # The page's filters come back as they were sent; anything else shows the page unfiltered.
+    q = {
+        key: int(request.form[key])
+        for key, pattern in (("plan", r"[1-9][0-9]{0,8}"), ("year", r"20[0-9]{2}|2100"))
+        if re.fullmatch(pattern, request.form.get(key, ""))
+    }
     upload = request.files.get("file")
     g.audit_details = {"form": {"file": upload.filename if upload else None}}
     try:
         out = disbursement_import.import_workbook(upload.read() if upload else b"")
     except WRITE_ERRORS as exc:
-        return _allocations_page({}, form_status(exc), form_errors(exc))
+        return _allocations_page(q, form_status(exc), form_errors(exc))
     flash(
         f"Đã nhập tệp giải ngân: {out['recorded']} lần chi mới được ghi, {out['already_recorded']} chứng từ đã có từ "
         "trước (không ghi lần nữa).",
         "ok",
     )
-    return redirect(url_for("web.allocations"), 303)
+    return redirect(url_for("web.allocations", **q), 303)
 
 
 def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = None, **kw: Any) -> Any:
