@@ -8,6 +8,7 @@ announces it with `uow.publish`. It never commits: leaving the unit of work does
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -103,26 +104,34 @@ def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str
     # The ledger before the sheet: the n-th row alike is the n-th allocation alike, or a new one past them.
     recorded = uow.repo.recorded_by_key({(r["decision_no"] or "").strip() for r in cmd["rows"]})
     alike: Counter[domain.ImportKey] = Counter()
+
+    def take(row: dict[str, Any]) -> tuple[int, bool]:
+        parent = _inherit_from_parent(uow, row)
+        key = domain.import_key(row, parent.id if parent is not None else None)
+        alike[key] += 1
+        twin = domain.recorded_twin(alike[key], recorded.get(key, []), row["amount"])
+        return (_record_allocation(uow, row, parent).id, True) if twin is None else (twin, False)
+
+    return _sheet(cmd["rows"], take)
+
+
+def _sheet(rows: list[dict[str, Any]], take: Callable[[dict[str, Any]], tuple[int, bool]]) -> dict[str, Any]:
+    """An imported sheet's rows, in order, each through `take` (its record's id and whether it is new, or its
+    refusals raised). A row is refused before anything of it is written (every check comes before the insert),
+    so the rows after it are checked against the ledger as the sheet would leave it; one refused row refuses the
+    sheet, every refusal naming its row."""
     done: list[dict[str, Any]] = []
     errs: list[dict] = []
-    for row in cmd["rows"]:
+    for row in rows:
         n = row.pop("row")
-        # A row is refused before anything of it is written (every check comes before the insert), so the rows
-        # after it are checked against the ledger as the sheet would leave it.
         try:
-            parent = _inherit_from_parent(uow, row)
-            key = domain.import_key(row, parent.id if parent is not None else None)
-            alike[key] += 1
-            twin = domain.recorded_twin(alike[key], recorded.get(key, []), row["amount"])
-            if twin is None:
-                done.append({"row": n, "id": _record_allocation(uow, row, parent).id, "status": "recorded"})
-            else:
-                done.append({"row": n, "id": twin, "status": "already_recorded"})
+            record_id, new = take(row)
+            done.append({"row": n, "id": record_id, "status": "recorded" if new else "already_recorded"})
         except DomainError as exc:
             errs += [{**e, "row": n} for e in exc.errors]
     domain.raise_if(errs)
-    new = sum(1 for r in done if r["status"] == "recorded")
-    return {"recorded": new, "already_recorded": len(done) - new, "rows": done}
+    recorded = sum(1 for r in done if r["status"] == "recorded")
+    return {"recorded": recorded, "already_recorded": len(done) - recorded, "rows": done}
 
 
 def _record_allocation(uow: FinanceUnitOfWork, cmd: dict[str, Any], parent: Allocation | None) -> Allocation:
@@ -256,26 +265,17 @@ def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[s
     wanted = {r["allocation_id"] for r in cmd["rows"]}
     allocations = uow.repo.locked_allocations(wanted)
     ledger = domain.PaymentMatcher(uow.repo.recorded_payments(wanted))
-    done: list[dict[str, Any]] = []
-    errs: list[dict] = []
-    for row in cmd["rows"]:
-        n, allocation_id = row.pop("row"), row["allocation_id"]
-        allocation = allocations.get(allocation_id)
+
+    def take(row: dict[str, Any]) -> tuple[int, bool]:
+        allocation = allocations.get(row["allocation_id"])
         if allocation is None:
-            unknown = error("unknown_allocation", f"Không có phân bổ số {allocation_id}.", "allocation_id")
-            errs.append({**unknown, "row": n})
-            continue
-        try:
-            twin = ledger.match(allocation_id, row["reference"], row["date"], row["amount"])
-            if twin is None:
-                done.append({"row": n, "id": _record_disbursement(uow, allocation, row).id, "status": "recorded"})
-            else:
-                done.append({"row": n, "id": twin, "status": "already_recorded"})
-        except DomainError as exc:
-            errs += [{**e, "row": n} for e in exc.errors]
-    domain.raise_if(errs)
-    new = sum(1 for r in done if r["status"] == "recorded")
-    return {"recorded": new, "already_recorded": len(done) - new, "rows": done}
+            raise DomainError.one(
+                "unknown_allocation", f"Không có phân bổ số {row['allocation_id']}.", "allocation_id"
+            )
+        twin = ledger.match(allocation.id, row["reference"], row["date"], row["amount"])
+        return (_record_disbursement(uow, allocation, row).id, True) if twin is None else (twin, False)
+
+    return _sheet(cmd["rows"], take)
 
 
 def reverse_disbursement(uow: FinanceUnitOfWork, disbursement_id: int, data: dict[str, Any]) -> dict[str, Any]:

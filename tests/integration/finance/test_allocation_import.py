@@ -4,7 +4,6 @@ PostgreSQL): recorded together or not at all, each refusal naming its row, and a
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from services.common.errors import DomainError
 from services.finance import handlers
 from services.finance.models import Allocation, Outbox
 from services.finance.unit_of_work import FinanceUnitOfWork
+from tests.support.concurrency import at_once
 
 M = 1_000_000
 
@@ -141,22 +141,8 @@ def test_sub_allocations_in_a_sheet_see_what_the_rows_above_passed_down(finance_
 def test_the_same_sheet_sent_at_once_by_several_writers_is_recorded_once(finance_db):
     db = finance_db
     sheet = [row(5, "910"), row(6, "911"), row(7, "912")]
-    start = threading.Barrier(6)
-    answers: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def send() -> None:
-        start.wait()
-        out = run(db, handlers.import_allocations, {"rows": sheet})
-        with lock:
-            answers.append(out)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(a["recorded"] for a in answers) == [0, 0, 0, 0, 0, 3]
+    answers = at_once(6, lambda: run(db, handlers.import_allocations, {"rows": sheet}))
+    assert sorted(x["recorded"] for x in answers) == [0, 0, 0, 0, 0, 3]
     assert counts(db) == (3, 3)
 
 

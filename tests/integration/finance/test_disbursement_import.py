@@ -5,7 +5,6 @@ twice at once) never recorded twice."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -17,31 +16,13 @@ from services.common.errors import DomainError
 from services.finance import handlers
 from services.finance.models import Disbursement, Outbox
 from services.finance.unit_of_work import FinanceUnitOfWork
-
-M = 1_000_000
-
-
-def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
-    with FinanceUnitOfWork(db) as uow:
-        return fn(uow, *args)
+from tests.integration.finance.test_allocation_import import M, row, run
+from tests.support.concurrency import at_once
 
 
 def allocation(db: sessionmaker[Session], unit: str = "910", amount: int = 100 * M) -> int:
-    """An allocation of the province plan for 2024 (`amount` to `unit`)."""
-    made = run(
-        db,
-        handlers.create_allocation,
-        {
-            "plan_id": 1,
-            "item_code": "II.5",
-            "source": "provincial_budget",
-            "fiscal_year": 2024,
-            "recipient_unit": unit,
-            "amount": amount,
-            "decision_no": "15/QĐ-UBND",
-            "decision_date": "2024-01-10",
-        },
-    )
+    """An allocation of the province plan for 2024 (`amount` to `unit`), as test_allocation_import's rows."""
+    made = run(db, handlers.create_allocation, {k: v for k, v in row(0, unit, amount).items() if k != "row"})
     return int(made["id"])
 
 
@@ -178,22 +159,8 @@ def test_the_same_sheet_sent_at_once_by_several_writers_is_recorded_once(finance
     db = finance_db
     a, b = allocation(db), allocation(db, "911")
     sheet = [pay(5, a, "UNC 1"), pay(6, b, "UNC 1"), pay(7, a, "UNC 2")]
-    start = threading.Barrier(6)
-    answers: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def send() -> None:
-        start.wait()
-        out = run(db, handlers.import_disbursements, {"rows": sheet})
-        with lock:
-            answers.append(out)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(a["recorded"] for a in answers) == [0, 0, 0, 0, 0, 3]
+    answers = at_once(6, lambda: run(db, handlers.import_disbursements, {"rows": sheet}))
+    assert sorted(x["recorded"] for x in answers) == [0, 0, 0, 0, 0, 3]
     assert payments(db) == (3, 30 * M, 5)
 
 

@@ -68,13 +68,11 @@ class AllocationImport(Schema):
     rows = fields.List(fields.Nested(ImportedRow))
 
 
-class ImportedPayment(Schema):
-    row = fields.Integer(metadata={"description": "the sheet's row number", "example": 5})
+class ImportedPayment(ImportedRow):
     id = fields.Integer(metadata={"description": "the disbursement the row is", "example": 88})
-    status = fields.String(metadata={"description": "recorded | already_recorded", "example": "recorded"})
 
 
-class DisbursementImport(Schema):
+class DisbursementImport(AllocationImport):
     """What an import of the disbursement template recorded: each row's disbursement, new or already there."""
 
     recorded = fields.Integer(metadata={"description": "rows recorded as new disbursements", "example": 40})
