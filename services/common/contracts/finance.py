@@ -275,7 +275,10 @@ class DisbursementImportRowIn(DisbursementCommandV1):
 
     row = Count(strict=True, required=True)
     allocation_id = Id(required=True)
-    reference = Text(required=True, validate=validate.Length(min=1, max=120))
+    reference = Text(
+        required=True,
+        validate=[validate.Length(max=120), validate.Regexp(r"\s*\S", error="Số chứng từ không được để trống.")],
+    )
 
 
 class DisbursementImportIn(Schema):

@@ -191,6 +191,11 @@ def test_disbursement_import_entrypoints_record_once_and_check_without_keeping(
     with pytest.raises(DomainError) as exc:  # the voucher number is what a payment is matched by: required
         service.import_disbursements({"rows": [{**sheet["rows"][0], "reference": None}]})
     assert [e["field"] for e in exc.value.errors] == ["rows.0.reference"]
+    with pytest.raises(DomainError) as exc:  # nor blank, which would match no voucher
+        service.import_disbursements({"rows": [{**sheet["rows"][0], "reference": "  "}]})
+    assert [(e["field"], e["message"]) for e in exc.value.errors] == [
+        ("rows.0.reference", "Số chứng từ không được để trống.")
+    ]
     assert [e for e, _ in outbox_events(factory)] == ["allocation_made", "disbursed"]
     wakes = service.relay.wakes
     bad = {"rows": [{**sheet["rows"][0], "row": 6, "reference": "UNC 2", "amount": 10**12}]}
