@@ -97,6 +97,7 @@ def template_workbook(
     for c, (heading, width) in enumerate(zip(headings, (12, 10, 30, 8, 36, 30, 18), strict=True), 1):
         lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
         lists.column_dimensions[get_column_letter(c)].width = width
+    names = {u: unit_name(u) for u in {a["recipient_unit"] for a in allocations}}
     for r, a in enumerate(allocations, 2):
         decision = None
         if a.get("decision_date"):
@@ -106,7 +107,7 @@ def template_workbook(
             a["item_code"],
             source_names.get(a["source"], a["source"]),
             a["fiscal_year"],
-            f"{a['recipient_unit']} {unit_name(a['recipient_unit'])}",
+            f"{a['recipient_unit']} {names[a['recipient_unit']]}",
             decision,
             a["remaining"],
         )

@@ -101,3 +101,25 @@ def test_columns_moved_are_read_by_their_keys_and_a_foreign_sheet_is_refused():
     with pytest.raises(DomainError) as exc:
         read(filled([{"item_code": "II.5"}], ["item_code", "source", "x", "y"]))
     assert exc.value.errors[0]["code"] == "not_a_template"
+
+
+def test_the_allocations_offered_are_the_plans_within_the_persons_unit_and_bounded(monkeypatch):
+    asked: list[dict[str, Any]] = []
+
+    def pages(filters: dict[str, Any]):  # finance's list_allocations, page by page (application/finance.py)
+        asked.append(filters)
+        yield {"total": 2, "items": OFFERED[:1]}
+        yield {"total": 2, "items": OFFERED[1:]}
+
+    monkeypatch.setattr(sheet.finance, "allocation_pages", pages)
+    assert sheet.offered_allocations(1, 2024, "910") == OFFERED
+    assert sheet.offered_allocations(1, None, None) == OFFERED
+    assert asked == [{"plan_id": 1, "year": 2024, "unit": "910"}, {"plan_id": 1}]
+
+    def too_many(filters: dict[str, Any]):
+        yield {"total": sheet.MAX_OFFERED + 1, "items": OFFERED}
+
+    monkeypatch.setattr(sheet.finance, "allocation_pages", too_many)
+    with pytest.raises(DomainError) as exc:
+        sheet.offered_allocations(1, None, None)
+    assert (exc.value.errors[0]["code"], exc.value.errors[0]["field"]) == ("too_many_rows", "year")
