@@ -104,10 +104,11 @@ def test_voucher_numbers_start_again_each_year(finance_db):
     run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0001", 60 * M)]})
     decision = {"decision_no": "90/QĐ-UBND", "decision_date": "2025-01-05"}
     run(db, handlers.carry_over, a, {"amount": 40 * M, "date": "2024-12-31", **decision})
-    # The next year's first voucher of the carried-over money has the number of the year before's.
-    sheet = [pay(5, a, "UNC 0001", 60 * M), pay(6, a, "UNC 0001", 15 * M, on="2025-02-01")]
-    out = run(db, handlers.import_disbursements, {"rows": sheet})
-    assert [r["status"] for r in out["rows"]] == ["already_recorded", "recorded"]
+    # The next year's first voucher of the carried-over money has the number of the year before's: 2025's
+    # statement alone is a new payment, not the 2024 one with another date and amount.
+    next_year = pay(5, a, "UNC 0001", 15 * M, on="2025-02-01")
+    assert run(db, handlers.import_disbursements, {"rows": [next_year]})["recorded"] == 1
+    sheet = [pay(5, a, "UNC 0001", 60 * M), {**next_year, "row": 6}]
     assert run(db, handlers.import_disbursements, {"rows": sheet})["already_recorded"] == 2
     assert payments(db)[:2] == (2, 75 * M)
 
