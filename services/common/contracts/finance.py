@@ -327,6 +327,9 @@ class YearEndReversalCommandV1(Schema):
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
+MAX_CARD_GROUPS = 50
+
+
 class CardGroupV1(Schema):
     group = Text(required=True, validate=validate.Length(min=1, max=40))
     cards = Count(strict=True, required=True)
@@ -344,7 +347,11 @@ class CapitationFundCommandV1(Schema):
     cards = Count(strict=True, load_default=None, allow_none=True)
     rate_per_card = VND(load_default=None, allow_none=True)
     coefficient = DecimalString(load_default=None, allow_none=True, metadata={"description": 'e.g. "1.05"'})
-    groups = fields.List(fields.Nested(CardGroupV1), load_default=None, allow_none=True)
+    # A facility's cards fall into a handful of groups (by who pays the contribution); a bound names a list past
+    # any real one instead of letting a 1 MB body carry tens of thousands.
+    groups = fields.List(
+        fields.Nested(CardGroupV1), load_default=None, allow_none=True, validate=validate.Length(max=MAX_CARD_GROUPS)
+    )
     decision_no = Text(
         load_default=None,
         allow_none=True,

@@ -255,6 +255,12 @@ def test_capitation_entrypoints(service: Service, factory: sessionmaker[Session]
         {"facility_code": FACILITY, "period": "2024-Q1", "cards": 100, "rate_per_card": 11_000, "coefficient": "1"}
     )
     assert fund["fund"] == 1_100_000
+    with pytest.raises(DomainError) as exc:  # a list of groups past any facility's is refused by name
+        group = {"cards": 1, "rate_per_card": 1}
+        service.set_capitation_fund(
+            {"facility_code": FACILITY, "period": "2024-Q2", "groups": [{**group, "group": str(i)} for i in range(51)]}
+        )
+    assert [e["field"] for e in exc.value.errors] == ["groups"]
     advance = service.pay_advance(
         {"facility_code": FACILITY, "period": "2024-Q1", "amount": 500_000, "date": "2024-02-01"}
     )
