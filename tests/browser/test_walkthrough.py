@@ -362,18 +362,18 @@ def test_a_province_officer_imports_allocations_from_the_excel_template(chrome, 
         for key, value in {**decision, "recipient_unit": unit, "amount": amount}.items():
             ws.cell(row=n, column=column[key], value=value)
 
-    def upload() -> None:
-        sheet = tmp_path / "phan-bo-2018.xlsx"
+    def upload(kind: str) -> None:  # the page's upload form of `kind` (allocation, disbursement)
+        sheet = tmp_path / f"{kind}-2018.xlsx"
         book.save(sheet)
-        driver.find_element(By.ID, "allocation-file").send_keys(str(sheet))
-        driver.find_element(By.ID, "allocation-import").click()
+        driver.find_element(By.ID, f"{kind}-file").send_keys(str(sheet))
+        driver.find_element(By.ID, f"{kind}-import").click()
 
-    upload()
+    upload("allocation")
     wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "div.errors")))
     assert "Dòng 6, cột E" in text_of(driver, "div.errors")
     screenshot(driver, "allocation-import")
     ws.cell(row=6, column=column["amount"], value="35.000.000")
-    upload()
+    upload("allocation")
     wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.ok")))
     assert "2 phân bổ mới được ghi" in text_of(driver, "p.flash.ok")
     driver.get(stack.url + f"/allocations?plan=1&year=2018&unit={DISTRICT}")
@@ -391,18 +391,12 @@ def test_a_province_officer_imports_allocations_from_the_excel_template(chrome, 
     for key, value in zip(("allocation_id", "amount", "date"), (offered[DISTRICT], "100.000.000", "05/12/2018")):
         ws.cell(row=5, column=[c.value for c in ws[4]].index(key) + 1, value=value)
 
-    def pay() -> None:
-        sheet = tmp_path / "giai-ngan-2018.xlsx"
-        book.save(sheet)
-        driver.find_element(By.ID, "disbursement-file").send_keys(str(sheet))
-        driver.find_element(By.ID, "disbursement-import").click()
-
-    pay()
+    upload("disbursement")
     wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "div.errors")))
     assert "Dòng 5, cột D" in text_of(driver, "div.errors")
     screenshot(driver, "disbursement-import")
     ws.cell(row=5, column=4, value="UNC 0001")
-    pay()
+    upload("disbursement")
     wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.ok")))
     assert "1 lần chi mới được ghi" in text_of(driver, "p.flash.ok")
     driver.get(stack.url + f"/allocations?plan=1&year=2018&unit={DISTRICT}")
