@@ -123,16 +123,31 @@ class FinanceRepository:
         return d
 
     def recorded_payments(self, allocation_ids: set[int]) -> list[RecordedPayment]:
-        """The disbursements (not reversals) of these allocations, as an imported sheet's rows are matched to
-        them: one query for a whole sheet."""
+        """The disbursements (not reversals) of these allocations with how much of each was reversed, as an
+        imported sheet's rows are matched to them: one query for a whole sheet."""
+        ids = sorted(allocation_ids)
+        back = (
+            select(Disbursement.reverses_id.label("id"), func.sum(Disbursement.amount).label("amount"))
+            .where(Disbursement.allocation_id.in_(ids), Disbursement.reverses_id.is_not(None))
+            .group_by(Disbursement.reverses_id)
+            .subquery()
+        )
         stmt = (
-            select(Disbursement)
-            .where(Disbursement.allocation_id.in_(sorted(allocation_ids)), Disbursement.reverses_id.is_(None))
+            select(Disbursement, func.coalesce(back.c.amount, 0))
+            .outerjoin(back, back.c.id == Disbursement.id)
+            .where(Disbursement.allocation_id.in_(ids), Disbursement.reverses_id.is_(None))
             .order_by(Disbursement.id)
         )
         return [
-            RecordedPayment(id=d.id, allocation_id=d.allocation_id, reference=d.reference, date=d.date, amount=d.amount)
-            for d in self.session.scalars(stmt)
+            RecordedPayment(
+                id=d.id,
+                allocation_id=d.allocation_id,
+                reference=d.reference,
+                date=d.date,
+                amount=d.amount,
+                reversed=-int(taken_back),
+            )
+            for d, taken_back in self.session.execute(stmt)
         ]
 
     def reversed_amount(self, disbursement_id: int) -> int:

@@ -15,9 +15,10 @@ A disbursement is a payment voucher (chứng từ: a treasury payment order, an 
 allocation, so a row of a sheet of disbursements is the one recorded from the same allocation with the same
 voucher number (spaces and case aside) in the same year: voucher numbers start again each year, and an
 allocation carried over is paid from in two. A row whose date or amount differs from that record is refused
-(`differs_from_recorded`); a wrong payment is mended by a reversal (hủy giải ngân). A payment recorded by hand
-without a voucher number cannot be told from a row by its number, so a row of the same allocation, date and
-amount as such a payment is refused (`recorded_without_reference`) rather than recorded a second time.
+(`differs_from_recorded`); a wrong payment is mended by reversing it (hủy giải ngân) and sending the sheet again.
+A payment recorded by hand without a voucher number cannot be told from a row by its number, so a row of the same
+allocation, date and amount as such a payment is refused (`recorded_without_reference`) rather than recorded a
+second time. A payment reversed in full stands only for a row giving exactly its date and amount.
 """
 
 from __future__ import annotations
@@ -79,13 +80,20 @@ def recorded_twin(occurrence: int, recorded: Sequence[Recorded], amount: int) ->
 
 @dataclass(frozen=True)
 class RecordedPayment:
-    """A disbursement in the ledger (not a reversal), as an imported row is matched to it."""
+    """A disbursement in the ledger (not a reversal), as an imported row is matched to it; `reversed` is how much
+    of it reversals have taken back (positive)."""
 
     id: int
     allocation_id: int
     reference: str | None
     date: date
     amount: int
+    reversed: int = 0
+
+    @property
+    def undone(self) -> bool:
+        """Reversed in full: it no longer pays anything."""
+        return self.reversed >= self.amount
 
 
 def voucher(reference: str | None) -> str:
@@ -94,17 +102,25 @@ def voucher(reference: str | None) -> str:
 
 
 class PaymentMatcher:
-    """Matches the rows of one sheet, in order, to the payments the ledger held before it."""
+    """Matches the rows of one sheet, in order, to the payments the ledger held before it.
+
+    A payment reversed in full is matched only by a row giving exactly its date and amount (the sheet sent again
+    must not pay it anew); a row that differs from it is a new payment, so a payment recorded wrong is mended by
+    reversing it and sending the sheet again. For the same reason a payment without a voucher number that was
+    reversed in full no longer stands in a row's way."""
 
     def __init__(self, recorded: Sequence[RecordedPayment]) -> None:
-        self._by_voucher: dict[tuple[int, str, int], list[RecordedPayment]] = {}
+        self._live: dict[tuple[int, str, int], list[RecordedPayment]] = {}
+        self._undone: dict[tuple[int, str, int], list[RecordedPayment]] = {}
         self._unreferenced: dict[tuple[int, date, int], list[RecordedPayment]] = {}
         for p in sorted(recorded, key=lambda p: p.id):
             if voucher(p.reference):
-                self._by_voucher.setdefault((p.allocation_id, voucher(p.reference), p.date.year), []).append(p)
-            else:
+                kept = self._undone if p.undone else self._live
+                kept.setdefault((p.allocation_id, voucher(p.reference), p.date.year), []).append(p)
+            elif not p.undone:
                 self._unreferenced.setdefault((p.allocation_id, p.date, p.amount), []).append(p)
         self._seen: dict[tuple[Any, ...], int] = {}
+        self._claimed: set[int] = set()
 
     def _next(self, key: tuple[Any, ...], recorded: Mapping[Any, list[RecordedPayment]]) -> RecordedPayment | None:
         """The n-th payment alike for the n-th row alike, or None past them."""
@@ -115,7 +131,8 @@ class PaymentMatcher:
     def match(self, allocation_id: int, reference: str, on: date, amount: int) -> int | None:
         """The id of the disbursement this row is, or None when it is a new payment; refuses a row that differs
         from its record, or that may be a payment recorded without a voucher number."""
-        twin = self._next(("voucher", allocation_id, voucher(reference), on.year), self._by_voucher)
+        key = (allocation_id, voucher(reference), on.year)
+        twin = self._next(("voucher", *key), self._live)
         if twin is not None:
             if (twin.date, twin.amount) != (on, amount):
                 raise DomainError.one(
@@ -127,13 +144,25 @@ class PaymentMatcher:
                     "amount" if twin.amount != amount else "date",
                 )
             return twin.id
+        undone = next(
+            (
+                p
+                for p in self._undone.get(key, [])
+                if p.id not in self._claimed and (p.date, p.amount) == (on, amount)
+            ),
+            None,
+        )
+        if undone is not None:
+            self._claimed.add(undone.id)
+            return undone.id
         blind = self._next(("unreferenced", allocation_id, on, amount), self._unreferenced)
         if blind is not None:
             raise DomainError.one(
                 "recorded_without_reference",
                 f"Phân bổ số {allocation_id} đã có lần giải ngân số {blind.id} ngày {on:%d/%m/%Y}, "
                 f"{format_vnd(amount)}, ghi không có số chứng từ: có thể chính là dòng này. Nếu đúng, bỏ dòng "
-                "này khỏi tệp; nếu là một khoản chi khác, ghi nó ở trang của phân bổ.",
+                f"này khỏi tệp, hoặc hủy lần giải ngân số {blind.id} rồi gửi lại tệp để ghi kèm số chứng từ; nếu "
+                "là một khoản chi khác, ghi nó ở trang của phân bổ.",
                 "reference",
             )
         return None

@@ -92,10 +92,37 @@ def test_a_voucher_entered_by_hand_is_found_and_a_changed_payment_is_refused(fin
     assert refusals(db, [pay(5, a, "UNC 0012", on="2024-03-06")]) == [(5, "differs_from_recorded", "date")]
     assert payments(db)[:2] == (1, 10 * M)  # row 6 was good, and is not recorded either
 
-    # A reversal is a record of its own: the voucher it reverses is still the row's.
-    run(db, handlers.reverse_disbursement, by_hand["id"], {"date": "2024-03-20", "reference": "hủy"})
-    again = run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012")]})
-    assert again["already_recorded"] == 1
+    # Reversed in part, the payment is still the voucher's.
+    run(db, handlers.reverse_disbursement, by_hand["id"], {"amount": 1 * M, "date": "2024-03-20"})
+    assert run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012")]})["already_recorded"] == 1
+
+
+def test_a_payment_recorded_wrong_is_mended_by_reversing_it_and_sending_the_sheet_again(finance_db):
+    db = finance_db
+    a = allocation(db)
+    typo = run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0012", 12 * M)]})["rows"][0]["id"]
+    mended = [pay(5, a, "UNC 0012", 10 * M), pay(6, a, "UNC 0013", 1 * M)]
+    assert refusals(db, mended) == [(5, "differs_from_recorded", "amount")]
+    run(db, handlers.reverse_disbursement, typo, {"date": "2024-03-20", "reference": "hủy UNC 0012"})
+    out = run(db, handlers.import_disbursements, {"rows": mended})
+    assert [r["status"] for r in out["rows"]] == ["recorded", "recorded"]
+    assert payments(db)[:2] == (4, 11 * M)  # 12 paid, 12 taken back, 10 and 1 paid
+    assert run(db, handlers.import_disbursements, {"rows": mended})["already_recorded"] == 2
+    # The old sheet sent again does not pay the reversed 12 anew: the voucher now stands for the 10 paid.
+    assert refusals(db, [pay(5, a, "UNC 0012", 12 * M)]) == [(5, "differs_from_recorded", "amount")]
+    assert payments(db)[:2] == (4, 11 * M)
+
+
+def test_a_payment_reversed_in_full_is_not_paid_again_by_its_sheet(finance_db):
+    db = finance_db
+    a = allocation(db)
+    sheet = [pay(5, a, "UNC 0012"), pay(6, a, "UNC 0012")]  # one voucher paying twice
+    first = [r["id"] for r in run(db, handlers.import_disbursements, {"rows": sheet})["rows"]]
+    for paid in first:  # the treasury returned both
+        run(db, handlers.reverse_disbursement, paid, {"date": "2024-03-20"})
+    again = run(db, handlers.import_disbursements, {"rows": sheet})
+    assert [(r["id"], r["status"]) for r in again["rows"]] == [(i, "already_recorded") for i in first]
+    assert payments(db)[:2] == (4, 0)
 
 
 def test_voucher_numbers_start_again_each_year(finance_db):
@@ -134,6 +161,9 @@ def test_a_payment_recorded_without_a_voucher_number_is_not_paid_again(finance_d
     assert refusals(db, [pay(8, a, "UNC 0015"), pay(9, a, "UNC 0016")]) == [
         (8, "recorded_without_reference", "reference")
     ]
+    # Reversed in full, the payment without a voucher stands in no row's way: it is recorded again with one.
+    run(db, handlers.reverse_disbursement, blind["id"], {"date": "2024-03-07"})
+    assert run(db, handlers.import_disbursements, {"rows": [pay(8, a, "UNC 0015")]})["recorded"] == 1
 
 
 def test_every_refused_row_is_named_in_sheet_order_and_nothing_is_written(finance_db):
