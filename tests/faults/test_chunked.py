@@ -75,7 +75,11 @@ def test_replica_killed_mid_chunk_and_broker_restarted(
     exp = make_file(tmp_path / "big.xml", "91075", RECORDS, seed=15)
     file_id = upload(stack, token, tmp_path / "big.xml")["id"]
     chunks = -(-RECORDS // CHUNK)
-    replicas = pids_of(stack, "services.common.runner claims-intake")  # the intake workers (worker.py)
+    # The intake workers (worker.py): /healthz answers once a claims service does, and on a loaded machine a
+    # worker process may still be starting then (seen once in CI), so wait for both.
+    deadline = time.monotonic() + 60
+    while len(replicas := pids_of(stack, "services.common.runner claims-intake")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert len(replicas) == 2, replicas
 
     # 1. Both replicas are loading chunks; one of them is killed in the middle of its chunk.
