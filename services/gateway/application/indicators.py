@@ -90,10 +90,8 @@ def read_sheet(data: bytes) -> tuple[int | None, list[dict[str, Any]], sheets.La
             if any(v not in (None, "") for v in values.values()):
                 where.problems.append(where.problem(n, "code", "code_required", "thiếu mã đơn vị."))
             continue
-        code_text = (
-            str(int(code)) if isinstance(code, (int, float)) and not isinstance(code, bool) else str(code).strip()
-        )
-        rows.append({"row": n, "code": code_text, "values": values})
+        # A code Excel made a number is read back as typed (31051.0 is 31051; 31051.5 is no code, not 31051).
+        rows.append({"row": n, "code": str(sheets.text_cell(code)), "values": values})
     return year, rows, where
 
 

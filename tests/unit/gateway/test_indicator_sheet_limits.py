@@ -53,3 +53,21 @@ def test_a_zip_that_unpacks_past_20_mb_is_refused_before_it_is_read() -> None:
     with pytest.raises(DomainError) as refused:
         read_sheet(out.getvalue())
     assert refused.value.errors[0]["code"] == "invalid_workbook"
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [(31051, "31051"), (31051.0, "31051"), (" 31051 ", "31051"), (31051.5, "31051.5"), (True, "True")],
+)
+def test_a_unit_code_is_read_as_typed_never_cut_short(typed: object, read: str) -> None:
+    book = Workbook()
+    ws = book.active
+    ws.append(["Chỉ số"])
+    ws.append(["Năm", 2024])
+    ws.append(["Mã", "Nguồn"])
+    ws.append(["code", "source"])
+    ws.append([typed, "Báo cáo 03"])
+    out = io.BytesIO()
+    book.save(out)
+    _year, rows, _where = read_sheet(out.getvalue())
+    assert [r["code"] for r in rows] == [read]  # 31051.5 is then refused as no unit, by name
