@@ -166,9 +166,11 @@ def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str
         {"recipient_unit": "30739", "amount": 10 * M, **down},  # a station of another district
         {"recipient_unit": "31060", "amount": 181 * M, **down},  # more than the 180 left
     ]
-    r = send(district, fill(r.content, rows))
+    [other] = listed(province, item_code="I.2.a", unit="911", plan_id=1)  # another district's money
+    passing_other = {**down, "recipient_unit": "31051", "amount": 1 * M, "parent_allocation_id": other["id"]}
+    r = send(district, fill(r.content, [*rows, passing_other]))
     # The scope is the gateway's; finance checks the other rows (nothing recorded) and names the one it would refuse.
-    assert problems(r) == {(6, "D", "unit_forbidden"), (7, "E", "exceeds_parent")}
+    assert problems(r) == {(6, "D", "unit_forbidden"), (7, "E", "exceeds_parent"), (8, "K", "unit_forbidden")}
     assert listed(district, parent_id=parent["id"]) == []
     template = district.get("/allocations/template.xlsx", plan_id=2).content
     rows[1] = {"recipient_unit": "31063", "amount": 10 * M, **down}

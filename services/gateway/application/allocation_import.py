@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import g
 from marshmallow import ValidationError
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -22,8 +21,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.common import surplus, units
 from services.common.contracts.finance import MAX_IMPORT_ROWS, AllocationCommandV1, AllocationImportIn
-from services.common.errors import DomainError, NotFound
-from services.gateway.application import sheets
+from services.common.errors import DomainError
+from services.gateway.application import finance, sheets
 from services.gateway.application.access import require_unit
 from services.gateway.application.remote import guarded, rpc
 from services.gateway.errors import validation_errors
@@ -215,24 +214,19 @@ def read_sheet(
 def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
     """Each row's recipient (and parent, for a sub-allocation) known and within the caller's unit, as
     `finance.create_allocation` checks one allocation."""
-    parents: dict[int, dict[str, Any] | None] = {}
+    parent_ids = {r["cmd"]["parent_allocation_id"] for r in rows} - {None}
+    parents = finance.outside_scope(parent_ids, "parent_allocation_id")
     for r in rows:
-        cmd, n = r["cmd"], r["row"]
+        cmd = r["cmd"]
         try:
             if isinstance(cmd["recipient_unit"], str):
                 units.require_unit(cmd["recipient_unit"], None, "recipient_unit")
                 require_unit(cmd["recipient_unit"], "recipient_unit")
-            parent_id = cmd["parent_allocation_id"]
-            if parent_id is not None and g.principal.unit is not None:
-                if parent_id not in parents:
-                    try:
-                        parents[parent_id] = rpc("finance", "get_allocation", parent_id)
-                    except NotFound:
-                        parents[parent_id] = None  # finance names the unknown parent by its row
-                if parents[parent_id] is not None:
-                    require_unit(parents[parent_id]["recipient_unit"], "parent_allocation_id")
         except DomainError as exc:
-            where.problems += [where.problem(n, e.get("field"), e["code"], e["message"]) for e in exc.errors]
+            refused = exc.errors
+        else:
+            refused = parents.get(cmd["parent_allocation_id"], [])
+        where.problems += [where.problem(r["row"], e.get("field"), e["code"], e["message"]) for e in refused]
 
 
 def import_workbook(data: bytes, expected_plan: int | None) -> dict[str, Any]:

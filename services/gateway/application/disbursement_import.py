@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import g
 from marshmallow import ValidationError
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -21,11 +20,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.common.contracts.finance import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError
 from services.gateway.application import finance, sheets
-from services.gateway.application.access import require_unit
 from services.gateway.application.funding import unit_name
-from services.gateway.application.remote import rpc
 from services.gateway.errors import validation_errors
 
 WHAT = "mẫu giải ngân"
@@ -172,24 +169,11 @@ def read_sheet(data: bytes) -> tuple[list[dict[str, Any]], sheets.Layout]:
 def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
     """Each row's allocation within the caller's unit, as `finance.disburse` checks one payment; an unknown
     allocation is finance's to name."""
-    if g.principal.unit is None:
-        return
-    recipients: dict[int, str | None] = {}
+    wanted = {r["cmd"]["allocation_id"] for r in rows if isinstance(r["cmd"]["allocation_id"], int)}
+    refused = finance.outside_scope(wanted, "allocation_id")
     for r in rows:
-        allocation_id = r["cmd"]["allocation_id"]
-        if not isinstance(allocation_id, int):
-            continue
-        if allocation_id not in recipients:
-            try:
-                recipients[allocation_id] = rpc("finance", "get_allocation", allocation_id)["recipient_unit"]
-            except NotFound:
-                recipients[allocation_id] = None
-        if recipients[allocation_id] is None:
-            continue
-        try:
-            require_unit(recipients[allocation_id], "allocation_id")
-        except DomainError as exc:
-            where.problems += [where.problem(r["row"], "allocation_id", e["code"], e["message"]) for e in exc.errors]
+        for e in refused.get(r["cmd"]["allocation_id"], []):
+            where.problems.append(where.problem(r["row"], "allocation_id", e["code"], e["message"]))
 
 
 def import_workbook(data: bytes) -> dict[str, Any]:

@@ -162,6 +162,21 @@ def allocation_pages(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         page += 1
 
 
+def outside_scope(allocation_ids: set[int], field: str) -> dict[int, list[dict[str, Any]]]:
+    """Each allocation's refusals for the caller's unit (`require_allocation_unit`, named as `field`), asked once
+    per allocation for a whole sheet; an unknown allocation has none here, finance names it."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for allocation_id in allocation_ids:
+        try:
+            require_allocation_unit(allocation_id, field)
+            out[allocation_id] = []
+        except NotFound:
+            out[allocation_id] = []
+        except DomainError as exc:
+            out[allocation_id] = exc.errors
+    return out
+
+
 def allocation(allocation_id: int) -> dict[str, Any]:
     """One allocation with its history, for a caller who sees its recipient."""
     alloc = rpc("finance", "get_allocation", allocation_id)
