@@ -266,27 +266,41 @@ def _allocations_page(q: dict[str, Any], status: int = 200, errors: list[dict[st
     )
 
 
+# The page's filters as an upload form sends them back; anything else is no filter.
+_FORM_FILTERS = {"plan": r"[1-9][0-9]{0,8}", "year": r"20[0-9]{2}|2100"}
+
+
+def _form_filters(*keys: str) -> dict[str, int]:
+    return {k: int(request.form[k]) for k in keys if re.fullmatch(_FORM_FILTERS[k], request.form.get(k, ""))}
+
+
+def _sheet_upload(q: dict[str, Any], load: Callable[[bytes], dict[str, Any]], done: str, **audit: Any) -> Any:
+    """A filled-in template from the allocations page (form field `file`) through the API's import: refused, the
+    page again with every bad cell named; recorded, `done` (formatted with the answer) and the page."""
+    upload = request.files.get("file")
+    g.audit_details = {"form": {"file": upload.filename if upload else None}, **audit}
+    try:
+        out = load(upload.read() if upload else b"")
+    except WRITE_ERRORS as exc:
+        return _allocations_page(q, form_status(exc), form_errors(exc))
+    flash(done.format(**out), "ok")
+    return redirect(url_for("web.allocations", **q), 303)
+
+
 @bp.post("/allocations/import")
 @allow(*FINANCE_WRITERS)
 @page(body=AllocationImportForm, content_type="multipart/form-data")
 def import_allocations() -> Any:
     """Upload a filled-in allocation template (form field `file`, the plan in `plan`): the API's import, every
     bad cell named and nothing written when any row is wrong; rows already recorded are not recorded again."""
-    plan = request.form.get("plan", "")
     # The page's own select sends a plan id; anything else imports against the plan written in the sheet.
-    q: dict[str, Any] = {"plan": int(plan)} if re.fullmatch(r"[1-9][0-9]{0,8}", plan) else {}
-    upload = request.files.get("file")
-    g.audit_details = {"form": {"file": upload.filename if upload else None}, "plan": q.get("plan")}
-    try:
-        out = allocation_import.import_workbook(upload.read() if upload else b"", q.get("plan"))
-    except WRITE_ERRORS as exc:
-        return _allocations_page(q, form_status(exc), form_errors(exc))
-    flash(
-        f"Đã nhập tệp: {out['recorded']} phân bổ mới được ghi, {out['already_recorded']} dòng đã có từ trước "
-        "(không ghi lần nữa).",
-        "ok",
+    q = _form_filters("plan")
+    return _sheet_upload(
+        q,
+        lambda data: allocation_import.import_workbook(data, q.get("plan")),
+        "Đã nhập tệp: {recorded} phân bổ mới được ghi, {already_recorded} dòng đã có từ trước (không ghi lần nữa).",
+        plan=q.get("plan"),
     )
-    return redirect(url_for("web.allocations", plan=q.get("plan")), 303)
 
 
 @bp.post("/disbursements/import")
@@ -294,25 +308,14 @@ def import_allocations() -> Any:
 @page(body=DisbursementImportForm, content_type="multipart/form-data")
 def import_disbursements() -> Any:
     """Upload a filled-in disbursement template (form field `file`): the API's import, every bad cell named and
-    nothing written when any row is wrong; vouchers already recorded are not recorded again."""
-    # The page's filters come back as they were sent; anything else shows the page unfiltered.
-    q = {
-        key: int(request.form[key])
-        for key, pattern in (("plan", r"[1-9][0-9]{0,8}"), ("year", r"20[0-9]{2}|2100"))
-        if re.fullmatch(pattern, request.form.get(key, ""))
-    }
-    upload = request.files.get("file")
-    g.audit_details = {"form": {"file": upload.filename if upload else None}}
-    try:
-        out = disbursement_import.import_workbook(upload.read() if upload else b"")
-    except WRITE_ERRORS as exc:
-        return _allocations_page(q, form_status(exc), form_errors(exc))
-    flash(
-        f"Đã nhập tệp giải ngân: {out['recorded']} lần chi mới được ghi, {out['already_recorded']} chứng từ đã có từ "
-        "trước (không ghi lần nữa).",
-        "ok",
+    nothing written when any row is wrong; vouchers already recorded are not recorded again. The page's plan and
+    year come back as they were sent."""
+    return _sheet_upload(
+        _form_filters("plan", "year"),
+        disbursement_import.import_workbook,
+        "Đã nhập tệp giải ngân: {recorded} lần chi mới được ghi, {already_recorded} chứng từ đã có từ trước "
+        "(không ghi lần nữa).",
     )
-    return redirect(url_for("web.allocations", **q), 303)
 
 
 def _allocation_form(status: int = 200, errors: list[dict[str, Any]] | None = None, **kw: Any) -> Any:
