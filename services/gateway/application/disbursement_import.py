@@ -20,7 +20,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.common.contracts.finance import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
-from services.common.errors import DomainError
 from services.gateway.application import finance, sheets
 from services.gateway.application.funding import unit_name
 from services.gateway.errors import validation_errors
@@ -59,14 +58,8 @@ def offered_allocations(plan_id: int, year: int | None, scope: str | None) -> li
         filters["year"] = year
     if scope is not None:
         filters["unit"] = scope
-    out: list[dict[str, Any]] = []
-    for answer in finance.allocation_pages(filters):
-        if answer["total"] > MAX_OFFERED:
-            raise DomainError.one(
-                "too_many_rows", f"Có {answer['total']} phân bổ, quá {MAX_OFFERED} cho một mẫu; hãy chọn năm.", "year"
-            )
-        out += answer["items"]
-    return out
+    advice = "Có {total} phân bổ, quá {limit} cho một mẫu; hãy chọn năm."
+    return finance.every_allocation(filters, MAX_OFFERED, advice, "year")
 
 
 def template_workbook(

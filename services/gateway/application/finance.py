@@ -162,6 +162,17 @@ def allocation_pages(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         page += 1
 
 
+def every_allocation(filters: dict[str, Any], limit: int, refusal: str, field: str | None) -> list[dict[str, Any]]:
+    """Every allocation `list_allocations` answers for `filters`, all pages; past `limit`, 422 `too_many_rows`
+    (asked at the first page) with `refusal` formatted with the count (`total`) and the limit (`limit`)."""
+    out: list[dict[str, Any]] = []
+    for answer in allocation_pages(filters):
+        if answer["total"] > limit:
+            raise DomainError.one("too_many_rows", refusal.format(total=answer["total"], limit=limit), field)
+        out += answer["items"]
+    return out
+
+
 def outside_scope(allocation_ids: set[int], field: str) -> dict[int, list[dict[str, Any]]]:
     """Each allocation's refusals for the caller's unit (`require_allocation_unit`, named as `field`), asked once
     per allocation for a whole sheet; an unknown allocation has none here, finance names it."""

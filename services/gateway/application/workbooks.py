@@ -28,7 +28,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common import catalog, clock
-from services.common.errors import DomainError
 from services.gateway.application import capitation, claims, figures, finance, funding
 from services.gateway.application.facilities import facility_name
 from services.gateway.application.funding import unit_name
@@ -570,15 +569,8 @@ MAX_LISTED = 20_000  # allocations in one download: a province holds a few thous
 def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
     """Every allocation GET /api/v1/allocations answers for `filters` (the caller's unit applied), as a workbook,
     and its file name; 422 `too_many_rows` past MAX_LISTED (narrow by plan, year or unit)."""
-    rows: list[dict[str, Any]] = []
-    for answer in finance.allocation_pages(filters):
-        if answer["total"] > MAX_LISTED:
-            raise DomainError.one(
-                "too_many_rows",
-                f"Có {answer['total']} phân bổ, quá {MAX_LISTED} cho một tệp; hãy lọc theo kế hoạch, năm hoặc đơn vị.",
-                None,
-            )
-        rows += answer["items"]
+    advice = "Có {total} phân bổ, quá {limit} cho một tệp; hãy lọc theo kế hoạch, năm hoặc đơn vị."
+    rows = finance.every_allocation(filters, MAX_LISTED, advice, None)
     plans = {int(p["id"]): p["number"] for p in funding.plan_list()}
     sources = funding.source_names()
     names = {code: unit_name(code) for code in {r["recipient_unit"] for r in rows}}
