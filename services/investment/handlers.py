@@ -394,4 +394,3 @@ def import_indicators(
         "skipped": skipped,
         "units": units_written,
     }
-
