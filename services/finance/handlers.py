@@ -8,12 +8,11 @@ announces it with `uow.publish`. It never commits: leaving the unit of work does
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.common import clock, outbox, units
+from services.common import clock, imports, outbox, units
 from services.common.commands import load_command
 from services.common.contracts.claims import CapitationSpendChangedV1
 from services.common.contracts.finance import (
@@ -112,26 +111,7 @@ def import_allocations(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str
         twin = domain.recorded_twin(alike[key], recorded.get(key, []), row["amount"])
         return (_record_allocation(uow, row, parent).id, True) if twin is None else (twin, False)
 
-    return _sheet(cmd["rows"], take)
-
-
-def _sheet(rows: list[dict[str, Any]], take: Callable[[dict[str, Any]], tuple[int, bool]]) -> dict[str, Any]:
-    """An imported sheet's rows, in order, each through `take` (its record's id and whether it is new, or its
-    refusals raised). A row is refused before anything of it is written (every check comes before the insert),
-    so the rows after it are checked against the ledger as the sheet would leave it; one refused row refuses the
-    sheet, every refusal naming its row."""
-    done: list[dict[str, Any]] = []
-    errs: list[dict] = []
-    for row in rows:
-        n = row.pop("row")
-        try:
-            record_id, new = take(row)
-            done.append({"row": n, "id": record_id, "status": "recorded" if new else "already_recorded"})
-        except DomainError as exc:
-            errs += [{**e, "row": n} for e in exc.errors]
-    domain.raise_if(errs)
-    recorded = sum(1 for r in done if r["status"] == "recorded")
-    return {"recorded": recorded, "already_recorded": len(done) - recorded, "rows": done}
+    return imports.take_rows(cmd["rows"], take)
 
 
 def _record_allocation(uow: FinanceUnitOfWork, cmd: dict[str, Any], parent: Allocation | None) -> Allocation:
@@ -264,7 +244,9 @@ def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[s
     uow.repo.lock_imports()
     wanted = {r["allocation_id"] for r in cmd["rows"]}
     allocations = uow.repo.locked_allocations(wanted)
-    ledger = domain.PaymentMatcher(uow.repo.recorded_payments(wanted))
+    ledger = imports.PaymentMatcher(
+        uow.repo.recorded_payments(wanted), lambda a: f"phân bổ số {a}", lambda d, _ref: f"hủy lần giải ngân số {d}"
+    )
 
     def take(row: dict[str, Any]) -> tuple[int, bool]:
         allocation = allocations.get(row["allocation_id"])
@@ -275,7 +257,7 @@ def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[s
         twin = ledger.match(allocation.id, row["reference"], row["date"], row["amount"])
         return (_record_disbursement(uow, allocation, row).id, True) if twin is None else (twin, False)
 
-    return _sheet(cmd["rows"], take)
+    return imports.take_rows(cmd["rows"], take)
 
 
 def reverse_disbursement(uow: FinanceUnitOfWork, disbursement_id: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from services.common import catalog
 from services.common.db import write_lock_now
 from services.common.errors import DomainError, NotFound, error
+from services.common.imports import RecordedPayment
 from services.common.periods import Quarter
 from services.finance import records
-from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded, RecordedPayment, import_key
+from services.finance.domain import AllocationFacts, ImportKey, PlanFacts, Recorded, import_key
 from services.finance.models import (
     Allocation,
     CapitationFundRecord,
@@ -141,7 +142,7 @@ class FinanceRepository:
         return [
             RecordedPayment(
                 id=d.id,
-                allocation_id=d.allocation_id,
+                account=d.allocation_id,
                 reference=d.reference,
                 date=d.date,
                 amount=d.amount,

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.common import clock
+from services.common import clock, imports
 from services.common.commands import load_command
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError, Malformed, error
 from services.investment import domain
-from services.investment.domain import indicators
+from services.investment.domain import indicators, payments
 from services.investment.models import (
     IndicatorFact,
     Project,
@@ -145,6 +145,38 @@ def disburse(
 ) -> dict[str, Any]:
     data = load_command(contract.DisbursementIn, payload)
     project = uow.repo.lock_project(project_id)
+    row, figures = _record_disbursement(uow, project, data, actor)
+    return {**disbursement_dict(row), "project": project_totals(figures)}
+
+
+def import_disbursements(
+    uow: InvestmentUnitOfWork, payload: dict[str, Any], actor: str | None = None
+) -> dict[str, Any]:
+    """A sheet of project disbursements (the gateway's import of a treasury statement), in one transaction: each
+    row checked and recorded as `disburse` does, unless investment already holds its voucher (services/common/
+    imports.py, domain/payments.py). One refused row refuses the sheet, every refusal naming its row, and nothing
+    is written; rows are taken in order, so a payment is checked against what the rows above it paid."""
+    data = load_command(contract.DisbursementImportIn, payload)
+    projects = uow.repo.lock_projects({r["project_id"] for r in data["rows"]})
+    recorded = payments.recorded_payments(uow.repo.disbursements(set(projects)))
+    ledger = imports.PaymentMatcher(recorded, payments.account_name, payments.undo_advice)
+
+    def take(row: dict[str, Any]) -> tuple[int, bool]:
+        project = projects.get(row["project_id"])
+        if project is None:
+            raise DomainError.one("unknown_project", f"Không có dự án số {row['project_id']}.", "project_id")
+        paid_from = payments.account(project.id, row["source"])
+        twin = ledger.match(paid_from, row["reference"], row["date"], row["amount"])
+        return (_record_disbursement(uow, project, row, actor)[0].id, True) if twin is None else (twin, False)
+
+    return imports.take_rows(data["rows"], take)
+
+
+def _record_disbursement(
+    uow: InvestmentUnitOfWork, project: Project, data: dict[str, Any], actor: str | None
+) -> tuple[ProjectDisbursement, domain.ProjectFigures]:
+    """Check one payment against the project's figures (the project locked), insert it and announce it; the
+    figures after it."""
     domain.check_source(data["source"])
     domain.check_year(data["date"].year, "date")
     figures = uow.repo.project_figures(project.id)
@@ -160,7 +192,7 @@ def disburse(
     uow.publish(
         "project_disbursed", {"disbursement_id": row.id, **_pick(answer, "project_id", "source", "amount", "date")}
     )
-    return {**answer, "project": project_totals(figures.plus(row.source, disbursed=row.amount))}
+    return row, figures.plus(row.source, disbursed=row.amount)
 
 
 def revise_estimate(

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from services.common.errors import Conflict, NotFound, error
 from services.investment import records
 from services.investment.domain import ProjectFigures, StatusRecord
-from services.investment.models import Project, Station, StationStatus
+from services.investment.domain.payments import Disbursed
+from services.investment.models import Project, ProjectDisbursement, Station, StationStatus
 
 LINK_LOCKS = 0x4C4E4B  # the advisory-lock space of links to a finance allocation ("LNK")
 
@@ -36,6 +37,30 @@ class InvestmentRepository:
         if project is None:
             raise NotFound([error("unknown_project", f"Không có dự án số {project_id}.", "project_id")])
         return project
+
+    def lock_projects(self, project_ids: set[int]) -> dict[int, Project]:
+        """The projects among `project_ids` (an unknown id is left out), locked in id order as every command
+        locks one, so two sheets naming the same projects take turns and never wait on each other in a circle.
+        SQLite: one no-op UPDATE takes the database's write lock first, as `_lock_row` does."""
+        ids = sorted(project_ids)
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(update(Project).where(Project.id.in_(ids)).values({Project.status: Project.status}))
+        found = self.session.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.id).with_for_update())
+        return {p.id: p for p in found}
+
+    def disbursements(self, project_ids: set[int]) -> list[Disbursed]:
+        """Every disbursement of these projects, as an imported statement is matched to them: one query a sheet."""
+        rows = self.session.execute(
+            select(
+                ProjectDisbursement.id,
+                ProjectDisbursement.project_id,
+                ProjectDisbursement.source,
+                ProjectDisbursement.reference,
+                ProjectDisbursement.date,
+                ProjectDisbursement.amount,
+            ).where(ProjectDisbursement.project_id.in_(sorted(project_ids)))
+        )
+        return [Disbursed(*r) for r in rows]
 
     def lock_allocation(self, allocation_id: int) -> None:
         """Serialise the links to one finance allocation, across projects: the capital linked to it is read after

@@ -114,6 +114,15 @@ class Service:
         return self._command(handlers.disburse, project_id, payload, actor)
 
     @rpc
+    def import_disbursements(self, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+        return self._command(handlers.import_disbursements, payload, actor)
+
+    @rpc
+    def check_disbursement_import(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        # The import's refusals, nothing kept, as check_indicators.
+        return self.db.unit_of_work(InvestmentUnitOfWork).refusals(handlers.import_disbursements, payload)
+
+    @rpc
     def revise_estimate(self, project_id: int, payload: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
         return self._command(handlers.revise_estimate, project_id, payload, actor)
 
@@ -141,6 +150,10 @@ class Service:
     @rpc
     def get_project(self, project_id: int) -> dict[str, Any]:
         return self._read(views.project_detail, project_id)
+
+    @rpc
+    def capital_by_source(self, unit: str | None = None, plan_id: int | None = None) -> list[dict[str, Any]]:
+        return self._read(views.capital_by_source, unit, plan_id)
 
     @rpc
     def project_scope(self, project_id: int) -> dict[str, Any]:

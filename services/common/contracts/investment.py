@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from services.common.contracts.fields import VND, Day, Id, Text, Year
+from services.common.contracts.fields import VND, Count, Day, Id, Text, Year
 
 # --------------------------------------------------------------------------- field helpers (Vietnamese)
 
@@ -191,6 +191,32 @@ class DisbursementIn(Schema):
     amount = _vnd()
     date = _date(required=True)
     reference = _str(120, metadata={"description": "Chứng từ kho bạc"})
+
+
+MAX_IMPORT_ROWS = 2000  # a treasury statement's payments of a district's projects for a year
+
+
+class DisbursementImportRowIn(DisbursementIn):
+    """One row of an imported sheet of project disbursements: the project and the source paid from, the payment
+    as `disburse` takes it (negative: a return, thu hồi) and the sheet's row number every refusal of it names. The
+    voucher number is required: it tells a payment already recorded from a new one (services/common/imports.py)."""
+
+    row = Count(strict=True, required=True)
+    project_id = _int(required=True)
+    reference = Text(
+        required=True,
+        validate=[validate.Length(max=120), validate.Regexp(r"\s*\S", error="Số chứng từ không được để trống.")],
+        error_messages={"null": NULL},
+    )
+
+
+class DisbursementImportIn(Schema):
+    """`import_disbursements`: a sheet of project disbursements, recorded together or not at all; a row whose
+    payment investment already holds is not recorded again."""
+
+    rows = fields.List(
+        fields.Nested(DisbursementImportRowIn), required=True, validate=validate.Length(min=1, max=MAX_IMPORT_ROWS)
+    )
 
 
 class EstimateIn(Schema):

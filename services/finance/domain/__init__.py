@@ -3,7 +3,7 @@
 The handlers read the facts a rule needs through the repository, pass them (and the reference data) here,
 and write what the rule allows. Every refusal is a `DomainError` with a stable code and a Vietnamese message
 (docs/finance.md lists them). By topic: `allocations` (the ledger of budget money), `capitation` (the fund
-and its settlement), `imports` (when a row of an imported sheet is an allocation or a payment already recorded),
+and its settlement), `imports` (when a row of an imported sheet is an allocation already recorded),
 `settlement` (a quarter's report, result and payment), `checks` (shared refusals), `reference` (the shape of
 the reference data), `year_end` (carry-over and close of a past year's money).
 """
@@ -41,9 +41,7 @@ from services.finance.domain.checks import (
 )
 from services.finance.domain.imports import (
     ImportKey,
-    PaymentMatcher,
     Recorded,
-    RecordedPayment,
     import_key,
     recorded_twin,
 )
@@ -88,11 +86,9 @@ __all__ = [
     "CardGroup",
     "FinanceReference",
     "ImportKey",
-    "PaymentMatcher",
     "PlanFacts",
     "QuarterFigures",
     "Recorded",
-    "RecordedPayment",
     "ReportTerms",
     "Settlement",
     "Source",

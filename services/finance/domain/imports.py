@@ -1,4 +1,4 @@
-"""When a row of an imported sheet (allocations, disbursements) is one the ledger already holds.
+"""When a row of an imported sheet of allocations is one the ledger already holds.
 
 Offices keep their allocations in spreadsheets and send the same sheet again: with rows added, or after mending
 a refused row, or after entering some rows by hand. An allocation is what a decision gave: one plan item, source,
@@ -11,21 +11,14 @@ The amount is not part of what a row is: a row whose allocation was recorded wit
 (`differs_from_recorded`), since recording it would count the money twice; a wrong amount is mended by an
 adjustment (điều chỉnh), the ledger's way of correcting money.
 
-A disbursement is a payment voucher (chứng từ: a treasury payment order, an ủy nhiệm chi) paid from one
-allocation, so a row of a sheet of disbursements is the one recorded from the same allocation with the same
-voucher number (spaces and case aside) in the same year: voucher numbers start again each year, and an
-allocation carried over is paid from in two. A row whose date or amount differs from that record is refused
-(`differs_from_recorded`); a wrong payment is mended by reversing it (hủy giải ngân) and sending the sheet again.
-A payment recorded by hand without a voucher number cannot be told from a row by its number, so a row of the same
-allocation, date and amount as such a payment is refused (`recorded_without_reference`) rather than recorded a
-second time. A payment reversed in full stands only for a row giving exactly its date and amount.
+Payments imported from a sheet are matched by services/common/imports.py, the one rule for finance's and
+investment's sheets of disbursements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from services.common.errors import DomainError
@@ -76,93 +69,3 @@ def recorded_twin(occurrence: int, recorded: Sequence[Recorded], amount: int) ->
             "amount",
         )
     return twin.id
-
-
-@dataclass(frozen=True)
-class RecordedPayment:
-    """A disbursement in the ledger (not a reversal), as an imported row is matched to it; `reversed` is how much
-    of it reversals have taken back (positive)."""
-
-    id: int
-    allocation_id: int
-    reference: str | None
-    date: date
-    amount: int
-    reversed: int = 0
-
-    @property
-    def undone(self) -> bool:
-        """Reversed in full: it no longer pays anything."""
-        return self.reversed >= self.amount
-
-
-def voucher(reference: str | None) -> str:
-    """A voucher number as it is compared: "UNC 0012" and " unc  0012" are one voucher; "" is none."""
-    return " ".join((reference or "").split()).casefold()
-
-
-class PaymentMatcher:
-    """Matches the rows of one sheet, in order, to the payments the ledger held before it.
-
-    A payment reversed in full is matched only by a row giving exactly its date and amount (the sheet sent again
-    must not pay it anew); a row that differs from it is a new payment, so a payment recorded wrong is mended by
-    reversing it and sending the sheet again. For the same reason a payment without a voucher number that was
-    reversed in full no longer stands in a row's way."""
-
-    def __init__(self, recorded: Sequence[RecordedPayment]) -> None:
-        self._live: dict[tuple[int, str, int], list[RecordedPayment]] = {}
-        self._undone: dict[tuple[int, str, int], list[RecordedPayment]] = {}
-        self._unreferenced: dict[tuple[int, date, int], list[RecordedPayment]] = {}
-        for p in sorted(recorded, key=lambda p: p.id):
-            if voucher(p.reference):
-                kept = self._undone if p.undone else self._live
-                kept.setdefault((p.allocation_id, voucher(p.reference), p.date.year), []).append(p)
-            elif not p.undone:
-                self._unreferenced.setdefault((p.allocation_id, p.date, p.amount), []).append(p)
-        self._seen: dict[tuple[Any, ...], int] = {}
-        self._claimed: set[int] = set()
-
-    def _next(self, key: tuple[Any, ...], recorded: Mapping[Any, list[RecordedPayment]]) -> RecordedPayment | None:
-        """The n-th payment alike for the n-th row alike, or None past them."""
-        self._seen[key] = self._seen.get(key, 0) + 1
-        alike = recorded.get(key[1:], [])
-        return alike[self._seen[key] - 1] if self._seen[key] <= len(alike) else None
-
-    def match(self, allocation_id: int, reference: str, on: date, amount: int) -> int | None:
-        """The id of the disbursement this row is, or None when it is a new payment; refuses a row that differs
-        from its record, or that may be a payment recorded without a voucher number."""
-        key = (allocation_id, voucher(reference), on.year)
-        twin = self._next(("voucher", *key), self._live)
-        if twin is not None:
-            if (twin.date, twin.amount) != (on, amount):
-                raise DomainError.one(
-                    "differs_from_recorded",
-                    f"Chứng từ {reference} của phân bổ số {allocation_id} đã ghi là lần giải ngân số {twin.id}: "
-                    f"ngày {twin.date:%d/%m/%Y}, {format_vnd(twin.amount)}; tệp ghi ngày {on:%d/%m/%Y}, "
-                    f"{format_vnd(amount)}. Ghi lại sẽ tính tiền hai lần: sửa dòng này cho đúng số đã ghi, hoặc "
-                    f"hủy lần giải ngân số {twin.id} rồi gửi lại tệp.",
-                    "amount" if twin.amount != amount else "date",
-                )
-            return twin.id
-        undone = next(
-            (
-                p
-                for p in self._undone.get(key, [])
-                if p.id not in self._claimed and (p.date, p.amount) == (on, amount)
-            ),
-            None,
-        )
-        if undone is not None:
-            self._claimed.add(undone.id)
-            return undone.id
-        blind = self._next(("unreferenced", allocation_id, on, amount), self._unreferenced)
-        if blind is not None:
-            raise DomainError.one(
-                "recorded_without_reference",
-                f"Phân bổ số {allocation_id} đã có lần giải ngân số {blind.id} ngày {on:%d/%m/%Y}, "
-                f"{format_vnd(amount)}, ghi không có số chứng từ: có thể chính là dòng này. Nếu đúng, bỏ dòng "
-                f"này khỏi tệp, hoặc hủy lần giải ngân số {blind.id} rồi gửi lại tệp để ghi kèm số chứng từ; nếu "
-                "là một khoản chi khác, ghi nó ở trang của phân bổ.",
-                "reference",
-            )
-        return None

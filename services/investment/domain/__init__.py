@@ -1,6 +1,7 @@
 """Investment's pure rules, by topic: projects (sources, status steps, money guards), stations (register versions
 and recorded attributes), funding (roll-ups), indicators (a unit's facts of a year), targets (the plans' targets
-measured from the facts), priorities (the score).
+measured from the facts), priorities (the score), payments (disbursements as an imported statement is matched
+to them).
 
 No database, framework, YAML or file here: handlers and views read the facts and hand them in.
 """

@@ -14,10 +14,11 @@ from services.investment.views.funding import (
 )
 from services.investment.views.indicators import sheet_rows, targets
 from services.investment.views.priorities import priorities
-from services.investment.views.projects import list_projects, project_scope
+from services.investment.views.projects import capital_by_source, list_projects, project_scope
 from services.investment.views.stations import count_stations, get_station, list_stations
 
 __all__ = [
+    "capital_by_source",
     "count_stations",
     "facts_of",
     "funding_status",

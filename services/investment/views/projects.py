@@ -90,6 +90,40 @@ def list_projects(
     return out
 
 
+def capital_by_source(
+    session: Session, unit: str | None = None, plan_id: int | None = None, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Each source of each project's capital (within `unit`, of `plan_id`) with what it was given and has paid: the
+    accounts a treasury statement's payments are drawn from, as the gateway's template of payments lists them."""
+    codes = codes_reaching(unit, today or clock.today())
+
+    def by_source(model: Any) -> Any:
+        return (
+            select(model.project_id, model.source, func.sum(model.amount).label("amount"))
+            .group_by(model.project_id, model.source)
+            .subquery()
+        )
+
+    cap, paid = by_source(ProjectCapital), by_source(ProjectDisbursement)
+    stmt = (
+        select(Project.id, Project.title, Project.station_code, Station.name, Project.status, cap.c.source)
+        .add_columns(cap.c.amount, func.coalesce(paid.c.amount, 0))
+        .join(Station, Station.id == Project.station_id)
+        .join(cap, cap.c.project_id == Project.id)
+        .outerjoin(paid, (paid.c.project_id == Project.id) & (paid.c.source == cap.c.source))
+        .order_by(Project.id, cap.c.source)
+    )
+    if codes is not None:
+        stmt = stmt.where(Project.station_code.in_(sorted(codes)))
+    if plan_id is not None:
+        stmt = stmt.where(Project.plan_id == plan_id)
+    names = ("project_id", "title", "station_code", "station_name", "status", "source", "capital", "disbursed")
+    return [
+        {**dict(zip(names[:6], r[:6], strict=True)), "capital": int(r[6] or 0), "disbursed": int(r[7] or 0)}
+        for r in session.execute(stmt)
+    ]
+
+
 def project_scope(session: Session, project_id: int, today: date) -> dict[str, Any]:
     """Just enough for the gateway's unit check before a write."""
     p = get_project_row(session, project_id)

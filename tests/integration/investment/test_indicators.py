@@ -3,7 +3,6 @@ PostgreSQL with the service's own migrations. Expectations are computed by hand 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -12,13 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.contracts import investment as contract
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.errors import DomainError, NotFound
-from services.common.migrate import upgrade
 from services.investment import handlers, views
 from services.investment.handlers import record_indicators
 from services.investment.models import IndicatorFact
-from services.investment.register_loader import sync_register
 from services.investment.unit_of_work import InvestmentUnitOfWork
 
 TODAY = date(2026, 12, 6)
@@ -47,17 +44,6 @@ NAMES = (
     "national_criteria_met",
     "bhyt_eligible",
 )
-
-
-@pytest.fixture
-def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade("investment", any_db_url)
-    engine = make_engine(any_db_url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_register(s)
-    yield factory
-    engine.dispose()
 
 
 def run(db: sessionmaker[Session], fn: Any, *args: Any, **kwargs: Any) -> Any:

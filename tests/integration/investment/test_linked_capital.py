@@ -5,7 +5,6 @@ the handlers and views on SQLite and PostgreSQL (schema by the service's migrati
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,26 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.contracts import event_schema
 from services.common.contracts import investment as contract
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.errors import DomainError
-from services.common.migrate import upgrade
 from services.investment import handlers, records, views
 from services.investment.models import Outbox, ProjectCapital
-from services.investment.register_loader import sync_register
 from services.investment.unit_of_work import InvestmentUnitOfWork
 
 M = 1_000_000
-
-
-@pytest.fixture
-def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade("investment", any_db_url)
-    engine = make_engine(any_db_url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_register(s)
-    yield factory
-    engine.dispose()
 
 
 def command(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:

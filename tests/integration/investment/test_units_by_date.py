@@ -4,32 +4,18 @@ the register loaded as `ytcs migrate` loads it: 145 stations in 2020, 144 from 2
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.errors import DomainError
-from services.common.migrate import upgrade
 from services.investment import handlers, views
-from services.investment.register_loader import sync_register
 from services.investment.unit_of_work import InvestmentUnitOfWork
 
 TODAY = date(2026, 11, 25)
 IN_FORCE = {"stations_bhyt_eligible", "communes_national_health_criteria", "stations_with_doctor"}
-
-
-@pytest.fixture
-def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade("investment", any_db_url)
-    engine = make_engine(any_db_url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_register(s)
-    yield factory
-    engine.dispose()
 
 
 def denominators(db: sessionmaker[Session], plan: int, year: int, unit: str | None = None) -> set[int]:

@@ -61,6 +61,9 @@ COVERED = {
     "assign_capital",
     "linked_capital",
     "disburse",
+    "import_disbursements",
+    "check_disbursement_import",
+    "capital_by_source",
     "revise_estimate",
     "change_status",
     "complete_project",
@@ -224,6 +227,34 @@ def test_linked_capital_sums_the_capital_naming_each_allocation(service: Any) ->
     # Reductions netted, other capital apart; an allocation no capital names is 0; keys as JSON carries them.
     assert service.linked_capital([4242, 4343, 4242]) == {"4242": 500_000_000, "4343": 0}
     assert service.linked_capital([]) == {}
+
+
+def test_disbursement_import_entrypoints_record_once_and_check_without_keeping(
+    service: Any, factory: sessionmaker[Session]
+) -> None:
+    pid = service.register_project(PROJECT | {"title": "Nâng cấp Trạm Y tế"}, "officer")["id"]
+    service.assign_capital(pid, CAPITAL | {"decision_no": "23/QĐ-UBND"}, "officer")
+    line = {"row": 5, "project_id": pid, "source": "provincial_budget", "amount": 1_000_000, "date": "2024-06-02"}
+    sheet = {"rows": [line | {"reference": "UNC 1"}]}
+    paid = len(outbox(factory, "project_disbursed"))
+    out = service.import_disbursements(sheet, "ketoan")
+    assert (out["recorded"], out["already_recorded"]) == (1, 0)
+    assert service.import_disbursements(sheet, "ketoan")["already_recorded"] == 1
+    for missing in (None, "  "):  # the voucher number is what a payment is matched by: required, not blank
+        with pytest.raises(DomainError) as exc:
+            service.import_disbursements({"rows": [line | {"reference": missing}]})
+        assert [e["field"] for e in exc.value.errors] == ["rows.0.reference"]
+    assert len(outbox(factory, "project_disbursed")) == paid + 1
+    wakes = service.relay.call_count
+    bad = {"rows": [line | {"row": 6, "reference": "UNC 2", "amount": 10**12}]}
+    assert [(e["row"], e["code"]) for e in service.check_disbursement_import(bad)] == [(6, "exceeds_capital")]
+    assert service.check_disbursement_import({"rows": [line | {"reference": "UNC 3"}]}) == []
+    assert len(outbox(factory, "project_disbursed")) == paid + 1 and service.relay.call_count == wakes
+    listed = [r for r in service.capital_by_source(None, 1) if r["project_id"] == pid]
+    assert [(r["source"], r["capital"], r["disbursed"]) for r in listed] == [
+        ("provincial_budget", 600_000_000, 1_000_000)
+    ]
+    assert [r for r in service.capital_by_source("910") if r["project_id"] == pid] == []
 
 
 # --------------------------------------------------------------------------- roll-ups
