@@ -11,18 +11,21 @@ from marshmallow import Schema
 
 from services.common import clock
 from services.common.contracts import investment as contract
-from services.gateway.api.common import load_args, load_json, rpc
+from services.gateway.api.common import XLSX, load_args, load_json, rpc, uploaded_workbook, xlsx_download
 from services.gateway.api.schemas.investment import (
+    DisbursementTemplateQuery,
     FundingQuery,
     FundingTreeQuery,
     PriorityQuery,
+    ProjectDisbursementImport,
     ProjectList,
     ProjectQuery,
     TargetsQuery,
     UnitQuery,
 )
-from services.gateway.application import investment
+from services.gateway.application import investment, project_disbursement_import
 from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
+from services.gateway.application.funding import source_names
 from services.gateway.openapi import doc
 
 bp = Blueprint("investment", __name__, url_prefix="/api/v1/investment")
@@ -121,6 +124,39 @@ for _path, _method, _answer, _summary in PROJECT_ROUTES:
             )
         )
     )
+
+
+@bp.get("/disbursements/template.xlsx")
+@allow(*WRITE_ROLES)
+@doc(query=DisbursementTemplateQuery, response_content_type=XLSX)
+def disbursement_template() -> Any:
+    """The Excel template of project payments (giải ngân vốn đầu tư): one treasury voucher a row, naming the
+    project and the source paid from, and a sheet of each project's sources within the caller's unit (of
+    `plan_id`, when given) with the capital given, paid and left; filled in, it comes back through
+    `POST /api/v1/investment/disbursements/import.xlsx`."""
+    q = load_args(DisbursementTemplateQuery())
+    accounts = project_disbursement_import.offered_accounts(scope_unit(q.get("unit")), q.get("plan_id"))
+    return xlsx_download(
+        project_disbursement_import.template_workbook(accounts, source_names()), "giai-ngan-du-an.xlsx"
+    )
+
+
+@bp.post("/disbursements/import.xlsx")
+@allow(*WRITE_ROLES)
+@doc(
+    content_type="application/octet-stream",  # the .xlsx itself, or a multipart form field `file`
+    body={"type": "string", "format": "binary"},
+    response=ProjectDisbursementImport,
+    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
+)
+def import_disbursements() -> Any:
+    """A filled-in project payment template (the .xlsx as the body, or a form field `file`). Every row is checked
+    first; one wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing
+    is written. A payment investment already holds (the same project, source, voucher number and year) is not
+    recorded again, so the statement may be sent again with rows added; one whose date or amount differs is
+    refused (`differs_from_recorded`), and so is one alike to a payment recorded without a voucher number
+    (`recorded_without_reference`). A negative amount is a return, or undoes the payment of its voucher."""
+    return jsonify(project_disbursement_import.import_workbook(uploaded_workbook(), source_names()))
 
 
 # --------------------------------------------------------------------------- views over all projects

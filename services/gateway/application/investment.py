@@ -15,6 +15,13 @@ from services.gateway.application.funding import LINK_FIELD, check_capital_link
 from services.gateway.application.remote import guarded, rpc
 
 STATUSES = ("proposed", "approved", "under_construction", "completed", "settled")
+STATUS_NAMES = {
+    "proposed": "Đề xuất",
+    "approved": "Đã phê duyệt",
+    "under_construction": "Đang thi công",
+    "completed": "Hoàn thành",
+    "settled": "Đã quyết toán",
+}
 
 # A command on a project: the investment service's method and the contract schema of its body.
 PROJECT_COMMANDS: dict[str, type[Schema]] = {

@@ -1,4 +1,4 @@
-"""Reading a filled-in Excel template the system gave out (indicator facts, allocations, disbursements), within
+"""Reading a filled-in Excel template the system gave out (indicator facts, allocations, payments), within
 bounds, and naming a refused cell the way people find it in Excel ("Dòng 6, cột E (Số tiền): …").
 
 A template carries a row of column keys (row 4) under its headings (row 3; data from row 5), so a sheet whose
@@ -221,11 +221,12 @@ def refuse_if_wrong(rows: list[dict[str, Any]], where: Layout, check: Callable[[
     raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
 
 
-def send(service: str, method: str, payload: Any, where: Layout, timeout: float) -> Any:
-    """`service.method(payload)`, waiting up to `timeout` (a sheet takes longer than one command); a refusal is
-    raised with every problem named by its cell."""
+def send(service: str, method: str, payload: Any, where: Layout, timeout: float, *more: Any) -> Any:
+    """`service.method(payload, *more)`, waiting up to `timeout` (a sheet takes longer than one command); a refusal
+    is raised with every problem named by its cell."""
+    call = (service, method, (payload, *more), {})
     try:
-        return clients().fan_out({"it": (service, method, (payload,), {})}, raise_domain=True, timeout=timeout)["it"]
+        return clients().fan_out({"it": call}, raise_domain=True, timeout=timeout)["it"]
     except DomainError as exc:
         named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
         raise DomainError(named, exc.status) from None

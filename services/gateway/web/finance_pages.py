@@ -22,7 +22,13 @@ from services.common.contracts.finance import (
     YearEndReversalCommandV1,
 )
 from services.common.errors import NotFound
-from services.gateway.application import allocation_import, disbursement_import, finance, funding
+from services.gateway.application import (
+    allocation_import,
+    disbursement_import,
+    finance,
+    funding,
+    project_disbursement_import,
+)
 from services.gateway.application.access import (
     READ_ROLES,
     allow,
@@ -33,7 +39,7 @@ from services.gateway.application.access import (
     scoped_unit,
 )
 from services.gateway.application.funding import own_plan_id, plan_figures, plan_list, source_names, unit_name
-from services.gateway.application.investment import STATUSES
+from services.gateway.application.investment import STATUS_NAMES, STATUSES
 from services.gateway.application.remote import rpc
 from services.gateway.errors import Unavailable
 from services.gateway.web import charts
@@ -65,13 +71,7 @@ KINDS_VN = {
     "upgrade": "Nâng cấp",
     "equipment": "Trang thiết bị",
 }
-STATUS_VN = {
-    "proposed": "Đề xuất",
-    "approved": "Đã phê duyệt",
-    "under_construction": "Đang thi công",
-    "completed": "Hoàn thành",
-    "settled": "Đã quyết toán",
-}
+STATUS_VN = STATUS_NAMES
 
 
 class LoginPageQuery(Schema):
@@ -112,6 +112,14 @@ class NewAllocationQuery(Schema):
     parent = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
     item = fields.String(validate=validate.Length(max=20))
+
+
+class ProjectDisbursementImportForm(Schema):
+    """The projects page's upload of payments: the filled-in template (its rows name their projects), and the
+    page's unit filter, kept for the page shown after it."""
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
 
 
 class ProjectPageQuery(Schema):
@@ -274,17 +282,25 @@ def _form_filters(*keys: str) -> dict[str, int]:
     return {k: int(request.form[k]) for k in keys if re.fullmatch(_FORM_FILTERS[k], request.form.get(k, ""))}
 
 
-def _sheet_upload(q: dict[str, Any], load: Callable[[bytes], dict[str, Any]], done: str, **audit: Any) -> Any:
-    """A filled-in template from the allocations page (form field `file`) through the API's import: refused, the
-    page again with every bad cell named; recorded, `done` (formatted with the answer) and the page."""
+def _sheet_upload(
+    q: dict[str, Any],
+    load: Callable[[bytes], dict[str, Any]],
+    done: str,
+    show: Callable[..., Any] | None = None,
+    endpoint: str = "web.allocations",
+    **audit: Any,
+) -> Any:
+    """A filled-in template from a page (form field `file`) through the API's import: refused, the page again
+    (`show`, the allocations page by default) with every bad cell named; recorded, `done` (formatted with the
+    answer) and the page (`endpoint`) with its filters `q`."""
     upload = request.files.get("file")
     g.audit_details = {"form": {"file": upload.filename if upload else None}, **audit}
     try:
         out = load(upload.read() if upload else b"")
     except WRITE_ERRORS as exc:
-        return _allocations_page(q, form_status(exc), form_errors(exc))
+        return (show or _allocations_page)(q, form_status(exc), form_errors(exc))
     flash(done.format(**out), "ok")
-    return redirect(url_for("web.allocations", **q), 303)
+    return redirect(url_for(endpoint, **q), 303)
 
 
 @bp.post("/allocations/import")
@@ -515,12 +531,16 @@ def station(code: str) -> Any:
 @page(query=ProjectPageQuery)
 def projects() -> Any:
     """Investment projects at stations (mục II.5) with estimate, capital and disbursement by source."""
-    q = page_args(ProjectPageQuery())
+    return _projects_page(page_args(ProjectPageQuery()))
+
+
+def _projects_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, Any]] | None = None) -> Any:
     unit = scope_unit(q.get("unit"))
     items = rpc("investment", "list_projects", unit, None, q.get("status"), None, None)
     details = [rpc("investment", "get_project", p["id"]) for p in items[:100]]
     return render(
         "projects.html",
+        status,
         projects=details,
         more=max(0, len(items) - 100),
         unit=unit,
@@ -529,6 +549,25 @@ def projects() -> Any:
         kinds=KINDS_VN,
         statuses=STATUS_VN,
         q=q,
+        import_errors=errors or [],
+    )
+
+
+@bp.post("/investment/disbursements/import")
+@allow(*FINANCE_WRITERS)
+@page(body=ProjectDisbursementImportForm, content_type="multipart/form-data")
+def import_project_disbursements() -> Any:
+    """Upload a filled-in project payment template (form field `file`): the API's import, every bad cell named
+    and nothing written when any row is wrong; vouchers already recorded are not recorded again. The page's
+    unit comes back as it was sent."""
+    unit = request.form.get("unit", "")
+    return _sheet_upload(
+        {"unit": unit} if re.fullmatch(r"[0-9]{2,5}", unit) else {},
+        lambda data: project_disbursement_import.import_workbook(data, source_names()),
+        "Đã nhập tệp giải ngân vốn đầu tư: {recorded} lần chi mới được ghi, {already_recorded} chứng từ đã có từ "
+        "trước (không ghi lần nữa).",
+        _projects_page,
+        "web.projects",
     )
 
 

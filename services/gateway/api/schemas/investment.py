@@ -60,3 +60,29 @@ class Items(Schema):
 
 class ProjectList(Schema):
     items = fields.List(fields.Nested(contract.ProjectOut), required=True)
+
+
+class DisbursementTemplateQuery(Schema):
+    unit = _unit_field()
+    plan_id = Id(
+        error_messages={"invalid": "Phải là số nguyên."}, metadata={"description": "only this plan's projects"}
+    )
+
+
+class ProjectImportedPayment(Schema):
+    row = fields.Integer(metadata={"description": "the sheet's row number", "example": 5})
+    id = fields.Integer(metadata={"description": "the project disbursement the row is", "example": 88})
+    status = fields.String(metadata={"description": "recorded | already_recorded", "example": "recorded"})
+
+
+class ProjectDisbursementImport(Schema):
+    """What an import of the project payment template recorded: each row's disbursement, new or already there."""
+
+    recorded = fields.Integer(metadata={"description": "rows recorded as new disbursements", "example": 14})
+    already_recorded = fields.Integer(
+        metadata={
+            "description": "vouchers investment already held (the sheet sent again): not paid twice",
+            "example": 0,
+        }
+    )
+    rows = fields.List(fields.Nested(ProjectImportedPayment))

@@ -1,0 +1,189 @@
+"""Payments of station projects' capital through the Excel template: an investment officer copies the treasury's
+statement of payments (bảng kê chứng từ thanh toán vốn đầu tư) into the template, one payment a row, each naming the
+project, the source paid from and its voucher number. A negative amount is money returned (thu hồi), or the undoing
+of a payment recorded wrong when it carries that payment's voucher (services/investment/domain/payments.py).
+
+Read as the allocation and payment templates are (sheets.py): every cell as typed, the API's schema, the
+caller's unit scope; then investment records the sheet in one transaction (`import_disbursements`), all or
+nothing, and a payment it already holds (same project, source, voucher number and year: services/common/imports.py)
+is matched, not recorded again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from marshmallow import ValidationError
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from services.common.contracts.investment import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
+from services.common.errors import DomainError, NotFound
+from services.gateway.application import sheets
+from services.gateway.application.access import require_project
+from services.gateway.application.investment import STATUS_NAMES
+from services.gateway.application.remote import rpc
+from services.gateway.errors import validation_errors
+
+WHAT = "mẫu giải ngân vốn đầu tư"
+IMPORT_TIMEOUT = 60.0  # as the other sheets': a statement of 2,000 payments takes investment a few seconds
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("project_id", "Số dự án: cột A trang 'Danh muc'"),
+    ("source", "Nguồn vốn: mã hoặc tên (cột E trang 'Danh muc')"),
+    ("amount", "Số tiền (đồng); âm: thu hồi, hoặc hủy một lần chi ghi sai (cùng số chứng từ)"),
+    ("date", "Ngày chứng từ (dd/mm/yyyy)"),
+    ("reference", "Số chứng từ, bắt buộc"),
+)
+KEYS = tuple(k for k, _h in COLUMNS)
+FIRST_ROW = sheets.FIRST_ROW
+READERS = {
+    "project_id": sheets.whole_cell,
+    "source": sheets.text_cell,
+    "amount": sheets.amount_cell,
+    "date": sheets.day_cell,
+    "reference": sheets.text_cell,
+}
+AS_TYPED = {
+    "project_id": "Số dự án phải là số (cột A của trang 'Danh muc').",
+    "date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 05/03/2024) hoặc dùng ô ngày của Excel.",
+}
+LISTS = "Danh muc"
+
+
+# --------------------------------------------------------------------------- the template
+
+
+def offered_accounts(unit: str | None, plan_id: int | None) -> list[dict[str, Any]]:
+    """Each source of each project's capital within `unit` (of `plan_id`): what a payment may be drawn from."""
+    return list(rpc("investment", "capital_by_source", unit, plan_id))
+
+
+def template_workbook(accounts: list[dict[str, Any]], source_names: dict[str, str]) -> Workbook:
+    """The empty template: headings, the key row, a first sheet to fill in, and a second listing each project's
+    sources with the capital given, paid and left, whose first column the first sheet's offers."""
+    book = Workbook()
+    ws = book.active
+    ws.title = "Giai ngan"
+    ws["A1"] = "GIẢI NGÂN VỐN ĐẦU TƯ — DỰ ÁN TRẠM Y TẾ"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = (
+        "Mỗi dòng một chứng từ, từ dòng 5; không sửa dòng 4. Dự án và nguồn: xem trang "
+        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa."
+    )
+    sheets.write_columns(ws, COLUMNS, {"project_id": 14, "source": 28, "amount": 26, "reference": 24}, 60)
+    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
+    for r in range(FIRST_ROW, FIRST_ROW + 200):
+        ws.cell(row=r, column=KEYS.index("amount") + 1).number_format = "#,##0"
+        ws.cell(row=r, column=KEYS.index("date") + 1).number_format = "dd/mm/yyyy"
+
+    lists = book.create_sheet(LISTS)
+    headings = ("Số dự án", "Dự án", "Trạm y tế", "Trạng thái", "Mã nguồn", "Nguồn vốn", "Vốn giao (đồng)",
+                "Đã giải ngân (đồng)", "Còn lại (đồng)")  # fmt: skip
+    for c, (heading, width) in enumerate(zip(headings, (10, 36, 30, 16, 20, 36, 18, 18, 18), strict=True), 1):
+        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
+        lists.column_dimensions[get_column_letter(c)].width = width
+    for r, a in enumerate(accounts, 2):
+        values = (
+            a["project_id"],
+            a["title"],
+            f"{a['station_code']} {a['station_name']}",
+            STATUS_NAMES.get(a["status"], a["status"]),
+            a["source"],
+            source_names.get(a["source"], a["source"]),
+            a["capital"],
+            a["disbursed"],
+            a["capital"] - a["disbursed"],
+        )
+        for c, value in enumerate(values, 1):
+            lists.cell(row=r, column=c, value=value)
+        for c in (7, 8, 9):
+            lists.cell(row=r, column=c).number_format = "#,##0"
+    if accounts:
+        # A list to pick from, not a rule: any project within the person's unit is taken.
+        picker = DataValidation(type="list", formula1=f"'{LISTS}'!$A$2:$A${len(accounts) + 1}", showErrorMessage=False)
+        picker.add(f"A{FIRST_ROW}:A{FIRST_ROW + MAX_IMPORT_ROWS - 1}")
+        ws.add_data_validation(picker)
+    return book
+
+
+# --------------------------------------------------------------------------- reading a filled-in sheet
+
+
+def _source_code(typed: Any, by_name: dict[str, str]) -> Any:
+    """A source as typed: its code, or its name as the list shows it (case and spaces aside)."""
+    if not isinstance(typed, str):
+        return typed
+    return by_name.get(" ".join(typed.split()).casefold(), typed)
+
+
+def read_sheet(data: bytes, source_names: dict[str, str]) -> tuple[list[dict[str, Any]], sheets.Layout]:
+    """(rows [{row, cmd}] each loaded by DisbursementImportRowIn, the layout with every problem). A row the
+    schema refused is kept with `refused` and its project, for the scope check."""
+    grid = sheets.read_grid(data, MAX_IMPORT_ROWS, WHAT)
+    where = sheets.layout(grid, set(KEYS), ("project_id", "source"), WHAT)
+    by_name = {" ".join(n.split()).casefold(): code for code, n in source_names.items()}
+    rows: list[dict[str, Any]] = []
+    for n, cells in where.rows(grid):
+        if all(sheets.blank(v) for v in cells.values()):
+            continue
+        raw = {key: READERS[key](cells.get(key)) for key in KEYS if key in where.columns}
+        raw = {k: v for k, v in raw.items() if v is not None}
+        if "source" in raw:
+            raw["source"] = _source_code(raw["source"], by_name)
+        try:
+            cmd = DisbursementImportRowIn().load({**raw, "row": n})
+        except ValidationError as exc:
+            refused = validation_errors(exc)
+            for e in refused:
+                key = e["field"] if e["field"] in where.columns else None
+                message = e["message"] if key else f"{e['field']}: {e['message']}"
+                if e["code"] in ("invalid", "invalid_type") and key in AS_TYPED:  # said as a person types it
+                    message = AS_TYPED[key]
+                where.problems.append(where.problem(n, key, e["code"], message))
+            # The project the schema took is still checked for scope, so that a row's every problem is named.
+            project_id = None if "project_id" in {e["field"] for e in refused} else raw.get("project_id")
+            rows.append({"row": n, "cmd": {"project_id": project_id}, "refused": True})
+            continue
+        rows.append({"row": n, "cmd": cmd})
+    return rows, where
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
+    """Each row's project within the caller's unit, as one payment's is checked (`require_project`), asked once
+    a project; an unknown project is investment's to name."""
+    refused: dict[int, list[dict[str, Any]]] = {}
+    for project_id in {r["cmd"]["project_id"] for r in rows if isinstance(r["cmd"]["project_id"], int)}:
+        try:
+            require_project(project_id)
+            refused[project_id] = []
+        except NotFound:
+            refused[project_id] = []
+        except DomainError as exc:
+            refused[project_id] = exc.errors
+    for r in rows:
+        for e in refused.get(r["cmd"]["project_id"], []):
+            where.problems.append(where.problem(r["row"], "project_id", e["code"], e["message"]))
+
+
+def import_workbook(data: bytes, source_names: dict[str, str]) -> dict[str, Any]:
+    """Check a filled-in template and have investment record it (the API's import and the projects page's
+    upload): raises DomainError naming every bad cell, and then nothing is written. Answers how many payments
+    were recorded and how many investment already held, with each row's disbursement id."""
+    rows, where = read_sheet(data, source_names)
+    if not rows and not where.problems:
+        where.problems.append(sheets.cell_problem(None, None, None, "no_rows", "Tệp chưa có dòng giải ngân nào."))
+    _scope_problems(rows, where)
+    sheets.refuse_if_wrong(rows, where, lambda good: _ask_investment("check_disbursement_import", good, where))
+    answer = _ask_investment("import_disbursements", rows, where, g.principal.name)
+    sheets.audit_recorded(answer)
+    return answer
+
+
+def _ask_investment(method: str, rows: list[dict[str, Any]], where: sheets.Layout, *actor: str) -> Any:
+    payload = DisbursementImportIn().dump({"rows": [r["cmd"] for r in rows]})
+    return sheets.send("investment", method, payload, where, IMPORT_TIMEOUT, *actor)
