@@ -85,6 +85,13 @@ SUITES: dict[str, tuple[str, list[list[str]]]] = {
             [PY, "-m", "bench.allocation_import", "--rows", "2000", "--postgres"],
         ],
     ),
+    "project-payments": (
+        "investment's import of a 2,000-line treasury statement of 200 projects' payments, sent twice (SQLite, PG)",
+        [
+            [PY, "-m", "bench.project_payments", "--rows", "2000"],
+            [PY, "-m", "bench.project_payments", "--rows", "2000", "--postgres"],
+        ],
+    ),
     "soak": (
         "5 minutes of claim files, allocations and queries mixed: memory, queue depth, errors (SQLite, PostgreSQL)",
         [[PY, "-m", "bench.soak", "--minutes", "5"], [PY, "-m", "bench.soak", "--minutes", "5", "--postgres"]],

@@ -160,6 +160,8 @@ def import_disbursements(
     projects = uow.repo.lock_projects({r["project_id"] for r in data["rows"]})
     recorded = payments.recorded_payments(uow.repo.disbursements(set(projects)))
     ledger = imports.PaymentMatcher(recorded, payments.account_name, payments.undo_advice)
+    # Each project's figures read once, then carried past each payment recorded (its row is locked till commit).
+    figures: dict[int, domain.ProjectFigures] = {}
 
     def take(row: dict[str, Any]) -> tuple[int, bool]:
         project = projects.get(row["project_id"])
@@ -167,19 +169,26 @@ def import_disbursements(
             raise DomainError.one("unknown_project", f"Không có dự án số {row['project_id']}.", "project_id")
         paid_from = payments.account(project.id, row["source"])
         twin = ledger.match(paid_from, row["reference"], row["date"], row["amount"])
-        return (_record_disbursement(uow, project, row, actor)[0].id, True) if twin is None else (twin, False)
+        if twin is not None:
+            return twin, False
+        paid, figures[project.id] = _record_disbursement(uow, project, row, actor, figures.get(project.id))
+        return paid.id, True
 
     return imports.take_rows(data["rows"], take)
 
 
 def _record_disbursement(
-    uow: InvestmentUnitOfWork, project: Project, data: dict[str, Any], actor: str | None
+    uow: InvestmentUnitOfWork,
+    project: Project,
+    data: dict[str, Any],
+    actor: str | None,
+    figures: domain.ProjectFigures | None = None,
 ) -> tuple[ProjectDisbursement, domain.ProjectFigures]:
-    """Check one payment against the project's figures (the project locked), insert it and announce it; the
-    figures after it."""
+    """Check one payment against the project's figures (the project locked; read here unless given), insert it
+    and announce it; the figures after it."""
     domain.check_source(data["source"])
     domain.check_year(data["date"].year, "date")
-    figures = uow.repo.project_figures(project.id)
+    figures = figures or uow.repo.project_figures(project.id)
     domain.check_disbursement(figures, data["source"], data["amount"])
     row = ProjectDisbursement(
         project_id=project.id,

@@ -198,6 +198,16 @@ def test_soak_reads_roles_and_queue_lines() -> None:
     assert parse_queue_lines(text) == {"claims.events": 12, "evt-finance--capitation_spend_reported": 0}
 
 
+def test_the_project_payment_bench_records_its_statement_once(tmp_path: Path) -> None:
+    from bench import project_payments
+
+    first, again = project_payments.run(f"sqlite:///{tmp_path / 'investment.db'}", 120, 10)
+    assert (first["recorded"], again["already"], first["projects"]) == (120, 120, 10)
+    paid = project_payments.payments(list(range(1, 11)), 120)
+    assert len({(p["project_id"], p["source"], p["reference"]) for p in paid}) == 120  # none alike to another
+    assert {p["source"] for p in paid} == set(project_payments.SOURCES)
+
+
 def test_the_import_bench_records_its_sheets_once(tmp_path: Path) -> None:
     from bench import allocation_import
 
