@@ -114,7 +114,7 @@ class PaymentMatcher:
                     f"Chứng từ {reference} của {self._name(account)} đã ghi là lần giải ngân số {twin.id}: "
                     f"ngày {twin.date:%d/%m/%Y}, {format_vnd(twin.amount)}; tệp ghi ngày {on:%d/%m/%Y}, "
                     f"{format_vnd(amount)}. Ghi lại sẽ tính tiền hai lần: sửa dòng này cho đúng số đã ghi, hoặc "
-                    f"{self._undo(twin.id, reference)} rồi gửi lại tệp.",
+                    f"{self._undo(twin.id, twin.reference or reference)} rồi gửi lại tệp.",
                     "amount" if twin.amount != amount else "date",
                 )
             return twin.id

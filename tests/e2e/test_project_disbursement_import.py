@@ -38,11 +38,11 @@ def clients(stack: Stack) -> dict[str, Client]:
 
 @pytest.fixture(scope="module")
 def projects(clients: dict[str, Client]) -> dict[str, int]:
-    """A renovation at Vĩnh Phong (31051, Vĩnh Thuận) with 600 tr. of the province's capital and 200 tr. of the
+    """A renovation at the town of Vĩnh Thuận (31051) with 600 tr. of the province's capital and 200 tr. of the
     programme's, 50 tr. already paid by hand without a voucher; a new build elsewhere (30733) with 300 tr."""
     province = clients["province"]
     out = {}
-    for name, station, sources in (("vinh_phong", "31051", ((PB, 600), (NRD, 200))), ("other", "30733", ((PB, 300),))):
+    for name, station, sources in (("thi_tran", "31051", ((PB, 600), (NRD, 200))), ("other", "30733", ((PB, 300),))):
         body = {"station_code": station, "kind": "renovation", "title": f"Cải tạo Trạm Y tế {uuid.uuid4().hex[:6]}",
                 "estimated_cost": 2_000 * M, "plan_id": 1, "item_code": "II.5"}  # fmt: skip
         pid = post(province, "/investment/projects", body)["id"]
@@ -74,7 +74,7 @@ def test_the_province_imports_a_treasury_statement_of_project_payments(
     clients: dict[str, Client], projects: dict[str, int]
 ) -> None:
     province, viewer = clients["province"], clients["viewer"]
-    a, b = projects["vinh_phong"], projects["other"]
+    a, b = projects["thi_tran"], projects["other"]
     r = province.get("/investment/disbursements/template.xlsx")
     assert r.status_code == 200 and r.headers["Content-Type"] == XLSX, r.text
     template = r.content
@@ -129,7 +129,7 @@ def test_the_province_imports_a_treasury_statement_of_project_payments(
 
 def test_a_district_pays_only_its_own_projects(clients: dict[str, Client], projects: dict[str, int]) -> None:
     district = clients["district_910"]
-    a, b = projects["vinh_phong"], projects["other"]
+    a, b = projects["thi_tran"], projects["other"]
     r = district.get("/investment/disbursements/template.xlsx")
     assert r.status_code == 200, r.text
     assert {p for p, _src in listed(r.content, {a, b})} == {a}
@@ -150,8 +150,8 @@ def test_the_projects_page_takes_the_filled_template(
     href = page.xpath('//a[@id="project-disbursement-template"]/@href')[0]
     template = b.http.get(stack.url + href, timeout=30)
     assert template.status_code == 200, template.text
-    assert {p for p, _src in listed(template.content, set(projects.values()))} == {projects["vinh_phong"]}
-    row = {"project_id": projects["vinh_phong"], "source": NRD, "amount": "5.000.000", "date": "28/05/2024",
+    assert {p for p, _src in listed(template.content, set(projects.values()))} == {projects["thi_tran"]}
+    row = {"project_id": projects["thi_tran"], "source": NRD, "amount": "5.000.000", "date": "28/05/2024",
            "reference": "UNC 0700"}  # fmt: skip
     bad = fill(template.content, [{**row, "date": "31/05/2024x"}])
     r = b.post("/investment/disbursements/import", {"unit": "910"}, files={"file": ("giai-ngan.xlsx", bad)})
@@ -159,9 +159,9 @@ def test_the_projects_page_takes_the_filled_template(
     refused = lxml.html.fromstring(r.text)
     assert "Dòng 5, cột D" in " ".join(refused.xpath('//div[@class="errors"]')[0].text_content().split())
     assert refused.xpath('//form[@id="project-disbursement-upload"]/input[@name="unit"]/@value') == ["910"]
-    before = paid(clients["province"], projects["vinh_phong"])[NRD]
+    before = paid(clients["province"], projects["thi_tran"])[NRD]
     good = fill(template.content, [row])
     r = b.post("/investment/disbursements/import", {"unit": "910"}, files={"file": ("giai-ngan.xlsx", good)})
     assert r.status_code == 303 and r.headers["Location"] == "/investment?unit=910", r.text
     assert "1 lần chi mới được ghi" in b.get(r.headers["Location"]).text
-    assert paid(clients["province"], projects["vinh_phong"])[NRD] == before + 5 * M
+    assert paid(clients["province"], projects["thi_tran"])[NRD] == before + 5 * M

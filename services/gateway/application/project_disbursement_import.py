@@ -32,7 +32,7 @@ IMPORT_TIMEOUT = 60.0  # as the other sheets': a statement of 2,000 payments tak
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("project_id", "Số dự án: cột A trang 'Danh muc'"),
     ("source", "Nguồn vốn: mã hoặc tên (cột E trang 'Danh muc')"),
-    ("amount", "Số tiền (đồng); âm: thu hồi, hoặc hủy một lần chi ghi sai (cùng số chứng từ)"),
+    ("amount", "Số tiền (đồng); âm: thu hồi"),
     ("date", "Ngày chứng từ (dd/mm/yyyy)"),
     ("reference", "Số chứng từ, bắt buộc"),
 )
@@ -70,7 +70,8 @@ def template_workbook(accounts: list[dict[str, Any]], source_names: dict[str, st
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (
         "Mỗi dòng một chứng từ, từ dòng 5; không sửa dòng 4. Dự án và nguồn: xem trang "
-        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa."
+        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa. "
+        "Số tiền âm: tiền thu hồi, hoặc hủy một lần chi ghi sai nếu ghi cùng số chứng từ của lần chi đó."
     )
     sheets.write_columns(ws, COLUMNS, {"project_id": 14, "source": 28, "amount": 26, "reference": 24}, 60)
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)

@@ -95,13 +95,13 @@ def test_a_payment_recorded_wrong_is_undone_with_its_voucher_and_the_statement_s
     by_hand = command(
         db, handlers.disburse, a, {"source": PB, "amount": 120 * M, "date": "2024-05-06", "reference": "UNC 0012"}, "x"
     )
-    mended = [pay(5, a, "UNC 0012"), pay(6, a, "UNC 0013", 1 * M)]
+    mended = [pay(5, a, "unc 0012"), pay(6, a, "UNC 0013", 1 * M)]
     with pytest.raises(DomainError) as exc:
         send(db, mended)
     (refusal,) = exc.value.errors
     assert (refusal["row"], refusal["code"], refusal["field"]) == (5, "differs_from_recorded", "amount")
     assert f"lần giải ngân số {by_hand['id']}" in refusal["message"]
-    assert "cùng số chứng từ UNC 0012" in refusal["message"]  # how investment undoes a payment
+    assert "cùng số chứng từ UNC 0012" in refusal["message"]  # how investment undoes it, its number as recorded
     assert ledger(db)[:2] == (1, 120 * M)  # row 6 was good, and is not recorded either
 
     # Undone as the refusal says: a negative payment of the same source, year and voucher.

@@ -18,7 +18,7 @@ from services.gateway.application import project_disbursement_import as sheet
 from tests.support.sheets import write_rows
 
 PROJECT = {"project_id": 7, "title": "Cải tạo Trạm Y tế", "station_code": "31063",
-           "station_name": "Trạm Y tế xã Vĩnh Bình Bắc", "status": "under_construction"}  # fmt: skip
+           "station_name": "Trạm Y tế Xã Vĩnh Bình Nam", "status": "under_construction"}  # fmt: skip
 ACCOUNTS = [
     {**PROJECT, "source": "provincial_budget", "capital": 600_000_000, "disbursed": 150_000_000},
     {**PROJECT, "source": "ntp_nrd", "capital": 200_000_000, "disbursed": 0},
@@ -42,7 +42,7 @@ def test_the_template_lists_each_projects_sources_to_pay_from():
     book = load_workbook(io.BytesIO(filled([])))
     ws, lists = book["Giai ngan"], book["Danh muc"]
     assert [c.value for c in ws[4]] == ["project_id", "source", "amount", "date", "reference"]
-    station = "31063 Trạm Y tế xã Vĩnh Bình Bắc"
+    station = "31063 Trạm Y tế Xã Vĩnh Bình Nam"
     assert list(lists.iter_rows(min_row=2, values_only=True)) == [
         (7, "Cải tạo Trạm Y tế", station, "Đang thi công", "provincial_budget", "Ngân sách tỉnh", 600_000_000,
          150_000_000, 450_000_000),
