@@ -1,7 +1,7 @@
 """A finance officer's and a BHXH officer's day in a real browser (headless Chromium) against the running
 system: log in through the form, enter an allocation and a disbursement, see them in the roll-up and drill
 down province → district → station, download the Excel report and open it (openpyxl) with the figures
-computed here; import allocations from the Excel template; upload a generated claim file, watch its progress
+computed here; import allocations, payments and station projects' payments from the Excel templates; upload a generated claim file, watch its progress
 and see its errors, look at claims and the reconciliation. Screenshots of the main pages are kept in
 docs/screenshots/.
 
@@ -402,3 +402,49 @@ def test_a_province_officer_imports_allocations_from_the_excel_template(chrome, 
     driver.get(stack.url + f"/allocations?plan=1&year=2018&unit={DISTRICT}")
     paid = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#allocations tbody tr td:nth-child(9)")}
     assert "100.000.000 đ" in paid
+
+
+def test_a_finance_officer_imports_a_treasury_statement_of_project_payments(chrome, stack, people, downloads, tmp_path):
+    """The province's officer downloads the project payment template from the projects page of Giang Thành, fills
+    a line of the treasury's statement for the district's station project (the source by its name), uploads it
+    without its voucher number, reads the refusal, adds the number and sees the payment on the project."""
+    api = {"Authorization": f"Bearer {stack.token('finance')}"}
+    body = {"station_code": COMMUNE, "kind": "upgrade", "title": "Nâng cấp Trạm Y tế (bảng kê)",
+            "estimated_cost": 900_000_000, "plan_id": 1, "item_code": "II.5", "start_year": YEAR}  # fmt: skip
+    pid = requests.post(stack.url + "/api/v1/investment/projects", json=body, headers=api, timeout=30).json()["id"]
+    capital = {"source": "provincial_budget", "fiscal_year": YEAR, "amount": 500_000_000, "decision_no": "7/QĐ-UBND",
+               "decision_date": f"{YEAR}-02-01"}  # fmt: skip
+    r = requests.post(f"{stack.url}/api/v1/investment/projects/{pid}/capital", json=capital, headers=api, timeout=30)
+    assert r.status_code == 201, r.text
+
+    driver = chrome
+    login(driver, stack, people["province"])
+    driver.get(stack.url + f"/investment?unit={DISTRICT}")
+    for old in downloads.glob("*"):
+        old.unlink()
+    driver.find_element(By.ID, "project-disbursement-template").click()
+    book = load_workbook(_downloaded(downloads))
+    source_name = next(r[5] for r in book["Danh muc"].iter_rows(min_row=2, values_only=True) if r[0] == pid)
+    ws = book["Giai ngan"]
+    keys = [c.value for c in ws[4]]
+    line = {"project_id": pid, "source": source_name, "amount": "120.000.000", "date": f"14/06/{YEAR}"}
+    for key, value in line.items():
+        ws.cell(row=5, column=keys.index(key) + 1, value=value)
+
+    def upload() -> None:
+        sheet = tmp_path / "giai-ngan-du-an.xlsx"
+        book.save(sheet)
+        driver.find_element(By.ID, "project-disbursement-file").send_keys(str(sheet))
+        driver.find_element(By.ID, "project-disbursement-import").click()
+
+    upload()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "div.errors")))
+    assert "Dòng 5, cột E" in text_of(driver, "div.errors")
+    screenshot(driver, "project-disbursement-import")
+    ws.cell(row=5, column=keys.index("reference") + 1, value="UNC 0610")
+    upload()
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.ok")))
+    assert "1 lần chi mới được ghi" in text_of(driver, "p.flash.ok")
+    assert driver.current_url.endswith(f"/investment?unit={DISTRICT}")
+    project = requests.get(f"{stack.url}/api/v1/investment/projects/{pid}", headers=api, timeout=30).json()
+    assert project["by_source"]["provincial_budget"]["disbursed"] == 120_000_000
