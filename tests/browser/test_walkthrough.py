@@ -1,9 +1,9 @@
 """A finance officer's and a BHXH officer's day in a real browser (headless Chromium) against the running
 system: log in through the form, enter an allocation and a disbursement, see them in the roll-up and drill
 down province → district → station, download the Excel report and open it (openpyxl) with the figures
-computed here; import allocations, payments and station projects' payments from the Excel templates; upload a generated claim file, watch its progress
-and see its errors, look at claims and the reconciliation. Screenshots of the main pages are kept in
-docs/screenshots/.
+computed here; import allocations, payments and station projects' payments from the Excel templates; upload a
+generated claim file, watch its progress and see its errors, look at claims and the reconciliation. Screenshots
+of the main pages are kept in docs/screenshots/.
 
 The stack is shared: this module's money goes to Huyện Giang Thành (914) in 2021 (2018 for the import) and its claims
 to 91914."""
