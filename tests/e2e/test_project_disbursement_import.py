@@ -52,7 +52,7 @@ def projects(clients: dict[str, Client]) -> dict[str, int]:
             post(province, f"/investment/projects/{pid}/capital", capital)
         out[name] = pid
     by_hand = {"source": PB, "amount": 50 * M, "date": "2024-05-03"}
-    post(province, f"/investment/projects/{out['vinh_phong']}/disbursements", by_hand)
+    post(province, f"/investment/projects/{out['thi_tran']}/disbursements", by_hand)
     return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -22,7 +21,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from services.common.contracts.finance import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
 from services.gateway.application import finance, sheets
 from services.gateway.application.funding import unit_name
-from services.gateway.errors import validation_errors
 
 WHAT = "mẫu giải ngân"
 IMPORT_TIMEOUT = 60.0  # as an allocation sheet's: 2,000 payments take finance a few seconds
@@ -122,37 +120,20 @@ def read_sheet(data: bytes) -> tuple[list[dict[str, Any]], sheets.Layout]:
     schema refused is kept with `refused` and its allocation, for the scope check."""
     grid = sheets.read_grid(data, MAX_IMPORT_ROWS, WHAT)
     where = sheets.layout(grid, set(KEYS), ("allocation_id", "amount"), WHAT)
-    rows: list[dict[str, Any]] = []
-    for n, cells in where.rows(grid):
-        if all(sheets.blank(v) for v in cells.values()):
-            continue
-        raw = {key: READERS[key](cells.get(key)) for key in KEYS if key in where.columns}
-        raw = {k: v for k, v in raw.items() if v is not None}
-        try:
-            cmd = DisbursementImportRowIn().load({**raw, "row": n})
-        except ValidationError as exc:
-            refused = validation_errors(exc)
-            for e in refused:
-                key = e["field"] if e["field"] in where.columns else None
-                message = e["message"] if key else f"{e['field']}: {e['message']}"
-                if e["code"] == "invalid_type" and key in AS_TYPED:
-                    message = AS_TYPED[key]
-                where.problems.append(where.problem(n, key, e["code"], message))
-            # The allocation the schema took is still checked for scope, so that a row's every problem is named.
-            allocation_id = None if "allocation_id" in {e["field"] for e in refused} else raw.get("allocation_id")
-            rows.append({"row": n, "cmd": {"allocation_id": allocation_id}, "refused": True})
-            continue
-        if cmd["amount"] < 0:  # a treasury statement's reversal line: a reversal names the payment it undoes
+    rows = sheets.loaded_rows(
+        grid, where, READERS, DisbursementImportRowIn(), AS_TYPED, ("allocation_id",), lambda raw, n: {**raw, "row": n}
+    )
+    for r in rows:
+        if not r.get("refused") and r["cmd"]["amount"] < 0:  # a statement's reversal line: a reversal names its payment
             where.problems.append(
                 where.problem(
-                    n,
+                    r["row"],
                     "amount",
                     "reversal_not_imported",
                     "Số tiền âm là hủy giải ngân: ghi ở trang của lần giải ngân bị hủy (nút Hủy giải ngân), không "
                     "nạp bằng tệp.",
                 )
             )
-        rows.append({"row": n, "cmd": cmd})
     return rows, where
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from marshmallow import ValidationError
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -25,7 +24,6 @@ from services.gateway.application import sheets
 from services.gateway.application.access import require_project
 from services.gateway.application.investment import STATUS_NAMES
 from services.gateway.application.remote import rpc
-from services.gateway.errors import validation_errors
 
 WHAT = "mẫu giải ngân vốn đầu tư"
 IMPORT_TIMEOUT = 60.0  # as the other sheets': a statement of 2,000 payments takes investment a few seconds
@@ -125,29 +123,13 @@ def read_sheet(data: bytes, source_names: dict[str, str]) -> tuple[list[dict[str
     grid = sheets.read_grid(data, MAX_IMPORT_ROWS, WHAT)
     where = sheets.layout(grid, set(KEYS), ("project_id", "source"), WHAT)
     by_name = {" ".join(n.split()).casefold(): code for code, n in source_names.items()}
-    rows: list[dict[str, Any]] = []
-    for n, cells in where.rows(grid):
-        if all(sheets.blank(v) for v in cells.values()):
-            continue
-        raw = {key: READERS[key](cells.get(key)) for key in KEYS if key in where.columns}
-        raw = {k: v for k, v in raw.items() if v is not None}
+
+    def prepare(raw: dict[str, Any], n: int) -> dict[str, Any]:
         if "source" in raw:
             raw["source"] = _source_code(raw["source"], by_name)
-        try:
-            cmd = DisbursementImportRowIn().load({**raw, "row": n})
-        except ValidationError as exc:
-            refused = validation_errors(exc)
-            for e in refused:
-                key = e["field"] if e["field"] in where.columns else None
-                message = e["message"] if key else f"{e['field']}: {e['message']}"
-                if e["code"] in ("invalid", "invalid_type") and key in AS_TYPED:  # said as a person types it
-                    message = AS_TYPED[key]
-                where.problems.append(where.problem(n, key, e["code"], message))
-            # The project the schema took is still checked for scope, so that a row's every problem is named.
-            project_id = None if "project_id" in {e["field"] for e in refused} else raw.get("project_id")
-            rows.append({"row": n, "cmd": {"project_id": project_id}, "refused": True})
-            continue
-        rows.append({"row": n, "cmd": cmd})
+        return {**raw, "row": n}
+
+    rows = sheets.loaded_rows(grid, where, READERS, DisbursementImportRowIn(), AS_TYPED, ("project_id",), prepare)
     return rows, where
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g
+from marshmallow import Schema, ValidationError
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -23,7 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common.errors import DomainError, error
 from services.gateway.application.remote import clients
-from services.gateway.errors import Unavailable
+from services.gateway.errors import Unavailable, validation_errors
 
 HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5  # a template's headings, its columns' keys, its first row of data
 MAX_COLUMNS = 64  # a template has at most 15; a sheet as wide as Excel allows (16,384) costs 8 bytes a blank cell
@@ -199,6 +200,44 @@ def day_cell(value: Any) -> Any:
                 return value.strip()  # 31/02/2024: refused by the schema as no date
         return value.strip()
     return value
+
+
+def loaded_rows(
+    grid: list[list[Any]],
+    where: Layout,
+    readers: Mapping[str, Callable[[Any], Any]],
+    schema: Schema,
+    as_typed: Mapping[str, str],
+    kept: Sequence[str],
+    prepare: Callable[[dict[str, Any], int], dict[str, Any]] = lambda raw, _n: raw,
+    unnamed: Callable[[dict[str, Any]], bool] = lambda _e: False,
+) -> list[dict[str, Any]]:
+    """Every filled row of a template as [{row, cmd}]: its cells read as people type them (`readers`, by key),
+    `prepare`d, loaded by `schema`. Each refusal of the schema is named by its cell (in the words of `as_typed`
+    where the schema's are about JSON), except those `unnamed` says are named elsewhere. A row the schema refused is
+    kept with `refused` and the cells of `kept` it took, so that its scope is checked too and every problem of it
+    is named in one answer."""
+    rows: list[dict[str, Any]] = []
+    for n, cells in where.rows(grid):
+        if all(blank(v) for v in cells.values()):
+            continue
+        raw = {key: read(cells.get(key)) for key, read in readers.items() if key in where.columns}
+        raw = prepare({k: v for k, v in raw.items() if v is not None}, n)
+        try:
+            rows.append({"row": n, "cmd": schema.load(raw)})
+        except ValidationError as exc:
+            refused = validation_errors(exc)
+            for e in refused:
+                if unnamed(e):
+                    continue
+                key = e["field"] if e["field"] in where.columns else None
+                message = e["message"] if key else f"{e['field']}: {e['message']}"
+                if e["code"] in ("invalid", "invalid_type") and key in as_typed:
+                    message = as_typed[key]
+                where.problems.append(where.problem(n, key, e["code"], message))
+            bad = {e["field"] for e in refused}
+            rows.append({"row": n, "cmd": {k: None if k in bad else raw.get(k) for k in kept}, "refused": True})
+    return rows
 
 
 # --------------------------------------------------------------------------- sending a sheet to its service
