@@ -1,5 +1,5 @@
-"""Imported sheets of payments (finance's allocations, investment's projects): the rows taken in order, and when
-a row is a payment the ledger already holds.
+"""Imported sheets (finance's allocations and payments, investment's project payments): the rows taken in order,
+and when a row of payments is a payment the ledger already holds.
 
 A disbursement is a payment voucher (chứng từ: a treasury payment order, an ủy nhiệm chi) paid from one account:
 a finance allocation, or one source of a project's capital. So a row of a sheet of disbursements is the payment
