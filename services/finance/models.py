@@ -85,6 +85,7 @@ class Allocation(AppendOnly, FinanceBase):
         CheckConstraint("amount > 0", name="ck_allocations_amount_positive"),
         Index("ix_allocations_plan_item", "plan_id", "item_code", "fiscal_year"),
         Index("ix_allocations_recipient", "recipient_unit", "fiscal_year"),
+        Index("ix_allocations_decision_no", "decision_no"),  # an imported sheet's rows are matched by it
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
