@@ -215,15 +215,19 @@ def disburse(uow: FinanceUnitOfWork, allocation_id: int, data: dict[str, Any]) -
     cmd = load_command(DisbursementCommandV1, data)
     uow.repo.serialize_writes()
     row = uow.repo.allocation(allocation_id, lock=True)
-    d = _record_disbursement(uow, row, cmd)
+    d, _after = _record_disbursement(uow, row, cmd)
     return records.disbursement_dict(d) | {"allocation": uow.repo.allocation_dict(row)}
 
 
-def _record_disbursement(uow: FinanceUnitOfWork, row: Allocation, cmd: dict[str, Any]) -> Disbursement:
-    """Check a payment from an allocation (locked) against the rules and its money, insert it and announce it."""
+def _record_disbursement(
+    uow: FinanceUnitOfWork, row: Allocation, cmd: dict[str, Any], facts: domain.AllocationFacts | None = None
+) -> tuple[Disbursement, domain.AllocationFacts]:
+    """Check a payment from an allocation (locked) against the rules and its money (read here unless given),
+    insert it and announce it; the allocation's facts after it."""
     # Money is paid to a unit that exists on the day it is paid; after a merger, allocate to the successor.
     domain.raise_if(domain.check_unit(row.recipient_unit, cmd["date"], "date"))
-    domain.check_disbursement(uow.repo.facts(row), cmd["amount"], cmd["date"])
+    facts = facts or uow.repo.facts(row)
+    domain.check_disbursement(facts, cmd["amount"], cmd["date"])
     d = Disbursement(
         allocation_id=row.id,
         amount=cmd["amount"],
@@ -231,7 +235,7 @@ def _record_disbursement(uow: FinanceUnitOfWork, row: Allocation, cmd: dict[str,
         reference=cmd["reference"],
         created_at=outbox.utcnow(),
     )
-    return _insert_disbursement(uow, d)
+    return _insert_disbursement(uow, d), facts.after_payment(cmd["amount"], cmd["date"])
 
 
 def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
@@ -247,6 +251,8 @@ def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[s
     ledger = imports.PaymentMatcher(
         uow.repo.recorded_payments(wanted), lambda a: f"phân bổ số {a}", lambda d, _ref: f"hủy lần giải ngân số {d}"
     )
+    # The allocations' money read once, then carried past each payment recorded (their rows are locked till commit).
+    facts = uow.repo.facts_of_many(allocations)
 
     def take(row: dict[str, Any]) -> tuple[int, bool]:
         allocation = allocations.get(row["allocation_id"])
@@ -255,7 +261,10 @@ def import_disbursements(uow: FinanceUnitOfWork, data: dict[str, Any]) -> dict[s
                 "unknown_allocation", f"Không có phân bổ số {row['allocation_id']}.", "allocation_id"
             )
         twin = ledger.match(allocation.id, row["reference"], row["date"], row["amount"])
-        return (_record_disbursement(uow, allocation, row).id, True) if twin is None else (twin, False)
+        if twin is not None:
+            return twin, False
+        paid, facts[allocation.id] = _record_disbursement(uow, allocation, row, facts[allocation.id])
+        return paid.id, True
 
     return imports.take_rows(cmd["rows"], take)
 

@@ -114,6 +114,11 @@ class FinanceRepository:
         money = self.session.execute(select(*records.money_columns()).where(Allocation.id == row.id)).one()
         return records.facts_of(row, money)
 
+    def facts_of_many(self, rows: dict[int, Allocation]) -> dict[int, AllocationFacts]:
+        """`facts` of each of these allocations (by id) in one query: an imported sheet's, read once."""
+        stmt = select(Allocation.id, *records.money_columns()).where(Allocation.id.in_(sorted(rows)))
+        return {money.id: records.facts_of(rows[money.id], money) for money in self.session.execute(stmt)}
+
     def allocation_dict(self, row: Allocation) -> dict[str, Any]:
         return records.allocation_dict(row, self.facts(row))
 

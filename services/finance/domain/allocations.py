@@ -3,7 +3,7 @@ a reversal or an adjustment may do with it. Plain Python over the facts the repo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from services.common import surplus, units
@@ -58,6 +58,13 @@ class AllocationFacts:
     @property
     def used(self) -> int:
         return self.children + self.disbursed
+
+    def after_payment(self, amount: int, on: date) -> AllocationFacts:
+        """The facts once a payment of `amount` dated `on` is recorded, as the database would sum them again (a
+        payment dated after the fiscal year counts in `disbursed_after` too): what the next row of an imported
+        sheet is checked against."""
+        later = amount if on.year > self.fiscal_year else 0
+        return replace(self, disbursed=self.disbursed + amount, disbursed_after=self.disbursed_after + later)
 
     @property
     def year_ended(self) -> bool:

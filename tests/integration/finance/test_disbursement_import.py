@@ -140,6 +140,20 @@ def test_voucher_numbers_start_again_each_year(finance_db):
     assert payments(db)[:2] == (2, 75 * M)
 
 
+def test_a_sheets_rows_draw_on_the_carried_over_money_the_rows_above_left(finance_db):
+    db = finance_db
+    a = allocation(db)
+    run(db, handlers.import_disbursements, {"rows": [pay(5, a, "UNC 0001", 60 * M)]})
+    decision = {"decision_no": "91/QĐ-UBND", "decision_date": "2025-01-05"}
+    run(db, handlers.carry_over, a, {"amount": 40 * M, "date": "2024-12-31", **decision})
+    # 2025's payments draw only on the 40 carried over: the second row finds 10 left after the first.
+    sheet = [pay(5, a, "UNC 0001", 30 * M, on="2025-02-01"), pay(6, a, "UNC 0002", 15 * M, on="2025-02-02")]
+    assert refusals(db, sheet) == [(6, "exceeds_carried_over", "amount")]
+    sheet[1]["amount"] = 10 * M
+    assert run(db, handlers.import_disbursements, {"rows": sheet})["recorded"] == 2
+    assert payments(db)[:2] == (3, 100 * M)
+
+
 def test_a_payment_recorded_without_a_voucher_number_is_not_paid_again(finance_db):
     db = finance_db
     a = allocation(db)
