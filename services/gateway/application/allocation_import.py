@@ -119,14 +119,31 @@ def template_workbook(
 
 def _recipients(plan: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:
     """The units an allocation of the plan may go to that the person may write for: the plan's unit and the
-    districts and communes below it, within `scope` (the person's unit; None: everywhere)."""
+    districts and communes below it, within `scope` (the person's unit; None: everywhere). Each is named by its
+    versions with their dates, so that a person sees which one a decision's date finds: a unit that ended on
+    30/6/2025 is refused after that day with its successor named, and a 2025 commune reuses the code of one it
+    absorbed."""
     def fits(code: str) -> bool:
         return units.within(plan.get("unit"), code) and units.within(scope, code)
 
-    out = [(units.PROVINCE_CODE, units.PROVINCE_NAME)] if fits(units.PROVINCE_CODE) else []
-    out += [(code, d.name) for code, d in units.districts().items() if fits(code)]
-    out += [(c.code, f"{c.name} ({c.district_name})") for c in units.base_communes() if fits(c.code)]
-    return out
+    district_of = {c.code: c.district_name for c in units.base_communes()}
+    codes = [units.PROVINCE_CODE, *units.districts(), *dict.fromkeys(c.code for c in units.communes())]
+    return [
+        (code, "; ".join(_version_name(v, district_of.get(code)) for v in units.unit_versions()[code]))
+        for code in codes
+        if fits(code)
+    ]
+
+
+def _version_name(v: units.Unit, district: str | None) -> str:
+    """"Xã Vĩnh Bình Bắc (Huyện Vĩnh Thuận, đến 30/06/2025, sau đó: 31064)", "Xã Vĩnh Bình (từ 01/07/2025)"; a
+    unit of the base list still in force is named as it is (a commune with its district)."""
+    when = [f"từ {v.valid_from:%d/%m/%Y}"] if v.valid_from != units.BASE_DATE else [district] if district else []
+    if v.valid_to is not None:
+        when.append(f"đến {v.valid_to:%d/%m/%Y}")
+        if v.successor and v.successor != v.code:
+            when.append(f"sau đó: {v.successor}")
+    return f"{v.name} ({', '.join(when)})" if when else v.name
 
 
 # --------------------------------------------------------------------------- reading a filled-in sheet

@@ -163,6 +163,15 @@ def test_the_template_offers_only_the_units_within_the_persons_unit() -> None:
     assert "31051" in offered("910") and not offered("910") & {"91", "911", "30739"}
 
 
+def test_the_template_names_each_unit_by_its_versions_and_their_dates() -> None:
+    lists = sheet.template_workbook(PLANS[0], ITEMS, SOURCES, "910")["Danh muc"]
+    named = dict(lists.iter_rows(min_row=2, min_col=9, max_col=10, values_only=True))
+    # The 2025 map: communes merged on 01/7/2025 name their successor; a 2025 commune reuses an absorbed one's code.
+    assert named["31060"] == "Xã Vĩnh Bình Bắc (Huyện Vĩnh Thuận, đến 30/06/2025, sau đó: 31064)"
+    assert named["31064"] == "Xã Bình Minh (Huyện Vĩnh Thuận, đến 30/06/2025); Xã Vĩnh Bình (từ 01/07/2025)"
+    assert named["910"] == "Huyện Vĩnh Thuận (đến 30/06/2025, sau đó: 91)"
+
+
 def test_the_template_offers_the_plans_items_and_sources_to_pick_from() -> None:
     book = load_workbook(io.BytesIO(filled([])))
     ws, lists = book["Phan bo"], book["Danh muc"]
