@@ -468,9 +468,10 @@ def list_allocations(
     parent_id: int | None = None,
     page: int = 1,
     per_page: int = 50,
+    level: str | None = None,
 ) -> dict[str, Any]:
-    """Allocations matching the filters (an item includes its sub-items; a unit what lies below it), each with
-    its money so far, oldest first, one page at a time."""
+    """Allocations matching the filters (an item includes its sub-items; a unit what lies below it; `level` the
+    recipient's: province, district or commune), each with its money so far, oldest first, one page at a time."""
     _check_unit(unit)
     conds = []
     if plan_id is not None:
@@ -487,6 +488,12 @@ def list_allocations(
         conds.append(Allocation.kind == kind)
     if parent_id is not None:
         conds.append(Allocation.parent_id == parent_id)
+    if level is not None:
+        above = {"province": [units.PROVINCE_CODE], "district": sorted(units.districts())}
+        if level in above:
+            conds.append(Allocation.recipient_unit.in_(above[level]))
+        else:  # a commune: anything below the districts
+            conds.append(Allocation.recipient_unit.not_in([units.PROVINCE_CODE, *sorted(units.districts())]))
     total = session.scalar(select(func.count()).select_from(Allocation).where(*conds))
     items = records.allocations_with_money(session, *conds, page=(page, per_page))
     return {"items": items, "page": page, "per_page": per_page, "total": int(total or 0)}

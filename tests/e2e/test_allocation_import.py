@@ -160,6 +160,10 @@ def test_a_district_passes_its_money_down_inside_its_unit_only(clients: dict[str
     lists = load_workbook(io.BytesIO(r.content))["Danh muc"]
     offered = {row[0] for row in lists.iter_rows(min_row=2, min_col=9, max_col=9, values_only=True)} - {None}
     assert {"910", "31051", "31060"} <= offered and not offered & {"91", "911", "30739"}  # the officer's unit only
+    # The allocations it may pass down from: the province plan's allocation to the district, with what is left.
+    rows = [r for r in lists.iter_rows(min_row=2, min_col=12, max_col=18, values_only=True) if r[0] is not None]
+    assert {r[0]: (r[1], r[6]) for r in rows}[parent["id"]] == ("158/KH-UBND", parent["remaining"])
+    assert {r[5].split()[0] for r in rows} == {"910"}  # the district's own, none of the province's or a commune's
     down = {"parent_allocation_id": parent["id"], "decision_no": "12/QĐ-UBND", "decision_date": "01/02/2019"}
     rows = [
         {"recipient_unit": "31051", "amount": 120 * M, **down},

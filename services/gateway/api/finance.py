@@ -85,11 +85,14 @@ def export_allocations() -> Any:
 @doc(query=TemplateQuery, response_content_type=XLSX)
 def allocation_template() -> Any:
     """The Excel template of a plan's allocations: one allocation a row, with a sheet of the plan's items,
-    sources and units to pick from; filled in, it comes back through `POST /api/v1/allocations/import.xlsx`."""
+    sources and units to pick from, and of the allocations within the caller's unit a sub-allocation may come
+    from; filled in, it comes back through `POST /api/v1/allocations/import.xlsx`."""
     plan_id = load_args(TemplateQuery())["plan_id"]
     plan = rpc("finance", "get_plan", plan_id)
+    scope = g.principal.unit
+    parents = allocation_import.offered_parents(plan, scope)
     book = allocation_import.template_workbook(
-        plan, rpc("finance", "plan_items", plan_id), rpc("finance", "list_sources"), g.principal.unit
+        plan, rpc("finance", "plan_items", plan_id), rpc("finance", "list_sources"), scope, parents
     )
     return xlsx_download(book, f"phan-bo-{plan['number'].replace('/', '-')}.xlsx")
 

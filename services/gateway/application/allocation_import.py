@@ -23,6 +23,7 @@ from services.common.contracts.finance import MAX_IMPORT_ROWS, AllocationCommand
 from services.common.errors import DomainError
 from services.gateway.application import finance, sheets
 from services.gateway.application.access import require_unit
+from services.gateway.application.funding import unit_name
 from services.gateway.application.remote import guarded, rpc
 
 WHAT = "mẫu phân bổ"
@@ -59,13 +60,36 @@ LISTS = "Danh muc"  # the second sheet: codes to pick from
 
 # --------------------------------------------------------------------------- the template
 
+MAX_PARENTS = 5_000  # allocations to the province and districts a sub-allocation may come from, listed
+
+
+def offered_parents(plan: dict[str, Any], scope: str | None) -> list[dict[str, Any]]:
+    """The allocations a row of `plan` may pass money down from: of the plan or the plan it applies (a district's
+    plan takes from the province's), to the province or a district (a commune passes nothing down) within `scope`,
+    the person's unit, with money left."""
+    found: list[dict[str, Any]] = []
+    numbers = {plan["id"]: plan["number"]}
+    if plan.get("parent_id") is not None:
+        numbers[plan["parent_id"]] = rpc("finance", "get_plan", plan["parent_id"])["number"]
+    for plan_id, number in numbers.items():
+        for level in ("province", "district"):
+            filters = {"plan_id": plan_id, "level": level, **({"unit": scope} if scope else {})}
+            advice = "Có {total} phân bổ cấp trên, quá {limit} cho một mẫu."
+            listed = finance.every_allocation(filters, MAX_PARENTS, advice, None)
+            found += [{**a, "plan_number": number} for a in listed]
+    return sorted((a for a in found if a["remaining"] > 0), key=lambda a: a["id"])
+
 
 def template_workbook(
-    plan: dict[str, Any], items: list[dict[str, Any]], sources: list[dict[str, Any]], scope: str | None = None
+    plan: dict[str, Any],
+    items: list[dict[str, Any]],
+    sources: list[dict[str, Any]],
+    scope: str | None = None,
+    parents: list[dict[str, Any]] | None = None,
 ) -> Workbook:
     """The empty template for a plan: headings, the key row, a first sheet to fill in, and a second listing the
-    plan's items, the sources it takes, the kinds, the surplus uses and the units (within `scope`, the person's
-    unit), which the code columns offer."""
+    plan's items, the sources it takes, the kinds, the surplus uses, the units (within `scope`, the person's
+    unit) and the allocations a sub-allocation may come from (`parents`), which the code columns offer."""
     book = Workbook()
     ws = book.active
     ws.title = "Phan bo"
@@ -114,7 +138,40 @@ def template_workbook(
             )
             picker.add(f"{target}{FIRST_ROW}:{target}{last}")
             ws.add_data_validation(picker)
+    _parents_list(ws, lists, parents or [], {s["code"]: s["name"] for s in sources})
     return book
+
+
+PARENT_COLUMN = 12  # "Danh muc"'s list of allocations to pass down from starts at column L (K stays empty)
+
+
+def _parents_list(ws: Any, lists: Any, parents: list[dict[str, Any]], source_names: dict[str, str]) -> None:
+    """The allocations a sub-allocation may come from, in "Danh muc" from column L (number, plan, item, source,
+    year, recipient, what is left), offered as a pick list in the parent column."""
+    headings = ("Số phân bổ cấp trên", "Kế hoạch", "Mục", "Nguồn", "Năm", "Đơn vị nhận", "Còn lại (đồng)")
+    for c, (heading, width) in enumerate(zip(headings, (12, 14, 10, 30, 8, 30, 18), strict=True), PARENT_COLUMN):
+        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
+        lists.column_dimensions[get_column_letter(c)].width = width
+    for r, a in enumerate(parents, 2):
+        values = (
+            a["id"],
+            a["plan_number"],
+            a["item_code"],
+            source_names.get(a["source"], a["source"]),
+            a["fiscal_year"],
+            f"{a['recipient_unit']} {unit_name(a['recipient_unit'])}",
+            a["remaining"],
+        )
+        for c, value in enumerate(values, PARENT_COLUMN):
+            lists.cell(row=r, column=c, value=value)
+        lists.cell(row=r, column=PARENT_COLUMN + 6).number_format = "#,##0"
+    if parents:
+        letter, target = get_column_letter(PARENT_COLUMN), get_column_letter(KEYS.index("parent_allocation_id") + 1)
+        picker = DataValidation(
+            type="list", formula1=f"'{LISTS}'!${letter}$2:${letter}${len(parents) + 1}", showErrorMessage=False
+        )
+        picker.add(f"{target}{FIRST_ROW}:{target}{FIRST_ROW + MAX_IMPORT_ROWS - 1}")
+        ws.add_data_validation(picker)
 
 
 def _recipients(plan: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:
@@ -136,8 +193,9 @@ def _recipients(plan: dict[str, Any], scope: str | None) -> list[tuple[str, str]
 
 
 def _version_name(v: units.Unit, district: str | None) -> str:
-    """"Xã Vĩnh Bình Bắc (Huyện Vĩnh Thuận, đến 30/06/2025, sau đó: 31064)", "Xã Vĩnh Bình (từ 01/07/2025)"; a
-    unit of the base list still in force is named as it is (a commune with its district)."""
+    """A version's name with its dates, e.g. "Xã Vĩnh Bình Bắc (Huyện Vĩnh Thuận, đến 30/06/2025, sau đó: 31064)",
+    "Xã Vĩnh Bình (từ 01/07/2025)"; a unit of the base list still in force is named as it is (a commune with its
+    district)."""
     when = [f"từ {v.valid_from:%d/%m/%Y}"] if v.valid_from != units.BASE_DATE else [district] if district else []
     if v.valid_to is not None:
         when.append(f"đến {v.valid_to:%d/%m/%Y}")

@@ -157,9 +157,17 @@ def test_ledger_writes_commit_publish_and_wake_the_relay(service: Service, facto
     assert service.get_disbursement(paid["id"])["reversed"] == 20_000_000
     listed = service.list_allocations({"plan_id": 2}, 1, 10)
     assert (listed["total"], listed["items"][0]["id"]) == (1, child["id"])
+    # By the recipient's level: what the template offers a sub-allocation to come from (province, districts).
+    by_level = {lv: [a["id"] for a in service.list_allocations({"level": lv}, 1, 10)["items"]]
+                for lv in ("province", "district", "commune")}  # fmt: skip
+    assert by_level == {"province": [root["id"]], "district": [child["id"]], "commune": []}
     assert service.funding_status(1, "II.5", 2024)["allocated"] == 800_000_000
     assert service.funding_tree(1, 2024)["items"]["II.5"]["disbursed"] == 100_000_000
     assert service.funding_by_unit("910", 2024)["allocated"] == 300_000_000
+    station = service.create_allocation(
+        {"parent_allocation_id": child["id"], "recipient_unit": "31051", "amount": 10_000_000, **DECISION}
+    )
+    assert [a["id"] for a in service.list_allocations({"level": "commune"}, 1, 10)["items"]] == [station["id"]]
 
 
 def test_import_entrypoint_records_a_sheet_once_and_names_a_bad_row(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 
 from services.common.errors import DomainError
 from services.gateway.application import allocation_import as sheet
@@ -181,3 +182,41 @@ def test_the_template_offers_the_plans_items_and_sources_to_pick_from() -> None:
     assert pickers["A5"] == "'Danh muc'!$A$2:$A$3"  # the plan's two items
     assert pickers["B5"] == "'Danh muc'!$C$2:$C$2"  # only the source the plan names
     assert [lists.cell(row=2, column=c).value for c in (1, 3)] == ["I.1", "provincial_budget"]
+
+
+PARENT = {"id": 41, "plan_id": 1, "plan_number": "158/KH-UBND", "item_code": "II.5", "source": "provincial_budget",
+          "fiscal_year": 2024, "recipient_unit": "910", "remaining": 300_000_000}  # fmt: skip
+
+
+def test_the_template_offers_the_allocations_a_sub_allocation_may_come_from() -> None:
+    book = sheet.template_workbook(PLANS[1], ITEMS, SOURCES, "910", [PARENT])
+    ws, lists = book["Phan bo"], book["Danh muc"]
+    assert [c.value for c in lists[1]][11:] == ["Số phân bổ cấp trên", "Kế hoạch", "Mục", "Nguồn", "Năm",
+                                                "Đơn vị nhận", "Còn lại (đồng)"]  # fmt: skip
+    assert [c.value for c in lists[2]][11:] == [41, "158/KH-UBND", "II.5", "Ngân sách tỉnh", 2024,
+                                                "910 Huyện Vĩnh Thuận", 300_000_000]  # fmt: skip
+    parent_column = get_column_letter(sheet.KEYS.index("parent_allocation_id") + 1)
+    pickers = {str(v.sqref).split(":")[0]: v.formula1 for v in ws.data_validations.dataValidation}
+    assert pickers[f"{parent_column}5"] == "'Danh muc'!$L$2:$L$2"
+    plain = sheet.template_workbook(PLANS[1], ITEMS, SOURCES).active.data_validations.dataValidation
+    assert f"{parent_column}5" not in {str(v.sqref).split(":")[0] for v in plain}  # none to offer, no list
+
+
+def test_the_parents_offered_are_the_plans_and_its_parent_plans_above_the_communes_within_the_unit(monkeypatch):
+    asked: list[dict[str, Any]] = []
+
+    def pages(filters: dict[str, Any]):  # finance's list_allocations, page by page (application/finance.py)
+        asked.append(filters)
+        yield {"total": 2, "items": [{**PARENT, "id": 40 + len(asked), "remaining": len(asked) % 2}]}
+
+    monkeypatch.setattr(sheet.finance, "allocation_pages", pages)
+    monkeypatch.setattr(sheet, "rpc", lambda service, method, plan_id: {"id": plan_id, "number": "158/KH-UBND"})
+    offered = sheet.offered_parents({**PLANS[1], "parent_id": 1}, "910")
+    assert asked == [
+        {"plan_id": 2, "level": "province", "unit": "910"},
+        {"plan_id": 2, "level": "district", "unit": "910"},
+        {"plan_id": 1, "level": "province", "unit": "910"},
+        {"plan_id": 1, "level": "district", "unit": "910"},
+    ]
+    # Only those with money left, by number, each with its plan's number.
+    assert [(a["id"], a["plan_number"]) for a in offered] == [(41, "34/KH-UBND"), (43, "158/KH-UBND")]

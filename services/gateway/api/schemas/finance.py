@@ -17,6 +17,10 @@ class AllocationFilter(Schema):
     source = fields.String(validate=validate.Length(max=40))
     kind = fields.String(validate=validate.Length(max=20))
     parent_id = Id()
+    level = fields.String(
+        validate=validate.OneOf(("province", "district", "commune")),
+        metadata={"description": "the recipient's level: province, district or commune"},
+    )
 
 
 class AllocationQuery(AllocationFilter):
