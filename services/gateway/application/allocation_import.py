@@ -15,8 +15,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.common import surplus, units
 from services.common.contracts.finance import MAX_IMPORT_ROWS, AllocationCommandV1, AllocationImportIn
@@ -119,59 +117,31 @@ def template_workbook(
         ("Nội dung (kết dư 20%)", "", list(surplus.USES)),
         ("Mã đơn vị", "Đơn vị", _recipients(plan, scope)),
     )
-    offered = {0: "item_code", 1: "source", 2: "kind", 3: "use"}
     for n, (code_heading, name_heading, pairs) in enumerate(columns):
-        col = 2 * n + 1
-        lists.cell(row=1, column=col, value=code_heading).font = Font(bold=True)
-        lists.cell(row=1, column=col + 1, value=name_heading).font = Font(bold=True)
-        lists.column_dimensions[get_column_letter(col)].width = 18
-        lists.column_dimensions[get_column_letter(col + 1)].width = 44
-        for r, (code, name) in enumerate(pairs, 2):
-            lists.cell(row=r, column=col, value=code)
-            lists.cell(row=r, column=col + 1, value=name)
-        if n in offered and pairs:
-            letter = get_column_letter(col)
-            target = get_column_letter(KEYS.index(offered[n]) + 1)
-            # A list to pick from, not a rule: a source's name typed instead of its code is read as well.
-            picker = DataValidation(
-                type="list", formula1=f"'{LISTS}'!${letter}$2:${letter}${len(pairs) + 1}", showErrorMessage=False
-            )
-            picker.add(f"{target}{FIRST_ROW}:{target}{last}")
-            ws.add_data_validation(picker)
+        sheets.write_list(lists, ((code_heading, 18), (name_heading, 44)), pairs, 2 * n + 1)
+    # Lists to pick from, not rules: a source's name typed instead of its code is read as well.
+    for n, key in enumerate(("item_code", "source", "kind", "use")):
+        sheets.offer(ws, lists, 2 * n + 1, len(columns[n][2]), KEYS.index(key) + 1, last)
     _parents_list(ws, lists, parents or [], {s["code"]: s["name"] for s in sources})
     return book
 
 
 PARENT_COLUMN = 12  # "Danh muc"'s list of allocations to pass down from starts at column L (K stays empty)
+PARENT_COLUMNS = (("Số phân bổ cấp trên", 12), ("Kế hoạch", 14), ("Mục", 10), ("Nguồn", 30), ("Năm", 8),
+                  ("Đơn vị nhận", 30), ("Còn lại (đồng)", 18))  # fmt: skip
 
 
 def _parents_list(ws: Any, lists: Any, parents: list[dict[str, Any]], source_names: dict[str, str]) -> None:
     """The allocations a sub-allocation may come from, in "Danh muc" from column L (number, plan, item, source,
     year, recipient, what is left), offered as a pick list in the parent column."""
-    headings = ("Số phân bổ cấp trên", "Kế hoạch", "Mục", "Nguồn", "Năm", "Đơn vị nhận", "Còn lại (đồng)")
-    for c, (heading, width) in enumerate(zip(headings, (12, 14, 10, 30, 8, 30, 18), strict=True), PARENT_COLUMN):
-        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
-        lists.column_dimensions[get_column_letter(c)].width = width
-    for r, a in enumerate(parents, 2):
-        values = (
-            a["id"],
-            a["plan_number"],
-            a["item_code"],
-            source_names.get(a["source"], a["source"]),
-            a["fiscal_year"],
-            f"{a['recipient_unit']} {unit_name(a['recipient_unit'])}",
-            a["remaining"],
-        )
-        for c, value in enumerate(values, PARENT_COLUMN):
-            lists.cell(row=r, column=c, value=value)
-        lists.cell(row=r, column=PARENT_COLUMN + 6).number_format = "#,##0"
-    if parents:
-        letter, target = get_column_letter(PARENT_COLUMN), get_column_letter(KEYS.index("parent_allocation_id") + 1)
-        picker = DataValidation(
-            type="list", formula1=f"'{LISTS}'!${letter}$2:${letter}${len(parents) + 1}", showErrorMessage=False
-        )
-        picker.add(f"{target}{FIRST_ROW}:{target}{FIRST_ROW + MAX_IMPORT_ROWS - 1}")
-        ws.add_data_validation(picker)
+    rows = [
+        (a["id"], a["plan_number"], a["item_code"], source_names.get(a["source"], a["source"]), a["fiscal_year"],
+         f"{a['recipient_unit']} {unit_name(a['recipient_unit'])}", a["remaining"])
+        for a in parents
+    ]  # fmt: skip
+    sheets.write_list(lists, PARENT_COLUMNS, rows, PARENT_COLUMN, money=(6,))
+    last = FIRST_ROW + MAX_IMPORT_ROWS - 1
+    sheets.offer(ws, lists, PARENT_COLUMN, len(parents), KEYS.index("parent_allocation_id") + 1, last)
 
 
 def _recipients(plan: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:

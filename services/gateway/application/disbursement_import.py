@@ -15,8 +15,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.common.contracts.finance import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
 from services.gateway.application import finance, sheets
@@ -44,6 +42,8 @@ AS_TYPED = {
     "date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 05/03/2024) hoặc dùng ô ngày của Excel.",
 }
 LISTS = "Danh muc"
+LIST_COLUMNS = (("Số phân bổ", 12), ("Mục", 10), ("Nguồn", 30), ("Năm", 8), ("Đơn vị nhận", 36), ("Quyết định", 30),
+                ("Còn lại (đồng)", 18))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the template
@@ -80,35 +80,20 @@ def template_workbook(
         ws.cell(row=r, column=KEYS.index("amount") + 1).number_format = "#,##0"
         ws.cell(row=r, column=KEYS.index("date") + 1).number_format = "dd/mm/yyyy"
 
-    lists = book.create_sheet(LISTS)
-    headings = ("Số phân bổ", "Mục", "Nguồn", "Năm", "Đơn vị nhận", "Quyết định", "Còn lại (đồng)")
-    for c, (heading, width) in enumerate(zip(headings, (12, 10, 30, 8, 36, 30, 18), strict=True), 1):
-        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
-        lists.column_dimensions[get_column_letter(c)].width = width
     names = {u: unit_name(u) for u in {a["recipient_unit"] for a in allocations}}
-    for r, a in enumerate(allocations, 2):
+
+    def listed(a: dict[str, Any]) -> tuple[Any, ...]:
         decision = None
         if a.get("decision_date"):
             decision = f"{a.get('decision_no') or ''} ngày {date.fromisoformat(a['decision_date']):%d/%m/%Y}".strip()
-        values = (
-            a["id"],
-            a["item_code"],
-            source_names.get(a["source"], a["source"]),
-            a["fiscal_year"],
-            f"{a['recipient_unit']} {names[a['recipient_unit']]}",
-            decision,
-            a["remaining"],
-        )
-        for c, value in enumerate(values, 1):
-            lists.cell(row=r, column=c, value=value)
-        lists.cell(row=r, column=7).number_format = "#,##0"
-    if allocations:
-        # A list to pick from, not a rule: any allocation within the person's unit is taken.
-        picker = DataValidation(
-            type="list", formula1=f"'{LISTS}'!$A$2:$A${len(allocations) + 1}", showErrorMessage=False
-        )
-        picker.add(f"A{FIRST_ROW}:A{FIRST_ROW + MAX_IMPORT_ROWS - 1}")
-        ws.add_data_validation(picker)
+        source = source_names.get(a["source"], a["source"])
+        recipient = f"{a['recipient_unit']} {names[a['recipient_unit']]}"
+        return (a["id"], a["item_code"], source, a["fiscal_year"], recipient, decision, a["remaining"])
+
+    lists = book.create_sheet(LISTS)
+    sheets.write_list(lists, LIST_COLUMNS, [listed(a) for a in allocations], money=(6,))
+    # Any allocation within the person's unit is taken, listed or not.
+    sheets.offer(ws, lists, 1, len(allocations), KEYS.index("allocation_id") + 1, FIRST_ROW + MAX_IMPORT_ROWS - 1)
     return book
 
 

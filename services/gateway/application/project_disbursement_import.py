@@ -15,8 +15,6 @@ from typing import Any
 from flask import g
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.common.contracts.investment import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
 from services.common.errors import DomainError, NotFound
@@ -48,6 +46,9 @@ AS_TYPED = {
     "date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 05/03/2024) hoặc dùng ô ngày của Excel.",
 }
 LISTS = "Danh muc"
+LIST_COLUMNS = (("Số dự án", 10), ("Dự án", 36), ("Trạm y tế", 30), ("Trạng thái", 16), ("Mã nguồn", 20),
+                ("Nguồn vốn", 36), ("Vốn giao (đồng)", 18), ("Đã giải ngân (đồng)", 18),
+                ("Còn lại (đồng)", 18))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the template
@@ -77,33 +78,16 @@ def template_workbook(accounts: list[dict[str, Any]], source_names: dict[str, st
         ws.cell(row=r, column=KEYS.index("amount") + 1).number_format = "#,##0"
         ws.cell(row=r, column=KEYS.index("date") + 1).number_format = "dd/mm/yyyy"
 
+    rows = [
+        (a["project_id"], a["title"], f"{a['station_code']} {a['station_name']}",
+         STATUS_NAMES.get(a["status"], a["status"]), a["source"], source_names.get(a["source"], a["source"]),
+         a["capital"], a["disbursed"], a["capital"] - a["disbursed"])
+        for a in accounts
+    ]  # fmt: skip
     lists = book.create_sheet(LISTS)
-    headings = ("Số dự án", "Dự án", "Trạm y tế", "Trạng thái", "Mã nguồn", "Nguồn vốn", "Vốn giao (đồng)",
-                "Đã giải ngân (đồng)", "Còn lại (đồng)")  # fmt: skip
-    for c, (heading, width) in enumerate(zip(headings, (10, 36, 30, 16, 20, 36, 18, 18, 18), strict=True), 1):
-        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
-        lists.column_dimensions[get_column_letter(c)].width = width
-    for r, a in enumerate(accounts, 2):
-        values = (
-            a["project_id"],
-            a["title"],
-            f"{a['station_code']} {a['station_name']}",
-            STATUS_NAMES.get(a["status"], a["status"]),
-            a["source"],
-            source_names.get(a["source"], a["source"]),
-            a["capital"],
-            a["disbursed"],
-            a["capital"] - a["disbursed"],
-        )
-        for c, value in enumerate(values, 1):
-            lists.cell(row=r, column=c, value=value)
-        for c in (7, 8, 9):
-            lists.cell(row=r, column=c).number_format = "#,##0"
-    if accounts:
-        # A list to pick from, not a rule: any project within the person's unit is taken.
-        picker = DataValidation(type="list", formula1=f"'{LISTS}'!$A$2:$A${len(accounts) + 1}", showErrorMessage=False)
-        picker.add(f"A{FIRST_ROW}:A{FIRST_ROW + MAX_IMPORT_ROWS - 1}")
-        ws.add_data_validation(picker)
+    sheets.write_list(lists, LIST_COLUMNS, rows, money=(6, 7, 8))
+    # Any project within the person's unit is taken, listed or not.
+    sheets.offer(ws, lists, 1, len(accounts), KEYS.index("project_id") + 1, FIRST_ROW + MAX_IMPORT_ROWS - 1)
     return book
 
 

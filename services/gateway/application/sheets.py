@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.common.errors import DomainError, error
@@ -45,6 +46,39 @@ def write_columns(ws: Worksheet, columns: Sequence[tuple[str, str]], widths: Map
         k.font = Font(size=8, color="777777")
         ws.column_dimensions[get_column_letter(i)].width = widths.get(key, 16)
     ws.row_dimensions[HEADING_ROW].height = height
+
+
+def write_list(
+    lists: Worksheet,
+    columns: Sequence[tuple[str, int]],
+    rows: Sequence[Sequence[Any]],
+    first_column: int = 1,
+    money: Sequence[int] = (),
+) -> None:
+    """A list to pick from on a template's second sheet, from `first_column`: bold headings in row 1, each column
+    as wide as `columns` says, one row per item from row 2; the list's columns `money` (0-based) in whole đồng."""
+    for c, (heading, width) in enumerate(columns, first_column):
+        lists.cell(row=1, column=c, value=heading).font = Font(bold=True)
+        lists.column_dimensions[get_column_letter(c)].width = width
+    for r, values in enumerate(rows, 2):
+        for c, value in enumerate(values, first_column):
+            lists.cell(row=r, column=c, value=value)
+        for m in money:
+            lists.cell(row=r, column=first_column + m).number_format = "#,##0"
+
+
+def offer(ws: Worksheet, lists: Worksheet, list_column: int, count: int, column: int, last_row: int) -> None:
+    """The first sheet's `column` (from FIRST_ROW to `last_row`) offers the `count` values of the list's
+    `list_column` as a pick list: a list, not a rule, so that anything typed is still read (and checked)."""
+    if count == 0:
+        return
+    letter = get_column_letter(list_column)
+    picker = DataValidation(
+        type="list", formula1=f"'{lists.title}'!${letter}$2:${letter}${count + 1}", showErrorMessage=False
+    )
+    target = get_column_letter(column)
+    picker.add(f"{target}{FIRST_ROW}:{target}{last_row}")
+    ws.add_data_validation(picker)
 
 
 def cell_problem(
