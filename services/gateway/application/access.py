@@ -20,7 +20,7 @@ from flask import Flask, current_app, g, request
 from flask import session as web_session
 
 from services.common import clock, units
-from services.common.errors import DomainError
+from services.common.errors import DomainError, NotFound
 from services.gateway import accounts
 from services.gateway.application.remote import rpc
 
@@ -187,6 +187,21 @@ def require_allocation_unit(allocation_id: int, field: str = "id") -> dict[str, 
     allocation: dict[str, Any] = rpc("finance", "get_allocation", allocation_id)
     require_unit(allocation["recipient_unit"], field)
     return allocation
+
+
+def refusals_by_id(ids: set[int], check: Callable[[int], Any]) -> dict[int, list[dict[str, Any]]]:
+    """`check` (one of the `require_*` above) of each id, asked once for a whole sheet: the refusals of each, none
+    when it passed or names no record (the service names an unknown one when the sheet reaches it)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for record_id in ids:
+        try:
+            check(record_id)
+            out[record_id] = []
+        except NotFound:
+            out[record_id] = []
+        except DomainError as exc:
+            out[record_id] = exc.errors
+    return out
 
 
 # --------------------------------------------------------------------------- personal data

@@ -129,10 +129,7 @@ def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
     """Each row's allocation within the caller's unit, as `finance.disburse` checks one payment; an unknown
     allocation is finance's to name."""
     wanted = {r["cmd"]["allocation_id"] for r in rows if isinstance(r["cmd"]["allocation_id"], int)}
-    refused = finance.outside_scope(wanted, "allocation_id")
-    for r in rows:
-        for e in refused.get(r["cmd"]["allocation_id"], []):
-            where.problems.append(where.problem(r["row"], "allocation_id", e["code"], e["message"]))
+    sheets.name_refusals(rows, where, "allocation_id", finance.outside_scope(wanted, "allocation_id"))
 
 
 def import_workbook(data: bytes) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from services.common.contracts.finance import (
     YearEndReversalCommandV1,
 )
 from services.common.errors import DomainError, NotFound
-from services.gateway.application.access import require_allocation_unit, require_unit
+from services.gateway.application.access import refusals_by_id, require_allocation_unit, require_unit
 from services.gateway.application.remote import guarded, rpc
 
 
@@ -176,16 +176,7 @@ def every_allocation(filters: dict[str, Any], limit: int, refusal: str, field: s
 def outside_scope(allocation_ids: set[int], field: str) -> dict[int, list[dict[str, Any]]]:
     """Each allocation's refusals for the caller's unit (`require_allocation_unit`, named as `field`), asked once
     per allocation for a whole sheet; an unknown allocation has none here, finance names it."""
-    out: dict[int, list[dict[str, Any]]] = {}
-    for allocation_id in allocation_ids:
-        try:
-            require_allocation_unit(allocation_id, field)
-            out[allocation_id] = []
-        except NotFound:
-            out[allocation_id] = []
-        except DomainError as exc:
-            out[allocation_id] = exc.errors
-    return out
+    return refusals_by_id(allocation_ids, lambda allocation_id: require_allocation_unit(allocation_id, field))
 
 
 def allocation(allocation_id: int) -> dict[str, Any]:

@@ -17,9 +17,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from services.common.contracts.investment import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
-from services.common.errors import DomainError, NotFound
 from services.gateway.application import sheets
-from services.gateway.application.access import require_project
+from services.gateway.application.access import refusals_by_id, require_project
 from services.gateway.application.investment import STATUS_NAMES
 from services.gateway.application.remote import rpc
 
@@ -123,18 +122,8 @@ def read_sheet(data: bytes, source_names: dict[str, str]) -> tuple[list[dict[str
 def _scope_problems(rows: list[dict[str, Any]], where: sheets.Layout) -> None:
     """Each row's project within the caller's unit, as one payment's is checked (`require_project`), asked once
     a project; an unknown project is investment's to name."""
-    refused: dict[int, list[dict[str, Any]]] = {}
-    for project_id in {r["cmd"]["project_id"] for r in rows if isinstance(r["cmd"]["project_id"], int)}:
-        try:
-            require_project(project_id)
-            refused[project_id] = []
-        except NotFound:
-            refused[project_id] = []
-        except DomainError as exc:
-            refused[project_id] = exc.errors
-    for r in rows:
-        for e in refused.get(r["cmd"]["project_id"], []):
-            where.problems.append(where.problem(r["row"], "project_id", e["code"], e["message"]))
+    wanted = {r["cmd"]["project_id"] for r in rows if isinstance(r["cmd"]["project_id"], int)}
+    sheets.name_refusals(rows, where, "project_id", refusals_by_id(wanted, require_project))
 
 
 def import_workbook(data: bytes, source_names: dict[str, str]) -> dict[str, Any]:

@@ -274,6 +274,13 @@ def loaded_rows(
     return rows
 
 
+def name_refusals(rows: list[dict[str, Any]], where: Layout, key: str, refused: Mapping[Any, list[dict]]) -> None:
+    """Each row's refusals of the record its `key` cell names (`refused`, by that record's id), at that cell."""
+    for r in rows:
+        for e in refused.get(r["cmd"][key], []):
+            where.problems.append(where.problem(r["row"], key, e["code"], e["message"]))
+
+
 # --------------------------------------------------------------------------- sending a sheet to its service
 
 
