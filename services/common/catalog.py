@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from services.common import sources
 from services.common.targets import target_met
 
 PLANS_PACKAGE = "services.common.reference.plans"
@@ -28,19 +29,7 @@ LEVELS = frozenset({"province", "district"})
 KINDS = frozenset({"section", "objective", "target", "task", "funding", "organisation", "reporting"})
 COMPARISONS = frozenset({"=", ">=", ">", "<=", "<"})
 # docs/domain.md §2: the funding sources (nguồn kinh phí) that section III of a plan may name.
-FUNDING_SOURCE_CODES = frozenset(
-    {
-        "provincial_budget",
-        "district_budget",
-        "ntp_nrd",
-        "ntp_health_population",
-        "bhyt_surplus_20",
-        "bhyt_fund",
-        "oda_aid",
-        "socialization",
-        "other",
-    }
-)
+FUNDING_SOURCE_CODES = sources.CODES
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from typing import Any
 
 import yaml
 
-from services.common.catalog import FUNDING_SOURCE_CODES
+from services.common.sources import SOURCES
 from services.finance.domain.reference import (
     AllocationKind,
     CapitationSettings,
     CapitationYear,
     FinanceReference,
-    Source,
 )
 
 
@@ -37,14 +36,7 @@ def _decimal(value: Any, where: str) -> Decimal:
 
 def parse_reference(data: dict[str, Any]) -> FinanceReference:
     """Build and check the reference data; raises ValueError on any inconsistency."""
-    sources: dict[str, Source] = {}
-    for raw in data["sources"]:
-        src = Source(raw["code"], raw["name"], raw.get("legal_basis"))
-        if src.code in sources:
-            raise ValueError(f"source {src.code} listed twice")
-        sources[src.code] = src
-    if set(sources) != FUNDING_SOURCE_CODES:
-        raise ValueError(f"sources must be exactly docs/domain.md §2's codes, got {sorted(sources)}")
+    sources = dict(SOURCES)  # one register for every service (services/common/sources.py)
     kinds: dict[str, AllocationKind] = {}
     for code, raw in data["allocation_kinds"].items():
         allowed = raw.get("sources")

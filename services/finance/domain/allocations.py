@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from services.common import surplus, units
+from services.common import sources, surplus, units
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd
 from services.finance.domain.checks import check_positive, check_reversal_size, raise_if
@@ -110,11 +110,10 @@ def check_source(
         kinds = ", ".join(ref.kinds)
         return [error("unknown_kind", f"Không có loại phân bổ '{kind}' (các loại: {kinds}).", "kind")]
     if k.sources is not None and source not in k.sources:
-        allowed = ", ".join(sorted(k.sources))
         out.append(
             error(
                 "source_not_allowed_for_kind",
-                f"{k.name} không chi từ nguồn '{src.name}'; nguồn được dùng: {allowed}.",
+                f"{k.name} không chi từ nguồn '{src.name}'; nguồn được dùng: {sources.names(k.sources)}.",
                 "source",
             )
         )
@@ -128,12 +127,11 @@ def check_source_in_plan(plan: PlanFacts, source: str) -> list[dict]:
     §1, §2). A sub-allocation passes money already in the ledger and is not asked again."""
     if plan.sources is None or source in plan.sources:
         return []
-    named = ", ".join(sorted(plan.sources))
     return [
         error(
             "source_not_in_plan",
-            f"Mục III (kinh phí thực hiện) của kế hoạch {plan.number} không nêu nguồn '{source}'; "
-            f"phân bổ gốc của kế hoạch này chỉ từ các nguồn: {named}.",
+            f"Mục III (kinh phí thực hiện) của kế hoạch {plan.number} không nêu nguồn '{sources.name(source)}'; "
+            f"phân bổ gốc của kế hoạch này chỉ từ các nguồn: {sources.names(plan.sources)}.",
             "source",
         )
     ]

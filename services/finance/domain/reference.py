@@ -9,12 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-
-@dataclass(frozen=True)
-class Source:
-    code: str
-    name: str
-    legal_basis: str | None = None
+from services.common.sources import Source
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import g
 from prometheus_client import Counter
 
-from services.common import catalog, units
+from services.common import catalog, sources, units
 from services.common.errors import DomainError, NotFound
 from services.gateway import errors
 from services.gateway.application import facilities as register
@@ -285,8 +285,8 @@ def refuse_partial(data: dict[str, Any]) -> None:
 
 
 def source_names() -> dict[str, str]:
-    """Source code → its Vietnamese name (finance's catalogue, docs/domain.md §2)."""
-    return {s["code"]: s["name"] for s in rpc("finance", "list_sources")}
+    """Source code → its Vietnamese name (the register every service shares, services/common/sources.py)."""
+    return {code: s.name for code, s in sources.SOURCES.items()}
 
 
 def source_plans() -> dict[str, list[int]]:
@@ -416,7 +416,8 @@ def check_capital_link(project_id: int, body: dict[str, Any]) -> int | None:
     if allocation["source"] != body["source"]:
         raise DomainError.one(
             "allocation_other_source",
-            f"{name} là nguồn {allocation['source']}, vốn giao là nguồn {body['source']}.",
+            f"{name} là nguồn {sources.name(allocation['source'])}, "
+            f"vốn giao là nguồn {sources.name(body['source'])}.",
             LINK_FIELD,
         )
     if allocation["fiscal_year"] != body["fiscal_year"]:

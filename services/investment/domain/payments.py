@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
+from services.common import sources
 from services.common.imports import RecordedPayment, voucher
 
 
@@ -35,7 +36,7 @@ def account(project_id: int, source: str) -> tuple[int, str]:
 
 
 def account_name(paid_from: tuple[int, str]) -> str:
-    return f"dự án số {paid_from[0]}, nguồn {paid_from[1]}"
+    return f"dự án số {paid_from[0]}, nguồn {sources.name(paid_from[1])}"
 
 
 def undo_advice(payment_id: int, reference: str) -> str:

@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.common import surplus
-from services.common.catalog import FUNDING_SOURCE_CODES
+from services.common import sources, surplus
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd
 
-SOURCES = FUNDING_SOURCE_CODES
+SOURCES = sources.CODES
 # The 20% BHYT surplus's rule (fund years 2015–2020, spent in a later year, one of four legal uses) is one
 # rule for finance and investment: services/common/surplus.py.
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -201,7 +200,7 @@ def check_capital(project: ProjectFigures, source: str, amount: int) -> None:
     if amount < 0 and figures.capital + amount < figures.disbursed:
         raise DomainError.one(
             "capital_below_disbursed",
-            f"Không thể giảm vốn nguồn {source} xuống {format_vnd(figures.capital + amount)}: "
+            f"Không thể giảm vốn nguồn {sources.name(source)} xuống {format_vnd(figures.capital + amount)}: "
             f"đã giải ngân {format_vnd(figures.disbursed)} từ nguồn này.",
             "amount",
         )
@@ -254,7 +253,7 @@ def check_disbursement(project: ProjectFigures, source: str, amount: int) -> Non
     if amount > 0 and figures.disbursed + amount > figures.capital:
         raise DomainError.one(
             "exceeds_capital",
-            f"Giải ngân {format_vnd(amount)} từ nguồn {source} vượt vốn đã giao: vốn giao "
+            f"Giải ngân {format_vnd(amount)} từ nguồn {sources.name(source)} vượt vốn đã giao: vốn giao "
             f"{format_vnd(figures.capital)}, đã giải ngân {format_vnd(figures.disbursed)}, còn "
             f"{format_vnd(max(figures.capital - figures.disbursed, 0))}.",
             "amount",
@@ -262,7 +261,8 @@ def check_disbursement(project: ProjectFigures, source: str, amount: int) -> Non
     if amount < 0 and figures.disbursed + amount < 0:
         raise DomainError.one(
             "reversal_exceeds_disbursed",
-            f"Không thể thu hồi {format_vnd(-amount)}: nguồn {source} mới giải ngân {format_vnd(figures.disbursed)}.",
+            f"Không thể thu hồi {format_vnd(-amount)}: nguồn {sources.name(source)} mới giải ngân "
+            f"{format_vnd(figures.disbursed)}.",
             "amount",
         )
     if amount > 0 and project.settled_cost is not None and project.disbursed + amount > project.settled_cost:

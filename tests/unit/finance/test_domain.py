@@ -77,8 +77,8 @@ def test_reference_refuses_floats_and_unknown_sources():
     bad = data | {"capitation": data["capitation"] | {"advance_share": 0.8}}
     with pytest.raises(ValueError, match="quoted"):
         parse_reference(bad)
-    bad = data | {"sources": data["sources"][:-1]}
-    with pytest.raises(ValueError, match="domain.md"):
+    bad = data | {"allocation_kinds": data["allocation_kinds"] | {"x": {"name": "x", "sources": ["state_budget"]}}}
+    with pytest.raises(ValueError, match="unknown sources"):
         parse_reference(bad)
 
 
@@ -106,7 +106,12 @@ def test_surplus_source_follows_the_fund_year_2015_to_2020():
 
 def test_package_payments_come_from_the_budget_or_programs_only():
     assert check_source("ntp_health_population", 2024, "package_payment", None) == []
-    assert check_source("bhyt_fund", 2024, "package_payment", None)[0]["code"] == "source_not_allowed_for_kind"
+    [refused] = check_source("bhyt_fund", 2024, "package_payment", None)
+    assert refused["code"] == "source_not_allowed_for_kind"
+    assert refused["message"].endswith(
+        "không chi từ nguồn 'Quỹ bảo hiểm y tế'; nguồn được dùng: Ngân sách tỉnh, Ngân sách huyện, "
+        "Chương trình mục tiêu Y tế – Dân số, Nguồn hợp pháp khác."
+    )
     assert check_source("x", 2024, "budget", None)[0]["code"] == "unknown_source"
     assert check_source("other", 2024, "grant", None)[0]["code"] == "unknown_kind"
 

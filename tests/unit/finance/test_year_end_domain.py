@@ -176,6 +176,12 @@ def test_a_root_names_a_source_of_its_plans_section_iii(plan_id, source, refused
     assert [(e["code"], e["field"]) for e in errors] == ([("source_not_in_plan", "source")] if refused else [])
 
 
+def test_a_source_outside_section_iii_is_named_as_people_read_it():
+    [refused] = domain.check_source_in_plan(plan_facts(2), "district_budget")
+    assert "không nêu nguồn 'Ngân sách huyện'" in refused["message"]
+    assert "provincial_budget" not in refused["message"] and "Ngân sách tỉnh" in refused["message"]
+
+
 def test_a_plan_the_catalog_does_not_hold_is_not_asked():
     assert domain.check_source_in_plan(PlanFacts(9, "x", "91", 2018, 2025, None), "bhyt_fund") == []
 

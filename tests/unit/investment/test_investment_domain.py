@@ -87,6 +87,7 @@ def test_capital_reduction_never_below_that_source_disbursed() -> None:
     with pytest.raises(DomainError) as exc:
         domain.check_capital(p, "provincial_budget", -201)
     assert codes(exc) == ["capital_below_disbursed"]
+    assert "giảm vốn nguồn Ngân sách tỉnh xuống" in exc.value.errors[0]["message"]
     with pytest.raises(DomainError):
         domain.check_capital(p, "provincial_budget", 0)
 
@@ -97,6 +98,8 @@ def test_disbursement_never_beyond_that_source_capital() -> None:
     with pytest.raises(DomainError) as exc:
         domain.check_disbursement(p, "provincial_budget", 101)  # ntp_nrd's room does not help
     assert codes(exc) == ["exceeds_capital"]
+    # People read the source by its name, not by the contract's code.
+    assert "từ nguồn Ngân sách tỉnh vượt vốn" in exc.value.errors[0]["message"]
     with pytest.raises(DomainError) as exc:
         domain.check_disbursement(p, "oda_aid", 1)
     assert codes(exc) == ["exceeds_capital"]
@@ -108,6 +111,7 @@ def test_reversal_never_below_zero_and_settled_cost_caps_payments() -> None:
     with pytest.raises(DomainError) as exc:
         domain.check_disbursement(p, "provincial_budget", -501)
     assert codes(exc) == ["reversal_exceeds_disbursed"]
+    assert "nguồn Ngân sách tỉnh mới giải ngân" in exc.value.errors[0]["message"]
     settled = project(1000, settled=550, provincial_budget=(600, 500))
     with pytest.raises(DomainError) as exc:
         domain.check_disbursement(settled, "provincial_budget", 51)
