@@ -469,9 +469,12 @@ def list_allocations(
     page: int = 1,
     per_page: int = 50,
     level: str | None = None,
+    year_end_due: bool = False,
 ) -> dict[str, Any]:
     """Allocations matching the filters (an item includes its sub-items; a unit what lies below it; `level` the
-    recipient's: province, district or commune), each with its money so far, oldest first, one page at a time."""
+    recipient's: province, district or commune), each with its money so far, oldest first, one page at a time.
+    `year_end_due`: only those of a year already over that still hold money no carry-over or close has decided
+    (the domain's `remaining`), with `remaining_total`, what they hold together."""
     _check_unit(unit)
     conds = []
     if plan_id is not None:
@@ -494,9 +497,24 @@ def list_allocations(
             conds.append(Allocation.recipient_unit.in_(above[level]))
         else:  # a commune: anything below the districts
             conds.append(Allocation.recipient_unit.not_in([units.PROVINCE_CODE, *sorted(units.districts())]))
+    if year_end_due:
+        due = _year_end_due(session, conds)
+        items = records.allocations_with_money(session, Allocation.id.in_(sorted(due)), page=(page, per_page))
+        answer = {"items": items, "page": page, "per_page": per_page, "total": len(due)}
+        return answer | {"remaining_total": sum(due.values())}
     total = session.scalar(select(func.count()).select_from(Allocation).where(*conds))
     items = records.allocations_with_money(session, *conds, page=(page, per_page))
     return {"items": items, "page": page, "per_page": per_page, "total": int(total or 0)}
+
+
+def _year_end_due(session: Session, conds: list[Any]) -> dict[int, int]:
+    """Allocation id → what it still holds, for those of a fiscal year before this one (Việt Nam's today) whose
+    money the year end has not all decided: the domain's `remaining` of an ended year is what a carry-over or a
+    close may still take (docs/finance.md "Budget year end")."""
+    ended = Allocation.fiscal_year < clock.today().year
+    stmt = select(Allocation, *records.money_columns()).where(ended, *conds)
+    facts = (records.facts_of(r[0], r) for r in session.execute(stmt))
+    return {f.id: f.remaining for f in facts if f.remaining > 0}
 
 
 def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -582,8 +583,12 @@ def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
         "source": lambda v: sources.get(v, v),
         "kind": lambda v: KIND_VN.get(v, v),
         "parent_id": lambda v: f"phân bổ xuống từ số {v}",
+        "level": lambda v: {"province": "nhận ở cấp tỉnh", "district": "nhận ở cấp huyện"}.get(v, "nhận ở cấp xã"),
     }
-    scope = ", ".join(said[k](v) for k, v in filters.items() if k in said)
+    # The filters are echoed as the caller typed them: what a worksheet cannot hold (control characters) is left out.
+    scope = ILLEGAL_CHARACTERS_RE.sub("", ", ".join(said[k](v) for k, v in filters.items() if k in said))
+    if filters.get("year_end_due"):
+        scope += f"{', ' if scope else ''}năm đã qua, còn tiền chưa chuyển nguồn hoặc quyết toán"
     title = f"DANH SÁCH PHÂN BỔ KINH PHÍ{f' — {scope}' if scope else ''}: {len(rows)} phân bổ"
     book = allocations_workbook(rows, plans, sources, names, title)
     suffix = re.sub(r"[^A-Za-z0-9._-]+", "", "-".join(str(v) for v in filters.values()))  # a header-safe name

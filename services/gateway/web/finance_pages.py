@@ -89,6 +89,7 @@ class AllocationListQuery(Schema):
     plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
+    year_end = fields.Boolean()  # only those of an ended year still holding money the year end has not decided
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
@@ -182,6 +183,15 @@ def _by_year_and_source(plan_id: int, years: list[int], unit: str | None) -> dic
     return out
 
 
+def _year_end_due(unit: str | None) -> dict[str, Any] | None:
+    """For those who record the year end: how many allocations within the unit, of years already over, still
+    hold money no carry-over or close has decided, and how much (finance's `year_end_due` list, one row asked)."""
+    if g.principal.role not in FINANCE_WRITERS:
+        return None
+    answer = rpc("finance", "list_allocations", {"year_end_due": True} | ({"unit": unit} if unit else {}), 1, 1)
+    return answer if answer["total"] else None
+
+
 @bp.get("/")
 @allow(*READ_ROLES)
 @page(query=HomeQuery)
@@ -219,6 +229,7 @@ def home() -> Any:
         targets.setdefault(t["item_code"], []).append(t)
     return render(
         "home.html",
+        year_end_due=_year_end_due(unit) if not data["partial"] else None,
         targets=targets,
         start_here=start_here,
         plans=plans,
@@ -256,6 +267,8 @@ def _allocations_page(q: dict[str, Any], status: int = 200, errors: list[dict[st
     unit = scoped_unit(q.get("unit"))
     if unit is not None:
         filters["unit"] = unit
+    if q.get("year_end"):
+        filters["year_end_due"] = True
     answer = rpc("finance", "list_allocations", filters, q.get("page", 1), 50)
     plans = plan_list()
     numbers = {int(p["id"]): p["number"] for p in plans}

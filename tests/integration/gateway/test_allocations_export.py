@@ -1,5 +1,6 @@
 """The allocations list as Excel (`GET /api/v1/allocations.xlsx`) against a stand-in finance on the real broker:
-it reads every page of the list, and refuses, by name, a list too long for one file."""
+it reads every page of the list, says in its title what was asked, and refuses, by name, a list too long for one
+file."""
 
 from __future__ import annotations
 
@@ -48,3 +49,17 @@ def test_a_list_too_long_for_one_file_is_refused_by_name(gw, gw_amqp):
         r = gw.client.get("/api/v1/allocations.xlsx", headers=gw.headers("viewer"))
     assert r.status_code == 422 and r.json["errors"][0]["code"] == "too_many_rows"
     assert [c[0] for c in service.calls] == ["list_allocations"]  # refused at the first page
+
+
+def test_the_title_says_the_filters_without_what_a_sheet_cannot_hold(gw, gw_amqp):
+    # A filter typed with control characters (found by the API fuzzer) once made the title unwritable: a 500.
+    service = finance(gw_amqp, 2)
+    with running(service):
+        r = gw.client.get("/api/v1/allocations.xlsx?source=ng%06u%C2%92n&year_end_due=true&level=district",
+                          headers=gw.headers("viewer"))  # fmt: skip
+    assert r.status_code == 200, r.get_data(as_text=True)
+    title = load_workbook(io.BytesIO(r.data))["Phan bo"]["A1"].value
+    assert title == ("DANH SÁCH PHÂN BỔ KINH PHÍ — ngu\x92n, nhận ở cấp huyện, năm đã qua, còn tiền chưa chuyển "
+                     "nguồn hoặc quyết toán: 2 phân bổ")  # fmt: skip
+    [asked] = [c[1][0] for c in service.calls if c[0] == "list_allocations"]
+    assert asked == {"source": "ng\x06u\x92n", "year_end_due": True, "level": "district"}

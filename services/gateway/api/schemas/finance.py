@@ -21,6 +21,12 @@ class AllocationFilter(Schema):
         validate=validate.OneOf(("province", "district", "commune")),
         metadata={"description": "the recipient's level: province, district or commune"},
     )
+    year_end_due = fields.Boolean(
+        metadata={
+            "description": "only allocations of a fiscal year already over that still hold money no carry-over or "
+            "close has decided (their `remaining`); the answer adds `remaining_total`"
+        }
+    )
 
 
 class AllocationQuery(AllocationFilter):
