@@ -367,3 +367,17 @@ def units_within(scope: str) -> set[str]:
     if scope in districts():
         return {scope, *(c for c, d in _commune_district().items() if d == scope)}
     return {scope}
+
+
+def answers_for(scope: str | None, code: str, on: date) -> bool:
+    """Does unit `scope` (a user's --unit) answer on `on` for unit `code`'s money and records? When `code` lies
+    inside it, or has become part of a unit inside it by then: a merged commune's years before the merger are
+    its successor's (docs/domain.md §7), so the officers of Phường Rạch Giá see and settle what was allocated to
+    the wards that merged into it. No scope or the province answers for everything."""
+    return within(scope, code) or within(scope, successor_on(code, on))
+
+
+def reaching(scope: str, on: date) -> set[str]:
+    """The unit codes `scope` answers for on `on` (`answers_for`): those inside it and every commune merged into
+    a unit inside it by then; what a list narrowed to a unit keeps."""
+    return units_within(scope) | {c.code for c in communes() if within(scope, successor_on(c.code, on))}

@@ -484,7 +484,8 @@ def list_allocations(
     if year is not None:
         conds.append(Allocation.fiscal_year == year)
     if unit is not None and unit != units.PROVINCE_CODE:
-        conds.append(Allocation.recipient_unit.in_(sorted(units.units_within(unit))))
+        # What the unit answers for: inside it, or merged into a unit inside it (docs/domain.md §7).
+        conds.append(Allocation.recipient_unit.in_(sorted(units.reaching(unit, clock.today()))))
     if source is not None:
         conds.append(Allocation.source == source)
     if kind is not None:

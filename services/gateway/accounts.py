@@ -65,7 +65,8 @@ class Principal:
     ident: str = ""  # stable and unique ("token#12", "user#3"): names may repeat, ids do not
 
     def sees_unit(self, code: str) -> bool:
-        return units.within(self.unit, code)
+        """Inside the user's unit, or merged into a unit inside it (its records are now that unit's)."""
+        return units.answers_for(self.unit, code, clock.today())
 
     @property
     def scoped(self) -> bool:

@@ -116,6 +116,22 @@ def test_check_unit_names_the_successor():
     assert units.check_unit("91", date(2030, 1, 1)) == []
 
 
+def test_a_unit_answers_for_what_merged_into_it():
+    after, before = date(2026, 12, 7), date(2025, 6, 30)
+    # Phường An Bình (30751) became part of Phường Rạch Giá (30742) on 01/7/2025, Xã Vĩnh Bình Bắc (31060) of
+    # Xã Vĩnh Bình (31064): their money and records are the successor's from then on.
+    assert units.answers_for("30742", "30751", after) and not units.answers_for("30742", "30751", before)
+    assert units.answers_for("31064", "31060", after) and not units.answers_for("31064", "30751", after)
+    assert not units.answers_for("30751", "30742", after)  # never the other way round
+    assert units.reaching("30742", after) == units.predecessors("30742", after)
+    assert units.reaching("31064", before) == {"31064"}
+    # A former district and the province: what lies inside them, as before.
+    assert units.reaching("910", after) == units.units_within("910")
+    assert units.reaching("91", after) == units.units_within("91")
+    assert units.answers_for(None, "30751", after) and units.answers_for("910", "31060", after)
+    assert not units.answers_for("910", "30751", after)
+
+
 def test_predecessors_by_year():
     assert units.predecessors("31064", date(2025, 12, 31)) == {"31060", "31063", "31064"}
     assert units.predecessors("31064", date(2024, 12, 31)) == {"31064"}  # Bình Minh, before the reform

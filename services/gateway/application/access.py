@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, current_app, g, request
 from flask import session as web_session
 
-from services.common import clock, units
+from services.common import units
 from services.common.errors import DomainError, NotFound
 from services.gateway import accounts
 from services.gateway.application.remote import rpc
@@ -121,7 +121,8 @@ def enforce() -> None:
 
 
 def require_unit(code: str, field: str = "unit") -> None:
-    """Unit scoping: a user bound to a district or commune may not see or write outside it."""
+    """Unit scoping: a user bound to a district or commune may not see or write outside it (what merged into a unit
+    inside it is inside it: `units.answers_for`)."""
     principal: accounts.Principal = g.principal
     if not principal.sees_unit(code):
         raise DomainError.one(
@@ -159,15 +160,9 @@ def unit_in_scope(code: str, year: int) -> None:
     require_unit(code, "code")
 
 
-def sees_station(code: str) -> bool:
-    """A merged station's projects are now its successor's: a user of the successor sees them too."""
-    p = g.principal
-    return p.sees_unit(code) or p.sees_unit(units.successor_on(code, clock.today()))
-
-
 def require_station(code: str, field: str = "station_code") -> None:
-    if not sees_station(code):
-        require_unit(code, field)
+    """A station's records, a merged station's included (now its successor's: `Principal.sees_unit`)."""
+    require_unit(code, field)
 
 
 def require_project(project_id: int) -> None:

@@ -71,10 +71,11 @@ def register(session: Session, code: str, name: str, unit: str, kind: str, by: s
 
 
 def codes_in(session: Session, unit: str) -> list[str]:
-    """Facilities registered to `unit` or to a unit inside it (all registered ones for the province)."""
+    """Facilities registered to `unit`, to a unit inside it or to one merged into it (all registered ones for the
+    province)."""
     stmt = select(Facility.code).order_by(Facility.code)
     if unit != units.PROVINCE_CODE:
-        stmt = stmt.where(Facility.unit.in_(units.units_within(unit)))
+        stmt = stmt.where(Facility.unit.in_(units.reaching(unit, clock.today())))
     return list(session.scalars(stmt))
 
 
@@ -118,7 +119,7 @@ def listing(unit: str | None) -> list[dict[str, Any]]:
     """Registered facilities, within `unit` (already scoped) or all of them."""
     stmt = select(Facility).order_by(Facility.code)
     if unit is not None:
-        stmt = stmt.where(Facility.unit.in_(units.units_within(unit)))
+        stmt = stmt.where(Facility.unit.in_(units.reaching(unit, clock.today())))
     with current_app.extensions["ytcs"].session() as s:
         return [facility_dict(f) for f in s.scalars(stmt)]
 

@@ -12,7 +12,7 @@ from flask import g
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from services.common import clock, units
+from services.common import units
 from services.common.errors import DomainError
 from services.gateway.application import sheets
 from services.gateway.application.access import require_station
@@ -108,12 +108,9 @@ def import_workbook(data: bytes, expected_year: int | None) -> dict[str, Any]:
         problems.insert(
             0, sheets.cell_problem(2, "B", "Năm", "year_mismatch", f"tệp ghi năm {year}, không phải {expected_year}.")
         )
-    today = clock.today()
     for r in rows:
         code = r["code"]
-        if units.is_known_unit(code) and not (
-            g.principal.sees_unit(code) or g.principal.sees_unit(units.successor_on(code, today))
-        ):
+        if units.is_known_unit(code) and not g.principal.sees_unit(code):
             message = f"đơn vị {code} nằm ngoài phạm vi được giao ({g.principal.unit})."
             problems.append(where.problem(r["row"], "code", "unit_forbidden", message))
     # One answer names every problem: investment checks the other rows when the year is one.

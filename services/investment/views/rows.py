@@ -108,11 +108,7 @@ def codes_reaching(unit: str | None, on: date = FAR_FUTURE) -> set[str] | None:
     contribute in some year. None: no narrowing."""
     if unit is None or unit == units.PROVINCE_CODE:
         return None
-    return {
-        c.code
-        for c in units.communes()
-        if units.within(unit, c.code) or units.within(unit, units.successor_on(c.code, on))
-    }
+    return units.reaching(unit, on)
 
 
 def check_unit(unit: str | None) -> None:

@@ -13,7 +13,10 @@ class AllocationFilter(Schema):
     plan_id = Id()
     item_code = fields.String(validate=validate.Length(max=20), metadata={"description": "sub-items included"})
     year = Year(metadata={"description": "fiscal year"})
-    unit = fields.String(validate=validate.Length(max=10), metadata={"description": "recipients within this unit"})
+    unit = fields.String(
+        validate=validate.Length(max=10),
+        metadata={"description": "recipients within this unit, or merged into a unit within it by today"},
+    )
     source = fields.String(validate=validate.Length(max=40))
     kind = fields.String(validate=validate.Length(max=20))
     parent_id = Id()
