@@ -1,10 +1,14 @@
 """Finance's imports of sheets (`handlers.import_allocations`, `handlers.import_disbursements`), in-process on a
 fresh database: a sheet of `--rows` root allocations to the province's communes, recorded, then sent again
 (every row already recorded); then a sheet of `--rows` payments from those allocations, each with its voucher
-number, recorded and sent again. The gateway waits `IMPORT_TIMEOUT` for each (application/*_import.py).
+number, recorded and sent again. The gateway waits `IMPORT_TIMEOUT` for each (application/*_import.py). Then
+the reads over those allocations (all of 2020, an ended year, each still holding money): the year end still to
+decide (`list_allocations(year_end_due=True)`, what a finance person's home page asks on every visit), beside a
+plain page of the list: the first read, and the median of four more (the year end's answer is kept while the money
+is unchanged). `--more K` adds K further sheets of allocations before the reads, for a larger province.
 
     .venv/bin/python -m bench.allocation_import --rows 2000             # SQLite
-    .venv/bin/python -m bench.allocation_import --rows 2000 --postgres
+    .venv/bin/python -m bench.allocation_import --rows 2000 --postgres [--more 9]
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ from bench.intake import database, load_average
 ITEMS = ("I.1", "I.2.a", "I.2.b", "II.1", "II.3", "II.5", "II.2.1", "II.2.2", "II.2.3", "II.2.4", "II.2.5", "II.2.6")
 
 
-def sheet(rows: int) -> list[dict[str, Any]]:
-    """`rows` allocations of 2020 under plan 158/KH-UBND, one per item and commune, as the gateway sends them."""
+def sheet(rows: int, start: int = 0) -> list[dict[str, Any]]:
+    """`rows` allocations of 2020 under plan 158/KH-UBND, one per item and commune, as the gateway sends them
+    (`start`: the sheet after `start` allocations, under decisions of its own)."""
     from services.common import units
 
     communes = [c.code for c in units.base_communes()]
     out = [
         {
-            "row": 5 + n,
+            "row": 5 + n - start,
             "plan_id": 1,
             "item_code": ITEMS[n // len(communes) % len(ITEMS)],
             "source": "provincial_budget",
@@ -40,7 +45,7 @@ def sheet(rows: int) -> list[dict[str, Any]]:
             "decision_no": f"{n // (len(communes) * len(ITEMS)) + 1}/QĐ-UBND",
             "decision_date": "2020-01-15",
         }
-        for n in range(rows)
+        for n in range(start, start + rows)
     ]
     return out
 
@@ -79,12 +84,37 @@ def _twice(factory: Any, handler: Any, body: dict[str, Any], name: str) -> list[
     return out
 
 
-def run(url: str, rows: int) -> list[dict[str, Any]]:
+def _reads(factory: Any, rows: int) -> list[dict[str, Any]]:
+    """Milliseconds of the year end still to decide and of a plain page of the list, the first read and the median
+    of four more; the first must count every allocation, as each still holds money."""
+    from services.common.db import transaction
+    from services.finance import views
+
+    out = []
+    for label, filters, per_page in (("year_end_due", {"year_end_due": True}, 1), ("plain_page", {}, 50)):
+        times, answer = [], {}
+        for _ in range(5):
+            started = time.perf_counter()
+            with transaction(factory) as s:
+                answer = views.list_allocations(s, per_page=per_page, **filters)
+            times.append(time.perf_counter() - started)
+        if answer["total"] != rows:
+            raise SystemExit(f"{label}: {answer['total']} allocations, not {rows}")
+        again = sorted(times[1:])
+        out.append({"read": label, "allocations": rows, "first_ms": round(1000 * times[0], 1),
+                    "again_ms": round(500 * (again[1] + again[2]), 1)})  # fmt: skip
+    return out
+
+
+def run(url: str, rows: int, more: int = 0) -> list[dict[str, Any]]:
+    """The sheets sent and sent again, then the reads over their allocations and `more` sheets of `rows` further
+    allocations of 2020 (no payments), for the reads at a larger scale."""
     from services.common.db import make_engine, transaction
     from services.common.migrate import upgrade
     from services.finance import handlers
     from services.finance.catalog_loader import sync_catalog
     from services.finance.models import Allocation, Disbursement
+    from services.finance.unit_of_work import FinanceUnitOfWork
 
     upgrade("finance", url)
     engine = make_engine(url)
@@ -99,22 +129,27 @@ def run(url: str, rows: int) -> list[dict[str, Any]]:
             s.scalar(select(func.count()).select_from(Allocation)),
             s.scalar(select(func.count()).select_from(Disbursement)),
         )
-    engine.dispose()
     if stored != (rows, rows) or any(o["recorded" if o["send"] == "first" else "already"] != rows for o in out):
         raise SystemExit(f"counts do not reconcile: stored {stored}, answers {out}")
     for o in out:
         del o["ids"]
-    return out
+    for n in range(1, more + 1):
+        with FinanceUnitOfWork(factory) as uow:
+            handlers.import_allocations(uow, {"rows": sheet(rows, n * rows)})
+    reads = _reads(factory, rows * (1 + more))
+    engine.dispose()
+    return out + reads
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--more", type=int, default=0, help="sheets of further allocations before the reads")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, database(args.postgres, work, "finance") as url:
         engine = "postgresql" if args.postgres else "sqlite"
-        for line in run(url, args.rows):
+        for line in run(url, args.rows, args.more):
             print(json.dumps({"bench": "allocation_import", "db": engine, **line, "load": load_average()}), flush=True)
 
 

@@ -476,6 +476,7 @@ def list_allocations(
     `year_end_due`: only those of a year already over that still hold money no carry-over or close has decided
     (the domain's `remaining`), with `remaining_total`, what they hold together."""
     _check_unit(unit)
+    today = clock.today()
     conds = []
     if plan_id is not None:
         conds.append(Allocation.plan_id == plan_id)
@@ -485,7 +486,7 @@ def list_allocations(
         conds.append(Allocation.fiscal_year == year)
     if unit is not None and unit != units.PROVINCE_CODE:
         # What the unit answers for: inside it, or merged into a unit inside it (docs/domain.md §7).
-        conds.append(Allocation.recipient_unit.in_(sorted(units.reaching(unit, clock.today()))))
+        conds.append(Allocation.recipient_unit.in_(sorted(units.reaching(unit, today))))
     if source is not None:
         conds.append(Allocation.source == source)
     if kind is not None:
@@ -499,23 +500,25 @@ def list_allocations(
         else:  # a commune: anything below the districts
             conds.append(Allocation.recipient_unit.not_in([units.PROVINCE_CODE, *sorted(units.districts())]))
     if year_end_due:
-        due = _year_end_due(session, conds)
-        items = records.allocations_with_money(session, Allocation.id.in_(sorted(due)), page=(page, per_page))
-        answer = {"items": items, "page": page, "per_page": per_page, "total": len(due)}
-        return answer | {"remaining_total": sum(due.values())}
+        # Asked on every visit of a finance person's home page, and a scan of every ended year's money: kept while
+        # the money is unchanged (and for the day: the year and the merged units follow today).
+        question = ("year_end_due", plan_id, item_code, year, unit, source, kind, parent_id, level, today)
+        ids, held = _KEPT.get(session, question, lambda: _year_end_due(session, conds, today.year))
+        shown = ids[(page - 1) * per_page : page * per_page]
+        items = records.allocations_with_money(session, Allocation.id.in_(shown))
+        return {"items": items, "page": page, "per_page": per_page, "total": len(ids), "remaining_total": held}
     total = session.scalar(select(func.count()).select_from(Allocation).where(*conds))
     items = records.allocations_with_money(session, *conds, page=(page, per_page))
     return {"items": items, "page": page, "per_page": per_page, "total": int(total or 0)}
 
 
-def _year_end_due(session: Session, conds: list[Any]) -> dict[int, int]:
-    """Allocation id → what it still holds, for those of a fiscal year before this one (Việt Nam's today) whose
-    money the year end has not all decided: the domain's `remaining` of an ended year is what a carry-over or a
+def _year_end_due(session: Session, conds: list[Any], this_year: int) -> tuple[tuple[int, ...], int]:
+    """The ids, in order, of the allocations of a fiscal year before `this_year` whose money the year end has not
+    all decided, and what they hold together: the domain's `remaining` of an ended year is what a carry-over or a
     close may still take (docs/finance.md "Budget year end")."""
-    ended = Allocation.fiscal_year < clock.today().year
-    stmt = select(Allocation, *records.money_columns()).where(ended, *conds)
-    facts = (records.facts_of(r[0], r) for r in session.execute(stmt))
-    return {f.id: f.remaining for f in facts if f.remaining > 0}
+    stmt = select(Allocation, *records.money_columns()).where(Allocation.fiscal_year < this_year, *conds)
+    facts = [f for f in (records.facts_of(r[0], r) for r in session.execute(stmt)) if f.remaining > 0]
+    return tuple(sorted(f.id for f in facts)), sum(f.remaining for f in facts)
 
 
 def allocation_detail(session: Session, allocation_id: int) -> dict[str, Any]:

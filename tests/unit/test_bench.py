@@ -213,8 +213,10 @@ def test_the_import_bench_records_its_sheets_once(tmp_path: Path) -> None:
 
     rows = allocation_import.sheet(300)
     assert len({(r["item_code"], r["recipient_unit"], r["decision_no"]) for r in rows}) == 300  # no two alike
-    first, again, paid, paid_again = allocation_import.run(f"sqlite:///{tmp_path / 'finance.db'}", 300)
+    first, again, paid, paid_again, due, plain = allocation_import.run(f"sqlite:///{tmp_path / 'finance.db'}", 300)
     assert (first["recorded"], again["already"]) == (300, 300)
     assert (paid["sheet"], paid["recorded"], paid_again["already"]) == ("disbursements", 300, 300)
+    # The reads count every allocation: all of 2020, each still holding money (run refuses otherwise).
+    assert (due["read"], due["allocations"], plain["read"]) == ("year_end_due", 300, "plain_page")
     # Each payment its own voucher: none of them alike to another.
     assert len({(p["allocation_id"], p["reference"]) for p in allocation_import.payments([1, 2], 300)}) == 300
