@@ -223,7 +223,8 @@ def _scope_params(session: Session, plan: Plan, year: int | None, unit: str | No
         params["year"] = year
     if unit is not None and unit != units.PROVINCE_CODE:
         filters += " AND a.recipient_unit IN :units"
-        params["units"] = sorted(units.units_within(unit))
+        # A unit's roll-up holds what merged into it (docs/domain.md §7), each merged commune its own row of by_unit.
+        params["units"] = sorted(units.reaching(unit, clock.today()))
     binds = [bindparam("plans", expanding=True)]
     if "units" in params:
         binds.append(bindparam("units", expanding=True))
@@ -318,7 +319,7 @@ def _year_end_rows(session: Session, plan: Plan, year: int | None, unit: str | N
         binds.append(bindparam("years", expanding=True))
     if unit is not None and unit != units.PROVINCE_CODE:
         filters += " AND a.recipient_unit IN :units"
-        params["units"] = sorted(units.units_within(unit))
+        params["units"] = sorted(units.reaching(unit, clock.today()))  # as the roll-up (_scope_params)
         binds.append(bindparam("units", expanding=True))
     if code is not None:
         filters += " AND i.code = :code"
@@ -373,13 +374,14 @@ def funding_status_kept(
     session: Session, plan_id: int, item_code: str, year: int | None = None, unit: str | None = None
 ) -> dict[str, Any]:
     """`funding_status`, kept while the money is unchanged (a refusal such as an unknown item is not kept)."""
-    return _KEPT.get(session, ("item", plan_id, item_code, year, unit),
+    return _KEPT.get(session, ("item", plan_id, item_code, year, unit, clock.today()),
                      lambda: funding_status(session, plan_id, item_code, year, unit))
 
 
 def funding_tree_kept(session: Session, plan_id: int, year: int | None = None, unit: str | None = None) -> dict:
     """`funding_tree`, kept while the money is unchanged."""
-    return _KEPT.get(session, ("tree", plan_id, year, unit), lambda: funding_tree(session, plan_id, year, unit))
+    question = ("tree", plan_id, year, unit, clock.today())  # the day: what merged into a unit follows it
+    return _KEPT.get(session, question, lambda: funding_tree(session, plan_id, year, unit))
 
 
 # A unit's money: allocations whose recipient lies within the unit. The money entering it is counted at
