@@ -225,6 +225,46 @@ def test_a_finance_officer_reverses_part_of_a_carry_over_on_the_allocation_page(
     assert "Hủy Chuyển nguồn" in history and "9/QĐ-STC" in history and "15.000.000" in history
 
 
+def test_a_merged_wards_officer_is_told_of_the_year_end_and_closes_it(chrome, stack):
+    """After the 2025 merger: a 2023 allocation to Phường Pháo Đài (30772), now part of Phường Hà Tiên (30769), still
+    holds 25 000 000. Hà Tiên's finance officer sees the notice on the home page, follows it to the list, opens the
+    allocation, closes the money, and the notice is gone. No other module uses Hà Tiên or its wards."""
+    driver = chrome
+    headers = {"Authorization": f"Bearer {stack.token('finance')}"}
+
+    def post(path: str, body: dict) -> dict:
+        r = requests.post(stack.url + path, json=body, headers=headers, timeout=30)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    alloc = post("/api/v1/allocations", {
+        "plan_id": 1, "item_code": "II.5", "source": "provincial_budget", "fiscal_year": 2023,
+        "recipient_unit": "30772", "amount": 30_000_000, "decision_no": "12/QĐ-UBND", "decision_date": "2023-03-01",
+    })  # fmt: skip
+    post(f"/api/v1/allocations/{alloc['id']}/disbursements", {"amount": 5_000_000, "date": "2023-06-01"})
+    stack.ytcs("user", "create", "--username", "tr-hatien", "--role", "finance", "--unit", "30769",
+               stdin=PASSWORD + "\n")  # fmt: skip
+    login(driver, stack, "tr-hatien")
+    notice = driver.find_element(By.ID, "year-end-due")
+    assert "1 khoản phân bổ" in notice.text and "25.000.000" in notice.text, notice.text
+    notice.find_element(By.TAG_NAME, "a").click()
+    wait(driver, ec.presence_of_element_located((By.ID, "year-end-total")))
+    assert driver.find_element(By.ID, "year-end-filter").is_selected()
+    assert "25.000.000" in text_of(driver, "#year-end-total")
+    screenshot(driver, "year-end-due")
+    driver.find_element(By.LINK_TEXT, str(alloc["id"])).click()
+    form = wait(driver, ec.presence_of_element_located((By.ID, "close-form")))
+    form.find_element(By.NAME, "amount").send_keys("25.000.000")
+    for name in ("date", "decision_date"):
+        driver.execute_script("arguments[0].value = arguments[1]", form.find_element(By.NAME, name), "2024-01-15")
+    form.find_element(By.NAME, "decision_no").send_keys("3/QĐ-UBND")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, ec.text_to_be_present_in_element((By.CSS_SELECTOR, "body"), "Đã ghi quyết toán (đóng)."))
+    driver.get(stack.url + "/")
+    wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "nav.menu")))
+    assert not driver.find_elements(By.ID, "year-end-due")
+
+
 def _downloaded(folder: Path, timeout: float = 30, suffix: str = ".xlsx") -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
