@@ -188,7 +188,10 @@ def _year_end_due(unit: str | None) -> dict[str, Any] | None:
     hold money no carry-over or close has decided, and how much (finance's `year_end_due` list, one row asked)."""
     if g.principal.role not in FINANCE_WRITERS:
         return None
-    answer = rpc("finance", "list_allocations", {"year_end_due": True} | ({"unit": unit} if unit else {}), 1, 1)
+    try:
+        answer = rpc("finance", "list_allocations", {"year_end_due": True} | ({"unit": unit} if unit else {}), 1, 1)
+    except Unavailable:
+        return None  # a notice is never a reason for the page to fail
     return answer if answer["total"] else None
 
 
