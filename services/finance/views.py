@@ -472,11 +472,13 @@ def list_allocations(
     per_page: int = 50,
     level: str | None = None,
     year_end_due: bool = False,
+    decision_no: str | None = None,
 ) -> dict[str, Any]:
     """Allocations matching the filters (an item includes its sub-items; a unit what lies below it; `level` the
-    recipient's: province, district or commune), each with its money so far, oldest first, one page at a time.
-    `year_end_due`: only those of a year already over that still hold money no carry-over or close has decided
-    (the domain's `remaining`), with `remaining_total`, what they hold together."""
+    recipient's: province, district or commune; `decision_no` the decision's number as recorded, spaces around it
+    aside), each with its money so far, oldest first, one page at a time. `year_end_due`: only those of a year
+    already over that still hold money no carry-over or close has decided (the domain's `remaining`), with
+    `remaining_total`, what they hold together."""
     _check_unit(unit)
     today = clock.today()
     conds = []
@@ -495,6 +497,9 @@ def list_allocations(
         conds.append(Allocation.kind == kind)
     if parent_id is not None:
         conds.append(Allocation.parent_id == parent_id)
+    if decision_no is not None:
+        # The number as an imported sheet's rows are matched by it (domain.import_key), served by its index.
+        conds.append(Allocation.decision_no == decision_no.strip())
     if level is not None:
         above = {"province": [units.PROVINCE_CODE], "district": sorted(units.districts())}
         if level in above:
@@ -504,7 +509,7 @@ def list_allocations(
     if year_end_due:
         # Asked on every visit of a finance person's home page, and a scan of every ended year's money: kept while
         # the money is unchanged (and for the day: the year and the merged units follow today).
-        question = ("year_end_due", plan_id, item_code, year, unit, source, kind, parent_id, level, today)
+        question = ("year_end_due", plan_id, item_code, year, unit, source, kind, parent_id, level, decision_no, today)
         ids, held = _KEPT.get(session, question, lambda: _year_end_due(session, conds, today.year))
         shown = ids[(page - 1) * per_page : page * per_page]
         items = records.allocations_with_money(session, Allocation.id.in_(shown))

@@ -39,9 +39,10 @@ def notice(page: str) -> str | None:
 
 
 def test_the_year_end_still_to_decide_is_listed_told_and_settled_by_the_successor(stack, finance):
+    decision = f"{uuid.uuid4().hex[:6]}/QĐ-UBND"
     a = created(finance.post("/api/v1/allocations", {
         "plan_id": 1, "item_code": "II.5", "source": "provincial_budget", "fiscal_year": 2023, "recipient_unit": WARD,
-        "amount": 60 * M, "decision_no": f"{uuid.uuid4().hex[:6]}/QĐ-UBND", "decision_date": "2023-02-10",
+        "amount": 60 * M, "decision_no": decision, "decision_date": "2023-02-10",
     }))  # fmt: skip
     created(finance.post(f"/api/v1/allocations/{a['id']}/disbursements", {"amount": 10 * M, "date": "2023-05-02"}))
 
@@ -58,6 +59,10 @@ def test_the_year_end_still_to_decide_is_listed_told_and_settled_by_the_successo
     assert listed.status_code == 200 and f'href="/allocations/{a["id"]}"' in listed.text
     assert 'id="year-end-total"' in listed.text and "50.000.000" in listed.text
     assert 'id="year-end-filter" checked' in listed.text
+    # Found by its decision's number too, on the page and in the API.
+    found = officer.get("/allocations", params={"decision_no": f" {decision} "})
+    assert f'href="/allocations/{a["id"]}"' in found.text and f'value="{decision}"' in found.text
+    assert [i["id"] for i in finance.get("/api/v1/allocations", decision_no=decision).json()["items"]] == [a["id"]]
     # A viewer of the same ward records nothing at the year end: no notice. An officer of Xã Vĩnh Bình, which
     # An Bình did not join, may not open the allocation.
     assert notice(person(stack, "ye-due-xem", "viewer").get("/").text) is None

@@ -584,6 +584,7 @@ def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
         "kind": lambda v: KIND_VN.get(v, v),
         "parent_id": lambda v: f"phân bổ xuống từ số {v}",
         "level": lambda v: {"province": "nhận ở cấp tỉnh", "district": "nhận ở cấp huyện"}.get(v, "nhận ở cấp xã"),
+        "decision_no": lambda v: f"quyết định {v}",
     }
     # The filters are echoed as the caller typed them: what a worksheet cannot hold (control characters) is left out.
     scope = ILLEGAL_CHARACTERS_RE.sub("", ", ".join(said[k](v) for k, v in filters.items() if k in said))

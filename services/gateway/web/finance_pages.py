@@ -89,6 +89,7 @@ class AllocationListQuery(Schema):
     plan = fields.Integer(validate=validate.Range(min=1, max=2**31))
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     unit = fields.String(validate=validate.Regexp(r"^[0-9]{2,5}$"))
+    decision_no = fields.String(validate=validate.Length(max=80))
     year_end = fields.Boolean()  # only those of an ended year still holding money the year end has not decided
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
@@ -270,6 +271,8 @@ def _allocations_page(q: dict[str, Any], status: int = 200, errors: list[dict[st
     unit = scoped_unit(q.get("unit"))
     if unit is not None:
         filters["unit"] = unit
+    if (q.get("decision_no") or "").strip():
+        filters["decision_no"] = q["decision_no"] = q["decision_no"].strip()  # shown again as it was matched
     if q.get("year_end"):
         filters["year_end_due"] = True
     answer = rpc("finance", "list_allocations", filters, q.get("page", 1), 50)

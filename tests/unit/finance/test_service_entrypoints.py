@@ -161,6 +161,13 @@ def test_ledger_writes_commit_publish_and_wake_the_relay(service: Service, facto
     by_level = {lv: [a["id"] for a in service.list_allocations({"level": lv}, 1, 10)["items"]]
                 for lv in ("province", "district", "commune")}  # fmt: skip
     assert by_level == {"province": [root["id"]], "district": [child["id"]], "commune": []}
+
+    # By the decision's number as recorded, spaces around it aside: not a part of it, not another number.
+    def by_decision(number: str) -> list[int]:
+        return [a["id"] for a in service.list_allocations({"decision_no": number}, 1, 10)["items"]]
+
+    assert by_decision(" 1/QĐ-UBND ") == [root["id"], child["id"]]
+    assert by_decision("1/QĐ") == [] and by_decision("2/QĐ-UBND") == []
     assert service.funding_status(1, "II.5", 2024)["allocated"] == 800_000_000
     assert service.funding_tree(1, 2024)["items"]["II.5"]["disbursed"] == 100_000_000
     assert service.funding_by_unit("910", 2024)["allocated"] == 300_000_000

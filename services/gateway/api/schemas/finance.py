@@ -24,6 +24,10 @@ class AllocationFilter(Schema):
         validate=validate.OneOf(("province", "district", "commune")),
         metadata={"description": "the recipient's level: province, district or commune"},
     )
+    decision_no = fields.String(
+        validate=validate.Length(min=1, max=80),
+        metadata={"description": "the decision's number as recorded (spaces around it aside)", "example": "12/QĐ-UBND"},
+    )
     year_end_due = fields.Boolean(
         metadata={
             "description": "only allocations of a fiscal year already over that still hold money no carry-over or "
