@@ -65,6 +65,13 @@ def text_of(driver, css):
     return driver.find_element(By.CSS_SELECTOR, css).text
 
 
+def recorded(stack, token: str, path: str, body: dict) -> dict:
+    """A command through the API, answered 201."""
+    r = requests.post(stack.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def test_a_finance_officer_enters_money_sees_it_rolled_up_and_downloads_the_report(chrome, stack, people, downloads):
     driver = chrome
     driver.get(stack.url + "/")
@@ -190,18 +197,12 @@ def test_a_finance_officer_reverses_part_of_a_carry_over_on_the_allocation_page(
     """A 2021 allocation partly carried over to 2022 by the API; the officer opens its page, unfolds the record's
     reversal form, reverses 15 000 000 by a decision, and sees the reversal in the history."""
     driver = chrome
-    headers = {"Authorization": f"Bearer {stack.token('finance')}"}
-
-    def post(path: str, body: dict) -> dict:
-        r = requests.post(stack.url + path, json=body, headers=headers, timeout=30)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    alloc = post("/api/v1/allocations", {
+    token = stack.token("finance")
+    alloc = recorded(stack, token, "/api/v1/allocations", {
         "plan_id": 1, "item_code": "II.5", "source": "provincial_budget", "fiscal_year": YEAR,
         "recipient_unit": DISTRICT, "amount": 90_000_000, "decision_no": "81/QĐ-UBND", "decision_date": f"{YEAR}-03-01",
     })  # fmt: skip
-    carried = post(f"/api/v1/allocations/{alloc['id']}/carry-over", {
+    carried = recorded(stack, token, f"/api/v1/allocations/{alloc['id']}/carry-over", {
         "amount": 40_000_000, "date": f"{YEAR + 1}-01-10", "decision_no": "5/QĐ-STC",
         "decision_date": f"{YEAR + 1}-01-10",
     })  # fmt: skip
@@ -230,18 +231,13 @@ def test_a_merged_wards_officer_is_told_of_the_year_end_and_closes_it(chrome, st
     holds 25 000 000. Hà Tiên's finance officer sees the notice on the home page, follows it to the list, opens the
     allocation, closes the money, and the notice is gone. No other module uses Hà Tiên or its wards."""
     driver = chrome
-    headers = {"Authorization": f"Bearer {stack.token('finance')}"}
-
-    def post(path: str, body: dict) -> dict:
-        r = requests.post(stack.url + path, json=body, headers=headers, timeout=30)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    alloc = post("/api/v1/allocations", {
+    token = stack.token("finance")
+    alloc = recorded(stack, token, "/api/v1/allocations", {
         "plan_id": 1, "item_code": "II.5", "source": "provincial_budget", "fiscal_year": 2023,
         "recipient_unit": "30772", "amount": 30_000_000, "decision_no": "12/QĐ-UBND", "decision_date": "2023-03-01",
     })  # fmt: skip
-    post(f"/api/v1/allocations/{alloc['id']}/disbursements", {"amount": 5_000_000, "date": "2023-06-01"})
+    paid = {"amount": 5_000_000, "date": "2023-06-01"}
+    recorded(stack, token, f"/api/v1/allocations/{alloc['id']}/disbursements", paid)
     stack.ytcs("user", "create", "--username", "tr-hatien", "--role", "finance", "--unit", "30769",
                stdin=PASSWORD + "\n")  # fmt: skip
     login(driver, stack, "tr-hatien")
