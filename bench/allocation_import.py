@@ -1,11 +1,12 @@
 """Finance's imports of sheets (`handlers.import_allocations`, `handlers.import_disbursements`), in-process on a
 fresh database: a sheet of `--rows` root allocations to the province's communes, recorded, then sent again
 (every row already recorded); then a sheet of `--rows` payments from those allocations, each with its voucher
-number, recorded and sent again. The gateway waits `IMPORT_TIMEOUT` for each (application/*_import.py). Then
-the reads over those allocations (all of 2020, an ended year, each still holding money): the year end still to
-decide (`list_allocations(year_end_due=True)`, what a finance person's home page asks on every visit), beside a
-plain page of the list: the first read, and the median of four more (the year end's answer is kept while the money
-is unchanged). `--more K` adds K further sheets of allocations before the reads, for a larger province.
+number, recorded and sent again. The gateway waits `sheets.SEND_TIMEOUT` for each
+(services/gateway/application/sheets.py). Then the reads over those allocations (all of 2020, an ended year, each
+still holding money): the year end still to decide (`list_allocations(year_end_due=True)`, what a finance person's
+home page asks on every visit), beside a plain page of the list: the first read, and the median of four more (the
+year end's answer is kept while the money is unchanged). `--more K` adds K further sheets of allocations before the
+reads, for a larger province.
 
     .venv/bin/python -m bench.allocation_import --rows 2000             # SQLite
     .venv/bin/python -m bench.allocation_import --rows 2000 --postgres [--more 9]

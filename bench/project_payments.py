@@ -1,7 +1,7 @@
 """Investment's import of a treasury statement (`handlers.import_disbursements`), in-process on a fresh database:
 `--projects` station projects, each with capital from two sources, then a sheet of `--rows` payments from them,
 each with its own voucher number, recorded and sent again (every row already recorded). The gateway waits
-`IMPORT_TIMEOUT` for it (application/project_disbursement_import.py).
+`sheets.SEND_TIMEOUT` for it (services/gateway/application/sheets.py).
 
     .venv/bin/python -m bench.project_payments --rows 2000             # SQLite
     .venv/bin/python -m bench.project_payments --rows 2000 --postgres

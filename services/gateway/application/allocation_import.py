@@ -27,7 +27,6 @@ from services.gateway.application.remote import guarded, rpc
 WHAT = "mẫu phân bổ"
 # Finance records 2,000 rows in about 1 s on SQLite and 3 s on PostgreSQL (docs/benchmarks.md §7); a sheet waits
 # longer than one command's RPC_TIMEOUT, and finance commits nothing past this deadline.
-IMPORT_TIMEOUT = 60.0
 KINDS = (("budget", "Dự toán ngân sách (mặc định)"), ("package_payment", "Khoán / đặt hàng (TT 39/2017)"))
 # The template's columns: (key, heading). The keys are AllocationCommandV1's fields, less plan_id (the sheet's).
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -50,10 +49,9 @@ FIRST_ROW = sheets.FIRST_ROW
 AS_TYPED = {
     "fiscal_year": "Năm phải là số, ví dụ 2024.",
     "fund_year": "Năm quỹ phải là số, ví dụ 2019.",
-    "decision_date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 15/01/2024) hoặc dùng ô ngày của Excel.",
+    "decision_date": sheets.day_as_typed("15/01/2024"),
     "parent_allocation_id": "Số phân bổ cấp trên phải là số (cột Số của trang Phân bổ).",
 }
-LISTS = "Danh muc"  # the second sheet: codes to pick from
 
 
 # --------------------------------------------------------------------------- the template
@@ -96,7 +94,7 @@ def template_workbook(
     ws["A2"], ws["B2"] = "Kế hoạch", plan["number"]
     ws["C2"] = (
         "Mỗi dòng một phân bổ, từ dòng 5; không sửa ô B2 và dòng 4. Mã mục, nguồn, loại và đơn vị: xem trang "
-        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: dòng đã ghi không bị ghi lần nữa."
+        f"'{sheets.LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: dòng đã ghi không bị ghi lần nữa."
     )
     sheets.write_columns(ws, COLUMNS, {k: 40 if k == "note" else 18 for k in KEYS}, 48)
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
@@ -108,7 +106,7 @@ def template_workbook(
     for r in range(FIRST_ROW, FIRST_ROW + 200):
         ws.cell(row=r, column=KEYS.index("decision_date") + 1).number_format = "dd/mm/yyyy"
 
-    lists = book.create_sheet(LISTS)
+    lists = book.create_sheet(sheets.LISTS)
     named = [s for s in sources if int(plan["id"]) in s.get("plans", [])] or sources
     columns = (
         ("Mã mục", "Mục của kế hoạch", [(i["code"], i["title"]) for i in items]),
@@ -303,4 +301,4 @@ def _ask_finance(method: str, rows: list[dict[str, Any]], where: sheets.Layout, 
             }
             for r in rows
         ]
-        return sheets.send("finance", method, AllocationImportIn().dump({"rows": payload}), where, IMPORT_TIMEOUT)
+        return sheets.send("finance", method, AllocationImportIn().dump({"rows": payload}), where)

@@ -21,7 +21,6 @@ from services.gateway.application import finance, sheets
 from services.gateway.application.funding import unit_name
 
 WHAT = "mẫu giải ngân"
-IMPORT_TIMEOUT = 60.0  # as an allocation sheet's: 2,000 payments take finance a few seconds
 MAX_OFFERED = 20_000  # allocations listed to pick from; past that the template asks for a year
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("allocation_id", "Số phân bổ chi từ: cột A trang 'Danh muc'"),
@@ -39,9 +38,8 @@ READERS = {
 }
 AS_TYPED = {
     "allocation_id": "Số phân bổ phải là số (cột A của trang 'Danh muc', hoặc cột Số của trang Phân bổ).",
-    "date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 05/03/2024) hoặc dùng ô ngày của Excel.",
+    "date": sheets.day_as_typed("05/03/2024"),
 }
-LISTS = "Danh muc"
 LIST_COLUMNS = (("Số phân bổ", 12), ("Mục", 10), ("Nguồn", 30), ("Năm", 8), ("Đơn vị nhận", 36), ("Quyết định", 30),
                 ("Còn lại (đồng)", 18))  # fmt: skip
 
@@ -71,8 +69,8 @@ def template_workbook(
     ws["A1"] = f"GIẢI NGÂN — KẾ HOẠCH {plan['number']}"
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (
-        "Mỗi dòng một lần chi, từ dòng 5; không sửa dòng 4. Số phân bổ: xem trang "
-        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa."
+        f"Mỗi dòng một lần chi, từ dòng 5; không sửa dòng 4. Số phân bổ: xem trang '{sheets.LISTS}'. "
+        "Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa."
     )
     sheets.write_columns(ws, COLUMNS, {"allocation_id": 20, "reference": 30, "amount": 20}, 48)
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=1)
@@ -90,7 +88,7 @@ def template_workbook(
         recipient = f"{a['recipient_unit']} {names[a['recipient_unit']]}"
         return (a["id"], a["item_code"], source, a["fiscal_year"], recipient, decision, a["remaining"])
 
-    lists = book.create_sheet(LISTS)
+    lists = book.create_sheet(sheets.LISTS)
     sheets.write_list(lists, LIST_COLUMNS, [listed(a) for a in allocations], money=(6,))
     # Any allocation within the person's unit is taken, listed or not.
     sheets.offer(ws, lists, 1, len(allocations), KEYS.index("allocation_id") + 1, FIRST_ROW + MAX_IMPORT_ROWS - 1)
@@ -148,4 +146,4 @@ def import_workbook(data: bytes) -> dict[str, Any]:
 
 def _ask_finance(method: str, rows: list[dict[str, Any]], where: sheets.Layout) -> Any:
     payload = DisbursementImportIn().dump({"rows": [r["cmd"] for r in rows]})
-    return sheets.send("finance", method, payload, where, IMPORT_TIMEOUT)
+    return sheets.send("finance", method, payload, where)

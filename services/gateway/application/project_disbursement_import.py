@@ -23,7 +23,6 @@ from services.gateway.application.investment import STATUS_NAMES
 from services.gateway.application.remote import rpc
 
 WHAT = "mẫu giải ngân vốn đầu tư"
-IMPORT_TIMEOUT = 60.0  # as the other sheets': a statement of 2,000 payments takes investment a few seconds
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("project_id", "Số dự án: cột A trang 'Danh muc'"),
     ("source", "Nguồn vốn: mã hoặc tên (cột E trang 'Danh muc')"),
@@ -42,9 +41,8 @@ READERS = {
 }
 AS_TYPED = {
     "project_id": "Số dự án phải là số (cột A của trang 'Danh muc').",
-    "date": "Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ 05/03/2024) hoặc dùng ô ngày của Excel.",
+    "date": sheets.day_as_typed("05/03/2024"),
 }
-LISTS = "Danh muc"
 LIST_COLUMNS = (("Số dự án", 10), ("Dự án", 36), ("Trạm y tế", 30), ("Trạng thái", 16), ("Mã nguồn", 20),
                 ("Nguồn vốn", 36), ("Vốn giao (đồng)", 18), ("Đã giải ngân (đồng)", 18),
                 ("Còn lại (đồng)", 18))  # fmt: skip
@@ -67,8 +65,8 @@ def template_workbook(accounts: list[dict[str, Any]], source_names: dict[str, st
     ws["A1"] = "GIẢI NGÂN VỐN ĐẦU TƯ — DỰ ÁN TRẠM Y TẾ"
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (
-        "Mỗi dòng một chứng từ, từ dòng 5; không sửa dòng 4. Dự án và nguồn: xem trang "
-        f"'{LISTS}'. Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa. "
+        f"Mỗi dòng một chứng từ, từ dòng 5; không sửa dòng 4. Dự án và nguồn: xem trang '{sheets.LISTS}'. "
+        "Gửi lại cả tệp khi thêm dòng hoặc sửa dòng bị từ chối: chứng từ đã ghi không bị ghi lần nữa. "
         "Số tiền âm: tiền thu hồi, hoặc hủy một lần chi ghi sai nếu ghi cùng số chứng từ của lần chi đó."
     )
     sheets.write_columns(ws, COLUMNS, {"project_id": 14, "source": 28, "amount": 26, "reference": 24}, 60)
@@ -83,7 +81,7 @@ def template_workbook(accounts: list[dict[str, Any]], source_names: dict[str, st
          a["capital"], a["disbursed"], a["capital"] - a["disbursed"])
         for a in accounts
     ]  # fmt: skip
-    lists = book.create_sheet(LISTS)
+    lists = book.create_sheet(sheets.LISTS)
     sheets.write_list(lists, LIST_COLUMNS, rows, money=(6, 7, 8))
     # Any project within the person's unit is taken, listed or not.
     sheets.offer(ws, lists, 1, len(accounts), KEYS.index("project_id") + 1, FIRST_ROW + MAX_IMPORT_ROWS - 1)
@@ -142,4 +140,4 @@ def import_workbook(data: bytes, source_names: dict[str, str]) -> dict[str, Any]
 
 def _ask_investment(method: str, rows: list[dict[str, Any]], where: sheets.Layout, *actor: str) -> Any:
     payload = DisbursementImportIn().dump({"rows": [r["cmd"] for r in rows]})
-    return sheets.send("investment", method, payload, where, IMPORT_TIMEOUT, *actor)
+    return sheets.send("investment", method, payload, where, *actor)

@@ -28,6 +28,14 @@ from services.gateway.application.remote import clients
 from services.gateway.errors import Unavailable, validation_errors
 
 HEADING_ROW, KEY_ROW, FIRST_ROW = 3, 4, 5  # a template's headings, its columns' keys, its first row of data
+LISTS = "Danh muc"  # a template's second sheet: what its cells pick from
+SEND_TIMEOUT = 60.0  # a sheet of 2,000 rows takes a service a few seconds; a command's wait is far shorter
+
+
+def day_as_typed(example: str) -> str:
+    """How to write a date cell, for a cell that is none (marshmallow speaks of ISO dates)."""
+    return f"Ngày không hợp lệ: ghi dạng dd/mm/yyyy (ví dụ {example}) hoặc dùng ô ngày của Excel."
+
 MAX_COLUMNS = 64  # a template has at most 15; a sheet as wide as Excel allows (16,384) costs 8 bytes a blank cell
 MAX_UNPACKED = 20 * 1024 * 1024  # a filled-in template unpacks to well under 1 MB; 1 MB of zip can unpack to 1 GB
 KEY_ROWS = 10  # the key row is looked for this far down
@@ -301,12 +309,12 @@ def refuse_if_wrong(rows: list[dict[str, Any]], where: Layout, check: Callable[[
     raise DomainError(sorted(where.problems, key=lambda p: (p.get("row") or 0)))
 
 
-def send(service: str, method: str, payload: Any, where: Layout, timeout: float, *more: Any) -> Any:
-    """`service.method(payload, *more)`, waiting up to `timeout` (a sheet takes longer than one command); a refusal
-    is raised with every problem named by its cell."""
+def send(service: str, method: str, payload: Any, where: Layout, *more: Any) -> Any:
+    """`service.method(payload, *more)`, waiting up to `SEND_TIMEOUT` (a sheet takes longer than one command); a
+    refusal is raised with every problem named by its cell."""
     call = (service, method, (payload, *more), {})
     try:
-        return clients().fan_out({"it": call}, raise_domain=True, timeout=timeout)["it"]
+        return clients().fan_out({"it": call}, raise_domain=True, timeout=SEND_TIMEOUT)["it"]
     except DomainError as exc:
         named = [where.problem(e.get("row"), e.get("field"), e["code"], e["message"]) for e in exc.errors]
         raise DomainError(named, exc.status) from None
