@@ -160,6 +160,21 @@ def doc(
     return mark
 
 
+def doc_sheet_upload(
+    response: type[Schema] | None = None, query: type[Schema] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`doc` of a filled-in Excel template sent back: the .xlsx as the body (its own media type or
+    application/octet-stream; the view reads the bytes either way) or a multipart form field `file`, refused
+    whole with every bad cell named."""
+    return doc(
+        query=query,
+        content_type="application/octet-stream",
+        body={"type": "string", "format": "binary"},
+        response=response,
+        responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
+    )
+
+
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for conv, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule):

@@ -31,7 +31,7 @@ from services.gateway.api.schemas.finance import (
 from services.gateway.application import allocation_import, disbursement_import, finance, workbooks
 from services.gateway.application.access import READ_ROLES, allow, scoped_unit
 from services.gateway.application.funding import source_names
-from services.gateway.openapi import doc
+from services.gateway.openapi import doc, doc_sheet_upload
 
 bp = Blueprint("finance", __name__, url_prefix="/api/v1")
 WRITERS = ("admin", "finance")
@@ -99,13 +99,7 @@ def allocation_template() -> Any:
 
 @bp.post("/allocations/import.xlsx")
 @allow(*WRITERS)
-@doc(
-    query=ImportQuery,
-    content_type="application/octet-stream",  # the .xlsx itself, or a multipart form field `file`
-    body={"type": "string", "format": "binary"},
-    response=AllocationImport,
-    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
-)
+@doc_sheet_upload(AllocationImport, ImportQuery)
 def import_allocations() -> Any:
     """A filled-in allocation template (the .xlsx as the body, or a form field `file`). Every row is checked
     first; one wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing
@@ -132,12 +126,7 @@ def disbursement_template() -> Any:
 
 @bp.post("/disbursements/import.xlsx")
 @allow(*WRITERS)
-@doc(
-    content_type="application/octet-stream",  # the .xlsx itself, or a multipart form field `file`
-    body={"type": "string", "format": "binary"},
-    response=DisbursementImport,
-    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
-)
+@doc_sheet_upload(DisbursementImport)
 def import_disbursements() -> Any:
     """A filled-in disbursement template (the .xlsx as the body, or a form field `file`). Every row is checked
     first; one wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing

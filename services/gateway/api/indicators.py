@@ -19,7 +19,7 @@ from services.gateway.api.common import XLSX, load_args, load_json, rpc, uploade
 from services.gateway.api.schemas.indicators import ImportQuery, SheetQuery, YearQuery
 from services.gateway.application import indicators
 from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
-from services.gateway.openapi import doc
+from services.gateway.openapi import doc, doc_sheet_upload
 
 bp = Blueprint("indicators", __name__, url_prefix="/api/v1")
 WRITE_ROLES = ("finance", "admin")
@@ -85,13 +85,7 @@ def template() -> Any:
 # --------------------------------------------------------------------------- import
 @bp.post("/indicators/import.xlsx")
 @allow(*WRITE_ROLES)
-@doc(
-    query=ImportQuery,
-    # The .xlsx itself, with its own media type or application/octet-stream (the view reads the bytes either way).
-    content_type="application/octet-stream",
-    body={"type": "string", "format": "binary"},
-    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
-)
+@doc_sheet_upload(query=ImportQuery)
 def import_sheet() -> Any:
     """A filled-in template (the .xlsx as the body, or a form field `file`). Every row is checked first: one
     wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing is

@@ -26,7 +26,7 @@ from services.gateway.api.schemas.investment import (
 from services.gateway.application import investment, project_disbursement_import
 from services.gateway.application.access import READ_ROLES, allow, require_station, scope_unit
 from services.gateway.application.funding import source_names
-from services.gateway.openapi import doc
+from services.gateway.openapi import doc, doc_sheet_upload
 
 bp = Blueprint("investment", __name__, url_prefix="/api/v1/investment")
 WRITE_ROLES = ("finance", "admin")
@@ -143,12 +143,7 @@ def disbursement_template() -> Any:
 
 @bp.post("/disbursements/import.xlsx")
 @allow(*WRITE_ROLES)
-@doc(
-    content_type="application/octet-stream",  # the .xlsx itself, or a multipart form field `file`
-    body={"type": "string", "format": "binary"},
-    response=ProjectDisbursementImport,
-    responses={422: "Mỗi ô sai được nêu (dòng, cột, lý do); không ghi gì"},
-)
+@doc_sheet_upload(ProjectDisbursementImport)
 def import_disbursements() -> Any:
     """A filled-in project payment template (the .xlsx as the body, or a form field `file`). Every row is checked
     first; one wrong cell refuses the whole sheet (422, each problem with its row, column and reason) and nothing
