@@ -4,7 +4,6 @@ PostgreSQL), schema built by the service's own migrations and the register loade
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -15,9 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common import catalog
 from services.common.contracts import event_schema
 from services.common.contracts import investment as contract
-from services.common.db import make_engine, transaction
+from services.common.db import transaction
 from services.common.errors import DomainError, NotFound
-from services.common.migrate import upgrade
 from services.investment import handlers, views
 from services.investment.models import Outbox, ProjectCapital, ProjectDisbursement
 from services.investment.register_loader import sync_register
@@ -27,16 +25,12 @@ TODAY = date(2026, 11, 25)
 
 
 @pytest.fixture
-def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade("investment", any_db_url)
-    engine = make_engine(any_db_url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_register(s)
-    with transaction(factory) as s:  # loading twice changes nothing (ytcs migrate runs it every start)
+def db(db: sessionmaker[Session]) -> sessionmaker[Session]:
+    """conftest's database, its register loaded a second time: that changes nothing (ytcs migrate loads it every
+    start)."""
+    with transaction(db) as s:
         assert sync_register(s) == 194  # 145 of 2019, then 1 + 48 new versions (interim 2025 ward, 2025 map)
-    yield factory
-    engine.dispose()
+    return db
 
 
 def run(db: sessionmaker[Session], fn: Any, *args: Any, **kwargs: Any) -> Any:
