@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from bench.allocation_import import sent_twice
 from bench.intake import database, load_average
 
 SOURCES = ("provincial_budget", "ntp_nrd")
@@ -76,17 +76,15 @@ def run(url: str, rows: int, project_count: int) -> list[dict[str, Any]]:
     with transaction(factory) as s:
         sync_register(s)
     body = {"rows": payments(projects(factory, project_count), rows)}
-    out = []
-    for label in ("first", "again"):
-        started = time.perf_counter()
-        with InvestmentUnitOfWork(factory) as uow:
-            answer = handlers.import_disbursements(uow, body, "bench")
-        seconds = time.perf_counter() - started
-        out.append(
-            {"sheet": "project_payments", "send": label, "rows": rows, "projects": project_count,
-             "recorded": answer["recorded"], "already": answer["already_recorded"], "seconds": round(seconds, 3),
-             "rows_per_s": round(rows / seconds)}  # fmt: skip
-        )
+    out = sent_twice(
+        lambda: InvestmentUnitOfWork(factory),
+        lambda uow, sheet: handlers.import_disbursements(uow, sheet, "bench"),
+        body,
+        "project_payments",
+    )
+    for line in out:
+        del line["ids"]
+        line["projects"] = project_count
     with transaction(factory) as s:
         stored = s.scalar(select(func.count()).select_from(ProjectDisbursement))
     engine.dispose()
