@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from services.common.contracts import investment as contract
 from services.common.contracts.fields import Id, Year
+from services.gateway.api.schemas.finance import ImportedRow
 from services.gateway.application.investment import STATUSES
 
 
@@ -69,10 +70,8 @@ class DisbursementTemplateQuery(Schema):
     )
 
 
-class ProjectImportedPayment(Schema):
-    row = fields.Integer(metadata={"description": "the sheet's row number", "example": 5})
+class ProjectImportedPayment(ImportedRow):
     id = fields.Integer(metadata={"description": "the project disbursement the row is", "example": 88})
-    status = fields.String(metadata={"description": "recorded | already_recorded", "example": "recorded"})
 
 
 class ProjectDisbursementImport(Schema):
