@@ -48,14 +48,20 @@ def send(c: Client, data: bytes, **params: Any) -> requests.Response:
     return c.upload("/allocations/import.xlsx" + (f"?{urlencode(params)}" if params else ""), data)
 
 
-@pytest.fixture(scope="module")
-def clients(stack: Stack) -> dict[str, Client]:
+def officers(stack: Stack) -> dict[str, Client]:
+    """Who sends sheets in these modules: the province's finance, Vĩnh Thuận's (910), a viewer, and an admin (who
+    reads the audit log)."""
     return {
         "province": Client(stack, stack.token("finance")),
         "district_910": Client(stack, stack.token("finance", "910")),
         "viewer": Client(stack, stack.token("viewer")),
-        "admin": Client(stack, stack.token("admin")),  # reads the audit log
+        "admin": Client(stack, stack.token("admin")),
     }
+
+
+@pytest.fixture(scope="module")
+def clients(stack: Stack) -> dict[str, Client]:
+    return officers(stack)
 
 
 def fill(template: bytes, rows: list[dict[str, Any]]) -> bytes:

@@ -19,6 +19,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
+from tests.e2e.test_allocation_import import officers, problems
 from tests.e2e.test_indicators import Client
 from tests.e2e.test_web_pages import PASSWORD, Browser
 from tests.support.infra import Stack
@@ -31,12 +32,7 @@ M = 1_000_000
 
 @pytest.fixture(scope="module")
 def clients(stack: Stack) -> dict[str, Client]:
-    return {
-        "province": Client(stack, stack.token("finance")),
-        "district_910": Client(stack, stack.token("finance", "910")),
-        "viewer": Client(stack, stack.token("viewer")),
-        "admin": Client(stack, stack.token("admin")),  # reads the audit log
-    }
+    return officers(stack)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +62,6 @@ def send(c: Client, data: bytes) -> requests.Response:
 
 def fill(template: bytes, rows: list[dict[str, Any]]) -> bytes:
     return write_rows(load_workbook(io.BytesIO(template)), "Giai ngan", rows)
-
-
-def problems(r: requests.Response) -> set[tuple[int, str, str]]:
-    assert r.status_code == 422, r.text
-    return {(e["row"], e["column"], e["code"]) for e in r.json()["errors"]}
 
 
 def disbursed(c: Client, allocation_id: int) -> int:

@@ -17,7 +17,8 @@ import lxml.html
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.test_disbursement_import import XLSX, fill, post, problems
+from tests.e2e.test_allocation_import import officers, problems
+from tests.e2e.test_disbursement_import import XLSX, fill, post
 from tests.e2e.test_indicators import Client
 from tests.e2e.test_web_pages import PASSWORD, Browser
 from tests.support.infra import Stack
@@ -28,12 +29,7 @@ PB, NRD = "provincial_budget", "ntp_nrd"
 
 @pytest.fixture(scope="module")
 def clients(stack: Stack) -> dict[str, Client]:
-    return {
-        "province": Client(stack, stack.token("finance")),
-        "district_910": Client(stack, stack.token("finance", "910")),
-        "viewer": Client(stack, stack.token("viewer")),
-        "admin": Client(stack, stack.token("admin")),  # reads the audit log
-    }
+    return officers(stack)
 
 
 @pytest.fixture(scope="module")
