@@ -12,22 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.db import make_engine, transaction
-from services.common.migrate import upgrade
 from services.finance.catalog_loader import sync_catalog
 from tests.support.infra import ROOT
+from tests.support.services import migrated
 
 
-@contextlib.contextmanager
-def finance_factory(url: str) -> Iterator[sessionmaker[Session]]:
+def finance_factory(url: str) -> contextlib.AbstractContextManager[sessionmaker[Session]]:
     """A finance database at `url` built by its migrations, with the plan catalog loaded."""
-    upgrade("finance", url)
-    engine = make_engine(url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with transaction(factory) as s:
-        sync_catalog(s)
-    yield factory
-    engine.dispose()
+    return migrated("finance", url, sync_catalog)
 
 
 @pytest.fixture

@@ -14,14 +14,12 @@ from nameko.testing.services import worker_factory
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import clock, units
-from services.common.db import make_engine, transaction
 from services.common.errors import DomainError, Malformed, NotFound
 from services.common.messaging import DatabaseAccess
-from services.common.migrate import upgrade
 from services.investment.models import Outbox
 from services.investment.register_loader import sync_register
 from services.investment.service import Service
-from tests.support.services import entrypoint_names, outbox_rows, row_count
+from tests.support.services import entrypoint_names, migrated, outbox_rows, row_count
 
 STATION = "30733"
 CORRELATION = "corr-entrypoints"
@@ -82,13 +80,8 @@ COVERED = {
 @pytest.fixture(scope="module")
 def factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
     url = f"sqlite:///{Path(tmp_path_factory.mktemp('investment')) / 'investment.db'}"
-    upgrade("investment", url)
-    engine = make_engine(url)
-    made = sessionmaker(engine, expire_on_commit=False)
-    with transaction(made) as s:
-        sync_register(s)
-    yield made
-    engine.dispose()
+    with migrated("investment", url, sync_register) as made:
+        yield made
 
 
 @pytest.fixture
