@@ -186,3 +186,34 @@ def test_the_filled_template_uploaded_on_the_page_names_a_bad_cell_then_records(
     current = api_facts(b, OTHER_STATION)["current"]
     assert (current["doctors"], current["doctor_days_per_week"], current["source"]) == (1, 2, "Điều tra 2020")
     assert api_facts(b, STATION)["current"]["version"] == 1  # its unchanged row made no new version
+
+
+def test_a_merged_communes_officer_sees_and_corrects_the_communes_now_part_of_it(stack, people):
+    """Xã Vĩnh Bình (31064) took in 31060 and 31063 on 01/7/2025 (docs/domain.md §7): its officer's 2020 page
+    lists the three stations as they were, says so, and writes the merged ones' rows; not another commune's."""
+    stack.ytcs("user", "create", "--username", "p17i-tyt-31064", "--role", "finance", "--unit", "31064",
+               stdin=PASSWORD + "\n")
+    b = Browser(stack.url)
+    b.login("p17i-tyt-31064")
+    r = b.get(f"/indicators?year={YEAR}")  # the person's own unit
+    assert r.status_code == 200, r.text
+    page = tree(r.text)
+    rows = page.xpath('//table[@id="indicators"]/tbody/tr')
+    assert [tr.get("data-code") for tr in rows] == [STATION, OTHER_STATION, "31064"]
+    assert [" ".join(tr.xpath("td")[1].text_content().split()) for tr in rows][0].endswith("→ 31064")
+    note = " ".join(page.xpath('//p[@id="merged-stations"]')[0].text_content().split())
+    assert "Xã Vĩnh Bình (31064) gồm cả 31060, 31063" in note and "01/07/2025" in note
+    form = row_form(page, OTHER_STATION)
+    assert form["doctors"] == "1"  # what the district's upload recorded above
+    form.update(population="7.100")
+    r = b.post(f"/indicators/{OTHER_STATION}/{YEAR}", form)
+    assert r.status_code == 303, r.text
+    current = api_facts(b, OTHER_STATION)["current"]
+    assert (current["population"], current["recorded_by"]) == (7100, "user:p17i-tyt-31064")
+    # Vĩnh Phong's (31051) own commune is not theirs, nor is 31074, merged into Vĩnh Phong.
+    for code in ("31051", "31074"):
+        assert b.post(f"/indicators/{code}/{YEAR}", {"population": "100", "source": "x"}).status_code == 403
+    # A year after the merger: the one commune.
+    later = tree(b.get("/indicators?year=2025").text)
+    assert [tr.get("data-code") for tr in later.xpath('//table[@id="indicators"]/tbody/tr')] == ["31064"]
+    assert not later.xpath('//p[@id="merged-stations"]')

@@ -86,6 +86,8 @@ def _page(
     # A refusal not about a listed row (the upload, an unknown code) is shown above the table.
     general = (errors or []) if failed is not None and failed not in {r["code"] for r in rows} else []
     writer = g.principal.role in FINANCE_WRITERS
+    # A ward's year before the 2025 merger lists the stations of the communes now part of it (domain.md §7).
+    merged = [r["code"] for r in rows if not units.within(sheet["unit"], r["code"])]
     return render(
         "indicators.html",
         status,
@@ -94,6 +96,9 @@ def _page(
         year=year,
         unit=sheet["unit"],
         unit_label=units.name_on(sheet["unit"], date(year, 12, 31)),
+        merged=merged,
+        unit_now=units.name_on(sheet["unit"], clock.today()),
+        reform_date=units.REFORM_DATE,
         columns=sheets.COLUMNS,
         centre_fields=CENTRE_FIELDS,
         yes_no=YES_NO,

@@ -58,7 +58,7 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
     domain.check_year(year, "year")
     scope = unit or units.PROVINCE_CODE
     on = target_rules.as_of_date(year, today)
-    stations = stations_on(session, on, (scope,))
+    stations = stations_on(session, on, (scope,), today)
     centres = _centres(scope, year) if units.level_of(scope) != "commune" else []
     latest = _latest(session, year)
     rows = []
@@ -71,6 +71,7 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
                 "level": "commune",
                 "district": s.district,
                 "district_name": s.district_name,
+                "merged_into": _merged_into(s.code, today),
                 "facts": fact_dict(f) if f else None,
             }
         )
@@ -83,6 +84,7 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
                 "level": "district",
                 "district": c.code,
                 "district_name": c.name,
+                "merged_into": None,
                 "facts": fact_dict(f) if f else None,
             }
         )
@@ -104,8 +106,18 @@ def _completed_building_codes(session: Session, on: date) -> set[str]:
     return {units.successor_on(c, on) for c in codes}
 
 
-def _scope_name(code: str, on: date) -> str:
-    return f"{units.name_on(code, on)} ({code})"
+def _merged_into(code: str, today: date) -> str | None:
+    """The commune a station's commune has since merged into (None: it is still its own)."""
+    now = units.successor_on(code, today)
+    return None if now == code else now
+
+
+def _scope_name(code: str, on: date, today: date, stations: list[Station]) -> str:
+    """The unit measured, in words; a ward's year before the merger names the communes it is made of."""
+    merged = [s.code for s in stations if not units.within(code, s.code)]
+    if not merged:
+        return f"{units.name_on(code, on)} ({code})"
+    return f"{units.name_on(code, today)} ({code}, gồm {', '.join(merged)} đã sáp nhập vào)"
 
 
 def targets(
@@ -121,7 +133,7 @@ def targets(
     on = target_rules.as_of_date(year, today)
     scope = unit or plan.unit
     level = units.level_of(scope)
-    stations = stations_on(session, on, (plan.unit, unit))
+    stations = stations_on(session, on, (plan.unit, unit), today)
     status = latest_status(
         session,
         [s.id for s in stations],
@@ -167,7 +179,7 @@ def targets(
         )
         for c in (_centres(scope, year) if level != "commune" and units.within(plan.unit, scope) else [])
     ]
-    scope_name = _scope_name(scope, on)
+    scope_name = _scope_name(scope, on, today, stations)
     items = []
     for item, target in plan.targets():
         kind = target_rules.KINDS.get(target.key)

@@ -28,7 +28,7 @@ def priorities(
     check_unit(unit)
     rules = rules or load_priority_rules()
     on = date(year, 1, 1) if year > today.year else domain.as_of_date(year, today)
-    stations = stations_on(session, on, (unit,))
+    stations = stations_on(session, on, (unit,), today)
     status = latest_status(session, [s.id for s in stations], up_to_year=year)
     # Last completion year and projects in progress per station code, summed in the database.
     completed = session.execute(

@@ -116,7 +116,9 @@ def check_unit(unit: str | None) -> None:
         units.require_unit(unit)
 
 
-def stations_on(session: Session, on: date, scope: Iterable[str | None]) -> list[Station]:
-    """Stations in force on a date inside every given unit scope (None scopes ignored)."""
+def stations_on(session: Session, on: date, scope: Iterable[str | None], today: date) -> list[Station]:
+    """Stations in force on a date that every given unit scope answers for today (None scopes ignored): inside
+    it, or merged into a unit inside it by then (units.answers_for). So a ward's year before the merger lists
+    the stations of the communes it is now made of, as they were that year."""
     rows = session.scalars(select(Station).where(in_force_clause(on)).order_by(Station.code))
-    return [s for s in rows if all(u is None or units.within(u, s.code) for u in scope)]
+    return [s for s in rows if all(u is None or units.answers_for(u, s.code, today) for u in scope)]

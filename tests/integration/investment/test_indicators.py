@@ -263,3 +263,38 @@ def test_indicator_facts_take_precedence_over_the_register(db: sessionmaker[Sess
     put(db, "31060", 2024, bhyt_eligible=False)  # the 2024 survey says otherwise
     row = by_key(run(db, views.targets, 2, 2024, None, TODAY))[("I.2.a", "stations_bhyt_eligible")]
     assert (row["numerator"], row["denominator"], row["source"]) == (1, 8, "indicators+register")
+
+
+def test_a_commune_year_before_the_merger_lists_the_communes_now_part_of_it(db: sessionmaker[Session]) -> None:
+    """Xã Vĩnh Bình (31064) has since 01/7/2025 been 31064 with Vĩnh Bình Bắc (31060) and 31063 merged into it
+    (domain.md §7). Its 2024 sheet and targets are those three stations as they were, each its own row; its
+    2025 sheet is the one commune in force at the year's end."""
+    load_vinh_thuan(db)
+    sheet = run(db, views.sheet_rows, "31064", 2024, TODAY)
+    rows = {r["code"]: r for r in sheet["rows"]}
+    assert list(rows) == ["31060", "31063", "31064"]
+    assert {c: (r["merged_into"], r["facts"]["population"]) for c, r in rows.items()} == {
+        "31060": ("31064", 8000),
+        "31063": ("31064", 7000),
+        "31064": (None, 9000),
+    }
+    assert [r["code"] for r in run(db, views.sheet_rows, "31064", 2025, TODAY)["rows"]] == ["31064"]
+    # A merged commune's own page is itself alone, and the district's lists each station once, marked.
+    assert [r["code"] for r in run(db, views.sheet_rows, "31063", 2024, TODAY)["rows"]] == ["31063"]
+    district = run(db, views.sheet_rows, "910", 2024, TODAY)["rows"]
+    assert [r["code"] for r in district if r["level"] == "commune"] == sorted(VINH_THUAN_2024)
+    assert {r["code"] for r in district if r["merged_into"]} == {"31060", "31063", "31072", "31074", "31075"}
+
+    t = by_key(run(db, views.targets, 2, 2024, "31064", TODAY))
+    # A doctor ≥ 2 days a week: 31060 (1 doctor, 2 days) and 31064 (2, 5), not 31063 (1 day) = 2 of 3.
+    doctor = t[("I.2.a", "stations_with_doctor")]
+    assert (doctor["actual_value"], doctor["numerator"], doctor["denominator"]) == ("66.67", 2, 3)
+    assert [m["code"] for m in doctor["misses"]] == ["31063"]
+    assert (doctor["level"], doctor["by_unit"]) == ("commune", [])
+    assert "Xã Vĩnh Bình (31064, gồm 31060, 31063 đã sáp nhập vào)" in doctor["basis"]
+    # Health records: (6 000 + 5 000 + 8 100) / (8 000 + 7 000 + 9 000) = 19 100 / 24 000 = 79.583… → 79.58.
+    records = t[("I.2.a", "population_health_managed")]
+    assert (records["actual_value"], records["numerator"], records["denominator"]) == ("79.58", 19100, 24000)
+    # The 2025 targets of 31064 measure the one commune in force at the year's end.
+    later = by_key(run(db, views.targets, 2, 2025, "31064", TODAY))[("I.2.b", "stations_with_doctor")]
+    assert later["expected"] == 1 and "đã sáp nhập" not in later["basis"]
