@@ -213,6 +213,10 @@ def test_a_merged_communes_officer_sees_and_corrects_the_communes_now_part_of_it
     # Vĩnh Phong's (31051) own commune is not theirs, nor is 31074, merged into Vĩnh Phong.
     for code in ("31051", "31074"):
         assert b.post(f"/indicators/{code}/{YEAR}", {"population": "100", "source": "x"}).status_code == 403
+    r = b.http.get(f"{b.url}/api/v1/indicators/template.xlsx", params={"year": YEAR})
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws["A1"].value == f"CHỈ SỐ Y TẾ CƠ SỞ NĂM {YEAR} — Xã Vĩnh Bình (31064, gồm 31060, 31063 đã sáp nhập vào)"
+    assert [c.value for c in ws["A"][4:]] == [STATION, OTHER_STATION, "31064"]
     # A year after the merger: the one commune.
     later = tree(b.get("/indicators?year=2025").text)
     assert [tr.get("data-code") for tr in later.xpath('//table[@id="indicators"]/tbody/tr')] == ["31064"]

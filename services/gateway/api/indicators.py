@@ -7,12 +7,10 @@ a district's for its stations and its health centre). Reads: every role, within 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, jsonify
 
-from services.common import units
 from services.common.contracts import investment as contract
 from services.common.errors import DomainError
 from services.gateway.api.common import XLSX, load_args, load_json, rpc, uploaded_workbook, xlsx_download
@@ -77,9 +75,7 @@ def template() -> Any:
     q = load_args(SheetQuery())
     unit = scope_unit(q.get("unit"))
     sheet = rpc("investment", "indicator_sheet", unit, q["year"])
-    scope = sheet["unit"]
-    name = units.name_on(scope, date(q["year"], 12, 31))
-    return xlsx_download(indicators.template_workbook(sheet, name), f"chi-so-{scope}-{q['year']}.xlsx")
+    return xlsx_download(indicators.template_workbook(sheet), f"chi-so-{sheet['unit']}-{q['year']}.xlsx")
 
 
 # --------------------------------------------------------------------------- import

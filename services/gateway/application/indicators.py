@@ -47,12 +47,12 @@ def _yes_no(value: Any) -> Any:
     return value
 
 
-def template_workbook(sheet: dict[str, Any], unit_name: str) -> Workbook:
+def template_workbook(sheet: dict[str, Any]) -> Workbook:
     book = Workbook()
     ws = book.active
     ws.title = "Chi so"
     year = sheet["year"]
-    ws["A1"] = f"CHỈ SỐ Y TẾ CƠ SỞ NĂM {year} — {unit_name}"
+    ws["A1"] = f"CHỈ SỐ Y TẾ CƠ SỞ NĂM {year} — {sheet['unit_name']}"
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"], ws["B2"] = "Năm", year
     ws["C2"] = (

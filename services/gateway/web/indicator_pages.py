@@ -7,7 +7,6 @@ beside it; the other rows keep the stored facts."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
@@ -86,8 +85,6 @@ def _page(
     # A refusal not about a listed row (the upload, an unknown code) is shown above the table.
     general = (errors or []) if failed is not None and failed not in {r["code"] for r in rows} else []
     writer = g.principal.role in FINANCE_WRITERS
-    # A ward's year before the 2025 merger lists the stations of the communes now part of it (domain.md §7).
-    merged = [r["code"] for r in rows if not units.within(sheet["unit"], r["code"])]
     return render(
         "indicators.html",
         status,
@@ -95,8 +92,8 @@ def _page(
         rows=rows,
         year=year,
         unit=sheet["unit"],
-        unit_label=units.name_on(sheet["unit"], date(year, 12, 31)),
-        merged=merged,
+        unit_label=sheet["unit_name"],
+        merged=sheet["merged"],  # a ward's year before the 2025 merger: the communes now part of it
         unit_now=units.name_on(sheet["unit"], clock.today()),
         reform_date=units.REFORM_DATE,
         columns=sheets.COLUMNS,

@@ -88,7 +88,14 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
                 "facts": fact_dict(f) if f else None,
             }
         )
-    return {"unit": scope, "year": year, "as_of": on.isoformat(), "rows": rows}
+    return {
+        "unit": scope,
+        "unit_name": _scope_name(scope, on, today, stations),
+        "merged": _merged(scope, stations),
+        "year": year,
+        "as_of": on.isoformat(),
+        "rows": rows,
+    }
 
 
 def _completed_building_codes(session: Session, on: date) -> set[str]:
@@ -112,9 +119,14 @@ def _merged_into(code: str, today: date) -> str | None:
     return None if now == code else now
 
 
+def _merged(code: str, stations: list[Station]) -> list[str]:
+    """The stations listed under unit `code` that lie outside it: communes merged into it since."""
+    return [s.code for s in stations if not units.within(code, s.code)]
+
+
 def _scope_name(code: str, on: date, today: date, stations: list[Station]) -> str:
     """The unit measured, in words; a ward's year before the merger names the communes it is made of."""
-    merged = [s.code for s in stations if not units.within(code, s.code)]
+    merged = _merged(code, stations)
     if not merged:
         return f"{units.name_on(code, on)} ({code})"
     return f"{units.name_on(code, today)} ({code}, gồm {', '.join(merged)} đã sáp nhập vào)"

@@ -278,7 +278,16 @@ def test_a_commune_year_before_the_merger_lists_the_communes_now_part_of_it(db: 
         "31063": ("31064", 7000),
         "31064": (None, 9000),
     }
-    assert [r["code"] for r in run(db, views.sheet_rows, "31064", 2025, TODAY)["rows"]] == ["31064"]
+    assert (sheet["unit_name"], sheet["merged"]) == ("Xã Vĩnh Bình (31064, gồm 31060, 31063 đã sáp nhập vào)", [
+        "31060",
+        "31063",
+    ])
+    later = run(db, views.sheet_rows, "31064", 2025, TODAY)
+    assert ([r["code"] for r in later["rows"]], later["unit_name"], later["merged"]) == (
+        ["31064"],
+        "Xã Vĩnh Bình (31064)",
+        [],
+    )
     # A merged commune's own page is itself alone, and the district's lists each station once, marked.
     assert [r["code"] for r in run(db, views.sheet_rows, "31063", 2024, TODAY)["rows"]] == ["31063"]
     district = run(db, views.sheet_rows, "910", 2024, TODAY)["rows"]
