@@ -570,6 +570,13 @@ def test_priorities_rank_with_visible_parts(db: sessionmaker[Session]) -> None:
     assert ranked["rule"]["version"] == 1
     # Before the merger the 8 old stations are ranked.
     assert len(run(db, views.priorities, 2024, "910", TODAY)["items"]) == 8
+    # Xã Vĩnh Bình's (31064) 2024 list is the three stations now part of it; 2027's, the one commune.
+    assert sorted(i["code"] for i in run(db, views.priorities, 2024, "31064", TODAY)["items"]) == [
+        "31060",
+        "31063",
+        "31064",
+    ]
+    assert [i["code"] for i in run(db, views.priorities, 2027, "31064", TODAY)["items"]] == ["31064"]
 
 
 def test_a_bad_rpc_payload_is_a_named_refusal(db: sessionmaker[Session]) -> None:
