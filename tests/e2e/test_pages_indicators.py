@@ -217,6 +217,13 @@ def test_a_merged_communes_officer_sees_and_corrects_the_communes_now_part_of_it
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws["A1"].value == f"CHỈ SỐ Y TẾ CƠ SỞ NĂM {YEAR} — Xã Vĩnh Bình (31064, gồm 31060, 31063 đã sáp nhập vào)"
     assert [c.value for c in ws["A"][4:]] == [STATION, OTHER_STATION, "31064"]
+    # The home page's trail names the former district above the commune, a link only for whom may open it.
+    crumbs = tree(b.get("/?plan=2").text).xpath('//nav[@class="crumbs"]')[0]
+    assert "Huyện Vĩnh Thuận" in crumbs.text_content() and not crumbs.xpath('.//a[contains(@href, "unit=910")]')
+    district = login(stack, people, "finance")
+    crumbs = tree(district.get("/?plan=2&unit=31064").text).xpath('//nav[@class="crumbs"]')[0]
+    [link] = crumbs.xpath('.//a[contains(@href, "unit=910")]')
+    assert link.text_content() == "Huyện Vĩnh Thuận"
     # A year after the merger: the one commune.
     later = tree(b.get("/indicators?year=2025").text)
     assert [tr.get("data-code") for tr in later.xpath('//table[@id="indicators"]/tbody/tr')] == ["31064"]

@@ -196,6 +196,14 @@ def _year_end_due(unit: str | None) -> dict[str, Any] | None:
     return answer if answer["total"] else None
 
 
+def _parent_crumb(unit: str | None) -> dict[str, Any] | None:
+    """The unit above a commune, by name; a link only for people who may open it."""
+    parent = units.parent_of(unit) if unit and units.level_of(unit) == "commune" else None
+    if parent is None or parent == units.PROVINCE_CODE:
+        return None
+    return {"code": parent, "name": unit_name(parent), "open": g.principal.sees_unit(parent)}
+
+
 @bp.get("/")
 @allow(*READ_ROLES)
 @page(query=HomeQuery)
@@ -241,7 +249,7 @@ def home() -> Any:
         year=year,
         unit=unit,
         unit_label=unit_name(unit),
-        parent_unit=units.parent_of(unit) if unit else None,
+        parent=_parent_crumb(unit),
         data=data,
         names=names,
         by_unit=by_unit,
