@@ -145,6 +145,8 @@ def test_a_finance_officer_enters_money_sees_it_rolled_up_and_downloads_the_repo
     # Investment and priorities pages render for the officer.
     driver.get(stack.url + "/investment/priorities?unit=" + DISTRICT)
     assert driver.find_elements(By.CSS_SELECTOR, "#priorities tbody tr")
+    # Next year's list has no districts any more: the column says which former one.
+    assert text_of(driver, "#priorities thead th:nth-child(3)") == "Huyện (trước 01/07/2025)"
     screenshot(driver, "priorities")
     driver.get(stack.url + f"/stations/{COMMUNE}")
     assert "Lịch sử phân bổ" in driver.page_source

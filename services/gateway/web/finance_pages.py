@@ -607,4 +607,7 @@ def priorities() -> Any:
     year = q.get("year") or clock.today().year + 1
     unit = scope_unit(q.get("unit"))
     answer = rpc("investment", "priorities", year, unit)
-    return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=unit_name(unit))
+    # From 01/7/2025 there are no districts: the column names the one a station's commune belonged to.
+    reform = units.REFORM_DATE.isoformat()
+    label = unit_name(unit)
+    return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=label, reform_date=reform)
