@@ -191,6 +191,29 @@ def test_sending_again_never_counts_twice(stack, tokens):
     assert r2.headers.get("Idempotent-Replay") == "true"
 
 
+def test_a_program_names_its_upload_and_the_lists_show_that_name(stack, tokens):
+    """`?filename=` gives an API upload the name the page's form gives its file; it is kept as
+    application/claims.shown_name cleans it (no folders, no invisible characters), and a name too long is refused
+    before a byte is kept."""
+    data, _ = make_file("91D02", records=2, seed=41)
+    url = stack.url + "/api/v1/claims/files"
+    headers = auth(tokens["bhxh"], **{"Content-Type": "application/xml"})
+    r = requests.post(url, data=data, headers=headers, params={"filename": "C:\\HIS\\91D02_\u202eQ4.xml"}, timeout=60)
+    assert r.status_code == 202, r.text
+    assert wait_done(stack, tokens["bhxh"], r.json()["id"])["filename"] == "91D02_Q4.xml"
+    listed = requests.get(url, headers=auth(tokens["viewer"]), params={"per_page": 500}, timeout=30).json()["items"]
+    assert {f["id"]: f["filename"] for f in listed}[r.json()["id"]] == "91D02_Q4.xml"
+
+    def files() -> int:
+        return requests.get(url, headers=auth(tokens["admin"]), params={"per_page": 1}, timeout=30).json()["total"]
+
+    before = files()
+    other, _ = make_file("91D02", records=2, seed=42)
+    r = requests.post(url, data=other, headers=headers, params={"filename": "x" * 1001}, timeout=60)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "filename"
+    assert files() == before
+
+
 def test_personal_fields_only_for_admin_and_bhxh(stack, tokens):
     """Claims one by one are health data: admin and bhxh read them, finance and viewer are refused (issue 13;
     the whole matrix is walked in tests/security/test_health_data_access.py)."""

@@ -20,7 +20,7 @@ from services.common.contracts import claims as contract
 from services.common.errors import DomainError
 from services.gateway import hooks
 from services.gateway.api.common import load_args, load_json, rpc
-from services.gateway.api.schemas.claims import ClaimsQuery, FileListQuery, FileStatusQuery, UploadAnswer
+from services.gateway.api.schemas.claims import ClaimsQuery, FileListQuery, FileStatusQuery, UploadAnswer, UploadQuery
 from services.gateway.application import claims
 from services.gateway.application.access import HEALTH_ROLES, READ_ROLES, allow, file_status_for_role
 from services.gateway.application.facilities import require_facility, scoped_facilities
@@ -35,6 +35,7 @@ XML_TYPES = ("application/xml", "text/xml")
 @bp.post("/files")
 @allow("bhxh", "admin")
 @doc(
+    query=UploadQuery,
     response=UploadAnswer,
     status=202,
     content_type="application/xml",
@@ -48,13 +49,18 @@ XML_TYPES = ("application/xml", "text/xml")
 )
 def upload_file() -> Any:
     """Receive a claim file (GIAMDINHHS envelope): stored durably first, processed asynchronously."""
-    if request.mimetype not in XML_TYPES:
-        raise DomainError.one(
-            "unsupported_media_type",
-            "Tệp hồ sơ phải gửi với Content-Type: application/xml (hoặc text/xml).",
-            None,
-            415,
-        )
+    try:  # refused before a byte is kept; the rest of the body is read so the client gets the answer
+        if request.mimetype not in XML_TYPES:
+            raise DomainError.one(
+                "unsupported_media_type",
+                "Tệp hồ sơ phải gửi với Content-Type: application/xml (hoặc text/xml).",
+                None,
+                415,
+            )
+        q = load_args(UploadQuery())
+    except DomainError:
+        claims.drain(request.stream)
+        raise
     limit = max_upload_bytes()
     request.max_content_length = limit  # this view only: every other body keeps the app's 1 MiB limit
     try:
@@ -69,7 +75,7 @@ def upload_file() -> Any:
         replay = hooks.begin_idempotent(key, named)
         if replay is not None:
             return replay
-    out = claims.register(blob, head)
+    out = claims.register(blob, head, q.get("filename"))
     g.audit_details = {"file_id": out["id"], "sha256": blob.sha256, "size": blob.size, "duplicate": out["duplicate"]}
     resp = jsonify(out)
     resp.status_code = 202

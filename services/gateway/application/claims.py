@@ -4,6 +4,7 @@ The API's upload and the BHXH page's upload both go through here."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,11 +66,26 @@ def store_upload(stream: Any, limit: int, expected_size: int | None = None) -> t
     return blob, watched.head
 
 
+FILENAME_CHARS = 200
+
+
+def shown_name(raw: str | None) -> str | None:
+    """The name a file is listed under: what the uploader's computer called it, without its folders, in one
+    Unicode form (a Mac sends decomposed letters), and without the invisible characters that could make a list
+    show another name (bidi and other format or control characters); None when nothing is left."""
+    if not raw:
+        return None
+    name = unicodedata.normalize("NFC", raw.replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+    return name[:FILENAME_CHARS] or None
+
+
 def register(blob: StoredBlob, head: Head, filename: str | None = None) -> dict[str, Any]:
     """Register a stored file with the claims service, with the facility it was authorised for: the service
     fails the file (`envelope_facility_mismatch`, no claim counted) if the envelope it parses names another.
-    `filename` (the page's upload sends it) is kept to be shown in the file lists."""
-    return rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, head.facility, filename)
+    `filename` (the page's form, the API's `?filename=`) is kept to be shown in the file lists (`shown_name`)."""
+    name = shown_name(filename)
+    return rpc("claims", "register_file", blob.sha256, blob.size, blob.name, g.principal.name, head.facility, name)
 
 
 def drain(stream: Any, limit: int = DRAIN_BYTES) -> None:

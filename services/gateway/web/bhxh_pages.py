@@ -130,7 +130,7 @@ def upload_claim_file() -> Any:
             raise
         if part is None or part.name != "file" or not part.filename:
             raise DomainError.one("required", "Vui lòng chọn tệp hồ sơ XML.", "file", 422)
-        filename = part.filename[:200]
+        filename = claims.shown_name(part.filename) or ""
         blob, head = claims.store_upload(part, limit)
         out = claims.register(blob, head, filename)
     except WRITE_ERRORS as exc:

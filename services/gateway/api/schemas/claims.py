@@ -20,6 +20,17 @@ class FileListQuery(Schema):
     status = fields.String(validate=validate.OneOf(["processing", "done", "failed"]))
 
 
+class UploadQuery(Schema):
+    filename = fields.String(
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "the name the file is listed under, as the uploader's computer named it (folders, bidi "
+            "and other invisible characters are dropped; 200 characters are kept)",
+            "example": "91003_2024_Q3.xml",
+        },
+    )
+
+
 class UploadAnswer(Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True)
