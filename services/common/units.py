@@ -235,6 +235,19 @@ def name_on(code: str, day: date) -> str:
     return unit.name if unit is not None else code
 
 
+def known_name(code: str | None) -> str:
+    """A unit's name as the plans' people know it: the province (or no unit) by the plans' name, a district by
+    its own (districts ended in 2025 but the plans name them), a commune by its latest name (a merged one by the
+    name it had last); an unknown code as itself."""
+    if code is None or code == PROVINCE_CODE:
+        return PROVINCE_NAME
+    district = districts().get(code)
+    if district is not None:
+        return district.name
+    versions = unit_versions().get(code)
+    return versions[-1].name if versions else code
+
+
 def check_unit(code: str, on: date | None = None, field: str = "unit") -> list[dict[str, Any]]:
     """The one check that a document names a unit: a known code, and (with `on`, the document's date) a unit
     in force that day. A unit that has ended is refused with `unit_not_in_force`, naming its successor."""

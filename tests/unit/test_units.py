@@ -149,3 +149,12 @@ def test_a_scope_names_a_unit_in_force_or_a_former_district():
     assert units.check_scope("31060", date(2025, 6, 30)) == []
     [err] = units.check_scope("999", on)
     assert err["code"] == "unknown_unit"
+
+
+def test_known_name_is_the_name_people_know_a_code_by():
+    """The one name pages, workbooks and the Word report give a code (units.known_name)."""
+    assert units.known_name(None) == units.known_name("91") == "Tỉnh Kiên Giang"  # the plans' province
+    assert units.known_name("910") == "Huyện Vĩnh Thuận"  # a district, though districts ended in 2025
+    assert units.known_name("31064") == "Xã Vĩnh Bình"  # a reused code: its latest unit, not Xã Bình Minh
+    assert units.known_name("31060") == "Xã Vĩnh Bình Bắc"  # merged away: the name it had last
+    assert units.known_name("99999") == "99999"

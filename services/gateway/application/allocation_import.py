@@ -21,7 +21,6 @@ from services.common.contracts.finance import MAX_IMPORT_ROWS, AllocationCommand
 from services.common.errors import DomainError
 from services.gateway.application import finance, sheets
 from services.gateway.application.access import require_unit
-from services.gateway.application.funding import unit_name
 from services.gateway.application.remote import guarded, rpc
 
 WHAT = "mẫu phân bổ"
@@ -134,7 +133,7 @@ def _parents_list(ws: Any, lists: Any, parents: list[dict[str, Any]], source_nam
     year, recipient, what is left), offered as a pick list in the parent column."""
     rows = [
         (a["id"], a["plan_number"], a["item_code"], source_names.get(a["source"], a["source"]), a["fiscal_year"],
-         f"{a['recipient_unit']} {unit_name(a['recipient_unit'])}", a["remaining"])
+         f"{a['recipient_unit']} {units.known_name(a['recipient_unit'])}", a["remaining"])
         for a in parents
     ]  # fmt: skip
     sheets.write_list(lists, PARENT_COLUMNS, rows, PARENT_COLUMN, money=(6,))

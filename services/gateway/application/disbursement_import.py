@@ -16,9 +16,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from services.common import units
 from services.common.contracts.finance import MAX_IMPORT_ROWS, DisbursementImportIn, DisbursementImportRowIn
 from services.gateway.application import finance, sheets
-from services.gateway.application.funding import unit_name
 
 WHAT = "mẫu giải ngân"
 MAX_OFFERED = 20_000  # allocations listed to pick from; past that the template asks for a year
@@ -78,7 +78,7 @@ def template_workbook(
         ws.cell(row=r, column=KEYS.index("amount") + 1).number_format = "#,##0"
         ws.cell(row=r, column=KEYS.index("date") + 1).number_format = "dd/mm/yyyy"
 
-    names = {u: unit_name(u) for u in {a["recipient_unit"] for a in allocations}}
+    names = {u: units.known_name(u) for u in {a["recipient_unit"] for a in allocations}}
 
     def listed(a: dict[str, Any]) -> tuple[Any, ...]:
         decision = None

@@ -295,16 +295,6 @@ def source_plans() -> dict[str, list[int]]:
     return {s["code"]: [int(p) for p in s["plans"]] for s in rpc("finance", "list_sources") if "plans" in s}
 
 
-def unit_name(code: str | None) -> str:
-    """A unit's name as people know it (the province for None)."""
-    if code is None or code == units.PROVINCE_CODE:
-        return units.PROVINCE_NAME
-    if code in units.districts():
-        return units.districts()[code].name
-    names = {c.code: c.name for c in units.communes()}
-    return names.get(code, code)
-
-
 def plan_list() -> list[dict[str, Any]]:
     """The plans as finance lists them (number, unit, period), for the pages' pickers."""
     return rpc("finance", "list_plans")

@@ -28,10 +28,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.common import catalog, clock
+from services.common import catalog, clock, units
 from services.gateway.application import capitation, claims, figures, finance, funding
 from services.gateway.application.facilities import facility_name
-from services.gateway.application.funding import unit_name
 from services.gateway.application.remote import rpc
 
 VND_FORMAT = "#,##0"  # whole đồng; the separator is the reader's locale (1.234.567.000 in Vietnamese)
@@ -157,7 +156,7 @@ def plan_workbook(
     plan_date = date.fromisoformat(str(plan["date"]))
     lines = [
         f"Thực hiện Kế hoạch số {plan['number']} ngày {_vn_date(plan_date)} của {plan['issuer']}",
-        f"Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)} · Đơn vị tính: đồng",
+        f"Đơn vị: {units.known_name(unit)} · Số liệu đến ngày {_vn_date(today)} · Đơn vị tính: đồng",
     ]
     head = _heading(ws, plan["issuer"], last_col, f"BÁO CÁO TÌNH HÌNH PHÂN BỔ VÀ GIẢI NGÂN KINH PHÍ {period}", lines)
     top, sub = head, head + 1
@@ -253,7 +252,7 @@ def year_end_sheet(book: Workbook, plan: dict[str, Any], items: list[dict[str, A
     so it is shown apart, never added into `Phân bổ`."""
     ws = book.create_sheet("Chuyển nguồn")
     last_col = len(YEAR_END_COLUMNS)
-    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)} · "
+    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {units.known_name(unit)} · Số liệu đến ngày {_vn_date(today)} · "
              "Đơn vị tính: đồng"]  # fmt: skip
     period = f"NĂM {year}" if year else "CẢ GIAI ĐOẠN"
     head = _heading(ws, plan["issuer"], last_col, f"CHUYỂN NGUỒN VÀ QUYẾT TOÁN KINH PHÍ {period}", lines)
@@ -302,7 +301,7 @@ def targets_sheet(book: Workbook, plan: dict[str, Any], rows: list[dict[str, Any
     exact number (2 places), numerator and denominator, met or not and the basis in words."""
     ws = book.create_sheet("Chỉ tiêu")
     last_col = len(TARGET_COLUMNS)
-    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {unit_name(unit)} · Số liệu đến ngày {_vn_date(today)}"]
+    lines = [f"Kế hoạch số {plan['number']} · Đơn vị: {units.known_name(unit)} · Số liệu đến ngày {_vn_date(today)}"]
     period = f"NĂM {year}" if year else "HIỆN TẠI"
     head = _heading(ws, plan["issuer"], last_col, f"KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU {period}", lines)
     bold = Font(name=FONT, size=11, bold=True)
@@ -574,12 +573,12 @@ def allocations_report(filters: dict[str, Any]) -> tuple[Workbook, str]:
     rows = finance.every_allocation(filters, MAX_LISTED, advice, None)
     plans = {int(p["id"]): p["number"] for p in funding.plan_list()}
     sources = funding.source_names()
-    names = {code: unit_name(code) for code in {r["recipient_unit"] for r in rows}}
+    names = {code: units.known_name(code) for code in {r["recipient_unit"] for r in rows}}
     said = {
         "plan_id": lambda v: f"kế hoạch {plans.get(int(v), v)}",
         "item_code": lambda v: f"mục {v}",
         "year": lambda v: f"năm {v}",
-        "unit": lambda v: f"{unit_name(v)} ({v})",
+        "unit": lambda v: f"{units.known_name(v)} ({v})",
         "source": lambda v: sources.get(v, v),
         "kind": lambda v: KIND_VN.get(v, v),
         "parent_id": lambda v: f"phân bổ xuống từ số {v}",

@@ -253,7 +253,7 @@ def reporting_status(session: Any, plan: catalog.Plan, year: int, today: date, s
         rows.append(
             {
                 "unit": code,
-                "name": unit_name(code),
+                "name": units.known_name(code),
                 "status": state,
                 "late": state in ("late", "overdue"),
                 "submission": None if sub is None else submission_dict(sub),
@@ -313,16 +313,6 @@ def late_counts(session: Any, today: date) -> dict[tuple[str, int], int]:
             continue
         out[(plan.number, year)] = reporting_status(session, plan, year, today, None)["rollup"]["late_total"]
     return out
-
-
-def unit_name(code: str) -> str:
-    """A unit's name today (a merged commune by its current name), as the report prints it."""
-    if code == units.PROVINCE_CODE:
-        return units.PROVINCE_NAME
-    district = units.districts().get(code)
-    if district is not None:
-        return district.name
-    return units.name_on(code, clock.today()) if units.is_known_unit(code) else code
 
 
 # --------------------------------------------------------------------------- the Word document
@@ -586,7 +576,7 @@ def report_document(data: ReportData) -> bytes:
     _para(
         doc,
         f"Thực hiện mục V (Thông tin, báo cáo) của Kế hoạch số {plan.number}, {issuer.name} báo cáo "
-        f"kết quả thực hiện năm {year} ({unit_name(data.unit)}) như sau:",
+        f"kết quả thực hiện năm {year} ({units.known_name(data.unit)}) như sau:",
         indent=True,
     )
 

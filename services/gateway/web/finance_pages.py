@@ -38,7 +38,7 @@ from services.gateway.application.access import (
     scope_unit,
     scoped_unit,
 )
-from services.gateway.application.funding import own_plan_id, plan_figures, plan_list, source_names, unit_name
+from services.gateway.application.funding import own_plan_id, plan_figures, plan_list, source_names
 from services.gateway.application.investment import STATUS_NAMES, STATUSES
 from services.gateway.application.remote import rpc
 from services.gateway.errors import Unavailable
@@ -201,7 +201,7 @@ def _parent_crumb(unit: str | None) -> dict[str, Any] | None:
     parent = units.parent_of(unit) if unit and units.level_of(unit) == "commune" else None
     if parent is None or parent == units.PROVINCE_CODE:
         return None
-    return {"code": parent, "name": unit_name(parent), "open": g.principal.sees_unit(parent)}
+    return {"code": parent, "name": units.known_name(parent), "open": g.principal.sees_unit(parent)}
 
 
 @bp.get("/")
@@ -226,7 +226,7 @@ def home() -> Any:
     )
     children = _children(unit)
     by_unit = [
-        {"code": code, "name": children.get(code) or unit_name(code), "own": code == unit, **figs}
+        {"code": code, "name": children.get(code) or units.known_name(code), "own": code == unit, **figs}
         for code, figs in data["total"]["by_unit"].items()
     ]
     by_unit.sort(key=lambda r: (not r["own"], r["code"]))
@@ -248,7 +248,7 @@ def home() -> Any:
         plan=plan,
         year=year,
         unit=unit,
-        unit_label=unit_name(unit),
+        unit_label=units.known_name(unit),
         parent=_parent_crumb(unit),
         data=data,
         names=names,
@@ -448,7 +448,7 @@ def _allocation_page(
         plan=plan,
         item_title=item["title"] if item else "",
         names=source_names(),
-        unit_label=unit_name(alloc["recipient_unit"]),
+        unit_label=units.known_name(alloc["recipient_unit"]),
         errors=errors or [],
         which=which,
         form=request.form.to_dict() if errors else {},
@@ -571,7 +571,7 @@ def _projects_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, 
         projects=details,
         more=max(0, len(items) - 100),
         unit=unit,
-        unit_label=unit_name(unit),
+        unit_label=units.known_name(unit),
         names=source_names(),
         kinds=KINDS_VN,
         statuses=STATUS_VN,
@@ -609,5 +609,5 @@ def priorities() -> Any:
     answer = rpc("investment", "priorities", year, unit)
     # From 01/7/2025 there are no districts: the column names the one a station's commune belonged to.
     reform = units.REFORM_DATE.isoformat()
-    label = unit_name(unit)
+    label = units.known_name(unit)
     return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=label, reform_date=reform)

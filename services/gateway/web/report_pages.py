@@ -12,7 +12,6 @@ from marshmallow import Schema, fields
 from services.common import catalog, clock, units
 from services.common.contracts.fields import Id, Year
 from services.gateway.application import funding, yearly
-from services.gateway.application import yearly_report as report
 from services.gateway.application.access import READ_ROLES, allow, unit_in_scope
 from services.gateway.web.common import (
     FINANCE_WRITERS,
@@ -122,7 +121,7 @@ def _sections_page(
         "report_sections.html",
         status,
         unit=unit,
-        unit_name=report.unit_name(unit),
+        unit_name=units.known_name(unit),
         year=year,
         data=data,
         plans=catalog.load_plans(),
