@@ -47,7 +47,6 @@ def _page(monkeypatch: pytest.MonkeyPatch, linked: Any, role: str = "viewer") ->
     monkeypatch.setattr(finance_pages, "plan_list", lambda: [])
     monkeypatch.setattr(finance_pages, "rpc", lambda *args: [])
     monkeypatch.setattr(finance_pages, "source_names", lambda: {})
-    monkeypatch.setattr(finance_pages, "unit_name", lambda code: "Huyện Vĩnh Thuận")
     app = create_app({"GATEWAY_DB_URL": "sqlite://"})
     with app.test_request_context("/allocations/5"):
         g.principal = Principal(name="xem", role=role, unit=None, kind="token")
