@@ -162,8 +162,32 @@ def measure(size: int, postgres: bool, repeat: int) -> dict[str, Any]:
             if a != b:
                 raise SystemExit(f"{name}: kept totals {b} differ from the scan {a}")
             row[name] = {"scan": scan_t, "kept": kept_t}
+        row["card search (a card of a two-card visit)"] = card_search(factory, repeat)
         engine.dispose()
         return row
+
+
+def card_search(factory: sessionmaker[Session], repeat: int) -> dict[str, Any]:
+    """`views.card_clause` (the card's index, and the partial index of joined cards) against the plain scan of
+    every claim's cards for the same answer: a card a visit shares with another (the generator's 2 %)."""
+    from sqlalchemy import literal
+
+    from services.claims import views
+    from services.claims.models import Claim
+
+    with factory() as s:
+        joined = s.scalar(select(Claim.ma_the_bhyt).where(Claim.ma_the_bhyt.like("%;%")).order_by(Claim.id).limit(1))
+        count = int(s.scalar(select(func.count()).select_from(Claim).where(Claim.ma_the_bhyt.like("%;%"))) or 0)
+    if joined is None:
+        raise SystemExit("card search: the generated file has no visit under two cards")
+    card = joined.split(";")[1]
+    cards = literal(";") + Claim.ma_the_bhyt + literal(";")
+    a, scan_t = timed(factory, lambda s: sorted(s.scalars(select(Claim.id).where(cards.contains(f";{card};")))),
+                      max(3, repeat // 10))
+    b, index_t = timed(factory, lambda s: sorted(s.scalars(select(Claim.id).where(views.card_clause(card)))), repeat)
+    if a != b:
+        raise SystemExit(f"card search: the index found {len(b)} claims, the scan {len(a)}")
+    return {"claims_with_joined_cards": count, "found": len(b), "scan": scan_t, "index": index_t}
 
 
 def main(argv: list[str] | None = None) -> int:

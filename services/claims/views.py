@@ -14,13 +14,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select
+from sqlalchemy import ColumnElement, case, false, func, literal, literal_column, or_, select, union
 from sqlalchemy.orm import Session
 
 from services.claims.domain.assessment import outcome
 from services.claims.domain.periods import period_months
 from services.claims.domain.totals import FIELDS
 from services.claims.models import (
+    JOINED_CARDS,
     Assessment,
     AssessmentBatch,
     CapitationAdvance,
@@ -298,6 +299,19 @@ def _assessment_dict(c: Claim, a: Assessment | None) -> dict[str, Any] | None:
     }
 
 
+def card_clause(card: str) -> ColumnElement[bool]:
+    """Claims made under `card`: those of that one card (its index), and the visits under several cards, one of
+    them this card ("card;card", QĐ 130), read from the small partial index of joined values (migration 0011: the
+    literal pattern lets both engines prove it applies)."""
+    card = card.strip().upper()
+    joined = (literal(";") + Claim.ma_the_bhyt + literal(";")).contains(f";{card};", autoescape=True)
+    ids = union(
+        select(Claim.id).where(Claim.ma_the_bhyt == card),
+        select(Claim.id).where(Claim.ma_the_bhyt.like(literal_column(f"'{JOINED_CARDS}'")), joined),
+    )
+    return Claim.id.in_(ids.scalar_subquery())
+
+
 def list_claims(
     session: Session,
     *,
@@ -332,8 +346,8 @@ def list_claims(
         raise DomainError.one(
             "invalid_status", "Trạng thái phải là accepted, rejected, pending hoặc assessed.", "status"
         )
-    if card:
-        where.append(Claim.ma_the_bhyt == card.strip().upper())
+    if card and card.strip():
+        where.append(card_clause(card))
     if diagnosis:
         code = diagnosis.strip().strip("*").upper().replace(".", "")
         code = code[:3] + "." + code[3:] if len(code) > 3 else code
