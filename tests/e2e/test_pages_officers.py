@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import lxml.html
 import pytest
@@ -20,6 +21,7 @@ from services.devtools import claims_generator as generator
 from tests.e2e.test_web_pages import PASSWORD, Browser, _upload_and_wait
 
 DISTRICT, COMMUNE, YEAR, FACILITY = "910", "31060", 2022, "91917"
+DATA = Path(__file__).parents[1] / "data" / "claims"  # the real hospital exports
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +234,30 @@ def test_an_admin_maps_the_facilities_seen_in_claim_files_on_a_page(stack, offic
     api = requests.get(stack.url + f"/api/v1/facilities/{seen}",
                        headers={"Authorization": f"Bearer {stack.token('admin')}"}, timeout=30)
     assert api.status_code == 200 and api.json()["unit"] == "31064"
+
+
+def test_a_bhxh_officer_finds_a_visit_by_either_of_its_cards_and_assesses_it_there(stack, officers):
+    """The real inpatient stay (tests/data/claims) was made under two cards, "GD4…;AK2…": looked up on the
+    Giám định page by the second card or by its MA_LK, in every quarter of the facility, then assessed from the
+    search, which the page comes back to."""
+    bhxh = login(stack, officers, "bhxh")
+    _upload_and_wait(bhxh, (DATA / "real_20003_inpatient_base64.xml").read_bytes())
+    for search in ({"card": "ak2200000000000 "}, {"ma_lk": "1073660"}):
+        r = bhxh.get("/claims/records", params={"facility": "20003", **search})
+        assert r.status_code == 200, r.text[:400]
+        doc = tree(r.text)
+        assert [c.text_content() for c in doc.xpath('//table[@id="claims"]/tbody/tr/td[1]/code')] == ["1073660"]
+        assert doc.get_element_by_id("period").get("value") == ""  # every quarter: none was picked for the search
+    assert doc.xpath('//form[@id="records-filter"]//input[@name="ma_lk"]/@value') == ["1073660"]
+    none = tree(bhxh.get("/claims/records", params={"facility": "20003", "card": "AK2200000000001"}).text)
+    assert "Không có hồ sơ nào khớp." in none.xpath('//table[@id="claims"]/tbody')[0].text_content()
+
+    [amount] = doc.xpath('//input[@name="approved__1073660"]/@placeholder')
+    form = {k: doc.xpath(f'//form[@id="assessment-form"]//input[@name="{k}"]/@value')[0]
+            for k in ("form_key", "facility_code", "period", "ma_lk")}
+    r = bhxh.post("/claims/assessments", {**form, "approved__1073660": amount})
+    assert r.status_code == 303, r.text[:400]
+    assert r.headers["Location"].endswith("/claims/records?facility=20003&ma_lk=1073660")
+    back = tree(bhxh.get(r.headers["Location"]).text)
+    [row] = back.xpath('//table[@id="claims"]/tbody/tr')
+    assert "chờ" not in row.xpath("td")[6].text_content()  # assessed

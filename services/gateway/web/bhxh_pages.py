@@ -75,7 +75,12 @@ class RecordsQuery(Schema):
     facility = fields.String(validate=contract.FACILITY, metadata={"example": "91060"})
     period = PeriodText(metadata={"example": "2024-Q3"})
     status = fields.String(validate=validate.OneOf(["accepted", "rejected", "pending", "assessed"]))
+    ma_lk = fields.String(validate=validate.Length(max=100), metadata={"example": "1073660"})
+    card = fields.String(validate=validate.Length(max=255), metadata={"description": "one card (MA_THE_BHYT)"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+SEARCH_FIELDS = ("ma_lk", "card")  # a claim looked up by these is looked for in every quarter unless one is given
 
 
 class AssessmentForm(Schema):
@@ -197,11 +202,17 @@ def claim_records() -> Any:
 
 def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, Any]] | None = None) -> Any:
     answer = None
-    period, quarters = facilities.quarter_choice(q.get("facility"), q.get("period"))
-    q = {**q, "period": period}
-    if q.get("facility") and q.get("period"):
+    search = {k: q[k].strip() for k in SEARCH_FIELDS if (q.get(k) or "").strip()}
+    if search:  # a visit looked up by its MA_LK or a card: in every quarter of the facility unless one is given
+        period, quarters = q.get("period"), facilities.quarters_on_record(q.get("facility"))
+    else:
+        period, quarters = facilities.quarter_choice(q.get("facility"), q.get("period"))
+    q = {**q, **search, "period": period}
+    if q.get("facility") and (q.get("period") or search):
         require_facility(q["facility"], "facility")
-        filters = {"facility": q["facility"], "period": q["period"], "page": q.get("page", 1), "per_page": 100}
+        filters = {"facility": q["facility"], "page": q.get("page", 1), "per_page": 100, **search}
+        if q.get("period"):
+            filters["period"] = q["period"]
         if q.get("status"):
             filters["status"] = q["status"]
         answer = visible(rpc("claims", "list_claims", g.principal.sees_personal_data, scoped_facilities(), **filters))
@@ -243,6 +254,7 @@ def assess() -> Any:
     form = request.form
     audit_form()
     q = {"facility": form.get("facility_code", ""), "period": form.get("period") or None}
+    q |= {k: form[k][:255] for k in SEARCH_FIELDS if form.get(k)}
     try:
         q["period"] = str(read_quarter(q["period"])) if q["period"] else None
     except PeriodError:
@@ -272,7 +284,7 @@ def assess() -> Any:
             contract.AssessmentRequestV1().load({"facility_code": head["facility_code"], "items": items})
         )
     except WRITE_ERRORS as exc:
-        if not (q["facility"] and q["period"]):
+        if not (q["facility"] and (q["period"] or any(q.get(k) for k in SEARCH_FIELDS))):
             q = {}
         try:
             return _records_page(q, form_status(exc), form_errors(exc))
@@ -283,6 +295,7 @@ def assess() -> Any:
     )
     flash(f"Đã ghi kết quả giám định {out['assessed']} hồ sơ (đợt số {out['id']}).", "ok")
     target = {"facility": out["facility_code"], **({"period": q["period"]} if q.get("period") else {})}
+    target |= {k: form[k][:255] for k in SEARCH_FIELDS if form.get(k)}  # back to the search it was entered from
     return redirect(url_for("web.claim_records", **target), 303)
 
 
