@@ -46,13 +46,17 @@ def database(postgres: bool, work: str) -> Iterator[str]:
         yield f"sqlite:///{work}/claims.db"
 
 
-def backfill_sql() -> str:
-    path = resources.files("services.claims").joinpath("migrations/versions/0005_facility_quarter_totals.py")
-    spec = importlib.util.spec_from_file_location("claims_0005", str(path))
+def migration(name: str) -> Any:
+    path = resources.files("services.claims").joinpath(f"migrations/versions/{name}.py")
+    spec = importlib.util.spec_from_file_location(f"claims_{name}", str(path))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return str(module._BACKFILL)
+    return module
+
+
+def backfill_sql() -> str:
+    return str(migration("0005_facility_quarter_totals")._BACKFILL)
 
 
 def seed(factory: sessionmaker[Session], work: str) -> int:
@@ -110,9 +114,15 @@ def grow(factory: sessionmaker[Session], target: int) -> int:
 
 
 def rebuild_totals(factory: sessionmaker[Session]) -> None:
+    """The totals by the backfill of migration 0005. That SQL reads amounts as they were stored then: on SQLite,
+    before migration 0010 made them whole cents, so there the amounts go back to that form around it (0010's own
+    conversion both ways, exact) and the totals are not a hundred times too large."""
+    exact = migration("0010_exact_amounts_on_sqlite")
     with factory() as s:
         s.execute(text("DELETE FROM facility_quarter_totals"))
+        exact.convert(s.connection(), to_units=False)
         s.execute(text(backfill_sql()))
+        exact.convert(s.connection(), to_units=True)
         s.commit()
         if s.get_bind().dialect.name == "postgresql":
             s.execute(text("ANALYZE"))
