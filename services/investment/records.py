@@ -56,7 +56,9 @@ def station_dict(s: Station) -> dict[str, Any]:
 def status_dict(r: StationStatus) -> dict[str, Any]:
     return {
         **columns(r, "id", "station_code", "attribute"),
+        "label": domain.ATTRIBUTE_LABELS.get(r.attribute, r.attribute),
         "value": domain.typed_value(r.attribute, r.value),
+        "value_in_words": domain.value_in_words(r.attribute, r.value),
         **columns(r, "year", "decision_no", "decision_date", "note", "recorded_by", "recorded_at"),
     }
 

@@ -224,6 +224,23 @@ def test_a_merged_communes_officer_sees_and_corrects_the_communes_now_part_of_it
     crumbs = tree(district.get("/?plan=2&unit=31064").text).xpath('//nav[@class="crumbs"]')[0]
     [link] = crumbs.xpath('.//a[contains(@href, "unit=910")]')
     assert link.text_content() == "Huyện Vĩnh Thuận"
+    # The station page says what merged into it and what its code named before, and its criteria in words.
+    admin = {"Authorization": f"Bearer {stack.token('admin')}"}
+    status = {"attribute": "building_condition", "value": "poor", "year": YEAR, "decision_no": "7/QĐ-UBND"}
+    r = requests.post(f"{stack.url}/api/v1/stations/{OTHER_STATION}/status", json=status, headers=admin, timeout=30)
+    assert r.status_code == 201, r.text
+    station = tree(b.get("/stations/31064").text)
+    mergers = " ".join(station.get_element_by_id("mergers").text_content().split())
+    assert "31060 Xã Vĩnh Bình Bắc, 31063 Xã Vĩnh Bình Nam" in mergers
+    rows = station.xpath('//*[@id="mergers"]//tbody/tr')
+    versions = [[td.text_content() for td in tr.xpath("td")][:4] for tr in rows]
+    assert versions == [["31064", "Trạm Y tế Xã Bình Minh", "01/12/2019", "30/06/2025"],
+                        ["31064", "Trạm Y tế Xã Vĩnh Bình", "01/07/2025", "nay"]]  # fmt: skip
+    merged = tree(b.get(f"/stations/{OTHER_STATION}").text)
+    head = " ".join(merged.xpath("//section[@class='head']")[0].text_content().split())
+    assert "nay thuộc 31064 Xã Vĩnh Bình" in head and "Cơ sở vật chất: xuống cấp" in head
+    criteria = " ".join(merged.get_element_by_id("criteria-history").text_content().split())
+    assert f"{YEAR}: Tình trạng cơ sở vật chất trạm y tế: xuống cấp (quyết định 7/QĐ-UBND)" in criteria
     # A year after the merger: the one commune.
     later = tree(b.get("/indicators?year=2025").text)
     assert [tr.get("data-code") for tr in later.xpath('//table[@id="indicators"]/tbody/tr')] == ["31064"]

@@ -549,7 +549,15 @@ def station(code: str) -> Any:
     budget = rpc("finance", "funding_by_unit", code, None) if units.is_known_unit(code) else None
     allocs = rpc("finance", "list_allocations", {"unit": code}, 1, 200) if units.is_known_unit(code) else None
     return render(
-        "station.html", s=info, budget=budget, allocs=allocs, names=source_names(), kinds=KINDS_VN, statuses=STATUS_VN
+        "station.html",
+        s=info,
+        budget=budget,
+        allocs=allocs,
+        names=source_names(),
+        kinds=KINDS_VN,
+        statuses=STATUS_VN,
+        reform_date=units.REFORM_DATE.isoformat(),
+        known_name=units.known_name,
     )
 
 

@@ -190,6 +190,15 @@ def typed_value(attribute: str, stored: str) -> bool | str | int:
     return stored
 
 
+def value_in_words(attribute: str, stored: str) -> str:
+    """A recorded value as the station page says it: có/không, a building's condition in Vietnamese, a year."""
+    if attribute in BOOLEAN_ATTRIBUTES:
+        return "có" if stored == "true" else "không"
+    if attribute == "building_condition":
+        return BUILDING_LABELS.get(stored, stored)
+    return stored
+
+
 @dataclass(frozen=True)
 class StatusRecord:
     id: int

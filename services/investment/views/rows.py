@@ -85,6 +85,11 @@ def attributes_dict(current: dict[str, StationStatus]) -> dict[str, Any]:
         "nrd_standard_year": year_reached("nrd_standard"),
         "bhyt_eligible": value("bhyt_eligible"),
         "building_condition": value("building_condition"),
+        "building_condition_in_words": (
+            domain.value_in_words("building_condition", current["building_condition"].value)
+            if "building_condition" in current
+            else None
+        ),
         "status": {
             attr: {"value": domain.typed_value(attr, r.value), "year": r.year, "decision_no": r.decision_no}
             for attr, r in sorted(current.items())
