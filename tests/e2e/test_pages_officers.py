@@ -261,3 +261,14 @@ def test_a_bhxh_officer_finds_a_visit_by_either_of_its_cards_and_assesses_it_the
     back = tree(bhxh.get(r.headers["Location"]).text)
     [row] = back.xpath('//table[@id="claims"]/tbody/tr')
     assert "chờ" not in row.xpath("td")[6].text_content()  # assessed
+
+    # The card looked for at every facility the officer sees: read only, each row linking to its facility's page.
+    doc = tree(bhxh.get("/claims/records", params={"facility": "", "card": "AK2200000000000"}).text)
+    [row] = doc.xpath('//table[@id="claims"]/tbody/tr')
+    [link] = row.xpath("td[1]/a")
+    assert link.text_content() == "20003" and link.get("href").endswith("facility=20003&ma_lk=1073660")
+    assert row.xpath("td[2]/code")[0].text_content() == "1073660"
+    assert not doc.xpath('//input[starts-with(@name, "approved__")]') and not doc.xpath('//*[@id="save-assessment"]')
+    assert doc.xpath('//select[@name="facility"]/option[@selected]/@value') == [""]
+    # Without a search, no facility is no list.
+    assert not tree(bhxh.get("/claims/records", params={"facility": ""}).text).xpath('//table[@id="claims"]')

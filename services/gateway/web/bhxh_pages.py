@@ -208,9 +208,12 @@ def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, A
     else:
         period, quarters = facilities.quarter_choice(q.get("facility"), q.get("period"))
     q = {**q, **search, "period": period}
-    if q.get("facility") and (q.get("period") or search):
-        require_facility(q["facility"], "facility")
-        filters = {"facility": q["facility"], "page": q.get("page", 1), "per_page": 100, **search}
+    if search or (q.get("facility") and q.get("period")):  # a search may span every facility the person sees
+        if q.get("facility"):
+            require_facility(q["facility"], "facility")
+        filters = {"page": q.get("page", 1), "per_page": 100, **search}
+        if q.get("facility"):
+            filters["facility"] = q["facility"]
         if q.get("period"):
             filters["period"] = q["period"]
         if q.get("status"):
@@ -235,15 +238,16 @@ def _records_page(q: dict[str, Any], status: int = 200, errors: list[dict[str, A
 def one_row_per_claim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A MA_LK sent in several files is one claim to assess: the accepted record stands for it (as
     get_claim chooses), else the latest; `files` says how many records of it came in."""
-    chosen: dict[str, dict[str, Any]] = {}
-    count: dict[str, int] = {}
+    chosen: dict[tuple[str, str], dict[str, Any]] = {}
+    count: dict[tuple[str, str], int] = {}
     for c in items:
-        key = c["ma_lk"]
+        key = (c["facility_code"], c["ma_lk"])  # a MA_LK names a visit within its facility
         count[key] = count.get(key, 0) + 1
         rank = (c["status"] != "rejected", c.get("id") or 0)
         if key not in chosen or rank >= (chosen[key]["status"] != "rejected", chosen[key].get("id") or 0):
             chosen[key] = c
-    return [{**c, "files": count[c["ma_lk"]]} for c in chosen.values()]  # dicts keep the first-seen order
+    # dicts keep the first-seen order
+    return [{**c, "files": count[(c["facility_code"], c["ma_lk"])]} for c in chosen.values()]
 
 
 @bp.post("/claims/assessments")
