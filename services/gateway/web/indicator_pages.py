@@ -94,7 +94,7 @@ def _page(
         unit=sheet["unit"],
         unit_label=sheet["unit_name"],
         merged=sheet["merged"],  # a ward's year before the 2025 merger: the communes now part of it
-        unit_now=units.name_on(sheet["unit"], clock.today()),
+        unit_now=units.known_name(sheet["unit"]),
         reform_date=units.REFORM_DATE,
         columns=sheets.COLUMNS,
         centre_fields=CENTRE_FIELDS,
