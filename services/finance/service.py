@@ -200,7 +200,7 @@ class Service:
     def quarter_schedules(self, period: str, facilities: list[str]) -> list[dict[str, Any]]:
         """The dated steps of each facility's quarter (with what is overdue today)."""
         with self.db.transaction() as s:
-            return [views.quarter_schedule(s, f, period) for f in facilities]
+            return views.quarter_schedules(s, period, facilities)
 
     @rpc
     def surplus_uses(self) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from services.finance.models import (
     Allocation,
     CapitationAdvance,
     CapitationFundRecord,
+    CapitationPayment,
     CapitationReport,
     CapitationResult,
     CapitationSettlement,
@@ -768,6 +769,25 @@ def quarter_schedule(session: Session, facility: str, period: str, on: date | No
         "steps": steps,
         "overdue": [name for name, s in steps.items() if s["overdue"]],
     }
+
+
+def steps_version(session: Session) -> tuple[int, ...]:
+    """A stamp that moves with every record a quarter's steps are read from: reports, advances, results and
+    payments, all append-only, so their row counts grow with every such commit."""
+    tables = (CapitationReport, CapitationAdvance, CapitationResult, CapitationPayment)
+    counts = [select(func.count()).select_from(m).scalar_subquery() for m in tables]
+    return tuple(int(v) for v in session.execute(select(*counts)).one())
+
+
+_KEPT_STEPS = KeptAnswers(steps_version, size=64)
+
+
+def quarter_schedules(session: Session, period: str, facilities: list[str]) -> list[dict[str, Any]]:
+    """Each facility's `quarter_schedule`, kept while its records are unchanged and for the day (what is overdue
+    moves with today): BHXH's home page asks for the last four quarters' on every visit."""
+    today = clock.today()
+    question = (period, tuple(facilities), today)
+    return _KEPT_STEPS.get(session, question, lambda: [quarter_schedule(session, f, period, today) for f in facilities])
 
 
 def reported_facilities(session: Session, period: str) -> list[str]:

@@ -24,6 +24,7 @@ from services.common.contracts.finance import (
 from services.common.errors import NotFound
 from services.gateway.application import (
     allocation_import,
+    capitation,
     disbursement_import,
     finance,
     funding,
@@ -44,6 +45,7 @@ from services.gateway.application.remote import rpc
 from services.gateway.errors import Unavailable
 from services.gateway.web import charts
 from services.gateway.web.common import (
+    BHXH_WRITERS,
     FINANCE_WRITERS,
     WRITE_ERRORS,
     audit_form,
@@ -196,6 +198,21 @@ def _year_end_due(unit: str | None) -> dict[str, Any] | None:
     return answer if answer["total"] else None
 
 
+OVERDUE_SHOWN = 5  # the notice names the first steps; the rest are counted
+
+
+def _settlement_overdue() -> list[dict[str, Any]] | None:
+    """For BHXH (and admins): the capitation settlement steps past their due date today (advances, results,
+    payments owed after a facility's quarterly report), newest quarter first."""
+    if g.principal.role not in BHXH_WRITERS:
+        return None
+    try:
+        steps = capitation.overdue_steps(clock.today())
+    except Unavailable:
+        return None  # a notice is never a reason for the page to fail
+    return steps or None
+
+
 def _parent_crumb(unit: str | None) -> dict[str, Any] | None:
     """The unit above a commune, by name; a link only for people who may open it."""
     parent = units.parent_of(unit) if unit and units.level_of(unit) == "commune" else None
@@ -242,6 +259,9 @@ def home() -> Any:
     return render(
         "home.html",
         year_end_due=_year_end_due(unit) if not data["partial"] else None,
+        settlement_overdue=_settlement_overdue(),
+        overdue_shown=OVERDUE_SHOWN,
+        step_label=capitation.step_label,
         targets=targets,
         start_here=start_here,
         plans=plans,
