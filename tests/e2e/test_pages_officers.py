@@ -270,5 +270,9 @@ def test_a_bhxh_officer_finds_a_visit_by_either_of_its_cards_and_assesses_it_the
     assert row.xpath("td[2]/code")[0].text_content() == "1073660"
     assert not doc.xpath('//input[starts-with(@name, "approved__")]') and not doc.xpath('//*[@id="save-assessment"]')
     assert doc.xpath('//select[@name="facility"]/option[@selected]/@value') == [""]
-    # Without a search, no facility is no list.
+    # Without a search, no facility is no list; the choice is offered, last, and a facility is chosen first.
+    landing = tree(bhxh.get("/claims/records").text)
+    options = landing.xpath('//select[@name="facility"]/option')
+    assert options[-1].get("value") == "" and "mọi cơ sở" in options[-1].text_content()
+    assert not landing.xpath('//select[@name="facility"]/option[@selected and @value=""]')
     assert not tree(bhxh.get("/claims/records", params={"facility": ""}).text).xpath('//table[@id="claims"]')
