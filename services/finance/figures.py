@@ -30,25 +30,18 @@ def stamp(session: Session) -> tuple[int, ...]:
 
 
 def overdue_steps(session: Session) -> list[OverdueStep]:
-    """Every reported facility-quarter's steps overdue today. Quarters whose payment is done have nothing
-    left to be overdue, but telling them apart costs the schedule itself: a province's reports (~250
-    facilities × 4 quarters a year) are read once per write or day, never per scrape."""
-    today = clock.today()
-    rows: list[OverdueStep] = []
-    pairs = session.execute(
-        select(CapitationReport.facility_code, CapitationReport.period).distinct().order_by(
-            CapitationReport.facility_code, CapitationReport.period
+    """Every reported facility-quarter's steps overdue today (views.overdue_steps, the list BHXH's home page
+    names), by facility and quarter; an advance with what of it is still unpaid."""
+    rows = [
+        OverdueStep(
+            o["facility_code"],
+            o["quarter"],
+            o["step"],
+            max(0, int(o["amount"]) - int(o["paid"])) if o["step"] == "advance" else 0,
         )
-    ).all()
-    for facility, period in pairs:
-        schedule = views.quarter_schedule(session, facility, period, on=today)
-        for step in schedule["overdue"]:
-            unpaid = 0
-            if step == "advance":
-                advance = schedule["steps"]["advance"]
-                unpaid = max(0, int(advance["amount"]) - int(advance["paid"]))
-            rows.append(OverdueStep(facility, period, step, unpaid))
-    return rows
+        for o in views.overdue_steps(session)
+    ]
+    return sorted(rows, key=lambda r: (r.facility, r.period))
 
 
 def business_figures(session: Session) -> BusinessFigures:

@@ -200,12 +200,18 @@ class Service:
     def quarter_schedules(self, period: str, facilities: list[str]) -> list[dict[str, Any]]:
         """The dated steps of each facility's quarter (with what is overdue today)."""
         with self.db.transaction() as s:
-            return views.quarter_schedules(s, period, facilities)
+            return [views.quarter_schedule(s, f, period) for f in facilities]
 
     @rpc
     def surplus_uses(self) -> list[dict[str, Any]]:
         with self.db.transaction() as s:
             return views.surplus_uses(s)
+
+    @rpc
+    def overdue_steps(self, facilities: list[str] | None) -> list[dict[str, Any]]:
+        """The settlement steps past due today of every reported quarter (within `facilities`), newest first."""
+        with self.db.transaction() as s:
+            return views.overdue_steps(s, facilities)
 
     @rpc
     def reported_facilities(self, period: str) -> list[str]:

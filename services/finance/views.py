@@ -779,15 +779,33 @@ def steps_version(session: Session) -> tuple[int, ...]:
     return tuple(int(v) for v in session.execute(select(*counts)).one())
 
 
-_KEPT_STEPS = KeptAnswers(steps_version, size=64)
+_KEPT_STEPS = KeptAnswers(steps_version, size=8)
 
 
-def quarter_schedules(session: Session, period: str, facilities: list[str]) -> list[dict[str, Any]]:
-    """Each facility's `quarter_schedule`, kept while its records are unchanged and for the day (what is overdue
-    moves with today): BHXH's home page asks for the last four quarters' on every visit."""
+def overdue_steps(session: Session, facilities: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every settlement step past its due date today of every reported facility-quarter (within `facilities`),
+    newest quarter first, each with its `quarter` (an advance's own `period` is the quarter it is paid for): what
+    BHXH's home page names and the `ytcs_settlement_steps_overdue` gauge counts (figures.py). Read once per
+    step record written or per day: a province's reports (~250 facilities × 4 quarters a year) are a schedule each."""
     today = clock.today()
-    question = (period, tuple(facilities), today)
-    return _KEPT_STEPS.get(session, question, lambda: [quarter_schedule(session, f, period, today) for f in facilities])
+    every = _KEPT_STEPS.get(session, ("overdue", today), lambda: _overdue_steps(session, today))
+    return [o for o in every if facilities is None or o["facility_code"] in facilities]
+
+
+def _overdue_steps(session: Session, today: date) -> list[dict[str, Any]]:
+    pairs = session.execute(
+        select(CapitationReport.facility_code, CapitationReport.period)
+        .distinct()
+        .order_by(CapitationReport.period.desc(), CapitationReport.facility_code)
+    ).all()
+    out: list[dict[str, Any]] = []
+    for facility, period in pairs:
+        schedule = quarter_schedule(session, facility, period, on=today)
+        out += [
+            {"facility_code": facility, "quarter": period, "step": step, **schedule["steps"][step]}
+            for step in schedule["overdue"]
+        ]
+    return out
 
 
 def reported_facilities(session: Session, period: str) -> list[str]:

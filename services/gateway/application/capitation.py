@@ -6,7 +6,6 @@ reconciliation with the quarter's dated steps."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import g
@@ -20,7 +19,6 @@ from services.common.contracts.finance import (
     QuarterlyResultCommandV1,
     SettlementCommandV1,
 )
-from services.common.periods import Quarter
 from services.gateway.application.facilities import require_facility, scoped_facilities
 from services.gateway.application.remote import clients, rpc
 from services.gateway.errors import Unavailable
@@ -126,27 +124,11 @@ def _overdue(schedules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-OVERDUE_QUARTERS = 4  # a quarter's steps fall due within about four months of its end; a year covers the forgotten
-
-
-def overdue_steps(today: date) -> list[dict[str, Any]]:
-    """Every settlement step past its due date today of the facilities in scope that reported in the last four
-    quarters (the report starts a quarter's steps: docs/finance.md §6), newest quarter first, each with its
-    `quarter` (an advance's own `period` is the quarter it is paid for). Finance's answers asked at once;
-    `Unavailable` when finance does not answer."""
-    scope = scoped_facilities()
-    periods, quarter = [], Quarter.of_month(today.year, today.month)
-    for _ in range(OVERDUE_QUARTERS):
-        quarter = quarter.previous()
-        periods.append(str(quarter))
-    reported = clients().fan_out({p: ("finance", "reported_facilities", (p,), {}) for p in periods}, True)
-    calls = {}
-    for p in periods:
-        names = sorted(f for f in reported[p] if scope is None or f in scope)
-        if names:
-            calls[p] = ("finance", "quarter_schedules", (p, names), {})
-    schedules = clients().fan_out(calls, True) if calls else {}
-    return [{"quarter": p, **o} for p in periods if p in schedules for o in _overdue(schedules[p])]
+def overdue_steps() -> list[dict[str, Any]]:
+    """Every settlement step past its due date today of the facilities in scope (finance's `overdue_steps`, the
+    list the `ytcs_settlement_steps_overdue` gauge counts), newest quarter first, each with its `quarter` (an
+    advance's own `period` is the quarter it is paid for)."""
+    return rpc("finance", "overdue_steps", scoped_facilities())
 
 
 def quarters_of(year: int) -> list[str]:

@@ -203,11 +203,11 @@ OVERDUE_SHOWN = 5  # the notice names the first steps; the rest are counted
 
 def _settlement_overdue() -> list[dict[str, Any]] | None:
     """For BHXH (and admins): the capitation settlement steps past their due date today (advances, results,
-    payments owed after a facility's quarterly report), newest quarter first."""
+    payments owed after a facility's quarterly report) of their facilities, newest quarter first."""
     if g.principal.role not in BHXH_WRITERS:
         return None
     try:
-        steps = capitation.overdue_steps(clock.today())
+        steps = capitation.overdue_steps()
     except Unavailable:
         return None  # a notice is never a reason for the page to fail
     return steps or None

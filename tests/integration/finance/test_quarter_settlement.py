@@ -143,25 +143,31 @@ def test_quarter_4_from_july_2025_gives_bhxh_60_days_and_results_need_a_report(f
     assert q["advance"]["due"] == "2025-02-07"
 
 
-def test_the_schedules_asked_on_every_visit_are_kept_until_a_step_is_recorded_and_for_the_day(finance_db, monkeypatch):
-    """`quarter_schedules` (BHXH's home page asks it for four quarters on every visit) is kept while no report,
-    advance, result or payment is recorded, and for the day: what is overdue moves with both."""
+def test_the_steps_past_due_are_kept_until_a_step_is_recorded_and_for_the_day(finance_db, monkeypatch):
+    """`overdue_steps` (BHXH's home page asks it on every visit; the overdue gauge reads it) is computed again only
+    when a report, advance, result or payment is recorded, or the day changes: what is overdue moves with both."""
     db = finance_db
     figures = claims_answer("42500000.75", "41000000.40", "10000000.50", "30000000.25", "2500000.00")
     body = {"facility_code": FACILITY, "period": "2024-Q2"}
     run(db, handlers.record_report, body | {"received_date": "2024-07-12"}, figures)
     computed = []
     real = views.quarter_schedule
-    monkeypatch.setattr(views, "quarter_schedule", lambda *a: computed.append(a) or real(*a))
+    monkeypatch.setattr(views, "quarter_schedule", lambda *a, **k: computed.append(a) or real(*a, **k))
     monkeypatch.setattr(clock, "today", lambda: date(2024, 7, 22))  # the advance was due Fri 19/7
-    [first] = read(db, views.quarter_schedules, "2024-Q2", [FACILITY])
-    assert first["overdue"] == ["advance"]
-    assert read(db, views.quarter_schedules, "2024-Q2", [FACILITY]) == [first] and len(computed) == 1  # kept
+
+    def steps(facilities: list[str] | None = None) -> list[tuple[str, str, str]]:
+        return [(o["facility_code"], o["quarter"], o["step"]) for o in read(db, views.overdue_steps, facilities)]
+
+    assert steps() == [(FACILITY, "2024-Q2", "advance")] and len(computed) == 1
+    assert steps([FACILITY]) == steps() and steps(["91999"]) == [] and len(computed) == 1  # kept
     run(db, handlers.pay_advance, {"facility_code": FACILITY, "period": "2024-Q3", "amount": 34_000_001,
                                    "date": "2024-07-22"})  # fmt: skip
-    [paid] = read(db, views.quarter_schedules, "2024-Q2", [FACILITY])
-    assert (paid["overdue"], paid["steps"]["advance"]["paid"], len(computed)) == ([], 34_000_001, 2)
+    assert steps() == [] and len(computed) == 2
     monkeypatch.setattr(clock, "today", lambda: date(2024, 8, 12))  # the result was due 11/8
-    assert read(db, views.quarter_schedules, "2024-Q2", [FACILITY])[0]["overdue"] == ["result"]
+    assert steps() == [(FACILITY, "2024-Q2", "result")]
+    run(db, handlers.record_report, {"facility_code": FACILITY, "period": "2024-Q1", "received_date": "2024-04-10"},
+        figures)  # fmt: skip
+    newest_first = [(FACILITY, "2024-Q2", "result"), (FACILITY, "2024-Q1", "advance"), (FACILITY, "2024-Q1", "result")]
+    assert steps() == newest_first
     run(db, handlers.record_result, body | {"result_date": "2024-08-12"}, figures)
-    assert read(db, views.quarter_schedules, "2024-Q2", [FACILITY])[0]["overdue"] == []
+    assert (FACILITY, "2024-Q2", "result") not in steps()
