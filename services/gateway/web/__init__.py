@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from services.common import units
 from services.gateway.web.format import FILTERS
 
 csrf = CSRFProtect()
@@ -30,6 +31,9 @@ def register_web(app: Flask) -> None:
     from services.gateway.web.common import new_form_key
 
     app.jinja_env.globals["form_key"] = new_form_key
+    # The 2025 merger, which several pages name (the station's mergers, the priorities' former districts, the
+    # indicators of merged communes), as an ISO date: comparable with the answers' dates, read by `vn_date`.
+    app.jinja_env.globals["reform_date"] = units.REFORM_DATE.isoformat()
 
     from services.gateway.web import (  # noqa: F401 - routes register on import
         bhxh_pages,

@@ -576,7 +576,6 @@ def station(code: str) -> Any:
         names=source_names(),
         kinds=KINDS_VN,
         statuses=STATUS_VN,
-        reform_date=units.REFORM_DATE.isoformat(),
         known_name=units.known_name,
     )
 
@@ -636,6 +635,4 @@ def priorities() -> Any:
     unit = scope_unit(q.get("unit"))
     answer = rpc("investment", "priorities", year, unit)
     # From 01/7/2025 there are no districts: the column names the one a station's commune belonged to.
-    reform = units.REFORM_DATE.isoformat()
-    label = units.known_name(unit)
-    return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=label, reform_date=reform)
+    return render("priorities.html", answer=answer, year=year, unit=unit, unit_label=units.known_name(unit))

@@ -95,7 +95,6 @@ def _page(
         unit_label=sheet["unit_name"],
         merged=sheet["merged"],  # a ward's year before the 2025 merger: the communes now part of it
         unit_now=units.known_name(sheet["unit"]),
-        reform_date=units.REFORM_DATE,
         columns=sheets.COLUMNS,
         centre_fields=CENTRE_FIELDS,
         yes_no=YES_NO,
