@@ -257,8 +257,8 @@ def assess() -> Any:
     """Record the assessment results entered on the claims page (the same checks as the API's assessments)."""
     form = request.form
     audit_form()
-    q = {"facility": form.get("facility_code", ""), "period": form.get("period") or None}
-    q |= {k: form[k][:255] for k in SEARCH_FIELDS if form.get(k)}
+    search = {k: form[k][:255] for k in SEARCH_FIELDS if form.get(k)}  # the search it was entered from
+    q = {"facility": form.get("facility_code", ""), "period": form.get("period") or None, **search}
     try:
         q["period"] = str(read_quarter(q["period"])) if q["period"] else None
     except PeriodError:
@@ -288,7 +288,7 @@ def assess() -> Any:
             contract.AssessmentRequestV1().load({"facility_code": head["facility_code"], "items": items})
         )
     except WRITE_ERRORS as exc:
-        if not (q["facility"] and (q["period"] or any(q.get(k) for k in SEARCH_FIELDS))):
+        if not (q["facility"] and (q["period"] or search)):
             q = {}
         try:
             return _records_page(q, form_status(exc), form_errors(exc))
@@ -298,8 +298,7 @@ def assess() -> Any:
         batch_id=out["id"], facility_code=out["facility_code"], assessed=out["assessed"], result_id=out["id"]
     )
     flash(f"Đã ghi kết quả giám định {out['assessed']} hồ sơ (đợt số {out['id']}).", "ok")
-    target = {"facility": out["facility_code"], **({"period": q["period"]} if q.get("period") else {})}
-    target |= {k: form[k][:255] for k in SEARCH_FIELDS if form.get(k)}  # back to the search it was entered from
+    target = {"facility": out["facility_code"], **({"period": q["period"]} if q.get("period") else {}), **search}
     return redirect(url_for("web.claim_records", **target), 303)
 
 
