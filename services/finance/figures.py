@@ -1,32 +1,24 @@
 """Finance's figures for the wall (services/common/business_metrics.py): the funding of every plan item in the
 exposed fiscal years, read through the kept roll-up the API answers with (`funding_tree_kept`), so the gauges
 and `GET /api/v1/funding/...` agree and a scrape reuses the answers the pages already asked for; and the
-settlement steps of every reported quarter that are overdue today, as `GET /api/v1/reconciliation` lists them
-(views.quarter_schedule)."""
+settlement steps of every reported quarter that are overdue today, the list BHXH's home page names
+(views.overdue_steps)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common import clock
 from services.common.business_metrics import BusinessFigures, FundingFigure, OverdueStep, exposed_years
 from services.finance import views
-from services.finance.models import (
-    CapitationAdvance,
-    CapitationPayment,
-    CapitationReport,
-    CapitationResult,
-    Plan,
-)
+from services.finance.models import Plan
 
 
 def stamp(session: Session) -> tuple[int, ...]:
-    """The funding's data version and the row counts of the settlement tables (append-only, so a count moves
-    with every write): the figures are computed again when either changed (or the day did: overdue is dated)."""
-    counts = [select(func.count()).select_from(m).scalar_subquery()
-              for m in (CapitationReport, CapitationResult, CapitationPayment, CapitationAdvance)]
-    return views.data_version(session) + tuple(int(v) for v in session.execute(select(*counts)).one())
+    """The funding's data version and the settlement steps' (views.steps_version): the figures are computed again
+    when either changed (or the day did: overdue is dated)."""
+    return views.data_version(session) + views.steps_version(session)
 
 
 def overdue_steps(session: Session) -> list[OverdueStep]:
