@@ -59,6 +59,7 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
     scope = unit or units.PROVINCE_CODE
     on = target_rules.as_of_date(year, today)
     stations = stations_on(session, on, (scope,), today)
+    merged = _merged(scope, stations)
     centres = _centres(scope, year) if units.level_of(scope) != "commune" else []
     latest = _latest(session, year)
     rows = []
@@ -90,8 +91,8 @@ def sheet_rows(session: Session, unit: str | None, year: int, today: date | None
         )
     return {
         "unit": scope,
-        "unit_name": _scope_name(scope, on, today, stations),
-        "merged": _merged(scope, stations),
+        "unit_name": _scope_name(scope, on, today, merged),
+        "merged": merged,
         "year": year,
         "as_of": on.isoformat(),
         "rows": rows,
@@ -124,9 +125,8 @@ def _merged(code: str, stations: list[Station]) -> list[str]:
     return [s.code for s in stations if not units.within(code, s.code)]
 
 
-def _scope_name(code: str, on: date, today: date, stations: list[Station]) -> str:
-    """The unit measured, in words; a ward's year before the merger names the communes it is made of."""
-    merged = _merged(code, stations)
+def _scope_name(code: str, on: date, today: date, merged: list[str]) -> str:
+    """The unit measured, in words; a ward's year before the merger names the communes it is made of (`merged`)."""
     if not merged:
         return f"{units.name_on(code, on)} ({code})"
     return f"{units.name_on(code, today)} ({code}, gồm {', '.join(merged)} đã sáp nhập vào)"
@@ -191,7 +191,7 @@ def targets(
         )
         for c in (_centres(scope, year) if level != "commune" and units.within(plan.unit, scope) else [])
     ]
-    scope_name = _scope_name(scope, on, today, stations)
+    scope_name = _scope_name(scope, on, today, _merged(scope, stations))
     items = []
     for item, target in plan.targets():
         kind = target_rules.KINDS.get(target.key)
