@@ -209,12 +209,20 @@ class Service:
 
     @rpc
     def overdue_steps(self, facilities: list[str] | None) -> list[dict[str, Any]]:
-        """The settlement steps past due today of every reported quarter (within `facilities`), newest first."""
+        """The settlement steps past due today of every quarter reported or contracted (within `facilities`),
+        newest first."""
         with self.db.transaction() as s:
             return views.overdue_steps(s, facilities)
 
     @rpc
+    def settlement_facilities(self, period: str) -> list[str]:
+        """The facilities that reported quarter `period` or are contracted for it."""
+        with self.db.transaction() as s:
+            return views.settlement_facilities(s, period)
+
+    @rpc
     def reported_facilities(self, period: str) -> list[str]:
+        """Kept for gateways of the release before `settlement_facilities`, while a rolling upgrade runs both."""
         with self.db.transaction() as s:
             return views.reported_facilities(s, period)
 

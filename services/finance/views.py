@@ -19,7 +19,7 @@ from services.common import catalog, clock, surplus, units
 from services.common.errors import DomainError, NotFound, error
 from services.common.kept import KeptAnswers
 from services.common.money import execution_rate
-from services.common.periods import quarter_or_refuse
+from services.common.periods import Quarter, quarter_or_refuse
 from services.finance import domain, records
 from services.finance.models import (
     Adjustment,
@@ -772,9 +772,9 @@ def quarter_schedule(session: Session, facility: str, period: str, on: date | No
 
 
 def steps_version(session: Session) -> tuple[int, ...]:
-    """A stamp that moves with every record a quarter's steps are read from: reports, advances, results and
-    payments, all append-only, so their row counts grow with every such commit."""
-    tables = (CapitationReport, CapitationAdvance, CapitationResult, CapitationPayment)
+    """A stamp that moves with every record a quarter's steps are read from: funds (which quarters are contracted),
+    reports, advances, results and payments, all append-only, so their row counts grow with every such commit."""
+    tables = (CapitationFundRecord, CapitationReport, CapitationAdvance, CapitationResult, CapitationPayment)
     counts = [select(func.count()).select_from(m).scalar_subquery() for m in tables]
     return tuple(int(v) for v in session.execute(select(*counts)).one())
 
@@ -783,23 +783,29 @@ _KEPT_STEPS = KeptAnswers(steps_version, size=8)
 
 
 def overdue_steps(session: Session, facilities: list[str] | None = None) -> list[dict[str, Any]]:
-    """Every settlement step past its due date today of every reported facility-quarter (within `facilities`),
-    newest quarter first, each with its `quarter` (an advance's own `period` is the quarter it is paid for): what
-    BHXH's home page names and the `ytcs_settlement_steps_overdue` gauge counts (figures.py). Read once per
-    step record written or per day: a province's reports (~250 facilities × 4 quarters a year) are a schedule each."""
+    """Every settlement step past its due date today of every facility-quarter in play (reported, or contracted
+    and its report past due; within `facilities`), newest quarter first, each with its `quarter` (an advance's own
+    `period` is the quarter it is paid for): what BHXH's home page names and the `ytcs_settlement_steps_overdue`
+    gauge counts (figures.py). Read once per step or fund record written or per day: a province's reports (~250
+    facilities × 4 quarters a year) are a schedule each."""
     today = clock.today()
     every = _KEPT_STEPS.get(session, ("overdue", today), lambda: _overdue_steps(session, today))
     return [o for o in every if facilities is None or o["facility_code"] in facilities]
 
 
 def _overdue_steps(session: Session, today: date) -> list[dict[str, Any]]:
-    pairs = session.execute(
-        select(CapitationReport.facility_code, CapitationReport.period)
-        .distinct()
-        .order_by(CapitationReport.period.desc(), CapitationReport.facility_code)
-    ).all()
+    reported: set[tuple[str, str]] = {
+        (f, p) for f, p in session.execute(select(CapitationReport.facility_code, CapitationReport.period).distinct())
+    }
+    # A contracted quarter no report came for is overdue from the 16th day of the next quarter on; later quarters
+    # have nothing due yet, so their schedules are not read.
+    unreported = {
+        (facility, period)
+        for facility, period in _contracted_quarters(session)
+        if (facility, period) not in reported and today > domain.report_due(Quarter.parse(period))
+    }
     out: list[dict[str, Any]] = []
-    for facility, period in pairs:
+    for facility, period in sorted(reported | unreported, key=lambda p: (Quarter.parse(p[1]), p[0]), reverse=True):
         schedule = quarter_schedule(session, facility, period, on=today)
         out += [
             {"facility_code": facility, "quarter": period, "step": step, **schedule["steps"][step]}
@@ -813,6 +819,32 @@ def reported_facilities(session: Session, period: str) -> list[str]:
     return list(
         session.scalars(select(CapitationReport.facility_code).where(CapitationReport.period == period).distinct())
     )
+
+
+def _contracted_quarters(session: Session) -> set[tuple[str, str]]:
+    """(facility, quarter) of every quarter a facility holds a capitation fund for, and so owes a quarterly report
+    for (Luật BHYT Điều 32 k2): each quarter of a year's fund, or the quarter of a provisional one. A period whose
+    fund in force is 0 (no cards) owes no report."""
+    latest: dict[tuple[str, str], int] = {}
+    rows = session.execute(
+        select(CapitationFundRecord.facility_code, CapitationFundRecord.period, CapitationFundRecord.fund)
+        .order_by(CapitationFundRecord.id)
+    )
+    for facility, period, fund in rows:
+        latest[facility, period] = fund
+    out: set[tuple[str, str]] = set()
+    for (facility, period), fund in latest.items():
+        if fund > 0:
+            out.update((facility, q) for q in ([period] if "-Q" in period else [f"{period}-Q{n}" for n in range(1, 5)]))
+    return out
+
+
+def settlement_facilities(session: Session, period: str) -> list[str]:
+    """The facilities with a settlement to follow in quarter `period`: those that reported it, and those contracted
+    for it (a capitation fund of its year or of the quarter), whose report is then awaited or overdue."""
+    quarter = str(quarter_or_refuse(period))
+    contracted = {f for f, q in _contracted_quarters(session) if q == quarter}
+    return sorted(contracted | set(reported_facilities(session, quarter)))
 
 
 def disbursement_detail(session: Session, disbursement_id: int) -> dict[str, Any]:

@@ -167,7 +167,7 @@ def test_a_quarter_from_claims_to_report_advance_result_and_payment(stack, token
     ]
 
 
-def test_first_contract_gets_80_percent_of_its_notified_fund(stack, tokens):
+def test_first_contract_gets_80_percent_of_its_notified_fund_and_owes_its_quarterly_report(stack, tokens):
     facility = "91217"
     r = post(
         stack,
@@ -178,6 +178,12 @@ def test_first_contract_gets_80_percent_of_its_notified_fund(stack, tokens):
     assert r.status_code == 201, r.text
     s = get(stack, tokens["viewer"], "/capitation/advances/suggestion", facility=facility, period="2024-Q1")
     assert s["suggested"] == 9_876_000 and "thông báo" in s["basis"]  # 80% of 12 345 000
+
+    # Contracted for Q1 2024 and no report recorded: the quarter's reconciliation over every facility names the
+    # report as overdue since 15/4/2024 (the first 15 days of Q2, Luật BHYT Điều 32 k2).
+    rec = get(stack, tokens["viewer"], "/reconciliation", period="2024-Q1")
+    assert {"facility_code": facility, "step": "report", "due": "2024-04-15", "date": None, "late": False,
+            "overdue": True} in rec["overdue"]  # fmt: skip
 
 
 def wait_for_finance_spend(stack, token: str, facility: str, period: str, spend: Decimal) -> None:

@@ -72,3 +72,22 @@ def test_a_reported_quarter_not_advanced_nor_assessed_in_time_is_on_the_bhxh_hom
     finance = Browser(stack.url)
     finance.login("p19-tc-30958")
     assert notice(finance) == [] and 'id="settlement-overdue"' not in finance.get("/").text
+
+
+def test_a_contracted_quarter_whose_report_never_came_is_on_the_bhxh_home_page_until_it_does(stack, quarter):
+    """A facility holding a capitation fund owes a report for the quarter in the first 15 days of the next (Luật
+    BHYT Điều 32 k2): one never recorded is a step past due like BHXH's, named on the same notice."""
+    earlier = quarter.previous()  # its report was due more than a quarter ago
+    fund = {"facility_code": FACILITY, "period": str(earlier), "cards": 100, "rate_per_card": 10_000,
+            "coefficient": "1"}  # fmt: skip
+    assert post(stack, stack.token("finance"), "/capitation/funds", fund).status_code == 201
+    b = Browser(stack.url)
+    b.login("p19-bhxh-30958")  # made by the test above
+    [line] = notice(b)
+    assert line.startswith(f"Quý {['I', 'II', 'III', 'IV'][earlier.quarter - 1]}/{earlier.year} · cơ sở {FACILITY}")
+    assert "Cơ sở gửi báo cáo quyết toán quý" in line, line
+
+    # The report comes in today, late: that step is done, and what it starts is not due yet.
+    body = {"facility_code": FACILITY, "period": str(earlier), "received_date": clock.today().isoformat()}
+    assert post(stack, stack.token("bhxh"), "/capitation/reports", body).status_code == 201
+    assert notice(b) == []

@@ -103,8 +103,8 @@ def reconciliation(facility: str | None, period: str) -> dict[str, Any]:
         if facility:
             names = [facility]
         else:
-            reported = rpc("finance", "reported_facilities", period)
-            names = sorted(f for f in reported if scope is None or f in scope)
+            in_play = rpc("finance", "settlement_facilities", period)  # reported, or contracted and awaited
+            names = [f for f in in_play if scope is None or f in scope]
         schedules = rpc("finance", "quarter_schedules", period, names)
     except Unavailable:
         answer["settlement_unavailable"] = True

@@ -202,8 +202,9 @@ OVERDUE_SHOWN = 5  # the notice names the first steps; the rest are counted
 
 
 def _settlement_overdue() -> list[dict[str, Any]] | None:
-    """For BHXH (and admins): the capitation settlement steps past their due date today (advances, results,
-    payments owed after a facility's quarterly report) of their facilities, newest quarter first."""
+    """For BHXH (and admins): the capitation settlement steps past their due date today of their facilities (the
+    advances, results and payments a quarterly report starts, and the reports a contracted quarter owes), newest
+    quarter first."""
     if g.principal.role not in BHXH_WRITERS:
         return None
     try:

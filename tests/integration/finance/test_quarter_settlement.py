@@ -171,3 +171,39 @@ def test_the_steps_past_due_are_kept_until_a_step_is_recorded_and_for_the_day(fi
     assert steps() == newest_first
     run(db, handlers.record_result, body | {"result_date": "2024-08-12"}, figures)
     assert (FACILITY, "2024-Q2", "result") not in steps()
+
+
+def test_a_contracted_quarter_without_its_report_is_overdue_from_the_16th_day_of_the_next(finance_db, monkeypatch):
+    """Luật BHYT Điều 32 k2: the report of a quarter is due in the first 15 days of the next. A facility holding a
+    capitation fund for a year owes one for each of its quarters (one with a provisional fund for that quarter
+    only); until it is recorded, the `report` step is overdue and in `overdue_steps`, and the facility is among the
+    quarter's `settlement_facilities`. A fund of 0 in force owes nothing. Each fund record refreshes the kept list."""
+    db = finance_db
+    year = {"facility_code": FACILITY, "period": "2024", "cards": 1000, "rate_per_card": 100_000, "coefficient": "1"}
+    run(db, handlers.set_capitation_fund, year)
+    run(db, handlers.set_capitation_fund, year | {"facility_code": "91302", "period": "2024-Q2"})
+    monkeypatch.setattr(clock, "today", lambda: date(2024, 7, 15))  # Q2's report is due today: not yet late
+
+    def steps() -> list[tuple[str, str, str, str]]:
+        return [(o["facility_code"], o["quarter"], o["step"], o["due"]) for o in read(db, views.overdue_steps)]
+
+    assert steps() == [(FACILITY, "2024-Q1", "report", "2024-04-15")]
+    monkeypatch.setattr(clock, "today", lambda: date(2024, 7, 16))
+    assert steps() == [
+        ("91302", "2024-Q2", "report", "2024-07-15"),
+        (FACILITY, "2024-Q2", "report", "2024-07-15"),
+        (FACILITY, "2024-Q1", "report", "2024-04-15"),
+    ]
+    assert read(db, views.settlement_facilities, "2024-Q2") == [FACILITY, "91302"]
+    assert read(db, views.settlement_facilities, "2024-Q1") == [FACILITY]  # 91302's fund is Q2's only
+    assert read(db, views.settlement_facilities, "2025-Q1") == []
+
+    # The report arrives late: the step is done; what it starts (the Q3 advance, due 5 working days on) is not due.
+    figures = claims_answer("42500000.75", "41000000.40", "10000000.50", "30000000.25", "2500000.00")
+    run(db, handlers.record_report, {"facility_code": FACILITY, "period": "2024-Q2", "received_date": "2024-07-16"},
+        figures)  # fmt: skip
+    assert steps() == [("91302", "2024-Q2", "report", "2024-07-15"), (FACILITY, "2024-Q1", "report", "2024-04-15")]
+    # 91302's contract is nil after all: a fund of 0 for the quarter supersedes the first.
+    run(db, handlers.set_capitation_fund, year | {"facility_code": "91302", "period": "2024-Q2", "cards": 0})
+    assert steps() == [(FACILITY, "2024-Q1", "report", "2024-04-15")]
+    assert read(db, views.settlement_facilities, "2024-Q2") == [FACILITY]

@@ -108,7 +108,7 @@ COVERED = {
     "set_capitation_fund", "pay_advance", "settle_capitation", "advance_suggestion", "capitation_status",
     "capitation_year",
     "record_quarterly_report", "record_quarterly_result", "record_quarterly_payment", "quarter_schedules",
-    "surplus_uses", "reported_facilities", "overdue_steps", "on_capitation_spend_changed",
+    "surplus_uses", "reported_facilities", "settlement_facilities", "overdue_steps", "on_capitation_spend_changed",
 }  # fmt: skip
 
 
@@ -334,6 +334,7 @@ def test_quarter_entrypoints_ask_claims_for_the_figures(service: Service):
     [schedule] = service.quarter_schedules("2024-Q2", [FACILITY])
     assert schedule["steps"]["payment"]["settled"] == 41_000_000
     assert service.reported_facilities("2024-Q2") == [FACILITY]
+    assert [service.settlement_facilities(q) for q in ("2024-Q1", "2024-Q2")] == [[], [FACILITY]]
     # The Q3 advance the report gives (due 19/7/2024) was never paid: past due today, for the facility's scope only.
     assert [(o["quarter"], o["step"], o["period"]) for o in service.overdue_steps(None)] == [
         ("2024-Q2", "advance", "2024-Q3")
