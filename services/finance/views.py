@@ -805,13 +805,18 @@ def _overdue_steps(session: Session, today: date) -> list[dict[str, Any]]:
         if (facility, period) not in reported and today > domain.report_due(Quarter.parse(period))
     }
     out: list[dict[str, Any]] = []
-    for facility, period in sorted(reported | unreported, key=lambda p: (Quarter.parse(p[1]), p[0]), reverse=True):
+    for facility, period in sorted(reported | unreported, key=_newest_quarter_first):
         schedule = quarter_schedule(session, facility, period, on=today)
         out += [
             {"facility_code": facility, "quarter": period, "step": step, **schedule["steps"][step]}
             for step in schedule["overdue"]
         ]
     return out
+
+
+def _newest_quarter_first(pair: tuple[str, str]) -> tuple[int, str]:
+    quarter = Quarter.parse(pair[1])
+    return -(quarter.year * 4 + quarter.quarter), pair[0]
 
 
 def reported_facilities(session: Session, period: str) -> list[str]:

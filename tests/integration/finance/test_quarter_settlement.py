@@ -190,8 +190,8 @@ def test_a_contracted_quarter_without_its_report_is_overdue_from_the_16th_day_of
     assert steps() == [(FACILITY, "2024-Q1", "report", "2024-04-15")]
     monkeypatch.setattr(clock, "today", lambda: date(2024, 7, 16))
     assert steps() == [
-        ("91302", "2024-Q2", "report", "2024-07-15"),
         (FACILITY, "2024-Q2", "report", "2024-07-15"),
+        ("91302", "2024-Q2", "report", "2024-07-15"),
         (FACILITY, "2024-Q1", "report", "2024-04-15"),
     ]
     assert read(db, views.settlement_facilities, "2024-Q2") == [FACILITY, "91302"]
