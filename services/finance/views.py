@@ -739,6 +739,8 @@ def quarter_schedule(session: Session, facility: str, period: str, on: date | No
     steps: dict[str, Any] = {
         "report": domain.step(domain.report_due(quarter), report.received_date if report else None, now)
     }
+    if report is None and not _contracted_quarters(session, facility, str(quarter)):
+        steps["report"]["overdue"] = False  # no capitation fund for the quarter: no report is owed
     if report is not None:
         first_advance = session.scalar(
             select(func.min(CapitationAdvance.date)).where(
@@ -826,22 +828,25 @@ def reported_facilities(session: Session, period: str) -> list[str]:
     )
 
 
-def _contracted_quarters(session: Session) -> set[tuple[str, str]]:
+def _contracted_quarters(
+    session: Session, facility: str | None = None, quarter: str | None = None
+) -> set[tuple[str, str]]:
     """(facility, quarter) of every quarter a facility holds a capitation fund for, and so owes a quarterly report
     for (Luật BHYT Điều 32 k2): each quarter of a year's fund, or the quarter of a provisional one. A period whose
-    fund in force is 0 (no cards) owes no report."""
+    fund in force is 0 (no cards) owes no report. `facility` and `quarter` narrow it to one facility-quarter."""
+    funds = select(CapitationFundRecord.facility_code, CapitationFundRecord.period, CapitationFundRecord.fund)
+    if facility is not None and quarter is not None:
+        funds = funds.where(
+            CapitationFundRecord.facility_code == facility, CapitationFundRecord.period.in_([quarter, quarter[:4]])
+        )
     latest: dict[tuple[str, str], int] = {}
-    rows = session.execute(
-        select(CapitationFundRecord.facility_code, CapitationFundRecord.period, CapitationFundRecord.fund)
-        .order_by(CapitationFundRecord.id)
-    )
-    for facility, period, fund in rows:
-        latest[facility, period] = fund
+    for f, period, fund in session.execute(funds.order_by(CapitationFundRecord.id)):
+        latest[f, period] = fund
     out: set[tuple[str, str]] = set()
-    for (facility, period), fund in latest.items():
+    for (f, period), fund in latest.items():
         if fund > 0:
-            out.update((facility, q) for q in ([period] if "-Q" in period else [f"{period}-Q{n}" for n in range(1, 5)]))
-    return out
+            out.update((f, q) for q in ([period] if "-Q" in period else [f"{period}-Q{n}" for n in range(1, 5)]))
+    return out if quarter is None else {p for p in out if p[1] == quarter}
 
 
 def settlement_facilities(session: Session, period: str) -> list[str]:

@@ -176,8 +176,9 @@ def test_the_steps_past_due_are_kept_until_a_step_is_recorded_and_for_the_day(fi
 def test_a_contracted_quarter_without_its_report_is_overdue_from_the_16th_day_of_the_next(finance_db, monkeypatch):
     """Luật BHYT Điều 32 k2: the report of a quarter is due in the first 15 days of the next. A facility holding a
     capitation fund for a year owes one for each of its quarters (one with a provisional fund for that quarter
-    only); until it is recorded, the `report` step is overdue and in `overdue_steps`, and the facility is among the
-    quarter's `settlement_facilities`. A fund of 0 in force owes nothing. Each fund record refreshes the kept list."""
+    only); until it is recorded, the `report` step is overdue, in the quarter's schedule and in `overdue_steps`,
+    and the facility is among the quarter's `settlement_facilities`. A facility without a fund, or with a fund of 0
+    in force, owes nothing. Each fund record refreshes the kept list."""
     db = finance_db
     year = {"facility_code": FACILITY, "period": "2024", "cards": 1000, "rate_per_card": 100_000, "coefficient": "1"}
     run(db, handlers.set_capitation_fund, year)
@@ -197,6 +198,13 @@ def test_a_contracted_quarter_without_its_report_is_overdue_from_the_16th_day_of
     assert read(db, views.settlement_facilities, "2024-Q2") == [FACILITY, "91302"]
     assert read(db, views.settlement_facilities, "2024-Q1") == [FACILITY]  # 91302's fund is Q2's only
     assert read(db, views.settlement_facilities, "2025-Q1") == []
+    # Each quarter's own schedule (the quarter and year pages, the reconciliation) says the same: the report is owed
+    # by a facility contracted for the quarter, not by one without a fund for it.
+    assert read(db, views.quarter_schedule, FACILITY, "2024-Q1")["overdue"] == ["report"]
+    assert read(db, views.quarter_schedule, "91302", "2024-Q1")["overdue"] == []
+    assert read(db, views.quarter_schedule, "91399", "2024-Q2")["steps"]["report"] == {
+        "due": "2024-07-15", "date": None, "late": False, "overdue": False,
+    }  # fmt: skip
 
     # The report arrives late: the step is done; what it starts (the Q3 advance, due 5 working days on) is not due.
     figures = claims_answer("42500000.75", "41000000.40", "10000000.50", "30000000.25", "2500000.00")
