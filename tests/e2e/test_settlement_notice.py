@@ -50,7 +50,7 @@ def test_a_reported_quarter_not_advanced_nor_assessed_in_time_is_on_the_bhxh_hom
     b.login("p19-bhxh-30958")
     shown = f"Quý {['I', 'II', 'III', 'IV'][quarter.quarter - 1]}/{quarter.year} · cơ sở {FACILITY}"
     lines = notice(b)
-    assert len(lines) == 2 and all(line.startswith(shown) for line in lines), lines
+    assert len(lines) == 2 and all(line.startswith(shown + " – Trạm Y tế thử:") for line in lines), lines
     assert "Tạm ứng quý" in lines[0] and "BHXH thông báo kết quả giám định" in lines[1]
     page = lxml.html.fromstring(b.get("/").text)
     assert page.xpath('//*[@id="settlement-overdue"]//a/@href')[0].endswith(

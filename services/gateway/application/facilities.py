@@ -160,6 +160,15 @@ def facility_name(code: str | None) -> str | None:
         return row.name if row is not None else None
 
 
+def names_of(codes: set[str]) -> dict[str, str]:
+    """The registered names of those facilities that are registered, in one read."""
+    if not codes:
+        return {}
+    with current_app.extensions["ytcs"].session() as s:
+        rows = s.execute(select(Facility.code, Facility.name).where(Facility.code.in_(codes)))
+        return {code: name for code, name in rows}
+
+
 def picker() -> list[dict[str, str]]:
     """Facilities the person may see, for the pages' pickers: the registered ones, and for people bound to no
     unit also those claim files named that nobody has mapped yet (a fresh system's claims are not hidden until

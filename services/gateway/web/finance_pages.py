@@ -26,6 +26,7 @@ from services.gateway.application import (
     allocation_import,
     capitation,
     disbursement_import,
+    facilities,
     finance,
     funding,
     project_disbursement_import,
@@ -257,11 +258,14 @@ def home() -> Any:
     targets: dict[str, list[dict[str, Any]]] = {}
     for t in funding.targets_answer(plan_id, year, unit, "web.home")["items"]:
         targets.setdefault(t["item_code"], []).append(t)
+    overdue = _settlement_overdue()
     return render(
         "home.html",
         year_end_due=_year_end_due(unit) if not data["partial"] else None,
-        settlement_overdue=_settlement_overdue(),
+        settlement_overdue=overdue,
         overdue_shown=OVERDUE_SHOWN,
+        # The facilities the notice names, by name as well as code (the gateway's register).
+        overdue_names=facilities.names_of({o["facility_code"] for o in (overdue or [])[:OVERDUE_SHOWN]}),
         step_label=capitation.step_label,
         targets=targets,
         start_here=start_here,
