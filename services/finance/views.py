@@ -739,7 +739,7 @@ def quarter_schedule(session: Session, facility: str, period: str, on: date | No
     steps: dict[str, Any] = {
         "report": domain.step(domain.report_due(quarter), report.received_date if report else None, now)
     }
-    if report is None and not _contracted_quarters(session, facility, str(quarter)):
+    if report is None and not _contracted_quarters(session, facility=facility, quarter=str(quarter)):
         steps["report"]["overdue"] = False  # no capitation fund for the quarter: no report is owed
     if report is not None:
         first_advance = session.scalar(
@@ -833,12 +833,12 @@ def _contracted_quarters(
 ) -> set[tuple[str, str]]:
     """(facility, quarter) of every quarter a facility holds a capitation fund for, and so owes a quarterly report
     for (Luật BHYT Điều 32 k2): each quarter of a year's fund, or the quarter of a provisional one. A period whose
-    fund in force is 0 (no cards) owes no report. `facility` and `quarter` narrow it to one facility-quarter."""
+    fund in force is 0 (no cards) owes no report. `facility` and `quarter` (YYYY-Qn) narrow it."""
     funds = select(CapitationFundRecord.facility_code, CapitationFundRecord.period, CapitationFundRecord.fund)
-    if facility is not None and quarter is not None:
-        funds = funds.where(
-            CapitationFundRecord.facility_code == facility, CapitationFundRecord.period.in_([quarter, quarter[:4]])
-        )
+    if quarter is not None:  # its own fund, or its year's
+        funds = funds.where(CapitationFundRecord.period.in_([quarter, quarter[:4]]))
+    if facility is not None:
+        funds = funds.where(CapitationFundRecord.facility_code == facility)
     latest: dict[tuple[str, str], int] = {}
     for f, period, fund in session.execute(funds.order_by(CapitationFundRecord.id)):
         latest[f, period] = fund
@@ -853,7 +853,7 @@ def settlement_facilities(session: Session, period: str) -> list[str]:
     """The facilities with a settlement to follow in quarter `period`: those that reported it, and those contracted
     for it (a capitation fund of its year or of the quarter), whose report is then awaited or overdue."""
     quarter = str(quarter_or_refuse(period))
-    contracted = {f for f, q in _contracted_quarters(session) if q == quarter}
+    contracted = {f for f, _ in _contracted_quarters(session, quarter=quarter)}
     return sorted(contracted | set(reported_facilities(session, quarter)))
 
 
