@@ -15,9 +15,10 @@ Who exports what (the bound of the label set, for one province):
 - claims: `ytcs_capitation_*` per facility and quarter, read through its reconciliation (the fund it knows
   from finance's `capitation_fund_set`, the spend of its accepted claims). Bound: facilities with claims or a
   fund in the quarter × 2 quarters (a province of ~250 facilities: ≤ 500 series per family).
-- finance also: `ytcs_settlement_steps_overdue` per facility and step (advance, result, payment) and
-  `ytcs_capitation_advance_overdue_vnd` per facility, from the quarterly reports' schedules (the `overdue` of
-  `GET /api/v1/reconciliation`). Only facilities with something overdue: ≤ facilities × 3 (≤ ~750 series).
+- finance also: `ytcs_settlement_steps_overdue` per facility and step (report, advance, result, payment) and
+  `ytcs_capitation_advance_overdue_vnd` per facility, from the schedules of the quarters reported or contracted
+  (the `overdue` of `GET /api/v1/reconciliation`). Only facilities with something overdue: ≤ facilities × 4
+  (≤ ~1,000 series).
 - investment: `ytcs_targets_not_met` per plan, item and target of the last finished year (its targets of
   that year and those without a year), as `GET /api/v1/plans/{id}/targets` measures them. Bound: 2 plans ×
   ≤ 20 targets, one year.
@@ -295,7 +296,8 @@ SETTLEMENT_STEPS = ("advance", "result", "payment")
 def overdue_families(rows: Iterable[OverdueStep]) -> list[Metric]:
     steps = GaugeMetricFamily(
         "ytcs_settlement_steps_overdue",
-        "Quarters of a facility whose settlement step (advance, result, payment) is past its due date and not done",
+        "Quarters of a facility whose settlement step (report, advance, result, payment) is past its due date and "
+        "not done",
         labels=["facility", "step"],
     )
     unpaid = GaugeMetricFamily(
