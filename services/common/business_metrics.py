@@ -290,7 +290,7 @@ def capitation_families(rows: Iterable[CapitationFigure], today: date) -> list[M
     return [fund, spend, ends]
 
 
-SETTLEMENT_STEPS = ("advance", "result", "payment")
+SETTLEMENT_STEPS = ("report", "advance", "result", "payment")  # views.quarter_schedule's steps
 
 
 def overdue_families(rows: Iterable[OverdueStep]) -> list[Metric]:

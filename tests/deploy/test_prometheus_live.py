@@ -183,6 +183,7 @@ SHOULD_FIRE = {
     "YtcsCapitationFundNearlySpent": "pending",  # spend past 90% of a small fund this quarter (for: 1h)
     "YtcsSettlementStepOverdue": "pending",  # a report received months ago: no result recorded (for: 30m)
     "YtcsCapitationAdvanceOverdue": "pending",  # and its advance never paid (for: 30m)
+    "YtcsQuarterReportOverdue": "pending",  # another facility's contracted quarter, never reported (for: 30m)
 }
 # Dated by the calendar, decided by the scenario from the API's answers: YtcsYearlyReportsLate (units that have
 # not reported after 30/11 of a plan's reporting year) and YtcsTargetsNotMet (the last finished year's
@@ -196,6 +197,7 @@ class Scenario:
     facility: str
     ended: float  # time.monotonic() when its last write was made
     settled: str  # the quarter reported months ago, whose advance and result are overdue
+    unreported: tuple[str, str]  # (facility, quarter) contracted and never reported: its report is overdue
     alerts: dict[str, str]  # SHOULD_FIRE and those the calendar brings about
 
 
@@ -347,6 +349,17 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
     assert r.status_code == 201, r.text
     assert r.json()["advance"]["amount"] > 0, r.text
 
+    # Another facility holds a fund for that quarter and never reported it: its report step is overdue.
+    unreported = (fresh_facility(), str(settled))
+    r = requests.post(
+        stack.url + "/api/v1/capitation/funds",
+        json={"facility_code": unreported[0], "period": unreported[1], "cards": 1, "rate_per_card": 1_000,
+              "coefficient": "1"},  # fmt: skip
+        headers=finance,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+
     alerts = dict(SHOULD_FIRE)
     prometheus.wait_for("ytcs_yearly_reports_late")
     if prometheus.query("max(ytcs_yearly_reports_late) > 0"):
@@ -360,7 +373,7 @@ def scenario(stack: Stack, prometheus: Prometheus) -> Scenario:
             alerts["YtcsTargetsNotMet"] = "pending"
     # The figures follow the writes within a look (10 s): the tests that draw or compare them start after.
     prometheus.wait_for(f'ytcs_capitation_advance_overdue_vnd{{facility="{facility}"}} > 0')
-    return Scenario(year, str(quarter), facility, time.monotonic(), str(settled), alerts)
+    return Scenario(year, str(quarter), facility, time.monotonic(), str(settled), unreported, alerts)
 
 
 def _concrete(expr: str, scenario: Scenario) -> str:
@@ -466,6 +479,13 @@ def test_settlement_and_target_figures_are_those_the_api_answers(
     advance = rec["settlement"]["steps"]["advance"]
     got = prometheus.wait_for(f"max(ytcs_capitation_advance_overdue_vnd{{{sel}}})")
     assert float(got[0]["value"][1]) == advance["amount"] - advance["paid"] > 0
+    # The contracted quarter never reported: its report step, in the API and on the wall.
+    facility, quarter = scenario.unreported
+    rec = requests.get(stack.url + "/api/v1/reconciliation", params={"facility": facility, "period": quarter},
+                       headers=bhxh, timeout=30).json()  # fmt: skip
+    assert [o["step"] for o in rec["overdue"]] == ["report"], rec["overdue"]
+    got = prometheus.wait_for(f'max by (step) (ytcs_settlement_steps_overdue{{facility="{facility}"}})')
+    assert {r["metric"]["step"]: float(r["value"][1]) for r in got} == {"report": 1.0}
 
     finance = {"Authorization": f"Bearer {stack.token('finance')}"}
     reviewed = min(clock.today().year - 1, 2025)

@@ -37,6 +37,8 @@ def test_overdue_steps_are_counted_per_facility_and_step_with_the_unpaid_advance
                 OverdueStep("91001", "2025-Q2", "advance", 2_000_000),
                 OverdueStep("91001", "2025-Q1", "result"),
                 OverdueStep("91002", "2025-Q1", "payment"),
+                OverdueStep("91002", "2025-Q2", "report"),
+                OverdueStep("91002", "2025-Q3", "report"),
                 OverdueStep("91003", "2025-Q1", "a step nobody knows"),  # dropped: the label set stays bounded
             ]
         )
@@ -46,6 +48,7 @@ def test_overdue_steps_are_counted_per_facility_and_step_with_the_unpaid_advance
         (("facility", "91001"), ("step", "advance")): 2,
         (("facility", "91001"), ("step", "result")): 1,
         (("facility", "91002"), ("step", "payment")): 1,
+        (("facility", "91002"), ("step", "report")): 2,
     }
     money = {k[1]: v for k, v in got.items() if k[0] == "ytcs_capitation_advance_overdue_vnd"}
     assert money == {(("facility", "91001"),): 10_000_000}
