@@ -1,7 +1,7 @@
 """Finance's figures for the wall (services/common/business_metrics.py): the funding of every plan item in the
 exposed fiscal years, read through the kept roll-up the API answers with (`funding_tree_kept`), so the gauges
 and `GET /api/v1/funding/...` agree and a scrape reuses the answers the pages already asked for; and the
-settlement steps of every reported quarter that are overdue today, the list BHXH's home page names
+settlement steps overdue today of every quarter reported or contracted, the list BHXH's home page names
 (views.overdue_steps)."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def stamp(session: Session) -> tuple[int, ...]:
 
 
 def overdue_steps(session: Session) -> list[OverdueStep]:
-    """Every reported facility-quarter's steps overdue today (views.overdue_steps, the list BHXH's home page
-    names), by facility and quarter; an advance with what of it is still unpaid."""
+    """Every facility-quarter's steps overdue today (views.overdue_steps, the list BHXH's home page names), by
+    facility and quarter; an advance with what of it is still unpaid."""
     rows = [
         OverdueStep(
             o["facility_code"],

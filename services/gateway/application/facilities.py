@@ -153,11 +153,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 
 def facility_name(code: str | None) -> str | None:
     """The registered name of a facility, None when unknown."""
-    if code is None:
-        return None
-    with current_app.extensions["ytcs"].session() as s:
-        row = s.get(Facility, code)
-        return row.name if row is not None else None
+    return names_of({code}).get(code) if code is not None else None
 
 
 def names_of(codes: set[str]) -> dict[str, str]:
