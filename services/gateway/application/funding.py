@@ -319,7 +319,7 @@ LINK_FIELD = "funded_by_allocation"
 
 def counted_by_finance(plan: catalog.Plan, code: str, year: int | None, unit: str | None, allocation: dict) -> bool:
     """Does finance's figure of (plan, item `code`, year, unit) count this allocation's money? Finance's roll-up
-    (finance/views.py): the plan and the plans applying it, the item and its sub-items, the fiscal year, a
+    (finance/views/funding.py): the plan and the plans applying it, the item and its sub-items, the fiscal year, a
     recipient within the unit."""
     plans = {plan.id, *(p.id for p in catalog.district_plans_of(plan.id))}
     item = str(allocation.get("item_code") or "")

@@ -16,6 +16,7 @@ from services.common.db import transaction
 from services.common.errors import DomainError
 from services.finance import handlers, views
 from services.finance.unit_of_work import FinanceUnitOfWork
+from services.finance.views import capitation as capitation_views
 
 FACILITY = "91301"
 
@@ -152,7 +153,7 @@ def test_the_steps_past_due_are_kept_until_a_step_is_recorded_and_for_the_day(fi
     run(db, handlers.record_report, body | {"received_date": "2024-07-12"}, figures)
     computed = []
     real = views.quarter_schedule
-    monkeypatch.setattr(views, "quarter_schedule", lambda *a, **k: computed.append(a) or real(*a, **k))
+    monkeypatch.setattr(capitation_views, "quarter_schedule", lambda *a, **k: computed.append(a) or real(*a, **k))
     monkeypatch.setattr(clock, "today", lambda: date(2024, 7, 22))  # the advance was due Fri 19/7
 
     def steps(facilities: list[str] | None = None) -> list[tuple[str, str, str]]:
