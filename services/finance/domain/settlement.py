@@ -6,6 +6,7 @@ step has a due date, and is late or overdue against it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from services.common import workdays
 from services.common.errors import DomainError, error
 from services.common.money import format_vnd, round_vnd
 from services.common.periods import Quarter
+from services.finance.domain.capitation import parse_fund_period
 from services.finance.domain.checks import check_positive, raise_if
 
 ADVANCE_WORKING_DAYS = 5  # the advance: within 5 working days of receiving the report
@@ -50,6 +52,22 @@ class QuarterFigures:
             capitation=Decimal(by["capitation"]),
             drg=Decimal(by["drg"]),
         )
+
+
+def quarters_owing_report(funds: Iterable[tuple[str, str, int]]) -> set[tuple[str, str]]:
+    """(facility, quarter) of every quarter a facility owes a settlement report for (Luật BHYT Điều 32 k2): the
+    quarters it holds a capitation fund for. `funds`: (facility, period, fund) of the fund records in the order they
+    were recorded, so the last of a facility and period is the one in force. A year's fund (`YYYY`) covers each of
+    its four quarters, a provisional one (`YYYY-Qn`) its own quarter; a fund of 0 in force (no cards) owes nothing."""
+    in_force = {(facility, period): fund for facility, period, fund in funds}
+    owing: set[tuple[str, str]] = set()
+    for (facility, period), fund in in_force.items():
+        if fund <= 0:
+            continue
+        year, quarter = parse_fund_period(period)
+        quarters = [quarter] if quarter is not None else [Quarter(year, n) for n in range(1, 5)]
+        owing.update((facility, str(q)) for q in quarters)
+    return owing
 
 
 def result_days(quarter: Quarter, received: date) -> int:

@@ -263,22 +263,17 @@ def reported_facilities(session: Session, period: str) -> list[str]:
 def _contracted_quarters(
     session: Session, facility: str | None = None, quarter: str | None = None
 ) -> set[tuple[str, str]]:
-    """(facility, quarter) of every quarter a facility holds a capitation fund for, and so owes a quarterly report
-    for (Luật BHYT Điều 32 k2): each quarter of a year's fund, or the quarter of a provisional one. A period whose
-    fund in force is 0 (no cards) owes no report. `facility` and `quarter` (YYYY-Qn) narrow it."""
+    """(facility, quarter) of every quarter owing a report (`domain.quarters_owing_report`), from the fund records;
+    `facility` and `quarter` (YYYY-Qn) narrow it."""
     funds = select(CapitationFundRecord.facility_code, CapitationFundRecord.period, CapitationFundRecord.fund)
     if quarter is not None:  # its own fund, or its year's
         funds = funds.where(CapitationFundRecord.period.in_([quarter, quarter[:4]]))
     if facility is not None:
         funds = funds.where(CapitationFundRecord.facility_code == facility)
-    latest: dict[tuple[str, str], int] = {}
-    for f, period, fund in session.execute(funds.order_by(CapitationFundRecord.id)):
-        latest[f, period] = fund
-    out: set[tuple[str, str]] = set()
-    for (f, period), fund in latest.items():
-        if fund > 0:
-            out.update((f, q) for q in ([period] if "-Q" in period else [f"{period}-Q{n}" for n in range(1, 5)]))
-    return out if quarter is None else {p for p in out if p[1] == quarter}
+    owing = domain.quarters_owing_report(
+        (f, period, int(fund)) for f, period, fund in session.execute(funds.order_by(CapitationFundRecord.id))
+    )
+    return owing if quarter is None else {p for p in owing if p[1] == quarter}
 
 
 def settlement_facilities(session: Session, period: str) -> list[str]:

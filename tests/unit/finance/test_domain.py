@@ -269,6 +269,21 @@ def test_the_advance_is_80_percent_of_the_reports_total():
     assert advance_of(Decimal("0.625")) == 1  # 0.5 → 1
 
 
+def test_a_quarterly_report_is_owed_for_each_quarter_a_capitation_fund_covers():
+    """Luật BHYT Điều 32 k2: a contracted facility reports each quarter; NĐ 146/2018 Điều 25 k4: the fund is the
+    year's, so a year's fund covers its four quarters; a provisional quarter's fund covers that quarter only."""
+    owing = domain.quarters_owing_report([
+        ("91301", "2025", 900_000_000),
+        ("91302", "2025-Q3", 50_000_000),
+        ("91303", "2025", 10), ("91303", "2025", 0),  # superseded by 0 (no cards): nothing owed
+        ("91304", "2026-Q1", 0), ("91304", "2026-Q1", 70_000_000),  # the other way round: owed
+    ])  # fmt: skip
+    assert owing == {
+        *{("91301", f"2025-Q{n}") for n in range(1, 5)}, ("91302", "2025-Q3"), ("91304", "2026-Q1"),
+    }  # fmt: skip
+    assert domain.quarters_owing_report([]) == set()
+
+
 def test_a_years_settlement_needs_the_stations_share_and_its_decision():
     dec = {"decision_no": "12/QĐ-TTYT", "decision_date": date(2025, 1, 20)}
     s = domain.settle(1_000_000, Decimal("800000.50"), 600_000, Decimal("0.30"), **dec)
