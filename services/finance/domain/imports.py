@@ -37,7 +37,8 @@ class Recorded:
 
 def import_key(cmd: Mapping[str, Any], parent_id: int | None) -> ImportKey:
     """What makes a row the same allocation: everything a decision gives, once a sub-allocation has taken what
-    it leaves out from its parent (handlers._inherit_from_parent); the decision number as it is stored."""
+    it leaves out from its parent (`_inherit_from_parent` in handlers/allocations.py); the decision number as it
+    is stored."""
     return (
         cmd["plan_id"],
         cmd["item_code"],
