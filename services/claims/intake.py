@@ -29,10 +29,10 @@ shared out in chunks among the claims replicas.
    timer finishes the file.
 
 Memory holds one batch per chunk being loaded; per-file totals are summed by the database at the end.
-Every transaction is a `ClaimsUnitOfWork`: the SQL is the repository's, the events are the handlers'
-(`handlers.chunks_planned`, `handlers.file_loaded`). This module knows nothing of nameko: `pause` lets an
-eventlet host yield between records, and `after_batch` lets a caller observe each committed batch (tests use it
-to crash a worker mid-file).
+Every transaction is a `ClaimsUnitOfWork`: the SQL is the repository's, the rows are built by rows.py, the
+events are the handlers' (`handlers.chunks_planned`, `handlers.file_loaded`). This module knows nothing of
+nameko: `pause` lets an eventlet host yield between records, and `after_batch` lets a caller observe each
+committed batch (tests use it to crash a worker mid-file).
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any, BinaryIO
 
 from sqlalchemy.exc import IntegrityError
@@ -55,23 +54,28 @@ from services.claims import handlers
 from services.claims import metrics as m
 from services.claims.domain import chunks as chunking
 from services.claims.domain import totals
-from services.claims.domain.records import Claim as ClaimRecord
 from services.claims.domain.records import Issue
-from services.claims.models import ClaimFile, ClaimIssue, ClaimLine, ClaimTable
+from services.claims.models import ClaimFile
 from services.claims.parsing import EnvelopeHeader, FileRejected, RawRecord, decode_record, open_claim_file
 from services.claims.parsing.boundaries import RecordBoundaries
 from services.claims.parsing.notes import Note
-from services.claims.repository import DriverForm
+from services.claims.rows import (
+    CLAIM_COLUMNS,
+    INT_MAX,
+    Prepared,
+    chunk_row,
+    claim_row,
+    clip,
+    detail_rows,
+    issue_row,
+)
 from services.claims.unit_of_work import ClaimsUnitOfWork
 from services.claims.validation import ValidationContext, duplicate_issue, is_rejected, make_issue, validate
 from services.common.blobstore import BlobStore
 from services.common.outbox import utcnow
-from services.common.periods import Quarter
 
 log = logging.getLogger(__name__)
 
-INT_MAX = 2**31 - 1
-_ZERO = Decimal("0.00")
 # A whole file refused because its envelope names a facility other than the one its upload was authorised for.
 FACILITY_NOT_AUTHORISED = "envelope_facility_mismatch"
 
@@ -129,16 +133,6 @@ class _Spliced:
             self.at = None
         return b""
 
-
-@dataclass(slots=True)
-class Prepared:
-    """One decoded and validated record waiting for its batch to commit."""
-
-    index: int
-    claim: ClaimRecord | None
-    issues: list[Issue]
-    ma_lk: str | None
-    notes: frozenset[Note] = frozenset()  # format repairs made to read it, once each (parsing/notes.py)
 
 
 class Intake:
@@ -329,12 +323,12 @@ class Intake:
                 warnings=ClaimFile.warnings + len(file_issues),
             )
             # Faults and repairs of the envelope itself concern every record of the file: told once, here.
-            uow.repo.insert_issues([_issue_row(file_id, None, i) for i in file_issues])
+            uow.repo.insert_issues([issue_row(file_id, None, i) for i in file_issues])
             uow.repo.insert_format_notes([
                 {"file_id": file_id, "kind": kind, "table_name": table, "records": count}
                 for kind, table in file_notes
             ])
-            uow.repo.add_chunks([_chunk_row(file_id, c, now) for c in plan])
+            uow.repo.add_chunks([chunk_row(file_id, c, now) for c in plan])
             handlers.chunks_planned(uow, file_id, [(c.chunk_no, c.first, c.end) for c in plan])
         for i in file_issues:
             m.ISSUES.labels(i.code, i.severity).inc()
@@ -382,7 +376,7 @@ class Intake:
             spec = (c.first, c.end, c.byte_start, c.byte_end, c.head_end, c.tail_start)
             if c.attempts > self.max_attempts:
                 # A chunk that keeps crashing its worker parks the file instead of being retried for ever.
-                uow.repo.mark_failed(f, "processing_failed", _issue_row(file_id, None, _failure_issue(c.attempts - 1)))
+                uow.repo.mark_failed(f, "processing_failed", issue_row(file_id, None, _failure_issue(c.attempts - 1)))
                 m.FILES.labels("failed").inc()
                 return "failed"
             station_facilities = uow.repo.commune_station_facilities()
@@ -511,7 +505,7 @@ class Intake:
         accepted = rejected = warnings = 0
         issue_counts: dict[tuple[str, str], int] = {}
         if batch:
-            already = uow.repo.accepted_among(facility, {_clip(p.ma_lk, 100) or "" for p in batch if p.ma_lk})
+            already = uow.repo.accepted_among(facility, {clip(p.ma_lk, 100) or "" for p in batch if p.ma_lk})
             form = uow.repo.driver_form()
             now = form.stamp(utcnow())  # one created_at for the batch's claims: one transaction
             claim_rows: list[tuple[Any, ...]] = []
@@ -531,13 +525,13 @@ class Intake:
                     issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
                 n_warn = sum(1 for i in issues if i.severity == "warning")
                 warnings += n_warn
-                row, amounts = _claim_row(file_id, facility, p, ok, len(issues) - n_warn, n_warn, now, form)
+                row, amounts = claim_row(file_id, facility, p, ok, len(issues) - n_warn, n_warn, now, form)
                 claim_rows.append(row)
                 if ok and amounts is not None:  # a claim that is ok has its amounts
                     counted.append(amounts)
                 record_issues.append(issues)
             ids = uow.repo.insert_claims(file_id, CLAIM_COLUMNS, claim_rows)
-            uow.repo.insert_details(*_detail_rows(file_id, zip(ids, batch, record_issues, strict=True), form))
+            uow.repo.insert_details(*detail_rows(file_id, zip(ids, batch, record_issues, strict=True), form))
             notes = _note_counts(batch)  # only when a repair was made: clean files write nothing here
             uow.repo.insert_format_notes([
                 {"file_id": file_id, "kind": kind, "table_name": table, "records": n}
@@ -610,33 +604,11 @@ class Intake:
         assert f is not None
         if owner is not None and f.lease_owner != owner:
             raise LeaseLost(f.id)
-        uow.repo.mark_failed(f, code, _issue_row(f.id, None, issue))
+        uow.repo.mark_failed(f, code, issue_row(f.id, None, issue))
         m.FILES.labels("failed").inc()
         m.ISSUES.labels(issue.code, issue.severity).inc()
         _observe_duration(f.started_at)
 
-
-def _chunk_row(file_id: int, c: chunking.ChunkPlan, now: Any) -> dict[str, Any]:
-    return {
-        "file_id": file_id,
-        "chunk_no": c.chunk_no,
-        "first": c.first,
-        "end": c.end,
-        "next_index": c.first,
-        "status": "pending",
-        "accepted": 0,
-        "rejected": 0,
-        "warnings": 0,
-        "byte_start": c.byte_start,
-        "byte_end": c.byte_end,
-        "head_end": c.head_end,
-        "tail_start": c.tail_start,
-        "attempts": 0,
-        "lease_owner": None,
-        "lease_until": None,
-        "created_at": now,
-        "finished_at": None,
-    }
 
 
 def _failure_issue(attempts: int) -> Issue:
@@ -675,217 +647,3 @@ def _observe_duration(started: Any) -> None:
     if started is None:
         return
     m.FILE_SECONDS.observe(max(0.0, (utcnow() - started).total_seconds()))
-
-
-# --- rows -----------------------------------------------------------------------------------------
-
-def _clip(value: str | None, size: int) -> str | None:
-    return value[:size] if value is not None else None
-
-
-def _int(value: int | None) -> int | None:
-    return value if value is not None and -INT_MAX <= value <= INT_MAX else None
-
-
-def _detail_rows(
-    file_id: int, claims: Iterable[tuple[int, Prepared, list[Issue]]], form: DriverForm
-) -> tuple[tuple[Any, tuple[str, ...], list[tuple[Any, ...]]], ...]:
-    """(table, columns, rows) of a batch's lines, other tables and issues, from (claim id, record, issues) each."""
-    lines: list[tuple[Any, ...]] = []
-    tables: list[tuple[Any, ...]] = []
-    issue_rows: list[tuple[Any, ...]] = []
-    for claim_id, p, issues in claims:
-        if p.claim is not None:
-            lines.extend([_line_row(claim_id, ln, form) for ln in p.claim.lines])
-            if p.claim.other_tables:
-                ma_lk = _clip(p.ma_lk, 100)
-                tables.extend(
-                    (claim_id, ma_lk, name[:5], form.blob(data)) for name, data in sorted(p.claim.other_tables.items())
-                )
-        if issues:
-            issue_rows.extend([_issue_values(file_id, p.index, i) for i in issues])
-    return (
-        (ClaimLine.__table__, LINE_COLUMNS, lines),
-        (ClaimTable.__table__, TABLE_COLUMNS, tables),
-        (ClaimIssue.__table__, ISSUE_COLUMNS, issue_rows),
-    )
-
-
-# The INSERT's columns of each table, in the order the row builders below put their values.
-CLAIM_COLUMNS = (
-    "file_id",
-    "record_index",
-    "status",
-    "facility_code",
-    "ma_lk",
-    "critical_issues",
-    "warning_issues",
-    "created_at",
-    "standard",
-    "period_year",
-    "period_month",
-    "period_quarter",
-    "ma_bn",
-    "ho_ten",
-    "so_cccd",
-    "ngay_sinh",
-    "ngay_sinh_raw",
-    "gioi_tinh",
-    "dia_chi",
-    "dien_thoai",
-    "ma_the_bhyt",
-    "ma_dkbd",
-    "gt_the_tu",
-    "gt_the_den",
-    "ma_benh_chinh",
-    "ma_benh_kt",
-    "ma_loai_kcb",
-    "ngay_vao",
-    "ngay_ra",
-    "t_tongchi_bv",
-    "t_tongchi_bh",
-    "t_bntt",
-    "t_bncct",
-    "t_bhtt",
-    "t_nguonkhac",
-    "t_bhtt_gdv",
-    "bhtt_fee_for_service",
-    "bhtt_capitation",
-    "bhtt_drg",
-)
-LINE_COLUMNS = (
-    "claim_id",
-    "table_name",
-    "line_index",
-    "stt",
-    "item_code",
-    "name",
-    "ma_nhom",
-    "quantity",
-    "unit_price",
-    "tyle_tt_bh",
-    "thanh_tien_bv",
-    "thanh_tien_bh",
-    "muc_huong",
-    "t_nguonkhac",
-    "t_bntt",
-    "t_bncct",
-    "t_bhtt",
-    "ma_pttt",
-    "ngay_yl",
-)
-TABLE_COLUMNS = ("claim_id", "ma_lk", "table_name", "content")
-ISSUE_COLUMNS = ("file_id", "record_index", "ma_lk", "table_name", "field", "code", "severity", "message")
-# A record without a readable XML1 has no values past created_at.
-_NO_VALUES = (None,) * (len(CLAIM_COLUMNS) - CLAIM_COLUMNS.index("standard"))
-
-
-def _claim_row(
-    file_id: int, facility: str, p: Prepared, ok: bool, critical: int, warnings: int, now: Any, form: DriverForm
-) -> tuple[tuple[Any, ...], totals.Counted | None]:
-    """The claim's row (CLAIM_COLUMNS, in the driver's form) and, when it has values, what it adds to the totals
-    (in Decimal: the driver's form may be a float)."""
-    ma_lk = _clip(p.ma_lk, 100)
-    head = (file_id, p.index, "accepted" if ok else "rejected", facility, ma_lk, critical, warnings, now)
-    c = p.claim
-    if c is None:
-        return head + _NO_VALUES, None
-    year = c.nam_qt if c.nam_qt is not None and 1900 <= c.nam_qt <= 9999 else None
-    month = c.thang_qt if c.thang_qt is not None and 1 <= c.thang_qt <= 12 else None
-    quarter = Quarter.of_month(year, month).quarter if year and month else None
-    ma_dkbd = _clip(c.ma_dkbd, 255)
-    fee, capitation, drg = _by_method(c.lines)
-    money, moment = form.money, form.moment
-    row = head + (
-        c.standard,
-        year,
-        month if year else None,
-        quarter,
-        _clip(c.ma_bn, 100),
-        _clip(c.ho_ten, 255),
-        _clip(c.so_cccd, 20),
-        form.day(c.ngay_sinh),
-        _clip(c.ngay_sinh_raw, 12),
-        _int(c.gioi_tinh),
-        _clip(c.dia_chi, 1024),
-        _clip(c.dien_thoai, 20),
-        _clip(c.ma_the_bhyt, 255),
-        ma_dkbd,
-        _clip(c.gt_the_tu, 255),
-        _clip(c.gt_the_den, 255),
-        _clip(c.ma_benh_chinh, 10),
-        _clip(";".join(c.ma_benh_kt), 200) if c.ma_benh_kt else None,
-        _clip(c.ma_loai_kcb, 2),
-        moment(c.ngay_vao),
-        moment(c.ngay_ra),
-        money(c.t_tongchi_bv),
-        money(c.t_tongchi_bh),
-        money(c.t_bntt),
-        money(c.t_bncct),
-        money(c.t_bhtt),
-        money(c.t_nguonkhac),
-        money(c.t_bhtt_gdv),
-        money(fee),
-        money(capitation),
-        money(drg),
-    )
-    return row, totals.Counted(facility, year, quarter, ma_dkbd, c.t_bhtt, fee, capitation, drg)
-
-
-# The Σ line T_BHTT of each payment method (MA_PTTT: fee for service, capitation, DRG), in that order:
-# spend is read from these, never T_BHTT_GDV.
-_METHODS = {"1": 0, "2": 1, "3": 2}
-
-
-def _by_method(lines: list[Any]) -> tuple[Decimal, Decimal, Decimal]:
-    out = [_ZERO, _ZERO, _ZERO]
-    for ln in lines:
-        at = _METHODS.get(ln.ma_pttt)
-        if at is not None and ln.t_bhtt is not None:
-            out[at] += ln.t_bhtt
-    return out[0], out[1], out[2]
-
-
-def _line_row(claim_id: int, ln: Any, form: DriverForm) -> tuple[Any, ...]:
-    """A claim line's row (LINE_COLUMNS, in the driver's form)."""
-    money, quantity = form.money, form.quantity
-    return (
-        claim_id,
-        ln.table,
-        ln.index,
-        _int(ln.stt),
-        _clip(ln.item_code, 255),
-        _clip(ln.name, 1024),
-        _clip(ln.ma_nhom, 4),
-        quantity(ln.quantity),
-        quantity(ln.unit_price),
-        money(ln.tyle_tt_bh),
-        money(ln.thanh_tien_bv),
-        money(ln.thanh_tien_bh),
-        money(ln.muc_huong),
-        money(ln.t_nguonkhac),
-        money(ln.t_bntt),
-        money(ln.t_bncct),
-        money(ln.t_bhtt),
-        _clip(ln.ma_pttt, 2),
-        form.moment(ln.ngay_yl),
-    )
-
-
-def _issue_values(file_id: int, record_index: int | None, i: Issue) -> tuple[Any, ...]:
-    """An issue's row as the batch inserts it (ISSUE_COLUMNS): text and integers, alike in every driver's form."""
-    return (
-        file_id,
-        record_index,
-        _clip(i.ma_lk, 100),
-        _clip(i.table, 20),
-        _clip(i.field, 40),
-        i.code[:40],
-        i.severity,
-        i.message,
-    )
-
-
-def _issue_row(file_id: int, record_index: int | None, i: Issue) -> dict[str, Any]:
-    """`_issue_values` by column name, for Core's insert and the ORM."""
-    return dict(zip(ISSUE_COLUMNS, _issue_values(file_id, record_index, i), strict=True))
