@@ -12,7 +12,7 @@ attribute, converter) and read by one loop; converters are memoised (see ``value
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from lxml import etree
@@ -263,6 +263,8 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
 
     v1 = flat.fields(roots["XML1"]) if "XML1" in roots else {}
     ma_lk = (v1.get("MA_LK") or "").strip() or None
+    if ma_lk is None and (unreadable or "XML1" not in roots):
+        ma_lk = _visit_named_by(roots.values())
     for name, reason in unreadable.items():
         table = name if name in KNOWN_TABLES else None
         issues.append(make_issue("record_unreadable", table=table, ma_lk=ma_lk, detail=reason))
@@ -296,6 +298,13 @@ def decode_record(raw: RawRecord, header: EnvelopeHeader | None = None) -> tuple
             if text and ma_lk and text != ma_lk:
                 issues.append(make_issue("ma_lk_mismatch", table=name, field="MA_LK", ma_lk=ma_lk, value=text))
     return claim, issues
+
+
+def _visit_named_by(roots: Iterable[etree._Element]) -> str | None:
+    """The MA_LK the readable tables of a rejected record agree on, when XML1 cannot say it (damaged or absent):
+    the hospital finds the visit to send again by it. Tables that name different visits name none: never a guess."""
+    links = {text for root in roots for el in root.iter("{*}MA_LK") if (text := (el.text or "").strip())}
+    return links.pop() if len(links) == 1 else None
 
 
 def _claim(index: int, v: dict[str, str | None], ma_lk: str | None, issues: list[Issue], invalid: set[str]) -> Claim:

@@ -96,6 +96,11 @@ def test_real_samples_as_stored(claims_env):
     unreadable = {e["table"]: e["message"] for e in damaged["errors"] if e["code"] == "record_unreadable"}
     assert set(unreadable) == {"XML1", "XML2"} and "base64" in unreadable["XML2"]
     assert "MATIXH_CU_TRU" in unreadable["XML1"] and "URI" not in unreadable["XML1"]
+    # Named by the visit XML3 gives, in the errors and on the rejected record's row.
+    assert {e["ma_lk"] for e in damaged["errors"]} == {"ER26000392"}
+    with claims_env.session() as s:
+        row = s.scalars(select(Claim).where(Claim.file_id == damaged["id"])).one()
+    assert (row.status, row.ma_lk) == ("rejected", "ER26000392")
 
 
 def test_partial_birth_date_is_kept_as_written(claims_env):

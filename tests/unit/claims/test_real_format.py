@@ -148,6 +148,34 @@ def test_real_damaged_file_is_rejected_for_its_damage_never_for_the_namespace():
     for message in by_table.values():
         assert "xmlns" not in message and "namespace" not in message and "URI" not in message
     assert envelope_notes == []
+    # XML1 cannot be read, but XML3 (the one table intact) names the visit: the hospital knows which to send again.
+    assert {i.ma_lk for i in result.issues} == {"ER26000392"}
+
+
+def _xml1_broken(tables: list[tuple[str, bytes]]) -> dict[str, bytes]:
+    broken = dict(tables)
+    broken["XML1"] = broken["XML1"].replace(b"</MA_LK>", b"</MA_LKX>", 1)
+    return broken
+
+
+def test_a_record_whose_xml1_is_damaged_is_named_by_the_visit_its_other_tables_agree_on(real):
+    facility, tables, _ = real
+    broken = _xml1_broken(tables)
+    [result], _, _ = read(envelope(facility, [(k, broken[k], "b64") for k, _ in tables]))
+    assert not result.accepted and [(i.code, i.table) for i in result.issues] == [("record_unreadable", "XML1")]
+    assert result.issues[0].ma_lk == "1073660"  # every line of XML2…XML7 carries it
+
+    # XML1 not sent at all: the missing table is named with the visit too.
+    [result], _, _ = read(envelope(facility, [(k, t, "b64") for k, t in tables if k != "XML1"]))
+    assert [(i.code, i.table, i.ma_lk) for i in result.issues] == [("missing_field", "XML1", "1073660")]
+
+
+def test_tables_naming_different_visits_name_none_for_a_damaged_record(real):
+    facility, tables, _ = real
+    broken = _xml1_broken(tables)
+    broken["XML3"] = broken["XML3"].replace(b"1073660", b"9999999", 1)  # one line of another visit
+    [result], _, _ = read(envelope(facility, [(k, broken[k], "b64") for k, _ in tables]))
+    assert not result.accepted and [i.ma_lk for i in result.issues] == [None]
 
 
 # --- variants of a real record: each quirk alone -------------------------------------------------------
