@@ -64,4 +64,17 @@ def test_real_samples_verdicts_through_the_system(stack, tokens):
     unreadable = {e["table"]: e["message"] for e in damaged["errors"] if e["code"] == "record_unreadable"}
     assert set(unreadable) == {"XML1", "XML2"}
     assert "base64" in unreadable["XML2"] and "MATIXH_CU_TRU" in unreadable["XML1"]
+    assert {e["ma_lk"] for e in damaged["errors"]} == {"ER26000392"}  # the visit, from the table left intact
     assert not any("namespace" in m or "URI" in m for m in unreadable.values())
+
+    # BHXH looks the visit up: the damaged record is there, rejected at intake and linked to its file's errors,
+    # with nothing to assess and no empty field printed as "None".
+    stack.ytcs("user", "create", "--username", "real-bhxh", "--role", "bhxh", stdin=PASSWORD + "\n")
+    browser = Browser(stack.url)
+    browser.login("real-bhxh")
+    page = browser.get("/claims/records", params={"facility": "94170", "ma_lk": "ER26000392"}).text
+    table = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "<code>ER26000392</code>" in table and "None" not in table
+    assert f'href="/claims/files/{damaged["id"]}"' in table and "từ chối khi tiếp nhận" in table
+    assert "chờ" not in table and 'name="approved__' not in table and 'name="reason__' not in table
+    assert 'id="save-assessment"' not in page  # no button for a list with nothing to assess

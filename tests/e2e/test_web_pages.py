@@ -381,6 +381,11 @@ def test_claims_upload_errors_assessment_masking_and_reconciliation_in_pages(sta
     assert len(ma_lk) == summary.accepted
     names = re.findall(r'class="text personal">([^<]*)<', records)
     assert names and all(n != "***" for n in names)
+    # The two records rejected at intake are listed as such, linked to the file's errors, with nothing to assess.
+    rejected = [row for row in records.split("<tr>") if "rejected-at-intake" in row]
+    assert len(rejected) == 2 and all(f'href="/claims/files/{file_id}"' in row for row in rejected)
+    assert not any('name="reason__' in row or "chờ" in row for row in rejected)
+    assert records.count('name="reason__') == summary.accepted
     for who in ("viewer", "finance"):
         other = browser(stack, people, who)
         page = other.get("/claims/records", params={"facility": FACILITY, "period": "2024-Q3"})
