@@ -38,10 +38,46 @@ def running(procs: list[psutil.Process]) -> list[int]:
     return left
 
 
-def free_port() -> int:
+# Ports for the stacks and servers tests start. Asking the kernel (bind to port 0, then close) is not enough: it
+# may hand the same port to two calls in a row (seen: a stack's claims and investment metrics on one port, claims
+# then never starting), or to another xdist worker before the first one's server binds it. So each worker takes
+# ports from a range of its own below the kernel's ephemeral range (32768+ by default, where bind(0) and outgoing
+# connections land), never the same one twice while the range lasts, each checked to be free when handed out.
+PORT_BASE = 20000
+PORT_SPAN = 1500  # per xdist worker: gw0 20000–21499, gw1 21500–22999 … gw7 up to 31999
+# Every port handed out is a multiple of 4 from the base: a port the system derives from one it is given (the
+# claims intake worker's metrics on the claims port + 2, its replica k + 100·(k−1) more: services/common/config.py,
+# services/supervisor.py) is then never one handed out.
+PORT_STEP = 4
+_ports: Iterator[int] | None = None
+
+
+def _worker_ports() -> Iterator[int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = PORT_BASE + (int(worker) if worker.isdigit() else 0) % 8 * PORT_SPAN
+    while True:
+        yield from range(first, first + PORT_SPAN, PORT_STEP)
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("0.0.0.0", port))  # noqa: S104 - a probe, closed at once: conflicts with a bind on any address
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port nothing listens on, from this test worker's own range, not handed out before in this run."""
+    global _ports
+    if _ports is None:
+        _ports = _worker_ports()
+    for _ in range(PORT_SPAN // PORT_STEP):
+        port = next(_ports)
+        if _bindable(port):
+            return port
+    raise RuntimeError(f"no free port left in this worker's range from {PORT_BASE} (every one is in use)")
 
 
 def pg_available() -> bool:
