@@ -36,10 +36,14 @@ class BrokerNodeError(RuntimeError):
     """The node could not be started (the message says why, with the end of its log)."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """`n` distinct loopback ports nothing listens on now. The probes stay bound until all are taken: probed one
+    after another, the kernel may hand the same port out twice, and the node would then clash with itself."""
+    with contextlib.ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(n)]
+        for s in probes:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in probes]
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
@@ -105,9 +109,7 @@ class BrokerNode:
             fd = os.open(cookie, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(20))
-        self.port = free_port()
-        self.dist_port = free_port()
-        self.epmd_port = free_port()
+        self.port, self.dist_port, self.epmd_port = free_ports(3)
         (self.base / "enabled_plugins").write_text("[].\n")  # no management plugin: nothing else to listen
         # Our own config and env files: the machine's /etc/rabbitmq ones bind 5672 and name rabbit@localhost.
         (self.base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
