@@ -4,6 +4,7 @@ one the system derives from another (claims' intake worker: the claims port + 2,
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from tests.support import infra
 
@@ -15,7 +16,7 @@ def test_ports_are_distinct_free_and_clear_of_the_ports_the_system_derives() -> 
     derived = {p + 2 + 100 * k for p in ports for k in range(3)}
     assert not derived & set(ports)
     # Below the kernel's ephemeral range: bind(0) and outgoing connections elsewhere never take them.
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     assert max(ports) < low
 
 
