@@ -69,7 +69,8 @@ def _bindable(port: int) -> bool:
 
 
 def free_port() -> int:
-    """A port nothing listens on, from this test worker's own range, not handed out before in this run."""
+    """A port nothing listens on, from this test worker's own range, not handed out again until the range comes
+    round (375 ports later)."""
     global _ports
     if _ports is None:
         _ports = _worker_ports()
