@@ -154,6 +154,13 @@ def test_the_plan_page_shows_a_target_with_its_actual_beside_the_money(stack, pe
     empty = next(t for t in answer.values() if t["actual"] is None)
     [cell] = page.xpath(f'//tr[@data-code="{empty["item_code"]}"]//div[@data-key="{empty["key"]}"]')
     assert "Chưa có số liệu" in cell.text_content()
+    # A target the plan states without a figure (plan 1's investment in the hardest communes): a dash, never a
+    # comparison sign standing alone.
+    r = b.http.get(f"{b.url}/api/v1/plans/1/targets", params={"year": YEAR}, headers={"Accept": "application/json"})
+    bare = next(t for t in r.json()["items"] if t["target"] is None and t["comparison"])
+    page = tree(b.get(f"/?plan=1&year={YEAR}").text)
+    [goal] = page.xpath(f'//tr[@data-code="{bare["item_code"]}"]//div[@data-key="{bare["key"]}"]//span[@class="goal"]')
+    assert goal.text_content().split()[0] == "–", goal.text_content()
 
 
 def test_the_filled_template_uploaded_on_the_page_names_a_bad_cell_then_records(stack, people):
