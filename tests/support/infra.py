@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -55,8 +56,13 @@ _ports: Iterator[int] | None = None
 def _worker_ports() -> Iterator[int]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     first = PORT_BASE + (int(worker) if worker.isdigit() else 0) % 8 * PORT_SPAN
+    ports = range(first, first + PORT_SPAN, PORT_STEP)
+    # From a random place in the range: two test runs on one machine at once (two checkouts, say) then rarely
+    # walk the same ports at the same time.
+    start = random.randrange(len(ports))  # noqa: S311 - not a secret
     while True:
-        yield from range(first, first + PORT_SPAN, PORT_STEP)
+        yield from ports[start:]
+        yield from ports[:start]
 
 
 def _bindable(port: int) -> bool:
