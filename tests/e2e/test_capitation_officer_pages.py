@@ -107,6 +107,8 @@ def test_officers_record_every_capitation_step_from_the_pages(stack, people, cla
     assert digits(cell(page, "year-fund-amount")) == fund == 466_200_000
     assert "15/TB-BHXH" in cell(page, "year-fund-decision") and "20/01/2024" in cell(page, "year-fund-decision")
     assert cell(page, "year-fund-coefficient") == "1,05"
+    # How the fund is computed, in words (the API's `formula` is for programs).
+    assert cell(page, "year-fund-formula").startswith("Quỹ = Σ (số thẻ × suất phí mỗi thẻ) × hệ số điều chỉnh")
 
     # BHXH: the Q2 report (quarter page), the Q2 advance and the Q3 advance (year page), Q2's result and payment.
     page = year_page(bhxh)
